@@ -1,0 +1,57 @@
+using Duckton.Core.Data;
+
+namespace Duckton.Node;
+
+/// <summary>What <c>p2p_query_meta</c> reports about one query.</summary>
+public sealed record QueryMeta
+{
+    public required string JobId { get; init; }
+    public bool ExecutedLocally { get; init; }
+    public bool Verified { get; init; }
+    public int Agreement { get; init; }
+    public int Quorum { get; init; }
+    public string? Winner { get; init; }
+    public int Participants { get; init; }
+    public int Receipts { get; init; }
+    public string? AgreedHash { get; init; }
+    public long ResultRows { get; init; }
+    public double LatencyMs { get; init; }
+    public long ObservedInputBytes { get; init; }
+    public long ObservedResultBytes { get; init; }
+    public string? Error { get; init; }
+
+    /// <summary>The <c>(group, key, value)</c> rows of <c>p2p_query_meta</c>, in their documented order.</summary>
+    public IEnumerable<(string Group, string Key, string? Value)> ToRows()
+    {
+        const string g = "query";
+        yield return (g, "job_id", JobId);
+        yield return (g, "executed_locally", Bool(ExecutedLocally));
+        yield return (g, "verified", Bool(Verified));
+        yield return (g, "agreement", Agreement.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "quorum", Quorum.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "winner", Winner ?? "<none>");
+        yield return (g, "participants", Participants.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "receipts", Receipts.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "agreed_hash", AgreedHash ?? "<none>");
+        yield return (g, "result_rows", ResultRows.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "latency_ms", LatencyMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "observed_input_bytes", ObservedInputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (Error is not null)
+        {
+            yield return (g, "error", Error);
+        }
+    }
+
+    private static string Bool(bool b) => b ? "true" : "false";
+}
+
+/// <summary>A query's verified result and its metadata.</summary>
+public sealed record QueryOutcome(ResultSet Result, QueryMeta Meta);
+
+/// <summary>A query that failed; the message is DuckDB's (local path) or the grid's.</summary>
+public sealed class QueryFailedException : Exception
+{
+    public QueryFailedException(string message, QueryMeta meta, Exception? inner = null) : base(message, inner) => Meta = meta;
+    public QueryMeta Meta { get; }
+}

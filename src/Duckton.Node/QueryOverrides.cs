@@ -1,0 +1,96 @@
+namespace Duckton.Node;
+
+/// <summary>Where a query may run.</summary>
+public enum PreferMode
+{
+    Auto,
+    Local,
+    Remote,
+}
+
+/// <summary>How a remote result is accepted: a quorum of agreeing hosts, or the first host.</summary>
+public enum VerifyMode
+{
+    Quorum,
+    Fast,
+}
+
+public enum PaymentMode
+{
+    Free,
+    Paid,
+    Auto,
+}
+
+public enum DataClass
+{
+    Public,
+    Internal,
+    Sensitive,
+}
+
+/// <summary>Per-call settings of <c>p2p_query</c>; null means "use the node's configuration".</summary>
+public sealed record QueryOverrides
+{
+    public int? Replicas { get; init; }
+    public int? Quorum { get; init; }
+    public double? MinTrust { get; init; }
+    public string? MinAttestation { get; init; }
+    public VerifyMode? Verify { get; init; }
+    public PreferMode? Prefer { get; init; }
+    public PaymentMode? Payment { get; init; }
+    public DataClass? DataClass { get; init; }
+    public bool? RequireStakedHosts { get; init; }
+    public string? Network { get; init; }
+    public IReadOnlyList<string>? Groups { get; init; }
+    public IReadOnlyList<string>? Regions { get; init; }
+    public IReadOnlyList<string>? Nodes { get; init; }
+    public int? TimeoutMs { get; init; }
+
+    public static QueryOverrides None { get; } = new();
+
+    /// <summary>Parses an enum-valued override, naming the parameter and the allowed values when the text is not one of them.</summary>
+    public static T ParseEnum<T>(string parameter, string text)
+        where T : struct, Enum
+    {
+        var trimmed = text.Trim();
+        foreach (var value in Enum.GetValues<T>())
+        {
+            if (string.Equals(value.ToString(), trimmed, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+        var allowed = string.Join("|", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+        throw new ArgumentException($"{parameter} => '{text}' is not valid; use one of {allowed}");
+    }
+
+    /// <summary>Checks ranges that do not depend on the node's configuration.</summary>
+    public void Validate()
+    {
+        if (Replicas is < 1 or > 64)
+        {
+            throw new ArgumentException($"replicas => {Replicas} is out of range; use 1..64");
+        }
+        if (Quorum is < 1 or > 64)
+        {
+            throw new ArgumentException($"quorum => {Quorum} is out of range; use 1..64");
+        }
+        if (Replicas is { } r && Quorum is { } q && q > r)
+        {
+            throw new ArgumentException($"quorum => {q} exceeds replicas => {r}; quorum must be between 1 and replicas");
+        }
+        if (MinTrust is < 0 or > 1 || (MinTrust is { } t && double.IsNaN(t)))
+        {
+            throw new ArgumentException($"min_trust => {MinTrust} is out of range; use 0.0..1.0");
+        }
+        if (MinAttestation is { } a && a.Trim().ToUpperInvariant() is not ("L0" or "L1" or "L2"))
+        {
+            throw new ArgumentException($"min_attestation => '{a}' is not valid; use L0|L1|L2");
+        }
+        if (TimeoutMs is < 1)
+        {
+            throw new ArgumentException($"timeout_ms => {TimeoutMs} is out of range; use a positive number of milliseconds");
+        }
+    }
+}

@@ -1,0 +1,9 @@
+using Duckton.Core.Data;
+
+namespace Duckton.Node;
+
+/// <summary>The canonical result hash as the node reports it.</summary>
+internal static class ResultHashing
+{
+    public static string? Compute(ResultSet result) => null;
+}

@@ -1,0 +1,39 @@
+using Duckton.Core.Data;
+using Duckton.DuckDB.Functions;
+
+namespace Duckton.Sql;
+
+/// <summary><c>p2p_info()</c>: protocol identity of this build.</summary>
+internal sealed class InfoFunction : TableFunctionDefinition
+{
+    public override string Name => "p2p_info";
+
+    public override ResultSet Bind(TableFunctionArguments arguments) => TextResult.KeyValue(
+    [
+        ("protocol_name", ProtocolInfo.Name),
+        ("protocol_version", ProtocolInfo.Version),
+        ("min_supported_version", ProtocolInfo.MinSupportedVersion),
+        ("schema_version", ProtocolInfo.SchemaVersion),
+        ("extension_version", ProtocolInfo.ExtensionVersion),
+        ("alpn", ProtocolInfo.Alpn),
+    ]);
+}
+
+/// <summary>Protocol constants (SPEC §4).</summary>
+public static class ProtocolInfo
+{
+    public const string Name = "duckdb-p2p";
+    public const string Version = "1.0.0";
+    public const string MinSupportedVersion = "1.0.0";
+    public const string SchemaVersion = "1";
+    public const string Alpn = "duckdb-p2p/1";
+
+    /// <summary>This build's version (the assembly's informational version, without build metadata).</summary>
+    public static string ExtensionVersion { get; } = ReadVersion();
+
+    private static string ReadVersion()
+    {
+        var v = typeof(ProtocolInfo).Assembly.GetName().Version;
+        return v is null ? "0.0.0" : $"{v.Major}.{v.Minor}.{v.Build}";
+    }
+}

@@ -39,6 +39,68 @@ public sealed unsafe class DuckDBConnection : SafeHandle
         return new DuckDBQueryResult(result);
     }
 
+    /// <summary>
+    /// Splits <paramref name="sql"/> into statements and runs them in order, handing each result to
+    /// <paramref name="onResult"/>; stops at the first failing statement by throwing its error.
+    /// </summary>
+    public void RunStatements(string sql, Action<DuckDBQueryResult> onResult)
+    {
+        var api = DuckDBNative.Api;
+        nint extracted = 0;
+        try
+        {
+            ulong count;
+            using (var s = new Utf8.Scoped(sql))
+            {
+                count = api->duckdb_extract_statements(handle, s.Pointer, &extracted);
+            }
+            if (count == 0)
+            {
+                var error = Utf8.ToManaged(api->duckdb_extract_statements_error(extracted));
+                if (error is null)
+                {
+                    return; // only whitespace or comments
+                }
+                throw new DuckDBException(error);
+            }
+            for (var i = 0UL; i < count; i++)
+            {
+                nint prepared = 0;
+                try
+                {
+                    if (api->duckdb_prepare_extracted_statement(handle, extracted, i, &prepared) != DuckDBState.Success)
+                    {
+                        throw new DuckDBException(Utf8.ToManaged(api->duckdb_prepare_error(prepared)) ?? "cannot prepare the statement");
+                    }
+                    var result = (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));
+                    if (api->duckdb_execute_prepared(prepared, result) != DuckDBState.Success)
+                    {
+                        var message = Utf8.ToManaged(api->duckdb_result_error(result)) ?? "unknown DuckDB error";
+                        api->duckdb_destroy_result(result);
+                        NativeMemory.Free(result);
+                        throw new DuckDBException(message);
+                    }
+                    using var r = new DuckDBQueryResult(result);
+                    onResult(r);
+                }
+                finally
+                {
+                    if (prepared != 0)
+                    {
+                        api->duckdb_destroy_prepare(&prepared);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (extracted != 0)
+            {
+                api->duckdb_destroy_extracted(&extracted);
+            }
+        }
+    }
+
     /// <summary>Runs SQL and discards its result.</summary>
     public void Execute(string sql)
     {

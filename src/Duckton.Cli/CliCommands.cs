@@ -1,0 +1,58 @@
+using System.CommandLine;
+using Duckton.Cli.Output;
+using Duckton.Node;
+
+namespace Duckton.Cli;
+
+/// <summary>The <c>duckton</c> command tree (SPEC §3).</summary>
+internal static class CliCommands
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("duckton — DuckDB as a node of a trustless peer-to-peer query grid");
+        root.Subcommands.Add(SqlCommand());
+        return root;
+    }
+
+    private static Option<string?> ConfigDirOption() => new("--config-dir")
+    {
+        Description = "Configuration directory (default: $P2P_CONFIG_DIR, else $XDG_CONFIG_HOME/duckdb-p2p, else ~/.config/duckdb-p2p)",
+    };
+
+    private static Command SqlCommand()
+    {
+        var configDir = ConfigDirOption();
+        var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "box" };
+        format.AcceptOnlyFromAmong(Renderers.Formats);
+        var commands = new Option<string[]>("-c", "--command")
+        {
+            Description = "Run this SQL (repeatable; run in order) instead of the interactive shell",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var command = new Command("sql", "Run SQL against an embedded in-memory DuckDB that has every p2p_* function");
+        command.Options.Add(configDir);
+        command.Options.Add(format);
+        command.Options.Add(commands);
+        command.SetAction(parse =>
+        {
+            var dir = ConfigDirectory.Resolve(parse.GetValue(configDir));
+            var fmt = parse.GetValue(format)!;
+            using var session = new SqlSession(dir);
+            var statements = parse.GetValue(commands) ?? [];
+            if (statements.Length == 0)
+            {
+                return new Shell(session, fmt).Run();
+            }
+            foreach (var sql in statements)
+            {
+                if (!session.Run(sql, Renderers.For(fmt), Console.Out, Console.Error))
+                {
+                    return 1;
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Duckton.Cli;
+
+return CliCommands.Build().Parse(args).Invoke();

@@ -116,7 +116,10 @@ internal sealed class LineEditor
             if (!File.Exists(_historyFile))
             {
                 File.WriteAllText(_historyFile, "");
-                File.SetUnixFileMode(_historyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(_historyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
             }
             File.AppendAllText(_historyFile, entry.ReplaceLineEndings(" ") + "\n");
         }

@@ -11,6 +11,7 @@ internal static class CliCommands
     {
         var root = new RootCommand("duckton — DuckDB as a node of a trustless peer-to-peer query grid");
         root.Subcommands.Add(SqlCommand());
+        root.Subcommands.Add(BenchCommand());
         return root;
     }
 
@@ -18,6 +19,21 @@ internal static class CliCommands
     {
         Description = "Configuration directory (default: $P2P_CONFIG_DIR, else $XDG_CONFIG_HOME/duckdb-p2p, else ~/.config/duckdb-p2p)",
     };
+
+    private static Command BenchCommand()
+    {
+        var configDir = ConfigDirOption();
+        var rows = new Option<long>("--rows") { Description = "Rows of the large query", DefaultValueFactory = _ => 1_000_000 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs per figure (median reported)", DefaultValueFactory = _ => 7 };
+        var local = new Command("local", "Local p2p_query against the same query run directly, and small-query latency (SPEC §6)");
+        local.Options.Add(configDir);
+        local.Options.Add(rows);
+        local.Options.Add(runs);
+        local.SetAction(parse => LocalBenchmark.Run(ConfigDirectory.Resolve(parse.GetValue(configDir)), parse.GetValue(rows), parse.GetValue(runs), Console.Out));
+        var bench = new Command("bench", "End-to-end benchmarks");
+        bench.Subcommands.Add(local);
+        return bench;
+    }
 
     private static Command SqlCommand()
     {

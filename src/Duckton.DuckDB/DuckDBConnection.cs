@@ -72,24 +72,15 @@ public sealed unsafe class DuckDBConnection : SafeHandle
                     {
                         throw new DuckDBException(Utf8.ToManaged(api->duckdb_prepare_error(prepared)) ?? "cannot prepare the statement");
                     }
-                    var result = (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));
-                    if (api->duckdb_execute_prepared(prepared, result) != DuckDBState.Success)
-                    {
-                        var message = Utf8.ToManaged(api->duckdb_result_error(result)) ?? "unknown DuckDB error";
-                        api->duckdb_destroy_result(result);
-                        NativeMemory.Free(result);
-                        throw new DuckDBException(message);
-                    }
-                    using var r = new DuckDBQueryResult(result);
-                    onResult(r);
                 }
-                finally
+                catch
                 {
-                    if (prepared != 0)
-                    {
-                        api->duckdb_destroy_prepare(&prepared);
-                    }
+                    api->duckdb_destroy_prepare(&prepared);
+                    throw;
                 }
+                using var statement = new DuckDBPreparedStatement(prepared);
+                using var r = statement.Execute();
+                onResult(r);
             }
         }
         finally
@@ -99,6 +90,25 @@ public sealed unsafe class DuckDBConnection : SafeHandle
                 api->duckdb_destroy_extracted(&extracted);
             }
         }
+    }
+
+    /// <summary>
+    /// Prepares a single statement. Returns null (with <paramref name="error"/> set) when DuckDB cannot prepare it,
+    /// e.g. for several statements at once or a syntax error.
+    /// </summary>
+    public DuckDBPreparedStatement? TryPrepare(string sql, out string? error)
+    {
+        var api = DuckDBNative.Api;
+        nint prepared = 0;
+        using var s = new Utf8.Scoped(sql);
+        if (api->duckdb_prepare(handle, s.Pointer, &prepared) != DuckDBState.Success)
+        {
+            error = Utf8.ToManaged(api->duckdb_prepare_error(prepared)) ?? "cannot prepare the statement";
+            api->duckdb_destroy_prepare(&prepared);
+            return null;
+        }
+        error = null;
+        return new DuckDBPreparedStatement(prepared);
     }
 
     /// <summary>Runs SQL and discards its result.</summary>

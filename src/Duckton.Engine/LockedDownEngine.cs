@@ -47,27 +47,70 @@ public sealed class LockedDownEngine : IDisposable
     public const string LockdownSql = "SET disabled_filesystems='LocalFileSystem'; SET lock_configuration=true;";
 
     /// <summary>Runs <paramref name="sql"/> and materialises its result. DuckDB's error text is kept in the exception.</summary>
+    /// <remarks>
+    /// Each job gets its own connection on an instance nobody has changed. A single read-only SELECT cannot change
+    /// an instance (no catalog or setting changes, and settings are locked), so that instance goes back to the warm
+    /// pool afterwards; an instance that ran anything else (DDL, DML, several statements) is closed, never reused.
+    /// </remarks>
     public ResultSet Execute(string sql, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        using var instance = Take();
-        using var registration = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), instance.Connection);
+        var instance = Take();
+        var pristine = false;
         try
         {
-            return instance.Connection.QueryAll(sql, _options.MaxResultBytes);
+            using var connection = instance.Database.Connect();
+            using var registration = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection);
+            try
+            {
+                using var statement = connection.TryPrepare(sql, out var prepareError);
+                if (statement is null)
+                {
+                    // Nothing ran; the instance is untouched. Several statements cannot be prepared at once: run them as a script.
+                    pristine = true;
+                    if (prepareError is not null && !prepareError.Contains("multiple statements", StringComparison.OrdinalIgnoreCase))
+                    {
+                        throw new DuckDBException(prepareError);
+                    }
+                    pristine = false;
+                    return connection.QueryAll(sql, _options.MaxResultBytes);
+                }
+                pristine = statement.StatementType == DuckDBStatementType.Select;
+                using var result = statement.Execute();
+                return result.ReadAll(_options.MaxResultBytes);
+            }
+            catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the query was cancelled", cancellationToken);
+            }
         }
-        catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
+        finally
         {
-            throw new OperationCanceledException("the query was cancelled", cancellationToken);
+            Return(instance, pristine);
         }
     }
 
     private Instance Take()
     {
-        var instance = _warm.TryDequeue(out var warm) ? warm : Instance.Open(_settings);
+        if (_warm.TryDequeue(out var warm))
+        {
+            return warm;
+        }
+        var fresh = Instance.Open(_settings);
         Replenish();
-        return instance;
+        return fresh;
+    }
+
+    private void Return(Instance instance, bool pristine)
+    {
+        if (pristine && !_disposed && _warm.Count < Math.Max(1, _options.WarmInstances))
+        {
+            _warm.Enqueue(instance);
+            return;
+        }
+        instance.Dispose();
+        Replenish();
     }
 
     /// <summary>Tops the warm pool up in the background (one filler at a time; pool threads never keep the process alive).</summary>
@@ -117,31 +160,20 @@ public sealed class LockedDownEngine : IDisposable
 
     private sealed class Instance : IDisposable
     {
-        private Instance(DuckDBDatabase database, DuckDBConnection connection)
-        {
-            Database = database;
-            Connection = connection;
-        }
+        private Instance(DuckDBDatabase database) => Database = database;
 
         public DuckDBDatabase Database { get; }
-        public DuckDBConnection Connection { get; }
 
         public static Instance Open(KeyValuePair<string, string>[] settings)
         {
             var db = DuckDBDatabase.Open(null, settings);
             try
             {
-                var connection = db.Connect();
-                try
+                using (var connection = db.Connect())
                 {
                     connection.Execute(LockdownSql);
                 }
-                catch
-                {
-                    connection.Dispose();
-                    throw;
-                }
-                return new Instance(db, connection);
+                return new Instance(db);
             }
             catch
             {
@@ -150,10 +182,6 @@ public sealed class LockedDownEngine : IDisposable
             }
         }
 
-        public void Dispose()
-        {
-            Connection.Dispose();
-            Database.Dispose();
-        }
+        public void Dispose() => Database.Dispose();
     }
 }

@@ -232,55 +232,13 @@ public static class ValueFormatter
             return;
         }
 
-        // .NET's "R" gives the same shortest round-trip digits as fmt's Grisu/Dragon4; only their layout differs.
-        Span<char> text = stackalloc char[40];
-        var ok = single
-            ? ((float)value).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
-            : value.TryFormat(text, out written, "R", CultureInfo.InvariantCulture);
-        if (!ok)
-        {
-            throw new InvalidOperationException("floating-point text did not fit its buffer");
-        }
-        var mantissa = text[..written];
-        var exponent = 0;
-        var e = mantissa.IndexOfAny('E', 'e');
-        if (e >= 0)
-        {
-            exponent = int.Parse(mantissa[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            mantissa = mantissa[..e];
-        }
-
-        // value = digits × 10^exp10: all digits of the mantissa, each fractional digit lowering the exponent by one.
-        var dot = mantissa.IndexOf('.');
-        var integerPart = dot < 0 ? mantissa : mantissa[..dot];
-        var fractionPart = dot < 0 ? [] : mantissa[(dot + 1)..];
-        var exp10 = exponent - fractionPart.Length;
         Span<char> digits = stackalloc char[40];
-        var count = 0;
-        foreach (var c in integerPart)
+        var count = ShortestDigits(value, single, digits, out var exp10);
+        if (single && GrisuGivesUp((float)value, digits[..count], exp10))
         {
-            if (count > 0 || c != '0')
-            {
-                digits[count++] = c; // leading zeros change nothing
-            }
-        }
-        foreach (var c in fractionPart)
-        {
-            if (count > 0 || c != '0')
-            {
-                digits[count++] = c;
-            }
-        }
-        while (count > 1 && digits[count - 1] == '0')
-        {
-            count--;
-            exp10++;
-        }
-        if (count == 0)
-        {
-            digits[0] = '0';
-            count = 1;
-            exp10 = 0;
+            // fmt's fallback for a float that Grisu cannot settle runs on the value promoted to double
+            // (its "TODO: handle float"), so DuckDB prints e.g. 2175463.75f as "2175463.75", not "2175463.8".
+            count = ShortestDigits(value, single: false, digits, out exp10);
         }
 
         var fullExp = count + exp10; // value < 10^fullExp
@@ -312,6 +270,143 @@ public static class ValueFormatter
         {
             sb.Append("0.").Append('0', -fullExp).Append(digits[..count]);
         }
+    }
+
+    /// <summary>
+    /// The shortest digits that round-trip (.NET's "R", the same digits fmt's Grisu/Dragon4 find), without leading or
+    /// trailing zeros: value = digits × 10^<paramref name="exp10"/>. Returns the digit count.
+    /// </summary>
+    private static int ShortestDigits(double value, bool single, Span<char> digits, out int exp10)
+    {
+        Span<char> text = stackalloc char[40];
+        var ok = single
+            ? ((float)value).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
+            : value.TryFormat(text, out written, "R", CultureInfo.InvariantCulture);
+        if (!ok)
+        {
+            throw new InvalidOperationException("floating-point text did not fit its buffer");
+        }
+        var mantissa = text[..written];
+        var exponent = 0;
+        var e = mantissa.IndexOfAny('E', 'e');
+        if (e >= 0)
+        {
+            exponent = int.Parse(mantissa[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            mantissa = mantissa[..e];
+        }
+
+        // Every fractional digit lowers the exponent by one; leading zeros change nothing.
+        var dot = mantissa.IndexOf('.');
+        var integerPart = dot < 0 ? mantissa : mantissa[..dot];
+        var fractionPart = dot < 0 ? [] : mantissa[(dot + 1)..];
+        exp10 = exponent - fractionPart.Length;
+        var count = 0;
+        foreach (var c in integerPart)
+        {
+            if (count > 0 || c != '0')
+            {
+                digits[count++] = c;
+            }
+        }
+        foreach (var c in fractionPart)
+        {
+            if (count > 0 || c != '0')
+            {
+                digits[count++] = c;
+            }
+        }
+        while (count > 1 && digits[count - 1] == '0')
+        {
+            count--;
+            exp10++;
+        }
+        if (count == 0)
+        {
+            digits[0] = '0';
+            exp10 = 0;
+            return 1;
+        }
+        return count;
+    }
+
+    /// <summary>
+    /// True where fmt's Grisu cannot prove the shortest digits of a float and falls back. Grisu looks for the fewest
+    /// digits inside the open rounding interval; it gives up when (a) a decimal with no more digits than the answer
+    /// lies exactly on a rounding boundary (so it cannot tell in or out), or (b) the value lies exactly halfway between
+    /// two shortest candidates that both round-trip. Decided in exact integer arithmetic.
+    /// </summary>
+    private static bool GrisuGivesUp(float value, ReadOnlySpan<char> digits, int exp10)
+    {
+        if (value == 0)
+        {
+            return false;
+        }
+        var bits = BitConverter.SingleToUInt32Bits(value) & 0x7FFF_FFFF;
+        var biased = (int)(bits >> 23);
+        var fraction = bits & 0x7F_FFFF;
+        BigInteger significand = biased == 0 ? fraction : fraction | 0x80_0000;
+        var exp2 = (biased == 0 ? 1 : biased) - 150; // value = significand × 2^exp2
+        var closerBelow = fraction == 0 && biased > 1;
+
+        // Boundaries halfway to the neighbours, as odd × 2^e.
+        var (upperOdd, upperExp) = ((2 * significand) + 1, exp2 - 1);
+        var (lowerOdd, lowerExp) = closerBelow ? ((4 * significand) - 1, exp2 - 2) : ((2 * significand) - 1, exp2 - 1);
+
+        // (a) A boundary whose exact decimal has no more significant digits than the answer.
+        var answerDigits = digits.Length;
+        var answer = BigInteger.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
+        foreach (var (odd, e2) in new[] { (upperOdd, upperExp), (lowerOdd, lowerExp) })
+        {
+            var (boundaryDigits, boundaryExp10) = ExactDecimal(odd, e2);
+            var count = boundaryDigits.IsZero ? 1 : (int)Math.Floor(BigInteger.Log10(boundaryDigits)) + 1;
+            if (count > 0 && BigInteger.Pow(10, count - 1) > boundaryDigits)
+            {
+                count--; // Log10 rounding near powers of ten
+            }
+            if (count < answerDigits || (count == answerDigits && boundaryDigits == answer && boundaryExp10 == exp10))
+            {
+                return true;
+            }
+        }
+
+        // (b) Scale by 2^-min2 × 10^-min10 so the value, its boundaries and the candidates are integers.
+        var min2 = Math.Min(lowerExp, 0);
+        var min10 = Math.Min(exp10, 0);
+        var scale = BigInteger.Pow(10, -min10);
+        BigInteger Binary(BigInteger m, int e2) => (m << (e2 - min2)) * scale;
+        var v = Binary(significand, exp2);
+        var upper = Binary(upperOdd, upperExp);
+        var lower = Binary(lowerOdd, lowerExp);
+        var unit = BigInteger.Pow(10, exp10 - min10) << -min2;
+        var candidate = answer * unit;
+        if (2 * BigInteger.Abs(candidate - v) != unit)
+        {
+            return false;
+        }
+        var other = candidate > v ? candidate - unit : candidate + unit;
+        return other >= lower && other <= upper;
+    }
+
+    /// <summary>odd × 2^exp2 as digits × 10^exp10 with no trailing zeros in digits (exact: every binary fraction is a finite decimal).</summary>
+    private static (BigInteger Digits, int Exp10) ExactDecimal(BigInteger odd, int exp2)
+    {
+        BigInteger digits;
+        var exp10 = 0;
+        if (exp2 >= 0)
+        {
+            digits = odd << exp2;
+        }
+        else
+        {
+            digits = odd * BigInteger.Pow(5, -exp2); // odd / 2^k = odd × 5^k / 10^k
+            exp10 = exp2;
+        }
+        while (!digits.IsZero && digits % 10 == 0)
+        {
+            digits /= 10;
+            exp10++;
+        }
+        return (digits, exp10);
     }
 
     /// <summary>DuckDB's text of a DECIMAL(width, scale) with unscaled value <paramref name="unscaled"/>, e.g. <c>123.450</c>.</summary>

@@ -91,7 +91,7 @@ internal static class ConfigRules
             $"must be at least economics.selection.n_default ({e.Selection.NDefault.ToString(s_inv)})");
 
         // [antiabuse]
-        var a = c.Antiabuse;
+        var a = c.AntiAbuse;
         Require(a.RequesterTrust.PositiveFloorWeight >= a.RequesterTrust.NegativeFloorWeight, "antiabuse.requester_trust.positive_floor_weight",
             $"must be at least antiabuse.requester_trust.negative_floor_weight ({V("antiabuse.requester_trust.negative_floor_weight")})");
         if (a.FreeRateLimit.Enabled)

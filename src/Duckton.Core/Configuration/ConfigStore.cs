@@ -9,9 +9,10 @@ namespace Duckton.Core.Configuration;
 /// as <c>runtime.toml</c>, owner-only) ← per-call overrides.
 /// </summary>
 /// <remarks>
-/// Every read goes back to the files, so changes by another process (or by hand) are seen. Writers in this
-/// process are serialised; the runtime file is replaced atomically (write a temporary file, then rename), so
-/// a reader never sees half a file.
+/// Every read goes back to the files, so changes by another process (or by hand) are seen. Writers are
+/// serialised within the process (a lock) and across processes (an exclusive lock file next to the runtime
+/// file), so two setters cannot lose each other's change; the runtime file is replaced atomically (write a
+/// temporary file, then rename), so a reader never sees half a file.
 /// </remarks>
 public sealed class ConfigStore
 {
@@ -93,6 +94,7 @@ public sealed class ConfigStore
         ArgumentNullException.ThrowIfNull(changes);
         lock (_writeLock)
         {
+            using var fileLock = AcquireFileLock();
             var runtime = LoadRuntimeLayer();
             foreach (var (key, text) in changes)
             {
@@ -112,6 +114,7 @@ public sealed class ConfigStore
         var descriptor = ConfigCatalog.TryGet(key.Trim(), out var d) ? d : throw ConfigException.UnknownKey(key, null);
         lock (_writeLock)
         {
+            using var fileLock = AcquireFileLock();
             var runtime = LoadRuntimeLayer();
             if (runtime.Remove(descriptor.Key))
             {
@@ -127,12 +130,38 @@ public sealed class ConfigStore
     {
         lock (_writeLock)
         {
+            using var fileLock = AcquireFileLock();
             if (File.Exists(RuntimeFilePath))
             {
                 File.Delete(RuntimeFilePath);
             }
         }
         return Effective();
+    }
+
+    /// <summary>Holds an exclusive lock on <c>.runtime.toml.lock</c> until disposed; waits up to 10 s for another writer.</summary>
+    private FileStream AcquireFileLock()
+    {
+        var directory = Path.GetDirectoryName(RuntimeFilePath)!;
+        OwnerOnlyFile.EnsureDirectory(directory, protect: string.Equals(directory, ConfigDirectory, StringComparison.Ordinal));
+        var path = Path.Combine(directory, "." + Path.GetFileName(RuntimeFilePath) + ".lock");
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        var deadline = Environment.TickCount64 + 10_000;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, options);
+            }
+            catch (IOException) when (Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(20); // another process is writing the runtime layer
+            }
+        }
     }
 
     private EffectiveConfig Resolve(Dictionary<string, ResolvedValue> runtime)

@@ -1509,14 +1509,14 @@ public sealed partial record EconomicsConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.fault_attribution]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseFaultAttributionConfig
+public sealed partial record AntiAbuseFaultAttributionConfig
 {
     /// <summary>Blame a failed job on the requester when most hosts fail it alike. (<c>antiabuse.fault_attribution.enabled</c>)</summary>
     public bool Enabled { get; init; }
     /// <summary>Share of hosts failing alike that blames the job, not the hosts. (<c>antiabuse.fault_attribution.job_consensus_fraction</c>)</summary>
     public double JobConsensusFraction { get; init; }
 
-    internal static AntiabuseFaultAttributionConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseFaultAttributionConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
         JobConsensusFraction = r.Float(p + "job_consensus_fraction"),
@@ -1524,7 +1524,7 @@ public sealed partial record AntiabuseFaultAttributionConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.requester_trust]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseRequesterTrustConfig
+public sealed partial record AntiAbuseRequesterTrustConfig
 {
     /// <summary>Hosts weigh requesters by their history. (<c>antiabuse.requester_trust.enabled</c>)</summary>
     public bool Enabled { get; init; }
@@ -1535,7 +1535,7 @@ public sealed partial record AntiabuseRequesterTrustConfig
     /// <summary>Jobs after which a requester's history counts fully. (<c>antiabuse.requester_trust.age_saturation</c>)</summary>
     public int AgeSaturation { get; init; }
 
-    internal static AntiabuseRequesterTrustConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseRequesterTrustConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
         NegativeFloorWeight = r.Float(p + "negative_floor_weight"),
@@ -1545,7 +1545,7 @@ public sealed partial record AntiabuseRequesterTrustConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.cost_gate]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseCostGateConfig
+public sealed partial record AntiAbuseCostGateConfig
 {
     /// <summary>Refuse jobs whose estimated cost exceeds the caps below. (<c>antiabuse.cost_gate.enabled</c>)</summary>
     public bool Enabled { get; init; }
@@ -1554,7 +1554,7 @@ public sealed partial record AntiabuseCostGateConfig
     /// <summary>Most estimated working set as a multiple of the per-job memory. (<c>antiabuse.cost_gate.max_working_set_factor</c>)</summary>
     public double MaxWorkingSetFactor { get; init; }
 
-    internal static AntiabuseCostGateConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseCostGateConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
         MaxCostHintRows = r.Int(p + "max_cost_hint_rows"),
@@ -1563,19 +1563,19 @@ public sealed partial record AntiabuseCostGateConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.nondeterminism]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseNondeterminismConfig
+public sealed partial record AntiAbuseNondeterminismConfig
 {
     /// <summary>Report non-deterministic SQL (random(), now(), LIMIT without ORDER BY) as unverifiable. (<c>antiabuse.nondeterminism.enabled</c>)</summary>
     public bool Enabled { get; init; }
 
-    internal static AntiabuseNondeterminismConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseNondeterminismConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
     };
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.free_rate_limit]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseFreeRateLimitConfig
+public sealed partial record AntiAbuseFreeRateLimitConfig
 {
     /// <summary>Rate-limit free jobs per requester. (<c>antiabuse.free_rate_limit.enabled</c>)</summary>
     public bool Enabled { get; init; }
@@ -1590,7 +1590,7 @@ public sealed partial record AntiabuseFreeRateLimitConfig
     /// <summary>Paid jobs go before free ones when the host is busy. (<c>antiabuse.free_rate_limit.prioritize_paid</c>)</summary>
     public bool PrioritizePaid { get; init; }
 
-    internal static AntiabuseFreeRateLimitConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseFreeRateLimitConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
         MaxFreePerWindow = (int)r.Int(p + "max_free_per_window"),
@@ -1602,7 +1602,7 @@ public sealed partial record AntiabuseFreeRateLimitConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.blocklist]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseBlocklistConfig
+public sealed partial record AntiAbuseBlocklistConfig
 {
     /// <summary>Add hosts to the deny-list automatically when their trust falls below the floor. (<c>antiabuse.blocklist.auto_block_enabled</c>)</summary>
     public bool AutoBlockEnabled { get; init; }
@@ -1613,7 +1613,7 @@ public sealed partial record AntiabuseBlocklistConfig
     /// <summary>Also block actors listed in the on-chain parameters. (<c>antiabuse.blocklist.honor_global_params</c>)</summary>
     public bool HonorGlobalParams { get; init; }
 
-    internal static AntiabuseBlocklistConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseBlocklistConfig Bind(ConfigReader r, string p) => new()
     {
         AutoBlockEnabled = r.Bool(p + "auto_block_enabled"),
         AutoBlockTrustFloor = r.Float(p + "auto_block_trust_floor"),
@@ -1623,14 +1623,14 @@ public sealed partial record AntiabuseBlocklistConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse.gossip]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseGossipConfig
+public sealed partial record AntiAbuseGossipConfig
 {
     /// <summary>Score gossip peers and drop misbehaving ones. (<c>antiabuse.gossip.peer_scoring</c>)</summary>
     public bool PeerScoring { get; init; }
     /// <summary>Prefer seeds from different networks and regions. (<c>antiabuse.gossip.diverse_bootstrap</c>)</summary>
     public bool DiverseBootstrap { get; init; }
 
-    internal static AntiabuseGossipConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseGossipConfig Bind(ConfigReader r, string p) => new()
     {
         PeerScoring = r.Bool(p + "peer_scoring"),
         DiverseBootstrap = r.Bool(p + "diverse_bootstrap"),
@@ -1638,35 +1638,35 @@ public sealed partial record AntiabuseGossipConfig
 }
 
 /// <summary>The &lt;c&gt;[antiabuse]&lt;/c&gt; section.</summary>
-public sealed partial record AntiabuseConfig
+public sealed partial record AntiAbuseConfig
 {
     /// <summary>Anti-abuse protections as a whole. (<c>antiabuse.enabled</c>)</summary>
     public bool Enabled { get; init; }
     /// <summary>The <c>[antiabuse.fault_attribution]</c> section.</summary>
-    public AntiabuseFaultAttributionConfig FaultAttribution { get; init; } = null!;
+    public AntiAbuseFaultAttributionConfig FaultAttribution { get; init; } = null!;
     /// <summary>The <c>[antiabuse.requester_trust]</c> section.</summary>
-    public AntiabuseRequesterTrustConfig RequesterTrust { get; init; } = null!;
+    public AntiAbuseRequesterTrustConfig RequesterTrust { get; init; } = null!;
     /// <summary>The <c>[antiabuse.cost_gate]</c> section.</summary>
-    public AntiabuseCostGateConfig CostGate { get; init; } = null!;
+    public AntiAbuseCostGateConfig CostGate { get; init; } = null!;
     /// <summary>The <c>[antiabuse.nondeterminism]</c> section.</summary>
-    public AntiabuseNondeterminismConfig Nondeterminism { get; init; } = null!;
+    public AntiAbuseNondeterminismConfig Nondeterminism { get; init; } = null!;
     /// <summary>The <c>[antiabuse.free_rate_limit]</c> section.</summary>
-    public AntiabuseFreeRateLimitConfig FreeRateLimit { get; init; } = null!;
+    public AntiAbuseFreeRateLimitConfig FreeRateLimit { get; init; } = null!;
     /// <summary>The <c>[antiabuse.blocklist]</c> section.</summary>
-    public AntiabuseBlocklistConfig Blocklist { get; init; } = null!;
+    public AntiAbuseBlocklistConfig Blocklist { get; init; } = null!;
     /// <summary>The <c>[antiabuse.gossip]</c> section.</summary>
-    public AntiabuseGossipConfig Gossip { get; init; } = null!;
+    public AntiAbuseGossipConfig Gossip { get; init; } = null!;
 
-    internal static AntiabuseConfig Bind(ConfigReader r, string p) => new()
+    internal static AntiAbuseConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
-        FaultAttribution = AntiabuseFaultAttributionConfig.Bind(r, p + "fault_attribution."),
-        RequesterTrust = AntiabuseRequesterTrustConfig.Bind(r, p + "requester_trust."),
-        CostGate = AntiabuseCostGateConfig.Bind(r, p + "cost_gate."),
-        Nondeterminism = AntiabuseNondeterminismConfig.Bind(r, p + "nondeterminism."),
-        FreeRateLimit = AntiabuseFreeRateLimitConfig.Bind(r, p + "free_rate_limit."),
-        Blocklist = AntiabuseBlocklistConfig.Bind(r, p + "blocklist."),
-        Gossip = AntiabuseGossipConfig.Bind(r, p + "gossip."),
+        FaultAttribution = AntiAbuseFaultAttributionConfig.Bind(r, p + "fault_attribution."),
+        RequesterTrust = AntiAbuseRequesterTrustConfig.Bind(r, p + "requester_trust."),
+        CostGate = AntiAbuseCostGateConfig.Bind(r, p + "cost_gate."),
+        Nondeterminism = AntiAbuseNondeterminismConfig.Bind(r, p + "nondeterminism."),
+        FreeRateLimit = AntiAbuseFreeRateLimitConfig.Bind(r, p + "free_rate_limit."),
+        Blocklist = AntiAbuseBlocklistConfig.Bind(r, p + "blocklist."),
+        Gossip = AntiAbuseGossipConfig.Bind(r, p + "gossip."),
     };
 }
 
@@ -1712,7 +1712,7 @@ public sealed partial record NodeConfig
     /// <summary>The <c>[economics]</c> section.</summary>
     public EconomicsConfig Economics { get; init; } = null!;
     /// <summary>The <c>[antiabuse]</c> section.</summary>
-    public AntiabuseConfig Antiabuse { get; init; } = null!;
+    public AntiAbuseConfig AntiAbuse { get; init; } = null!;
 
     internal static NodeConfig Bind(ConfigReader r, string p) => new()
     {
@@ -1735,6 +1735,6 @@ public sealed partial record NodeConfig
         Limits = LimitsConfig.Bind(r, p + "limits."),
         Sandbox = SandboxConfig.Bind(r, p + "sandbox."),
         Economics = EconomicsConfig.Bind(r, p + "economics."),
-        Antiabuse = AntiabuseConfig.Bind(r, p + "antiabuse."),
+        AntiAbuse = AntiAbuseConfig.Bind(r, p + "antiabuse."),
     };
 }

@@ -363,3 +363,18 @@ public class ConfigStoreTests
         }
     }
 }
+
+public class ConfigStoreConcurrencyTests
+{
+    [Fact]
+    public void Concurrent_setters_on_separate_store_instances_lose_no_change()
+    {
+        using var dir = new TempConfigDir();
+        string[] keys = ["budget.threads", "budget.max_jobs", "budget.per_job_threads", "limits.worker_pool_size",
+            "limits.connection_pool_size", "scheduler.max_inflight_jobs", "discovery.gossip.fanout", "transport.result.max_result_parts"];
+        Parallel.ForEach(keys, key => dir.Store().Set(key, "7"));
+        var overrides = dir.Store().RuntimeOverrides();
+        Assert.Equal(keys.Order(), overrides.Keys.Order());
+        Assert.All(overrides.Values, v => Assert.Equal(7, v.AsInt));
+    }
+}

@@ -467,7 +467,7 @@ public static class ConfigEnumText
     };
 }
 
-/// <summary>The &lt;c&gt;[protocol]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[protocol]</c> section.</summary>
 public sealed partial record ProtocolConfig
 {
     /// <summary>Protocol version this node speaks. (<c>protocol.version</c>)</summary>
@@ -485,7 +485,7 @@ public sealed partial record ProtocolConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[network]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[network]</c> section.</summary>
 public sealed partial record NetworkConfig
 {
     /// <summary>Address the node listens on (port 0 picks a free port). (<c>network.bind_addr</c>)</summary>
@@ -521,7 +521,7 @@ public sealed partial record NetworkConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[transport.result]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[transport.result]</c> section.</summary>
 public sealed partial record TransportResultConfig
 {
     /// <summary>Streams one result is fetched over in parallel (≤ network.max_concurrent_bidi_streams). (<c>transport.result.parallelism</c>)</summary>
@@ -545,7 +545,7 @@ public sealed partial record TransportResultConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[transport.compression]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[transport.compression]</c> section.</summary>
 public sealed partial record TransportCompressionConfig
 {
     /// <summary>Compression of result frames. (<c>transport.compression.algorithm</c>)</summary>
@@ -563,7 +563,7 @@ public sealed partial record TransportCompressionConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[transport]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[transport]</c> section.</summary>
 public sealed partial record TransportConfig
 {
     /// <summary>The <c>[transport.result]</c> section.</summary>
@@ -578,7 +578,7 @@ public sealed partial record TransportConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[identity]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[identity]</c> section.</summary>
 public sealed partial record IdentityConfig
 {
     /// <summary>Ed25519 identity key file (PKCS#8 PEM); empty = identity.pem in the config directory, created owner-only on first start. (<c>identity.key_path</c>)</summary>
@@ -596,7 +596,7 @@ public sealed partial record IdentityConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[security]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[security]</c> section.</summary>
 public sealed partial record SecurityConfig
 {
     /// <summary>private = closed grid: allowlist pinning, token-checked groups, named networks only. (<c>security.mode</c>)</summary>
@@ -608,7 +608,7 @@ public sealed partial record SecurityConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[membership]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[membership]</c> section.</summary>
 public sealed partial record MembershipConfig
 {
     /// <summary>Grids (network names) this node joins and serves. (<c>membership.networks</c>)</summary>
@@ -644,7 +644,7 @@ public sealed partial record MembershipConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[discovery.gossip]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[discovery.gossip]</c> section.</summary>
 public sealed partial record DiscoveryGossipConfig
 {
     /// <summary>Gossip topic of capability adverts. (<c>discovery.gossip.topic</c>)</summary>
@@ -665,7 +665,7 @@ public sealed partial record DiscoveryGossipConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[discovery]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[discovery]</c> section.</summary>
 public sealed partial record DiscoveryConfig
 {
     /// <summary>gossip: seeds plus gossip of signed capability adverts; static: only the bootstrap peers. (<c>discovery.mode</c>)</summary>
@@ -686,7 +686,7 @@ public sealed partial record DiscoveryConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[scheduler]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[scheduler]</c> section.</summary>
 public sealed partial record SchedulerConfig
 {
     /// <summary>Hosts each remote query runs on (k). (<c>scheduler.replicas</c>)</summary>
@@ -746,7 +746,7 @@ public sealed partial record SchedulerConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[worker]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[worker]</c> section.</summary>
 public sealed partial record WorkerConfig
 {
     /// <summary>Serve jobs as a host (p2p_pause / p2p_resume switch it). (<c>worker.enabled</c>)</summary>
@@ -767,7 +767,7 @@ public sealed partial record WorkerConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[metadata]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[metadata]</c> section.</summary>
 public sealed partial record MetadataConfig
 {
     /// <summary>Refresh the signed node metadata this often; 0 = once at start. (<c>metadata.refresh_interval_secs</c>)</summary>
@@ -779,7 +779,7 @@ public sealed partial record MetadataConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[liveness.phi]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[liveness.phi]</c> section.</summary>
 public sealed partial record LivenessPhiConfig
 {
     /// <summary>Use the phi-accrual failure detector. (<c>liveness.phi.enabled</c>)</summary>
@@ -806,7 +806,7 @@ public sealed partial record LivenessPhiConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[liveness.swim]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[liveness.swim]</c> section.</summary>
 public sealed partial record LivenessSwimConfig
 {
     /// <summary>Confirm suspected failures with SWIM indirect probes. (<c>liveness.swim.enabled</c>)</summary>
@@ -827,7 +827,7 @@ public sealed partial record LivenessSwimConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[liveness]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[liveness]</c> section.</summary>
 public sealed partial record LivenessConfig
 {
     /// <summary>The <c>[liveness.phi]</c> section.</summary>
@@ -842,7 +842,7 @@ public sealed partial record LivenessConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[budget]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[budget]</c> section.</summary>
 public sealed partial record BudgetConfig
 {
     /// <summary>Memory donated to hosted jobs in total. (<c>budget.memory_bytes</c>)</summary>
@@ -875,7 +875,7 @@ public sealed partial record BudgetConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[trust.weights]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[trust.weights]</c> section.</summary>
 public sealed partial record TrustWeightsConfig
 {
     /// <summary>Weight α of reputation in effective trust. (<c>trust.weights.alpha_reputation</c>)</summary>
@@ -896,7 +896,7 @@ public sealed partial record TrustWeightsConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[trust]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[trust]</c> section.</summary>
 public sealed partial record TrustConfig
 {
     /// <summary>Lowest effective trust a host needs to be selected. (<c>trust.min_trust</c>)</summary>
@@ -929,7 +929,7 @@ public sealed partial record TrustConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[sybil]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[sybil]</c> section.</summary>
 public sealed partial record SybilConfig
 {
     /// <summary>Leading zero bits of the proof-of-work identity stamp a peer must present. (<c>sybil.pow_difficulty_bits</c>)</summary>
@@ -947,7 +947,7 @@ public sealed partial record SybilConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[storage]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[storage]</c> section.</summary>
 public sealed partial record StorageConfig
 {
     /// <summary>Object storage provider hosts read inputs from. (<c>storage.provider</c>)</summary>
@@ -1001,7 +1001,7 @@ public sealed partial record StorageConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[planner]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[planner]</c> section.</summary>
 public sealed partial record PlannerConfig
 {
     /// <summary>Decide per query between local and grid execution. (<c>planner.enabled</c>)</summary>
@@ -1034,7 +1034,7 @@ public sealed partial record PlannerConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[limits]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[limits]</c> section.</summary>
 public sealed partial record LimitsConfig
 {
     /// <summary>Receipts kept in memory per host. (<c>limits.receipt_cache_per_worker</c>)</summary>
@@ -1058,7 +1058,7 @@ public sealed partial record LimitsConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[sandbox.limits]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[sandbox.limits]</c> section.</summary>
 public sealed partial record SandboxLimitsConfig
 {
     /// <summary>OS limits of a job: derived from [budget], or the explicit values below. (<c>sandbox.limits.mode</c>)</summary>
@@ -1085,7 +1085,7 @@ public sealed partial record SandboxLimitsConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[sandbox]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[sandbox]</c> section.</summary>
 public sealed partial record SandboxConfig
 {
     /// <summary>Run hosted jobs inside an OS sandbox as well as the DuckDB lock-down. (<c>sandbox.enabled</c>)</summary>
@@ -1118,7 +1118,7 @@ public sealed partial record SandboxConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.stake]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.stake]</c> section.</summary>
 public sealed partial record EconomicsStakeConfig
 {
     /// <summary>Stake (whole TON) to serve public jobs. (<c>economics.stake.min_stake</c>)</summary>
@@ -1148,7 +1148,7 @@ public sealed partial record EconomicsStakeConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.ranking]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.ranking]</c> section.</summary>
 public sealed partial record EconomicsRankingConfig
 {
     /// <summary>Selection weight of quality (trust). (<c>economics.ranking.w_quality</c>)</summary>
@@ -1190,7 +1190,7 @@ public sealed partial record EconomicsRankingConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.quality]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.quality]</c> section.</summary>
 public sealed partial record EconomicsQualityConfig
 {
     /// <summary>Quality weight of correct results. (<c>economics.quality.w_success</c>)</summary>
@@ -1220,7 +1220,7 @@ public sealed partial record EconomicsQualityConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.reputation]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.reputation]</c> section.</summary>
 public sealed partial record EconomicsReputationConfig
 {
     /// <summary>Beta prior α (successes) of reputation. (<c>economics.reputation.prior_alpha</c>)</summary>
@@ -1238,7 +1238,7 @@ public sealed partial record EconomicsReputationConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.selection]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.selection]</c> section.</summary>
 public sealed partial record EconomicsSelectionConfig
 {
     /// <summary>Replicas of a paid public job (on-chain parameter). (<c>economics.selection.n_public</c>)</summary>
@@ -1265,7 +1265,7 @@ public sealed partial record EconomicsSelectionConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.fees]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.fees]</c> section.</summary>
 public sealed partial record EconomicsFeesConfig
 {
     /// <summary>Platform fee φ on top of the winner's base. (<c>economics.fees.platform_fee_pct</c>)</summary>
@@ -1292,7 +1292,7 @@ public sealed partial record EconomicsFeesConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.slashing]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.slashing]</c> section.</summary>
 public sealed partial record EconomicsSlashingConfig
 {
     /// <summary>Stake slashed for a wrong result. (<c>economics.slashing.slash_wrong_result_pct</c>)</summary>
@@ -1331,7 +1331,7 @@ public sealed partial record EconomicsSlashingConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.records]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.records]</c> section.</summary>
 public sealed partial record EconomicsRecordsConfig
 {
     /// <summary>Length of a job-record epoch whose Merkle root is anchored. (<c>economics.records.epoch_secs</c>)</summary>
@@ -1346,7 +1346,7 @@ public sealed partial record EconomicsRecordsConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.pricing]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.pricing]</c> section.</summary>
 public sealed partial record EconomicsPricingConfig
 {
     /// <summary>metered charges per second and GiB; fixed charges unit_price per job. (<c>economics.pricing.model</c>)</summary>
@@ -1376,16 +1376,16 @@ public sealed partial record EconomicsPricingConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.&lt;network&gt;.contracts]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.&lt;network&gt;.contracts]</c> section.</summary>
 public sealed partial record TonContractsConfig
 {
-    /// <summary>Address of the stake vault contract on testnet. (<c>economics.&lt;network&gt;.contracts.stake_vault</c>)</summary>
+    /// <summary>Address of the stake vault contract (per network). (<c>economics.&lt;network&gt;.contracts.stake_vault</c>)</summary>
     public string StakeVault { get; init; } = "";
-    /// <summary>Address of the job escrow contract on testnet. (<c>economics.&lt;network&gt;.contracts.job_escrow</c>)</summary>
+    /// <summary>Address of the job escrow contract (per network). (<c>economics.&lt;network&gt;.contracts.job_escrow</c>)</summary>
     public string JobEscrow { get; init; } = "";
-    /// <summary>Address of the record anchor contract on testnet. (<c>economics.&lt;network&gt;.contracts.record_anchor</c>)</summary>
+    /// <summary>Address of the record anchor contract (per network). (<c>economics.&lt;network&gt;.contracts.record_anchor</c>)</summary>
     public string RecordAnchor { get; init; } = "";
-    /// <summary>Address of the global params contract on testnet. (<c>economics.&lt;network&gt;.contracts.global_params</c>)</summary>
+    /// <summary>Address of the global params contract (per network). (<c>economics.&lt;network&gt;.contracts.global_params</c>)</summary>
     public string GlobalParams { get; init; } = "";
 
     internal static TonContractsConfig Bind(ConfigReader r, string p) => new()
@@ -1397,12 +1397,12 @@ public sealed partial record TonContractsConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.&lt;network&gt;.wallet]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.&lt;network&gt;.wallet]</c> section.</summary>
 public sealed partial record TonWalletConfig
 {
-    /// <summary>This node's wallet address on testnet. (<c>economics.&lt;network&gt;.wallet.address</c>)</summary>
+    /// <summary>This node's wallet address (per network). (<c>economics.&lt;network&gt;.wallet.address</c>)</summary>
     public string Address { get; init; } = "";
-    /// <summary>Owner-only file holding the testnet wallet mnemonic. (<c>economics.&lt;network&gt;.wallet.mnemonic_file</c>)</summary>
+    /// <summary>Owner-only file holding the wallet mnemonic (per network). (<c>economics.&lt;network&gt;.wallet.mnemonic_file</c>)</summary>
     public string MnemonicFile { get; init; } = "";
 
     internal static TonWalletConfig Bind(ConfigReader r, string p) => new()
@@ -1412,16 +1412,16 @@ public sealed partial record TonWalletConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics.&lt;network&gt;]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics.&lt;network&gt;]</c> section.</summary>
 public sealed partial record TonNetworkConfig
 {
-    /// <summary>toncenter-compatible API endpoint on testnet; empty = toncenter's public testnet endpoint. (<c>economics.&lt;network&gt;.rpc</c>)</summary>
+    /// <summary>toncenter-compatible API endpoint (per network); empty = toncenter's public endpoint. (<c>economics.&lt;network&gt;.rpc</c>)</summary>
     public string Rpc { get; init; } = "";
-    /// <summary>Block explorer for testnet links; empty = tonviewer. (<c>economics.&lt;network&gt;.explorer</c>)</summary>
+    /// <summary>Block explorer used for links (per network); empty = tonviewer. (<c>economics.&lt;network&gt;.explorer</c>)</summary>
     public string Explorer { get; init; } = "";
-    /// <summary>File holding the testnet API key. (<c>economics.&lt;network&gt;.api_key_file</c>)</summary>
+    /// <summary>File holding the API key of the endpoint (per network). (<c>economics.&lt;network&gt;.api_key_file</c>)</summary>
     public string ApiKeyFile { get; init; } = "";
-    /// <summary>API key of the testnet endpoint (prefer api_key_file). (<c>economics.&lt;network&gt;.api_key</c>)</summary>
+    /// <summary>API key of the endpoint (per network); prefer api_key_file. (<c>economics.&lt;network&gt;.api_key</c>)</summary>
     public string ApiKey { get; init; } = "";
     /// <summary>The <c>[economics.&lt;network&gt;.contracts]</c> section.</summary>
     public TonContractsConfig Contracts { get; init; } = null!;
@@ -1439,7 +1439,7 @@ public sealed partial record TonNetworkConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[economics]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[economics]</c> section.</summary>
 public sealed partial record EconomicsConfig
 {
     /// <summary>Paid compute on TON; off = every job is free and no chain client is used. (<c>economics.enabled</c>)</summary>
@@ -1478,9 +1478,9 @@ public sealed partial record EconomicsConfig
     public EconomicsRecordsConfig Records { get; init; } = null!;
     /// <summary>The <c>[economics.pricing]</c> section.</summary>
     public EconomicsPricingConfig Pricing { get; init; } = null!;
-    /// <summary>The <c>[economics.testnet]</c> section.</summary>
+    /// <summary>The <c>[economics.&lt;network&gt;]</c> section.</summary>
     public TonNetworkConfig Testnet { get; init; } = null!;
-    /// <summary>The <c>[economics.mainnet]</c> section.</summary>
+    /// <summary>The <c>[economics.&lt;network&gt;]</c> section.</summary>
     public TonNetworkConfig Mainnet { get; init; } = null!;
 
     internal static EconomicsConfig Bind(ConfigReader r, string p) => new()
@@ -1508,7 +1508,7 @@ public sealed partial record EconomicsConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.fault_attribution]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.fault_attribution]</c> section.</summary>
 public sealed partial record AntiAbuseFaultAttributionConfig
 {
     /// <summary>Blame a failed job on the requester when most hosts fail it alike. (<c>antiabuse.fault_attribution.enabled</c>)</summary>
@@ -1523,7 +1523,7 @@ public sealed partial record AntiAbuseFaultAttributionConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.requester_trust]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.requester_trust]</c> section.</summary>
 public sealed partial record AntiAbuseRequesterTrustConfig
 {
     /// <summary>Hosts weigh requesters by their history. (<c>antiabuse.requester_trust.enabled</c>)</summary>
@@ -1544,7 +1544,7 @@ public sealed partial record AntiAbuseRequesterTrustConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.cost_gate]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.cost_gate]</c> section.</summary>
 public sealed partial record AntiAbuseCostGateConfig
 {
     /// <summary>Refuse jobs whose estimated cost exceeds the caps below. (<c>antiabuse.cost_gate.enabled</c>)</summary>
@@ -1562,7 +1562,7 @@ public sealed partial record AntiAbuseCostGateConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.nondeterminism]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.nondeterminism]</c> section.</summary>
 public sealed partial record AntiAbuseNondeterminismConfig
 {
     /// <summary>Report non-deterministic SQL (random(), now(), LIMIT without ORDER BY) as unverifiable. (<c>antiabuse.nondeterminism.enabled</c>)</summary>
@@ -1574,7 +1574,7 @@ public sealed partial record AntiAbuseNondeterminismConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.free_rate_limit]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.free_rate_limit]</c> section.</summary>
 public sealed partial record AntiAbuseFreeRateLimitConfig
 {
     /// <summary>Rate-limit free jobs per requester. (<c>antiabuse.free_rate_limit.enabled</c>)</summary>
@@ -1601,7 +1601,7 @@ public sealed partial record AntiAbuseFreeRateLimitConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.blocklist]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.blocklist]</c> section.</summary>
 public sealed partial record AntiAbuseBlocklistConfig
 {
     /// <summary>Add hosts to the deny-list automatically when their trust falls below the floor. (<c>antiabuse.blocklist.auto_block_enabled</c>)</summary>
@@ -1622,7 +1622,7 @@ public sealed partial record AntiAbuseBlocklistConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse.gossip]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse.gossip]</c> section.</summary>
 public sealed partial record AntiAbuseGossipConfig
 {
     /// <summary>Score gossip peers and drop misbehaving ones. (<c>antiabuse.gossip.peer_scoring</c>)</summary>
@@ -1637,7 +1637,7 @@ public sealed partial record AntiAbuseGossipConfig
     };
 }
 
-/// <summary>The &lt;c&gt;[antiabuse]&lt;/c&gt; section.</summary>
+/// <summary>The <c>[antiabuse]</c> section.</summary>
 public sealed partial record AntiAbuseConfig
 {
     /// <summary>Anti-abuse protections as a whole. (<c>antiabuse.enabled</c>)</summary>

@@ -1478,9 +1478,9 @@ public sealed partial record EconomicsConfig
     public EconomicsRecordsConfig Records { get; init; } = null!;
     /// <summary>The <c>[economics.pricing]</c> section.</summary>
     public EconomicsPricingConfig Pricing { get; init; } = null!;
-    /// <summary>The <c>[economics.&lt;network&gt;]</c> section.</summary>
+    /// <summary>The <c>[economics.testnet]</c> section.</summary>
     public TonNetworkConfig Testnet { get; init; } = null!;
-    /// <summary>The <c>[economics.&lt;network&gt;]</c> section.</summary>
+    /// <summary>The <c>[economics.mainnet]</c> section.</summary>
     public TonNetworkConfig Mainnet { get; init; } = null!;
 
     internal static EconomicsConfig Bind(ConfigReader r, string p) => new()

@@ -92,16 +92,30 @@ public sealed class ConfigStore
     public EffectiveConfig Set(IEnumerable<KeyValuePair<string, string>> changes)
     {
         ArgumentNullException.ThrowIfNull(changes);
+        // Read every value first: an unknown key or unreadable value fails before anything is touched.
+        var parsed = new Dictionary<string, ResolvedValue>(StringComparer.Ordinal);
+        foreach (var (key, text) in changes)
+        {
+            var resolved = ConfigLayers.ParseText(key, text, ConfigSource.Runtime, origin: null);
+            parsed[ConfigCatalog.Get(key.Trim()).Key] = resolved;
+        }
+        Dictionary<string, ResolvedValue> WithChanges()
+        {
+            var runtime = LoadRuntimeLayer();
+            foreach (var (key, value) in parsed)
+            {
+                runtime[key] = value;
+            }
+            return runtime;
+        }
+        // Validate without taking the lock, so a rejected change leaves the disk exactly as it was;
+        // then validate again under the lock, against what other writers may have written meanwhile.
+        Resolve(WithChanges());
         lock (_writeLock)
         {
             using var fileLock = AcquireFileLock();
-            var runtime = LoadRuntimeLayer();
-            foreach (var (key, text) in changes)
-            {
-                var resolved = ConfigLayers.ParseText(key, text, ConfigSource.Runtime, origin: null);
-                runtime[ConfigCatalog.Get(key.Trim()).Key] = resolved;
-            }
-            Resolve(runtime); // throws before anything is written
+            var runtime = WithChanges();
+            Resolve(runtime);
             WriteRuntimeLayer(runtime);
         }
         return Effective();

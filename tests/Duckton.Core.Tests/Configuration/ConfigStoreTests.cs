@@ -102,7 +102,9 @@ public class ConfigStoreTests
         store.Set("planner.prefer", "remote");
         var before = File.ReadAllBytes(dir.RuntimeFile);
 
+        var filesBefore = Directory.GetFiles(dir.ConfigDir, "*", SearchOption.AllDirectories).Order().ToArray();
         var error = Assert.Throws<ConfigException>(() => store.Set("scheduler.quorum", "99"));
+        Assert.Equal(filesBefore, Directory.GetFiles(dir.ConfigDir, "*", SearchOption.AllDirectories).Order().ToArray());
 
         Assert.Equal("scheduler.quorum = 99 is invalid: quorum must be between 1 and scheduler.replicas (3)", error.Message);
         Assert.Equal("scheduler.quorum", error.Key);
@@ -130,7 +132,7 @@ public class ConfigStoreTests
         Assert.Contains("unknown configuration key 'scheduler.replica'", error.Message, StringComparison.Ordinal);
         Assert.Contains("did you mean 'scheduler.replicas'", error.Message, StringComparison.Ordinal);
         Assert.Contains("SELECT * FROM p2p_config()", error.Message, StringComparison.Ordinal);
-        Assert.False(File.Exists(dir.RuntimeFile));
+        Assert.False(Directory.Exists(dir.ConfigDir)); // nothing was written, not even the directory
     }
 
     [Fact]

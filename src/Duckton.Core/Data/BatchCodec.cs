@@ -70,7 +70,7 @@ public static partial class BatchCodec
     {
         var r = new Reader(data, limits ?? CodecLimits.Default);
         r.ExpectVersion();
-        var count = r.ReadCount(r.Limits.MaxColumns, "column count");
+        var count = r.ReadCount(r.Limits.MaxColumns, "column count", 2);
         var names = new string[count];
         var types = new DuckType[count];
         for (var i = 0; i < count; i++)
@@ -146,7 +146,7 @@ public static partial class BatchCodec
             }
             case DuckTypeId.Enum:
             {
-                var count = r.ReadCount(r.Limits.MaxEnumValues, "enum dictionary size");
+                var count = r.ReadCount(r.Limits.MaxEnumValues, "enum dictionary size", 1);
                 var labels = new string[count];
                 for (var i = 0; i < count; i++)
                 {
@@ -174,7 +174,7 @@ public static partial class BatchCodec
             case DuckTypeId.Struct or DuckTypeId.Union:
             {
                 var max = id == DuckTypeId.Union ? Math.Min(MaxUnionMembers, r.Limits.MaxFields) : r.Limits.MaxFields;
-                var count = r.ReadCount(max, id == DuckTypeId.Union ? "union member count" : "struct field count");
+                var count = r.ReadCount(max, id == DuckTypeId.Union ? "union member count" : "struct field count", 2);
                 var fields = new DuckField[count];
                 for (var i = 0; i < count; i++)
                 {
@@ -232,7 +232,7 @@ public static partial class BatchCodec
         var r = new Reader(data, limits ?? CodecLimits.Default);
         r.ExpectVersion();
         var rows = r.ReadCount(r.Limits.MaxRowsPerBatch, "row count");
-        var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count");
+        var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count", 1);
         if (columnCount != schema.Count)
         {
             throw new CodecException($"batch has {columnCount} columns, the schema {schema.Count}");

@@ -182,6 +182,27 @@ public class ValueFormatterTests
     }
 
     [Fact]
+    public void Nested_values_inside_structs_and_maps_are_not_quoted()
+    {
+        // SELECT {'u': union_value(s := 'a,b')::UNION(i INT, s VARCHAR)}::VARCHAR
+        var unionType = DuckType.Union([new DuckField("i", s_int), new DuckField("s", s_varchar)]);
+        var union = ColumnVectors.Union(unionType, [1], [Ints((int?)null), ColumnVectors.Varchar("a,b")]);
+        var s = ColumnVectors.Struct(DuckType.Struct([new DuckField("u", unionType)]), 1, [union]);
+        Assert.Equal("{'u': a,b}", ValueFormatter.Format(s, 0));
+
+        // SELECT MAP {'k': {'a': 'x y', 'b': NULL}}::VARCHAR
+        var structType = DuckType.Struct([new DuckField("a", s_varchar), new DuckField("b", s_varchar)]);
+        var values = ColumnVectors.Struct(structType, 1, [ColumnVectors.Varchar("x y"), ColumnVectors.Varchar((string?)null)]);
+        var map = ColumnVectors.Map(DuckType.Map(s_varchar, structType), [1], ColumnVectors.Varchar("k"), values);
+        Assert.Equal("{k={'a': x y, 'b': NULL}}", ValueFormatter.Format(map, 0));
+
+        // SELECT MAP {[1]: 'a'}::VARCHAR
+        var keys = ColumnVectors.List(DuckType.List(s_int), [1], Ints(1));
+        var listKeyed = ColumnVectors.Map(DuckType.Map(keys.Type, s_varchar), [1], keys, ColumnVectors.Varchar("a"));
+        Assert.Equal("{[1]=a}", ValueFormatter.Format(listKeyed, 0));
+    }
+
+    [Fact]
     public void Enums_render_their_label()
     {
         // SELECT ['a b', 'x,y']::ENUM('a b', 'x,y')[]::VARCHAR

@@ -186,19 +186,27 @@ public static partial class BatchCodec
             throw new CodecException($"{what} does not fit in 32 bits");
         }
 
-        public int ReadCount(int max, string what)
+        /// <summary>
+        /// A count of at most <paramref name="max"/> items that each take at least <paramref name="minBytesEach"/>
+        /// further bytes, so a claimed count can never make the caller allocate more than the input could fill.
+        /// </summary>
+        public int ReadCount(int max, string what, int minBytesEach = 0)
         {
             var value = ReadVarUInt32(what);
             if (value > (uint)Math.Max(max, 0))
             {
                 throw new CodecException($"{what} {value} exceeds the limit of {max}");
             }
+            if ((long)value * minBytesEach > Remaining)
+            {
+                throw new CodecException($"truncated input: {what} {value} needs at least {(long)value * minBytesEach} more bytes, {Remaining} remain");
+            }
             return (int)value;
         }
 
         public string ReadString(string what)
         {
-            var length = ReadCount(Limits.MaxNameBytes, what + " length");
+            var length = ReadCount(Limits.MaxNameBytes, what + " length", 1);
             var bytes = ReadBytes(length, what);
             try
             {

@@ -70,7 +70,7 @@ public static partial class BatchCodec
     {
         var r = new Reader(data, limits ?? CodecLimits.Default);
         r.ExpectVersion();
-        var count = r.ReadCount(r.Limits.MaxColumns, "column count");
+        var count = r.ReadCount(r.Limits.MaxColumns, "column count", 2);
         var names = new string[count];
         var types = new DuckType[count];
         for (var i = 0; i < count; i++)
@@ -146,7 +146,7 @@ public static partial class BatchCodec
             }
             case DuckTypeId.Enum:
             {
-                var count = r.ReadCount(r.Limits.MaxEnumValues, "enum dictionary size");
+                var count = r.ReadCount(r.Limits.MaxEnumValues, "enum dictionary size", 1);
                 var labels = new string[count];
                 for (var i = 0; i < count; i++)
                 {
@@ -174,7 +174,7 @@ public static partial class BatchCodec
             case DuckTypeId.Struct or DuckTypeId.Union:
             {
                 var max = id == DuckTypeId.Union ? Math.Min(MaxUnionMembers, r.Limits.MaxFields) : r.Limits.MaxFields;
-                var count = r.ReadCount(max, id == DuckTypeId.Union ? "union member count" : "struct field count");
+                var count = r.ReadCount(max, id == DuckTypeId.Union ? "union member count" : "struct field count", 2);
                 var fields = new DuckField[count];
                 for (var i = 0; i < count; i++)
                 {
@@ -232,7 +232,7 @@ public static partial class BatchCodec
         var r = new Reader(data, limits ?? CodecLimits.Default);
         r.ExpectVersion();
         var rows = r.ReadCount(r.Limits.MaxRowsPerBatch, "row count");
-        var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count");
+        var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count", 1);
         if (columnCount != schema.Count)
         {
             throw new CodecException($"batch has {columnCount} columns, the schema {schema.Count}");
@@ -446,7 +446,7 @@ public static partial class BatchCodec
                     return ReadByteStrings(ref r, type, count, validity);
                 }
                 var width = type.FixedWidth;
-                var data = width == 0 ? [] : r.ReadBytes(checked((long)count * width), "fixed-width values").ToArray();
+                var data = width == 0 ? [] : Copy(r.ReadBytes(checked((long)count * width), "fixed-width values"));
                 var vector = new ColumnVector(type, count, data, validity);
                 if (type.Id == DuckTypeId.Enum)
                 {
@@ -454,6 +454,14 @@ public static partial class BatchCodec
                 }
                 return vector;
         }
+    }
+
+    /// <summary>A copy in a fresh array that is not zeroed first (every byte is overwritten).</summary>
+    private static byte[] Copy(ReadOnlySpan<byte> source)
+    {
+        var copy = GC.AllocateUninitializedArray<byte>(source.Length);
+        source.CopyTo(copy);
+        return copy;
     }
 
     private static ulong[] ReadValidity(ref Reader r, int count)
@@ -476,7 +484,8 @@ public static partial class BatchCodec
         {
             throw new CodecException($"truncated input: {count} {what}s need at least {count} bytes, {r.Remaining} remain");
         }
-        var offsets = new int[count + 1];
+        var offsets = GC.AllocateUninitializedArray<int>(count + 1);
+        offsets[0] = 0;
         long total = 0;
         for (var i = 0; i < count; i++)
         {
@@ -498,8 +507,12 @@ public static partial class BatchCodec
     private static ColumnVector ReadByteStrings(ref Reader r, DuckType type, int count, ulong[]? validity)
     {
         var offsets = ReadLengths(ref r, count, r.Limits.MaxStringBytes, "string length");
-        var bytes = r.ReadBytes(offsets[count], "string bytes").ToArray();
+        var bytes = Copy(r.ReadBytes(offsets[count], "string bytes"));
         var vector = new ColumnVector(type, count, validity: validity, offsets: offsets, bytes: bytes);
+        if (type.Id == DuckTypeId.Varchar && validity is null && IsValidUtf8PerRow(bytes, offsets))
+        {
+            return vector;
+        }
         for (var i = 0; i < count; i++)
         {
             if (!vector.IsValid(i))
@@ -521,6 +534,27 @@ public static partial class BatchCodec
             }
         }
         return vector;
+    }
+
+    /// <summary>
+    /// Fast path for a column without NULLs: the whole buffer is valid UTF-8 and no value starts inside a character
+    /// (a continuation byte), so every value on its own is valid UTF-8. False means "check row by row".
+    /// </summary>
+    private static bool IsValidUtf8PerRow(byte[] bytes, int[] offsets)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return false;
+        }
+        for (var i = 0; i < offsets.Length - 1; i++)
+        {
+            var start = offsets[i];
+            if (start < bytes.Length && (bytes[start] & 0xC0) == 0x80)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void CheckEnumIndexes(ColumnVector vector)

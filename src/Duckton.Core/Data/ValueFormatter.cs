@@ -182,8 +182,8 @@ public static class ValueFormatter
             case DuckTypeId.Union:
                 AppendUnion(sb, v, row);
                 break;
-            case DuckTypeId.SqlNull:
-                // A "NULL"-typed vector only holds NULLs; a valid slot has no value to show.
+            case DuckTypeId.SqlNull or DuckTypeId.Any:
+                // These types hold no values (width 0); a slot marked valid has nothing to show but NULL.
                 sb.Append("NULL");
                 break;
             default:

@@ -227,3 +227,17 @@ public class BatchCodecTests
         public Span<byte> GetSpan(int sizeHint = 0) => _inner.GetSpan(sizeHint).Slice(0, Math.Max(sizeHint, 1));
     }
 }
+
+public class BatchCodecDocumentedExampleTests
+{
+    [Fact]
+    public void The_example_in_the_design_doc_is_exact()
+    {
+        var listType = DuckType.List(DuckType.Varchar);
+        var batch = SampleBatches.Of(("i", SampleBatches.Ints(7, null)),
+            ("s", ColumnVectors.List(listType, [2, 0], ColumnVectors.Varchar("a", null))));
+        Assert.Equal("0102016904017318 11".Replace(" ", "", StringComparison.Ordinal), Convert.ToHexString(BatchCodec.EncodeSchema(batch.Schema)));
+        Assert.Equal("010202" + "0101" + "0700000000000000" + "00" + "0200" + "0101" + "0100" + "61",
+            Convert.ToHexString(BatchCodec.EncodeBatch(batch)));
+    }
+}

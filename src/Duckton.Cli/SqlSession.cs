@@ -18,7 +18,7 @@ internal sealed class SqlSession : IDisposable
     {
         DuckDBNative.InitializeFromLibrary();
         ConfigDirectory = configDirectory;
-        _host = new NodeHost(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory }));
+        _host = new NodeHost(configDirectory);
         _database = DuckDBDatabase.Open(null);
         _connection = _database.Connect();
         SqlSurface.Register(_connection.Value, _host);

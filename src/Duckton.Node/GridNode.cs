@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
+using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Engine;
 
@@ -10,7 +11,9 @@ public sealed record GridNodeOptions
 {
     /// <summary>Where the node keeps its keys, configuration and stores.</summary>
     public string? ConfigDirectory { get; init; }
-    public EngineOptions Engine { get; init; } = EngineOptions.Default;
+
+    /// <summary>The layered configuration; by default the store of <see cref="ConfigDirectory"/>.</summary>
+    public ConfigStore? Config { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
 
@@ -20,13 +23,44 @@ public sealed record GridNodeOptions
 /// </summary>
 public sealed class GridNode : IDisposable
 {
-    private readonly LockedDownEngine _engine;
     private readonly GridNodeOptions _options;
+    private readonly Lock _engineGate = new();
+    private LockedDownEngine? _engine;
 
     public GridNode(GridNodeOptions? options = null)
     {
         _options = options ?? new GridNodeOptions();
-        _engine = new LockedDownEngine(_options.Engine);
+        Config = _options.Config ?? new ConfigStore(ConfigDirectory.Resolve(_options.ConfigDirectory));
+        _ = EngineFor(Config.Effective().Config);
+    }
+
+    /// <summary>The node's layered configuration (defaults, file, environment, runtime SQL layer).</summary>
+    public ConfigStore Config { get; }
+
+    /// <summary>The local engine for the current limits; rebuilt when they change (e.g. after <c>p2p_set</c>).</summary>
+    private LockedDownEngine EngineFor(NodeConfig config)
+    {
+        var wanted = LocalEngineOptions(config);
+        lock (_engineGate)
+        {
+            if (_engine is null || _engine.Options != wanted)
+            {
+                _engine?.Dispose();
+                _engine = new LockedDownEngine(wanted);
+            }
+            return _engine;
+        }
+    }
+
+    /// <summary>Local queries get <c>planner.ram_fraction</c> of the machine's memory and every core.</summary>
+    private static EngineOptions LocalEngineOptions(NodeConfig config)
+    {
+        var ram = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return EngineOptions.Default with
+        {
+            MemoryLimitBytes = Math.Max(64L << 20, (long)(ram * config.Planner.RamFraction)),
+            WarmInstances = Math.Clamp(config.Planner.MaxConcurrentLocalJobs, 1, 4),
+        };
     }
 
     /// <summary>This node's id as shown in query metadata.</summary>
@@ -48,17 +82,22 @@ public sealed class GridNode : IDisposable
         try
         {
             overrides.Validate();
+            var config = Config.Effective(overrides.ToConfigLayer()).Config;
             if (string.IsNullOrWhiteSpace(sql))
             {
                 throw new ArgumentException("the SQL text is empty; pass a query, e.g. p2p_query('SELECT 42 AS answer')");
             }
-            if (overrides.Prefer == PreferMode.Remote)
+            if (config.Planner.Prefer == PlannerPreference.Remote)
             {
                 throw new InvalidOperationException("prefer => 'remote' needs peers, and this node knows none; join a grid with p2p_join(bootstrap => [...]) or use prefer => 'local'");
             }
+            if (!config.Planner.LocalExecutionEnabled)
+            {
+                throw new InvalidOperationException("local execution is disabled (planner.local_execution_enabled = false) and this node knows no peers; enable it with p2p_planner(local_execution => true) or join a grid");
+            }
             using var timeout = overrides.TimeoutMs is { } ms ? new CancellationTokenSource(TimeSpan.FromMilliseconds(ms), _options.Time) : null;
             using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
-            var result = _engine.Execute(sql, linked?.Token ?? cancellationToken);
+            var result = EngineFor(config).Execute(sql, linked?.Token ?? cancellationToken);
             var meta = new QueryMeta
             {
                 JobId = jobId,
@@ -94,5 +133,11 @@ public sealed class GridNode : IDisposable
         }
     }
 
-    public void Dispose() => _engine.Dispose();
+    public void Dispose()
+    {
+        lock (_engineGate)
+        {
+            _engine?.Dispose();
+        }
+    }
 }

@@ -65,6 +65,47 @@ public sealed record QueryOverrides
         throw new ArgumentException($"{parameter} => '{text}' is not valid; use one of {allowed}");
     }
 
+    /// <summary>
+    /// The overrides that are configuration keys, as per-call layer entries; the node validates them together with
+    /// every other layer, so a per-call value meets the same rules and messages as a configured one.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, string>> ToConfigLayer()
+    {
+        static string Text(IFormattable v) => v.ToString(null, System.Globalization.CultureInfo.InvariantCulture);
+        if (Replicas is { } r)
+        {
+            yield return new("scheduler.replicas", Text(r));
+        }
+        if (Quorum is { } q)
+        {
+            yield return new("scheduler.quorum", Text(q));
+        }
+        if (MinTrust is { } t)
+        {
+            yield return new("trust.min_trust", Text(t));
+        }
+        if (MinAttestation is { } a)
+        {
+            yield return new("trust.min_attestation", a.Trim().ToUpperInvariant());
+        }
+        if (Verify is { } v)
+        {
+            yield return new("scheduler.verify_mode", v.ToString().ToLowerInvariant());
+        }
+        if (Prefer is { } p)
+        {
+            yield return new("planner.prefer", p.ToString().ToLowerInvariant());
+        }
+        if (Payment is { } pay)
+        {
+            yield return new("economics.default_payment", pay.ToString().ToLowerInvariant());
+        }
+        if (RequireStakedHosts is { } staked)
+        {
+            yield return new("scheduler.require_staked_hosts", staked ? "true" : "false");
+        }
+    }
+
     /// <summary>Checks ranges that do not depend on the node's configuration.</summary>
     public void Validate()
     {

@@ -1,3 +1,4 @@
+using Duckton.Core.Configuration;
 using Duckton.DuckDB.Functions;
 using Duckton.Node;
 
@@ -15,6 +16,13 @@ public static class SqlSurface
         new InfoFunction(),
         new QueryFunction(host),
         new QueryMetaFunction(host),
+        new ConfigFunction("p2p_config", host),
+        new ConfigFunction("p2p_settings", host),
+        new SetFunction(host),
+        new ConfigResetFunction(host),
+        new PlannerFunction(host),
+        new SelectionFunction(host),
+        new TrustFunction(host),
     ];
 
     /// <summary>Registers every function on <paramref name="connection"/> (a raw <c>duckdb_connection</c>).</summary>
@@ -27,12 +35,23 @@ public static class SqlSurface
     }
 }
 
-/// <summary>Owns the process's <see cref="GridNode"/>, created lazily on the first call that needs it.</summary>
+/// <summary>
+/// Owns the process's configuration store and <see cref="GridNode"/>; the node is created lazily on the first
+/// call that needs it, so admin functions do not start an engine.
+/// </summary>
 public sealed class NodeHost : IDisposable
 {
     private readonly Lazy<GridNode> _node;
 
-    public NodeHost(Func<GridNode> factory) => _node = new Lazy<GridNode>(factory, LazyThreadSafetyMode.ExecutionAndPublication);
+    /// <param name="configDirectory">The resolved configuration directory.</param>
+    /// <param name="environment">Environment accessor (tests inject one); the process environment by default.</param>
+    public NodeHost(string configDirectory, Func<string, string?>? environment = null)
+    {
+        Config = new ConfigStore(configDirectory, environment);
+        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config }), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public ConfigStore Config { get; }
 
     public GridNode Node => _node.Value;
 

@@ -13,7 +13,7 @@ public sealed class SqlFixture : IDisposable
     {
         DuckDBNative.InitializeFromLibrary();
         ConfigDirectory = Directory.CreateTempSubdirectory("duckton-sql-tests-").FullName;
-        Host = new NodeHost(() => new GridNode(new GridNodeOptions { ConfigDirectory = ConfigDirectory }));
+        Host = new NodeHost(ConfigDirectory, name => name.StartsWith("P2P_", StringComparison.Ordinal) ? null : Environment.GetEnvironmentVariable(name));
         Database = DuckDBDatabase.Open(null);
         Connection = Database.Connect();
         SqlSurface.Register(Connection.Value, Host);

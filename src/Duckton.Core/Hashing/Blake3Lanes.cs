@@ -8,10 +8,15 @@ namespace Duckton.Core.Hashing;
 /// A lane width for the many-inputs-at-once kernels: the vector arithmetic plus loading one 64-byte
 /// block from each lane's input and transposing it so that message word j of every lane sits in one vector.
 /// </summary>
-internal unsafe interface ILaneKernel<T> : ILaneOps<T>
+internal unsafe interface ILaneKernel<T>
     where T : unmanaged
 {
     static abstract int Lanes { get; }
+
+    static abstract T Broadcast(uint x);
+
+    /// <summary>One compression per lane (see <see cref="Blake3Rounds"/>).</summary>
+    static abstract void Compress(ref T h, ref T m, T counterLow, T counterHigh, T blockLen, T flags);
 
     /// <summary>msg[j] = word j of the 64 bytes at <c>blocks[lane]</c>, for every lane.</summary>
     static abstract void LoadTransposed(byte** blocks, T* msg);
@@ -28,21 +33,10 @@ internal unsafe interface ILaneKernel<T> : ILaneOps<T>
 internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
 {
     public static int Lanes => 4;
-    public static Vector128<uint> Add(Vector128<uint> a, Vector128<uint> b) => a + b;
-    public static Vector128<uint> Xor(Vector128<uint> a, Vector128<uint> b) => a ^ b;
     public static Vector128<uint> Broadcast(uint x) => Vector128.Create(x);
 
-    // Rotations by 16 and 8 move whole bytes: one byte shuffle where the hardware has one.
-    public static Vector128<uint> RotateRight16(Vector128<uint> x) => Ssse3.IsSupported
-        ? Ssse3.Shuffle(x.AsByte(), Vector128.Create((byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)).AsUInt32()
-        : Vector128.ShiftRightLogical(x, 16) | Vector128.ShiftLeft(x, 16);
-
-    public static Vector128<uint> RotateRight8(Vector128<uint> x) => Ssse3.IsSupported
-        ? Ssse3.Shuffle(x.AsByte(), Vector128.Create((byte)1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12)).AsUInt32()
-        : Vector128.ShiftRightLogical(x, 8) | Vector128.ShiftLeft(x, 24);
-
-    public static Vector128<uint> RotateRight12(Vector128<uint> x) => Vector128.ShiftRightLogical(x, 12) | Vector128.ShiftLeft(x, 20);
-    public static Vector128<uint> RotateRight7(Vector128<uint> x) => Vector128.ShiftRightLogical(x, 7) | Vector128.ShiftLeft(x, 25);
+    public static void Compress(ref Vector128<uint> h, ref Vector128<uint> m, Vector128<uint> counterLow, Vector128<uint> counterHigh, Vector128<uint> blockLen, Vector128<uint> flags) =>
+        Blake3Rounds.V128.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector128<uint> Load(uint* lanes) => Vector128.Load(lanes);
     public static void Store(Vector128<uint> value, uint* lanes) => value.Store(lanes);
@@ -91,18 +85,10 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
 internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
 {
     public static int Lanes => 8;
-    public static Vector256<uint> Add(Vector256<uint> a, Vector256<uint> b) => Avx2.Add(a, b);
-    public static Vector256<uint> Xor(Vector256<uint> a, Vector256<uint> b) => Avx2.Xor(a, b);
     public static Vector256<uint> Broadcast(uint x) => Vector256.Create(x);
 
-    public static Vector256<uint> RotateRight16(Vector256<uint> x) => Avx2.Shuffle(x.AsByte(), Vector256.Create(
-        (byte)2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13)).AsUInt32();
-
-    public static Vector256<uint> RotateRight8(Vector256<uint> x) => Avx2.Shuffle(x.AsByte(), Vector256.Create(
-        (byte)1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12)).AsUInt32();
-
-    public static Vector256<uint> RotateRight12(Vector256<uint> x) => Avx2.Or(Avx2.ShiftRightLogical(x, 12), Avx2.ShiftLeftLogical(x, 20));
-    public static Vector256<uint> RotateRight7(Vector256<uint> x) => Avx2.Or(Avx2.ShiftRightLogical(x, 7), Avx2.ShiftLeftLogical(x, 25));
+    public static void Compress(ref Vector256<uint> h, ref Vector256<uint> m, Vector256<uint> counterLow, Vector256<uint> counterHigh, Vector256<uint> blockLen, Vector256<uint> flags) =>
+        Blake3Rounds.V256.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector256<uint> Load(uint* lanes) => Vector256.Load(lanes);
     public static void Store(Vector256<uint> value, uint* lanes) => value.Store(lanes);
@@ -158,13 +144,11 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
 internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
 {
     public static int Lanes => 16;
-    public static Vector512<uint> Add(Vector512<uint> a, Vector512<uint> b) => Avx512F.Add(a, b);
-    public static Vector512<uint> Xor(Vector512<uint> a, Vector512<uint> b) => Avx512F.Xor(a, b);
     public static Vector512<uint> Broadcast(uint x) => Vector512.Create(x);
-    public static Vector512<uint> RotateRight16(Vector512<uint> x) => Avx512F.RotateRight(x, 16);
-    public static Vector512<uint> RotateRight12(Vector512<uint> x) => Avx512F.RotateRight(x, 12);
-    public static Vector512<uint> RotateRight8(Vector512<uint> x) => Avx512F.RotateRight(x, 8);
-    public static Vector512<uint> RotateRight7(Vector512<uint> x) => Avx512F.RotateRight(x, 7);
+
+    public static void Compress(ref Vector512<uint> h, ref Vector512<uint> m, Vector512<uint> counterLow, Vector512<uint> counterHigh, Vector512<uint> blockLen, Vector512<uint> flags) =>
+        Blake3Rounds.V512.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
+
     public static Vector512<uint> Load(uint* lanes) => Vector512.Load(lanes);
     public static void Store(Vector512<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector512<uint> Select(Vector512<uint> mask, Vector512<uint> a, Vector512<uint> b) => Vector512.ConditionalSelect(mask, a, b);
@@ -320,7 +304,7 @@ internal static unsafe class Blake3Lanes
             }
             TK.LoadTransposed(blockPointers, msg);
             var blockFlags = TK.Broadcast(flags | (b == 0 ? flagsStart : 0) | (b == blocks - 1 ? flagsEnd : 0));
-            Blake3Rounds.CompressCv<TK, T>(ref h[0], ref msg[0], counterLow, counterHigh, blockLen, blockFlags);
+            TK.Compress(ref h[0], ref msg[0], counterLow, counterHigh, blockLen, blockFlags);
         }
         StoreTransposed<TK, T>(h, n, output);
     }
@@ -451,7 +435,7 @@ internal static unsafe class Blake3Lanes
                     previous[j] = h[j];
                 }
             }
-            Blake3Rounds.CompressCv<TK, T>(ref h[0], ref msg[0], zero, zero, TK.Load(laneLen), TK.Load(laneFlags));
+            TK.Compress(ref h[0], ref msg[0], zero, zero, TK.Load(laneLen), TK.Load(laneFlags));
             if (!sameBlocks)
             {
                 // Lanes whose input already ended keep their finished digest.

@@ -1,0 +1,9 @@
+using BenchmarkDotNet.Running;
+using Duckton.Benchmarks;
+
+if (args.Length == 2 && args[0] == "--b3sum-compare")
+{
+    return B3sumCompare.Run(args[1]);
+}
+BenchmarkSwitcher.FromAssembly(typeof(B3sumCompare).Assembly).Run(args);
+return 0;

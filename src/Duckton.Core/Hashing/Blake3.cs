@@ -170,13 +170,13 @@ public static class Blake3
                 outputs[queued] = digestPtr + (i * HashSize);
                 if (++queued == Batch)
                 {
-                    Blake3Lanes.HashSmall(dataPtr, starts, lengths, outputs, queued, in key, flags, maxLanes);
+                    Blake3Lanes.HashSmall(dataPtr, data.Length, starts, lengths, outputs, queued, in key, flags, maxLanes);
                     queued = 0;
                 }
             }
             if (queued > 0)
             {
-                Blake3Lanes.HashSmall(dataPtr, starts, lengths, outputs, queued, in key, flags, maxLanes);
+                Blake3Lanes.HashSmall(dataPtr, data.Length, starts, lengths, outputs, queued, in key, flags, maxLanes);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -23,6 +24,9 @@ internal unsafe interface ILaneKernel<T>
 
     static abstract T Load(uint* lanes);
 
+    /// <summary>Writes lane l's chaining value (h[0..7] lane l) as 32 bytes to <c>outputs[l]</c>, for l &lt; n.</summary>
+    static abstract void StoreTransposed(T* h, byte** outputs, int n);
+
     static abstract void Store(T value, uint* lanes);
 
     /// <summary>Lane-wise <c>mask ? a : b</c> where mask lanes are all-ones or zero.</summary>
@@ -41,6 +45,27 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
     public static Vector128<uint> Load(uint* lanes) => Vector128.Load(lanes);
     public static void Store(Vector128<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector128<uint> Select(Vector128<uint> mask, Vector128<uint> a, Vector128<uint> b) => Vector128.ConditionalSelect(mask, a, b);
+
+    public static void StoreTransposed(Vector128<uint>* h, byte** outputs, int n)
+    {
+        var rows = stackalloc Vector128<uint>[4];
+        for (var half = 0; half < 2; half++)
+        {
+            var a = h[(4 * half) + 0];
+            var b = h[(4 * half) + 1];
+            var c = h[(4 * half) + 2];
+            var d = h[(4 * half) + 3];
+            Transpose4(ref a, ref b, ref c, ref d);
+            rows[0] = a;
+            rows[1] = b;
+            rows[2] = c;
+            rows[3] = d;
+            for (var l = 0; l < n; l++)
+            {
+                rows[l].Store((uint*)(outputs[l] + (16 * half)));
+            }
+        }
+    }
 
     public static void LoadTransposed(byte** blocks, Vector128<uint>* msg)
     {
@@ -99,44 +124,64 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
         for (var half = 0; half < 2; half++)
         {
             var o = 32 * half;
-            var r0 = Vector256.Load((uint*)(blocks[0] + o));
-            var r1 = Vector256.Load((uint*)(blocks[1] + o));
-            var r2 = Vector256.Load((uint*)(blocks[2] + o));
-            var r3 = Vector256.Load((uint*)(blocks[3] + o));
-            var r4 = Vector256.Load((uint*)(blocks[4] + o));
-            var r5 = Vector256.Load((uint*)(blocks[5] + o));
-            var r6 = Vector256.Load((uint*)(blocks[6] + o));
-            var r7 = Vector256.Load((uint*)(blocks[7] + o));
-
-            // Transpose each 4x4 quarter inside the 128-bit halves...
-            var t0 = Avx2.UnpackLow(r0, r1);
-            var t1 = Avx2.UnpackHigh(r0, r1);
-            var t2 = Avx2.UnpackLow(r2, r3);
-            var t3 = Avx2.UnpackHigh(r2, r3);
-            var t4 = Avx2.UnpackLow(r4, r5);
-            var t5 = Avx2.UnpackHigh(r4, r5);
-            var t6 = Avx2.UnpackLow(r6, r7);
-            var t7 = Avx2.UnpackHigh(r6, r7);
-            var u0 = Avx2.UnpackLow(t0.AsUInt64(), t2.AsUInt64()).AsUInt32();  // words 0 | 4 of rows 0-3
-            var u1 = Avx2.UnpackHigh(t0.AsUInt64(), t2.AsUInt64()).AsUInt32(); // words 1 | 5
-            var u2 = Avx2.UnpackLow(t1.AsUInt64(), t3.AsUInt64()).AsUInt32();  // words 2 | 6
-            var u3 = Avx2.UnpackHigh(t1.AsUInt64(), t3.AsUInt64()).AsUInt32(); // words 3 | 7
-            var u4 = Avx2.UnpackLow(t4.AsUInt64(), t6.AsUInt64()).AsUInt32();  // same for rows 4-7
-            var u5 = Avx2.UnpackHigh(t4.AsUInt64(), t6.AsUInt64()).AsUInt32();
-            var u6 = Avx2.UnpackLow(t5.AsUInt64(), t7.AsUInt64()).AsUInt32();
-            var u7 = Avx2.UnpackHigh(t5.AsUInt64(), t7.AsUInt64()).AsUInt32();
-
-            // ...then pair the low halves (words 0-3) and the high halves (words 4-7) of rows 0-3 and 4-7.
             var w = msg + (8 * half);
-            w[0] = Avx2.Permute2x128(u0, u4, 0x20);
-            w[1] = Avx2.Permute2x128(u1, u5, 0x20);
-            w[2] = Avx2.Permute2x128(u2, u6, 0x20);
-            w[3] = Avx2.Permute2x128(u3, u7, 0x20);
-            w[4] = Avx2.Permute2x128(u0, u4, 0x31);
-            w[5] = Avx2.Permute2x128(u1, u5, 0x31);
-            w[6] = Avx2.Permute2x128(u2, u6, 0x31);
-            w[7] = Avx2.Permute2x128(u3, u7, 0x31);
+            w[0] = Vector256.Load((uint*)(blocks[0] + o));
+            w[1] = Vector256.Load((uint*)(blocks[1] + o));
+            w[2] = Vector256.Load((uint*)(blocks[2] + o));
+            w[3] = Vector256.Load((uint*)(blocks[3] + o));
+            w[4] = Vector256.Load((uint*)(blocks[4] + o));
+            w[5] = Vector256.Load((uint*)(blocks[5] + o));
+            w[6] = Vector256.Load((uint*)(blocks[6] + o));
+            w[7] = Vector256.Load((uint*)(blocks[7] + o));
+            Transpose8(w);
         }
+    }
+
+    public static void StoreTransposed(Vector256<uint>* h, byte** outputs, int n)
+    {
+        var rows = stackalloc Vector256<uint>[8];
+        for (var j = 0; j < 8; j++)
+        {
+            rows[j] = h[j];
+        }
+        Transpose8(rows);
+        for (var l = 0; l < n; l++)
+        {
+            rows[l].Store((uint*)outputs[l]);
+        }
+    }
+
+    /// <summary>In-place 8x8 transpose of 32-bit words: r[j] word i becomes r[i] word j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose8(Vector256<uint>* r)
+    {
+        // Transpose each 4x4 quarter inside the 128-bit halves...
+        var t0 = Avx2.UnpackLow(r[0], r[1]);
+        var t1 = Avx2.UnpackHigh(r[0], r[1]);
+        var t2 = Avx2.UnpackLow(r[2], r[3]);
+        var t3 = Avx2.UnpackHigh(r[2], r[3]);
+        var t4 = Avx2.UnpackLow(r[4], r[5]);
+        var t5 = Avx2.UnpackHigh(r[4], r[5]);
+        var t6 = Avx2.UnpackLow(r[6], r[7]);
+        var t7 = Avx2.UnpackHigh(r[6], r[7]);
+        var u0 = Avx2.UnpackLow(t0.AsUInt64(), t2.AsUInt64()).AsUInt32();  // words 0 | 4 of rows 0-3
+        var u1 = Avx2.UnpackHigh(t0.AsUInt64(), t2.AsUInt64()).AsUInt32(); // words 1 | 5
+        var u2 = Avx2.UnpackLow(t1.AsUInt64(), t3.AsUInt64()).AsUInt32();  // words 2 | 6
+        var u3 = Avx2.UnpackHigh(t1.AsUInt64(), t3.AsUInt64()).AsUInt32(); // words 3 | 7
+        var u4 = Avx2.UnpackLow(t4.AsUInt64(), t6.AsUInt64()).AsUInt32();  // same for rows 4-7
+        var u5 = Avx2.UnpackHigh(t4.AsUInt64(), t6.AsUInt64()).AsUInt32();
+        var u6 = Avx2.UnpackLow(t5.AsUInt64(), t7.AsUInt64()).AsUInt32();
+        var u7 = Avx2.UnpackHigh(t5.AsUInt64(), t7.AsUInt64()).AsUInt32();
+
+        // ...then pair the low halves (words 0-3) and the high halves (words 4-7) of rows 0-3 and 4-7.
+        r[0] = Avx2.Permute2x128(u0, u4, 0x20);
+        r[1] = Avx2.Permute2x128(u1, u5, 0x20);
+        r[2] = Avx2.Permute2x128(u2, u6, 0x20);
+        r[3] = Avx2.Permute2x128(u3, u7, 0x20);
+        r[4] = Avx2.Permute2x128(u0, u4, 0x31);
+        r[5] = Avx2.Permute2x128(u1, u5, 0x31);
+        r[6] = Avx2.Permute2x128(u2, u6, 0x31);
+        r[7] = Avx2.Permute2x128(u3, u7, 0x31);
     }
 }
 
@@ -152,6 +197,25 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
     public static Vector512<uint> Load(uint* lanes) => Vector512.Load(lanes);
     public static void Store(Vector512<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector512<uint> Select(Vector512<uint> mask, Vector512<uint> a, Vector512<uint> b) => Vector512.ConditionalSelect(mask, a, b);
+
+    public static void StoreTransposed(Vector512<uint>* h, byte** outputs, int n)
+    {
+        // Two 8x8 transposes: lanes 0-7 from the low 256 bits of each word vector, lanes 8-15 from the high.
+        var rows = stackalloc Vector256<uint>[8];
+        for (var half = 0; half < 2; half++)
+        {
+            for (var j = 0; j < 8; j++)
+            {
+                rows[j] = half == 0 ? h[j].GetLower() : h[j].GetUpper();
+            }
+            Lanes8.Transpose8(rows);
+            var lanes = Math.Min(8, n - (8 * half));
+            for (var l = 0; l < lanes; l++)
+            {
+                rows[l].Store((uint*)outputs[(8 * half) + l]);
+            }
+        }
+    }
 
     public static void LoadTransposed(byte** blocks, Vector512<uint>* msg)
     {
@@ -202,7 +266,7 @@ internal static unsafe class Blake3Lanes
     /// <summary>The widest kernel this machine runs: 16 (AVX-512F), 8 (AVX2), 4 (128-bit SIMD) or 1 (scalar).</summary>
     public static int HardwareLanes { get; } =
         !BitConverter.IsLittleEndian ? 1
-        : Avx512F.IsSupported ? 16
+        : Avx512F.IsSupported && Avx2.IsSupported ? 16
         : Avx2.IsSupported ? 8
         : Vector128.IsHardwareAccelerated ? 4
         : 1;
@@ -306,28 +370,12 @@ internal static unsafe class Blake3Lanes
             var blockFlags = TK.Broadcast(flags | (b == 0 ? flagsStart : 0) | (b == blocks - 1 ? flagsEnd : 0));
             TK.Compress(ref h[0], ref msg[0], counterLow, counterHigh, blockLen, blockFlags);
         }
-        StoreTransposed<TK, T>(h, n, output);
-    }
-
-    /// <summary>Writes lane l's 8-word chaining value to <c>output + 32 l</c> for the first <paramref name="n"/> lanes.</summary>
-    private static void StoreTransposed<TK, T>(T* h, int n, byte* output)
-        where TK : struct, ILaneKernel<T>
-        where T : unmanaged
-    {
-        var w = TK.Lanes;
-        var words = stackalloc uint[8 * 16];
-        for (var j = 0; j < 8; j++)
-        {
-            TK.Store(h[j], words + (j * w));
-        }
+        var outputs = stackalloc byte*[16];
         for (var l = 0; l < n; l++)
         {
-            var o = (uint*)(output + (l * Blake3Spec.OutLen));
-            for (var j = 0; j < 8; j++)
-            {
-                o[j] = words[(j * w) + l];
-            }
+            outputs[l] = output + (l * Blake3Spec.OutLen);
         }
+        TK.StoreTransposed(h, outputs, n);
     }
 
     /// <summary>
@@ -335,7 +383,7 @@ internal static unsafe class Blake3Lanes
     /// as complete BLAKE3 hashes (ROOT on the last block), up to one lane per input.
     /// Writes 32-byte digests to <c>outputs[i]</c>.
     /// </summary>
-    public static void HashSmall(byte* data, int* starts, int* lengths, byte** outputs, int count,
+    public static void HashSmall(byte* data, int dataLength, int* starts, int* lengths, byte** outputs, int count,
         ref readonly Words8 key, uint flags, int maxLanes)
     {
         var lanes = Clamp(maxLanes);
@@ -349,13 +397,13 @@ internal static unsafe class Blake3Lanes
             switch (width)
             {
                 case 16:
-                    HashSmallGroup<Lanes16, Vector512<uint>>(data, starts, lengths, outputs, n, in key, flags);
+                    HashSmallGroup<Lanes16, Vector512<uint>>(data, dataLength, starts, lengths, outputs, n, in key, flags);
                     break;
                 case 8:
-                    HashSmallGroup<Lanes8, Vector256<uint>>(data, starts, lengths, outputs, n, in key, flags);
+                    HashSmallGroup<Lanes8, Vector256<uint>>(data, dataLength, starts, lengths, outputs, n, in key, flags);
                     break;
                 case 4:
-                    HashSmallGroup<Lanes4, Vector128<uint>>(data, starts, lengths, outputs, n, in key, flags);
+                    HashSmallGroup<Lanes4, Vector128<uint>>(data, dataLength, starts, lengths, outputs, n, in key, flags);
                     break;
                 default:
                     Blake3Core.HashSingleChunk(new ReadOnlySpan<byte>(data + starts[0], lengths[0]), in key, flags, new Span<byte>(outputs[0], Blake3Spec.OutLen));
@@ -368,7 +416,7 @@ internal static unsafe class Blake3Lanes
         }
     }
 
-    private static void HashSmallGroup<TK, T>(byte* data, int* starts, int* lengths, byte** outputs, int n,
+    private static void HashSmallGroup<TK, T>(byte* data, int dataLength, int* starts, int* lengths, byte** outputs, int n,
         ref readonly Words8 key, uint flags)
         where TK : struct, ILaneKernel<T>
         where T : unmanaged
@@ -403,6 +451,7 @@ internal static unsafe class Blake3Lanes
         for (var b = 0; b < maxBlocks; b++)
         {
             var offset = b * Blake3Spec.BlockLen;
+            var masked = false;
             for (var l = 0; l < w; l++)
             {
                 var len = l < n ? lengths[l] : 0;
@@ -415,6 +464,13 @@ internal static unsafe class Blake3Lanes
                     laneLen[l] = Blake3Spec.BlockLen;
                     blockPointers[l] = data + starts[l] + offset;
                 }
+                else if (remaining > 0 && starts[l] + offset + Blake3Spec.BlockLen <= dataLength)
+                {
+                    // A short tail with 64 readable bytes behind it: read in place, mask off the excess later.
+                    laneLen[l] = (uint)remaining;
+                    blockPointers[l] = data + starts[l] + offset;
+                    masked = true;
+                }
                 else
                 {
                     var slot = staging + (l * Blake3Spec.BlockLen);
@@ -425,6 +481,23 @@ internal static unsafe class Blake3Lanes
                     }
                     laneLen[l] = (uint)Math.Max(remaining, 0);
                     blockPointers[l] = slot;
+                }
+            }
+            if (masked)
+            {
+                // Zero each lane's bytes past its length: a 64-byte load ANDed with a 0xFF...00 window.
+                for (var l = 0; l < w; l++)
+                {
+                    if (blockPointers[l] < staging || blockPointers[l] >= staging + (16 * Blake3Spec.BlockLen))
+                    {
+                        var slot = staging + (l * Blake3Spec.BlockLen);
+                        var mask = LengthMasks + Blake3Spec.BlockLen - laneLen[l];
+                        for (var q = 0; q < Blake3Spec.BlockLen; q += 16)
+                        {
+                            (Vector128.Load(blockPointers[l] + q) & Vector128.Load(mask + q)).Store(slot + q);
+                        }
+                        blockPointers[l] = slot;
+                    }
                 }
             }
             TK.LoadTransposed(blockPointers, msg);
@@ -447,20 +520,21 @@ internal static unsafe class Blake3Lanes
             }
         }
 
-        var words = stackalloc uint[8 * 16];
-        for (var j = 0; j < 8; j++)
-        {
-            TK.Store(h[j], words + (j * w));
-        }
-        for (var l = 0; l < n; l++)
-        {
-            var o = (uint*)outputs[l];
-            for (var j = 0; j < 8; j++)
-            {
-                o[j] = words[(j * w) + l];
-            }
-        }
+        TK.StoreTransposed(h, outputs, n);
     }
+
+    /// <summary>64 bytes of 0xFF then 64 of 0x00: <c>LengthMasks + 64 - len</c> keeps the first len bytes. RVA data, never moved.</summary>
+    private static byte* LengthMasks => (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(LengthMaskBytes));
+
+    private static ReadOnlySpan<byte> LengthMaskBytes =>
+    [
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
 
     /// <summary>Blocks compressed for an input of at most one chunk: the empty input still has one (empty) block.</summary>
     private static int BlockCount(int length) => length == 0 ? 1 : (length + Blake3Spec.BlockLen - 1) / Blake3Spec.BlockLen;

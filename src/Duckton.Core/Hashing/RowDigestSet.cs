@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Duckton.Core.Hashing;
 
@@ -7,97 +10,114 @@ namespace Duckton.Core.Hashing;
 /// The multiset of 32-byte row digests (duplicates kept), emitted in ascending byte order at the end.
 /// </summary>
 /// <remarks>
-/// Digests are uniformly random, so a most-significant-byte radix sort splits them evenly: small sets
-/// are kept in one array; past <see cref="FlatLimit"/> they are partitioned on arrival into 256 buckets
-/// by their first byte (the sort's first pass), and each bucket is radix-sorted on its own at the end
-/// (cache-sized), so no comparison sort of byte arrays ever runs on more than a handful of digests.
+/// Digests are uniformly random, so a most-significant-byte radix sort splits them evenly. They are
+/// appended to fixed 1 MiB segments (no copying as the set grows) while a histogram of their first byte
+/// is kept; at the end one pass scatters them into 256 exactly-sized buckets, and each bucket (cache-sized
+/// for results of millions of rows) is radix-sorted on its own and streamed into the final hash.
+/// No comparison sort ever runs on more than a couple of dozen digests.
 /// </remarks>
 internal sealed class RowDigestSet
 {
     private const int D = Blake3Spec.OutLen;
-    private const int FlatLimit = 1 << 15;
+    private const int SegmentDigests = 1 << 15;
 
-    private byte[] _flat = new byte[64 * D];
-    private int _flatCount;
-    private byte[][]? _buckets;
-    private int[]? _bucketCounts;
+    private readonly List<byte[]> _segments = [];
+    private readonly long[] _histogram = new long[256];
+    private int _lastCount;
 
     public long Count { get; private set; }
 
     public void Add(ReadOnlySpan<byte> digests)
     {
-        var n = digests.Length / D;
-        if (_buckets is null)
+        for (var i = 0; i < digests.Length; i += D)
         {
-            if (_flatCount + n <= FlatLimit)
+            _histogram[digests[i]]++;
+        }
+        Count += digests.Length / D;
+        while (!digests.IsEmpty)
+        {
+            if (_segments.Count == 0 || _lastCount * D == _segments[^1].Length)
             {
-                if ((_flatCount + n) * D > _flat.Length)
+                if (_segments.Count == 1 && _segments[0].Length < SegmentDigests * D)
                 {
-                    Array.Resize(ref _flat, Math.Max(_flat.Length * 2, (_flatCount + n) * D));
+                    // Small results start in a small first segment, grown until it is full size.
+                    var first = _segments[0];
+                    Array.Resize(ref first, Math.Min(SegmentDigests, first.Length / D * 4) * D);
+                    _segments[0] = first;
                 }
-                digests.CopyTo(_flat.AsSpan(_flatCount * D));
-                _flatCount += n;
-                Count += n;
-                return;
+                else
+                {
+                    var size = _segments.Count == 0 ? Math.Clamp(digests.Length / D, 64, SegmentDigests) : SegmentDigests;
+                    _segments.Add(GC.AllocateUninitializedArray<byte>(size * D));
+                    _lastCount = 0;
+                }
             }
-            SplitIntoBuckets();
+            var last = _segments[^1];
+            var take = Math.Min((last.Length / D) - _lastCount, digests.Length / D);
+            digests[..(take * D)].CopyTo(last.AsSpan(_lastCount * D));
+            _lastCount += take;
+            digests = digests[(take * D)..];
         }
-        AddToBuckets(digests);
-        Count += n;
     }
 
-    private void SplitIntoBuckets()
+    private IEnumerable<(byte[] Segment, int Digests)> Segments()
     {
-        _buckets = new byte[256][];
-        _bucketCounts = new int[256];
-        var initial = Math.Max(64, 2 * FlatLimit / 256) * D;
-        for (var b = 0; b < 256; b++)
+        for (var i = 0; i < _segments.Count; i++)
         {
-            _buckets[b] = new byte[initial];
-        }
-        AddToBuckets(_flat.AsSpan(0, _flatCount * D));
-        _flat = [];
-        _flatCount = 0;
-    }
-
-    private void AddToBuckets(ReadOnlySpan<byte> digests)
-    {
-        var buckets = _buckets!;
-        var counts = _bucketCounts!;
-        for (var offset = 0; offset < digests.Length; offset += D)
-        {
-            var digest = digests.Slice(offset, D);
-            var b = digest[0];
-            var count = counts[b];
-            var bucket = buckets[b];
-            if ((count + 1) * D > bucket.Length)
-            {
-                Array.Resize(ref buckets[b], bucket.Length * 2);
-                bucket = buckets[b];
-            }
-            digest.CopyTo(bucket.AsSpan(count * D, D));
-            counts[b] = count + 1;
+            yield return (_segments[i], i == _segments.Count - 1 ? _lastCount : _segments[i].Length / D);
         }
     }
 
     /// <summary>Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents.</summary>
     public void WriteSorted(Blake3Hasher hasher)
     {
-        if (_buckets is null)
+        if (Count == 0)
         {
-            var scratch = new byte[_flatCount * D];
-            DigestSort.SortInto(_flat.AsSpan(0, _flatCount * D), scratch, 0);
-            hasher.Update(scratch);
             return;
         }
-        var counts = _bucketCounts!;
-        var sorted = new byte[counts.Max() * D];
+        if (_segments.Count == 1)
+        {
+            var (only, n) = Segments().First();
+            var sorted = GC.AllocateUninitializedArray<byte>(n * D);
+            DigestSort.SortInto(only.AsSpan(0, n * D), sorted, 0);
+            hasher.Update(sorted);
+            return;
+        }
+
+        // First radix pass: scatter into 256 buckets sized by the histogram.
+        var buckets = new byte[256][];
+        var fill = new int[256];
+        long largest = 0;
         for (var b = 0; b < 256; b++)
         {
-            var bytes = counts[b] * D;
+            buckets[b] = _histogram[b] == 0 ? [] : GC.AllocateUninitializedArray<byte>(checked((int)(_histogram[b] * D)));
+            largest = Math.Max(largest, _histogram[b]);
+        }
+        var segmentIndex = 0;
+        foreach (var (segment, n) in Segments())
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var digest = segment.AsSpan(i * D, D);
+                var b = digest[0];
+                digest.CopyTo(buckets[b].AsSpan(fill[b] * D, D));
+                fill[b]++;
+            }
+            _segments[segmentIndex++] = []; // release as we go
+        }
+
+        var scratch = GC.AllocateUninitializedArray<byte>((int)largest * D);
+        for (var b = 0; b < 256; b++)
+        {
+            var bytes = buckets[b].Length;
+            if (bytes == 0)
+            {
+                continue;
+            }
             // Every digest here shares byte 0, so the radix sort starts at byte 1.
-            DigestSort.SortInto(_buckets[b].AsSpan(0, bytes), sorted.AsSpan(0, bytes), 1);
-            hasher.Update(sorted.AsSpan(0, bytes));
+            DigestSort.SortInto(buckets[b], scratch.AsSpan(0, bytes), 1);
+            buckets[b] = [];
+            hasher.Update(scratch.AsSpan(0, bytes));
         }
     }
 }
@@ -107,6 +127,81 @@ internal static class DigestSort
 {
     private const int D = Blake3Spec.OutLen;
     private const int SmallSort = 24;
+    private const int IndexBits = 24;
+    private const int MaxKeyed = 1 << IndexBits;
+
+    /// <summary>
+    /// Sorts up to 2^24 digests sharing their first <paramref name="depth"/> bytes by 64-bit keys:
+    /// the next 5 bytes (40 bits) above the digest's index. One radix pass on the top key byte, insertion
+    /// sorts of the (tiny) sub-buckets, a gather of the 32-byte digests in key order, and a final pass that
+    /// orders the rare runs whose 5 key bytes tie (mostly duplicate rows) by their full bytes.
+    /// </summary>
+    private static void SortByKeys(ReadOnlySpan<byte> src, Span<byte> dst, int depth)
+    {
+        var n = src.Length / D;
+        var keyArray = ArrayPool<ulong>.Shared.Rent(n);
+        var sortedArray = ArrayPool<ulong>.Shared.Rent(n);
+        var keys = keyArray.AsSpan(0, n);
+        var sorted = sortedArray.AsSpan(0, n);
+        Span<int> counts = stackalloc int[256];
+        counts.Clear();
+        for (var i = 0; i < n; i++)
+        {
+            // Bytes depth..depth+7 big-endian; keep the top 40 bits, put the index in the low 24.
+            var prefix = BinaryPrimitives.ReadUInt64BigEndian(src.Slice((i * D) + depth, 8));
+            var key = (prefix & ~((1UL << IndexBits) - 1)) | (uint)i;
+            keys[i] = key;
+            counts[(int)(key >> 56)]++;
+        }
+        Span<int> next = stackalloc int[256];
+        var sum = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            next[b] = sum;
+            sum += counts[b];
+        }
+        foreach (var key in keys)
+        {
+            sorted[next[(int)(key >> 56)]++] = key;
+        }
+        var start = 0;
+        for (var b = 0; b < 256; b++)
+        {
+            var count = counts[b];
+            if (count > 1)
+            {
+                sorted.Slice(start, count).Sort(); // tiny for random keys; introsort bounds the worst case
+            }
+            start += count;
+        }
+        ref var s0 = ref MemoryMarshal.GetReference(src);
+        ref var d0 = ref MemoryMarshal.GetReference(dst);
+        if (dst.Length < n * D)
+        {
+            throw new ArgumentException("destination too short", nameof(dst));
+        }
+        for (var i = 0; i < n; i++)
+        {
+            var index = (int)(sorted[i] & ((1UL << IndexBits) - 1));
+            Vector256.LoadUnsafe(ref s0, (nuint)(index * D)).StoreUnsafe(ref d0, (nuint)(i * D));
+        }
+        // Runs with equal 40-bit keys are in index order, not byte order: fix them with full comparisons.
+        for (var i = 1; i < n; i++)
+        {
+            if ((sorted[i] >> IndexBits) != (sorted[i - 1] >> IndexBits))
+            {
+                continue;
+            }
+            var runStart = i - 1;
+            while (i + 1 < n && (sorted[i + 1] >> IndexBits) == (sorted[runStart] >> IndexBits))
+            {
+                i++;
+            }
+            InsertionSort(dst.Slice(runStart * D, (i - runStart + 1) * D), i - runStart + 1);
+        }
+        ArrayPool<ulong>.Shared.Return(keyArray);
+        ArrayPool<ulong>.Shared.Return(sortedArray);
+    }
 
     /// <summary>
     /// Sorts the digests of <paramref name="src"/> into <paramref name="dst"/> (same length), assuming all
@@ -115,6 +210,11 @@ internal static class DigestSort
     public static void SortInto(Span<byte> src, Span<byte> dst, int depth)
     {
         var n = src.Length / D;
+        if (n > SmallSort && n <= MaxKeyed && depth <= 2)
+        {
+            SortByKeys(src, dst, depth);
+            return;
+        }
         if (n <= SmallSort || depth >= D)
         {
             src.CopyTo(dst);
@@ -191,19 +291,37 @@ internal static class DigestSort
         return true;
     }
 
+    /// <summary>Insertion sort for a handful of digests: compares the first 8 bytes as a big-endian number, then the rest.</summary>
     private static void InsertionSort(Span<byte> digests, int n)
     {
-        Span<byte> current = stackalloc byte[D];
+        if (digests.Length < n * D)
+        {
+            throw new ArgumentException("span shorter than its digest count", nameof(digests));
+        }
+        ref var d0 = ref MemoryMarshal.GetReference(digests);
         for (var i = 1; i < n; i++)
         {
-            digests.Slice(i * D, D).CopyTo(current);
+            var current = Vector256.LoadUnsafe(ref d0, (nuint)(i * D));
+            var key = Prefix(ref d0, i);
             var j = i - 1;
-            while (j >= 0 && digests.Slice(j * D, D).SequenceCompareTo(current) > 0)
+            while (j >= 0)
             {
-                digests.Slice(j * D, D).CopyTo(digests.Slice((j + 1) * D, D));
+                var other = Prefix(ref d0, j);
+                if (other < key || (other == key && digests.Slice(j * D, D).SequenceCompareTo(digests.Slice(i * D, D)) <= 0))
+                {
+                    break;
+                }
                 j--;
             }
-            current.CopyTo(digests.Slice((j + 1) * D, D));
+            if (j + 1 < i)
+            {
+                // Shift the larger ones up by one slot and drop the current digest into the gap.
+                digests.Slice((j + 1) * D, (i - j - 1) * D).CopyTo(digests[((j + 2) * D)..]);
+                current.StoreUnsafe(ref d0, (nuint)((j + 1) * D));
+            }
         }
     }
+
+    private static ulong Prefix(ref byte d0, int index) =>
+        BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref d0, index * D)));
 }

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using Duckton.Core.Hashing;
+
+namespace Duckton.Benchmarks;
+
+internal static class Breakdown
+{
+    public static void Run()
+    {
+        const int N = 1_000_000;
+        var data = new byte[N * 5];
+        new Random(1).NextBytes(data);
+        var offsets = new int[N + 1];
+        for (var i = 0; i <= N; i++) offsets[i] = i * 5;
+        var digests = new byte[N * 32];
+        Time("HashMany 1M x 5B", () => Blake3.HashMany(data, offsets, digests));
+        Time("RowDigestSet add+sort+hash 1M", () =>
+        {
+            var set = new RowDigestSet();
+            for (var i = 0; i < N; i += 1024) set.Add(digests.AsSpan(i * 32, Math.Min(1024, N - i) * 32));
+            set.WriteSorted(new Blake3Hasher());
+        });
+        Time("RowDigestSet add only", () =>
+        {
+            var set = new RowDigestSet();
+            for (var i = 0; i < N; i += 1024) set.Add(digests.AsSpan(i * 32, Math.Min(1024, N - i) * 32));
+        });
+        var scratch = new byte[digests.Length];
+        var copy = new byte[digests.Length];
+        Time("DigestSort 1M", () => { digests.CopyTo(copy, 0); DigestSort.SortInto(copy, scratch, 0); });
+        Time("SortInto 256 x 4K depth1", () =>
+        {
+            digests.CopyTo(copy, 0);
+            for (var b = 0; b < 244; b++)
+            {
+                for (var i = 0; i < 4096; i++) copy[(b * 4096 + i) * 32] = (byte)b;
+                DigestSort.SortInto(copy.AsSpan(b * 4096 * 32, 4096 * 32), scratch.AsSpan(b * 4096 * 32, 4096 * 32), 1);
+            }
+        });
+        Time("copy 32MB", () => { digests.CopyTo(copy, 0); });
+        Time("Blake3 32 MB", () => Blake3.Hash(digests));
+    }
+
+    private static void Time(string name, Action a)
+    {
+        a();
+        var best = double.MaxValue;
+        for (var i = 0; i < 15; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            a();
+            best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+        }
+        Console.WriteLine($"{name}: {best:F1} ms");
+    }
+}

@@ -1,0 +1,13 @@
+using BenchmarkDotNet.Running;
+using Duckton.Benchmarks;
+
+if (args.Length == 2 && args[0] == "--b3sum-compare")
+{
+    return B3sumCompare.Run(args[1]);
+}
+if (args.Length == 1 && args[0] == "--quick")
+{
+    return QuickRun.Run();
+}
+BenchmarkSwitcher.FromAssembly(typeof(B3sumCompare).Assembly).Run(args);
+return 0;

@@ -1,0 +1,345 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json.Nodes;
+using Duckton.Core.Data;
+using Duckton.Core.Hashing;
+
+namespace Duckton.Core.Tests.Hashing;
+
+public class CanonicalResultHashTests
+{
+    private static ResultSchema Schema(params (string Name, DuckType Type)[] columns) =>
+        new([.. columns.Select(c => c.Name)], [.. columns.Select(c => c.Type)]);
+
+    /// <summary>A typed NULL cell (a bare null would bind to the params array itself).</summary>
+    private static readonly JsonNode? Null = null;
+
+    private static JsonNode?[] Row(params JsonNode?[] cells) => cells;
+
+    private static ResultDigest Hash(ResultSchema schema, params JsonNode?[][] rows) =>
+        CanonicalResultHash.Compute(new ResultSet(schema, [JsonColumns.Batch(schema, rows)]));
+
+    [Fact]
+    public void Published_vectors_match()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "TestData", "canonical-hash-vectors.json");
+        var file = JsonNode.Parse(File.ReadAllText(path))!;
+        var cases = file["cases"]!.AsArray();
+        Assert.True(cases.Count >= 8);
+        var failures = new List<string>();
+        foreach (var c in cases)
+        {
+            var schema = JsonColumns.ParseSchema(c!["columns"]!.AsArray());
+            var rows = c["rows"]!.AsArray().Select(r => r!.AsArray().Select(v => v?.DeepClone()).ToArray()).ToList();
+            var actual = CanonicalResultHash.Compute(new ResultSet(schema, [JsonColumns.Batch(schema, rows)])).ToString();
+            if (actual != c["expected"]!.GetValue<string>())
+            {
+                failures.Add($"{c["name"]}: expected {c["expected"]}, actual {actual}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// <summary>Rebuilds two digests by hand from docs/PROTOCOL.md with only the BLAKE3 API, to pin the documented bytes.</summary>
+    [Fact]
+    public void Digest_follows_the_documented_encoding_byte_for_byte()
+    {
+        // SELECT 42 AS answer -> one INTEGER column.
+        var header = new List<byte>();
+        header.AddRange("duckton-result-v1"u8.ToArray());
+        header.AddRange(U32(1));                  // column count
+        header.AddRange(U32(6));                  // name length
+        header.AddRange("answer"u8.ToArray());
+        header.Add(4);                            // INTEGER type id
+        header.AddRange(U64(1));                  // row count
+        var row = new byte[] { 4, 42, 0, 0, 0 }; // tag INTEGER, i32 LE
+        var rowDigest = Blake3.DeriveKey("duckton-result-v1 row", row);
+        var expected = Blake3.Hash([.. header, .. rowDigest]);
+        var schema = Schema(("answer", DuckType.Integer));
+        Assert.Equal(Convert.ToHexStringLower(expected), Hash(schema, Row(42)).ToString());
+
+        // (l INTEGER[], s STRUCT(a VARCHAR)) with rows ([1, NULL], {'a': ''}) and (NULL, NULL): digests sorted.
+        var nestedSchema = Schema(("l", DuckType.List(DuckType.Integer)), ("s", DuckType.Struct([new DuckField("a", DuckType.Varchar)])));
+        var h = new List<byte>();
+        h.AddRange("duckton-result-v1"u8.ToArray());
+        h.AddRange(U32(2));
+        h.AddRange(U32(1));
+        h.Add((byte)'l');
+        h.AddRange([24, 4]);                      // LIST of INTEGER
+        h.AddRange(U32(1));
+        h.Add((byte)'s');
+        h.Add(25);                                // STRUCT
+        h.AddRange(U32(1));                       // one field
+        h.AddRange(U32(1));
+        h.Add((byte)'a');
+        h.Add(17);                                // VARCHAR
+        h.AddRange(U64(2));
+        byte[] row1 = [24, .. U32(2), 4, 1, 0, 0, 0, 0, /* struct */ 25, 17, .. U32(0)];
+        byte[] row2 = [0, 0];
+        var digests = new[] { Blake3.DeriveKey("duckton-result-v1 row", row1), Blake3.DeriveKey("duckton-result-v1 row", row2) }
+            .OrderBy(d => Convert.ToHexStringLower(d), StringComparer.Ordinal).SelectMany(d => d);
+        var nestedExpected = Blake3.Hash([.. h, .. digests]);
+        var actual = Hash(nestedSchema, Row(new JsonArray(1, Null), new JsonObject { ["a"] = "" }), Row(Null, Null));
+        Assert.Equal(Convert.ToHexStringLower(nestedExpected), actual.ToString());
+    }
+
+    private static byte[] U32(uint v)
+    {
+        var b = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, v);
+        return b;
+    }
+
+    private static byte[] U64(ulong v)
+    {
+        var b = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(b, v);
+        return b;
+    }
+
+    [Fact]
+    public void Null_zero_empty_string_empty_list_and_struct_of_nulls_all_differ()
+    {
+        var intSchema = Schema(("v", DuckType.Integer));
+        var textSchema = Schema(("v", DuckType.Varchar));
+        var listSchema = Schema(("v", DuckType.List(DuckType.Integer)));
+        var structSchema = Schema(("v", DuckType.Struct([new DuckField("a", DuckType.Integer)])));
+        var digests = new[]
+        {
+            Hash(intSchema, Row(Null)),
+            Hash(intSchema, Row(0)),
+            Hash(textSchema, Row(Null)),
+            Hash(textSchema, Row("")),
+            Hash(listSchema, Row(Null)),
+            Hash(listSchema, Row(new JsonArray())),
+            Hash(listSchema, Row(new JsonArray((JsonNode?)null))),
+            Hash(structSchema, Row(Null)),
+            Hash(structSchema, Row(new JsonObject { ["a"] = null })),
+            Hash(structSchema, Row(new JsonObject { ["a"] = 0 })),
+        };
+        Assert.Equal(digests.Length, digests.Distinct().Count());
+    }
+
+    [Fact]
+    public void All_NaNs_are_one_value_and_negative_zero_equals_zero()
+    {
+        var doubles = Schema(("v", DuckType.Double));
+        var nan = Hash(doubles, Row("NaN"));
+        Assert.Equal(nan, Hash(doubles, Row("-NaN")));
+        Assert.Equal(nan, Hash(doubles, Row("0x7ff0000000000001"))); // signalling NaN
+        Assert.Equal(nan, Hash(doubles, Row("0xfff8deadbeef0000"))); // payload and sign
+        Assert.NotEqual(nan, Hash(doubles, Row("Infinity")));
+        Assert.Equal(Hash(doubles, Row(0.0)), Hash(doubles, Row("-0.0")));
+        Assert.NotEqual(Hash(doubles, Row(0.0)), Hash(doubles, Row(Null)));
+
+        var floats = Schema(("v", DuckType.Of(DuckTypeId.Float)));
+        Assert.Equal(Hash(floats, Row("NaN")), Hash(floats, Row("0xff800001")));
+        Assert.Equal(Hash(floats, Row(0.0)), Hash(floats, Row("-0.0")));
+        Assert.NotEqual(Hash(floats, Row("Infinity")), Hash(floats, Row("-Infinity")));
+
+        // Nested floats are normalised too.
+        var lists = Schema(("v", DuckType.List(DuckType.Double)));
+        Assert.Equal(Hash(lists, Row(new JsonArray("NaN", "-0.0"))), Hash(lists, Row(new JsonArray("-NaN", 0.0))));
+    }
+
+    [Fact]
+    public void Column_names_types_and_type_parameters_matter()
+    {
+        var one = Hash(Schema(("a", DuckType.Integer)), Row(1));
+        Assert.NotEqual(one, Hash(Schema(("a", DuckType.BigInt)), Row(1)));
+        Assert.NotEqual(one, Hash(Schema(("b", DuckType.Integer)), Row(1)));
+        Assert.NotEqual(one, Hash(Schema(("a", DuckType.Of(DuckTypeId.UInteger))), Row(1)));
+        Assert.NotEqual(one, Hash(Schema(("a", DuckType.Varchar)), Row("1")));
+        Assert.NotEqual(Hash(Schema(("a", DuckType.Decimal(10, 2))), Row("1.00")), Hash(Schema(("a", DuckType.Decimal(10, 3))), Row("0.100")));
+        Assert.NotEqual(Hash(Schema(("a", DuckType.Integer), ("b", DuckType.Integer)), Row(1, 2)),
+            Hash(Schema(("b", DuckType.Integer), ("a", DuckType.Integer)), Row(2, 1)));
+        // The same DECIMAL value stored at different widths encodes the same body, but the types differ.
+        Assert.NotEqual(Hash(Schema(("a", DuckType.Decimal(4, 1))), Row("1.5")), Hash(Schema(("a", DuckType.Decimal(18, 1))), Row("1.5")));
+        // ENUM values hash by label: the same labels under different dictionary orders differ only through the schema.
+        var e1 = DuckType.Enum(["x", "y"]);
+        var e2 = DuckType.Enum(["y", "x"]);
+        Assert.NotEqual(Hash(Schema(("a", e1)), Row("x")), Hash(Schema(("a", e2)), Row("x")));
+    }
+
+    [Fact]
+    public void Enum_cells_encode_the_label_not_the_index()
+    {
+        // Rows under two dictionaries that differ in order: the cell digests must coincide.
+        var e1 = DuckType.Enum(["x", "y"]);
+        var e2 = DuckType.Enum(["y", "x"]);
+        var c1 = CellCodec.For(e1);
+        var c2 = CellCodec.For(e2);
+        var v1 = JsonColumns.Build(e1, ["x"]);
+        var v2 = JsonColumns.Build(e2, ["x"]);
+        var b1 = new byte[c1.Measure(v1, 0)];
+        var b2 = new byte[c2.Measure(v2, 0)];
+        c1.Write(v1, 0, b1);
+        c2.Write(v2, 0, b2);
+        Assert.Equal(new byte[] { 23, 1, 0, 0, 0, (byte)'x' }, b1);
+        Assert.Equal(b1, b2);
+    }
+
+    [Fact]
+    public void Duplicate_rows_count()
+    {
+        var schema = Schema(("v", DuckType.Integer));
+        var once = Hash(schema, Row(1), Row(2));
+        Assert.NotEqual(once, Hash(schema, Row(1), Row(1), Row(2)));
+        Assert.NotEqual(Hash(schema, Row(1), Row(1), Row(2)), Hash(schema, Row(1), Row(2), Row(2)));
+        Assert.Equal(Hash(schema, Row(2), Row(1), Row(1)), Hash(schema, Row(1), Row(2), Row(1)));
+    }
+
+    [Fact]
+    public void Order_and_batching_do_not_matter_for_many_rows_of_many_types()
+    {
+        var rng = new Random(7);
+        var schema = RandomData.WideSchema;
+        var rows = Enumerable.Range(0, 2500).Select(_ => RandomData.Row(rng, schema)).ToList();
+        rows.AddRange(rows.Take(300).Select(r => r.Select(v => v?.DeepClone()).ToArray())); // duplicates
+        var expected = CanonicalResultHash.Compute(new ResultSet(schema, [JsonColumns.Batch(schema, rows)]));
+        for (var trial = 0; trial < 4; trial++)
+        {
+            var shuffled = rows.OrderBy(_ => rng.Next()).ToList();
+            var batches = new List<ResultBatch>();
+            for (var i = 0; i < shuffled.Count;)
+            {
+                var size = Math.Min(rng.Next(1, 700), shuffled.Count - i);
+                batches.Add(JsonColumns.Batch(schema, shuffled.GetRange(i, size)));
+                i += size;
+            }
+            var hasher = new CanonicalResultHasher(schema, maxLanes: new[] { 0, 1, 4, 8 }[trial]);
+            foreach (var b in batches)
+            {
+                hasher.Add(b);
+            }
+            Assert.Equal(rows.Count, hasher.RowCount);
+            Assert.Equal(expected, hasher.Finish());
+        }
+    }
+
+    [Fact]
+    public void Large_results_sort_through_the_bucketed_path_and_stay_order_independent()
+    {
+        // Beyond the flat limit digests are bucketed on arrival; also many exact duplicates.
+        const int N = 70_000;
+        var schema = Schema(("v", DuckType.BigInt));
+        var values = new long[N];
+        var rng = new Random(3);
+        for (var i = 0; i < N; i++)
+        {
+            values[i] = i < 10_000 ? 5 : rng.NextInt64();
+        }
+        var forward = HashLongs(schema, values, 4096);
+        rng.Shuffle(values);
+        Assert.Equal(forward, HashLongs(schema, values, 777));
+        values[12345] ^= 1;
+        Assert.NotEqual(forward, HashLongs(schema, values, 777));
+    }
+
+    private static ResultDigest HashLongs(ResultSchema schema, long[] values, int batchRows)
+    {
+        var hasher = new CanonicalResultHasher(schema);
+        for (var i = 0; i < values.Length; i += batchRows)
+        {
+            var n = Math.Min(batchRows, values.Length - i);
+            var bytes = new byte[n * 8];
+            Buffer.BlockCopy(values, i * 8, bytes, 0, n * 8);
+            hasher.Add(new ResultBatch(schema, [new ColumnVector(DuckType.BigInt, n, bytes)], n));
+        }
+        return hasher.Finish();
+    }
+
+    [Fact]
+    public void Digest_sort_orders_bytes_lexicographically_with_duplicates()
+    {
+        var rng = new Random(11);
+        foreach (var n in new[] { 0, 1, 2, 30, 300, 5000 })
+        {
+            var digests = new byte[n * 32];
+            rng.NextBytes(digests);
+            for (var i = 0; i < n / 3; i++)
+            {
+                digests.AsSpan(0, 32).CopyTo(digests.AsSpan(rng.Next(n) * 32, 32)); // duplicates
+                digests[(rng.Next(n) * 32) + 0] = 0x42; // shared prefixes
+            }
+            var expected = Enumerable.Range(0, n).Select(i => digests.AsSpan(i * 32, 32).ToArray())
+                .OrderBy(d => Convert.ToHexStringLower(d), StringComparer.Ordinal).SelectMany(d => d).ToArray();
+            var sorted = new byte[n * 32];
+            DigestSort.SortInto(digests.ToArray(), sorted, 0);
+            Assert.Equal(expected, sorted);
+        }
+    }
+
+    [Fact]
+    public void Misuse_is_rejected()
+    {
+        var schema = Schema(("v", DuckType.Integer));
+        var other = Schema(("w", DuckType.Integer));
+        var hasher = new CanonicalResultHasher(schema);
+        Assert.Throws<ArgumentException>(() => hasher.Add(JsonColumns.Batch(other, [Row(1)])));
+        var wrongColumn = new ResultBatch(schema, [JsonColumns.Build(DuckType.BigInt, [1])], 1);
+        Assert.Throws<ArgumentException>(() => hasher.Add(wrongColumn));
+        var badEnum = new ResultBatch(Schema(("e", DuckType.Enum(["a"]))), [new ColumnVector(DuckType.Enum(["a"]), 1, [5])], 1);
+        Assert.Throws<InvalidDataException>(() => CanonicalResultHash.Compute(new ResultSet(badEnum.Schema, [badEnum])));
+        hasher.Finish();
+        Assert.Throws<ObjectDisposedException>(() => hasher.Finish());
+        Assert.Throws<ObjectDisposedException>(() => hasher.Add(JsonColumns.Batch(schema, [Row(1)])));
+        Assert.Throws<NotSupportedException>(() => new CanonicalResultHasher(Schema(("x", DuckType.Of(DuckTypeId.Any)))));
+    }
+
+    [Fact]
+    public void Digest_round_trips_through_hex()
+    {
+        var d = Hash(Schema(("v", DuckType.Integer)), Row(1));
+        var text = d.ToString();
+        Assert.Matches("^[0-9a-f]{64}$", text);
+        Assert.Equal(d, ResultDigest.Parse(text));
+        Assert.Equal(d, ResultDigest.Parse(text.ToUpperInvariant()));
+        Assert.False(ResultDigest.TryParse("xyz", out _));
+        Assert.Equal(text, Convert.ToHexStringLower(d.ToArray()));
+    }
+
+    [Fact]
+    public void Empty_results_differ_by_schema()
+    {
+        var a = CanonicalResultHash.Compute(new ResultSet(Schema(("x", DuckType.Integer)), []));
+        var b = CanonicalResultHash.Compute(new ResultSet(Schema(("x", DuckType.BigInt)), []));
+        Assert.NotEqual(a, b);
+        Assert.Equal(a, Hash(Schema(("x", DuckType.Integer))));
+    }
+
+    [Fact]
+    public void Strings_are_not_normalised_and_length_prefixes_separate_cells()
+    {
+        var schema = Schema(("a", DuckType.Varchar), ("b", DuckType.Varchar));
+        Assert.NotEqual(Hash(schema, Row("ab", "c")), Hash(schema, Row("a", "bc")));
+        Assert.NotEqual(Hash(schema, Row("é", "")), Hash(schema, Row("e\u0301", "")));
+        var blobs = Schema(("a", DuckType.Of(DuckTypeId.Blob)), ("b", DuckType.Of(DuckTypeId.Blob)));
+        Assert.NotEqual(Hash(blobs, Row("00", "")), Hash(blobs, Row("", "00")));
+    }
+
+    [Fact]
+    public void Unions_maps_and_arrays_are_exact()
+    {
+        var union = Schema(("u", DuckType.Union([new DuckField("i", DuckType.Integer), new DuckField("j", DuckType.Integer)])));
+        Assert.NotEqual(Hash(union, Row(new JsonObject { ["i"] = 1 })), Hash(union, Row(new JsonObject { ["j"] = 1 })));
+        Assert.NotEqual(Hash(union, Row(new JsonObject { ["i"] = null })), Hash(union, Row(Null)));
+
+        var map = Schema(("m", DuckType.Map(DuckType.Varchar, DuckType.Integer)));
+        Assert.NotEqual(Hash(map, Row(new JsonArray(new JsonArray("a", 1)))), Hash(map, Row(new JsonArray(new JsonArray("a", 2)))));
+        Assert.NotEqual(Hash(map, Row(new JsonArray())), Hash(map, Row(Null)));
+
+        var array = Schema(("v", DuckType.Array(DuckType.Integer, 2)));
+        Assert.NotEqual(Hash(array, Row(new JsonArray(1, Null))), Hash(array, Row(new JsonArray(Null, 1))));
+        Assert.NotEqual(Hash(array, Row(new JsonArray(Null, Null))), Hash(array, Row(Null)));
+
+        var uuid = Schema(("u", DuckType.Of(DuckTypeId.Uuid)));
+        var cellBytes = new byte[17];
+        CellCodec.For(DuckType.Of(DuckTypeId.Uuid)).Write(JsonColumns.Build(DuckType.Of(DuckTypeId.Uuid), ["550e8400-e29b-41d4-a716-446655440000"]), 0, cellBytes);
+        Assert.Equal("1b550e8400e29b41d4a716446655440000", Convert.ToHexStringLower(cellBytes));
+        Assert.NotEqual(Hash(uuid, Row("00000000-0000-0000-0000-000000000001")), Hash(uuid, Row("00000000-0000-0000-0000-000000000100")));
+
+        var text = Encoding.UTF8.GetBytes("x");
+        Assert.Single(text);
+    }
+}

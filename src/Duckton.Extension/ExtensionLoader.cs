@@ -45,6 +45,13 @@ internal static unsafe class ExtensionLoader
                 return 0;
             }
             DuckDBNative.InitializeFromExtensionApi(api);
+            if (!IsSameLibrary((DuckDBApi*)api))
+            {
+                // The .so is loaded once per process, so its API table is too: a database of a second copy of
+                // libduckdb in the same process would be driven by the first copy's code.
+                throw new InvalidOperationException(
+                    "this process already runs duckton with another copy of the DuckDB library; a process can load the extension into databases of one DuckDB library only");
+            }
             var database = access->GetDatabase(info);
             if (database == null)
             {
@@ -64,6 +71,10 @@ internal static unsafe class ExtensionLoader
             return 0;
         }
     }
+
+    private static bool IsSameLibrary(DuckDBApi* api) =>
+        (nint)api->duckdb_connect == (nint)DuckDBNative.Api->duckdb_connect
+        && (nint)api->duckdb_register_table_function == (nint)DuckDBNative.Api->duckdb_register_table_function;
 
     private static void Register(nint database)
     {

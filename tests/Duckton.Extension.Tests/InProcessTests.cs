@@ -85,6 +85,22 @@ public class InProcessTests(ExtensionFixture fixture)
     }
 
     [Fact]
+    public void A_database_of_a_second_libduckdb_copy_is_refused_instead_of_driven_by_the_wrong_library()
+    {
+        // Bind the extension to this process's own libduckdb first (a no-op if another test already did).
+        using (var db = DuckDBDatabase.Open(null, Unsigned))
+        using (var connection = db.Connect())
+        {
+            connection.Execute(LoadSql());
+        }
+        using var second = new SecondLibDuckDB(DuckDBNative.Source);
+        var error = second.Execute(LoadSql());
+        Assert.NotNull(error);
+        Assert.Contains("another copy of the DuckDB library", error, StringComparison.Ordinal);
+        Assert.Null(second.Execute("SELECT 42"));
+    }
+
+    [Fact]
     public void Without_allow_unsigned_extensions_DuckDB_refuses_the_file()
     {
         using var db = DuckDBDatabase.Open(null);

@@ -1,6 +1,7 @@
 // Extension benchmarks (SPEC §6), each figure next to the anchor measured in the same run.
 // Run through bench/extension/run.sh, which publishes the extension and installs the pinned Node client.
 // Usage: NODE_PATH=<client>/node_modules node bench.cjs <duckton.duckdb_extension> [--processes N] [--calls N] [--runs N]
+//        ... bench.cjs <duckton.duckdb_extension> --info-loop N   (only N p2p_info() calls, for run.sh --perf)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -50,22 +51,22 @@ async function child(extension) {
   process.stdout.write(JSON.stringify({ open: ms(t0, t1), load: ms(t1, t2), firstCall: ms(t2, t3), secondLoad: ms(t4, t5), rssKiB }) + '\n');
 }
 
-async function perCall(connection, sqlA, sqlB, calls) {
+// Median wall time per call of each statement, the statements interleaved so drift hits them alike.
+async function perCall(connection, sqls, calls) {
   for (let i = 0; i < 200; i++) {
-    await connection.runAndReadAll(sqlA);
-    await connection.runAndReadAll(sqlB);
+    for (const sql of sqls) {
+      await connection.runAndReadAll(sql);
+    }
   }
-  const a = [];
-  const b = [];
+  const samples = sqls.map(() => []);
   for (let i = 0; i < calls; i++) {
-    let t = now();
-    await connection.runAndReadAll(sqlA);
-    a.push(ms(t, now()) * 1000);
-    t = now();
-    await connection.runAndReadAll(sqlB);
-    b.push(ms(t, now()) * 1000);
+    for (let k = 0; k < sqls.length; k++) {
+      const t = now();
+      await connection.runAndReadAll(sqls[k]);
+      samples[k].push(ms(t, now()) * 1000);
+    }
   }
-  return { a: median(a), b: median(b) };
+  return samples.map(median);
 }
 
 async function throughput(connection, sql, runs, convert) {
@@ -95,6 +96,16 @@ async function main() {
   if (process.argv.includes('--child')) {
     return child(extension);
   }
+  if (process.argv.includes('--info-loop')) {
+    // Only p2p_info() calls, for a profiler to attribute their CPU time (run.sh --perf).
+    const calls = option('--info-loop', 20000);
+    const { connection } = await open(extension);
+    for (let i = 0; i < calls; i++) {
+      await connection.runAndReadAll('SELECT * FROM p2p_info()');
+    }
+    process.stdout.write(`${calls}\n`);
+    return;
+  }
   const processes = option('--processes', 15);
   const calls = option('--calls', 3000);
   const runs = option('--runs', 5);
@@ -115,12 +126,10 @@ async function main() {
   out.rssKiB = median(loads.map((l) => l.rssKiB));
 
   const { connection } = await open(extension);
-  const info = await perCall(connection, 'SELECT 42', 'SELECT * FROM p2p_info()', calls);
-  out.select42Us = info.a;
-  out.p2pInfoUs = info.b;
-  const small = await perCall(connection, 'SELECT 42 AS answer', "SELECT * FROM p2p_query('SELECT 42 AS answer')", Math.min(calls, 1000));
-  out.smallDirectUs = small.a;
-  out.smallP2pQueryUs = small.b;
+  [out.select42Us, out.p2pInfoUs, out.range6Us] =
+    await perCall(connection, ['SELECT 42', 'SELECT * FROM p2p_info()', 'SELECT * FROM range(6)'], calls);
+  [out.smallDirectUs, out.smallP2pQueryUs] =
+    await perCall(connection, ['SELECT 42 AS answer', "SELECT * FROM p2p_query('SELECT 42 AS answer')"], Math.min(calls, 1000));
   // The same small query with pauses, so the engine's warm instances are ready again before each call.
   const spaced = [];
   for (let i = 0; i < 30; i++) {
@@ -153,6 +162,7 @@ function report(o, n) {
 | LOAD into a second database of the same process | ${f(o.secondLoadMs, 2)} ms | opening an in-memory DuckDB: ${f(o.openMs)} ms | ${f(o.secondLoadMs / o.openMs, 2)}× | — |
 | first \`p2p_info()\` call after LOAD | ${f(o.firstCallMs, 2)} ms | — | — | — |
 | \`SELECT * FROM p2p_info()\` per call (median of ${n.calls}) | ${f(o.p2pInfoUs)} µs | \`SELECT 42\`: ${f(o.select42Us)} µs | ${f(o.p2pInfoUs / o.select42Us, 2)}× (+${f(overhead)} µs) | ≤ +50 µs |
+| DuckDB's own table function \`SELECT * FROM range(6)\` per call (same loop) | ${f(o.range6Us)} µs | \`SELECT 42\`: ${f(o.select42Us)} µs | ${f(o.range6Us / o.select42Us, 2)}× (+${f(o.range6Us - o.select42Us)} µs) | — |
 | small \`p2p_query('SELECT 42 AS answer')\`, one call every 150 ms (median of 30) | ${f(o.smallP2pQuerySpacedUs)} µs | \`SELECT 42 AS answer\`: ${f(o.smallDirectUs)} µs | ${f(o.smallP2pQuerySpacedUs / o.smallDirectUs, 2)}× | ≤ 2 ms |
 | small \`p2p_query('SELECT 42 AS answer')\`, back to back (median of ${Math.min(n.calls, 1000)}) | ${f(o.smallP2pQueryUs)} µs | \`SELECT 42 AS answer\`: ${f(o.smallDirectUs)} µs | ${f(o.smallP2pQueryUs / o.smallDirectUs, 2)}× | ≤ 2 ms |
 | 1 M rows (int, double, varchar), chunks read by the client (median of ${n.runs}) | ${f(o.p2pChunksMs)} ms | same query direct: ${f(o.directChunksMs)} ms | ${f(o.p2pChunksMs / o.directChunksMs, 2)}× | ≤ 1.3× |

@@ -6,5 +6,5 @@ namespace Duckton.Node;
 public static class ConfigDirectory
 {
     public static string Resolve(string? explicitDirectory, Func<string, string?>? environment = null) =>
-        ConfigPaths.ResolveConfigDirectory(explicitDirectory, environment);
+        ConfigPaths.ResolveConfigDirectory(explicitDirectory, environment, environment?.Invoke("HOME"));
 }

@@ -1,0 +1,129 @@
+using System.Text.Json;
+
+namespace Duckton.Extension.Tests;
+
+/// <summary>The file loaded into the DuckDB Node client (@duckdb/node-api 1.5.6-r.1), as any DuckDB user would.</summary>
+[Collection(ExtensionCollection.Name)]
+public class NodeClientTests(ExtensionFixture fixture)
+{
+    private JsonElement Report => fixture.NodeScenario.Report;
+
+    private static Dictionary<string, string?> Map(JsonElement obj) =>
+        obj.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ValueKind == JsonValueKind.Null ? null : p.Value.ToString());
+
+    [Fact]
+    public void p2p_info_lists_the_protocol()
+    {
+        var info = Map(Report.GetProperty("info"));
+        Assert.Equal("duckdb-p2p", info["protocol_name"]);
+        Assert.Equal("1.0.0", info["protocol_version"]);
+        Assert.Equal("1.0.0", info["min_supported_version"]);
+        Assert.Equal("1", info["schema_version"]);
+        Assert.Equal("duckdb-p2p/1", info["alpn"]);
+        Assert.Matches(@"^\d+\.\d+\.\d+$", info["extension_version"]);
+    }
+
+    [Fact]
+    public void p2p_query_answers_42_as_an_INTEGER_column()
+    {
+        var answer = Report.GetProperty("answer");
+        Assert.Equal(["answer"], answer.GetProperty("names").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["INTEGER"], answer.GetProperty("types").EnumerateArray().Select(e => e.GetString()));
+        // DUCKDB_TYPE_INTEGER in the C API's duckdb_type enum, as the Node client reports it.
+        Assert.Equal([4], answer.GetProperty("typeIds").EnumerateArray().Select(e => e.GetInt32()));
+        var rows = answer.GetProperty("rows");
+        Assert.Equal(1, rows.GetArrayLength());
+        Assert.Equal(JsonValueKind.Number, rows[0][0].ValueKind);
+        Assert.Equal(42, rows[0][0].GetInt32());
+    }
+
+    [Fact]
+    public void p2p_query_meta_reports_a_verified_local_run()
+    {
+        var meta = Map(Report.GetProperty("meta"));
+        Assert.Equal("true", meta["executed_locally"]);
+        Assert.Equal("true", meta["verified"]);
+        Assert.Equal("3", meta["result_rows"]);
+        Assert.Matches("^[0-9a-f]{32}$", meta["job_id"]);
+        foreach (var key in new[] { "agreement", "quorum", "winner", "participants", "receipts", "agreed_hash", "latency_ms", "observed_input_bytes", "observed_result_bytes" })
+        {
+            Assert.True(meta.ContainsKey(key), key);
+        }
+        Assert.False(meta.ContainsKey("error"));
+    }
+
+    [Fact]
+    public void A_bad_query_is_a_SQL_error_and_the_process_lives_on()
+    {
+        var error = Report.GetProperty("badQuery").GetProperty("error").GetString();
+        Assert.NotNull(error);
+        Assert.Contains("Parser Error", error, StringComparison.Ordinal);
+        Assert.Contains("syntax error at or near \"SELEC\"", error, StringComparison.Ordinal);
+        Assert.Equal(7, Report.GetProperty("afterError").GetInt32());
+    }
+
+    [Fact]
+    public void Four_connections_query_concurrently_and_each_gets_its_own_answer()
+    {
+        var connections = Report.GetProperty("concurrent");
+        Assert.Equal(4, connections.GetArrayLength());
+        for (var k = 1; k <= 4; k++)
+        {
+            var rounds = connections[k - 1];
+            Assert.Equal(5, rounds.GetArrayLength());
+            for (var round = 0; round < 5; round++)
+            {
+                var r = rounds[round];
+                long n = 50000 * k + round;
+                Assert.Equal(n, r.GetProperty("n").GetInt64());
+                Assert.Equal(n, r.GetProperty("count").GetInt64());
+                Assert.Equal((n * (n - 1) / 2).ToString(System.Globalization.CultureInfo.InvariantCulture), r.GetProperty("sum").GetString());
+            }
+        }
+    }
+
+    [Fact]
+    public void A_second_database_in_the_process_loads_the_same_file()
+    {
+        Assert.Equal("second", Report.GetProperty("secondDatabase").GetString());
+        var ext = Report.GetProperty("extension");
+        Assert.True(ext.GetProperty("loaded").GetBoolean());
+        Assert.Matches(@"^v\d+\.\d+\.\d+$", ext.GetProperty("extension_version").GetString());
+    }
+
+    [Fact]
+    public void The_Node_process_exits_by_itself_with_code_0()
+    {
+        var process = fixture.NodeScenario.Process;
+        Assert.Equal(0, process.ExitCode);
+        Assert.DoesNotContain("Unhandled", process.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("fail", process.Stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Node_exits_cleanly_while_the_engine_still_warms_up_in_the_background()
+    {
+        // Each run ends right after its first p2p_query, while the engine opens its warm instances on another thread.
+        var runs = Enumerable.Range(0, 6).AsParallel().WithDegreeOfParallelism(3)
+            .Select(_ => NodeClient.Run("quick_exit.cjs", fixture.ExtensionPath)).ToList();
+        foreach (var r in runs)
+        {
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Contains("answer=42", r.Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_failing_init_is_a_LOAD_error_that_names_the_cause_and_the_process_lives_on()
+    {
+        var result = NodeClient.Run("init_failure.cjs", [fixture.ExtensionPath], new Dictionary<string, string?> { ["DUCKTON_EXTENSION_FAIL_INIT"] = "1" });
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var report = NodeClient.LastJsonLine(result);
+        var error = report.GetProperty("error").GetString();
+        Assert.NotNull(error);
+        Assert.Contains("duckton could not register its functions", error, StringComparison.Ordinal);
+        Assert.Contains("DUCKTON_EXTENSION_FAIL_INIT=1", error, StringComparison.Ordinal);
+        Assert.Equal(2, report.GetProperty("after").GetInt32());
+        Assert.False(report.GetProperty("p2pInfoExists").GetBoolean());
+    }
+}

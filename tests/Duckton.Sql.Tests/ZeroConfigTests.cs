@@ -57,6 +57,18 @@ public class ZeroConfigTests(SqlFixture db)
             Assert.True(meta.ContainsKey(key), key);
         }
         Assert.False(meta.ContainsKey("error"));
+        Assert.Matches("^[0-9a-f]{64}$", meta["agreed_hash"]);
+    }
+
+    [Fact]
+    public void The_agreed_hash_ignores_row_order_and_sees_any_changed_value()
+    {
+        string Hash(string sql) => Rows(db.Query($"SELECT * FROM p2p_query_meta('{sql.Replace("'", "''", StringComparison.Ordinal)}')"), 1, 2)["agreed_hash"]!;
+        var asc = Hash("SELECT i, 'v' || i AS s FROM range(5000) t(i) ORDER BY i");
+        Assert.Equal(asc, Hash("SELECT i, 'v' || i AS s FROM range(5000) t(i) ORDER BY i DESC"));
+        Assert.Equal(asc, Hash("SELECT i, 'v' || i AS s FROM range(5000) t(i) ORDER BY hash(i)"));
+        Assert.NotEqual(asc, Hash("SELECT i, CASE WHEN i = 4321 THEN 'x' ELSE 'v' || i END AS s FROM range(5000) t(i)"));
+        Assert.NotEqual(asc, Hash("SELECT i::INTEGER AS i, 'v' || i AS s FROM range(5000) t(i)"));
     }
 
     [Fact]

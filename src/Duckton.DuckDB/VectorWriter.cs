@@ -19,19 +19,37 @@ public static unsafe class VectorWriter
         switch (type.Id)
         {
             case DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum:
+            {
+                var slots = (DuckDBStringT*)api->duckdb_vector_get_data(dst);
                 fixed (byte* bytes = src.Bytes)
                 {
                     for (var i = 0; i < count; i++)
                     {
                         var row = srcStart + i;
-                        if (src.IsValid(row))
+                        if (!src.IsValid(row))
                         {
-                            var start = src.Offsets[row];
-                            api->duckdb_vector_assign_string_element_len(dst, (ulong)(dstStart + i), bytes + start, (ulong)(src.Offsets[row + 1] - start));
+                            continue;
+                        }
+                        var start = src.Offsets[row];
+                        var length = src.Offsets[row + 1] - start;
+                        if (length <= DuckDBStringT.InlineLength)
+                        {
+                            // Short strings live inside the 16-byte string_t itself: write it in place, zero-padded
+                            // as DuckDB keeps it (its equality compares all 16 bytes). No heap, no call per value.
+                            // The bytes came from DuckDB, so they are already valid UTF-8 for VARCHAR.
+                            var slot = slots + dstStart + i;
+                            *slot = default;
+                            slot->Length = (uint)length;
+                            Buffer.MemoryCopy(bytes + start, (byte*)slot + 4, DuckDBStringT.InlineLength, length);
+                        }
+                        else
+                        {
+                            api->duckdb_vector_assign_string_element_len(dst, (ulong)(dstStart + i), bytes + start, (ulong)length);
                         }
                     }
                 }
                 break;
+            }
             case DuckTypeId.List or DuckTypeId.Map:
             {
                 var child = api->duckdb_list_vector_get_child(dst);

@@ -8,7 +8,8 @@ internal sealed class InfoFunction : TableFunctionDefinition
 {
     public override string Name => "p2p_info";
 
-    public override ResultSet Bind(TableFunctionArguments arguments) => TextResult.KeyValue(
+    // The rows never change within a process: build them once (saves work on every call, SPEC §6 per-call budget).
+    private static readonly ResultSet s_rows = TextResult.KeyValue(
     [
         ("protocol_name", ProtocolInfo.Name),
         ("protocol_version", ProtocolInfo.Version),
@@ -17,6 +18,8 @@ internal sealed class InfoFunction : TableFunctionDefinition
         ("extension_version", ProtocolInfo.ExtensionVersion),
         ("alpn", ProtocolInfo.Alpn),
     ]);
+
+    public override ResultSet Bind(TableFunctionArguments arguments) => s_rows;
 }
 
 /// <summary>Protocol constants (SPEC §4).</summary>

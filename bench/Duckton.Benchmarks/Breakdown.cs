@@ -37,6 +37,17 @@ internal static class Breakdown
                 DigestSort.SortInto(copy.AsSpan(b * 4096 * 32, 4096 * 32), scratch.AsSpan(b * 4096 * 32, 4096 * 32), 1);
             }
         });
+        var one = new byte[4096 * 32];
+        var oneOut = new byte[4096 * 32];
+        new Random(5).NextBytes(one);
+        for (var i = 0; i < 4096; i++) one[i * 32] = 7;
+        var oneCopy = new byte[one.Length];
+        Time("SortInto 4K depth1 x 244 (in cache)", () =>
+        {
+            for (var r = 0; r < 244; r++) { one.CopyTo(oneCopy, 0); DigestSort.SortInto(oneCopy, oneOut, 1); }
+        });
+        var h = new Blake3Hasher();
+        Time("Blake3Hasher.Update 244 x 128KB", () => { h.Reset(); for (var r = 0; r < 244; r++) h.Update(oneOut); });
         Time("copy 32MB", () => { digests.CopyTo(copy, 0); });
         Time("Blake3 32 MB", () => Blake3.Hash(digests));
     }

@@ -7,6 +7,25 @@ internal static class Breakdown
 {
     public static void Run()
     {
+        var set = Data.IntegerRows(1_000_000);
+        var codec = CellCodec.For(Duckton.Core.Data.DuckType.Integer);
+        var lengths = new int[1025];
+        var cursors = new int[1024];
+        var buffer = new byte[1024 * 5 + 64];
+        Time("encode 1M INTEGER (measure+write)", () =>
+        {
+            foreach (var batch in set.Batches)
+            {
+                for (var start = 0; start < batch.RowCount; start += 1024)
+                {
+                    var n = Math.Min(1024, batch.RowCount - start);
+                    Array.Clear(lengths);
+                    codec.MeasureColumn(batch.Columns[0], start, n, lengths.AsSpan(1, n));
+                    for (var i = 0; i < n; i++) cursors[i] = i * 5;
+                    codec.WriteColumn(batch.Columns[0], start, n, buffer, cursors.AsSpan(0, n));
+                }
+            }
+        });
         const int N = 1_000_000;
         var data = new byte[N * 5];
         new Random(1).NextBytes(data);

@@ -30,8 +30,6 @@ internal unsafe interface ILaneKernel<T>
     /// <summary>Writes lane l's chaining value (h[0..7] lane l) as 32 bytes to <c>outputs[l]</c>, for l &lt; n.</summary>
     static abstract void StoreTransposed(T* h, byte** outputs, int n);
 
-    static abstract void Store(T value, uint* lanes);
-
     /// <summary>Lane-wise <c>mask ? a : b</c> where mask lanes are all-ones or zero.</summary>
     static abstract T Select(T mask, T a, T b);
 }
@@ -46,7 +44,6 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
         Blake3Rounds.V128.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector128<uint> Load(uint* lanes) => Vector128.Load(lanes);
-    public static void Store(Vector128<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector128<uint> Select(Vector128<uint> mask, Vector128<uint> a, Vector128<uint> b) => Vector128.ConditionalSelect(mask, a, b);
 
     public static void StoreTransposed(Vector128<uint>* h, byte** outputs, int n)
@@ -120,7 +117,6 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
         Blake3Rounds.V256.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector256<uint> Load(uint* lanes) => Vector256.Load(lanes);
-    public static void Store(Vector256<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector256<uint> Select(Vector256<uint> mask, Vector256<uint> a, Vector256<uint> b) => Avx2.BlendVariable(b, a, mask);
 
     public static void LoadTransposed(byte** blocks, byte** masks, Vector256<uint>* msg)
@@ -199,7 +195,6 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
         Blake3Rounds.V512.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector512<uint> Load(uint* lanes) => Vector512.Load(lanes);
-    public static void Store(Vector512<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector512<uint> Select(Vector512<uint> mask, Vector512<uint> a, Vector512<uint> b) => Vector512.ConditionalSelect(mask, a, b);
 
     public static void StoreTransposed(Vector512<uint>* h, byte** outputs, int n)

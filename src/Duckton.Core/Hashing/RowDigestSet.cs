@@ -36,10 +36,14 @@ internal sealed unsafe class RowDigestSet
     private nint[]? _end;           // per bucket: end of its current piece
     private long[]? _bucketCounts;
 
+    private bool _written;
+
     public long Count { get; private set; }
 
     public void Add(ReadOnlySpan<byte> digests)
     {
+        // After WriteSorted the arenas belong to the pool again: the raw cursors must never be used.
+        ObjectDisposedException.ThrowIf(_written, this);
         var n = digests.Length / D;
         Count += n;
         if (_pieces is null)
@@ -98,7 +102,7 @@ internal sealed unsafe class RowDigestSet
         var number = _nextPiece++;
         if (number % PiecesPerSegment == 0)
         {
-            _arena!.Add(GC.AllocateUninitializedArray<byte>(PiecesPerSegment * PieceBytes, pinned: true));
+            _arena!.Add(ArenaPool.Rent());
         }
         _pieces![bucket].Add(number);
         var piece = (nint)Unsafe.AsPointer(ref _arena![number / PiecesPerSegment][number % PiecesPerSegment * PieceBytes]);
@@ -109,6 +113,8 @@ internal sealed unsafe class RowDigestSet
     /// <summary>Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents.</summary>
     public void WriteSorted(Blake3Hasher hasher)
     {
+        ObjectDisposedException.ThrowIf(_written, this);
+        _written = true;
         if (_pieces is null)
         {
             var sorted = new byte[_flatCount * D];
@@ -118,8 +124,8 @@ internal sealed unsafe class RowDigestSet
         }
         var counts = _bucketCounts!;
         var largest = checked((int)(counts.Max() * D));
-        var gathered = GC.AllocateUninitializedArray<byte>(largest);
-        var output = GC.AllocateUninitializedArray<byte>(largest);
+        var gathered = ArrayPool<byte>.Shared.Rent(largest);
+        var output = ArrayPool<byte>.Shared.Rent(largest);
         for (var b = 0; b < 256; b++)
         {
             var bytes = (int)(counts[b] * D);
@@ -138,7 +144,36 @@ internal sealed unsafe class RowDigestSet
             DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(0, bytes), 1);
             hasher.Update(output.AsSpan(0, bytes));
         }
-        _arena!.Clear();
+        ArrayPool<byte>.Shared.Return(gathered);
+        ArrayPool<byte>.Shared.Return(output);
+        _cursor = null;
+        _end = null;
+        foreach (var segment in _arena!)
+        {
+            ArenaPool.Return(segment);
+        }
+        _arena.Clear();
+    }
+}
+
+/// <summary>
+/// Reuses the pinned 1 MiB arena arrays across hashers: a node hashes result after result, and fresh
+/// memory costs a page fault per 4 KiB on first touch. At most <see cref="MaxRetained"/> arrays (64 MiB) are kept.
+/// </summary>
+internal static class ArenaPool
+{
+    private const int MaxRetained = 64;
+    private const int Size = 1 << 20;
+    private static readonly System.Collections.Concurrent.ConcurrentStack<byte[]> s_free = new();
+
+    public static byte[] Rent() => s_free.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(Size, pinned: true);
+
+    public static void Return(byte[] array)
+    {
+        if (array.Length == Size && s_free.Count < MaxRetained)
+        {
+            s_free.Push(array);
+        }
     }
 }
 

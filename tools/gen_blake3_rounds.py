@@ -15,28 +15,13 @@ PERMUTATION = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8]
 STEPS = [(0, 4, 8, 12), (1, 5, 9, 13), (2, 6, 10, 14), (3, 7, 11, 15),
          (0, 5, 10, 15), (1, 6, 11, 12), (2, 7, 8, 13), (3, 4, 9, 14)]
 
+# name: (lane type, broadcast(constant) -> expression)
 WIDTHS = {
-    # name: (type, rotate(expr, n) -> expr, broadcast(const) -> expr)
-    "Scalar": ("uint", lambda x, n: f"BitOperations.RotateRight({x}, {n})", lambda c: c),
-    "V128": ("Vector128<uint>",
-             lambda x, n: (f"Ssse3.Shuffle(({x}).AsByte(), Rot{n}Mask128).AsUInt32()" if n in (8, 16) else None)
-             , lambda c: f"Vector128.Create({c})"),
-    "V256": ("Vector256<uint>",
-             lambda x, n: (f"Avx2.Shuffle(({x}).AsByte(), Rot{n}Mask256).AsUInt32()" if n in (8, 16) else None),
-             lambda c: f"Vector256.Create({c})"),
-    "V512": ("Vector512<uint>", lambda x, n: f"Avx512F.RotateRight({x}, {n})", lambda c: f"Vector512.Create({c})"),
+    "Scalar": ("uint", lambda c: c),
+    "V128": ("Vector128<uint>", lambda c: f"Vector128.Create({c})"),
+    "V256": ("Vector256<uint>", lambda c: f"Vector256.Create({c})"),
+    "V512": ("Vector512<uint>", lambda c: f"Vector512.Create({c})"),
 }
-
-
-def rot(width, x, n):
-    expr = WIDTHS[width][1](x, n)
-    if expr is None or (width == "V128" and n in (8, 16)):
-        generic = f"(({x}) >>> {n}) | (({x}) << {32 - n})"
-        if width == "V128" and n in (8, 16):
-            # Byte shuffle where SSSE3 exists; the JIT folds the IsSupported test.
-            return f"(Ssse3.IsSupported ? {expr} : {generic.replace(x, 't')})"
-        return generic
-    return expr
 
 
 def g(width, a, b, c, d, mx, my, out):
@@ -80,7 +65,7 @@ def rounds(width, out):
 
 
 def method(width, out, xof=False):
-    t, _, bc = WIDTHS[width]
+    t, bc = WIDTHS[width]
     name = "CompressXof" if xof else "Compress"
     if xof:
         out.append("        /// <summary>One compression returning all 16 output words (the root's extended output).</summary>")

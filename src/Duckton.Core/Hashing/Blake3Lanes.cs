@@ -19,15 +19,16 @@ internal unsafe interface ILaneKernel<T>
     /// <summary>One compression per lane (see <see cref="Blake3Rounds"/>).</summary>
     static abstract void Compress(ref T h, ref T m, T counterLow, T counterHigh, T blockLen, T flags);
 
-    /// <summary>msg[j] = word j of the 64 bytes at <c>blocks[lane]</c>, for every lane.</summary>
-    static abstract void LoadTransposed(byte** blocks, T* msg);
+    /// <summary>
+    /// msg[j] = word j of the 64 bytes at <c>blocks[lane]</c> ANDed with the 64 bytes at <c>masks[lane]</c>
+    /// (all-ones for a full block; a 0xFF..00 window zero-pads a short block read in place).
+    /// </summary>
+    static abstract void LoadTransposed(byte** blocks, byte** masks, T* msg);
 
     static abstract T Load(uint* lanes);
 
     /// <summary>Writes lane l's chaining value (h[0..7] lane l) as 32 bytes to <c>outputs[l]</c>, for l &lt; n.</summary>
     static abstract void StoreTransposed(T* h, byte** outputs, int n);
-
-    static abstract void Store(T value, uint* lanes);
 
     /// <summary>Lane-wise <c>mask ? a : b</c> where mask lanes are all-ones or zero.</summary>
     static abstract T Select(T mask, T a, T b);
@@ -43,7 +44,6 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
         Blake3Rounds.V128.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector128<uint> Load(uint* lanes) => Vector128.Load(lanes);
-    public static void Store(Vector128<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector128<uint> Select(Vector128<uint> mask, Vector128<uint> a, Vector128<uint> b) => Vector128.ConditionalSelect(mask, a, b);
 
     public static void StoreTransposed(Vector128<uint>* h, byte** outputs, int n)
@@ -67,14 +67,15 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
         }
     }
 
-    public static void LoadTransposed(byte** blocks, Vector128<uint>* msg)
+    public static void LoadTransposed(byte** blocks, byte** masks, Vector128<uint>* msg)
     {
         for (var q = 0; q < 4; q++)
         {
-            var a = Vector128.Load((uint*)(blocks[0] + (16 * q)));
-            var b = Vector128.Load((uint*)(blocks[1] + (16 * q)));
-            var c = Vector128.Load((uint*)(blocks[2] + (16 * q)));
-            var d = Vector128.Load((uint*)(blocks[3] + (16 * q)));
+            var o = 16 * q;
+            var a = Vector128.Load((uint*)(blocks[0] + o)) & Vector128.Load((uint*)(masks[0] + o));
+            var b = Vector128.Load((uint*)(blocks[1] + o)) & Vector128.Load((uint*)(masks[1] + o));
+            var c = Vector128.Load((uint*)(blocks[2] + o)) & Vector128.Load((uint*)(masks[2] + o));
+            var d = Vector128.Load((uint*)(blocks[3] + o)) & Vector128.Load((uint*)(masks[3] + o));
             Transpose4(ref a, ref b, ref c, ref d);
             msg[(4 * q) + 0] = a;
             msg[(4 * q) + 1] = b;
@@ -116,23 +117,22 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
         Blake3Rounds.V256.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector256<uint> Load(uint* lanes) => Vector256.Load(lanes);
-    public static void Store(Vector256<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector256<uint> Select(Vector256<uint> mask, Vector256<uint> a, Vector256<uint> b) => Avx2.BlendVariable(b, a, mask);
 
-    public static void LoadTransposed(byte** blocks, Vector256<uint>* msg)
+    public static void LoadTransposed(byte** blocks, byte** masks, Vector256<uint>* msg)
     {
         for (var half = 0; half < 2; half++)
         {
             var o = 32 * half;
             var w = msg + (8 * half);
-            w[0] = Vector256.Load((uint*)(blocks[0] + o));
-            w[1] = Vector256.Load((uint*)(blocks[1] + o));
-            w[2] = Vector256.Load((uint*)(blocks[2] + o));
-            w[3] = Vector256.Load((uint*)(blocks[3] + o));
-            w[4] = Vector256.Load((uint*)(blocks[4] + o));
-            w[5] = Vector256.Load((uint*)(blocks[5] + o));
-            w[6] = Vector256.Load((uint*)(blocks[6] + o));
-            w[7] = Vector256.Load((uint*)(blocks[7] + o));
+            w[0] = Vector256.Load((uint*)(blocks[0] + o)) & Vector256.Load((uint*)(masks[0] + o));
+            w[1] = Vector256.Load((uint*)(blocks[1] + o)) & Vector256.Load((uint*)(masks[1] + o));
+            w[2] = Vector256.Load((uint*)(blocks[2] + o)) & Vector256.Load((uint*)(masks[2] + o));
+            w[3] = Vector256.Load((uint*)(blocks[3] + o)) & Vector256.Load((uint*)(masks[3] + o));
+            w[4] = Vector256.Load((uint*)(blocks[4] + o)) & Vector256.Load((uint*)(masks[4] + o));
+            w[5] = Vector256.Load((uint*)(blocks[5] + o)) & Vector256.Load((uint*)(masks[5] + o));
+            w[6] = Vector256.Load((uint*)(blocks[6] + o)) & Vector256.Load((uint*)(masks[6] + o));
+            w[7] = Vector256.Load((uint*)(blocks[7] + o)) & Vector256.Load((uint*)(masks[7] + o));
             Transpose8(w);
         }
     }
@@ -195,7 +195,6 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
         Blake3Rounds.V512.Compress(ref h, ref m, counterLow, counterHigh, blockLen, flags);
 
     public static Vector512<uint> Load(uint* lanes) => Vector512.Load(lanes);
-    public static void Store(Vector512<uint> value, uint* lanes) => value.Store(lanes);
     public static Vector512<uint> Select(Vector512<uint> mask, Vector512<uint> a, Vector512<uint> b) => Vector512.ConditionalSelect(mask, a, b);
 
     public static void StoreTransposed(Vector512<uint>* h, byte** outputs, int n)
@@ -217,17 +216,17 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
         }
     }
 
-    public static void LoadTransposed(byte** blocks, Vector512<uint>* msg)
+    public static void LoadTransposed(byte** blocks, byte** masks, Vector512<uint>* msg)
     {
         // Stage 1: within each group of four rows, a 4x4 transpose inside every 128-bit quarter.
         // u[4g + k] then holds, in quarter q, word 4q + k of rows 4g..4g+3.
         var u = stackalloc Vector512<uint>[16];
         for (var g = 0; g < 4; g++)
         {
-            var a = Vector512.Load((uint*)blocks[(4 * g) + 0]);
-            var b = Vector512.Load((uint*)blocks[(4 * g) + 1]);
-            var c = Vector512.Load((uint*)blocks[(4 * g) + 2]);
-            var d = Vector512.Load((uint*)blocks[(4 * g) + 3]);
+            var a = Vector512.Load((uint*)blocks[(4 * g) + 0]) & Vector512.Load((uint*)masks[(4 * g) + 0]);
+            var b = Vector512.Load((uint*)blocks[(4 * g) + 1]) & Vector512.Load((uint*)masks[(4 * g) + 1]);
+            var c = Vector512.Load((uint*)blocks[(4 * g) + 2]) & Vector512.Load((uint*)masks[(4 * g) + 2]);
+            var d = Vector512.Load((uint*)blocks[(4 * g) + 3]) & Vector512.Load((uint*)masks[(4 * g) + 3]);
             var t0 = Avx512F.UnpackLow(a, b);
             var t1 = Avx512F.UnpackHigh(a, b);
             var t2 = Avx512F.UnpackLow(c, d);
@@ -360,13 +359,18 @@ internal static unsafe class Blake3Lanes
         }
         var msg = stackalloc T[16];
         var blockPointers = stackalloc byte*[16];
+        var masks = stackalloc byte*[16];
+        for (var l = 0; l < w; l++)
+        {
+            masks[l] = LengthMasks; // whole blocks: keep all 64 bytes
+        }
         for (var b = 0; b < blocks; b++)
         {
             for (var l = 0; l < w; l++)
             {
                 blockPointers[l] = inputs[l] + (b * Blake3Spec.BlockLen);
             }
-            TK.LoadTransposed(blockPointers, msg);
+            TK.LoadTransposed(blockPointers, masks, msg);
             var blockFlags = TK.Broadcast(flags | (b == 0 ? flagsStart : 0) | (b == blocks - 1 ? flagsEnd : 0));
             TK.Compress(ref h[0], ref msg[0], counterLow, counterHigh, blockLen, blockFlags);
         }
@@ -448,10 +452,10 @@ internal static unsafe class Blake3Lanes
         var laneActive = stackalloc uint[16];
         var zero = TK.Broadcast(0);
 
+        var masks = stackalloc byte*[16];
         for (var b = 0; b < maxBlocks; b++)
         {
             var offset = b * Blake3Spec.BlockLen;
-            var masked = false;
             for (var l = 0; l < w; l++)
             {
                 var len = l < n ? lengths[l] : 0;
@@ -459,48 +463,28 @@ internal static unsafe class Blake3Lanes
                 var remaining = len - offset;
                 laneActive[l] = b < blocks ? uint.MaxValue : 0;
                 laneFlags[l] = flags | (b == 0 ? Blake3Spec.ChunkStart : 0) | (b == blocks - 1 ? Blake3Spec.ChunkEnd | Blake3Spec.Root : 0);
-                if (remaining >= Blake3Spec.BlockLen)
+                var take = Math.Clamp(remaining, 0, Blake3Spec.BlockLen);
+                laneLen[l] = (uint)take;
+                if (take > 0 && starts[l] + offset + Blake3Spec.BlockLen <= dataLength)
                 {
-                    laneLen[l] = Blake3Spec.BlockLen;
+                    // 64 readable bytes: read in place; the mask zeroes whatever lies past this input.
                     blockPointers[l] = data + starts[l] + offset;
-                }
-                else if (remaining > 0 && starts[l] + offset + Blake3Spec.BlockLen <= dataLength)
-                {
-                    // A short tail with 64 readable bytes behind it: read in place, mask off the excess later.
-                    laneLen[l] = (uint)remaining;
-                    blockPointers[l] = data + starts[l] + offset;
-                    masked = true;
+                    masks[l] = LengthMasks + Blake3Spec.BlockLen - take;
                 }
                 else
                 {
+                    // Near the end of the data, empty, or already finished: a zero-padded copy.
                     var slot = staging + (l * Blake3Spec.BlockLen);
                     Unsafe.InitBlockUnaligned(slot, 0, Blake3Spec.BlockLen);
-                    if (remaining > 0)
+                    if (take > 0)
                     {
-                        Unsafe.CopyBlockUnaligned(slot, data + starts[l] + offset, (uint)remaining);
+                        Unsafe.CopyBlockUnaligned(slot, data + starts[l] + offset, (uint)take);
                     }
-                    laneLen[l] = (uint)Math.Max(remaining, 0);
                     blockPointers[l] = slot;
+                    masks[l] = LengthMasks;
                 }
             }
-            if (masked)
-            {
-                // Zero each lane's bytes past its length: a 64-byte load ANDed with a 0xFF...00 window.
-                for (var l = 0; l < w; l++)
-                {
-                    if (blockPointers[l] < staging || blockPointers[l] >= staging + (16 * Blake3Spec.BlockLen))
-                    {
-                        var slot = staging + (l * Blake3Spec.BlockLen);
-                        var mask = LengthMasks + Blake3Spec.BlockLen - laneLen[l];
-                        for (var q = 0; q < Blake3Spec.BlockLen; q += 16)
-                        {
-                            (Vector128.Load(blockPointers[l] + q) & Vector128.Load(mask + q)).Store(slot + q);
-                        }
-                        blockPointers[l] = slot;
-                    }
-                }
-            }
-            TK.LoadTransposed(blockPointers, msg);
+            TK.LoadTransposed(blockPointers, masks, msg);
             if (!sameBlocks)
             {
                 for (var j = 0; j < 8; j++)

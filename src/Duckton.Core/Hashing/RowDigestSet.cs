@@ -10,114 +10,169 @@ namespace Duckton.Core.Hashing;
 /// The multiset of 32-byte row digests (duplicates kept), emitted in ascending byte order at the end.
 /// </summary>
 /// <remarks>
-/// Digests are uniformly random, so a most-significant-byte radix sort splits them evenly. They are
-/// appended to fixed 1 MiB segments (no copying as the set grows) while a histogram of their first byte
-/// is kept; at the end one pass scatters them into 256 exactly-sized buckets, and each bucket (cache-sized
-/// for results of millions of rows) is radix-sorted on its own and streamed into the final hash.
-/// No comparison sort ever runs on more than a couple of dozen digests.
+/// Digests are uniformly random, so a most-significant-byte radix sort splits them evenly. Small sets
+/// live in one array. Past <see cref="FlatLimit"/>, digests are partitioned on arrival by their first
+/// byte (the sort's first pass, done while they are still in cache) into 256 buckets. A bucket is a list
+/// of 4 KiB pieces carved from 1 MiB arena arrays, so growing never copies, the GC sees a few large
+/// arrays, and each digest crosses main memory once on the way in and once on the way out. At the end
+/// each bucket (cache-sized for results of millions of rows) is gathered, radix-sorted on its own and
+/// streamed into the final hash. No comparison sort ever runs on more than a couple of dozen digests.
 /// </remarks>
-internal sealed class RowDigestSet
+internal sealed unsafe class RowDigestSet
 {
     private const int D = Blake3Spec.OutLen;
-    private const int SegmentDigests = 1 << 15;
+    private const int FlatLimit = 4096;
+    private const int PieceBytes = 4096;
+    private const int PiecesPerSegment = 256; // 1 MiB arena arrays
 
-    private readonly List<byte[]> _segments = [];
-    private readonly long[] _histogram = new long[256];
-    private int _lastCount;
+    private byte[] _flat = new byte[64 * D];
+    private int _flatCount;
+
+    // Arena arrays are allocated pinned (pinned object heap), so raw write cursors into them stay valid.
+    private List<byte[]>? _arena;
+    private int _nextPiece;
+    private List<int>[]? _pieces;   // per bucket: arena piece numbers, in fill order
+    private nint[]? _cursor;        // per bucket: next free byte of its current piece
+    private nint[]? _end;           // per bucket: end of its current piece
+    private long[]? _bucketCounts;
+
+    private bool _written;
 
     public long Count { get; private set; }
 
     public void Add(ReadOnlySpan<byte> digests)
     {
-        for (var i = 0; i < digests.Length; i += D)
+        // After WriteSorted the arenas belong to the pool again: the raw cursors must never be used.
+        ObjectDisposedException.ThrowIf(_written, this);
+        var n = digests.Length / D;
+        Count += n;
+        if (_pieces is null)
         {
-            _histogram[digests[i]]++;
-        }
-        Count += digests.Length / D;
-        while (!digests.IsEmpty)
-        {
-            if (_segments.Count == 0 || _lastCount * D == _segments[^1].Length)
+            if (_flatCount + n <= FlatLimit)
             {
-                if (_segments.Count == 1 && _segments[0].Length < SegmentDigests * D)
+                if ((_flatCount + n) * D > _flat.Length)
                 {
-                    // Small results start in a small first segment, grown until it is full size.
-                    var first = _segments[0];
-                    Array.Resize(ref first, Math.Min(SegmentDigests, first.Length / D * 4) * D);
-                    _segments[0] = first;
+                    Array.Resize(ref _flat, Math.Min(FlatLimit, Math.Max(2 * _flat.Length / D, _flatCount + n)) * D);
                 }
-                else
-                {
-                    var size = _segments.Count == 0 ? Math.Clamp(digests.Length / D, 64, SegmentDigests) : SegmentDigests;
-                    _segments.Add(GC.AllocateUninitializedArray<byte>(size * D));
-                    _lastCount = 0;
-                }
+                digests.CopyTo(_flat.AsSpan(_flatCount * D));
+                _flatCount += n;
+                return;
             }
-            var last = _segments[^1];
-            var take = Math.Min((last.Length / D) - _lastCount, digests.Length / D);
-            digests[..(take * D)].CopyTo(last.AsSpan(_lastCount * D));
-            _lastCount += take;
-            digests = digests[(take * D)..];
+            _arena = [];
+            _pieces = new List<int>[256];
+            _cursor = new nint[256]; // cursor == end == 0: the first digest takes a fresh piece
+            _end = new nint[256];
+            _bucketCounts = new long[256];
+            for (var b = 0; b < 256; b++)
+            {
+                _pieces[b] = [];
+            }
+            var flat = _flat;
+            _flat = [];
+            AddToBuckets(flat.AsSpan(0, _flatCount * D));
+            _flatCount = 0;
+        }
+        AddToBuckets(digests);
+    }
+
+    private void AddToBuckets(ReadOnlySpan<byte> digests)
+    {
+        var cursor = _cursor!;
+        var end = _end!;
+        var counts = _bucketCounts!;
+        fixed (byte* start = digests)
+        {
+            for (var at = 0; at < digests.Length; at += D)
+            {
+                var digest = start + at;
+                int b = digest[0];
+                if (cursor[b] == end[b])
+                {
+                    NewPiece(b);
+                }
+                Vector256.Load(digest).Store((byte*)cursor[b]);
+                cursor[b] += D;
+                counts[b]++;
+            }
         }
     }
 
-    private IEnumerable<(byte[] Segment, int Digests)> Segments()
+    private void NewPiece(int bucket)
     {
-        for (var i = 0; i < _segments.Count; i++)
+        var number = _nextPiece++;
+        if (number % PiecesPerSegment == 0)
         {
-            yield return (_segments[i], i == _segments.Count - 1 ? _lastCount : _segments[i].Length / D);
+            _arena!.Add(ArenaPool.Rent());
         }
+        _pieces![bucket].Add(number);
+        var piece = (nint)Unsafe.AsPointer(ref _arena![number / PiecesPerSegment][number % PiecesPerSegment * PieceBytes]);
+        _cursor![bucket] = piece;
+        _end![bucket] = piece + PieceBytes;
     }
 
     /// <summary>Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents.</summary>
     public void WriteSorted(Blake3Hasher hasher)
     {
-        if (Count == 0)
+        ObjectDisposedException.ThrowIf(_written, this);
+        _written = true;
+        if (_pieces is null)
         {
-            return;
-        }
-        if (_segments.Count == 1)
-        {
-            var (only, n) = Segments().First();
-            var sorted = GC.AllocateUninitializedArray<byte>(n * D);
-            DigestSort.SortInto(only.AsSpan(0, n * D), sorted, 0);
+            var sorted = new byte[_flatCount * D];
+            DigestSort.SortInto(_flat.AsSpan(0, _flatCount * D), sorted, 0);
             hasher.Update(sorted);
             return;
         }
-
-        // First radix pass: scatter into 256 buckets sized by the histogram.
-        var buckets = new byte[256][];
-        var fill = new int[256];
-        long largest = 0;
+        var counts = _bucketCounts!;
+        var largest = checked((int)(counts.Max() * D));
+        var gathered = ArrayPool<byte>.Shared.Rent(largest);
+        var output = ArrayPool<byte>.Shared.Rent(largest);
         for (var b = 0; b < 256; b++)
         {
-            buckets[b] = _histogram[b] == 0 ? [] : GC.AllocateUninitializedArray<byte>(checked((int)(_histogram[b] * D)));
-            largest = Math.Max(largest, _histogram[b]);
-        }
-        var segmentIndex = 0;
-        foreach (var (segment, n) in Segments())
-        {
-            for (var i = 0; i < n; i++)
-            {
-                var digest = segment.AsSpan(i * D, D);
-                var b = digest[0];
-                digest.CopyTo(buckets[b].AsSpan(fill[b] * D, D));
-                fill[b]++;
-            }
-            _segments[segmentIndex++] = []; // release as we go
-        }
-
-        var scratch = GC.AllocateUninitializedArray<byte>((int)largest * D);
-        for (var b = 0; b < 256; b++)
-        {
-            var bytes = buckets[b].Length;
+            var bytes = (int)(counts[b] * D);
             if (bytes == 0)
             {
                 continue;
             }
+            var at = 0;
+            foreach (var number in _pieces[b])
+            {
+                var take = Math.Min(PieceBytes, bytes - at);
+                _arena![number / PiecesPerSegment].AsSpan(number % PiecesPerSegment * PieceBytes, take).CopyTo(gathered.AsSpan(at));
+                at += take;
+            }
             // Every digest here shares byte 0, so the radix sort starts at byte 1.
-            DigestSort.SortInto(buckets[b], scratch.AsSpan(0, bytes), 1);
-            buckets[b] = [];
-            hasher.Update(scratch.AsSpan(0, bytes));
+            DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(0, bytes), 1);
+            hasher.Update(output.AsSpan(0, bytes));
+        }
+        ArrayPool<byte>.Shared.Return(gathered);
+        ArrayPool<byte>.Shared.Return(output);
+        _cursor = null;
+        _end = null;
+        foreach (var segment in _arena!)
+        {
+            ArenaPool.Return(segment);
+        }
+        _arena.Clear();
+    }
+}
+
+/// <summary>
+/// Reuses the pinned 1 MiB arena arrays across hashers: a node hashes result after result, and fresh
+/// memory costs a page fault per 4 KiB on first touch. At most <see cref="MaxRetained"/> arrays (64 MiB) are kept.
+/// </summary>
+internal static class ArenaPool
+{
+    private const int MaxRetained = 64;
+    private const int Size = 1 << 20;
+    private static readonly System.Collections.Concurrent.ConcurrentStack<byte[]> s_free = new();
+
+    public static byte[] Rent() => s_free.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(Size, pinned: true);
+
+    public static void Return(byte[] array)
+    {
+        if (array.Length == Size && s_free.Count < MaxRetained)
+        {
+            s_free.Push(array);
         }
     }
 }

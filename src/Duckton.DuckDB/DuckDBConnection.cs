@@ -111,6 +111,18 @@ public sealed unsafe class DuckDBConnection : SafeHandle
         return new DuckDBPreparedStatement(prepared);
     }
 
+    /// <summary>Runs one parameterised statement (<c>$1</c>, <c>$2</c>, ...) and materialises its result.</summary>
+    public ResultSet QueryWith(string sql, params object?[] parameters)
+    {
+        using var statement = TryPrepare(sql, out var error) ?? throw new DuckDBException(error ?? "cannot prepare the statement");
+        for (var i = 0; i < parameters.Length; i++)
+        {
+            statement.Bind(i + 1, parameters[i]);
+        }
+        using var result = statement.Execute();
+        return result.ReadAll();
+    }
+
     /// <summary>Runs SQL and discards its result.</summary>
     public void Execute(string sql)
     {

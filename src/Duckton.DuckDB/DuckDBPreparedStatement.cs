@@ -22,6 +22,53 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
 
     public DuckDBStatementType StatementType => (DuckDBStatementType)DuckDBNative.Api->duckdb_prepared_statement_type(handle);
 
+    /// <summary>Binds parameter <paramref name="index"/> (1-based, as in SQL's <c>$1</c>) to a value; null binds NULL.</summary>
+    /// <remarks>Supported: string, long, int, double, bool, byte[]. DuckDB copies the value.</remarks>
+    public DuckDBPreparedStatement Bind(int index, object? value)
+    {
+        var api = DuckDBNative.Api;
+        var i = (ulong)index;
+        int state;
+        switch (value)
+        {
+            case null:
+                state = api->duckdb_bind_null(handle, i);
+                break;
+            case string s:
+                var bytes = System.Text.Encoding.UTF8.GetBytes(s);
+                fixed (byte* p = bytes)
+                {
+                    state = api->duckdb_bind_varchar_length(handle, i, p, (ulong)bytes.Length);
+                }
+                break;
+            case long l:
+                state = api->duckdb_bind_int64(handle, i, l);
+                break;
+            case int n:
+                state = api->duckdb_bind_int64(handle, i, n);
+                break;
+            case double d:
+                state = api->duckdb_bind_double(handle, i, d);
+                break;
+            case bool b:
+                state = api->duckdb_bind_boolean(handle, i, b ? (byte)1 : (byte)0);
+                break;
+            case byte[] blob:
+                fixed (byte* p = blob)
+                {
+                    state = api->duckdb_bind_blob(handle, i, p, (ulong)blob.Length);
+                }
+                break;
+            default:
+                throw new ArgumentException($"cannot bind a {value.GetType().Name}", nameof(value));
+        }
+        if (state != DuckDBState.Success)
+        {
+            throw new DuckDBException($"cannot bind parameter {index}");
+        }
+        return this;
+    }
+
     /// <summary>Executes the statement; throws with DuckDB's message on failure.</summary>
     public DuckDBQueryResult Execute()
     {

@@ -1,0 +1,279 @@
+using System.Globalization;
+using System.Text;
+using Duckton.Core.Data;
+using Duckton.Core.Trust;
+using Duckton.DuckDB;
+
+namespace Duckton.Node.Trust;
+
+/// <summary>What a deny-list entry names.</summary>
+public enum BlockKind
+{
+    NodeId,
+    Wallet,
+}
+
+/// <summary>One deny-list entry.</summary>
+public sealed record BlockEntry(string Id, BlockKind Kind, string Reason, string Source, DateTimeOffset Timestamp);
+
+/// <summary>
+/// The node's persistent trust state — receipts, penalties, vouches and the deny-list — in an embedded DuckDB
+/// database file (<c>trust/trust.duckdb</c> in the config dir). Every change is its own committed transaction, so a
+/// node killed with SIGKILL restarts with all of it. Reputation is derived from the stored receipts at read time
+/// (recency weights depend on "now").
+/// </summary>
+public sealed class TrustStore : IDisposable
+{
+    private const int SchemaVersion = 1;
+    private readonly DuckDBDatabase _database;
+    private readonly DuckDBConnection _connection;
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+
+    private TrustStore(DuckDBDatabase database, TimeProvider time)
+    {
+        _database = database;
+        _connection = database.Connect();
+        _time = time;
+        _connection.Execute("""
+            CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+            CREATE TABLE IF NOT EXISTS receipts (
+                worker_id VARCHAR NOT NULL, replay_fp UBIGINT NOT NULL, job_id VARCHAR NOT NULL, requester_id VARCHAR NOT NULL,
+                query_hash VARCHAR, input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT NOT NULL,
+                latency_ms UBIGINT, ts UBIGINT NOT NULL, observed_input_bytes UBIGINT, observed_result_rows UBIGINT,
+                observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB, received_at TIMESTAMPTZ DEFAULT now(),
+                PRIMARY KEY (worker_id, replay_fp));
+            CREATE TABLE IF NOT EXISTS penalties (worker_id VARCHAR NOT NULL, amount DOUBLE NOT NULL, reason VARCHAR, ts UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS vouches (voucher_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, ts UBIGINT NOT NULL, PRIMARY KEY (voucher_id, worker_id));
+            CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
+            """);
+        _connection.QueryWith("INSERT OR IGNORE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Opens (creating if needed) the store under <paramref name="configDirectory"/>, or at <paramref name="storePath"/> when given.</summary>
+    public static TrustStore Open(string configDirectory, string? storePath = null, TimeProvider? time = null)
+    {
+        var dir = string.IsNullOrEmpty(storePath) ? Path.Combine(configDirectory, "trust") : storePath;
+        Directory.CreateDirectory(dir);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var file = Path.Combine(dir, "trust.duckdb");
+        try
+        {
+            return new TrustStore(DuckDBDatabase.Open(file), time ?? TimeProvider.System);
+        }
+        catch (DuckDBException e)
+        {
+            throw new DuckDBException($"cannot open the trust store {file}: {e.Message} (is another duckton process using this config directory?)", e);
+        }
+    }
+
+    private ulong Now => (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
+
+    /// <summary>
+    /// Verifies and stores a receipt. Returns false for a replay (the same job and requester already counted for
+    /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt.
+    /// </summary>
+    public bool AddReceipt(Receipt receipt)
+    {
+        if (receipt.Problem() is { } problem)
+        {
+            throw new ArgumentException($"receipt rejected: {problem}", nameof(receipt));
+        }
+        lock (_gate)
+        {
+            var fp = receipt.ReplayFingerprint();
+            var exists = _connection.QueryWith("SELECT count(*) FROM receipts WHERE worker_id = $1 AND replay_fp = $2::UBIGINT", receipt.WorkerId, fp.ToString(CultureInfo.InvariantCulture));
+            if (ReadLong(exists, 0, 0) > 0)
+            {
+                return false;
+            }
+            _connection.QueryWith(
+                "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
+                "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature) " +
+                "VALUES ($1, $2::UBIGINT, $3, $4, $5, $6, $7, $8, $9::UBIGINT, $10::UBIGINT, $11::UBIGINT, $12::UBIGINT, $13::UBIGINT, $14, $15)",
+                receipt.WorkerId, fp.ToString(CultureInfo.InvariantCulture), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
+                receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
+                U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature);
+            return true;
+        }
+    }
+
+    private static string U(ulong v) => v.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Stored receipts, newest first; all workers when <paramref name="workerId"/> is null.</summary>
+    public IReadOnlyList<Receipt> Receipts(string? workerId = null, int limit = 1000)
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith(
+                "SELECT job_id, worker_id, requester_id, query_hash, input_fingerprint, result_hash, verdict::BIGINT, latency_ms::BIGINT, ts::BIGINT, " +
+                "observed_input_bytes::BIGINT, observed_result_rows::BIGINT, observed_result_bytes::BIGINT, requester_pubkey, signature " +
+                "FROM receipts WHERE $1 IS NULL OR worker_id = $1 ORDER BY ts DESC, job_id LIMIT $2", workerId, (long)limit);
+        }
+        var list = new List<Receipt>();
+        ForEachRow(rows, (b, r) => list.Add(new Receipt
+        {
+            JobId = Text(b, 0, r),
+            WorkerId = Text(b, 1, r),
+            RequesterId = Text(b, 2, r),
+            QueryHash = Text(b, 3, r),
+            InputFingerprint = Text(b, 4, r),
+            ResultHash = Text(b, 5, r),
+            Verdict = (Verdict)Long(b, 6, r),
+            LatencyMs = (ulong)Long(b, 7, r),
+            Timestamp = (ulong)Long(b, 8, r),
+            ObservedInputBytes = (ulong)Long(b, 9, r),
+            ObservedResultRows = (ulong)Long(b, 10, r),
+            ObservedResultBytes = (ulong)Long(b, 11, r),
+            RequesterPublicKey = b.Columns[12].GetBytes(r).ToArray(),
+            Signature = b.Columns[13].GetBytes(r).ToArray(),
+        }));
+        return list;
+    }
+
+    /// <summary>The reputation-bearing outcomes of a worker's receipts (Correct vs provider faults).</summary>
+    public IReadOnlyList<Observation> Observations(string workerId)
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT ts::BIGINT, verdict::BIGINT FROM receipts WHERE worker_id = $1 AND verdict IN (1, 2, 3, 4)", workerId);
+        }
+        var list = new List<Observation>();
+        ForEachRow(rows, (b, r) => list.Add(new Observation(DateTimeOffset.FromUnixTimeSeconds(Long(b, 0, r)), Long(b, 1, r) == (long)Verdict.Correct)));
+        return list;
+    }
+
+    public void AddPenalty(string workerId, double amount, string reason)
+    {
+        lock (_gate)
+        {
+            _connection.QueryWith("INSERT INTO penalties VALUES ($1, $2, $3, $4::UBIGINT)", workerId, amount, reason, U(Now));
+        }
+    }
+
+    public double Penalties(string workerId)
+    {
+        lock (_gate)
+        {
+            return ReadDouble(_connection.QueryWith("SELECT coalesce(sum(amount), 0)::DOUBLE FROM penalties WHERE worker_id = $1", workerId));
+        }
+    }
+
+    /// <summary>Records (or replaces) a vouch of <paramref name="voucherId"/> for <paramref name="workerId"/>.</summary>
+    public void AddVouch(string voucherId, string workerId, double weight)
+    {
+        lock (_gate)
+        {
+            _connection.QueryWith("INSERT OR REPLACE INTO vouches VALUES ($1, $2, $3, $4::UBIGINT)", voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now));
+        }
+    }
+
+    public double VoucherTrust(string workerId)
+    {
+        lock (_gate)
+        {
+            return Math.Min(1, ReadDouble(_connection.QueryWith("SELECT coalesce(sum(weight), 0)::DOUBLE FROM vouches WHERE worker_id = $1", workerId)));
+        }
+    }
+
+    /// <summary>Blocks (or re-blocks with a new reason) a node id or wallet.</summary>
+    public void Block(string id, BlockKind kind, string reason, string source = "manual")
+    {
+        lock (_gate)
+        {
+            _connection.QueryWith("INSERT OR REPLACE INTO blocklist VALUES ($1, $2, $3, $4, $5::UBIGINT)", id, KindText(kind), reason, source, U(Now));
+        }
+    }
+
+    /// <summary>Removes an entry; false when it was not blocked.</summary>
+    public bool Unblock(string id)
+    {
+        lock (_gate)
+        {
+            var removed = _connection.QueryWith("DELETE FROM blocklist WHERE id = $1 RETURNING id", id);
+            return removed.RowCount > 0;
+        }
+    }
+
+    public bool IsBlocked(string id)
+    {
+        lock (_gate)
+        {
+            return ReadLong(_connection.QueryWith("SELECT count(*) FROM blocklist WHERE id = $1", id), 0, 0) > 0;
+        }
+    }
+
+    public IReadOnlyList<BlockEntry> Blocklist()
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT id, kind, reason, source, ts::BIGINT FROM blocklist ORDER BY ts, id");
+        }
+        var list = new List<BlockEntry>();
+        ForEachRow(rows, (b, r) => list.Add(new BlockEntry(Text(b, 0, r), Text(b, 1, r) == "wallet" ? BlockKind.Wallet : BlockKind.NodeId,
+            Text(b, 2, r), Text(b, 3, r), DateTimeOffset.FromUnixTimeSeconds(Long(b, 4, r)))));
+        return list;
+    }
+
+    /// <summary>Every worker this node holds receipts for.</summary>
+    public IReadOnlyList<string> Workers()
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT DISTINCT worker_id FROM receipts ORDER BY 1");
+        }
+        var list = new List<string>();
+        ForEachRow(rows, (b, r) => list.Add(Text(b, 0, r)));
+        return list;
+    }
+
+    /// <summary>Effective trust of a worker from its stored history (SPEC §5.4).</summary>
+    public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default)
+    {
+        var observations = Observations(workerId);
+        var reputation = Reputation.Compute(observations, _time.GetUtcNow(), parameters);
+        return EffectiveTrust.Compute(new TrustInputs
+        {
+            Reputation = reputation,
+            Observations = observations.Count,
+            Voucher = VoucherTrust(workerId),
+            Stake = stake,
+            Penalties = Penalties(workerId),
+            Attestation = attestation,
+        }, policy);
+    }
+
+    private static string KindText(BlockKind kind) => kind == BlockKind.Wallet ? "wallet" : "node_id";
+
+    private static void ForEachRow(ResultSet rows, Action<ResultBatch, int> action)
+    {
+        foreach (var b in rows.Batches)
+        {
+            for (var r = 0; r < b.RowCount; r++)
+            {
+                action(b, r);
+            }
+        }
+    }
+
+    private static string Text(ResultBatch b, int c, int r) => b.Columns[c].IsValid(r) ? Encoding.UTF8.GetString(b.Columns[c].GetBytes(r)) : "";
+    private static long Long(ResultBatch b, int c, int r) => b.Columns[c].IsValid(r) ? BitConverter.ToInt64(b.Columns[c].GetFixed(r)) : 0;
+    private static long ReadLong(ResultSet rows, int c, int r) => rows.RowCount == 0 ? 0 : Long(rows.Batches[0], c, r);
+    private static double ReadDouble(ResultSet rows) => rows.RowCount == 0 ? 0 : BitConverter.ToDouble(rows.Batches[0].Columns[0].GetFixed(0));
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _connection.Dispose();
+            _database.Dispose();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using Duckton.Core.Crypto;
+using Duckton.Core.Trust;
+using Duckton.Node.Trust;
+
+namespace Duckton.Sql.Tests;
+
+[Collection(SqlCollection.Name)]
+public class TrustStoreTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("duckton-trust-").FullName;
+    private readonly Ed25519Key _requester = Ed25519Key.Generate();
+    private readonly string _worker = NodeIds.FromPublicKey(Ed25519Key.Generate().PublicKey);
+
+    public TrustStoreTests(SqlFixture fixture) => _ = fixture; // the fixture loads libduckdb
+
+    public void Dispose()
+    {
+        _requester.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private Receipt Signed(string job, Verdict verdict) => new Receipt
+    {
+        JobId = job,
+        WorkerId = _worker,
+        RequesterId = NodeIds.FromPublicKey(_requester.PublicKey),
+        QueryHash = "q-" + job,
+        ResultHash = "r",
+        Verdict = verdict,
+        Timestamp = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+        LatencyMs = 3,
+    }.SignWith(_requester);
+
+    [Fact]
+    public void Receipts_penalties_vouches_and_blocks_survive_reopening()
+    {
+        using (var store = TrustStore.Open(_dir))
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.True(store.AddReceipt(Signed($"job-{i}", Verdict.Correct)));
+            }
+            Assert.True(store.AddReceipt(Signed("job-bad", Verdict.Incorrect)));
+            store.AddPenalty(_worker, 0.2, "wrong canary");
+            store.AddVouch("b3:" + new string('a', 64), _worker, 0.5);
+            store.Block("b3:" + new string('b', 64), BlockKind.NodeId, "spam");
+        }
+        using (var store = TrustStore.Open(_dir))
+        {
+            Assert.Equal(11, store.Receipts(_worker).Count);
+            Assert.All(store.Receipts(_worker), r => Assert.Null(r.Problem()));
+            var obs = store.Observations(_worker);
+            Assert.Equal(10, obs.Count(o => o.Correct));
+            Assert.Equal(0.2, store.Penalties(_worker), 10);
+            Assert.Equal(0.5, store.VoucherTrust(_worker), 10);
+            Assert.True(store.IsBlocked("b3:" + new string('b', 64)));
+            var trust = store.Evaluate(_worker, TrustPolicy.Default, ReputationParameters.Default);
+            Assert.InRange(trust.Effective, 0.01, 0.99);
+            Assert.True(store.Unblock("b3:" + new string('b', 64)));
+            Assert.False(store.Unblock("b3:" + new string('b', 64)));
+            Assert.Empty(store.Blocklist());
+        }
+    }
+
+    [Fact]
+    public void Replayed_forged_and_tampered_receipts_are_rejected()
+    {
+        using var store = TrustStore.Open(_dir);
+        var receipt = Signed("job-1", Verdict.Correct);
+        Assert.True(store.AddReceipt(receipt));
+        Assert.False(store.AddReceipt(receipt));
+        Assert.False(store.AddReceipt(Signed("job-1", Verdict.Correct)));
+        Assert.Throws<ArgumentException>(() => store.AddReceipt(receipt with { Verdict = Verdict.Incorrect, JobId = "job-2" }));
+        using var forger = Ed25519Key.Generate();
+        Assert.Throws<ArgumentException>(() => store.AddReceipt(receipt with { JobId = "job-3", RequesterPublicKey = forger.PublicKey.ToArray() }));
+        Assert.Single(store.Receipts(_worker));
+    }
+}

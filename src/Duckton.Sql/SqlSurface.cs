@@ -1,6 +1,7 @@
 using Duckton.Core.Configuration;
 using Duckton.DuckDB.Functions;
 using Duckton.Node;
+using Duckton.Node.Trust;
 
 namespace Duckton.Sql;
 
@@ -23,6 +24,10 @@ public static class SqlSurface
         new PlannerFunction(host),
         new SelectionFunction(host),
         new TrustFunction(host),
+        new BlockFunction(host),
+        new UnblockFunction(host),
+        new BlocklistFunction(host),
+        new ReceiptsFunction(host),
     ];
 
     /// <summary>Registers every function on <paramref name="connection"/> (a raw <c>duckdb_connection</c>).</summary>
@@ -42,12 +47,14 @@ public static class SqlSurface
 public sealed class NodeHost : IDisposable
 {
     private readonly Lazy<GridNode> _node;
+    private readonly Lazy<TrustStore> _trust;
 
     /// <param name="configDirectory">The resolved configuration directory.</param>
     /// <param name="environment">Environment accessor (tests inject one); the process environment by default.</param>
     public NodeHost(string configDirectory, Func<string, string?>? environment = null)
     {
         Config = new ConfigStore(configDirectory, environment);
+        _trust = new Lazy<TrustStore>(() => TrustStore.Open(configDirectory, Config.Effective().Config.Trust.StorePath), LazyThreadSafetyMode.ExecutionAndPublication);
         _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config }), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -55,11 +62,18 @@ public sealed class NodeHost : IDisposable
 
     public GridNode Node => _node.Value;
 
+    /// <summary>The persistent receipts, penalties, vouches and deny-list, opened on first use.</summary>
+    public TrustStore Trust => _trust.Value;
+
     public void Dispose()
     {
         if (_node.IsValueCreated)
         {
             _node.Value.Dispose();
+        }
+        if (_trust.IsValueCreated)
+        {
+            _trust.Value.Dispose();
         }
     }
 }

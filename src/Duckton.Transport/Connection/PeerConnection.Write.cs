@@ -34,6 +34,20 @@ public sealed partial class PeerConnection
         }
     }
 
+    /// <summary>Test hook: writes raw bytes (e.g. a forged frame header) under the send lock.</summary>
+    internal async ValueTask WriteRawForTestsAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct = default)
+    {
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await _ssl.WriteAsync(bytes, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
     /// <summary>Sends a Reject frame and closes; best effort, bounded by one second. Used when this node refuses the peer mid-connection.</summary>
     public async ValueTask RejectAndCloseAsync(RejectReason reason, string message)
     {

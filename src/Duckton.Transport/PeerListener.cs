@@ -103,12 +103,13 @@ public sealed class PeerListener : IAsyncDisposable
         try
         {
             await Task.WhenAll(_tasks.Keys).WaitAsync(ShutdownGrace, _options.Time).ConfigureAwait(false);
+            _stopping.Dispose();
         }
         catch (TimeoutException)
         {
+            // Left running: a handler that ignores its token. Its connection is closed; the token source stays alive for it.
             _options.Logger.HandlersStuck(ShutdownGrace.TotalSeconds);
         }
-        _stopping.Dispose();
     }
 
     private async Task AcceptLoopAsync()
@@ -163,10 +164,11 @@ public sealed class PeerListener : IAsyncDisposable
     private async Task ServeAsync(Socket socket)
     {
         var token = _stopping.Token;
-        var remote = socket.RemoteEndPoint is IPEndPoint ep ? PeerAddress.Format(ep) : "unknown";
+        var remote = "unknown";
         PeerConnection? connection;
         try
         {
+            remote = socket.RemoteEndPoint is IPEndPoint ep ? PeerAddress.Format(ep) : remote;
             connection = await PeerConnection.AcceptCoreAsync(socket, _identity, _options, _listenAddress, Admit, token).ConfigureAwait(false);
         }
         catch (Exception ex)

@@ -330,7 +330,7 @@ public sealed partial class PeerConnection
     {
         try
         {
-            await ssl.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(1), options.Time).ConfigureAwait(false);
+            await Bounded(ssl.ShutdownAsync(), options.Time).ConfigureAwait(false);
             socket.Shutdown(SocketShutdown.Send);
         }
         catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or TimeoutException or AuthenticationException)

@@ -98,7 +98,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         {
             try
             {
-                await _ssl.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(1), _options.Time).ConfigureAwait(false);
+                await Bounded(_ssl.ShutdownAsync(), _options.Time).ConfigureAwait(false);
                 _socket.Shutdown(SocketShutdown.Send);
             }
             catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or TimeoutException or InvalidOperationException or AuthenticationException)
@@ -132,6 +132,20 @@ public sealed partial class PeerConnection : IAsyncDisposable
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
         {
             return false;
+        }
+    }
+
+    /// <summary>Waits at most one second for a close step; a step that outlives the wait has its failure observed, never left to the finalizer.</summary>
+    internal static async Task Bounded(Task step, TimeProvider time)
+    {
+        try
+        {
+            await step.WaitAsync(TimeSpan.FromSeconds(1), time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _ = step.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw;
         }
     }
 

@@ -11,7 +11,7 @@ namespace Duckton.Benchmarks;
 
 /// <summary>
 /// <c>--transport [MiB]</c>: loopback throughput of one bare SslStream (TLS 1.3, the anchor) against the same bytes sent as
-/// 1 MiB PeerConnection frames, and handshake latency of both. Stopwatch timing, best of three for throughput.
+/// 1 MiB PeerConnection frames, and handshake latency of both. Stopwatch timing; runs alternate, best of five for throughput.
 /// </summary>
 public static class TransportRun
 {
@@ -20,7 +20,8 @@ public static class TransportRun
     public static async Task<int> RunAsync(long totalMiB)
     {
         var total = totalMiB * Chunk;
-        Console.WriteLine($"transport loopback, {totalMiB} MiB per run, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+        Console.WriteLine($"transport loopback, {totalMiB} MiB per run, {Environment.ProcessorCount} cores, load {load}, {System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription}");
         using var cert = CreateCertificate();
         var payload = new byte[Chunk];
         RandomNumberGenerator.Fill(payload);
@@ -28,7 +29,7 @@ public static class TransportRun
         await BareAsync(cert, payload, Chunk * 64L); // warm-up
         await FramedAsync(payload, Chunk * 64L);
         double bare = 0, framed = 0;
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 5; i++)
         {
             bare = Math.Max(bare, await BareAsync(cert, payload, total));
             framed = Math.Max(framed, await FramedAsync(payload, total));

@@ -105,6 +105,27 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task Leased_receives_carry_the_frames_and_still_surface_rejects()
+    {
+        using var server = NodeIdentity.Create();
+        using var client = NodeIdentity.Create();
+        await using var listener = await PeerListener.StartAsync(server, Loopback.Any, Loopback.Options(), async (c, ct) =>
+        {
+            await c.SendAsync(MessageType.Batch, new byte[200_000], ct);
+            await c.RejectAndCloseAsync(RejectReason.Busy, "done for now");
+        });
+        await using var connection = await PeerConnector.ConnectAsync(client, Loopback.Address(listener), null, Loopback.Options());
+        using (var frame = await connection.ReceiveLeasedAsync())
+        {
+            Assert.Equal(MessageType.Batch, frame.Type);
+            Assert.Equal(200_000, frame.Payload.Length);
+        }
+        var ex = await Assert.ThrowsAsync<PeerRejectedException>(async () => await connection.ReceiveLeasedAsync());
+        Assert.Equal(RejectReason.Busy, ex.Reason);
+        Assert.Equal("done for now", ex.Detail);
+    }
+
+    [Fact]
     public async Task Only_one_receive_may_be_pending()
     {
         using var server = NodeIdentity.Create();

@@ -40,6 +40,29 @@ public sealed class FrameTests
     }
 
     [Fact]
+    public async Task Leased_frames_read_the_same_bytes_into_pooled_buffers()
+    {
+        var stream = new MemoryStream();
+        var writer = new FrameWriter(stream);
+        var big = Enumerable.Range(0, 3_000_000).Select(i => (byte)(i * 7)).ToArray();
+        await writer.WriteAsync(MessageType.Batch, big);
+        await writer.WriteAsync(MessageType.End, ReadOnlyMemory<byte>.Empty);
+        stream.Position = 0;
+        using var reader = new FrameReader(stream);
+        var first = await reader.ReadLeasedAsync();
+        Assert.Equal(MessageType.Batch, first.Type);
+        Assert.Equal(big, first.Payload.ToArray());
+        Assert.Equal(big, first.ToFrame().Payload.ToArray());
+        first.Dispose();
+        first.Dispose(); // idempotent
+        Assert.Throws<ObjectDisposedException>(() => first.Payload);
+        using var end = await reader.ReadLeasedAsync();
+        Assert.Equal(MessageType.End, end.Type);
+        Assert.True(end.Payload.IsEmpty);
+        await Assert.ThrowsAsync<EndOfStreamException>(async () => await reader.ReadLeasedAsync());
+    }
+
+    [Fact]
     public async Task An_oversized_length_is_refused_before_any_allocation()
     {
         var stream = new MemoryStream([.. Header(0xFFFF_FFF0), .. new byte[100]]);

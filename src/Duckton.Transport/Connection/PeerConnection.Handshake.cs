@@ -285,7 +285,9 @@ public sealed partial class PeerConnection
         try
         {
             var (code, message, version, min) = HandshakeCodec.DecodeReject(reply.Payload.Span);
-            var reason = Enum.IsDefined((RejectReason)code) ? (RejectReason)code : RejectReason.ProtocolViolation;
+            var known = Enum.IsDefined((RejectReason)code);
+            var reason = known ? (RejectReason)code : RejectReason.ProtocolViolation;
+            message = known ? message : $"unknown reject code {code}: {message}";
             return new PeerRejectedException(reason, $"{address} ({nodeId}) refused the connection ({reason}): {message} [peer speaks {version}, accepts ≥ {min}]")
             {
                 ByRemote = true,

@@ -15,7 +15,27 @@ public sealed partial class PeerConnection
     /// <exception cref="FrameException">The peer sent a malformed frame; the connection was dropped.</exception>
     /// <exception cref="PeerRejectedException">The peer sent a Reject frame (and closed).</exception>
     /// <exception cref="InvalidOperationException">Another receive is pending.</exception>
-    public async ValueTask<Frame> ReceiveAsync(CancellationToken ct = default)
+    public ValueTask<Frame> ReceiveAsync(CancellationToken ct = default) =>
+        ReceiveCoreAsync(static (reader, token) => reader.ReadAsync(token), static frame => frame.Type == MessageType.Reject ? frame.Payload : (ReadOnlyMemory<byte>?)null, ct);
+
+    /// <summary>
+    /// Like <see cref="ReceiveAsync"/>, but the payload is in a pooled buffer that the caller returns by disposing the result: no
+    /// allocation per frame, for bulk result streams.
+    /// </summary>
+    public ValueTask<LeasedFrame> ReceiveLeasedAsync(CancellationToken ct = default) =>
+        ReceiveCoreAsync(static (reader, token) => reader.ReadLeasedAsync(token), static frame =>
+        {
+            if (frame.Type != MessageType.Reject)
+            {
+                return null;
+            }
+            var copy = frame.Payload.ToArray();
+            frame.Dispose();
+            return copy;
+        }, ct);
+
+    private async ValueTask<T> ReceiveCoreAsync<T>(Func<FrameReader, CancellationToken, ValueTask<T>> read, Func<T, ReadOnlyMemory<byte>?> rejectPayload,
+        CancellationToken ct)
     {
         switch (Interlocked.CompareExchange(ref _receiving, ReceiveBusy, ReceiveIdle))
         {
@@ -28,10 +48,10 @@ public sealed partial class PeerConnection
         try
         {
             ThrowIfClosed();
-            var frame = await _reader.ReadAsync(ct).ConfigureAwait(false);
-            if (frame.Type == MessageType.Reject)
+            var frame = await read(_reader, ct).ConfigureAwait(false);
+            if (rejectPayload(frame) is { } reject)
             {
-                throw RejectFromPeer(frame);
+                throw RejectFromPeer(reject.Span);
             }
             return frame;
         }
@@ -80,12 +100,14 @@ public sealed partial class PeerConnection
         }
     }
 
-    private PeerRejectedException RejectFromPeer(Frame frame)
+    private PeerRejectedException RejectFromPeer(ReadOnlySpan<byte> payload)
     {
         try
         {
-            var (code, message, _, _) = HandshakeCodec.DecodeReject(frame.Payload.Span);
-            var reason = Enum.IsDefined((RejectReason)code) ? (RejectReason)code : RejectReason.ProtocolViolation;
+            var (code, message, _, _) = HandshakeCodec.DecodeReject(payload);
+            var known = Enum.IsDefined((RejectReason)code);
+            var reason = known ? (RejectReason)code : RejectReason.ProtocolViolation;
+            message = known ? message : $"unknown reject code {code}: {message}";
             return new PeerRejectedException(reason, $"{RemoteNodeId} at {RemoteAddress} closed the connection ({reason}): {message}")
             {
                 ByRemote = true,

@@ -60,6 +60,24 @@ public sealed class FrameReader : IDisposable
     /// <exception cref="FrameException">The frame is too large, has an unknown version, or the stream ended inside it.</exception>
     public async ValueTask<Frame> ReadAsync(CancellationToken cancellationToken = default)
     {
+        var (type, payload, length) = await ReadCoreAsync(pooled: false, cancellationToken).ConfigureAwait(false);
+        return new Frame(type, payload is null ? ReadOnlyMemory<byte>.Empty : payload.AsMemory(0, length));
+    }
+
+    /// <summary>
+    /// Reads the next frame into a buffer rented from <see cref="ArrayPool{T}.Shared"/>; dispose the result to return it. For bulk
+    /// streams (result batches) where a fresh array per frame would cost a large-object allocation each time.
+    /// </summary>
+    /// <exception cref="EndOfStreamException">The stream ended cleanly, between two frames.</exception>
+    /// <exception cref="FrameException">The frame is too large, has an unknown version, or the stream ended inside it.</exception>
+    public async ValueTask<LeasedFrame> ReadLeasedAsync(CancellationToken cancellationToken = default)
+    {
+        var (type, payload, length) = await ReadCoreAsync(pooled: true, cancellationToken).ConfigureAwait(false);
+        return new LeasedFrame(type, payload, length);
+    }
+
+    private async ValueTask<(MessageType Type, byte[]? Payload, int Length)> ReadCoreAsync(bool pooled, CancellationToken cancellationToken)
+    {
         var buffer = _buffer ?? throw new ObjectDisposedException(nameof(FrameReader));
         while (_count < FrameFormat.HeaderLength)
         {
@@ -91,36 +109,56 @@ public sealed class FrameReader : IDisposable
         _count -= FrameFormat.HeaderLength;
         if (length == 0)
         {
-            return new Frame(type, ReadOnlyMemory<byte>.Empty);
+            return (type, null, 0);
         }
 
         var total = (int)length;
-        var payload = GC.AllocateUninitializedArray<byte>(Math.Min(total, InitialPayloadChunk));
-        var filled = Math.Min(_count, total);
-        buffer.AsSpan(_start, filled).CopyTo(payload);
-        _start += filled;
-        _count -= filled;
-        if (_count == 0)
+        var payload = Allocate(Math.Min(total, InitialPayloadChunk), pooled);
+        try
         {
-            _start = 0;
+            var filled = Math.Min(_count, total);
+            buffer.AsSpan(_start, filled).CopyTo(payload);
+            _start += filled;
+            _count -= filled;
+            if (_count == 0)
+            {
+                _start = 0;
+            }
+            while (filled < total)
+            {
+                if (filled == payload.Length)
+                {
+                    var grown = Allocate((int)Math.Min((long)payload.Length * 2, total), pooled);
+                    payload.AsSpan(0, filled).CopyTo(grown);
+                    Release(payload, pooled);
+                    payload = grown;
+                }
+                var n = await _stream.ReadAsync(payload.AsMemory(filled, Math.Min(payload.Length, total) - filled), cancellationToken).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw new FrameException(FrameError.Truncated,
+                        $"the connection closed inside a {type} frame ({filled} of {total} payload bytes)");
+                }
+                filled += n;
+            }
+            return (type, payload, total);
         }
-        while (filled < total)
+        catch
         {
-            if (filled == payload.Length)
-            {
-                var grown = GC.AllocateUninitializedArray<byte>((int)Math.Min((long)payload.Length * 2, total));
-                payload.AsSpan(0, filled).CopyTo(grown);
-                payload = grown;
-            }
-            var n = await _stream.ReadAsync(payload.AsMemory(filled, payload.Length - filled), cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                throw new FrameException(FrameError.Truncated,
-                    $"the connection closed inside a {type} frame ({filled} of {total} payload bytes)");
-            }
-            filled += n;
+            Release(payload, pooled);
+            throw;
         }
-        return new Frame(type, payload);
+    }
+
+    private static byte[] Allocate(int size, bool pooled) =>
+        pooled ? ArrayPool<byte>.Shared.Rent(size) : GC.AllocateUninitializedArray<byte>(size);
+
+    private static void Release(byte[] array, bool pooled)
+    {
+        if (pooled)
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
     }
 
     public void Dispose()

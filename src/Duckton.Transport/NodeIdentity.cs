@@ -13,7 +13,8 @@ namespace Duckton.Transport;
 /// <para>
 /// <see cref="LoadOrCreate"/> keeps the 32-byte Ed25519 seed in <c>&lt;configDirectory&gt;/node_key</c> as 64 lowercase hex
 /// characters and a newline (a file of exactly 32 raw bytes is accepted too). The file is created atomically (written to a
-/// temporary file, then linked into place without overwriting) with mode 0600 in a 0700 directory. An existing key file that is
+/// temporary file, then renamed into place, under an exclusive <c>.node_key.lock</c> so concurrent first starts agree on one key)
+/// with mode 0600 in a 0700 directory. An existing key file that is
 /// unreadable, malformed, a symbolic link, or readable/writable by group or others is an error (<see cref="NodeIdentityException"/>),
 /// never silently replaced: replacing it would change the node id.
 /// </para>
@@ -85,31 +86,27 @@ public sealed class NodeIdentity : IDisposable
         var directory = Path.GetFullPath(configDirectory);
         EnsurePrivateDirectory(directory);
         var path = Path.Combine(directory, KeyFileName);
-        for (var attempt = 0; ; attempt++)
+        if (Exists(path))
         {
-            if (File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null)
-            {
-                return new NodeIdentity(Ed25519Key.FromSeed(ReadSeed(path)), directory, path);
-            }
-            var key = Ed25519Key.Generate();
-            try
-            {
-                if (TryCreateKeyFile(path, key.Seed))
-                {
-                    return new NodeIdentity(key, directory, path);
-                }
-            }
-            catch
-            {
-                key.Dispose();
-                throw;
-            }
-            // Another process created the file between our check and our link: use theirs.
+            return new NodeIdentity(Ed25519Key.FromSeed(ReadSeed(path)), directory, path);
+        }
+        // First start: creation is serialised across processes by an exclusive lock file, so two nodes starting at once
+        // end up with one key; the key itself appears atomically (written to a temporary file, then renamed).
+        using var creationLock = AcquireCreationLock(directory);
+        if (Exists(path))
+        {
+            return new NodeIdentity(Ed25519Key.FromSeed(ReadSeed(path)), directory, path);
+        }
+        var key = Ed25519Key.Generate();
+        try
+        {
+            WriteKeyFile(path, key.Seed);
+            return new NodeIdentity(key, directory, path);
+        }
+        catch
+        {
             key.Dispose();
-            if (attempt > 3)
-            {
-                throw new NodeIdentityException($"could not create {path}: it keeps appearing and disappearing");
-            }
+            throw;
         }
     }
 
@@ -212,7 +209,32 @@ public sealed class NodeIdentity : IDisposable
         }
     }
 
-    private static bool TryCreateKeyFile(string path, ReadOnlySpan<byte> seed)
+    private static bool Exists(string path) => File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null;
+
+    /// <summary>Holds an exclusive lock on <c>.node_key.lock</c> until disposed; waits up to 10 s for another process creating the key.</summary>
+    private static FileStream AcquireCreationLock(string directory)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = FileMode600;
+        }
+        var path = Path.Combine(directory, "." + KeyFileName + ".lock");
+        var deadline = Environment.TickCount64 + 10_000;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, options);
+            }
+            catch (IOException) when (Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(10); // another process is creating the key
+            }
+        }
+    }
+
+    private static void WriteKeyFile(string path, ReadOnlySpan<byte> seed)
     {
         var directory = Path.GetDirectoryName(path)!;
         var temp = Path.Combine(directory, $".{KeyFileName}.{Guid.NewGuid():N}.tmp");
@@ -233,17 +255,7 @@ public sealed class NodeIdentity : IDisposable
             {
                 File.SetUnixFileMode(temp, FileMode600);
             }
-            try
-            {
-                // On Unix, a move without overwrite is link(2) + unlink(2): it fails if the name exists, so two
-                // racing processes cannot both believe their own key won.
-                File.Move(temp, path, overwrite: false);
-                return true;
-            }
-            catch (IOException) when (File.Exists(path))
-            {
-                return false;
-            }
+            File.Move(temp, path, overwrite: false);
         }
         finally
         {

@@ -5,6 +5,10 @@ if (args.Length == 2 && args[0] == "--b3sum-compare")
 {
     return B3sumCompare.Run(args[1]);
 }
+if (args.Length >= 1 && args[0] == "--transport")
+{
+    return await TransportRun.RunAsync(args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1024);
+}
 if (args.Length == 1 && args[0] == "--quick")
 {
     return QuickRun.Run();

@@ -1,0 +1,65 @@
+namespace Duckton.Transport;
+
+public sealed partial class PeerConnection
+{
+    /// <summary>
+    /// Sends one frame. Safe to call from several tasks at once: each frame is written whole before the next starts.
+    /// </summary>
+    /// <exception cref="ArgumentException">The payload exceeds <see cref="MaxSendFrameBytes"/>; nothing was sent and the connection stays open.</exception>
+    /// <exception cref="IOException">The connection is closed or broke while sending.</exception>
+    public async ValueTask SendAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken ct = default)
+    {
+        if (payload.Length > _writer.MaxFrameBytes)
+        {
+            throw new ArgumentException(
+                $"a {type} payload of {payload.Length} bytes exceeds the frame limit of {_writer.MaxFrameBytes} bytes agreed with {RemoteNodeId}; split it",
+                nameof(payload));
+        }
+        ThrowIfClosed();
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            await _writer.WriteAsync(type, payload, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not ObjectDisposedException || Volatile.Read(ref _disposed) == 0)
+        {
+            // A partial frame may be on the wire: nothing sent after it could be parsed.
+            Break(ex);
+            throw;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Test hook: writes raw bytes (e.g. a forged frame header) under the send lock.</summary>
+    internal async ValueTask WriteRawForTestsAsync(ReadOnlyMemory<byte> bytes, CancellationToken ct = default)
+    {
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await _ssl.WriteAsync(bytes, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    /// <summary>Sends a Reject frame and closes; best effort, bounded by one second. Used when this node refuses the peer mid-connection.</summary>
+    public async ValueTask RejectAndCloseAsync(RejectReason reason, string message)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1), _options.Time);
+            var payload = HandshakeCodec.EncodeReject(reason, message, _options.ProtocolVersion, _options.EffectiveMinSupportedVersion);
+            await SendAsync(MessageType.Reject, payload, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException or ArgumentException)
+        {
+        }
+        await DisposeAsync().ConfigureAwait(false);
+    }
+}

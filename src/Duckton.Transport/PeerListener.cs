@@ -1,0 +1,229 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace Duckton.Transport;
+
+/// <summary>
+/// Accepts peer connections on a TCP endpoint. Each accepted socket gets its own task: TLS + handshake (bounded by
+/// <see cref="TransportOptions.HandshakeTimeout"/>), then the connection handler; the connection is closed when the handler returns.
+/// </summary>
+/// <remarks>
+/// At most <see cref="TransportOptions.MaxConcurrentHandshakes"/> handshakes run at once (later sockets wait in the kernel backlog);
+/// past <see cref="TransportOptions.MaxInboundConnections"/> open connections, new peers are answered with
+/// <see cref="RejectReason.Busy"/>. Handshake failures and handler exceptions are logged and never escape.
+/// </remarks>
+public sealed class PeerListener : IAsyncDisposable
+{
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+
+    private readonly Socket _socket;
+    private readonly NodeIdentity _identity;
+    private readonly TransportOptions _options;
+    private readonly Func<PeerConnection, CancellationToken, Task> _onConnection;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _handshakeSlots;
+    private readonly ConcurrentDictionary<Task, byte> _tasks = new();
+    private readonly ConcurrentDictionary<PeerConnection, byte> _connections = new();
+    private readonly string _listenAddress;
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _disposed;
+    private int _open;
+
+    private PeerListener(Socket socket, NodeIdentity identity, TransportOptions options, Func<PeerConnection, CancellationToken, Task> onConnection)
+    {
+        _socket = socket;
+        _identity = identity;
+        _options = options;
+        _onConnection = onConnection;
+        _handshakeSlots = new SemaphoreSlim(options.MaxConcurrentHandshakes, options.MaxConcurrentHandshakes);
+        var bound = (IPEndPoint)socket.LocalEndPoint!;
+        LocalEndPoint = bound.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(bound.Address.MapToIPv4(), bound.Port) : bound;
+        _listenAddress = LocalEndPoint.ToString();
+    }
+
+    /// <summary>The bound endpoint (with the real port when started on port 0).</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Connections currently handed to handlers.</summary>
+    public int ActiveConnections => Volatile.Read(ref _open);
+
+    /// <summary>Binds <paramref name="endpoint"/> and starts accepting.</summary>
+    /// <param name="identity">This node.</param>
+    /// <param name="endpoint">Where to listen; port 0 picks a free port.</param>
+    /// <param name="options">Trust and limits.</param>
+    /// <param name="onConnection">Runs once per handshaken connection, on its own task; the token fires when the listener stops.</param>
+    /// <param name="cancellationToken">Cancels start-up only; stop the listener with <see cref="DisposeAsync"/>.</param>
+    public static Task<PeerListener> StartAsync(NodeIdentity identity, IPEndPoint endpoint, TransportOptions options,
+        Func<PeerConnection, CancellationToken, Task> onConnection, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(onConnection);
+        options.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        _ = identity.Tls; // create the certificate now, not inside the first handshake
+        var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (endpoint.AddressFamily == AddressFamily.InterNetworkV6 && endpoint.Address.Equals(IPAddress.IPv6Any))
+            {
+                socket.DualMode = true;
+            }
+            socket.Bind(endpoint);
+            socket.Listen(512);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        var listener = new PeerListener(socket, identity, options, onConnection);
+        listener._acceptLoop = Task.Run(listener.AcceptLoopAsync, CancellationToken.None);
+        options.Logger.Listening(listener._listenAddress, identity.NodeId);
+        return Task.FromResult(listener);
+    }
+
+    /// <summary>Stops accepting, closes every connection, and waits (up to 5 s) for the handlers to return.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        await _acceptLoop.ConfigureAwait(false);
+        foreach (var connection in _connections.Keys)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+        }
+        try
+        {
+            await Task.WhenAll(_tasks.Keys).WaitAsync(ShutdownGrace, _options.Time).ConfigureAwait(false);
+            _stopping.Dispose();
+        }
+        catch (TimeoutException)
+        {
+            // Left running: a handler that ignores its token. Its connection is closed; the token source stays alive for it.
+            _options.Logger.HandlersStuck(ShutdownGrace.TotalSeconds);
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        var token = _stopping.Token;
+        while (!token.IsCancellationRequested)
+        {
+            Socket accepted;
+            try
+            {
+                await _handshakeSlots.WaitAsync(token).ConfigureAwait(false);
+                try
+                {
+                    accepted = await _socket.AcceptAsync(token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    _handshakeSlots.Release();
+                    throw;
+                }
+            }
+            catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex) when (ex.SocketErrorCode is SocketError.ConnectionReset or SocketError.ConnectionAborted or SocketError.TooManyOpenSockets)
+            {
+                _options.Logger.AcceptFailed(_listenAddress, ex);
+                if (ex.SocketErrorCode == SocketError.TooManyOpenSockets)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), _options.Time, CancellationToken.None).ConfigureAwait(false);
+                }
+                continue;
+            }
+            catch (Exception ex)
+            {
+                _options.Logger.AcceptFailed(_listenAddress, ex);
+                return;
+            }
+            accepted.NoDelay = true;
+            Track(Task.Run(() => ServeAsync(accepted), CancellationToken.None));
+        }
+    }
+
+    private void Track(Task task)
+    {
+        _tasks.TryAdd(task, 0);
+        _ = task.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _tasks,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task ServeAsync(Socket socket)
+    {
+        var token = _stopping.Token;
+        var remote = "unknown";
+        PeerConnection? connection;
+        try
+        {
+            remote = socket.RemoteEndPoint is IPEndPoint ep ? PeerAddress.Format(ep) : remote;
+            connection = await PeerConnection.AcceptCoreAsync(socket, _identity, _options, _listenAddress, Admit, token).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            if (!token.IsCancellationRequested)
+            {
+                _options.Logger.InboundHandshakeFailed(remote, ex.Message, ex);
+            }
+            socket.Dispose();
+            return;
+        }
+        finally
+        {
+            _handshakeSlots.Release();
+        }
+        if (connection is null)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _open);
+        _connections.TryAdd(connection, 0);
+        try
+        {
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+            await _onConnection(connection, token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (token.IsCancellationRequested && ex is OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            // Shutting down.
+        }
+        catch (Exception ex)
+        {
+            _options.Logger.HandlerFailed(connection.RemoteNodeId, connection.RemoteAddress, ex);
+        }
+        finally
+        {
+            _connections.TryRemove(connection, out _);
+            Interlocked.Decrement(ref _open);
+            try
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _options.Logger.HandlerFailed(connection.RemoteNodeId, connection.RemoteAddress, ex);
+            }
+        }
+    }
+
+    private (RejectReason Reason, string Message)? Admit() =>
+        Volatile.Read(ref _open) >= _options.MaxInboundConnections
+            ? (RejectReason.Busy, $"this node is at its limit of {_options.MaxInboundConnections} inbound connections; try again later")
+            : null;
+}

@@ -12,6 +12,8 @@ internal static class CliCommands
         var root = new RootCommand("duckton — DuckDB as a node of a trustless peer-to-peer query grid");
         root.Subcommands.Add(SqlCommand());
         root.Subcommands.Add(BenchCommand());
+        root.Subcommands.Add(HostCommands.Host(ConfigDirOption()));
+        root.Subcommands.Add(HostCommands.GridUp());
         return root;
     }
 

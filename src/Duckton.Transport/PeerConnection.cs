@@ -146,7 +146,7 @@ public sealed class PeerConnection : IAsyncDisposable
     internal static async Task<PeerConnection> EstablishAsync(Socket socket, bool isServer, NodeIdentity identity, string? expectedNodeId, TransportOptions options, CancellationToken cancellationToken)
     {
         socket.NoDelay = true;
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false, static (_, _, _, _) => true);
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false), leaveInnerStreamOpen: false);
         var connection = new PeerConnection(socket, ssl, options.MaxFrameBytes) { RemoteAddress = socket.RemoteEndPoint?.ToString() ?? "" };
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(options.HandshakeTimeout);

@@ -254,6 +254,12 @@ public sealed class Coordinator
             }
             if (outcome is not { Reached: true })
             {
+                // The same engine error from at least q hosts (and no commit) is the query's fault, not the hosts'.
+                var jobFault = runs.Where(r => r.FailureCode == JobErrorCode.Execution).GroupBy(r => r.FailureDetail).OrderByDescending(g => g.Count()).FirstOrDefault();
+                if (commits.Count == 0 && jobFault is not null && jobFault.Count() >= Math.Max(quorum, 1) && jobFault.Key is { } engineError)
+                {
+                    return new AttemptResult(null, engineError, true, exclude, rejected);
+                }
                 var best = outcome?.Agreement ?? 0;
                 var disagreeing = commits.Select(c => c.HostNodeId);
                 var reasons = string.Join("; ", runs.Where(r => r.Failure is not null).Select(r => $"{Short(r.Candidate.NodeId)}: {r.Failure}").Take(4));
@@ -322,6 +328,8 @@ public sealed class Coordinator
         public CommitMessage? Commit { get; set; }
         public int CommitOrder { get; private set; }
         public string? Failure { get; private set; }
+        public JobErrorCode? FailureCode { get; private set; }
+        public string? FailureDetail { get; private set; }
         public bool Reported { get; set; }
 
         public void Start() => _ = Task.Run(RunAsync);
@@ -366,6 +374,8 @@ public sealed class Coordinator
                     case MessageType.Error:
                         _dispatched = false;
                         var error = ErrorMessage.Decode(answer.Payload.Span);
+                        FailureCode = error.Code;
+                        FailureDetail = error.Message;
                         throw new HostFailure($"{error.Code}: {error.Message}");
                     case MessageType.End:
                         _dispatched = false;

@@ -29,6 +29,13 @@ public sealed class GridRuntime : IAsyncDisposable
     {
         Identity = identity;
         _config = config;
+        // DuckDB calls into the node synchronously (table-function bind), so callers block pool threads while the
+        // async grid work needs others; a floor on the pool avoids slow thread injection on small machines.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < 32)
+        {
+            ThreadPool.SetMinThreads(32, io);
+        }
         _time = time ?? TimeProvider.System;
         var c = config();
         TransportOptions = new TransportOptions

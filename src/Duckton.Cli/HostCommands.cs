@@ -158,6 +158,41 @@ internal static class HostCommands
         return grid;
     }
 
+    /// <summary>Starts <c>duckton host</c> as a child process (exits when our end of its stdin closes) and waits for its ready line.</summary>
+    public static (Process P, string Id, string Addr) StartChild(string configDirectory, string simulate, string? seed, int port = 0)
+    {
+        Directory.CreateDirectory(configDirectory);
+        var self = Environment.GetCommandLineArgs()[0];
+        var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
+        foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--simulate", simulate })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        if (seed is not null)
+        {
+            psi.ArgumentList.Add("--seed");
+            psi.ArgumentList.Add(seed);
+        }
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardInput = true;
+        psi.UseShellExecute = false;
+        var p = Process.Start(psi)!;
+        var line = p.StandardOutput.ReadLine();
+        if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+        {
+            try
+            {
+                p.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            throw new InvalidOperationException($"host in {configDirectory} did not start");
+        }
+        var parts = line.Split(' ');
+        return (p, parts[1]["node_id=".Length..], parts[2]["listen=".Length..]);
+    }
+
     private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort)
     {
         if (hosts < 1 || cheaters < 0 || flaky < 0 || cheaters + flaky > hosts)

@@ -1,7 +1,7 @@
 namespace Duckton.Grid.Tests;
 
 /// <summary>
-/// Eleven real host processes on loopback, every one seeded with H1: honest H1–H3, honest but 300 ms slower H4–H5,
+/// Eleven real host processes on loopback, every one seeded with H1: honest H1–H3, honest but 1 s slower to commit H4–H5,
 /// and one each of the SIMULATED misbehaviours (cheater, equivocator, stalls before commit, stalls mid-stream,
 /// SIGKILLs itself mid-stream). Tests pick hosts with <c>nodes => [...]</c>.
 /// </summary>
@@ -12,7 +12,7 @@ public sealed class GridFixture : IDisposable
         Root = Directory.CreateTempSubdirectory("duckton-grid-tests-").FullName;
         H1 = HostProcess.Start(Root, "h1");
         var seed = new[] { "--seed", H1.Address };
-        var slow = seed.Concat(["--simulate-commit-delay-ms", "300"]).ToArray();
+        var slow = seed.Concat(["--simulate-commit-delay-ms", "1000"]).ToArray();
         var starts = new[]
         {
             HostProcess.StartAsync(Root, "h2", seed),

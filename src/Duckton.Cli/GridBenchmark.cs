@@ -18,6 +18,9 @@ namespace Duckton.Cli;
 /// </summary>
 internal static class GridBenchmark
 {
+    /// <summary>Each host donates 8 GB, 4 threads, 8 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
+    private static readonly string[] Budget = ["--memory", "8GB", "--threads", "4", "--max-jobs", "8"];
+
     public static int Run(long rows, int runs, TextWriter output)
     {
         DuckDBNative.InitializeFromLibrary();
@@ -27,9 +30,9 @@ internal static class GridBenchmark
         {
             for (var i = 0; i < 3; i++)
             {
-                hosts.Add(HostCommands.StartChild(Path.Combine(root, $"h{i}"), "none", hosts.Count > 0 ? hosts[0].Addr : null));
+                hosts.Add(HostCommands.StartChild(Path.Combine(root, $"h{i}"), "none", hosts.Count > 0 ? hosts[0].Addr : null, 0, Budget));
             }
-            hosts.Add(HostCommands.StartChild(Path.Combine(root, "staller"), "stall-commit", hosts[0].Addr));
+            hosts.Add(HostCommands.StartChild(Path.Combine(root, "staller"), "stall-commit", hosts[0].Addr, 0, Budget));
             var store = new ConfigStore(Path.Combine(root, "requester"));
             store.Set("scheduler.offer_timeout_ms", "10000");
             using var node = new GridNode(new GridNodeOptions { ConfigDirectory = store.ConfigDirectory, Config = store });
@@ -146,7 +149,7 @@ internal static class GridBenchmark
         });
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         client.Connect((IPEndPoint)listener.LocalEndPoint!);
-        using var cssl = new SslStream(new NetworkStream(client, false), false, (_, _, _, _) => true);
+        using var cssl = new SslStream(new NetworkStream(client, false), false);
         cssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = "bench", EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13, RemoteCertificateValidationCallback = (_, _, _, _) => true });
         var data = new byte[1 << 20];
         RandomNumberGenerator.Fill(data);

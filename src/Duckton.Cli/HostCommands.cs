@@ -159,7 +159,7 @@ internal static class HostCommands
     }
 
     /// <summary>Starts <c>duckton host</c> as a child process (exits when our end of its stdin closes) and waits for its ready line.</summary>
-    public static (Process P, string Id, string Addr) StartChild(string configDirectory, string simulate, string? seed, int port = 0)
+    public static (Process P, string Id, string Addr) StartChild(string configDirectory, string simulate, string? seed, int port = 0, params string[] extra)
     {
         Directory.CreateDirectory(configDirectory);
         var self = Environment.GetCommandLineArgs()[0];
@@ -172,6 +172,10 @@ internal static class HostCommands
         {
             psi.ArgumentList.Add("--seed");
             psi.ArgumentList.Add(seed);
+        }
+        foreach (var a in extra)
+        {
+            psi.ArgumentList.Add(a);
         }
         psi.RedirectStandardOutput = true;
         psi.RedirectStandardInput = true;

@@ -317,7 +317,7 @@ public sealed class Coordinator
     {
         private static int s_order;
         private readonly TaskCompletionSource _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly TaskCompletionSource<bool> _decision = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _finished;
         private PeerConnection? _connection;
         private Task<Frame>? _pending;
         private bool _offered;
@@ -402,7 +402,14 @@ public sealed class Coordinator
                 Recycle();
                 return;
             }
+            // Committed. If the attempt already moved on (quorum reached without us), nobody will read this event:
+            // release the held result ourselves.
+            Volatile.Write(ref _finished, true);
             events.TryWrite(this);
+            if (_stop.Task.IsCompleted)
+            {
+                Recycle();
+            }
         }
 
         /// <summary>The next frame within <paramref name="timeout"/>; a stop request cancels the wait (the read stays pending).</summary>
@@ -434,8 +441,7 @@ public sealed class Coordinator
         public void Release()
         {
             _stop.TrySetResult();
-            _decision.TrySetResult(false);
-            if (Reported)
+            if (Reported || Volatile.Read(ref _finished))
             {
                 Recycle();
             }

@@ -134,6 +134,14 @@ public sealed class Worker : IDisposable
         }
     }
 
+    private void ReleaseThreads(int threads)
+    {
+        lock (_budgetGate)
+        {
+            _usedThreads -= threads;
+        }
+    }
+
     private void Release(long memory, int threads)
     {
         lock (_budgetGate)
@@ -170,7 +178,7 @@ public sealed class Worker : IDisposable
         var (mem, threads, slots) = Free();
         if (slots <= 0 || mem < Options.PerJobMemoryBytes || threads < Options.PerJobThreads)
         {
-            return "at capacity";
+            return $"at capacity (free: {slots} job slot(s), {threads} thread(s), {mem >> 20} MiB; a job needs 1, {Options.PerJobThreads}, {Options.PerJobMemoryBytes >> 20} MiB)";
         }
         return null;
     }
@@ -249,7 +257,7 @@ public sealed class Worker : IDisposable
                     await SendError(connection, dispatch.JobId, JobErrorCode.Busy, "at capacity", ct).ConfigureAwait(false);
                     return;
                 }
-                var job = new HostJob(this, connection, dispatch);
+                var job = new HostJob(this, connection, dispatch, threads);
                 if (!jobs.TryAdd(dispatch.JobId, job))
                 {
                     Release(memory, threads);
@@ -265,7 +273,7 @@ public sealed class Worker : IDisposable
                     finally
                     {
                         jobs.TryRemove(dispatch.JobId, out _);
-                        Release(memory, threads);
+                        Release(memory, job.ThreadsHeld);
                         job.Dispose();
                     }
                 }, CancellationToken.None);
@@ -317,8 +325,11 @@ public sealed class Worker : IDisposable
     public void Dispose() => _engine.Dispose();
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
-    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch) : IDisposable
+    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads) : IDisposable
     {
+        /// <summary>Threads still reserved: returned as soon as the engine is done (holding a result needs none).</summary>
+        public int ThreadsHeld { get; private set; } = threads;
+
         private readonly CancellationTokenSource _cancel = new();
         private readonly SemaphoreSlim _credit = new(0, int.MaxValue);
         private int _cancelled;
@@ -396,6 +407,8 @@ public sealed class Worker : IDisposable
                     await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.Execution, e.Message).Encode()).ConfigureAwait(false);
                     return;
                 }
+                worker.ReleaseThreads(ThreadsHeld);
+                ThreadsHeld = 0;
                 if (fault == SimulatedFault.StallCommit)
                 {
                     await WaitCancelled(token).ConfigureAwait(false);

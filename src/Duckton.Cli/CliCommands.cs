@@ -12,6 +12,8 @@ internal static class CliCommands
         var root = new RootCommand("duckton — DuckDB as a node of a trustless peer-to-peer query grid");
         root.Subcommands.Add(SqlCommand());
         root.Subcommands.Add(BenchCommand());
+        root.Subcommands.Add(HostCommands.Host(ConfigDirOption()));
+        root.Subcommands.Add(HostCommands.GridUp());
         return root;
     }
 
@@ -30,8 +32,15 @@ internal static class CliCommands
         local.Options.Add(rows);
         local.Options.Add(runs);
         local.SetAction(parse => LocalBenchmark.Run(ConfigDirectory.Resolve(parse.GetValue(configDir)), parse.GetValue(rows), parse.GetValue(runs), Console.Out));
+        var gridRows = new Option<long>("--rows") { Description = "Rows of the streamed result", DefaultValueFactory = _ => 1_000_000 };
+        var gridRuns = new Option<int>("--runs") { Description = "Timed small queries per figure", DefaultValueFactory = _ => 500 };
+        var grid = new Command("grid", "Verified remote queries on a loopback grid of real host processes (SPEC §6)");
+        grid.Options.Add(gridRows);
+        grid.Options.Add(gridRuns);
+        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out));
         var bench = new Command("bench", "End-to-end benchmarks");
         bench.Subcommands.Add(local);
+        bench.Subcommands.Add(grid);
         return bench;
     }
 

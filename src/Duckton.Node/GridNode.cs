@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Engine;
+using Duckton.Node.Grid;
+using Duckton.Transport;
 
 namespace Duckton.Node;
 
@@ -26,12 +28,55 @@ public sealed class GridNode : IDisposable
     private readonly GridNodeOptions _options;
     private readonly Lock _engineGate = new();
     private LockedDownEngine? _engine;
+    private readonly Lazy<NodeIdentity> _identity;
+    private readonly Lock _gridGate = new();
+    private GridRuntime? _grid;
+    private string? _nodeId;
 
     public GridNode(GridNodeOptions? options = null)
     {
         _options = options ?? new GridNodeOptions();
         Config = _options.Config ?? new ConfigStore(ConfigDirectory.Resolve(_options.ConfigDirectory));
+        _identity = new Lazy<NodeIdentity>(() => NodeIdentity.LoadOrCreate(Config.ConfigDirectory), LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
+    }
+
+    /// <summary>This node's Ed25519 identity, persisted owner-only in the configuration directory on first use.</summary>
+    public NodeIdentity Identity => _identity.Value;
+
+    /// <summary>The grid runtime if it was started (by joining or sharing), else null.</summary>
+    public GridRuntime? GridIfStarted => _grid;
+
+    /// <summary>The grid runtime (identity, membership, coordinator, worker), started on first use.</summary>
+    public GridRuntime Grid
+    {
+        get
+        {
+            lock (_gridGate)
+            {
+                return _grid ??= new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, _options.Time, Config.ConfigDirectory);
+            }
+        }
+    }
+
+    /// <summary>The engine identity folded into query hashes (hosts with another DuckDB version commit other hashes).</summary>
+    public static string EngineVersion => "duckdb-" + Duckton.DuckDB.Native.DuckDBNative.LibraryVersion;
+
+    /// <summary>Joins the grid through <paramref name="seeds"/> (one gossip round runs before this returns).</summary>
+    public void Join(IEnumerable<string> seeds) => Grid.JoinAsync(seeds).GetAwaiter().GetResult();
+
+    /// <summary>Starts hosting with the configured budget (budget.*, worker.*, membership.*, network.bind_addr); returns the listen address.</summary>
+    public string StartHosting(WorkerOptions? options = null, string? bindAddress = null)
+    {
+        var c = Config.Effective().Config;
+        var grid = Grid;
+        var address = grid.ShareAsync(options ?? WorkerOptions.FromConfig(c), bindAddress ?? c.Network.BindAddr, c.Worker.Enabled).GetAwaiter().GetResult();
+        var seeds = c.Discovery.Bootstrap.Where(s => !grid.Seeds.Contains(s)).ToList();
+        if (seeds.Count > 0)
+        {
+            grid.JoinAsync(seeds).GetAwaiter().GetResult();
+        }
+        return address;
     }
 
     /// <summary>The node's layered configuration (defaults, file, environment, runtime SQL layer).</summary>
@@ -64,7 +109,11 @@ public sealed class GridNode : IDisposable
     }
 
     /// <summary>This node's id as shown in query metadata.</summary>
-    public string NodeId { get; init; } = "local";
+    public string NodeId
+    {
+        get => _nodeId ?? Identity.NodeId;
+        init => _nodeId = value;
+    }
 
     public GridNodeOptions Options => _options;
 
@@ -87,16 +136,36 @@ public sealed class GridNode : IDisposable
             {
                 throw new ArgumentException("the SQL text is empty; pass a query, e.g. p2p_query('SELECT 42 AS answer')");
             }
-            if (config.Planner.Prefer == PlannerPreference.Remote)
+            using var timeout = overrides.TimeoutMs is { } ms ? new CancellationTokenSource(TimeSpan.FromMilliseconds(ms), _options.Time) : null;
+            using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+            var grid = _grid;
+            if (grid is null && config.Planner.Prefer != PlannerPreference.Local && config.Discovery.Bootstrap.Length > 0)
             {
-                throw new InvalidOperationException("prefer => 'remote' needs peers, and this node knows none; join a grid with p2p_join(bootstrap => [...]) or use prefer => 'local'");
+                // Seeds persisted by an earlier p2p_join: join them now.
+                grid = Grid;
+                grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken).GetAwaiter().GetResult();
+            }
+            var usable = grid is not null && grid.Coordinator.Eligible(config, overrides).Count > 0;
+            var remote = config.Planner.Prefer switch
+            {
+                PlannerPreference.Remote => true,
+                PlannerPreference.Local => false,
+                _ => usable || !config.Planner.LocalExecutionEnabled,
+            };
+            if (remote)
+            {
+                if (grid is null)
+                {
+                    throw new InvalidOperationException(config.Planner.LocalExecutionEnabled
+                        ? "prefer => 'remote' needs peers, and this node knows none; join a grid with p2p_join(bootstrap => [...]) or use prefer => 'local'"
+                        : "local execution is disabled (planner.local_execution_enabled = false) and this node knows no peers; enable it with p2p_planner(local_execution => true) or join a grid");
+                }
+                return RunRemote(grid, sql, jobId, config, overrides, started, linked?.Token ?? cancellationToken);
             }
             if (!config.Planner.LocalExecutionEnabled)
             {
                 throw new InvalidOperationException("local execution is disabled (planner.local_execution_enabled = false) and this node knows no peers; enable it with p2p_planner(local_execution => true) or join a grid");
             }
-            using var timeout = overrides.TimeoutMs is { } ms ? new CancellationTokenSource(TimeSpan.FromMilliseconds(ms), _options.Time) : null;
-            using var linked = timeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             var result = EngineFor(config).Execute(sql, linked?.Token ?? cancellationToken);
             var meta = new QueryMeta
             {
@@ -123,7 +192,7 @@ public sealed class GridNode : IDisposable
             var meta = new QueryMeta
             {
                 JobId = jobId,
-                ExecutedLocally = true,
+                ExecutedLocally = e is not GridQueryException,
                 Verified = false,
                 Winner = null,
                 LatencyMs = 0,
@@ -133,8 +202,42 @@ public sealed class GridNode : IDisposable
         }
     }
 
+    private QueryOutcome RunRemote(GridRuntime grid, string sql, string jobId, NodeConfig config, QueryOverrides overrides, long started, CancellationToken cancellationToken)
+    {
+        var outcome = Task.Run(() => grid.Coordinator.RunAsync(sql, jobId, config, overrides, cancellationToken), CancellationToken.None).GetAwaiter().GetResult();
+        var meta = new QueryMeta
+        {
+            JobId = jobId,
+            ExecutedLocally = false,
+            Verified = outcome.Verified,
+            Agreement = outcome.Agreement,
+            Quorum = outcome.Quorum,
+            Winner = outcome.Winner,
+            Participants = outcome.Participants,
+            Receipts = 0,
+            AgreedHash = outcome.AgreedHash,
+            ResultRows = outcome.Result.RowCount,
+            LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            ObservedInputBytes = 0,
+            ObservedResultBytes = outcome.ResultBytes,
+            Certificate = outcome.Certificate,
+            Unverifiable = outcome.UnverifiableReason,
+            Rejected = outcome.Rejected.Count == 0 ? null : string.Join(" | ", outcome.Rejected),
+        };
+        return new QueryOutcome(outcome.Result, meta);
+    }
+
     public void Dispose()
     {
+        lock (_gridGate)
+        {
+            _grid?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            _grid = null;
+        }
+        if (_identity.IsValueCreated)
+        {
+            _identity.Value.Dispose();
+        }
         lock (_engineGate)
         {
             _engine?.Dispose();

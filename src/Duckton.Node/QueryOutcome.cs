@@ -20,6 +20,15 @@ public sealed record QueryMeta
     public long ObservedResultBytes { get; init; }
     public string? Error { get; init; }
 
+    /// <summary>Remote path: the agreeing signed commits (<c>dcc1:</c>…), checkable offline with <c>CommitCertificate.Verify</c>.</summary>
+    public string? Certificate { get; init; }
+
+    /// <summary>Why the result is not verified although it came from the grid (non-deterministic SQL, verify => 'fast').</summary>
+    public string? Unverifiable { get; init; }
+
+    /// <summary>Hosts whose answers were rejected (bad signature, equivocation), with the reason.</summary>
+    public string? Rejected { get; init; }
+
     /// <summary>The <c>(group, key, value)</c> rows of <c>p2p_query_meta</c>, in their documented order.</summary>
     public IEnumerable<(string Group, string Key, string? Value)> ToRows()
     {
@@ -37,6 +46,18 @@ public sealed record QueryMeta
         yield return (g, "latency_ms", LatencyMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_input_bytes", ObservedInputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (Unverifiable is not null)
+        {
+            yield return (g, "unverifiable", Unverifiable);
+        }
+        if (Rejected is not null)
+        {
+            yield return (g, "rejected", Rejected);
+        }
+        if (Certificate is not null)
+        {
+            yield return (g, "certificate", Certificate);
+        }
         if (Error is not null)
         {
             yield return (g, "error", Error);

@@ -28,6 +28,12 @@ public static class SqlSurface
         new UnblockFunction(host),
         new BlocklistFunction(host),
         new ReceiptsFunction(host),
+        new JoinFunction(host),
+        new ShareFunction(host),
+        new PauseFunction(host, enable: false),
+        new PauseFunction(host, enable: true),
+        new PeersFunction(host),
+        new StatusFunction(host),
     ];
 
     /// <summary>Registers every function on <paramref name="connection"/> (a raw <c>duckdb_connection</c>).</summary>

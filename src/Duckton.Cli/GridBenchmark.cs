@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Duckton.Core.Configuration;
+using Duckton.DuckDB.Native;
+using Duckton.Node;
+
+namespace Duckton.Cli;
+
+/// <summary>
+/// Grid figures (SPEC §6) on loopback with real host processes and real DuckDB: verified small-query latency (k=3, q=2),
+/// streaming throughput of a large result against the same query run locally and against a bare TLS 1.3 SslStream
+/// transfer, and p99 with one stalled host of the k.
+/// </summary>
+internal static class GridBenchmark
+{
+    /// <summary>Each host donates 8 GB, 4 threads, 8 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
+    private static readonly string[] Budget = ["--memory", "8GB", "--threads", "4", "--max-jobs", "8"];
+
+    public static int Run(long rows, int runs, TextWriter output)
+    {
+        DuckDBNative.InitializeFromLibrary();
+        var root = Directory.CreateTempSubdirectory("duckton-bench-grid-").FullName;
+        var hosts = new List<(Process P, string Id, string Addr)>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                hosts.Add(HostCommands.StartChild(Path.Combine(root, $"h{i}"), "none", hosts.Count > 0 ? hosts[0].Addr : null, 0, Budget));
+            }
+            hosts.Add(HostCommands.StartChild(Path.Combine(root, "staller"), "stall-commit", hosts[0].Addr, 0, Budget));
+            var store = new ConfigStore(Path.Combine(root, "requester"));
+            store.Set("scheduler.offer_timeout_ms", "10000");
+            using var node = new GridNode(new GridNodeOptions { ConfigDirectory = store.ConfigDirectory, Config = store });
+            node.Join([hosts[0].Addr]);
+            var honest = new[] { hosts[0].Id, hosts[1].Id, hosts[2].Id };
+            var stalled = new[] { hosts[0].Id, hosts[1].Id, hosts[3].Id };
+            QueryOverrides Remote(string[] nodes) => new() { Prefer = PreferMode.Remote, Replicas = 3, Quorum = 2, Nodes = nodes };
+            var f = CultureInfo.InvariantCulture;
+
+            // 1. Small verified query.
+            var small = Measure(runs, 50, () => Check(node.Query("SELECT 42 AS answer", Remote(honest))));
+            output.WriteLine(string.Create(f, $"verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), {runs} runs: p50 {small.P50:F3} ms  p99 {small.P99:F3} ms  (target p50 <= 2 ms, p99 <= 5 ms)"));
+
+            // 2. One stalled host of the k, same query.
+            var withStall = Measure(runs, 20, () => Check(node.Query("SELECT 42 AS answer", Remote(stalled))));
+            var without = Measure(runs, 0, () => Check(node.Query("SELECT 42 AS answer", Remote(honest))));
+            output.WriteLine(string.Create(f, $"one stalled host of k=3: p50 {withStall.P50:F3} ms  p99 {withStall.P99:F3} ms; without: p50 {without.P50:F3} ms  p99 {without.P99:F3} ms; p99 ratio {withStall.P99 / without.P99:F2}x  (target <= 1.2x)"));
+
+            // 3. Streaming a large result.
+            var sql = $"SELECT i::INTEGER AS i, i * 1.5 AS d, 'row-' || i AS s FROM range({rows}) t(i)";
+            long bytes = 0;
+            var streamRuns = Math.Max(3, runs / 100);
+            var remote = Measure(streamRuns, 1, () =>
+            {
+                var o = node.Query(sql, Remote(honest));
+                Check(o);
+                bytes = o.Meta.ObservedResultBytes;
+            });
+            var local = Measure(streamRuns, 1, () => node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }));
+            var bare = BareTlsMegabytesPerSecond(Math.Max(bytes, 256L << 20));
+            var mbps = bytes / 1e6 / (remote.P50 / 1000);
+            output.WriteLine(string.Create(f, $"verified streaming, {rows:N0} rows x (INTEGER, DOUBLE, VARCHAR), {bytes / 1e6:F1} MB on the wire, median of {streamRuns}: remote {remote.P50:F0} ms = {mbps:F0} MB/s, {rows / remote.P50 / 1000:F2} M rows/s; local {local.P50:F0} ms ({rows / local.P50 / 1000:F2} M rows/s); remote/local {remote.P50 / local.P50:F2}x"));
+            output.WriteLine(string.Create(f, $"bare TLS 1.3 SslStream loopback transfer (one stream, same run): {bare:F0} MB/s; verified streaming = {100 * mbps / bare:F0}% of it (target >= 60%)"));
+            return 0;
+        }
+        finally
+        {
+            foreach (var h in hosts)
+            {
+                try
+                {
+                    h.P.StandardInput.Close();
+                    if (!h.P.WaitForExit(3000))
+                    {
+                        h.P.Kill();
+                    }
+                }
+                catch (Exception e) when (e is InvalidOperationException or IOException)
+                {
+                }
+            }
+            try
+            {
+                Directory.Delete(root, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    private static void Check(QueryOutcome o)
+    {
+        if (o.Meta.ExecutedLocally || !o.Meta.Verified)
+        {
+            throw new InvalidOperationException("benchmark query was not verified remotely");
+        }
+    }
+
+    private readonly record struct Stats(double P50, double P99);
+
+    private static Stats Measure(int runs, int warmup, Action action)
+    {
+        for (var i = 0; i < warmup; i++)
+        {
+            action();
+        }
+        var times = new double[runs];
+        for (var i = 0; i < runs; i++)
+        {
+            var start = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return new Stats(times[runs / 2], times[Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1)]);
+    }
+
+    /// <summary>The anchor: <paramref name="total"/> bytes over one TLS 1.3 SslStream on loopback, 1 MiB writes.</summary>
+    private static double BareTlsMegabytesPerSecond(long total)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var self = new CertificateRequest("CN=bench", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+        using var cert = X509CertificateLoader.LoadPkcs12(self.Export(X509ContentType.Pkcs12), null);
+        using var listener = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var server = Task.Run(async () =>
+        {
+            using var s = await listener.AcceptAsync().ConfigureAwait(false);
+            await using var ssl = new SslStream(new NetworkStream(s, true));
+            await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = cert, EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13 }).ConfigureAwait(false);
+            var buffer = new byte[1 << 20];
+            long read = 0;
+            while (read < total)
+            {
+                var n = await ssl.ReadAsync(buffer).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    break;
+                }
+                read += n;
+            }
+        });
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        client.Connect((IPEndPoint)listener.LocalEndPoint!);
+        using var cssl = new SslStream(new NetworkStream(client, false), false);
+        cssl.AuthenticateAsClient(new SslClientAuthenticationOptions { TargetHost = "bench", EnabledSslProtocols = System.Security.Authentication.SslProtocols.Tls13, RemoteCertificateValidationCallback = (_, _, _, _) => true });
+        var data = new byte[1 << 20];
+        RandomNumberGenerator.Fill(data);
+        var sw = Stopwatch.StartNew();
+        for (long sent = 0; sent < total; sent += data.Length)
+        {
+            cssl.Write(data);
+        }
+        cssl.Flush();
+        server.Wait();
+        return total / 1e6 / sw.Elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,277 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Duckton.Core.Configuration;
+using Duckton.DuckDB.Native;
+using Duckton.Node;
+using Duckton.Node.Grid;
+
+namespace Duckton.Cli;
+
+/// <summary><c>duckton host</c> and <c>duckton grid up</c> (SPEC §3).</summary>
+internal static class HostCommands
+{
+    private static readonly Dictionary<string, SimulatedFault> s_faults = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["none"] = SimulatedFault.None,
+        ["cheat"] = SimulatedFault.Cheat,
+        ["equivocate"] = SimulatedFault.Equivocate,
+        ["stall-commit"] = SimulatedFault.StallCommit,
+        ["stall-stream"] = SimulatedFault.StallStream,
+        ["die-stream"] = SimulatedFault.DieStream,
+        ["flaky"] = SimulatedFault.Flaky,
+    };
+
+    public static string Describe(SimulatedFault f) => f switch
+    {
+        SimulatedFault.Cheat => "SIMULATED cheater (perturbs one value and commits the hash of what it sends)",
+        SimulatedFault.Equivocate => "SIMULATED equivocator (commits the right hash, streams other rows)",
+        SimulatedFault.StallCommit => "SIMULATED stalled host (never commits)",
+        SimulatedFault.StallStream => "SIMULATED flaky host (stalls mid-stream)",
+        SimulatedFault.DieStream => "SIMULATED flaky host (SIGKILLs itself mid-stream)",
+        SimulatedFault.Flaky => "SIMULATED flaky host (alternately stalls before committing and mid-stream)",
+        _ => "honest",
+    };
+
+    public static Command Host(Option<string?> configDir)
+    {
+        var listen = new Option<string?>("--listen") { Description = "Address to listen on, HOST:PORT (default: network.bind_addr)" };
+        var seeds = new Option<string[]>("--seed") { Description = "Seed peer HOST:PORT (repeatable)", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var memory = new Option<string?>("--memory") { Description = "Memory donated to hosted jobs, e.g. 2GB (default: budget.memory_bytes)" };
+        var threads = new Option<int?>("--threads") { Description = "Threads donated (default: budget.threads)" };
+        var maxJobs = new Option<int?>("--max-jobs") { Description = "Jobs run at once (default: budget.max_jobs)" };
+        var simulate = new Option<string>("--simulate") { Description = "TEST/DEMO ONLY: misbehave on purpose", DefaultValueFactory = _ => "none", Hidden = true };
+        simulate.AcceptOnlyFromAmong([.. s_faults.Keys]);
+        var commitDelay = new Option<int>("--simulate-commit-delay-ms") { Description = "TEST/DEMO ONLY: delay every commit", Hidden = true };
+        var exitWithStdin = new Option<bool>("--exit-with-stdin") { Description = "Exit when standard input closes (for supervisors)", Hidden = true };
+        var command = new Command("host", "Serve jobs for the grid until SIGINT/SIGTERM");
+        foreach (var o in new Option[] { configDir, listen, seeds, memory, threads, maxJobs, simulate, commitDelay, exitWithStdin })
+        {
+            command.Options.Add(o);
+        }
+        command.SetAction(parse =>
+        {
+            var overrides = new List<KeyValuePair<string, string>>();
+            if (parse.GetValue(memory) is { } m)
+            {
+                overrides.Add(new("budget.memory_bytes", m));
+            }
+            if (parse.GetValue(threads) is { } t)
+            {
+                overrides.Add(new("budget.threads", t.ToString(CultureInfo.InvariantCulture)));
+            }
+            if (parse.GetValue(maxJobs) is { } j)
+            {
+                overrides.Add(new("budget.max_jobs", j.ToString(CultureInfo.InvariantCulture)));
+            }
+            return RunHost(ConfigDirectory.Resolve(parse.GetValue(configDir)), parse.GetValue(listen), parse.GetValue(seeds) ?? [], overrides,
+                s_faults[parse.GetValue(simulate)!], TimeSpan.FromMilliseconds(parse.GetValue(commitDelay)), parse.GetValue(exitWithStdin));
+        });
+        return command;
+    }
+
+    private static int RunHost(string configDirectory, string? listen, string[] seeds, List<KeyValuePair<string, string>> overrides, SimulatedFault fault, TimeSpan commitDelay, bool exitWithStdin)
+    {
+        DuckDBNative.InitializeFromLibrary();
+        var store = new ConfigStore(configDirectory);
+        NodeConfig config;
+        try
+        {
+            config = store.Effective(overrides).Config;
+        }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine($"Error: {e.Message}");
+            return 2;
+        }
+        using var node = new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = store });
+        var options = WorkerOptions.FromConfig(config) with { Fault = fault, SimulatedCommitDelay = commitDelay };
+        if (options.PerJobMemoryBytes > options.MemoryBytes)
+        {
+            options = options with { PerJobMemoryBytes = options.MemoryBytes };
+        }
+        string address;
+        try
+        {
+            address = node.StartHosting(options, listen ?? config.Network.BindAddr);
+            if (seeds.Length > 0)
+            {
+                node.Join(seeds);
+            }
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or FormatException or IOException)
+        {
+            Console.Error.WriteLine($"Error: cannot listen on {listen ?? config.Network.BindAddr}: {e.Message}");
+            return 1;
+        }
+        if (fault != SimulatedFault.None || commitDelay > TimeSpan.Zero)
+        {
+            Console.Error.WriteLine($"duckton host: {Describe(fault)}{(commitDelay > TimeSpan.Zero ? $", SIMULATED commit delay {commitDelay.TotalMilliseconds:0} ms" : "")} — test/demo behaviour");
+        }
+        Console.Out.WriteLine($"ready node_id={node.NodeId} listen={address}");
+        Console.Out.Flush();
+        WaitForShutdown(exitWithStdin);
+        return 0;
+    }
+
+    private static void WaitForShutdown(bool exitWithStdin)
+    {
+        using var stop = new ManualResetEventSlim();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        if (exitWithStdin)
+        {
+            var watcher = new Thread(() =>
+            {
+                try
+                {
+                    while (Console.In.ReadLine() is not null)
+                    {
+                    }
+                }
+                catch (IOException)
+                {
+                }
+                stop.Set();
+            }) { IsBackground = true };
+            watcher.Start();
+        }
+        stop.Wait();
+    }
+
+    public static Command GridUp()
+    {
+        var hosts = new Option<int>("--hosts") { Description = "Hosts to start", Required = true };
+        var cheaters = new Option<int>("--cheaters") { Description = "How many of them cheat (SIMULATED)" };
+        var flaky = new Option<int>("--flaky") { Description = "How many of them stall (SIMULATED)" };
+        var configRoot = new Option<string?>("--config-root") { Description = "Directory for the hosts' configuration directories (default: a new temporary directory)" };
+        var basePort = new Option<int>("--base-port") { Description = "First port (host i listens on base+i); 0 = any free port" };
+        var up = new Command("up", "Start a local loopback grid of host processes until SIGINT/SIGTERM");
+        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort })
+        {
+            up.Options.Add(o);
+        }
+        up.SetAction(parse => RunGrid(parse.GetValue(hosts), parse.GetValue(cheaters), parse.GetValue(flaky), parse.GetValue(configRoot), parse.GetValue(basePort)));
+        var grid = new Command("grid", "Local demo grids");
+        grid.Subcommands.Add(up);
+        return grid;
+    }
+
+    /// <summary>Starts <c>duckton host</c> as a child process (exits when our end of its stdin closes) and waits for its ready line.</summary>
+    public static (Process P, string Id, string Addr) StartChild(string configDirectory, string simulate, string? seed, int port = 0, params string[] extra)
+    {
+        Directory.CreateDirectory(configDirectory);
+        var self = Environment.GetCommandLineArgs()[0];
+        var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
+        foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--simulate", simulate })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        if (seed is not null)
+        {
+            psi.ArgumentList.Add("--seed");
+            psi.ArgumentList.Add(seed);
+        }
+        foreach (var a in extra)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.RedirectStandardOutput = true;
+        psi.RedirectStandardInput = true;
+        psi.UseShellExecute = false;
+        var p = Process.Start(psi)!;
+        var line = p.StandardOutput.ReadLine();
+        if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+        {
+            try
+            {
+                p.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+            }
+            throw new InvalidOperationException($"host in {configDirectory} did not start");
+        }
+        var parts = line.Split(' ');
+        return (p, parts[1]["node_id=".Length..], parts[2]["listen=".Length..]);
+    }
+
+    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort)
+    {
+        if (hosts < 1 || cheaters < 0 || flaky < 0 || cheaters + flaky > hosts)
+        {
+            Console.Error.WriteLine("Error: need --hosts ≥ 1 and --cheaters + --flaky ≤ --hosts");
+            return 2;
+        }
+        if (basePort is < 0 or > 65535 - 1024)
+        {
+            Console.Error.WriteLine("Error: --base-port must be 0..64511");
+            return 2;
+        }
+        var root = configRoot ?? Directory.CreateTempSubdirectory("duckton-grid-").FullName;
+        var self = Environment.GetCommandLineArgs()[0];
+        var children = new List<Process>();
+        var seed = "";
+        try
+        {
+            for (var i = 0; i < hosts; i++)
+            {
+                var fault = i >= hosts - cheaters ? SimulatedFault.Cheat : i >= hosts - cheaters - flaky ? SimulatedFault.Flaky : SimulatedFault.None;
+                var dir = Path.Combine(root, $"host-{i}");
+                Directory.CreateDirectory(dir);
+                var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
+                foreach (var a in new[] { "host", "--config-dir", dir, "--listen", $"127.0.0.1:{(basePort == 0 ? 0 : basePort + i)}", "--exit-with-stdin", "--simulate", fault switch { SimulatedFault.Cheat => "cheat", SimulatedFault.Flaky => "flaky", _ => "none" } })
+                {
+                    psi.ArgumentList.Add(a);
+                }
+                if (seed.Length > 0)
+                {
+                    psi.ArgumentList.Add("--seed");
+                    psi.ArgumentList.Add(seed);
+                }
+                psi.RedirectStandardOutput = true;
+                psi.RedirectStandardInput = true;
+                psi.UseShellExecute = false;
+                var p = Process.Start(psi)!;
+                children.Add(p);
+                var line = p.StandardOutput.ReadLine();
+                if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+                {
+                    Console.Error.WriteLine($"Error: host {i} did not start");
+                    return 1;
+                }
+                var listenAt = line[(line.IndexOf("listen=", StringComparison.Ordinal) + 7)..].Trim();
+                var nodeId = line.Split(' ')[1]["node_id=".Length..];
+                if (seed.Length == 0)
+                {
+                    seed = listenAt;
+                }
+                Console.Out.WriteLine($"{listenAt} node_id={nodeId} {Describe(fault)}");
+                Console.Out.Flush();
+            }
+            Console.Out.WriteLine($"grid up: {hosts} hosts ({cheaters} SIMULATED cheaters, {flaky} SIMULATED flaky); join with p2p_join(bootstrap => ['{seed}']); config root {root}; Ctrl+C stops");
+            Console.Out.Flush();
+            WaitForShutdown(false);
+            return 0;
+        }
+        finally
+        {
+            foreach (var p in children)
+            {
+                try
+                {
+                    p.StandardInput.Close();
+                    if (!p.WaitForExit(2000))
+                    {
+                        p.Kill();
+                    }
+                }
+                catch (Exception e) when (e is InvalidOperationException or IOException)
+                {
+                }
+                p.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,384 @@
+using System.Buffers.Binary;
+using Duckton.Core.Crypto;
+using Duckton.Core.Hashing;
+
+namespace Duckton.Core.Protocol;
+
+/// <summary>Bounds of the job protocol's fields (docs/PROTOCOL.md, "Job protocol").</summary>
+public static class ProtoLimits
+{
+    public const int JobIdBytes = 16;
+    public const int HashBytes = 32;
+    public const int PublicKeyBytes = 32;
+    public const int SignatureBytes = 64;
+    public const int MaxSqlBytes = 1 << 20;
+    public const int MaxTextBytes = 4096;
+    public const int MaxNodeIdBytes = 80;
+    public const int MaxLabelBytes = 256;
+    public const int MaxLabels = 64;
+    public const int MaxFingerprintBytes = 64;
+    public const int MaxSchemaBytes = 1 << 20;
+    public const int MaxBatchesPerFrame = 4096;
+    public const int MaxCertificateCommits = 64;
+}
+
+/// <summary>Identifiers and hashes shared by the job protocol.</summary>
+public static class JobIds
+{
+    /// <summary>A fresh job id: 16 random bytes as 32 lowercase hex characters.</summary>
+    public static string NewJobId() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(ProtoLimits.JobIdBytes));
+
+    /// <summary><c>hex(BLAKE3("duckton-query-v1" ‖ engine version ‖ 0x00 ‖ sql))</c>: what a commit is about.</summary>
+    public static string QueryHash(string engineVersion, string sql)
+    {
+        var h = new Blake3Hasher();
+        h.Update("duckton-query-v1"u8);
+        h.Update(System.Text.Encoding.UTF8.GetBytes(engineVersion));
+        h.Update([0]);
+        h.Update(System.Text.Encoding.UTF8.GetBytes(sql));
+        return Convert.ToHexStringLower(h.FinalizeToArray());
+    }
+
+    /// <summary><c>"b3:" + hex(BLAKE3(public key))</c>.</summary>
+    public static string NodeIdOf(ReadOnlySpan<byte> publicKey) => "b3:" + Convert.ToHexStringLower(Blake3.Hash(publicKey));
+
+    internal static void WriteHex(ProtoWriter w, string hex, int size)
+    {
+        if (hex.Length != size * 2)
+        {
+            throw new ArgumentException($"expected {size * 2} hex characters, got '{hex}'");
+        }
+        w.Fixed(Convert.FromHexString(hex), size);
+    }
+
+    internal static string ReadHex(ref ProtoReader r, int size, string what) => Convert.ToHexStringLower(r.Fixed(size, what));
+}
+
+/// <summary>Data classes in the protocol (u8).</summary>
+public enum WireDataClass : byte
+{
+    Public = 0,
+    Internal = 1,
+    Sensitive = 2,
+}
+
+/// <summary><c>Offer</c> (10): requester → host. "Would you run this job?"</summary>
+public sealed record OfferMessage(string JobId, string QueryHash, WireDataClass DataClass, ulong Nonce, ulong MemoryBytes, uint Threads,
+    string Network, IReadOnlyList<string> Groups, IReadOnlyList<string> Regions)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(128);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        JobIds.WriteHex(w, QueryHash, ProtoLimits.HashBytes);
+        w.U8((byte)DataClass).U64(Nonce).U64(MemoryBytes).U32(Threads).String(Network).Strings(Groups).Strings(Regions);
+        return w.ToArray();
+    }
+
+    public static OfferMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new OfferMessage(
+            JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "offer.job_id"),
+            JobIds.ReadHex(ref r, ProtoLimits.HashBytes, "offer.query_hash"),
+            r.U8("offer.data_class") switch { <= 2 and var b => (WireDataClass)b, var b => throw new ProtocolException($"offer.data_class {b} is unknown") },
+            r.U64("offer.nonce"),
+            r.U64("offer.memory_bytes"),
+            r.U32("offer.threads"),
+            r.String(ProtoLimits.MaxLabelBytes, "offer.network"),
+            r.Strings(ProtoLimits.MaxLabels, ProtoLimits.MaxLabelBytes, "offer.groups"),
+            r.Strings(ProtoLimits.MaxLabels, ProtoLimits.MaxLabelBytes, "offer.regions"));
+        r.End("offer");
+        return m;
+    }
+}
+
+/// <summary><c>Bid</c> (11): host → requester. "Yes; this is my free capacity." Authorises one Dispatch of this job from this peer.</summary>
+public sealed record BidMessage(string JobId, ulong FreeMemoryBytes, uint FreeThreads, uint FreeSlots, byte Attestation, uint EtaMs)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(48);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        return w.U64(FreeMemoryBytes).U32(FreeThreads).U32(FreeSlots).U8(Attestation).U32(EtaMs).ToArray();
+    }
+
+    public static BidMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new BidMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "bid.job_id"), r.U64("bid.free_memory"), r.U32("bid.free_threads"), r.U32("bid.free_slots"), r.U8("bid.attestation"), r.U32("bid.eta_ms"));
+        r.End("bid");
+        return m;
+    }
+}
+
+/// <summary><c>Decline</c> (12), <c>Cancel</c> (18): a job id and a human-readable reason.</summary>
+public sealed record ReasonMessage(string JobId, string Reason)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(64);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        return w.String(Reason.Length > 1000 ? Reason[..1000] : Reason).ToArray();
+    }
+
+    public static ReasonMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new ReasonMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "job_id"), r.String(ProtoLimits.MaxTextBytes, "reason"));
+        r.End("reason message");
+        return m;
+    }
+}
+
+/// <summary>Codes of an <c>Error</c> frame.</summary>
+public enum JobErrorCode : byte
+{
+    Busy = 1,
+    NotAuthorized = 2,
+    Execution = 3,
+    Timeout = 4,
+    Cancelled = 5,
+    Paused = 6,
+    Protocol = 7,
+    Internal = 8,
+    ResultTooLarge = 9,
+}
+
+/// <summary><c>Error</c> (19): the job failed on the host.</summary>
+public sealed record ErrorMessage(string JobId, JobErrorCode Code, string Message)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(64);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        return w.U8((byte)Code).String(Message.Length > 2000 ? Message[..2000] : Message).ToArray();
+    }
+
+    public static ErrorMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new ErrorMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "error.job_id"), (JobErrorCode)r.U8("error.code"), r.String(ProtoLimits.MaxTextBytes * 2, "error.message"));
+        r.End("error");
+        return m;
+    }
+}
+
+/// <summary><c>Dispatch</c> (13): requester → host, only after that host's Bid for this job.</summary>
+public sealed record DispatchMessage(string JobId, string QueryHash, string Sql, ulong MemoryLimitBytes, uint Threads, uint TimeoutMs, byte VerifyMode, byte[] InputPin)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(64 + Sql.Length);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        JobIds.WriteHex(w, QueryHash, ProtoLimits.HashBytes);
+        return w.String(Sql).U64(MemoryLimitBytes).U32(Threads).U32(TimeoutMs).U8(VerifyMode).Bytes(InputPin).ToArray();
+    }
+
+    public static DispatchMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new DispatchMessage(
+            JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "dispatch.job_id"),
+            JobIds.ReadHex(ref r, ProtoLimits.HashBytes, "dispatch.query_hash"),
+            r.String(ProtoLimits.MaxSqlBytes, "dispatch.sql"),
+            r.U64("dispatch.memory_limit"),
+            r.U32("dispatch.threads"),
+            r.U32("dispatch.timeout_ms"),
+            r.U8("dispatch.verify_mode"),
+            r.Bytes(ProtoLimits.MaxFingerprintBytes, "dispatch.input_pin").ToArray());
+        r.End("dispatch");
+        return m;
+    }
+}
+
+/// <summary>
+/// <c>Commit</c> (14): host → requester, before any row. Signed by the host's Ed25519 key over
+/// <c>"duckton-commit-v1" ‖ body</c>, where body is the encoding of every field but the signature.
+/// </summary>
+public sealed record CommitMessage(string JobId, string QueryHash, string RequesterNodeId, byte[] HostPublicKey, byte[] InputFingerprint,
+    string ResultHash, ulong RowCount, byte[] Schema, ulong ExecMicros)
+{
+    public static ReadOnlySpan<byte> Domain => "duckton-commit-v1"u8;
+
+    public byte[] Signature { get; init; } = [];
+
+    /// <summary>The host's node id, derived from <see cref="HostPublicKey"/>.</summary>
+    public string HostNodeId => JobIds.NodeIdOf(HostPublicKey);
+
+    private void WriteBody(ProtoWriter w)
+    {
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        JobIds.WriteHex(w, QueryHash, ProtoLimits.HashBytes);
+        w.String(RequesterNodeId).Fixed(HostPublicKey, ProtoLimits.PublicKeyBytes).Bytes(InputFingerprint);
+        JobIds.WriteHex(w, ResultHash, ProtoLimits.HashBytes);
+        w.U64(RowCount).Bytes(Schema).U64(ExecMicros);
+    }
+
+    /// <summary>The exact bytes the signature covers.</summary>
+    public byte[] SignedBytes()
+    {
+        var w = new ProtoWriter(256 + Schema.Length);
+        w.Fixed(Domain, Domain.Length);
+        WriteBody(w);
+        return w.ToArray();
+    }
+
+    public CommitMessage SignWith(Func<byte[], byte[]> sign) => this with { Signature = sign(SignedBytes()) };
+
+    /// <summary>True when the signature verifies under <see cref="HostPublicKey"/>.</summary>
+    public bool VerifySignature() => Signature.Length == ProtoLimits.SignatureBytes && Ed25519Key.Verify(HostPublicKey, SignedBytes(), Signature);
+
+    /// <summary>Commits agree when they state the same result: hash, row count and schema (and the same input).</summary>
+    public bool AgreesWith(CommitMessage other) =>
+        ResultHash == other.ResultHash && RowCount == other.RowCount && Schema.AsSpan().SequenceEqual(other.Schema) && InputFingerprint.AsSpan().SequenceEqual(other.InputFingerprint);
+
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(256 + Schema.Length);
+        WriteBody(w);
+        return w.Fixed(Signature, ProtoLimits.SignatureBytes).ToArray();
+    }
+
+    public static CommitMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new CommitMessage(
+            JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "commit.job_id"),
+            JobIds.ReadHex(ref r, ProtoLimits.HashBytes, "commit.query_hash"),
+            r.String(ProtoLimits.MaxNodeIdBytes, "commit.requester"),
+            r.Fixed(ProtoLimits.PublicKeyBytes, "commit.host_key").ToArray(),
+            r.Bytes(ProtoLimits.MaxFingerprintBytes, "commit.input_fingerprint").ToArray(),
+            JobIds.ReadHex(ref r, ProtoLimits.HashBytes, "commit.result_hash"),
+            r.U64("commit.row_count"),
+            r.Bytes(ProtoLimits.MaxSchemaBytes, "commit.schema").ToArray(),
+            r.U64("commit.exec_micros"))
+        {
+            Signature = r.Fixed(ProtoLimits.SignatureBytes, "commit.signature").ToArray(),
+        };
+        r.End("commit");
+        return m;
+    }
+}
+
+/// <summary><c>Fetch</c> (15): requester → host: "send me up to <see cref="Credit"/> more Batch frames".</summary>
+public sealed record FetchMessage(string JobId, uint Credit)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(24);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        return w.U32(Credit).ToArray();
+    }
+
+    public static FetchMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new FetchMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "fetch.job_id"), r.U32("fetch.credit"));
+        r.End("fetch");
+        return m;
+    }
+}
+
+/// <summary><c>Batch</c> (16): host → requester: a sequence number and one or more <see cref="Data.BatchCodec"/> batches.</summary>
+public static class BatchFrame
+{
+    public static byte[] Encode(string jobId, uint seq, IReadOnlyList<byte[]> encodedBatches)
+    {
+        var size = 24 + encodedBatches.Sum(b => b.Length + 4);
+        var w = new ProtoWriter(size);
+        JobIds.WriteHex(w, jobId, ProtoLimits.JobIdBytes);
+        w.U32(seq).U16((ushort)encodedBatches.Count);
+        foreach (var b in encodedBatches)
+        {
+            w.Bytes(b);
+        }
+        return w.ToArray();
+    }
+
+    /// <summary>Splits a Batch payload; the batches are slices of <paramref name="payload"/>.</summary>
+    public static (string JobId, uint Seq, ReadOnlyMemory<byte>[] Batches) Decode(ReadOnlyMemory<byte> payload, int maxFrameBytes)
+    {
+        var span = payload.Span;
+        if (span.Length < ProtoLimits.JobIdBytes + 6)
+        {
+            throw new ProtocolException("truncated batch frame");
+        }
+        var jobId = Convert.ToHexStringLower(span[..ProtoLimits.JobIdBytes]);
+        var seq = BinaryPrimitives.ReadUInt32LittleEndian(span[16..]);
+        var count = BinaryPrimitives.ReadUInt16LittleEndian(span[20..]);
+        if (count == 0 || count > ProtoLimits.MaxBatchesPerFrame)
+        {
+            throw new ProtocolException($"batch frame holds {count} batches; allowed 1..{ProtoLimits.MaxBatchesPerFrame}");
+        }
+        var batches = new ReadOnlyMemory<byte>[count];
+        var pos = 22;
+        for (var i = 0; i < count; i++)
+        {
+            if (span.Length - pos < 4)
+            {
+                throw new ProtocolException("truncated batch frame");
+            }
+            var len = BinaryPrimitives.ReadUInt32LittleEndian(span[pos..]);
+            pos += 4;
+            if (len > (uint)(span.Length - pos) || len > (uint)maxFrameBytes)
+            {
+                throw new ProtocolException("batch length exceeds the frame");
+            }
+            batches[i] = payload.Slice(pos, (int)len);
+            pos += (int)len;
+        }
+        if (pos != span.Length)
+        {
+            throw new ProtocolException("batch frame: unexpected trailing bytes");
+        }
+        return (jobId, seq, batches);
+    }
+}
+
+/// <summary>How a result stream ended.</summary>
+public enum EndStatus : byte
+{
+    Complete = 0,
+    Cancelled = 1,
+}
+
+/// <summary><c>End</c> (17): host → requester: the stream is over (complete: every frame and row sent; or cancelled).</summary>
+public sealed record EndMessage(string JobId, EndStatus Status, uint Frames, ulong Rows)
+{
+    public byte[] Encode()
+    {
+        var w = new ProtoWriter(40);
+        JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
+        return w.U8((byte)Status).U32(Frames).U64(Rows).ToArray();
+    }
+
+    public static EndMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new EndMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "end.job_id"), (EndStatus)r.U8("end.status"), r.U32("end.frames"), r.U64("end.rows"));
+        r.End("end");
+        return m;
+    }
+}
+
+/// <summary><c>Ping</c> (40) / <c>Pong</c> (41): a nonce echoed back and the sender's clock (unix ms).</summary>
+public sealed record PingMessage(ulong Nonce, ulong TimestampMs)
+{
+    public byte[] Encode() => new ProtoWriter(16).U64(Nonce).U64(TimestampMs).ToArray();
+
+    public static PingMessage Decode(ReadOnlySpan<byte> payload)
+    {
+        var r = new ProtoReader(payload);
+        var m = new PingMessage(r.U64("ping.nonce"), r.U64("ping.timestamp"));
+        r.End("ping");
+        return m;
+    }
+}
+
+/// <summary>Reads the job id every job frame starts with (for routing on a connection).</summary>
+public static class JobFrames
+{
+    public static string? JobIdOf(ReadOnlySpan<byte> payload) =>
+        payload.Length >= ProtoLimits.JobIdBytes ? Convert.ToHexStringLower(payload[..ProtoLimits.JobIdBytes]) : null;
+}

@@ -1,0 +1,611 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Duckton.Core.Data;
+using Duckton.Core.Hashing;
+using Duckton.Core.Protocol;
+using Duckton.Transport;
+using CoreConfig = Duckton.Core.Configuration;
+
+namespace Duckton.Node.Grid;
+
+/// <summary>What the coordinator knows when it ranks candidates.</summary>
+public sealed record CandidateContext(string JobId, string Sql, CoreConfig.NodeConfig Config, QueryOverrides Overrides);
+
+/// <summary>Orders eligible hosts, best first (the trust engine plugs in here). It may also drop hosts.</summary>
+public interface ICandidateRanker
+{
+    IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context);
+}
+
+/// <summary>Default ranking: lowest round-trip time this node measured first; unmeasured hosts last, in random order.</summary>
+public sealed class LatencyRanker : ICandidateRanker
+{
+    public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) =>
+        candidates.Select(c => (c, tie: Random.Shared.Next())).OrderBy(x => x.c.RttMs ?? double.MaxValue).ThenBy(x => x.tie).Select(x => x.c).ToList();
+}
+
+/// <summary>A remote query's verified result and how it was reached.</summary>
+public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? UnverifiableReason, int Agreement, int Quorum, string Winner, int Participants,
+    string AgreedHash, string? Certificate, long ResultBytes, int Attempts, IReadOnlyList<string> Rejected);
+
+/// <summary>A remote query that failed; <see cref="Terminal"/> when retrying cannot help.</summary>
+public sealed class GridQueryException(string message, bool terminal = true, Exception? inner = null) : Exception(message, inner)
+{
+    public bool Terminal { get; } = terminal;
+}
+
+/// <summary>
+/// The requester side: races k hosts, accepts as soon as q signed commits agree, fetches from the fastest agreeing
+/// host, cancels everyone else at once, and returns rows only after the whole result re-hashed to the agreed hash.
+/// Failed attempts are re-dispatched with exclusion, exponential backoff and a shared retry budget.
+/// </summary>
+public sealed class Coordinator
+{
+    private const int InitialCredit = 8;
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
+    private readonly NodeIdentity _identity;
+    private readonly ConnectionPool _pool;
+    private readonly Membership _membership;
+    private readonly string _engineVersion;
+    private readonly TimeProvider _time;
+    private readonly Lock _bucketGate = new();
+    private double _tokens = double.NaN;
+    private long _bucketStamp;
+
+    public Coordinator(NodeIdentity identity, ConnectionPool pool, Membership membership, string engineVersion, TimeProvider? time = null)
+    {
+        _identity = identity;
+        _pool = pool;
+        _membership = membership;
+        _engineVersion = engineVersion;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public ICandidateRanker Ranker { get; set; } = new LatencyRanker();
+
+    public int MaxFrameBytes { get; init; } = 16 << 20;
+
+    /// <summary>Live hosts that match the query's labels, minus <paramref name="excluded"/>.</summary>
+    public IReadOnlyList<PeerEntry> Eligible(CoreConfig.NodeConfig config, QueryOverrides overrides, IReadOnlySet<string>? excluded = null)
+    {
+        var minLevel = config.Trust.MinAttestation;
+        return _membership.Live().Where(p =>
+            p.NodeId != _identity.NodeId
+            && p.State == PeerState.Alive
+            && p.Advert.Enabled
+            && (excluded is null || !excluded.Contains(p.NodeId))
+            && p.Advert.Attestation >= (int)minLevel
+            && (overrides.Nodes is not { Count: > 0 } nodes || nodes.Contains(p.NodeId))
+            && (overrides.Network is not { Length: > 0 } net || p.Advert.Networks.Contains(net))
+            && (overrides.Groups is not { Count: > 0 } groups || groups.Any(p.Advert.Groups.Contains))
+            && (overrides.Regions is not { Count: > 0 } regions || regions.Contains(p.Advert.Region))).ToList();
+    }
+
+    public async Task<RemoteOutcome> RunAsync(string sql, string jobId, CoreConfig.NodeConfig config, QueryOverrides overrides, CancellationToken cancellationToken)
+    {
+        var s = config.Scheduler;
+        var unverifiable = Determinism.UnverifiableReason(sql);
+        var fast = s.VerifyMode == CoreConfig.VerifyMode.Fast;
+        var quorum = fast || unverifiable is not null ? 1 : s.Quorum;
+        var replicas = Math.Max(s.Replicas, quorum);
+        var queryHash = JobIds.QueryHash(_engineVersion, sql);
+        var excluded = new HashSet<string>(StringComparer.Ordinal);
+        var rejected = new List<string>();
+        var started = _time.GetTimestamp();
+        var attempt = 0;
+        string lastReason = "";
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var ranked = Ranker.Rank(Eligible(config, overrides, excluded), new CandidateContext(jobId, sql, config, overrides));
+            var sample = ranked.Take(Math.Max(config.Discovery.CandidateSampleSize, replicas)).ToList();
+            if (sample.Count < quorum)
+            {
+                var have = sample.Count;
+                if (attempt == 0)
+                {
+                    throw new GridQueryException(have == 0
+                        ? "no hosts available to run this query on the grid; join one with p2p_join(bootstrap => ['host:port']) or run it locally with prefer => 'local'"
+                        : $"not enough hosts: have {have}, need quorum {quorum}; lower quorum => or add hosts");
+                }
+                throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
+            }
+            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, replicas, quorum, unverifiable, fast, cancellationToken).ConfigureAwait(false);
+            attempt++;
+            rejected.AddRange(result.Rejected);
+            if (result.Outcome is { } ok)
+            {
+                return ok with { Attempts = attempt, Rejected = rejected };
+            }
+            lastReason = result.Reason;
+            if (result.Terminal)
+            {
+                throw new GridQueryException(result.Reason);
+            }
+            var before = excluded.Count;
+            excluded.UnionWith(result.Exclude);
+            if (excluded.Count == before)
+            {
+                throw new GridQueryException($"re-dispatch cannot make progress after {attempt} attempt(s) (last reason: {lastReason})");
+            }
+            if (s.MaxRetries != 0 && attempt > s.MaxRetries)
+            {
+                throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
+            }
+            if (s.MaxTotalDuration > TimeSpan.Zero && _time.GetElapsedTime(started) >= s.MaxTotalDuration)
+            {
+                throw new GridQueryException($"scheduler.max_total_duration_ms reached after {attempt} attempt(s) (last reason: {lastReason})");
+            }
+            if (!TakeRetryToken(s))
+            {
+                throw new GridQueryException($"retry budget exhausted after {attempt} attempt(s) — stopping to avoid a retry storm (last reason: {lastReason})");
+            }
+            var baseDelay = Math.Min(s.BackoffInitial.TotalMilliseconds * Math.Pow(2, attempt - 1), s.BackoffMax.TotalMilliseconds);
+            var delay = baseDelay * (1 - (s.BackoffJitterFrac * Random.Shared.NextDouble()));
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Max(0, delay)), _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private bool TakeRetryToken(CoreConfig.SchedulerConfig s)
+    {
+        if (s.RetryBudgetMaxTokens <= 0)
+        {
+            return true;
+        }
+        lock (_bucketGate)
+        {
+            var now = _time.GetTimestamp();
+            if (double.IsNaN(_tokens))
+            {
+                _tokens = s.RetryBudgetMaxTokens;
+            }
+            else
+            {
+                _tokens = Math.Min(s.RetryBudgetMaxTokens, _tokens + (_time.GetElapsedTime(_bucketStamp, now).TotalSeconds * s.RetryBudgetRefillPerSec));
+            }
+            _bucketStamp = now;
+            if (_tokens < 1)
+            {
+                return false;
+            }
+            _tokens -= 1;
+            return true;
+        }
+    }
+
+    private sealed record AttemptResult(RemoteOutcome? Outcome, string Reason, bool Terminal, IReadOnlyList<string> Exclude, IReadOnlyList<string> Rejected);
+
+    private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
+        int replicas, int quorum, string? unverifiable, bool fast, CancellationToken cancellationToken)
+    {
+        var s = config.Scheduler;
+        var events = Channel.CreateUnbounded<HostRun>();
+        var runs = new List<HostRun>();
+        var next = 0;
+        var dispatch = new DispatchMessage(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
+            (uint)Math.Min(uint.MaxValue, s.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, []);
+        var offer = new OfferMessage(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
+            "", [], []);
+        void Launch()
+        {
+            var run = new HostRun(this, candidates[next++], offer, dispatch, s, events.Writer);
+            runs.Add(run);
+            run.Start();
+        }
+        while (runs.Count < Math.Min(replicas, candidates.Count))
+        {
+            Launch();
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(s.AttemptDeadline);
+        var commits = new List<CommitMessage>();
+        var exclude = new List<string>();
+        var rejected = new List<string>();
+        QuorumOutcome? outcome = null;
+        try
+        {
+            while (runs.Any(r => !r.Reported))
+            {
+                HostRun ev;
+                try
+                {
+                    ev = await events.Reader.ReadAsync(deadline.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    exclude.AddRange(runs.Where(r => r.Commit is null).Select(r => r.Candidate.NodeId));
+                    return new AttemptResult(null, $"attempt deadline of {s.AttemptDeadline.TotalMilliseconds:0} ms passed before a quorum", false, exclude, rejected);
+                }
+                ev.Reported = true;
+                if (ev.Commit is { } commit)
+                {
+                    var problem = commit.HostNodeId != ev.Candidate.NodeId ? "commit signed by another identity"
+                        : commit.JobId != jobId || commit.QueryHash != queryHash || commit.RequesterNodeId != _identity.NodeId ? "commit for another job"
+                        : !commit.VerifySignature() ? "commit signature does not verify" : null;
+                    if (problem is not null)
+                    {
+                        ev.Commit = null;
+                        ev.Release();
+                        exclude.Add(ev.Candidate.NodeId);
+                        rejected.Add($"{ev.Candidate.NodeId}: {problem}");
+                    }
+                    else
+                    {
+                        commits.Add(commit);
+                        outcome = QuorumEvaluator.Evaluate(commits, quorum);
+                        if (outcome.Split)
+                        {
+                            return new AttemptResult(null, $"quorum disagreement: two different results each reached quorum {quorum}", true, exclude, rejected);
+                        }
+                        if (outcome.Reached)
+                        {
+                            break;
+                        }
+                    }
+                }
+                else
+                {
+                    exclude.Add(ev.Candidate.NodeId);
+                    if (next < candidates.Count)
+                    {
+                        Launch(); // hedge: keep k hosts racing
+                    }
+                }
+            }
+            if (outcome is not { Reached: true })
+            {
+                // The same engine error from at least q hosts (and no commit) is the query's fault, not the hosts'.
+                var jobFault = runs.Where(r => r.FailureCode == JobErrorCode.Execution).GroupBy(r => r.FailureDetail).OrderByDescending(g => g.Count()).FirstOrDefault();
+                if (commits.Count == 0 && jobFault is not null && jobFault.Count() >= Math.Max(quorum, 1) && jobFault.Key is { } engineError)
+                {
+                    return new AttemptResult(null, engineError, true, exclude, rejected);
+                }
+                var best = outcome?.Agreement ?? 0;
+                var disagreeing = commits.Select(c => c.HostNodeId);
+                var reasons = string.Join("; ", runs.Where(r => r.Failure is not null).Select(r => $"{Short(r.Candidate.NodeId)}: {r.Failure}").Take(4));
+                var reason = $"quorum not reached: best agreement {best}/{quorum}" + (reasons.Length > 0 ? $" ({reasons})" : "");
+                // Disagreeing commits with no host left to break the tie: retry elsewhere, excluding everyone tried.
+                exclude.AddRange(disagreeing);
+                return new AttemptResult(null, reason, false, exclude, rejected);
+            }
+
+            // Quorum reached: cancel losers and stragglers at once, then fetch from the fastest agreeing host.
+            var agreed = outcome.Agreed!;
+            var agreeing = runs.Where(r => r.Commit is { } c && c.AgreesWith(agreed)).OrderBy(r => r.CommitOrder).ToList();
+            foreach (var r in runs.Except(agreeing))
+            {
+                r.Release();
+            }
+            var schema = BatchCodec.DecodeSchema(agreed.Schema);
+            foreach (var host in agreeing)
+            {
+                var fetched = await host.FetchAsync(schema, agreed, config, deadline.Token).ConfigureAwait(false);
+                if (fetched.Result is { } rows)
+                {
+                    foreach (var other in agreeing.Where(a => a != host))
+                    {
+                        other.Release();
+                    }
+                    var verified = !fast && unverifiable is null;
+                    var agreeingCommits = agreeing.Select(a => a.Commit!).ToList();
+                    return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
+                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, []), "", false, exclude, rejected);
+                }
+                exclude.Add(host.Candidate.NodeId);
+                if (fetched.Equivocated)
+                {
+                    rejected.Add($"{host.Candidate.NodeId}: {fetched.Error}");
+                }
+            }
+            return new AttemptResult(null, "every agreeing host failed to deliver its committed result", false, exclude, rejected);
+        }
+        finally
+        {
+            foreach (var r in runs)
+            {
+                r.Release();
+            }
+        }
+    }
+
+    private static string Short(string nodeId) => nodeId.Length > 11 ? nodeId[..11] : nodeId;
+
+    private sealed record FetchResult(ResultSet? Result, long Bytes, string? Error, bool Equivocated);
+
+    /// <summary>One host's pipeline in one attempt: offer, bid, dispatch, commit; then fetch or release.</summary>
+    private sealed class HostRun(Coordinator owner, PeerEntry candidate, OfferMessage offer, DispatchMessage dispatch, CoreConfig.SchedulerConfig scheduler, ChannelWriter<HostRun> events)
+    {
+        private static int s_order;
+        private readonly TaskCompletionSource _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private bool _finished;
+        private PeerConnection? _connection;
+        private Task<Frame>? _pending;
+        private bool _offered;
+        private bool _dispatched;
+        private int _released;
+
+        public PeerEntry Candidate { get; } = candidate;
+        public CommitMessage? Commit { get; set; }
+        public int CommitOrder { get; private set; }
+        public string? Failure { get; private set; }
+        public JobErrorCode? FailureCode { get; private set; }
+        public string? FailureDetail { get; private set; }
+        public bool Reported { get; set; }
+
+        public void Start() => _ = Task.Run(RunAsync);
+
+        private async Task RunAsync()
+        {
+            var sw = Stopwatch.StartNew();
+            try
+            {
+                using var connectTimeout = new CancellationTokenSource(scheduler.OfferTimeout);
+                _connection = await owner._pool.RentAsync(Candidate.Address, Candidate.NodeId, connectTimeout.Token).ConfigureAwait(false);
+                if (_stop.Task.IsCompleted)
+                {
+                    owner._pool.Return(_connection);
+                    _connection = null;
+                    throw new OperationCanceledException();
+                }
+                var rtt = Stopwatch.StartNew();
+                await _connection.SendAsync(MessageType.Offer, offer.Encode()).ConfigureAwait(false);
+                _offered = true;
+                var reply = await Next(scheduler.OfferTimeout).ConfigureAwait(false);
+                owner._membership.ObserveContact(Candidate.NodeId, rtt.Elapsed.TotalMilliseconds);
+                if (reply.Type == MessageType.Decline)
+                {
+                    _offered = false;
+                    throw new HostFailure("declined: " + ReasonMessage.Decode(reply.Payload.Span).Reason);
+                }
+                if (reply.Type != MessageType.Bid || BidMessage.Decode(reply.Payload.Span).JobId != offer.JobId)
+                {
+                    throw new HostFailure($"expected a Bid, got {reply.Type}");
+                }
+                _offered = false;
+                await _connection.SendAsync(MessageType.Dispatch, dispatch.Encode()).ConfigureAwait(false);
+                _dispatched = true;
+                var answer = await Next(scheduler.DispatchTimeout).ConfigureAwait(false);
+                switch (answer.Type)
+                {
+                    case MessageType.Commit:
+                        Commit = CommitMessage.Decode(answer.Payload.Span);
+                        CommitOrder = Interlocked.Increment(ref s_order);
+                        break;
+                    case MessageType.Error:
+                        _dispatched = false;
+                        var error = ErrorMessage.Decode(answer.Payload.Span);
+                        FailureCode = error.Code;
+                        FailureDetail = error.Message;
+                        throw new HostFailure($"{error.Code}: {error.Message}");
+                    case MessageType.End:
+                        _dispatched = false;
+                        throw new HostFailure("the host cancelled the job");
+                    default:
+                        throw new HostFailure($"expected a Commit, got {answer.Type}");
+                }
+            }
+            catch (Exception e)
+            {
+                Failure = e switch
+                {
+                    HostFailure h => h.Message,
+                    OperationCanceledException when _stop.Task.IsCompleted => "cancelled",
+                    OperationCanceledException or TimeoutException => $"timed out after {sw.ElapsedMilliseconds} ms",
+                    PeerRejectedException r => $"handshake rejected: {r.Reason}",
+                    _ => e.Message,
+                };
+                if (e is not HostFailure && !_stop.Task.IsCompleted)
+                {
+                    owner._membership.ObserveFailure(Candidate.NodeId);
+                }
+                events.TryWrite(this);
+                Recycle();
+                return;
+            }
+            // Committed. If the attempt already moved on (quorum reached without us), nobody will read this event:
+            // release the held result ourselves.
+            Volatile.Write(ref _finished, true);
+            events.TryWrite(this);
+            if (_stop.Task.IsCompleted)
+            {
+                Recycle();
+            }
+        }
+
+        /// <summary>The next frame within <paramref name="timeout"/>; a stop request cancels the wait (the read stays pending).</summary>
+        private async Task<Frame> Next(TimeSpan timeout)
+        {
+            _pending ??= _connection!.ReceiveAsync().AsTask();
+            var delay = Task.Delay(timeout);
+            var winner = await Task.WhenAny(_pending, delay, _stop.Task).ConfigureAwait(false);
+            if (winner == _pending)
+            {
+                var frame = await _pending.ConfigureAwait(false);
+                _pending = null;
+                return frame;
+            }
+            if (winner == _stop.Task)
+            {
+                throw new OperationCanceledException();
+            }
+            var c = _connection;
+            _connection = null;
+            if (c is not null)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+            throw new TimeoutException();
+        }
+
+        /// <summary>Cancels this host's job (if any) and recycles the connection in the background.</summary>
+        public void Release()
+        {
+            _stop.TrySetResult();
+            if (Reported || Volatile.Read(ref _finished))
+            {
+                Recycle();
+            }
+        }
+
+        private void Recycle()
+        {
+            if (Interlocked.Exchange(ref _released, 1) != 0)
+            {
+                return;
+            }
+            var c = _connection;
+            _connection = null;
+            if (c is null)
+            {
+                return;
+            }
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    if (_dispatched)
+                    {
+                        await c.SendAsync(MessageType.Cancel, new ReasonMessage(dispatch.JobId, "lost race").Encode()).ConfigureAwait(false);
+                    }
+                    var until = Stopwatch.StartNew();
+                    while (_dispatched || _offered || _pending is not null)
+                    {
+                        _pending ??= c.ReceiveAsync().AsTask();
+                        var left = s_drainTimeout - until.Elapsed;
+                        if (left <= TimeSpan.Zero || await Task.WhenAny(_pending, Task.Delay(left)).ConfigureAwait(false) != _pending)
+                        {
+                            await c.DisposeAsync().ConfigureAwait(false);
+                            return;
+                        }
+                        var f = await _pending.ConfigureAwait(false);
+                        _pending = null;
+                        if (f.Type is MessageType.Bid or MessageType.Decline)
+                        {
+                            _offered = false;
+                        }
+                        if (f.Type is MessageType.End or MessageType.Error && JobFrames.JobIdOf(f.Payload.Span) == dispatch.JobId)
+                        {
+                            _dispatched = false;
+                        }
+                    }
+                    owner._pool.Return(c);
+                }
+                catch (Exception)
+                {
+                    await c.DisposeAsync().ConfigureAwait(false);
+                }
+            });
+        }
+
+        /// <summary>Fetches the committed rows; they are returned only when they re-hash to <paramref name="agreed"/>.</summary>
+        public async Task<FetchResult> FetchAsync(ResultSchema schema, CommitMessage agreed, CoreConfig.NodeConfig config, CancellationToken cancellationToken)
+        {
+            var c = _connection;
+            if (c is null)
+            {
+                return new FetchResult(null, 0, "no connection", false);
+            }
+            var stall = scheduler.ProgressInterval * scheduler.ProgressStallMultiplier;
+            if (stall <= TimeSpan.Zero)
+            {
+                stall = scheduler.DispatchTimeout;
+            }
+            var maxBytes = config.Transport.Result.MaxResultBytes;
+            var limits = CodecLimits.Default;
+            try
+            {
+                await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit).Encode(), cancellationToken).ConfigureAwait(false);
+                var hasher = new CanonicalResultHasher(schema);
+                var batches = new List<ResultBatch>();
+                long rows = 0, bytes = 0;
+                var consumed = 0;
+                uint expectedSeq = 0;
+                while (true)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var frame = await Next(stall).ConfigureAwait(false);
+                    if (frame.Type == MessageType.Batch)
+                    {
+                        var (job, seq, parts) = BatchFrame.Decode(frame.Payload, owner.MaxFrameBytes);
+                        if (job != dispatch.JobId || seq != expectedSeq++)
+                        {
+                            throw new HostFailure("batch frame out of sequence");
+                        }
+                        bytes += frame.Payload.Length;
+                        if (bytes > maxBytes)
+                        {
+                            throw new HostFailure($"result exceeds transport.result.max_result_bytes = {maxBytes}");
+                        }
+                        foreach (var part in parts)
+                        {
+                            var batch = BatchCodec.DecodeBatch(part.Span, schema, limits);
+                            rows += batch.RowCount;
+                            if ((ulong)rows > agreed.RowCount)
+                            {
+                                return await Equivocation($"streamed more rows than the committed {agreed.RowCount}").ConfigureAwait(false);
+                            }
+                            hasher.Add(batch);
+                            batches.Add(batch);
+                        }
+                        if (++consumed == InitialCredit / 2)
+                        {
+                            consumed = 0;
+                            await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit / 2).Encode(), cancellationToken).ConfigureAwait(false);
+                        }
+                        continue;
+                    }
+                    if (frame.Type == MessageType.End)
+                    {
+                        var end = EndMessage.Decode(frame.Payload.Span);
+                        if (end.JobId != dispatch.JobId || end.Status != EndStatus.Complete)
+                        {
+                            throw new HostFailure("the host ended the stream without completing it");
+                        }
+                        _dispatched = false;
+                        var digest = hasher.Finish().ToString();
+                        if ((ulong)rows != agreed.RowCount || digest != agreed.ResultHash)
+                        {
+                            return await Equivocation($"equivocation: committed {agreed.ResultHash[..12]}… ({agreed.RowCount} rows) but streamed rows hashing to {digest[..12]}… ({rows} rows)").ConfigureAwait(false);
+                        }
+                        _connection = null;
+                        owner._pool.Return(c);
+                        Interlocked.Exchange(ref _released, 1);
+                        return new FetchResult(new ResultSet(schema, batches), bytes, null, false);
+                    }
+                    if (frame.Type == MessageType.Error)
+                    {
+                        _dispatched = false;
+                        throw new HostFailure(ErrorMessage.Decode(frame.Payload.Span).Message);
+                    }
+                    throw new HostFailure($"unexpected {frame.Type} frame while streaming");
+                }
+            }
+            catch (Exception e) when (e is HostFailure or ProtocolException or CodecException or IOException or TimeoutException or EndOfStreamException or OperationCanceledException or InvalidDataException)
+            {
+                Failure = e is TimeoutException ? $"stalled mid-stream (no frame for {stall.TotalMilliseconds:0} ms)" : e.Message;
+                await DropConnection().ConfigureAwait(false);
+                return new FetchResult(null, 0, Failure, false);
+            }
+
+            async Task<FetchResult> Equivocation(string why)
+            {
+                Failure = why;
+                await DropConnection().ConfigureAwait(false);
+                return new FetchResult(null, 0, why, true);
+            }
+        }
+
+        private async Task DropConnection()
+        {
+            Interlocked.Exchange(ref _released, 1);
+            var c = _connection;
+            _connection = null;
+            if (c is not null)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private sealed class HostFailure(string message) : Exception(message);
+}

@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Net;
+using Duckton.Core.Protocol;
+using Duckton.Transport;
+using CoreConfig = Duckton.Core.Configuration;
+
+namespace Duckton.Node.Grid;
+
+/// <summary>
+/// This node's part in the grid: identity, connection pool, membership (seeds plus gossip of signed adverts, failure
+/// detection, expiry), the coordinator, and — once sharing — the worker behind a listener. Every background loop
+/// runs on pool threads, so it never keeps a process alive.
+/// </summary>
+public sealed class GridRuntime : IAsyncDisposable
+{
+    private readonly Func<CoreConfig.NodeConfig> _config;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
+    private readonly List<string> _seeds = [];
+    private Task? _gossipLoop;
+    private PeerListener? _listener;
+    private AdvertMessage? _advert;
+    private ulong _powNonce;
+    private bool _powMinted;
+    private ulong _seq;
+
+    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, TimeProvider? time = null, string? configDirectory = null)
+    {
+        Identity = identity;
+        _config = config;
+        // DuckDB calls into the node synchronously (table-function bind), so callers block pool threads while the
+        // async grid work needs others; a floor on the pool avoids slow thread injection on small machines.
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        if (workers < 32)
+        {
+            ThreadPool.SetMinThreads(32, io);
+        }
+        _time = time ?? TimeProvider.System;
+        var c = config();
+        TransportOptions = new TransportOptions
+        {
+            Pinning = c.Identity.PinningMode,
+            Allowlist = c.Identity.Allowlist,
+            KnownPeersPath = configDirectory is null ? null : Path.Combine(configDirectory, "known_peers"),
+            HandshakeTimeout = c.Network.ConnectTimeout,
+            SoftwareVersion = "duckton-dotnet",
+            Time = _time,
+        };
+        Pool = new ConnectionPool(identity, TransportOptions);
+        Membership = new Membership(identity.NodeId, _time) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
+        Coordinator = new Coordinator(identity, Pool, Membership, engineVersion, _time);
+    }
+
+    public NodeIdentity Identity { get; }
+    public TransportOptions TransportOptions { get; }
+    public ConnectionPool Pool { get; }
+    public Membership Membership { get; }
+    public Coordinator Coordinator { get; }
+    public Worker? Worker { get; private set; }
+
+    /// <summary>The address peers reach this node's listener at (null until sharing).</summary>
+    public string? ListenAddress { get; private set; }
+
+    public IReadOnlyList<string> Seeds
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _seeds];
+            }
+        }
+    }
+
+    /// <summary>Adds seeds, starts gossiping and runs one gossip round now, so peers are known when this returns.</summary>
+    public async Task JoinAsync(IEnumerable<string> seeds, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            foreach (var s in seeds.Select(s => s.Trim()).Where(s => s.Length > 0))
+            {
+                if (!_seeds.Contains(s))
+                {
+                    _seeds.Add(s);
+                }
+            }
+        }
+        await GossipRoundAsync(cancellationToken).ConfigureAwait(false);
+        StartGossip();
+    }
+
+    /// <summary>Starts hosting (or updates what is donated when already hosting); returns the listen address.</summary>
+    public async Task<string> ShareAsync(WorkerOptions options, string bindAddress, bool enabled, CancellationToken cancellationToken = default)
+    {
+        if (!_powMinted)
+        {
+            _powNonce = await Task.Run(() => ProofOfWork.Mint(Identity.PublicKey.Span, ProofOfWork.DefaultBits), cancellationToken).ConfigureAwait(false);
+            _powMinted = true;
+        }
+        if (Worker is { } running && running.Options == options)
+        {
+            running.Enabled = enabled;
+        }
+        else
+        {
+            var worker = new Worker(Identity, options, _time)
+            {
+                Enabled = enabled,
+                OnAdvert = (a, peer) => Membership.Ingest(a, direct: a.NodeId == peer),
+                AdvertsToShare = () => [.. SelfAdverts(), .. Membership.FreshAdverts(32)],
+            };
+            var old = Worker;
+            Worker = worker;
+            old?.Dispose();
+        }
+        if (_listener is null)
+        {
+            var endPoint = ParseBind(bindAddress);
+            _listener = await PeerListener.StartAsync(Identity, endPoint, TransportOptions, (c, ct) => Worker!.HandleConnectionAsync(c, ct), _stop.Token).ConfigureAwait(false);
+            var advertised = _config().Network.AdvertisedAddr;
+            ListenAddress = advertised.Length > 0 ? advertised : FormatEndPoint(_listener.LocalEndPoint);
+        }
+        _advert = null;
+        StartGossip();
+        return ListenAddress!;
+    }
+
+    public bool Hosting => Worker is not null;
+
+    /// <summary>The last failed gossip exchange (address and error), for p2p_status.</summary>
+    public string? LastGossipError { get; private set; }
+
+    public void SetEnabled(bool enabled)
+    {
+        if (Worker is { } w)
+        {
+            w.Enabled = enabled;
+            _advert = null;
+        }
+    }
+
+    private static IPEndPoint ParseBind(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        var host = address[..colon].Trim('[', ']');
+        var port = int.Parse(address.AsSpan(colon + 1), System.Globalization.CultureInfo.InvariantCulture);
+        var ip = host is "" or "*" or "0.0.0.0" ? IPAddress.Any : host == "localhost" ? IPAddress.Loopback : IPAddress.Parse(host);
+        return new IPEndPoint(ip, port);
+    }
+
+    private static string FormatEndPoint(IPEndPoint ep) =>
+        ep.Address.Equals(IPAddress.Any) ? $"127.0.0.1:{ep.Port}" : ep.ToString();
+
+    /// <summary>This host's current signed advert (re-signed with a higher seq when stale or changed).</summary>
+    public IReadOnlyList<AdvertMessage> SelfAdverts()
+    {
+        if (Worker is not { } w || ListenAddress is null)
+        {
+            return [];
+        }
+        var now = (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds();
+        var current = _advert;
+        var refreshMs = (ulong)Math.Max(1000, Membership.Ttl.TotalMilliseconds / 3);
+        if (current is null || now - current.TimestampMs > refreshMs)
+        {
+            var (mem, threads, _) = w.Free();
+            current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, 0, w.Enabled,
+                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, ProofOfWork.DefaultBits, now, Interlocked.Increment(ref _seq)).SignWith(b => Identity.Sign(b));
+            _advert = current;
+        }
+        return [current];
+    }
+
+    private void StartGossip()
+    {
+        lock (_gate)
+        {
+            if (_gossipLoop is not null)
+            {
+                return;
+            }
+            var token = _stop.Token;
+            _gossipLoop = Task.Run(async () =>
+            {
+                while (!token.IsCancellationRequested)
+                {
+                    try
+                    {
+                        await Task.Delay(_config().Discovery.Gossip.Heartbeat, _time, token).ConfigureAwait(false);
+                        await GossipRoundAsync(token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                    catch (Exception)
+                    {
+                        // One failed round is not fatal; the next one retries.
+                    }
+                }
+            }, CancellationToken.None);
+        }
+    }
+
+    /// <summary>One gossip round: exchange adverts with every seed and a random sample of known peers, then expire stale peers.</summary>
+    public async Task GossipRoundAsync(CancellationToken cancellationToken = default)
+    {
+        var config = _config();
+        var targets = new List<(string Address, string? NodeId)>();
+        foreach (var s in Seeds)
+        {
+            targets.Add((s, null));
+        }
+        var known = Membership.Live().Where(p => !targets.Any(t => t.Address == p.Address)).OrderBy(_ => Random.Shared.Next()).Take(config.Discovery.Gossip.Fanout);
+        targets.AddRange(known.Select(p => (p.Address, (string?)p.NodeId)));
+        await Task.WhenAll(targets.Select(t => ExchangeAsync(t.Address, t.NodeId, config.Scheduler.OfferTimeout, cancellationToken))).ConfigureAwait(false);
+        Membership.Expire();
+    }
+
+    private async Task ExchangeAsync(string address, string? nodeId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        PeerConnection? c = null;
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(timeout);
+            c = await Pool.RentAsync(address, nodeId, cts.Token).ConfigureAwait(false);
+            var sw = Stopwatch.StartNew();
+            foreach (var a in SelfAdverts().Concat(Membership.FreshAdverts(32)))
+            {
+                await c.SendAsync(MessageType.Advert, a.Encode(), cts.Token).ConfigureAwait(false);
+            }
+            var nonce = (ulong)Random.Shared.NextInt64();
+            await c.SendAsync(MessageType.Ping, new PingMessage(nonce, (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()).Encode(), cts.Token).ConfigureAwait(false);
+            var receive = Task.Run(async () =>
+            {
+                while (true)
+                {
+                    var f = await c.ReceiveAsync().ConfigureAwait(false);
+                    if (f.Type == MessageType.Advert)
+                    {
+                        var advert = AdvertMessage.Decode(f.Payload.Span);
+                        Membership.Ingest(advert, direct: advert.NodeId == c.RemoteNodeId);
+                    }
+                    else if (f.Type == MessageType.Pong && PingMessage.Decode(f.Payload.Span).Nonce == nonce)
+                    {
+                        return;
+                    }
+                }
+            }, CancellationToken.None);
+            if (await Task.WhenAny(receive, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false) != receive)
+            {
+                throw new TimeoutException();
+            }
+            await receive.ConfigureAwait(false);
+            Membership.ObserveContact(c.RemoteNodeId, sw.Elapsed.TotalMilliseconds);
+            Pool.Return(c);
+            c = null;
+        }
+        catch (Exception e)
+        {
+            LastGossipError = $"{address}: {e.GetType().Name}: {e.Message}";
+            if (nodeId is not null)
+            {
+                Membership.ObserveFailure(nodeId);
+            }
+        }
+        finally
+        {
+            if (c is not null)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_listener is not null)
+        {
+            await _listener.DisposeAsync().ConfigureAwait(false);
+        }
+        await Pool.DisposeAsync().ConfigureAwait(false);
+        Worker?.Dispose();
+    }
+}

@@ -1,0 +1,585 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Duckton.Core.Data;
+using Duckton.Core.Hashing;
+using Duckton.Core.Protocol;
+using Duckton.Engine;
+using Duckton.Transport;
+using CoreConfig = Duckton.Core.Configuration;
+
+namespace Duckton.Node.Grid;
+
+/// <summary>Test and demo behaviours of a host. Anything but <see cref="None"/> is SIMULATED misbehaviour.</summary>
+public enum SimulatedFault
+{
+    None,
+    /// <summary>Perturbs one value and commits the hash of what it sends (caught by the quorum).</summary>
+    Cheat,
+    /// <summary>Commits the correct hash but streams perturbed rows (caught by the requester's re-hash).</summary>
+    Equivocate,
+    /// <summary>Never commits (hangs until cancelled).</summary>
+    StallCommit,
+    /// <summary>Commits, sends one batch frame, then hangs.</summary>
+    StallStream,
+    /// <summary>Commits, sends one batch frame, then SIGKILLs its own process.</summary>
+    DieStream,
+    /// <summary>Alternates per job between stalling before the commit and stalling mid-stream.</summary>
+    Flaky,
+}
+
+/// <summary>What a host donates and how it behaves.</summary>
+public sealed record WorkerOptions
+{
+    public long MemoryBytes { get; init; } = 4L << 30;
+    public int Threads { get; init; } = 2;
+    public int MaxJobs { get; init; } = 3;
+    public long PerJobMemoryBytes { get; init; } = 1L << 30;
+    public int PerJobThreads { get; init; } = 1;
+    public IReadOnlyList<CoreConfig.DataClass> DataClasses { get; init; } = [CoreConfig.DataClass.Public];
+    public IReadOnlyList<string> Networks { get; init; } = ["default"];
+    public IReadOnlyList<string> Groups { get; init; } = [];
+    public string Region { get; init; } = "";
+    public TimeSpan JobTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    public long MaxResultBytes { get; init; } = 2L << 30;
+    public int ChunkBytes { get; init; } = 256 << 10;
+    public int MaxFrameBytes { get; init; } = 16 << 20;
+    public TimeSpan ResultHold { get; init; } = TimeSpan.FromSeconds(60);
+    public SimulatedFault Fault { get; init; }
+
+    /// <summary>Extra delay before every commit (test/demo: makes a host deterministically slower).</summary>
+    public TimeSpan SimulatedCommitDelay { get; init; }
+
+    public static WorkerOptions FromConfig(CoreConfig.NodeConfig c) => new()
+    {
+        MemoryBytes = c.Budget.MemoryBytes,
+        Threads = c.Budget.Threads,
+        MaxJobs = c.Budget.MaxJobs,
+        PerJobMemoryBytes = Math.Min(c.Budget.PerJobMemoryBytes, c.Budget.MemoryBytes),
+        PerJobThreads = Math.Min(c.Budget.PerJobThreads, c.Budget.Threads),
+        DataClasses = c.Budget.DataClasses,
+        Networks = c.Membership.Networks,
+        Groups = c.Membership.Groups,
+        Region = c.Membership.Region,
+        JobTimeout = c.Worker.JobTimeout,
+        MaxResultBytes = c.Transport.Result.MaxResultBytes,
+        ChunkBytes = (int)Math.Clamp(c.Network.ResultChunkBytes, 4 << 10, 8 << 20),
+    };
+}
+
+/// <summary>
+/// The host side of the job protocol: bids on offers within the donated budget, runs only dispatches it bid on for
+/// that authenticated peer in the locked-down engine, commits (signed) before any row, streams batches on Fetch with
+/// credit-based flow control, and interrupts the engine at once on Cancel or disconnect.
+/// </summary>
+public sealed class Worker : IDisposable
+{
+    private static readonly TimeSpan s_dispatchAuthorization = TimeSpan.FromSeconds(300);
+    private readonly NodeIdentity _identity;
+    private readonly LockedDownEngine _engine;
+    private readonly ConcurrentDictionary<(string Peer, string Job), DateTimeOffset> _authorized = new();
+    private readonly Lock _budgetGate = new();
+    private readonly TimeProvider _time;
+    private long _usedMemory;
+    private int _usedThreads;
+    private int _usedSlots;
+    private long _jobsServed;
+    private long _jobCounter;
+
+    public Worker(NodeIdentity identity, WorkerOptions options, TimeProvider? time = null)
+    {
+        _identity = identity;
+        Options = options;
+        _time = time ?? TimeProvider.System;
+        _engine = new LockedDownEngine(EngineOptions.Default with
+        {
+            MemoryLimitBytes = options.PerJobMemoryBytes,
+            Threads = Math.Max(1, options.PerJobThreads),
+            WarmInstances = Math.Clamp(options.MaxJobs, 1, 4),
+            MaxResultBytes = options.MaxResultBytes,
+        });
+    }
+
+    public WorkerOptions Options { get; private set; }
+
+    /// <summary>Serving jobs (false = paused: offers are declined).</summary>
+    public bool Enabled { get; set; } = true;
+
+    public int RunningJobs => Volatile.Read(ref _usedSlots);
+    public long JobsServed => Interlocked.Read(ref _jobsServed);
+
+    /// <summary>Gossip hooks: adverts received on a host connection, and what to answer a Ping with.</summary>
+    public Action<AdvertMessage, string>? OnAdvert { get; set; }
+    public Func<IReadOnlyList<AdvertMessage>>? AdvertsToShare { get; set; }
+
+    public (long Memory, int Threads, int Slots) Free()
+    {
+        lock (_budgetGate)
+        {
+            return (Options.MemoryBytes - _usedMemory, Options.Threads - _usedThreads, Options.MaxJobs - _usedSlots);
+        }
+    }
+
+    private bool TryAdmit(long memory, int threads)
+    {
+        lock (_budgetGate)
+        {
+            if (_usedSlots >= Options.MaxJobs || _usedMemory + memory > Options.MemoryBytes || _usedThreads + threads > Options.Threads)
+            {
+                return false;
+            }
+            _usedSlots++;
+            _usedMemory += memory;
+            _usedThreads += threads;
+            return true;
+        }
+    }
+
+    private void ReleaseThreads(int threads)
+    {
+        lock (_budgetGate)
+        {
+            _usedThreads -= threads;
+        }
+    }
+
+    private void Release(long memory, int threads)
+    {
+        lock (_budgetGate)
+        {
+            _usedSlots--;
+            _usedMemory -= memory;
+            _usedThreads -= threads;
+        }
+    }
+
+    private string? DeclineReason(OfferMessage offer)
+    {
+        if (!Enabled)
+        {
+            return "host is paused (p2p_pause)";
+        }
+        var cls = (CoreConfig.DataClass)(int)offer.DataClass;
+        if (!Options.DataClasses.Contains(cls))
+        {
+            return $"data class {cls.ToString().ToLowerInvariant()} not served";
+        }
+        if (offer.Network.Length > 0 && !Options.Networks.Contains(offer.Network))
+        {
+            return "host is not in the requested network";
+        }
+        if (offer.Groups.Count > 0 && !offer.Groups.Any(Options.Groups.Contains))
+        {
+            return "requester shares none of the host's groups";
+        }
+        if (offer.Regions.Count > 0 && !offer.Regions.Contains(Options.Region))
+        {
+            return "host region not in the requested set";
+        }
+        var (mem, threads, slots) = Free();
+        if (slots <= 0 || mem < Options.PerJobMemoryBytes || threads < Options.PerJobThreads)
+        {
+            return $"at capacity (free: {slots} job slot(s), {threads} thread(s), {mem >> 20} MiB; a job needs 1, {Options.PerJobThreads}, {Options.PerJobMemoryBytes >> 20} MiB)";
+        }
+        return null;
+    }
+
+    /// <summary>Serves one authenticated connection until it closes.</summary>
+    public async Task HandleConnectionAsync(PeerConnection connection, CancellationToken cancellationToken)
+    {
+        var jobs = new ConcurrentDictionary<string, HostJob>(StringComparer.Ordinal);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                Frame frame;
+                try
+                {
+                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception) when (!connection.IsOpen || cancellationToken.IsCancellationRequested)
+                {
+                    return;
+                }
+                try
+                {
+                    await HandleFrameAsync(connection, frame, jobs, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ProtocolException)
+                {
+                    return; // a malformed frame ends the connection
+                }
+            }
+        }
+        finally
+        {
+            foreach (var job in jobs.Values)
+            {
+                job.Cancel();
+            }
+        }
+    }
+
+    private async Task HandleFrameAsync(PeerConnection connection, Frame frame, ConcurrentDictionary<string, HostJob> jobs, CancellationToken ct)
+    {
+        var peer = connection.RemoteNodeId;
+        switch (frame.Type)
+        {
+            case MessageType.Offer:
+            {
+                var offer = OfferMessage.Decode(frame.Payload.Span);
+                if (DeclineReason(offer) is { } why)
+                {
+                    await connection.SendAsync(MessageType.Decline, new ReasonMessage(offer.JobId, why).Encode(), ct).ConfigureAwait(false);
+                    return;
+                }
+                _authorized[(peer, offer.JobId)] = _time.GetUtcNow() + s_dispatchAuthorization;
+                var (mem, threads, slots) = Free();
+                await connection.SendAsync(MessageType.Bid, new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), 0, 10).Encode(), ct).ConfigureAwait(false);
+                return;
+            }
+            case MessageType.Dispatch:
+            {
+                var dispatch = DispatchMessage.Decode(frame.Payload.Span);
+                if (!_authorized.TryRemove((peer, dispatch.JobId), out var until) || until < _time.GetUtcNow())
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.NotAuthorized, "dispatch not authorized: no bid from this host to this peer for this job", ct).ConfigureAwait(false);
+                    return;
+                }
+                if (!Enabled)
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.Paused, "host is paused (p2p_pause)", ct).ConfigureAwait(false);
+                    return;
+                }
+                var memory = (long)Math.Min(dispatch.MemoryLimitBytes == 0 ? (ulong)Options.PerJobMemoryBytes : dispatch.MemoryLimitBytes, (ulong)Options.PerJobMemoryBytes);
+                var threads = (int)Math.Clamp(dispatch.Threads == 0 ? (uint)Options.PerJobThreads : dispatch.Threads, 1u, (uint)Math.Max(1, Options.PerJobThreads));
+                if (!TryAdmit(memory, threads))
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.Busy, "at capacity", ct).ConfigureAwait(false);
+                    return;
+                }
+                var job = new HostJob(this, connection, dispatch, threads);
+                if (!jobs.TryAdd(dispatch.JobId, job))
+                {
+                    Release(memory, threads);
+                    await SendError(connection, dispatch.JobId, JobErrorCode.Protocol, "job already dispatched on this connection", ct).ConfigureAwait(false);
+                    return;
+                }
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await job.RunAsync().ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        jobs.TryRemove(dispatch.JobId, out _);
+                        Release(memory, job.ThreadsHeld);
+                        job.Dispose();
+                    }
+                }, CancellationToken.None);
+                return;
+            }
+            case MessageType.Fetch:
+            {
+                var fetch = FetchMessage.Decode(frame.Payload.Span);
+                if (jobs.TryGetValue(fetch.JobId, out var job))
+                {
+                    job.AddCredit((int)Math.Min(fetch.Credit, 1024u));
+                }
+                return;
+            }
+            case MessageType.Cancel:
+            {
+                var cancel = ReasonMessage.Decode(frame.Payload.Span);
+                _authorized.TryRemove((peer, cancel.JobId), out _);
+                if (jobs.TryGetValue(cancel.JobId, out var job))
+                {
+                    job.Cancel();
+                }
+                return;
+            }
+            case MessageType.Advert:
+            {
+                var advert = AdvertMessage.Decode(frame.Payload.Span);
+                OnAdvert?.Invoke(advert, peer);
+                return;
+            }
+            case MessageType.Ping:
+            {
+                var ping = PingMessage.Decode(frame.Payload.Span);
+                foreach (var a in AdvertsToShare?.Invoke() ?? [])
+                {
+                    await connection.SendAsync(MessageType.Advert, a.Encode(), ct).ConfigureAwait(false);
+                }
+                await connection.SendAsync(MessageType.Pong, new PingMessage(ping.Nonce, (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()).Encode(), ct).ConfigureAwait(false);
+                return;
+            }
+            default:
+                throw new ProtocolException($"unexpected {frame.Type} frame on a host connection");
+        }
+    }
+
+    private static ValueTask SendError(PeerConnection c, string jobId, JobErrorCode code, string message, CancellationToken ct) =>
+        c.SendAsync(MessageType.Error, new ErrorMessage(jobId, code, message).Encode(), ct);
+
+    public void Dispose() => _engine.Dispose();
+
+    /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
+    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads) : IDisposable
+    {
+        /// <summary>Threads still reserved: returned as soon as the engine is done (holding a result needs none).</summary>
+        public int ThreadsHeld { get; private set; } = threads;
+
+        private readonly CancellationTokenSource _cancel = new();
+        private readonly SemaphoreSlim _credit = new(0, int.MaxValue);
+        private int _cancelled;
+
+        public void Cancel()
+        {
+            if (Interlocked.Exchange(ref _cancelled, 1) == 0)
+            {
+                try
+                {
+                    _cancel.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                }
+            }
+        }
+
+        public void AddCredit(int n)
+        {
+            if (n > 0)
+            {
+                _credit.Release(n);
+            }
+        }
+
+        private SimulatedFault Fault
+        {
+            get
+            {
+                var f = worker.Options.Fault;
+                if (f == SimulatedFault.Flaky)
+                {
+                    return Interlocked.Increment(ref worker._jobCounter) % 2 == 0 ? SimulatedFault.StallCommit : SimulatedFault.StallStream;
+                }
+                return f;
+            }
+        }
+
+        public async Task RunAsync()
+        {
+            var token = _cancel.Token;
+            var fault = Fault;
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                using var timeout = new CancellationTokenSource();
+                var jobTimeout = dispatch.TimeoutMs > 0 ? TimeSpan.FromMilliseconds(dispatch.TimeoutMs) : worker.Options.JobTimeout;
+                if (worker.Options.JobTimeout > TimeSpan.Zero && worker.Options.JobTimeout < jobTimeout)
+                {
+                    jobTimeout = worker.Options.JobTimeout;
+                }
+                if (jobTimeout > TimeSpan.Zero)
+                {
+                    timeout.CancelAfter(jobTimeout);
+                }
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
+                ResultSet result;
+                try
+                {
+                    result = await Task.Run(() => worker._engine.Execute(dispatch.Sql, linked.Token), CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
+                {
+                    await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.Timeout, $"job exceeded the host's timeout of {jobTimeout.TotalMilliseconds:0} ms").Encode()).ConfigureAwait(false);
+                    return;
+                }
+                catch (OperationCanceledException)
+                {
+                    await EndCancelled().ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.Execution, e.Message).Encode()).ConfigureAwait(false);
+                    return;
+                }
+                worker.ReleaseThreads(ThreadsHeld);
+                ThreadsHeld = 0;
+                if (fault == SimulatedFault.StallCommit)
+                {
+                    await WaitCancelled(token).ConfigureAwait(false);
+                    await EndCancelled().ConfigureAwait(false);
+                    return;
+                }
+                var sent = fault is SimulatedFault.Cheat or SimulatedFault.Equivocate ? Perturb(result) : result;
+                var committed = fault == SimulatedFault.Equivocate ? result : sent;
+                var hash = CanonicalResultHash.Compute(committed).ToString();
+                var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+                var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), [], hash,
+                    (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));
+                if (worker.Options.SimulatedCommitDelay > TimeSpan.Zero)
+                {
+                    try
+                    {
+                        await Task.Delay(worker.Options.SimulatedCommitDelay, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        await EndCancelled().ConfigureAwait(false);
+                        return;
+                    }
+                }
+                if (token.IsCancellationRequested)
+                {
+                    await EndCancelled().ConfigureAwait(false);
+                    return;
+                }
+                await Send(MessageType.Commit, commit.Encode()).ConfigureAwait(false);
+                Interlocked.Increment(ref worker._jobsServed);
+
+                // Hold the result until the requester fetches or releases it.
+                using var hold = CancellationTokenSource.CreateLinkedTokenSource(token);
+                hold.CancelAfter(worker.Options.ResultHold);
+                uint frames = 0;
+                try
+                {
+                    await _credit.WaitAsync(hold.Token).ConfigureAwait(false);
+                    foreach (var payload in Frames(sent))
+                    {
+                        if (frames > 0)
+                        {
+                            await _credit.WaitAsync(token).ConfigureAwait(false);
+                        }
+                        await Send(MessageType.Batch, payload).ConfigureAwait(false);
+                        frames++;
+                        if (fault == SimulatedFault.DieStream)
+                        {
+                            await Console.Error.WriteLineAsync("SIMULATED flaky host: killing this process (SIGKILL) mid-stream").ConfigureAwait(false);
+                            Process.GetCurrentProcess().Kill();
+                        }
+                        if (fault == SimulatedFault.StallStream)
+                        {
+                            await WaitCancelled(token).ConfigureAwait(false);
+                        }
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    await EndCancelled().ConfigureAwait(false);
+                    return;
+                }
+                await Send(MessageType.End, new EndMessage(dispatch.JobId, EndStatus.Complete, frames, (ulong)sent.RowCount).Encode()).ConfigureAwait(false);
+            }
+            catch (Exception) when (!connection.IsOpen)
+            {
+                // The requester went away; nothing to tell it.
+            }
+        }
+
+        private static async Task WaitCancelled(CancellationToken token)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        private Task EndCancelled() => Send(MessageType.End, new EndMessage(dispatch.JobId, EndStatus.Cancelled, 0, 0).Encode());
+
+        private async Task Send(MessageType type, byte[] payload)
+        {
+            if (connection.IsOpen)
+            {
+                await connection.SendAsync(type, payload).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Batch frames of about <c>ChunkBytes</c> each (a single larger batch gets a frame of its own).</summary>
+        private IEnumerable<byte[]> Frames(ResultSet result)
+        {
+            var pending = new List<byte[]>();
+            var size = 0;
+            uint seq = 0;
+            foreach (var batch in result.Batches)
+            {
+                var encoded = BatchCodec.EncodeBatch(batch);
+                if (encoded.Length + 64 > worker.Options.MaxFrameBytes)
+                {
+                    throw new InvalidOperationException("a result batch exceeds the frame limit");
+                }
+                if (pending.Count > 0 && (size + encoded.Length > worker.Options.ChunkBytes || pending.Count == ushort.MaxValue || size + encoded.Length + 64 > worker.Options.MaxFrameBytes))
+                {
+                    yield return BatchFrame.Encode(dispatch.JobId, seq++, pending);
+                    pending = [];
+                    size = 0;
+                }
+                pending.Add(encoded);
+                size += encoded.Length;
+            }
+            if (pending.Count > 0)
+            {
+                yield return BatchFrame.Encode(dispatch.JobId, seq, pending);
+            }
+        }
+
+        public void Dispose()
+        {
+            _cancel.Dispose();
+            _credit.Dispose();
+        }
+    }
+
+    /// <summary>A copy of <paramref name="result"/> with one valid value changed (SIMULATED cheating).</summary>
+    internal static ResultSet Perturb(ResultSet result)
+    {
+        var candidates = new List<(int Batch, int Column, int Row)>();
+        for (var b = 0; b < result.Batches.Count; b++)
+        {
+            var batch = result.Batches[b];
+            for (var c = 0; c < batch.Columns.Length; c++)
+            {
+                var col = batch.Columns[c];
+                if ((col.Type.FixedWidth > 0 && col.Type.Id != DuckTypeId.Enum) || col.Type.Id is DuckTypeId.Varchar or DuckTypeId.Blob)
+                {
+                    for (var r = 0; r < batch.RowCount && candidates.Count < 4096; r++)
+                    {
+                        if (col.IsValid(r) && (col.Type.FixedWidth > 0 || col.GetBytes(r).Length > 0))
+                        {
+                            candidates.Add((b, c, r));
+                        }
+                    }
+                }
+            }
+        }
+        if (candidates.Count == 0)
+        {
+            return result;
+        }
+        var (bi, ci, ri) = candidates[Random.Shared.Next(candidates.Count)];
+        var batches = result.Batches.ToArray();
+        var old = batches[bi];
+        var columns = (ColumnVector[])old.Columns.Clone();
+        var v = columns[ci];
+        if (v.Type.FixedWidth > 0)
+        {
+            var data = (byte[])v.Fixed.Clone();
+            data[ri * v.Type.FixedWidth] ^= 1;
+            columns[ci] = new ColumnVector(v.Type, v.Length, data, v.Validity, v.Offsets, v.Bytes, v.Children);
+        }
+        else
+        {
+            var data = (byte[])v.Bytes.Clone();
+            data[v.Offsets[ri]] ^= 1;
+            columns[ci] = new ColumnVector(v.Type, v.Length, v.Fixed, v.Validity, v.Offsets, data, v.Children);
+        }
+        batches[bi] = new ResultBatch(old.Schema, columns, old.RowCount);
+        return new ResultSet(result.Schema, batches);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Globalization;
+using Duckton.Core.Configuration;
+using Duckton.Core.Data;
+using Duckton.DuckDB.Functions;
+using Duckton.Node.Grid;
+
+namespace Duckton.Sql;
+
+/// <summary><c>p2p_join(bootstrap => [...])</c>: persist seeds, contact them (one gossip round) and keep gossiping.</summary>
+internal sealed class JoinFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_join";
+    public override IReadOnlyList<TableFunctionParameter> Named => [new("bootstrap", ParameterKind.VarcharList)];
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var seeds = a.GetStringList("bootstrap")?.Select(s => s.Trim()).Where(s => s.Length > 0).Distinct().ToList() ?? [];
+        if (seeds.Count == 0)
+        {
+            throw new SqlFunctionException("p2p_join: provide one or more seeds, e.g. p2p_join(bootstrap => ['10.0.0.5:9494'])");
+        }
+        var existing = host.Config.Effective().Config.Discovery.Bootstrap;
+        var merged = existing.Concat(seeds).Distinct().ToList();
+        AdminRows.Apply(host.Config, Name, [new("discovery.bootstrap", "[" + string.Join(", ", merged.Select(s => "\"" + s.Replace("\"", "", StringComparison.Ordinal) + "\"")) + "]")]);
+        host.Node.Join(merged);
+        var grid = host.Node.Grid;
+        var rows = new List<(string, string, string?)>
+        {
+            ("join", "status", "joined"),
+            ("join", "node_id", host.Node.NodeId),
+            ("join", "peers", grid.Membership.Live().Count.ToString(CultureInfo.InvariantCulture)),
+        };
+        rows.AddRange(merged.Select(s => ("join", "bootstrap", (string?)s)));
+        return TextResult.GroupKeyValue(rows);
+    }
+}
+
+/// <summary><c>p2p_share(memory, threads, max_jobs, data_classes, enabled, networks, groups, region)</c>: donate compute; this process starts hosting.</summary>
+internal sealed class ShareFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_share";
+
+    public override IReadOnlyList<TableFunctionParameter> Named =>
+    [
+        new("memory", ParameterKind.Varchar),
+        new("threads", ParameterKind.BigInt),
+        new("max_jobs", ParameterKind.BigInt),
+        new("data_classes", ParameterKind.VarcharList),
+        new("enabled", ParameterKind.Boolean),
+        new("networks", ParameterKind.VarcharList),
+        new("groups", ParameterKind.VarcharList),
+        new("region", ParameterKind.Varchar),
+    ];
+
+    private static string List(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(s => "\"" + s.Trim().Replace("\"", "", StringComparison.Ordinal) + "\"")) + "]";
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var changes = new List<KeyValuePair<string, string>>();
+        if (a.GetString("memory") is { } m)
+        {
+            changes.Add(new("budget.memory_bytes", m));
+        }
+        if (a.GetInt64("threads") is { } t)
+        {
+            changes.Add(new("budget.threads", AdminRows.Text(t)));
+        }
+        if (a.GetInt64("max_jobs") is { } j)
+        {
+            changes.Add(new("budget.max_jobs", AdminRows.Text(j)));
+        }
+        if (a.GetStringList("data_classes") is { } dc)
+        {
+            changes.Add(new("budget.data_classes", List(dc.Select(d => d.ToLowerInvariant()))));
+        }
+        if (a.GetBoolean("enabled") is { } e)
+        {
+            changes.Add(new("worker.enabled", AdminRows.Text(e)));
+        }
+        if (a.GetStringList("networks") is { } n)
+        {
+            changes.Add(new("membership.networks", List(n)));
+        }
+        if (a.GetStringList("groups") is { } g)
+        {
+            changes.Add(new("membership.groups", List(g)));
+        }
+        if (a.GetString("region") is { } r)
+        {
+            changes.Add(new("membership.region", r.Trim()));
+        }
+        AdminRows.Apply(host.Config, Name, changes);
+        var c = host.Config.Effective().Config;
+        if (c.Budget.PerJobMemoryBytes > c.Budget.MemoryBytes || c.Budget.PerJobThreads > c.Budget.Threads)
+        {
+            // The per-job limits never exceed what is donated (FromConfig clamps them).
+        }
+        string listen;
+        try
+        {
+            listen = host.Node.StartHosting();
+        }
+        catch (Exception ex) when (ex is System.Net.Sockets.SocketException or FormatException)
+        {
+            throw new SqlFunctionException($"p2p_share: cannot listen on {c.Network.BindAddr}: {ex.Message}; change it with p2p_set('network.bind_addr', 'HOST:PORT')", ex);
+        }
+        return TextResult.GroupKeyValue(
+        [
+            ("share", "status", c.Worker.Enabled ? "hosting" : "standby"),
+            ("share", "node_id", host.Node.NodeId),
+            ("share", "listen_addr", listen),
+            ("share", "memory_bytes", AdminRows.Text(c.Budget.MemoryBytes)),
+            ("share", "threads", AdminRows.Text(c.Budget.Threads)),
+            ("share", "max_jobs", AdminRows.Text(c.Budget.MaxJobs)),
+            ("share", "data_classes", string.Join(",", c.Budget.DataClasses.Select(d => d.ToString().ToLowerInvariant()))),
+            ("share", "enabled", AdminRows.Text(c.Worker.Enabled)),
+            ("share", "networks", string.Join(",", c.Membership.Networks)),
+            ("share", "groups", string.Join(",", c.Membership.Groups)),
+            ("share", "region", c.Membership.Region),
+        ]);
+    }
+}
+
+/// <summary><c>p2p_pause()</c> / <c>p2p_resume()</c>: stop / resume serving jobs (<c>worker.enabled</c>).</summary>
+internal sealed class PauseFunction(NodeHost host, bool enable) : TableFunctionDefinition
+{
+    public override string Name => enable ? "p2p_resume" : "p2p_pause";
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        AdminRows.Apply(host.Config, Name, [new("worker.enabled", AdminRows.Text(enable))]);
+        host.Node.GridIfStarted?.SetEnabled(enable);
+        var hosting = host.Node.GridIfStarted?.Hosting == true;
+        return TextResult.GroupKeyValue(
+        [
+            ("membership", "status", enable ? "serving" : "standby"),
+            ("membership", "enabled", AdminRows.Text(enable)),
+            ("membership", "hosting", hosting ? "true" : "false (start with p2p_share(...))"),
+            ("membership", "node_id", host.Node.NodeId),
+        ]);
+    }
+}
+
+/// <summary><c>p2p_peers()</c>: live peers from verified adverts.</summary>
+internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_peers";
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var c = host.Config.Effective().Config;
+        var peers = host.Node.GridIfStarted?.Membership.Live() ?? [];
+        var inv = CultureInfo.InvariantCulture;
+        return TextResult.Build(
+            ["node_id", "addr", "attestation", "trust", "free_memory_bytes", "free_threads", "max_jobs", "region", "last_seen", "rtt_ms", "state", "enabled"],
+            peers.Select(p => (IReadOnlyList<string?>)
+            [
+                p.NodeId,
+                p.Address,
+                "L" + p.Advert.Attestation.ToString(inv),
+                c.Trust.BootstrapTrust.ToString("0.###", inv),
+                p.Advert.FreeMemoryBytes.ToString(inv),
+                p.Advert.FreeThreads.ToString(inv),
+                p.Advert.MaxJobs.ToString(inv),
+                p.Advert.Region,
+                p.LastSeen.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", inv),
+                p.RttMs?.ToString("0.###", inv),
+                p.State.ToString().ToLowerInvariant(),
+                p.Advert.Enabled ? "true" : "false",
+            ]));
+    }
+}
+
+/// <summary><c>p2p_status()</c>: this node's grid status.</summary>
+internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_status";
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        EffectiveConfig effective;
+        try
+        {
+            effective = host.Config.Effective();
+        }
+        catch (ConfigException e)
+        {
+            throw new SqlFunctionException($"p2p_status: the configuration is invalid: {e.Message}", e);
+        }
+        var c = effective.Config;
+        var grid = host.Node.GridIfStarted;
+        var worker = grid?.Worker;
+        var inv = CultureInfo.InvariantCulture;
+        var live = grid?.Membership.Live() ?? [];
+        return TextResult.GroupKeyValue(
+        [
+            ("status", "node_id", host.Node.NodeId),
+            ("status", "hosting", worker is null ? "false" : "true"),
+            ("status", "serving", worker is { Enabled: true } ? "true" : "false"),
+            ("status", "listen_addr", grid?.ListenAddress ?? ""),
+            ("status", "running_jobs", (worker?.RunningJobs ?? 0).ToString(inv)),
+            ("status", "jobs_served", (worker?.JobsServed ?? 0).ToString(inv)),
+            ("status", "peers_live", live.Count.ToString(inv)),
+            ("status", "peers_suspect", live.Count(p => p.State == PeerState.Suspect).ToString(inv)),
+            ("status", "last_gossip_error", grid?.LastGossipError ?? ""),
+            ("status", "seeds", string.Join(",", grid?.Seeds ?? c.Discovery.Bootstrap)),
+            ("status", "replicas", c.Scheduler.Replicas.ToString(inv)),
+            ("status", "quorum", c.Scheduler.Quorum.ToString(inv)),
+            ("status", "verify_mode", c.Scheduler.VerifyMode.ToString().ToLowerInvariant()),
+            ("status", "planner_prefer", c.Planner.Prefer.ToString().ToLowerInvariant()),
+            ("status", "execution_mode", c.Planner.LocalExecutionEnabled ? "local+grid" : "remote-only (never executes locally)"),
+        ]);
+    }
+}

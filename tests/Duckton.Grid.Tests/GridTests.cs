@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using Duckton.Core.Data;
+using Duckton.Core.Protocol;
+using Duckton.Node;
+
+namespace Duckton.Grid.Tests;
+
+[Collection(GridCollection.Name)]
+public sealed class GridTests(GridFixture grid)
+{
+    private Requester R => grid.Requester;
+
+    private QueryOutcome Remote(string sql, params HostProcess[] hosts) =>
+        R.Host.Node.Query(sql, new QueryOverrides { Prefer = PreferMode.Remote, Replicas = hosts.Length, Quorum = 2, Nodes = [.. hosts.Select(h => h.NodeId)] });
+
+    private ResultSet Local(string sql) => R.Host.Node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }).Result;
+
+    [Theory]
+    [InlineData("SELECT 42 AS answer")]
+    [InlineData("SELECT range AS i, range * 1.5 AS d, 'row ' || range AS s FROM range(5000) ORDER BY i")]
+    [InlineData("SELECT {'a': [1, 2, NULL], 'b': 'x'} AS s, 12.34::DECIMAL(10,2) AS dec, DATE '2024-02-29' AS day, NULL::INTEGER AS n, [1.5, -0.0]::DOUBLE[] AS l")]
+    [InlineData("SELECT range % 7 AS k, count(*) AS c, sum(range) AS s FROM range(100000) GROUP BY k ORDER BY k")]
+    [InlineData("SELECT range AS i FROM range(300000)")]
+    public void Verified_remote_results_equal_the_local_answer(string sql)
+    {
+        var outcome = Remote(sql, grid.H1, grid.H2, grid.H3);
+        Assert.Null(BatchComparer.Difference(Local(sql), outcome.Result));
+        var m = outcome.Meta;
+        Assert.False(m.ExecutedLocally);
+        Assert.True(m.Verified);
+        Assert.True(m.Agreement >= 2);
+        Assert.Equal(2, m.Quorum);
+        Assert.Contains(m.Winner, new[] { grid.H1.NodeId, grid.H2.NodeId, grid.H3.NodeId });
+        Assert.Equal(Duckton.Core.Hashing.CanonicalResultHash.Compute(outcome.Result).ToString(), m.AgreedHash);
+        var cert = CommitCertificate.Verify(m.Certificate!, 2, m.AgreedHash);
+        Assert.True(cert.Valid, cert.Error);
+        Assert.Contains(m.Winner, cert.Hosts);
+    }
+
+    [Fact]
+    public void Query_meta_through_sql_shows_the_remote_verification()
+    {
+        var meta = R.Meta("'SELECT 1 AS one'", $", replicas => 3, quorum => 2, prefer => 'remote', nodes => {GridFixture.Nodes(grid.H1, grid.H2, grid.H3)}");
+        Assert.Equal("false", meta["executed_locally"]);
+        Assert.Equal("true", meta["verified"]);
+        Assert.Equal("2", meta["quorum"]);
+        Assert.True(int.Parse(meta["agreement"]!, System.Globalization.CultureInfo.InvariantCulture) >= 2);
+        Assert.Equal("1", meta["result_rows"]);
+        Assert.Equal("0", meta["receipts"]);
+        Assert.StartsWith("dcc1:", meta["certificate"]);
+        var rows = R.Rows($"SELECT CAST(one AS VARCHAR), typeof(one) FROM p2p_query('SELECT 1 AS one', prefer => 'remote', nodes => {GridFixture.Nodes(grid.H1, grid.H2, grid.H3)})");
+        Assert.Equal(new string?[] { "1", "INTEGER" }, rows.Single());
+    }
+
+    [Fact]
+    public void A_cheating_host_is_outvoted_and_never_wins()
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            var sql = $"SELECT range AS i, range * {i + 2} AS v FROM range(1000) ORDER BY i";
+            var outcome = Remote(sql, grid.H1, grid.H2, grid.Cheater);
+            Assert.Null(BatchComparer.Difference(Local(sql), outcome.Result));
+            Assert.True(outcome.Meta.Verified);
+            Assert.NotEqual(grid.Cheater.NodeId, outcome.Meta.Winner);
+            Assert.DoesNotContain(grid.Cheater.NodeId, CommitCertificate.Verify(outcome.Meta.Certificate!, 2).Hosts);
+        }
+    }
+
+    [Fact]
+    public void An_equivocating_host_is_detected_and_the_rows_come_from_another_host()
+    {
+        // The equivocator commits first (the others are SIMULATED 1 s slower), so it is fetched first; on a loaded
+        // machine it may still lose the race, so try a few times until it was tried.
+        const string sql = "SELECT range AS i, 'v' || range AS s FROM range(20000) ORDER BY i";
+        var expected = Local(sql);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var outcome = Remote(sql, grid.Equivocator, grid.H4, grid.H5);
+            Assert.Null(BatchComparer.Difference(expected, outcome.Result));
+            Assert.True(outcome.Meta.Verified);
+            Assert.NotEqual(grid.Equivocator.NodeId, outcome.Meta.Winner);
+            if ((outcome.Meta.Rejected ?? "").Contains(grid.Equivocator.NodeId, StringComparison.Ordinal))
+            {
+                Assert.Contains("equivocation", outcome.Meta.Rejected);
+                return;
+            }
+        }
+        Assert.Fail("the equivocator was never fetched from");
+    }
+
+    [Fact]
+    public void A_host_sigkilled_mid_stream_does_not_fail_the_query()
+    {
+        const string sql = "SELECT range AS i FROM range(400000)";
+        var expected = Local(sql);
+        for (var attempt = 0; attempt < 5 && !grid.Dier.HasExited; attempt++)
+        {
+            var outcome = Remote(sql, grid.Dier, grid.H4, grid.H5);
+            Assert.Null(BatchComparer.Difference(expected, outcome.Result));
+            Assert.True(outcome.Meta.Verified);
+            Assert.NotEqual(grid.Dier.NodeId, outcome.Meta.Winner);
+            var deadline = Stopwatch.StartNew();
+            while (!grid.Dier.HasExited && deadline.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                Thread.Sleep(50);
+            }
+        }
+        Assert.True(grid.Dier.HasExited, "the SIMULATED dying host should have killed itself mid-stream");
+    }
+
+    [Fact]
+    public void A_host_that_never_commits_is_not_waited_for()
+    {
+        var sw = Stopwatch.StartNew();
+        var outcome = Remote("SELECT 7 AS seven", grid.Staller, grid.H1, grid.H2);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}");
+        Assert.True(outcome.Meta.Verified);
+        Assert.NotEqual(grid.Staller.NodeId, outcome.Meta.Winner);
+    }
+
+    [Fact]
+    public void A_host_that_stalls_mid_stream_is_replaced_by_another_agreeing_host()
+    {
+        const string sql = "SELECT range AS i FROM range(300000)";
+        var outcome = Remote(sql, grid.StreamStaller, grid.H4, grid.H5);
+        Assert.Null(BatchComparer.Difference(Local(sql), outcome.Result));
+        Assert.True(outcome.Meta.Verified);
+        Assert.NotEqual(grid.StreamStaller.NodeId, outcome.Meta.Winner);
+    }
+
+    [Theory]
+    [InlineData("SELECT random() AS r")]
+    [InlineData("SELECT now() AS t")]
+    [InlineData("SELECT * FROM range(100) LIMIT 5")]
+    public void Nondeterministic_sql_is_reported_unverifiable(string sql)
+    {
+        var outcome = Remote(sql, grid.H1, grid.H2, grid.H3);
+        Assert.False(outcome.Meta.Verified);
+        Assert.False(outcome.Meta.ExecutedLocally);
+        Assert.NotNull(outcome.Meta.Unverifiable);
+    }
+
+    [Fact]
+    public void Verify_fast_accepts_the_first_commit_unverified()
+    {
+        var outcome = R.Host.Node.Query("SELECT 5 AS five", new QueryOverrides { Prefer = PreferMode.Remote, Verify = VerifyMode.Fast, Nodes = [grid.H1.NodeId, grid.H2.NodeId, grid.H3.NodeId] });
+        Assert.False(outcome.Meta.Verified);
+        Assert.Equal(1, outcome.Meta.Quorum);
+    }
+
+    [Fact]
+    public void A_failing_query_is_an_error_naming_duckdbs_message()
+    {
+        var e = Assert.Throws<QueryFailedException>(() => Remote("SELECT * FROM no_such_table", grid.H1, grid.H2, grid.H3));
+        Assert.False(e.Meta.ExecutedLocally);
+        Assert.Contains("no_such_table", e.Message);
+        var escape = Assert.Throws<QueryFailedException>(() => Remote("SELECT * FROM read_csv('/etc/passwd')", grid.H1, grid.H2, grid.H3));
+        Assert.False(escape.Meta.Verified);
+    }
+
+    [Fact]
+    public void Joining_one_seed_learns_every_host_through_gossip()
+    {
+        using var r = new Requester(grid.Root, "joiner-" + Guid.NewGuid().ToString("N")[..8]);
+        r.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.H1.Address}'])");
+        var peers = r.Rows("SELECT node_id, addr, attestation, trust, free_memory_bytes, region, last_seen FROM p2p_peers()");
+        foreach (var h in grid.All.Where(h => !h.HasExited))
+        {
+            var row = Assert.Single(peers, p => p[0] == h.NodeId);
+            Assert.Equal(h.Address, row[1]);
+            Assert.Equal("L0", row[2]);
+        }
+        var status = r.Rows("SELECT key, value FROM p2p_status()").ToDictionary(x => x[0]!, x => x[1]);
+        Assert.Equal("false", status["hosting"]);
+    }
+}

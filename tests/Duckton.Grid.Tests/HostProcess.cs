@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Duckton.Grid.Tests;
+
+/// <summary>A real <c>duckton host</c> process on loopback, started from the duckton.dll built next to the tests.</summary>
+public sealed class HostProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _stderr = new();
+
+    private HostProcess(Process process, string nodeId, string address, string configDirectory)
+    {
+        _process = process;
+        NodeId = nodeId;
+        Address = address;
+        ConfigDirectory = configDirectory;
+    }
+
+    public string NodeId { get; }
+    public string Address { get; }
+    public string ConfigDirectory { get; }
+    public bool HasExited => _process.HasExited;
+    public int Pid => _process.Id;
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public static Task<HostProcess> StartAsync(string root, string name, params string[] extra) => Task.Run(() => Start(root, name, extra));
+
+    public static HostProcess Start(string root, string name, params string[] extra)
+    {
+        var dir = Path.Combine(root, name);
+        Directory.CreateDirectory(dir);
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "host", "--config-dir", dir, "--listen", "127.0.0.1:0", "--exit-with-stdin", "--memory", "2GB", "--threads", "4", "--max-jobs", "4" }.Concat(extra))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment["P2P_CONFIG_DIR"] = dir;
+        var p = Process.Start(psi)!;
+        var stderr = new StringBuilder();
+        var ready = p.StandardOutput.ReadLineAsync();
+        if (!ready.Wait(TimeSpan.FromSeconds(60)) || ready.Result is not { } line || !line.StartsWith("ready node_id=", StringComparison.Ordinal))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"host {name} did not print its ready line: {p.StandardError.ReadToEnd()}");
+        }
+        var parts = line.Split(' ');
+        var host = new HostProcess(p, parts[1]["node_id=".Length..], parts[2]["listen=".Length..], dir);
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (host._stderr)
+                {
+                    host._stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        p.BeginErrorReadLine();
+        return host;
+    }
+
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            _process.StandardInput.Close();
+            if (!_process.WaitForExit(3000))
+            {
+                Kill();
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException)
+        {
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,62 @@
+using Duckton.Core.Data;
+using Duckton.DuckDB;
+using Duckton.DuckDB.Native;
+using Duckton.Node;
+using Duckton.Sql;
+
+namespace Duckton.Grid.Tests;
+
+/// <summary>An in-process requester: a real DuckDB with every p2p_* function, and its own configuration directory.</summary>
+public sealed class Requester : IDisposable
+{
+    public Requester(string root, string name, params (string Key, string Value)[] settings)
+    {
+        DuckDBNative.InitializeFromLibrary();
+        ConfigDirectory = Path.Combine(root, name);
+        Directory.CreateDirectory(ConfigDirectory);
+        Host = new NodeHost(ConfigDirectory, n => n.StartsWith("P2P_", StringComparison.Ordinal) ? null : Environment.GetEnvironmentVariable(n));
+        foreach (var (k, v) in settings)
+        {
+            Host.Config.Set(k, v);
+        }
+        Database = DuckDBDatabase.Open(null);
+        Connection = Database.Connect();
+        SqlSurface.Register(Connection.Value, Host);
+    }
+
+    public string ConfigDirectory { get; }
+    public NodeHost Host { get; }
+    public DuckDBDatabase Database { get; }
+    public DuckDBConnection Connection { get; }
+
+    public ResultSet Sql(string sql)
+    {
+        using var c = Database.Connect();
+        return c.QueryAll(sql);
+    }
+
+    /// <summary>Rows of a VARCHAR result as strings.</summary>
+    public List<string?[]> Rows(string sql)
+    {
+        var r = Sql(sql);
+        var rows = new List<string?[]>();
+        foreach (var b in r.Batches)
+        {
+            for (var i = 0; i < b.RowCount; i++)
+            {
+                rows.Add([.. b.Columns.Select(c => c.IsValid(i) ? System.Text.Encoding.UTF8.GetString(c.GetBytes(i)) : null)]);
+            }
+        }
+        return rows;
+    }
+
+    public Dictionary<string, string?> Meta(string sqlLiteral, string options = "") =>
+        Rows($"SELECT key, value FROM p2p_query_meta({sqlLiteral}{options})").ToDictionary(r => r[0]!, r => r[1]);
+
+    public void Dispose()
+    {
+        Connection.Dispose();
+        Database.Dispose();
+        Host.Dispose();
+    }
+}

@@ -27,16 +27,9 @@ public sealed unsafe class DuckDBConnection : SafeHandle
     /// <summary>Runs SQL and returns a streaming reader over its chunks; throws <see cref="DuckDBException"/> with DuckDB's message.</summary>
     public DuckDBQueryResult Query(string sql)
     {
-        var result = (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));
+        var result = DuckDBQueryResult.Allocate();
         using var s = new Utf8.Scoped(sql);
-        if (DuckDBNative.Api->duckdb_query(handle, s.Pointer, result) != DuckDBState.Success)
-        {
-            var message = Utf8.ToManaged(DuckDBNative.Api->duckdb_result_error(result)) ?? "unknown DuckDB error";
-            DuckDBNative.Api->duckdb_destroy_result(result);
-            NativeMemory.Free(result);
-            throw new DuckDBException(message);
-        }
-        return new DuckDBQueryResult(result);
+        return DuckDBQueryResult.FromState(DuckDBNative.Api->duckdb_query(handle, s.Pointer, result), result);
     }
 
     /// <summary>

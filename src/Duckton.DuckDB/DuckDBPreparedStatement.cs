@@ -72,16 +72,8 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
     /// <summary>Executes the statement; throws with DuckDB's message on failure.</summary>
     public DuckDBQueryResult Execute()
     {
-        var api = DuckDBNative.Api;
-        var result = (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));
-        if (api->duckdb_execute_prepared(handle, result) != DuckDBState.Success)
-        {
-            var message = Utf8.ToManaged(api->duckdb_result_error(result)) ?? "unknown DuckDB error";
-            api->duckdb_destroy_result(result);
-            NativeMemory.Free(result);
-            throw new DuckDBException(message);
-        }
-        return new DuckDBQueryResult(result);
+        var result = DuckDBQueryResult.Allocate();
+        return DuckDBQueryResult.FromState(DuckDBNative.Api->duckdb_execute_prepared(handle, result), result);
     }
 
     protected override bool ReleaseHandle()

@@ -36,6 +36,22 @@ public sealed unsafe class DuckDBQueryResult : IDisposable
     public ResultSchema Schema { get; }
     public long RowsChanged { get; }
 
+    /// <summary>Allocates the native <c>duckdb_result</c> a query writes into.</summary>
+    internal static DuckDBResult* Allocate() => (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));
+
+    /// <summary>Wraps a result DuckDB has filled; on a failed <paramref name="state"/> frees it and throws DuckDB's message.</summary>
+    internal static DuckDBQueryResult FromState(int state, DuckDBResult* result)
+    {
+        if (state == DuckDBState.Success)
+        {
+            return new DuckDBQueryResult(result);
+        }
+        var message = Utf8.ToManaged(DuckDBNative.Api->duckdb_result_error(result)) ?? "unknown DuckDB error";
+        DuckDBNative.Api->duckdb_destroy_result(result);
+        NativeMemory.Free(result);
+        throw new DuckDBException(message);
+    }
+
     /// <summary>The next chunk, or null at the end. Throws with DuckDB's message if execution fails while streaming.</summary>
     public ResultBatch? ReadBatch()
     {

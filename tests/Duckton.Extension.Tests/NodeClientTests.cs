@@ -114,6 +114,24 @@ public class NodeClientTests(ExtensionFixture fixture)
     }
 
     [Fact]
+    public void Node_exits_cleanly_after_hosting_with_p2p_share()
+    {
+        var dir = Directory.CreateTempSubdirectory("duckton-ext-host-").FullName;
+        try
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var result = NodeClient.Run("host_exit.cjs", [fixture.ExtensionPath], new Dictionary<string, string?> { ["P2P_CONFIG_DIR"] = dir });
+            Assert.True(result.ExitCode == 0, result.ToString());
+            Assert.Matches(@"status=hosting listen=127\.0\.0\.1:\d+", result.Stdout);
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), $"exit took {started.Elapsed}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void A_failing_init_is_a_LOAD_error_that_names_the_cause_and_the_process_lives_on()
     {
         var result = NodeClient.Run("init_failure.cjs", [fixture.ExtensionPath], new Dictionary<string, string?> { ["DUCKTON_EXTENSION_FAIL_INIT"] = "1" });

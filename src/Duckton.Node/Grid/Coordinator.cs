@@ -65,6 +65,11 @@ public sealed class Coordinator
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
+    /// <summary>True once this node has run a remote query (the runtime then keeps connections to hosts warm).</summary>
+    public bool HasRun => Volatile.Read(ref _hasRun);
+
+    private bool _hasRun;
+
     /// <summary>Live hosts that match the query's labels, minus <paramref name="excluded"/>.</summary>
     public IReadOnlyList<PeerEntry> Eligible(CoreConfig.NodeConfig config, QueryOverrides overrides, IReadOnlySet<string>? excluded = null)
     {
@@ -83,6 +88,7 @@ public sealed class Coordinator
 
     public async Task<RemoteOutcome> RunAsync(string sql, string jobId, CoreConfig.NodeConfig config, QueryOverrides overrides, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _hasRun, true);
         var s = config.Scheduler;
         var unverifiable = Determinism.UnverifiableReason(sql);
         var fast = s.VerifyMode == CoreConfig.VerifyMode.Fast;

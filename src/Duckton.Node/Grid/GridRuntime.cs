@@ -87,7 +87,27 @@ public sealed class GridRuntime : IAsyncDisposable
             }
         }
         await GossipRoundAsync(cancellationToken).ConfigureAwait(false);
+        // Pre-connect to the hosts just learned, so the first query pays no handshake (bounded: a slow peer does not hold up the join).
+        await WarmConnectionsAsync(force: false, cancellationToken).WaitAsync(_config().Scheduler.OfferTimeout, _time, cancellationToken)
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         StartGossip();
+    }
+
+    /// <summary>Idle connections kept open to every live host while this node requests (one serves a query while another drains).</summary>
+    public int WarmConnectionsPerPeer { get; init; } = 2;
+
+    /// <summary>
+    /// Tops the pool up to <see cref="WarmConnectionsPerPeer"/> idle connections per live host. A pure host (one that has never
+    /// requested) keeps none unless <paramref name="force"/>: it never dials other hosts for queries.
+    /// </summary>
+    public Task WarmConnectionsAsync(bool force, CancellationToken cancellationToken = default)
+    {
+        if (WarmConnectionsPerPeer <= 0 || (!force && Worker is not null && !Coordinator.HasRun))
+        {
+            return Task.CompletedTask;
+        }
+        var hosts = Membership.Live().Where(p => p.NodeId != Identity.NodeId && p.State == PeerState.Alive && p.Advert.Enabled).ToList();
+        return Task.WhenAll(hosts.Select(p => Pool.WarmAsync(p.Address, p.NodeId, WarmConnectionsPerPeer, cancellationToken)));
     }
 
     /// <summary>Starts hosting (or updates what is donated when already hosting); returns the listen address.</summary>
@@ -189,6 +209,7 @@ public sealed class GridRuntime : IAsyncDisposable
                     {
                         await Task.Delay(_config().Discovery.Gossip.Heartbeat, _time, token).ConfigureAwait(false);
                         await GossipRoundAsync(token).ConfigureAwait(false);
+                        await WarmConnectionsAsync(force: false, token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {

@@ -503,7 +503,11 @@ public sealed class Coordinator
             });
         }
 
-        /// <summary>Fetches the committed rows; they are returned only when they re-hash to <paramref name="agreed"/>.</summary>
+        /// <summary>
+        /// Fetches the committed rows; they are returned only when they re-hash to <paramref name="agreed"/>. Pipelined: this task
+        /// reads frames (pooled buffers) and grants credit, a second task decodes them and feeds the hasher; a bounded channel
+        /// between them caps memory in flight (when it is full, no credit is granted and the host pauses).
+        /// </summary>
         public async Task<FetchResult> FetchAsync(ResultSchema schema, CommitMessage agreed, CoreConfig.NodeConfig config, CancellationToken cancellationToken)
         {
             var c = _connection;
@@ -517,41 +521,49 @@ public sealed class Coordinator
                 stall = scheduler.DispatchTimeout;
             }
             var maxBytes = config.Transport.Result.MaxResultBytes;
-            var limits = CodecLimits.Default;
+            var frames = Channel.CreateBounded<LeasedFrame>(new BoundedChannelOptions(InitialCredit) { SingleReader = true, SingleWriter = true });
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, stop), CancellationToken.None);
             try
             {
                 await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit).Encode(), cancellationToken).ConfigureAwait(false);
-                var hasher = new CanonicalResultHasher(schema);
-                var batches = new List<ResultBatch>();
-                long rows = 0, bytes = 0;
+                long bytes = 0;
                 var consumed = 0;
                 uint expectedSeq = 0;
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var frame = await Next(stall).ConfigureAwait(false);
+                    if (decoder.IsCompleted)
+                    {
+                        break; // the decoder stopped early (equivocation or a bad batch): its result says why
+                    }
+                    var frame = await NextLeased(stall, stop.Token).ConfigureAwait(false);
+                    if (frame is null)
+                    {
+                        break; // decoder stopped
+                    }
                     if (frame.Type == MessageType.Batch)
                     {
-                        var (job, seq, parts) = BatchFrame.Decode(frame.Payload, owner.MaxFrameBytes);
+                        var seq = PeekBatchHeader(frame.Payload.Span, out var job);
                         if (job != dispatch.JobId || seq != expectedSeq++)
                         {
+                            frame.Dispose();
                             throw new HostFailure("batch frame out of sequence");
                         }
                         bytes += frame.Payload.Length;
                         if (bytes > maxBytes)
                         {
+                            frame.Dispose();
                             throw new HostFailure($"result exceeds transport.result.max_result_bytes = {maxBytes}");
                         }
-                        foreach (var part in parts)
+                        try
                         {
-                            var batch = BatchCodec.DecodeBatch(part.Span, schema, limits);
-                            rows += batch.RowCount;
-                            if ((ulong)rows > agreed.RowCount)
-                            {
-                                return await Equivocation($"streamed more rows than the committed {agreed.RowCount}").ConfigureAwait(false);
-                            }
-                            hasher.Add(batch);
-                            batches.Add(batch);
+                            await frames.Writer.WriteAsync(frame, stop.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            frame.Dispose();
+                            break;
                         }
                         if (++consumed == InitialCredit / 2)
                         {
@@ -560,44 +572,164 @@ public sealed class Coordinator
                         }
                         continue;
                     }
-                    if (frame.Type == MessageType.End)
+                    using (frame)
                     {
-                        var end = EndMessage.Decode(frame.Payload.Span);
-                        if (end.JobId != dispatch.JobId || end.Status != EndStatus.Complete)
+                        if (frame.Type == MessageType.End)
                         {
-                            throw new HostFailure("the host ended the stream without completing it");
+                            var end = EndMessage.Decode(frame.Payload.Span);
+                            if (end.JobId != dispatch.JobId || end.Status != EndStatus.Complete)
+                            {
+                                throw new HostFailure("the host ended the stream without completing it");
+                            }
+                            _dispatched = false;
+                            frames.Writer.TryComplete();
+                            var decoded = await decoder.ConfigureAwait(false);
+                            if (decoded.Error is { } bad)
+                            {
+                                return await Fail(bad, decoded.Equivocated).ConfigureAwait(false);
+                            }
+                            var digest = decoded.Digest!;
+                            if ((ulong)decoded.Rows != agreed.RowCount || digest != agreed.ResultHash)
+                            {
+                                return await Fail($"equivocation: committed {agreed.ResultHash[..12]}… ({agreed.RowCount} rows) but streamed rows hashing to {digest[..12]}… ({decoded.Rows} rows)", true).ConfigureAwait(false);
+                            }
+                            _connection = null;
+                            owner._pool.Return(c);
+                            Interlocked.Exchange(ref _released, 1);
+                            return new FetchResult(new ResultSet(schema, decoded.Batches!), bytes, null, false);
                         }
-                        _dispatched = false;
-                        var digest = hasher.Finish().ToString();
-                        if ((ulong)rows != agreed.RowCount || digest != agreed.ResultHash)
+                        if (frame.Type == MessageType.Error)
                         {
-                            return await Equivocation($"equivocation: committed {agreed.ResultHash[..12]}… ({agreed.RowCount} rows) but streamed rows hashing to {digest[..12]}… ({rows} rows)").ConfigureAwait(false);
+                            _dispatched = false;
+                            throw new HostFailure(ErrorMessage.Decode(frame.Payload.Span).Message);
                         }
-                        _connection = null;
-                        owner._pool.Return(c);
-                        Interlocked.Exchange(ref _released, 1);
-                        return new FetchResult(new ResultSet(schema, batches), bytes, null, false);
+                        throw new HostFailure($"unexpected {frame.Type} frame while streaming");
                     }
-                    if (frame.Type == MessageType.Error)
-                    {
-                        _dispatched = false;
-                        throw new HostFailure(ErrorMessage.Decode(frame.Payload.Span).Message);
-                    }
-                    throw new HostFailure($"unexpected {frame.Type} frame while streaming");
                 }
+                // The decoder stopped before the End frame.
+                frames.Writer.TryComplete();
+                var early = await decoder.ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                return await Fail(early.Error ?? "the result stream stopped early", early.Equivocated).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HostFailure or ProtocolException or CodecException or IOException or TimeoutException or EndOfStreamException or OperationCanceledException or InvalidDataException)
             {
-                Failure = e is TimeoutException ? $"stalled mid-stream (no frame for {stall.TotalMilliseconds:0} ms)" : e.Message;
-                await DropConnection().ConfigureAwait(false);
-                return new FetchResult(null, 0, Failure, false);
+                var why = e is TimeoutException ? $"stalled mid-stream (no frame for {stall.TotalMilliseconds:0} ms)" : e.Message;
+                await stop.CancelAsync().ConfigureAwait(false);
+                frames.Writer.TryComplete();
+                await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                return await Fail(why, false).ConfigureAwait(false);
             }
 
-            async Task<FetchResult> Equivocation(string why)
+            async Task<FetchResult> Fail(string why, bool equivocated)
             {
                 Failure = why;
                 await DropConnection().ConfigureAwait(false);
-                return new FetchResult(null, 0, why, true);
+                return new FetchResult(null, 0, why, equivocated);
+            }
+        }
+
+        private sealed record Decoded(List<ResultBatch>? Batches, long Rows, string? Digest, string? Error, bool Equivocated);
+
+        /// <summary>The decode-and-hash side of the fetch pipeline. Stops (and cancels the reader) at the first bad batch.</summary>
+        private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, CancellationTokenSource stop)
+        {
+            var hasher = new CanonicalResultHasher(schema);
+            var batches = new List<ResultBatch>();
+            var limits = CodecLimits.Default;
+            long rows = 0;
+            try
+            {
+                while (await frames.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    while (frames.TryRead(out var frame))
+                    {
+                        using (frame)
+                        {
+                            var (_, _, parts) = BatchFrame.Decode(frame.Payload, owner.MaxFrameBytes);
+                            foreach (var part in parts)
+                            {
+                                var batch = BatchCodec.DecodeBatch(part.Span, schema, limits);
+                                rows += batch.RowCount;
+                                if ((ulong)rows > agreed.RowCount)
+                                {
+                                    await stop.CancelAsync().ConfigureAwait(false);
+                                    Drain(frames);
+                                    return new Decoded(null, rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
+                                }
+                                hasher.Add(batch);
+                                batches.Add(batch);
+                            }
+                        }
+                    }
+                }
+                return new Decoded(batches, rows, hasher.Finish().ToString(), null, false);
+            }
+            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                Drain(frames);
+                return new Decoded(null, rows, null, e.Message, false);
+            }
+
+            static void Drain(ChannelReader<LeasedFrame> frames)
+            {
+                while (frames.TryRead(out var f))
+                {
+                    f.Dispose();
+                }
+            }
+        }
+
+        /// <summary>The job id and sequence number of a Batch payload (the batches themselves are split by the decoder).</summary>
+        private static uint PeekBatchHeader(ReadOnlySpan<byte> payload, out string jobId)
+        {
+            if (payload.Length < 22)
+            {
+                throw new ProtocolException("truncated batch frame");
+            }
+            jobId = Convert.ToHexStringLower(payload[..16]);
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(payload[16..]);
+        }
+
+        /// <summary>The next frame (pooled buffer) within <paramref name="timeout"/>; null when <paramref name="stopToken"/> fires first.</summary>
+        private async Task<LeasedFrame?> NextLeased(TimeSpan timeout, CancellationToken stopToken)
+        {
+            if (_pending is not null)
+            {
+                throw new HostFailure("internal: a control read is still outstanding on the fetch connection");
+            }
+            var read = _connection!.ReceiveLeasedAsync();
+            if (read.IsCompletedSuccessfully)
+            {
+                return read.Result;
+            }
+            var pending = read.AsTask();
+            try
+            {
+                return await pending.WaitAsync(timeout, stopToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && stopToken.IsCancellationRequested))
+            {
+                // Timed out or stopped with the read outstanding: the connection is unusable; dispose it (the read then fails), and
+                // return the buffer should the frame still arrive.
+                _ = pending.ContinueWith(static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        t.Result.Dispose();
+                    }
+                    else
+                    {
+                        _ = t.Exception;
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                await DropConnection().ConfigureAwait(false);
+                if (e is OperationCanceledException)
+                {
+                    return null;
+                }
+                throw;
             }
         }
 

@@ -73,11 +73,24 @@ internal static class GridBenchmark
                 Check(o);
                 bytes = o.Meta.ObservedResultBytes;
             });
+            // The fetch phase alone (quorum reached -> rows verified: transfer, decode, re-hash), the part a transfer compares to.
+            var fetchTimes = new List<double>();
+            var overrides = Remote(honest);
+            var config = node.Config.Effective(overrides.ToConfigLayer()).Config;
+            for (var i = 0; i < streamRuns; i++)
+            {
+                var o = node.Grid.Coordinator.RunAsync(sql, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), config, overrides, CancellationToken.None).GetAwaiter().GetResult();
+                fetchTimes.Add(o.FetchMilliseconds);
+            }
+            fetchTimes.Sort();
+            var fetchMs = fetchTimes[fetchTimes.Count / 2];
             var local = Measure(streamRuns, 1, () => node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }));
             var bare = BareTlsMegabytesPerSecond(Math.Max(bytes, 256L << 20));
             var mbps = bytes / 1e6 / (remote.P50 / 1000);
             output.WriteLine(string.Create(f, $"verified streaming, {rows:N0} rows x (INTEGER, DOUBLE, VARCHAR), {bytes / 1e6:F1} MB on the wire, median of {streamRuns}: remote {remote.P50:F0} ms = {mbps:F0} MB/s (requester CPU {remote.CpuMs:F0} ms), {rows / remote.P50 / 1000:F2} M rows/s; local {local.P50:F0} ms ({rows / local.P50 / 1000:F2} M rows/s); remote/local {remote.P50 / local.P50:F2}x"));
-            output.WriteLine(string.Create(f, $"bare TLS 1.3 SslStream loopback transfer (one stream, same run): {bare:F0} MB/s; verified streaming = {100 * mbps / bare:F0}% of it (target >= 60%)"));
+            var fetchMbps = bytes / 1e6 / (fetchMs / 1000);
+            output.WriteLine(string.Create(f, $"bare TLS 1.3 SslStream loopback transfer (one stream, same run): {bare:F0} MB/s; verified streaming end to end = {100 * mbps / bare:F0}% of it (target >= 60%)"));
+            output.WriteLine(string.Create(f, $"fetch phase only (quorum -> verified rows: transfer + decode + re-hash), median of {streamRuns}: {fetchMs:F0} ms = {fetchMbps:F0} MB/s = {100 * fetchMbps / bare:F0}% of the bare transfer"));
             return 0;
         }
         finally

@@ -26,7 +26,11 @@ public sealed class LatencyRanker : ICandidateRanker
 
 /// <summary>A remote query's verified result and how it was reached.</summary>
 public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? UnverifiableReason, int Agreement, int Quorum, string Winner, int Participants,
-    string AgreedHash, string? Certificate, long ResultBytes, int Attempts, IReadOnlyList<string> Rejected);
+    string AgreedHash, string? Certificate, long ResultBytes, int Attempts, IReadOnlyList<string> Rejected)
+{
+    /// <summary>Time from the quorum to the verified rows (fetch, decode and re-hash), for benchmarks.</summary>
+    public double FetchMilliseconds { get; init; }
+}
 
 /// <summary>A remote query that failed; <see cref="Terminal"/> when retrying cannot help.</summary>
 public sealed class GridQueryException(string message, bool terminal = true, Exception? inner = null) : Exception(message, inner)
@@ -283,6 +287,7 @@ public sealed class Coordinator
                 r.Release();
             }
             var schema = BatchCodec.DecodeSchema(agreed.Schema);
+            var fetchStarted = Stopwatch.GetTimestamp();
             foreach (var host in agreeing)
             {
                 var fetched = await host.FetchAsync(schema, agreed, config, deadline.Token).ConfigureAwait(false);
@@ -295,7 +300,10 @@ public sealed class Coordinator
                     var verified = !fast && unverifiable is null;
                     var agreeingCommits = agreeing.Select(a => a.Commit!).ToList();
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
-                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, []), "", false, exclude, rejected);
+                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, [])
+                    {
+                        FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
+                    }, "", false, exclude, rejected);
                 }
                 exclude.Add(host.Candidate.NodeId);
                 if (fetched.Equivocated)
@@ -422,8 +430,17 @@ public sealed class Coordinator
         private async Task<Frame> Next(TimeSpan timeout)
         {
             _pending ??= _connection!.ReceiveAsync().AsTask();
-            var delay = Task.Delay(timeout);
+            if (_pending.IsCompleted)
+            {
+                var ready = await _pending.ConfigureAwait(false);
+                _pending = null;
+                return ready;
+            }
+            // The timer is cancelled as soon as the wait ends: a stalled host must not leave timers behind per query.
+            using var timer = new CancellationTokenSource();
+            var delay = Task.Delay(timeout, timer.Token);
             var winner = await Task.WhenAny(_pending, delay, _stop.Task).ConfigureAwait(false);
+            await timer.CancelAsync().ConfigureAwait(false);
             if (winner == _pending)
             {
                 var frame = await _pending.ConfigureAwait(false);

@@ -418,7 +418,18 @@ public sealed class Worker : IDisposable
                 }
                 var sent = fault is SimulatedFault.Cheat or SimulatedFault.Equivocate ? Perturb(result) : result;
                 var committed = fault == SimulatedFault.Equivocate ? result : sent;
-                var hash = CanonicalResultHash.Compute(committed).ToString();
+                // Hash batch by batch so a cancel (this host lost the race) stops the work at once instead of burning CPU.
+                var hasher = new CanonicalResultHasher(committed.Schema);
+                foreach (var batch in committed.Batches)
+                {
+                    if (token.IsCancellationRequested)
+                    {
+                        await EndCancelled().ConfigureAwait(false);
+                        return;
+                    }
+                    hasher.Add(batch);
+                }
+                var hash = hasher.Finish().ToString();
                 var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
                 var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), [], hash,
                     (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));

@@ -648,12 +648,35 @@ public sealed class Coordinator
 
         private sealed record Decoded(List<ResultBatch>? Batches, long Rows, string? Digest, string? Error, bool Equivocated);
 
-        /// <summary>The decode-and-hash side of the fetch pipeline. Stops (and cancels the reader) at the first bad batch.</summary>
+        /// <summary>
+        /// The decode side of the fetch pipeline; decoded batches go to a third task that feeds the hasher (bounded channel), so
+        /// reading, decoding and hashing overlap. Stops (and cancels the reader) at the first bad batch.
+        /// </summary>
         private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, CancellationTokenSource stop)
         {
-            var hasher = new CanonicalResultHasher(schema);
             var batches = new List<ResultBatch>();
             var limits = CodecLimits.Default;
+            var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+            var hashing = Task.Run(async () =>
+            {
+                try
+                {
+                    var hasher = new CanonicalResultHasher(schema);
+                    while (await toHash.Reader.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        while (toHash.Reader.TryRead(out var batch))
+                        {
+                            hasher.Add(batch);
+                        }
+                    }
+                    return hasher.Finish().ToString();
+                }
+                catch (Exception e)
+                {
+                    toHash.Writer.TryComplete(e); // the decoder's next write fails instead of waiting for room forever
+                    throw;
+                }
+            }, CancellationToken.None);
             long rows = 0;
             try
             {
@@ -672,21 +695,26 @@ public sealed class Coordinator
                                 {
                                     await stop.CancelAsync().ConfigureAwait(false);
                                     Drain(frames);
+                                    toHash.Writer.TryComplete();
+                                    await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                                     return new Decoded(null, rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
                                 }
-                                hasher.Add(batch);
+                                await toHash.Writer.WriteAsync(batch).ConfigureAwait(false);
                                 batches.Add(batch);
                             }
                         }
                     }
                 }
-                return new Decoded(batches, rows, hasher.Finish().ToString(), null, false);
+                toHash.Writer.TryComplete();
+                return new Decoded(batches, rows, await hashing.ConfigureAwait(false), null, false);
             }
-            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException)
+            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException)
             {
                 await stop.CancelAsync().ConfigureAwait(false);
                 Drain(frames);
-                return new Decoded(null, rows, null, e.Message, false);
+                toHash.Writer.TryComplete();
+                await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                return new Decoded(null, rows, null, e is ChannelClosedException { InnerException: { } inner } ? inner.Message : e.Message, false);
             }
 
             static void Drain(ChannelReader<LeasedFrame> frames)

@@ -143,7 +143,7 @@ public sealed class GridNode : IDisposable
             {
                 // Seeds persisted by an earlier p2p_join: join them now.
                 grid = Grid;
-                grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken).GetAwaiter().GetResult();
+                grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken, waitForEverySeed: false).GetAwaiter().GetResult();
             }
             var usable = grid is not null && grid.Coordinator.Eligible(config, overrides).Count > 0;
             var remote = config.Planner.Prefer switch

@@ -6,7 +6,10 @@ namespace Duckton.Transport;
 /// <see cref="TransportOptions.IdleTimeout"/>.
 /// </summary>
 /// <remarks>
-/// Return a connection only after its exchange is complete (every expected frame read); a connection with anything unread, a
+/// When no idle connection is at hand, <see cref="RentAsync"/> dials and at the same time waits for one being returned (a
+/// connection whose previous exchange is just finishing, e.g. a cancelled job's acknowledgement): whichever comes first is used,
+/// and a dial that lost the race still completes and joins the idle set, so the pool warms itself. <see cref="WarmAsync"/>
+/// pre-connects. Return a connection only after its exchange is complete (every expected frame read); a connection with anything unread, a
 /// pending operation, or a closed peer is disposed instead of kept. A connection is checked again when rented: idle peers that
 /// closed meanwhile are dropped and another is used or dialled.
 /// </remarks>
@@ -17,6 +20,7 @@ public sealed class ConnectionPool : IAsyncDisposable
     private readonly int _maxIdlePerPeer;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Stack<(PeerConnection Connection, long ReturnedAt)>> _idle = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<Waiter>> _waiters = new(StringComparer.Ordinal);
     private bool _disposed;
 
     public ConnectionPool(NodeIdentity identity, TransportOptions options, int maxIdlePerPeer = 4)
@@ -60,9 +64,106 @@ public sealed class ConnectionPool : IAsyncDisposable
             }
             await idle.DisposeAsync().ConfigureAwait(false);
         }
+        var dial = DialAsync(address, expectedNodeId, ct);
+        var waiter = new Waiter(expectedNodeId);
+        lock (_lock)
+        {
+            if (!_waiters.TryGetValue(key, out var list))
+            {
+                _waiters[key] = list = [];
+            }
+            list.Add(waiter);
+        }
+        await Task.WhenAny(dial, waiter.Returned.Task).ConfigureAwait(false);
+        RemoveWaiter(key, waiter);
+        if (waiter.Returned.TrySetCanceled())
+        {
+            return await dial.ConfigureAwait(false); // nothing was handed over: the dial's connection (or its error)
+        }
+        // A returned connection was handed over: it is used, and the dial completes in the background and joins the idle set.
+        _ = dial.ContinueWith(static (t, state) =>
+        {
+            if (t.IsCompletedSuccessfully)
+            {
+                ((ConnectionPool)state!).Return(t.Result);
+            }
+            else
+            {
+                _ = t.Exception; // observed
+            }
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return await waiter.Returned.Task.ConfigureAwait(false);
+    }
+
+    private async Task<PeerConnection> DialAsync(string address, string? expectedNodeId, CancellationToken ct)
+    {
         var connection = await PeerConnector.ConnectAsync(_identity, address, expectedNodeId, _options, ct).ConfigureAwait(false);
         Interlocked.Increment(ref _opened);
         return connection;
+    }
+
+    /// <summary>
+    /// Pre-connects: dials until <paramref name="minIdle"/> idle connections to <paramref name="address"/> (with that node id, when
+    /// given) are pooled, so the next exchanges pay no handshake. Failures are swallowed (the next rent reports them).
+    /// </summary>
+    public async Task WarmAsync(string address, string? expectedNodeId, int minIdle, CancellationToken ct = default)
+    {
+        var key = PeerAddress.Normalize(address);
+        int have;
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            have = _idle.TryGetValue(key, out var stack)
+                ? stack.Count(e => expectedNodeId is null || string.Equals(e.Connection.RemoteNodeId, expectedNodeId, StringComparison.Ordinal))
+                : 0;
+        }
+        var missing = Math.Min(minIdle, _maxIdlePerPeer) - have;
+        if (missing <= 0)
+        {
+            return;
+        }
+        var dials = new Task[missing];
+        for (var i = 0; i < missing; i++)
+        {
+            dials[i] = WarmOneAsync(address, expectedNodeId, ct);
+        }
+        await Task.WhenAll(dials).ConfigureAwait(false);
+    }
+
+    private async Task WarmOneAsync(string address, string? expectedNodeId, CancellationToken ct)
+    {
+        try
+        {
+            Return(await DialAsync(address, expectedNodeId, ct).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or OperationCanceledException or PeerRejectedException
+            or TimeoutException or System.Security.Authentication.AuthenticationException or ObjectDisposedException or InvalidOperationException)
+        {
+        }
+    }
+
+    private void RemoveWaiter(string key, Waiter waiter)
+    {
+        lock (_lock)
+        {
+            if (_waiters.TryGetValue(key, out var list))
+            {
+                list.Remove(waiter);
+                if (list.Count == 0)
+                {
+                    _waiters.Remove(key);
+                }
+            }
+        }
+    }
+
+    private sealed class Waiter(string? expectedNodeId)
+    {
+        public string? ExpectedNodeId { get; } = expectedNodeId;
+        public TaskCompletionSource<PeerConnection> Returned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Gives a connection back. Healthy idle connections are kept for reuse; others are closed.</summary>
@@ -74,6 +175,21 @@ public sealed class ConnectionPool : IAsyncDisposable
             var key = PeerAddress.Normalize(c.RemoteAddress);
             lock (_lock)
             {
+                if (!_disposed && _waiters.TryGetValue(key, out var waiting))
+                {
+                    foreach (var w in waiting)
+                    {
+                        if ((w.ExpectedNodeId is null || string.Equals(w.ExpectedNodeId, c.RemoteNodeId, StringComparison.Ordinal)) && w.Returned.TrySetResult(c))
+                        {
+                            waiting.Remove(w);
+                            if (waiting.Count == 0)
+                            {
+                                _waiters.Remove(key);
+                            }
+                            return;
+                        }
+                    }
+                }
                 if (!_disposed)
                 {
                     PruneLocked();

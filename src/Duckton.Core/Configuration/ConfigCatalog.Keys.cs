@@ -23,7 +23,7 @@ public static partial class ConfigCatalog
         Int("network.max_concurrent_bidi_streams", 256, 1, int.MaxValue, "Most request streams one connection carries at once."),
         Bytes("network.stream_receive_window", 8 * MiB, 1, long.MaxValue, "Flow-control window of one stream."),
         Bytes("network.receive_window", 64 * MiB, 1, long.MaxValue, "Flow-control window of one connection."),
-        Bytes("network.result_chunk_bytes", 256 * KiB, 1, long.MaxValue, "Size of one result batch frame on the wire."),
+        Bytes("network.result_chunk_bytes", 1024 * KiB, 1, long.MaxValue, "Size of one result batch frame on the wire."),
         // [transport.result]
         Int("transport.result.parallelism", 1, 1, int.MaxValue, "Streams one result is fetched over in parallel (≤ network.max_concurrent_bidi_streams)."),
         Bytes("transport.result.chunk_bytes", 0, 0, long.MaxValue, "Frame size for parallel result fetches; 0 = network.result_chunk_bytes."),

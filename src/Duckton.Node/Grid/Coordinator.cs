@@ -26,7 +26,11 @@ public sealed class LatencyRanker : ICandidateRanker
 
 /// <summary>A remote query's verified result and how it was reached.</summary>
 public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? UnverifiableReason, int Agreement, int Quorum, string Winner, int Participants,
-    string AgreedHash, string? Certificate, long ResultBytes, int Attempts, IReadOnlyList<string> Rejected);
+    string AgreedHash, string? Certificate, long ResultBytes, int Attempts, IReadOnlyList<string> Rejected)
+{
+    /// <summary>Time from the quorum to the verified rows (fetch, decode and re-hash), for benchmarks.</summary>
+    public double FetchMilliseconds { get; init; }
+}
 
 /// <summary>A remote query that failed; <see cref="Terminal"/> when retrying cannot help.</summary>
 public sealed class GridQueryException(string message, bool terminal = true, Exception? inner = null) : Exception(message, inner)
@@ -65,6 +69,11 @@ public sealed class Coordinator
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
+    /// <summary>True once this node has run a remote query (the runtime then keeps connections to hosts warm).</summary>
+    public bool HasRun => Volatile.Read(ref _hasRun);
+
+    private bool _hasRun;
+
     /// <summary>Live hosts that match the query's labels, minus <paramref name="excluded"/>.</summary>
     public IReadOnlyList<PeerEntry> Eligible(CoreConfig.NodeConfig config, QueryOverrides overrides, IReadOnlySet<string>? excluded = null)
     {
@@ -83,6 +92,7 @@ public sealed class Coordinator
 
     public async Task<RemoteOutcome> RunAsync(string sql, string jobId, CoreConfig.NodeConfig config, QueryOverrides overrides, CancellationToken cancellationToken)
     {
+        Volatile.Write(ref _hasRun, true);
         var s = config.Scheduler;
         var unverifiable = Determinism.UnverifiableReason(sql);
         var fast = s.VerifyMode == CoreConfig.VerifyMode.Fast;
@@ -277,6 +287,7 @@ public sealed class Coordinator
                 r.Release();
             }
             var schema = BatchCodec.DecodeSchema(agreed.Schema);
+            var fetchStarted = Stopwatch.GetTimestamp();
             foreach (var host in agreeing)
             {
                 var fetched = await host.FetchAsync(schema, agreed, config, deadline.Token).ConfigureAwait(false);
@@ -289,7 +300,10 @@ public sealed class Coordinator
                     var verified = !fast && unverifiable is null;
                     var agreeingCommits = agreeing.Select(a => a.Commit!).ToList();
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
-                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, []), "", false, exclude, rejected);
+                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, [])
+                    {
+                        FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
+                    }, "", false, exclude, rejected);
                 }
                 exclude.Add(host.Candidate.NodeId);
                 if (fetched.Equivocated)
@@ -416,8 +430,17 @@ public sealed class Coordinator
         private async Task<Frame> Next(TimeSpan timeout)
         {
             _pending ??= _connection!.ReceiveAsync().AsTask();
-            var delay = Task.Delay(timeout);
+            if (_pending.IsCompleted)
+            {
+                var ready = await _pending.ConfigureAwait(false);
+                _pending = null;
+                return ready;
+            }
+            // The timer is cancelled as soon as the wait ends: a stalled host must not leave timers behind per query.
+            using var timer = new CancellationTokenSource();
+            var delay = Task.Delay(timeout, timer.Token);
             var winner = await Task.WhenAny(_pending, delay, _stop.Task).ConfigureAwait(false);
+            await timer.CancelAsync().ConfigureAwait(false);
             if (winner == _pending)
             {
                 var frame = await _pending.ConfigureAwait(false);
@@ -497,7 +520,11 @@ public sealed class Coordinator
             });
         }
 
-        /// <summary>Fetches the committed rows; they are returned only when they re-hash to <paramref name="agreed"/>.</summary>
+        /// <summary>
+        /// Fetches the committed rows; they are returned only when they re-hash to <paramref name="agreed"/>. Pipelined: this task
+        /// reads frames (pooled buffers) and grants credit, a second task decodes them and feeds the hasher; a bounded channel
+        /// between them caps memory in flight (when it is full, no credit is granted and the host pauses).
+        /// </summary>
         public async Task<FetchResult> FetchAsync(ResultSchema schema, CommitMessage agreed, CoreConfig.NodeConfig config, CancellationToken cancellationToken)
         {
             var c = _connection;
@@ -511,41 +538,49 @@ public sealed class Coordinator
                 stall = scheduler.DispatchTimeout;
             }
             var maxBytes = config.Transport.Result.MaxResultBytes;
-            var limits = CodecLimits.Default;
+            var frames = Channel.CreateBounded<LeasedFrame>(new BoundedChannelOptions(InitialCredit) { SingleReader = true, SingleWriter = true });
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, stop), CancellationToken.None);
             try
             {
                 await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit).Encode(), cancellationToken).ConfigureAwait(false);
-                var hasher = new CanonicalResultHasher(schema);
-                var batches = new List<ResultBatch>();
-                long rows = 0, bytes = 0;
+                long bytes = 0;
                 var consumed = 0;
                 uint expectedSeq = 0;
                 while (true)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var frame = await Next(stall).ConfigureAwait(false);
+                    if (decoder.IsCompleted)
+                    {
+                        break; // the decoder stopped early (equivocation or a bad batch): its result says why
+                    }
+                    var frame = await NextLeased(stall, stop.Token).ConfigureAwait(false);
+                    if (frame is null)
+                    {
+                        break; // decoder stopped
+                    }
                     if (frame.Type == MessageType.Batch)
                     {
-                        var (job, seq, parts) = BatchFrame.Decode(frame.Payload, owner.MaxFrameBytes);
+                        var seq = PeekBatchHeader(frame.Payload.Span, out var job);
                         if (job != dispatch.JobId || seq != expectedSeq++)
                         {
+                            frame.Dispose();
                             throw new HostFailure("batch frame out of sequence");
                         }
                         bytes += frame.Payload.Length;
                         if (bytes > maxBytes)
                         {
+                            frame.Dispose();
                             throw new HostFailure($"result exceeds transport.result.max_result_bytes = {maxBytes}");
                         }
-                        foreach (var part in parts)
+                        try
                         {
-                            var batch = BatchCodec.DecodeBatch(part.Span, schema, limits);
-                            rows += batch.RowCount;
-                            if ((ulong)rows > agreed.RowCount)
-                            {
-                                return await Equivocation($"streamed more rows than the committed {agreed.RowCount}").ConfigureAwait(false);
-                            }
-                            hasher.Add(batch);
-                            batches.Add(batch);
+                            await frames.Writer.WriteAsync(frame, stop.Token).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException)
+                        {
+                            frame.Dispose();
+                            break;
                         }
                         if (++consumed == InitialCredit / 2)
                         {
@@ -554,44 +589,192 @@ public sealed class Coordinator
                         }
                         continue;
                     }
-                    if (frame.Type == MessageType.End)
+                    using (frame)
                     {
-                        var end = EndMessage.Decode(frame.Payload.Span);
-                        if (end.JobId != dispatch.JobId || end.Status != EndStatus.Complete)
+                        if (frame.Type == MessageType.End)
                         {
-                            throw new HostFailure("the host ended the stream without completing it");
+                            var end = EndMessage.Decode(frame.Payload.Span);
+                            if (end.JobId != dispatch.JobId || end.Status != EndStatus.Complete)
+                            {
+                                throw new HostFailure("the host ended the stream without completing it");
+                            }
+                            _dispatched = false;
+                            frames.Writer.TryComplete();
+                            var decoded = await decoder.ConfigureAwait(false);
+                            if (decoded.Error is { } bad)
+                            {
+                                return await Fail(bad, decoded.Equivocated).ConfigureAwait(false);
+                            }
+                            var digest = decoded.Digest!;
+                            if ((ulong)decoded.Rows != agreed.RowCount || digest != agreed.ResultHash)
+                            {
+                                return await Fail($"equivocation: committed {agreed.ResultHash[..12]}… ({agreed.RowCount} rows) but streamed rows hashing to {digest[..12]}… ({decoded.Rows} rows)", true).ConfigureAwait(false);
+                            }
+                            _connection = null;
+                            owner._pool.Return(c);
+                            Interlocked.Exchange(ref _released, 1);
+                            return new FetchResult(new ResultSet(schema, decoded.Batches!), bytes, null, false);
                         }
-                        _dispatched = false;
-                        var digest = hasher.Finish().ToString();
-                        if ((ulong)rows != agreed.RowCount || digest != agreed.ResultHash)
+                        if (frame.Type == MessageType.Error)
                         {
-                            return await Equivocation($"equivocation: committed {agreed.ResultHash[..12]}… ({agreed.RowCount} rows) but streamed rows hashing to {digest[..12]}… ({rows} rows)").ConfigureAwait(false);
+                            _dispatched = false;
+                            throw new HostFailure(ErrorMessage.Decode(frame.Payload.Span).Message);
                         }
-                        _connection = null;
-                        owner._pool.Return(c);
-                        Interlocked.Exchange(ref _released, 1);
-                        return new FetchResult(new ResultSet(schema, batches), bytes, null, false);
+                        throw new HostFailure($"unexpected {frame.Type} frame while streaming");
                     }
-                    if (frame.Type == MessageType.Error)
-                    {
-                        _dispatched = false;
-                        throw new HostFailure(ErrorMessage.Decode(frame.Payload.Span).Message);
-                    }
-                    throw new HostFailure($"unexpected {frame.Type} frame while streaming");
                 }
+                // The decoder stopped before the End frame.
+                frames.Writer.TryComplete();
+                var early = await decoder.ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                return await Fail(early.Error ?? "the result stream stopped early", early.Equivocated).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HostFailure or ProtocolException or CodecException or IOException or TimeoutException or EndOfStreamException or OperationCanceledException or InvalidDataException)
             {
-                Failure = e is TimeoutException ? $"stalled mid-stream (no frame for {stall.TotalMilliseconds:0} ms)" : e.Message;
-                await DropConnection().ConfigureAwait(false);
-                return new FetchResult(null, 0, Failure, false);
+                var why = e is TimeoutException ? $"stalled mid-stream (no frame for {stall.TotalMilliseconds:0} ms)" : e.Message;
+                await stop.CancelAsync().ConfigureAwait(false);
+                frames.Writer.TryComplete();
+                await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                return await Fail(why, false).ConfigureAwait(false);
             }
 
-            async Task<FetchResult> Equivocation(string why)
+            async Task<FetchResult> Fail(string why, bool equivocated)
             {
                 Failure = why;
                 await DropConnection().ConfigureAwait(false);
-                return new FetchResult(null, 0, why, true);
+                return new FetchResult(null, 0, why, equivocated);
+            }
+        }
+
+        private sealed record Decoded(List<ResultBatch>? Batches, long Rows, string? Digest, string? Error, bool Equivocated);
+
+        /// <summary>
+        /// The decode side of the fetch pipeline; decoded batches go to a third task that feeds the hasher (bounded channel), so
+        /// reading, decoding and hashing overlap. Stops (and cancels the reader) at the first bad batch.
+        /// </summary>
+        private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, CancellationTokenSource stop)
+        {
+            var batches = new List<ResultBatch>();
+            var limits = CodecLimits.Default;
+            var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
+            var hashing = Task.Run(async () =>
+            {
+                try
+                {
+                    var hasher = new CanonicalResultHasher(schema);
+                    while (await toHash.Reader.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        while (toHash.Reader.TryRead(out var batch))
+                        {
+                            hasher.Add(batch);
+                        }
+                    }
+                    return hasher.Finish().ToString();
+                }
+                catch (Exception e)
+                {
+                    toHash.Writer.TryComplete(e); // the decoder's next write fails instead of waiting for room forever
+                    throw;
+                }
+            }, CancellationToken.None);
+            long rows = 0;
+            try
+            {
+                while (await frames.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    while (frames.TryRead(out var frame))
+                    {
+                        using (frame)
+                        {
+                            var (_, _, parts) = BatchFrame.Decode(frame.Payload, owner.MaxFrameBytes);
+                            foreach (var part in parts)
+                            {
+                                var batch = BatchCodec.DecodeBatch(part.Span, schema, limits);
+                                rows += batch.RowCount;
+                                if ((ulong)rows > agreed.RowCount)
+                                {
+                                    await stop.CancelAsync().ConfigureAwait(false);
+                                    Drain(frames);
+                                    toHash.Writer.TryComplete();
+                                    await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                                    return new Decoded(null, rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
+                                }
+                                await toHash.Writer.WriteAsync(batch).ConfigureAwait(false);
+                                batches.Add(batch);
+                            }
+                        }
+                    }
+                }
+                toHash.Writer.TryComplete();
+                return new Decoded(batches, rows, await hashing.ConfigureAwait(false), null, false);
+            }
+            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException)
+            {
+                await stop.CancelAsync().ConfigureAwait(false);
+                Drain(frames);
+                toHash.Writer.TryComplete();
+                await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                return new Decoded(null, rows, null, e is ChannelClosedException { InnerException: { } inner } ? inner.Message : e.Message, false);
+            }
+
+            static void Drain(ChannelReader<LeasedFrame> frames)
+            {
+                while (frames.TryRead(out var f))
+                {
+                    f.Dispose();
+                }
+            }
+        }
+
+        /// <summary>The job id and sequence number of a Batch payload (the batches themselves are split by the decoder).</summary>
+        private static uint PeekBatchHeader(ReadOnlySpan<byte> payload, out string jobId)
+        {
+            if (payload.Length < 22)
+            {
+                throw new ProtocolException("truncated batch frame");
+            }
+            jobId = Convert.ToHexStringLower(payload[..16]);
+            return System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(payload[16..]);
+        }
+
+        /// <summary>The next frame (pooled buffer) within <paramref name="timeout"/>; null when <paramref name="stopToken"/> fires first.</summary>
+        private async Task<LeasedFrame?> NextLeased(TimeSpan timeout, CancellationToken stopToken)
+        {
+            if (_pending is not null)
+            {
+                throw new HostFailure("internal: a control read is still outstanding on the fetch connection");
+            }
+            var read = _connection!.ReceiveLeasedAsync();
+            if (read.IsCompletedSuccessfully)
+            {
+                return read.Result;
+            }
+            var pending = read.AsTask();
+            try
+            {
+                return await pending.WaitAsync(timeout, stopToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException || (e is OperationCanceledException && stopToken.IsCancellationRequested))
+            {
+                // Timed out or stopped with the read outstanding: the connection is unusable; dispose it (the read then fails), and
+                // return the buffer should the frame still arrive.
+                _ = pending.ContinueWith(static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        t.Result.Dispose();
+                    }
+                    else
+                    {
+                        _ = t.Exception;
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                await DropConnection().ConfigureAwait(false);
+                if (e is OperationCanceledException)
+                {
+                    return null;
+                }
+                throw;
             }
         }
 

@@ -74,7 +74,11 @@ public sealed class GridRuntime : IAsyncDisposable
     }
 
     /// <summary>Adds seeds, starts gossiping and runs one gossip round now, so peers are known when this returns.</summary>
-    public async Task JoinAsync(IEnumerable<string> seeds, CancellationToken cancellationToken = default)
+    /// <param name="waitForEverySeed">
+    /// False: return as soon as one seed has answered (hosts are known) and let the round finish in the background, so an
+    /// unreachable seed does not cost its full connect timeout (used by the implicit join of a query).
+    /// </param>
+    public async Task JoinAsync(IEnumerable<string> seeds, CancellationToken cancellationToken = default, bool waitForEverySeed = true)
     {
         lock (_gate)
         {
@@ -86,8 +90,45 @@ public sealed class GridRuntime : IAsyncDisposable
                 }
             }
         }
-        await GossipRoundAsync(cancellationToken).ConfigureAwait(false);
+        var firstAnswer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var round = GossipRoundAsync(cancellationToken, firstAnswer);
+        if (waitForEverySeed)
+        {
+            await round.ConfigureAwait(false);
+        }
+        else
+        {
+            await Task.WhenAny(round, firstAnswer.Task).ConfigureAwait(false);
+            if (round.IsCompleted)
+            {
+                await round.ConfigureAwait(false);
+            }
+            else
+            {
+                _ = round.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            }
+        }
+        // Pre-connect to the hosts just learned, so the first query pays no handshake (bounded: a slow peer does not hold up the join).
+        await WarmConnectionsAsync(force: false, cancellationToken).WaitAsync(_config().Scheduler.OfferTimeout, _time, cancellationToken)
+            .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         StartGossip();
+    }
+
+    /// <summary>Idle connections kept open to every live host while this node requests (one serves a query while another drains).</summary>
+    public int WarmConnectionsPerPeer { get; init; } = 2;
+
+    /// <summary>
+    /// Tops the pool up to <see cref="WarmConnectionsPerPeer"/> idle connections per live host. A pure host (one that has never
+    /// requested) keeps none unless <paramref name="force"/>: it never dials other hosts for queries.
+    /// </summary>
+    public Task WarmConnectionsAsync(bool force, CancellationToken cancellationToken = default)
+    {
+        if (WarmConnectionsPerPeer <= 0 || (!force && Worker is not null && !Coordinator.HasRun))
+        {
+            return Task.CompletedTask;
+        }
+        var hosts = Membership.Live().Where(p => p.NodeId != Identity.NodeId && p.State == PeerState.Alive && p.Advert.Enabled).ToList();
+        return Task.WhenAll(hosts.Select(p => Pool.WarmAsync(p.Address, p.NodeId, WarmConnectionsPerPeer, cancellationToken)));
     }
 
     /// <summary>Starts hosting (or updates what is donated when already hosting); returns the listen address.</summary>
@@ -189,6 +230,7 @@ public sealed class GridRuntime : IAsyncDisposable
                     {
                         await Task.Delay(_config().Discovery.Gossip.Heartbeat, _time, token).ConfigureAwait(false);
                         await GossipRoundAsync(token).ConfigureAwait(false);
+                        await WarmConnectionsAsync(force: false, token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -204,7 +246,10 @@ public sealed class GridRuntime : IAsyncDisposable
     }
 
     /// <summary>One gossip round: exchange adverts with every seed and a random sample of known peers, then expire stale peers.</summary>
-    public async Task GossipRoundAsync(CancellationToken cancellationToken = default)
+    public Task GossipRoundAsync(CancellationToken cancellationToken = default) => GossipRoundAsync(cancellationToken, null);
+
+    /// <param name="firstAnswer">Completed when the first exchange of the round has finished (adverts and Pong received).</param>
+    private async Task GossipRoundAsync(CancellationToken cancellationToken, TaskCompletionSource? firstAnswer)
     {
         var config = _config();
         var targets = new List<(string Address, string? NodeId)>();
@@ -214,11 +259,11 @@ public sealed class GridRuntime : IAsyncDisposable
         }
         var known = Membership.Live().Where(p => !targets.Any(t => t.Address == p.Address)).OrderBy(_ => Random.Shared.Next()).Take(config.Discovery.Gossip.Fanout);
         targets.AddRange(known.Select(p => (p.Address, (string?)p.NodeId)));
-        await Task.WhenAll(targets.Select(t => ExchangeAsync(t.Address, t.NodeId, config.Scheduler.OfferTimeout, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(targets.Select(t => ExchangeAsync(t.Address, t.NodeId, config.Scheduler.OfferTimeout, cancellationToken, firstAnswer))).ConfigureAwait(false);
         Membership.Expire();
     }
 
-    private async Task ExchangeAsync(string address, string? nodeId, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task ExchangeAsync(string address, string? nodeId, TimeSpan timeout, CancellationToken cancellationToken, TaskCompletionSource? answered = null)
     {
         PeerConnection? c = null;
         try
@@ -257,6 +302,7 @@ public sealed class GridRuntime : IAsyncDisposable
             Membership.ObserveContact(c.RemoteNodeId, sw.Elapsed.TotalMilliseconds);
             Pool.Return(c);
             c = null;
+            answered?.TrySetResult();
         }
         catch (Exception e)
         {

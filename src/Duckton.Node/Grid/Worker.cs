@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Threading.Channels;
 using Duckton.Core.Data;
 using Duckton.Core.Hashing;
 using Duckton.Core.Protocol;
@@ -41,7 +42,7 @@ public sealed record WorkerOptions
     public string Region { get; init; } = "";
     public TimeSpan JobTimeout { get; init; } = TimeSpan.FromSeconds(60);
     public long MaxResultBytes { get; init; } = 2L << 30;
-    public int ChunkBytes { get; init; } = 256 << 10;
+    public int ChunkBytes { get; init; } = 1 << 20;
     public int MaxFrameBytes { get; init; } = 16 << 20;
     public TimeSpan ResultHold { get; init; } = TimeSpan.FromSeconds(60);
     public SimulatedFault Fault { get; init; }
@@ -417,7 +418,18 @@ public sealed class Worker : IDisposable
                 }
                 var sent = fault is SimulatedFault.Cheat or SimulatedFault.Equivocate ? Perturb(result) : result;
                 var committed = fault == SimulatedFault.Equivocate ? result : sent;
-                var hash = CanonicalResultHash.Compute(committed).ToString();
+                // Hash batch by batch so a cancel (this host lost the race) stops the work at once instead of burning CPU.
+                var hasher = new CanonicalResultHasher(committed.Schema);
+                foreach (var batch in committed.Batches)
+                {
+                    if (token.IsCancellationRequested)
+                    {
+                        await EndCancelled().ConfigureAwait(false);
+                        return;
+                    }
+                    hasher.Add(batch);
+                }
+                var hash = hasher.Finish().ToString();
                 var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
                 var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), [], hash,
                     (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));
@@ -448,23 +460,53 @@ public sealed class Worker : IDisposable
                 try
                 {
                     await _credit.WaitAsync(hold.Token).ConfigureAwait(false);
-                    foreach (var payload in Frames(sent))
+                    // Encode on one task while this one sends: a small bounded channel keeps both busy and memory flat.
+                    var encoded = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(3) { SingleReader = true, SingleWriter = true });
+                    using var stopEncoding = CancellationTokenSource.CreateLinkedTokenSource(token);
+                    var encoder = Task.Run(async () =>
                     {
-                        if (frames > 0)
+                        try
                         {
-                            await _credit.WaitAsync(token).ConfigureAwait(false);
+                            foreach (var payload in Frames(sent))
+                            {
+                                await encoded.Writer.WriteAsync(payload, stopEncoding.Token).ConfigureAwait(false);
+                            }
+                            encoded.Writer.TryComplete();
                         }
-                        await Send(MessageType.Batch, payload).ConfigureAwait(false);
-                        frames++;
-                        if (fault == SimulatedFault.DieStream)
+                        catch (Exception e)
                         {
-                            await Console.Error.WriteLineAsync("SIMULATED flaky host: killing this process (SIGKILL) mid-stream").ConfigureAwait(false);
-                            Process.GetCurrentProcess().Kill();
+                            encoded.Writer.TryComplete(e);
                         }
-                        if (fault == SimulatedFault.StallStream)
+                    }, CancellationToken.None);
+                    try
+                    {
+                        while (await encoded.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                         {
-                            await WaitCancelled(token).ConfigureAwait(false);
+                            while (encoded.Reader.TryRead(out var payload))
+                            {
+                                if (frames > 0)
+                                {
+                                    await _credit.WaitAsync(token).ConfigureAwait(false);
+                                }
+                                await Send(MessageType.Batch, payload).ConfigureAwait(false);
+                                frames++;
+                                if (fault == SimulatedFault.DieStream)
+                                {
+                                    await Console.Error.WriteLineAsync("SIMULATED flaky host: killing this process (SIGKILL) mid-stream").ConfigureAwait(false);
+                                    Process.GetCurrentProcess().Kill();
+                                }
+                                if (fault == SimulatedFault.StallStream)
+                                {
+                                    await WaitCancelled(token).ConfigureAwait(false);
+                                    token.ThrowIfCancellationRequested();
+                                }
+                            }
                         }
+                    }
+                    finally
+                    {
+                        await stopEncoding.CancelAsync().ConfigureAwait(false);
+                        await encoder.ConfigureAwait(false);
                     }
                 }
                 catch (OperationCanceledException)

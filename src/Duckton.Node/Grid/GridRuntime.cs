@@ -25,7 +25,8 @@ public sealed class GridRuntime : IAsyncDisposable
     private bool _powMinted;
     private ulong _seq;
 
-    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, TimeProvider? time = null, string? configDirectory = null)
+    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, TimeProvider? time = null, string? configDirectory = null,
+        Func<string, bool>? isBlocked = null)
     {
         Identity = identity;
         _config = config;
@@ -46,6 +47,7 @@ public sealed class GridRuntime : IAsyncDisposable
             HandshakeTimeout = c.Network.ConnectTimeout,
             SoftwareVersion = "duckton-dotnet",
             Time = _time,
+            IsBlocked = isBlocked,
         };
         Pool = new ConnectionPool(identity, TransportOptions);
         Membership = new Membership(identity.NodeId, _time) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };

@@ -1,0 +1,357 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Duckton.Core.Configuration;
+using Duckton.Core.Trust;
+using Duckton.Node.Grid;
+using Duckton.Transport;
+
+namespace Duckton.Node.Trust;
+
+/// <summary>Where a candidate host stands with this requester for one query.</summary>
+public enum Standing
+{
+    /// <summary>Effective trust ≥ min_trust: selectable and counts toward the quorum.</summary>
+    Trusted,
+    /// <summary>Below min_trust but proved a known answer (canary) recently and has no penalty: selectable, probationary.</summary>
+    Vetted,
+    /// <summary>Below min_trust and not vetted yet: gets a canary first, never selected before it passes.</summary>
+    Unvetted,
+    /// <summary>Failed a canary or carries a penalty (a wrong answer): never selected while below min_trust.</summary>
+    Failed,
+    /// <summary>Verified attestation tier below the floor.</summary>
+    BelowAttestation,
+    /// <summary>On this node's deny-list.</summary>
+    Blocked,
+}
+
+/// <summary>One candidate's standing, effective trust (with its terms) and selection score.</summary>
+public sealed record HostAssessment(string NodeId, Standing Standing, TrustBreakdown Trust, int Observations, AttestationLevel Attestation, string? AttestationNote, double Selection, bool Flagged);
+
+/// <summary>
+/// The requester's trust engine (SPEC §5.4, docs/TRUST.md): issues and stores signed receipts for every verdict,
+/// ranks candidates by effective trust and requester-measured performance (a <see cref="ICandidateRanker"/>), applies
+/// min_trust / min_attestation / data-class floors and the deny-list as hard filters, and vets newcomers with canary
+/// queries (known answers computed locally) so a fresh grid is usable under the default policy.
+/// </summary>
+public sealed class TrustEngine : ICandidateRanker
+{
+    /// <summary>Longest a canary probe waits for a newcomer's commit.</summary>
+    public static readonly TimeSpan CanaryTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Func<TrustStore> _store;
+    private readonly NodeIdentity _identity;
+    private readonly Func<NodeConfig> _config;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, bool> _vetted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<bool>> _canaries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Perf> _perf = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _flags = new(StringComparer.Ordinal);
+
+    public TrustEngine(Func<TrustStore> store, NodeIdentity identity, Func<NodeConfig> config, TimeProvider? time = null)
+    {
+        _store = store;
+        _identity = identity;
+        _config = config;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public TrustStore Store => _store();
+
+    /// <summary>Computes a canary's expected canonical result hash by running it in the local locked-down engine.</summary>
+    public Func<string, string>? ExpectedHash { get; set; }
+
+    private sealed class Perf
+    {
+        public double LatencyMs;
+        public double Bytes;
+        public int Samples;
+    }
+
+    // ---------------------------------------------------------------- policy
+
+    public static TrustPolicy PolicyFor(NodeConfig c) => new()
+    {
+        Weights = new TrustWeights(c.Trust.Weights.AlphaReputation, c.Trust.Weights.BetaAge, c.Trust.Weights.GammaVoucher, c.Trust.Weights.DeltaStake),
+        BootstrapTrust = c.Trust.BootstrapTrust,
+        MinAttestation = AttestationLevel.L0, // the attestation floor is a separate hard filter here
+        ExplorationRate = c.Economics.Ranking.ExplorationRate,
+        ExplorationSaturation = c.Economics.Ranking.ExplorationSaturation,
+    };
+
+    public static ReputationParameters ParametersFor(NodeConfig c) => new()
+    {
+        HalfLife = c.Trust.ReputationHalfLife,
+        PriorAlpha = c.Economics.Reputation.PriorAlpha,
+        PriorBeta = c.Economics.Reputation.PriorBeta,
+        Z = c.Economics.Reputation.ConfidenceZ,
+    };
+
+    public static SelectionWeights WeightsFor(NodeConfig c) => new(c.Economics.Ranking.WQuality, c.Economics.Ranking.WStake, c.Economics.Ranking.WPrice,
+        c.Economics.Ranking.WLatency, c.Economics.Ranking.WThroughput, 0, c.Economics.Ranking.StakeReliabilityFloor);
+
+    /// <summary>
+    /// The floors of one query: configuration (already including per-call min_trust / min_attestation), raised —
+    /// never lowered — by the data class: Public L0 / 0.70, Internal L1 / 0.85, Sensitive L2 / 0.80.
+    /// </summary>
+    public static (double MinTrust, AttestationLevel MinAttestation) Floors(NodeConfig c, QueryOverrides overrides)
+    {
+        var (trust, level) = overrides.DataClass switch
+        {
+            DataClass.Internal => (0.85, AttestationLevel.L1),
+            DataClass.Sensitive => (0.80, AttestationLevel.L2),
+            _ => (0.0, AttestationLevel.L0),
+        };
+        return (Math.Max(c.Trust.MinTrust, trust), (AttestationLevel)Math.Max((int)c.Trust.MinAttestation, (int)level));
+    }
+
+    /// <summary>
+    /// The attestation tier that counts for a host. No verifier is configured (no trusted authority keys and no
+    /// allowlisted measurements), so every claim above L0 counts as L0 — with the reason.
+    /// </summary>
+    public static (AttestationLevel Level, string? Note) VerifiedAttestation(PeerEntry peer)
+    {
+        var claimed = (AttestationLevel)Math.Min(peer.Advert.Attestation, (byte)AttestationLevel.L2);
+        return claimed == AttestationLevel.L0 ? (AttestationLevel.L0, null)
+            : (AttestationLevel.L0, $"claimed {claimed} counted as L0: no attestation evidence verified (no trusted authority configured)");
+    }
+
+    /// <summary>Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties and vouchers (stake 0: free jobs).</summary>
+    public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0)
+    {
+        var b = Store.Evaluate(workerId, PolicyFor(c), ParametersFor(c), stake: 0, attestation: level);
+        if (_flags.ContainsKey(workerId))
+        {
+            // Hides receipts about itself: treated as untrusted.
+            b = b with { Effective = 0 };
+        }
+        var ceiling = c.Economics.Ranking.NewcomerTrustCeiling;
+        if (ceiling < 1 && Store.Observations(workerId).Count < c.Economics.Ranking.NewcomerObsThreshold)
+        {
+            b = b with { Effective = Math.Min(b.Effective, ceiling) };
+        }
+        return b;
+    }
+
+    public HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
+    {
+        var (minTrust, minLevel) = Floors(c, overrides);
+        var (level, note) = VerifiedAttestation(peer);
+        var trust = Evaluate(peer.NodeId, c, level);
+        var observations = Store.Observations(peer.NodeId).Count;
+        var flagged = _flags.ContainsKey(peer.NodeId) || trust.Penalties > 0;
+        Standing standing;
+        if (Store.IsBlocked(peer.NodeId))
+        {
+            standing = Standing.Blocked;
+        }
+        else if (level < minLevel)
+        {
+            standing = Standing.BelowAttestation;
+        }
+        else if (trust.Effective >= minTrust)
+        {
+            standing = Standing.Trusted;
+        }
+        else if (flagged)
+        {
+            standing = Standing.Failed;
+        }
+        else if (_vetted.TryGetValue(peer.NodeId, out var passed))
+        {
+            standing = passed ? Standing.Vetted : Standing.Failed;
+        }
+        else
+        {
+            standing = Standing.Unvetted;
+        }
+        return new HostAssessment(peer.NodeId, standing, trust, observations, level, note, Selection(peer.NodeId, trust, c), flagged);
+    }
+
+    private double Selection(string nodeId, TrustBreakdown trust, NodeConfig c)
+    {
+        var inputs = new SelectionInputs { EffectiveTrust = trust.Effective, Reliability = trust.Reputation, StakeFactor = 0 };
+        if (_perf.TryGetValue(nodeId, out var p) && p.Samples > 0)
+        {
+            inputs = inputs with { LatencyScore = SelectionScore.LatencyScore(p.LatencyMs, p.Bytes), ThroughputScore = SelectionScore.ThroughputScore(p.LatencyMs, p.Bytes) };
+        }
+        return SelectionScore.Compute(inputs, WeightsFor(c));
+    }
+
+    // ---------------------------------------------------------------- ranking
+
+    /// <summary>Trusted hosts first, then vetted probationary hosts, each by selection score; everyone else is dropped.</summary>
+    public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context)
+    {
+        var assessed = candidates.Select(p => (p, a: Assess(p, context.Config, context.Overrides), tie: Random.Shared.Next()))
+            .Where(x => x.a.Standing is Standing.Trusted or Standing.Vetted).ToList();
+        return assessed.OrderBy(x => x.a.Standing == Standing.Trusted ? 0 : 1).ThenByDescending(x => x.a.Selection).ThenBy(x => x.tie).Select(x => x.p).ToList();
+    }
+
+    /// <summary>Hosts that may run this query at all (not blocked, not below the attestation floor, not failed).</summary>
+    public IReadOnlyList<PeerEntry> Usable(IReadOnlyList<PeerEntry> candidates, NodeConfig c, QueryOverrides overrides) =>
+        candidates.Where(p => Assess(p, c, overrides).Standing is Standing.Trusted or Standing.Vetted or Standing.Unvetted).ToList();
+
+    /// <summary>
+    /// Warm-up: when fewer than <paramref name="needed"/> candidates are trusted or vetted, sends a canary to every
+    /// unvetted newcomer at once and waits until enough passed (or all answered, or <see cref="CanaryTimeout"/> plus
+    /// a second passed). Also injects an audit canary at <c>trust.canary_rate</c> into normal traffic.
+    /// </summary>
+    public async Task PrepareAsync(Coordinator coordinator, IReadOnlyList<PeerEntry> candidates, NodeConfig c, QueryOverrides overrides, int needed, CancellationToken cancellationToken)
+    {
+        var assessed = candidates.Select(p => (p, a: Assess(p, c, overrides))).ToList();
+        var ready = assessed.Count(x => x.a.Standing is Standing.Trusted or Standing.Vetted);
+        if (c.Trust.CanaryRate > 0 && Random.Shared.NextDouble() < c.Trust.CanaryRate)
+        {
+            var audited = assessed.Where(x => x.a.Standing is Standing.Trusted or Standing.Vetted).Select(x => x.p).OrderBy(_ => Random.Shared.Next()).FirstOrDefault();
+            if (audited is not null)
+            {
+                _ = Task.Run(() => RunCanaryAsync(coordinator, audited, c, CancellationToken.None), CancellationToken.None);
+            }
+        }
+        if (ready >= needed)
+        {
+            return;
+        }
+        var pending = new List<Task<bool>>();
+        foreach (var (p, a) in assessed)
+        {
+            if (a.Standing == Standing.Unvetted)
+            {
+                pending.Add(_canaries.GetOrAdd(p.NodeId, _ => Task.Run(async () =>
+                {
+                    try
+                    {
+                        return await RunCanaryAsync(coordinator, p, c, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _canaries.TryRemove(p.NodeId, out Task<bool>? _);
+                    }
+                }, CancellationToken.None)));
+            }
+        }
+        var bound = Task.Delay(CanaryTimeout + TimeSpan.FromSeconds(1), _time, cancellationToken);
+        while (ready < needed && pending.Count > 0)
+        {
+            var done = await Task.WhenAny([.. pending, bound]).ConfigureAwait(false);
+            if (done == bound)
+            {
+                break;
+            }
+            var t = (Task<bool>)done;
+            pending.Remove(t);
+            if (t is { IsCompletedSuccessfully: true, Result: true })
+            {
+                ready++;
+            }
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Runs one canary on <paramref name="peer"/>; true when it committed the expected answer.</summary>
+    public async Task<bool> RunCanaryAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)
+    {
+        if (ExpectedHash is not { } expectedOf)
+        {
+            return false;
+        }
+        var sql = CanarySql();
+        string expected;
+        try
+        {
+            expected = expectedOf(sql);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        var jobId = Duckton.Core.Protocol.JobIds.NewJobId();
+        var probe = await coordinator.ProbeAsync(peer, sql, jobId, c, CanaryTimeout, cancellationToken).ConfigureAwait(false);
+        var queryHash = Duckton.Core.Protocol.JobIds.QueryHash(GridNode.EngineVersion, sql);
+        Verdict? verdict = probe.Commit is { } commit ? (commit.ResultHash == expected ? Verdict.Correct : Verdict.Incorrect) : probe.Failure;
+        if (verdict is { } v)
+        {
+            Issue(jobId, queryHash, [new HostVerdict(peer.NodeId, v, probe.Commit?.ResultHash ?? "", probe.Commit?.RowCount ?? 0, probe.LatencyMs, 0, probe.Detail ?? "canary")], c);
+        }
+        var passed = verdict == Verdict.Correct;
+        if (verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
+        {
+            _vetted[peer.NodeId] = passed;
+        }
+        return passed;
+    }
+
+    /// <summary>A fresh deterministic known-answer query (random constants, so answers cannot be memorised).</summary>
+    public static string CanarySql()
+    {
+        var r = Random.Shared;
+        var n = r.Next(500, 5000);
+        var a = r.Next(2, 1000);
+        var m = r.Next(7, 997);
+        var b = r.Next(3, 50);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"SELECT i % {b} AS k, count(*) AS n, sum((i * {a}) % {m}) AS s FROM range({n}) t(i) GROUP BY ALL ORDER BY k");
+    }
+
+    // ---------------------------------------------------------------- receipts
+
+    /// <summary>Signs, stores and applies one receipt per verdict; returns how many were newly stored.</summary>
+    public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts, NodeConfig? config = null)
+    {
+        var c = config ?? _config();
+        var stored = 0;
+        var now = (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
+        foreach (var v in verdicts)
+        {
+            var receipt = new Receipt
+            {
+                JobId = jobId,
+                WorkerId = v.NodeId,
+                RequesterId = _identity.NodeId,
+                QueryHash = queryHash,
+                ResultHash = v.ResultHash,
+                Verdict = v.Verdict,
+                LatencyMs = (ulong)Math.Max(0, v.LatencyMs),
+                Timestamp = now,
+                ObservedResultRows = v.Rows,
+                ObservedResultBytes = (ulong)Math.Max(0, v.Bytes),
+            }.SignWith(_identity.PublicKey.Span, b => _identity.Sign(b));
+            if (!Store.AddReceipt(receipt))
+            {
+                continue;
+            }
+            stored++;
+            OnReceipt?.Invoke(receipt);
+            if (v.Verdict == Verdict.Incorrect && c.Trust.IncorrectPenalty > 0)
+            {
+                Store.AddPenalty(v.NodeId, c.Trust.IncorrectPenalty, $"incorrect answer in job {jobId}" + (v.Detail is { } d ? $": {d}" : ""));
+                _vetted[v.NodeId] = false;
+            }
+            if (v.Verdict == Verdict.Correct && v.LatencyMs > 0)
+            {
+                var p = _perf.GetOrAdd(v.NodeId, _ => new Perf());
+                lock (p)
+                {
+                    const double alpha = 0.3;
+                    p.LatencyMs = p.Samples == 0 ? v.LatencyMs : ((1 - alpha) * p.LatencyMs) + (alpha * v.LatencyMs);
+                    p.Bytes = p.Samples == 0 ? v.Bytes : ((1 - alpha) * p.Bytes) + (alpha * v.Bytes);
+                    p.Samples++;
+                }
+            }
+        }
+        return stored;
+    }
+
+    /// <summary>Called for every receipt this node issued (e.g. to gossip it).</summary>
+    public Action<Receipt>? OnReceipt { get; set; }
+
+    /// <summary>Marks a host as hiding receipts about itself (its advertised digest disagrees with what this node knows).</summary>
+    public void Flag(string nodeId, string reason) => _flags[nodeId] = reason;
+
+    public void Unflag(string nodeId) => _flags.TryRemove(nodeId, out _);
+
+    public string? FlagReason(string nodeId) => _flags.TryGetValue(nodeId, out var r) ? r : null;
+
+    /// <summary>True when <paramref name="nodeId"/> passed a canary in this process.</summary>
+    public bool IsVetted(string nodeId) => _vetted.TryGetValue(nodeId, out var v) && v;
+}

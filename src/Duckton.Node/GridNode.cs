@@ -83,6 +83,10 @@ public sealed class GridNode : IDisposable
                     var grid = new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, _options.Time, Config.ConfigDirectory, IsBlocked);
                     grid.Coordinator.Ranker = Trust;
                     grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
+                    grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
+                    grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
+                    grid.ReceiptSummary = Trust.OwnReceiptSummary;
+                    Trust.Grid = grid;
                     _grid = grid;
                 }
                 return _grid;

@@ -111,6 +111,9 @@ public sealed class Worker : IDisposable
     public Action<AdvertMessage, string>? OnAdvert { get; set; }
     public Func<IReadOnlyList<AdvertMessage>>? AdvertsToShare { get; set; }
 
+    /// <summary>Trust hook: a gossiped receipt (raw payload) received on a host connection, with the sending peer.</summary>
+    public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
+
     public (long Memory, int Threads, int Slots) Free()
     {
         lock (_budgetGate)
@@ -304,6 +307,9 @@ public sealed class Worker : IDisposable
                 OnAdvert?.Invoke(advert, peer);
                 return;
             }
+            case MessageType.Receipt:
+                OnReceipt?.Invoke(frame.Payload.ToArray(), peer);
+                return;
             case MessageType.Ping:
             {
                 var ping = PingMessage.Decode(frame.Payload.Span);

@@ -118,14 +118,14 @@ public sealed class TrustEngine : ICandidateRanker
     /// <summary>Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties and vouchers (stake 0: free jobs).</summary>
     public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0)
     {
-        var b = Store.Evaluate(workerId, PolicyFor(c), ParametersFor(c), stake: 0, attestation: level);
+        var b = Store.Evaluate(workerId, PolicyFor(c), ParametersFor(c), stake: 0, attestation: level, requesterId: _identity.NodeId);
         if (_flags.ContainsKey(workerId))
         {
             // Hides receipts about itself: treated as untrusted.
             b = b with { Effective = 0 };
         }
         var ceiling = c.Economics.Ranking.NewcomerTrustCeiling;
-        if (ceiling < 1 && Store.Observations(workerId).Count < c.Economics.Ranking.NewcomerObsThreshold)
+        if (ceiling < 1 && Store.Observations(workerId, _identity.NodeId).Count < c.Economics.Ranking.NewcomerObsThreshold)
         {
             b = b with { Effective = Math.Min(b.Effective, ceiling) };
         }
@@ -136,8 +136,9 @@ public sealed class TrustEngine : ICandidateRanker
     {
         var (minTrust, minLevel) = Floors(c, overrides);
         var (level, note) = VerifiedAttestation(peer);
+        CheckReceiptDigest(peer.Advert);
         var trust = Evaluate(peer.NodeId, c, level);
-        var observations = Store.Observations(peer.NodeId).Count;
+        var observations = Store.Observations(peer.NodeId, _identity.NodeId).Count;
         var flagged = _flags.ContainsKey(peer.NodeId) || trust.Penalties > 0;
         Standing standing;
         if (Store.IsBlocked(peer.NodeId))
@@ -321,6 +322,15 @@ public sealed class TrustEngine : ICandidateRanker
                 continue;
             }
             stored++;
+            lock (_recent)
+            {
+                _recent.Enqueue(receipt);
+                while (_recent.Count > RecentReceipts)
+                {
+                    _recent.Dequeue();
+                }
+            }
+            _undelivered.GetOrAdd(v.NodeId, _ => new ConcurrentQueue<Receipt>()).Enqueue(receipt);
             OnReceipt?.Invoke(receipt);
             if (v.Verdict == Verdict.Incorrect && c.Trust.IncorrectPenalty > 0)
             {
@@ -339,7 +349,205 @@ public sealed class TrustEngine : ICandidateRanker
                 }
             }
         }
+        if (stored > 0 && Grid is { } grid)
+        {
+            foreach (var worker in verdicts.Select(v => v.NodeId).Distinct())
+            {
+                _ = Task.Run(() => DeliverAsync(grid, worker), CancellationToken.None);
+            }
+        }
         return stored;
+    }
+
+    // ---------------------------------------------------------------- receipt gossip and the hidden-receipt check
+
+    private const int RecentReceipts = 32;
+    private static readonly TimeSpan s_deliverySlack = TimeSpan.FromSeconds(2);
+    private readonly Queue<Receipt> _recent = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Receipt>> _undelivered = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<ulong, long>> _delivered = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _deliveryGates = new(StringComparer.Ordinal);
+
+    /// <summary>The grid this engine delivers receipts over (set by the node when the grid starts).</summary>
+    public GridRuntime? Grid { get; set; }
+
+    /// <summary>Gossip counters: receipts accepted, replays ignored, forged/tampered/unbound ones rejected.</summary>
+    public long GossipAccepted => Interlocked.Read(ref _accepted);
+    public long GossipReplayed => Interlocked.Read(ref _replayed);
+    public long GossipRejected => Interlocked.Read(ref _rejected);
+    private long _accepted;
+    private long _replayed;
+    private long _rejected;
+
+    /// <summary>The receipts this node pushes on a gossip exchange: the most recent ones it issued.</summary>
+    public IReadOnlyList<byte[]> ReceiptsToShare()
+    {
+        lock (_recent)
+        {
+            return [.. _recent.Select(Duckton.Core.Protocol.ReceiptMessage.Encode)];
+        }
+    }
+
+    /// <summary>
+    /// Verifies and stores a gossiped receipt: decodes, checks the requester's signature and that requester_id is
+    /// bound to its key, refuses self-issued receipts and blocked requesters, dedups replays through the store.
+    /// Returns "accepted", "replay" or "rejected: why".
+    /// </summary>
+    public string IngestReceipt(ReadOnlySpan<byte> payload, string fromPeer)
+    {
+        Receipt receipt;
+        try
+        {
+            receipt = Duckton.Core.Protocol.ReceiptMessage.Decode(payload);
+        }
+        catch (Exception e) when (e is Duckton.Core.Protocol.ProtocolException or ArgumentException or FormatException)
+        {
+            Interlocked.Increment(ref _rejected);
+            return "rejected: malformed receipt";
+        }
+        var problem = receipt.Problem()
+            ?? (receipt.WorkerId == receipt.RequesterId ? "self-issued receipt" : null)
+            ?? (Store.IsBlocked(receipt.RequesterId) || Store.IsBlocked(fromPeer) ? "requester or sender is blocked" : null);
+        if (problem is not null)
+        {
+            Interlocked.Increment(ref _rejected);
+            return "rejected: " + problem;
+        }
+        if (!Store.AddReceipt(receipt))
+        {
+            Interlocked.Increment(ref _replayed);
+            return "replay";
+        }
+        Interlocked.Increment(ref _accepted);
+        return "accepted";
+    }
+
+    /// <summary>
+    /// Delivers the receipts about <paramref name="workerId"/> it has not seen yet to that host, then waits for a Pong:
+    /// the host handles frames in order, so the Pong proves it processed them. Delivered receipts are what the
+    /// hidden-receipt check holds the host's advert to.
+    /// </summary>
+    public async Task DeliverAsync(GridRuntime grid, string workerId)
+    {
+        if (!_undelivered.TryGetValue(workerId, out var queue) || queue.IsEmpty || grid.Membership.Find(workerId) is not { } peer)
+        {
+            return;
+        }
+        var gate = _deliveryGates.GetOrAdd(workerId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync().ConfigureAwait(false);
+        Duckton.Transport.PeerConnection? c = null;
+        var batch = new List<Receipt>();
+        try
+        {
+            while (queue.TryDequeue(out var r))
+            {
+                batch.Add(r);
+            }
+            if (batch.Count == 0)
+            {
+                return;
+            }
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            c = await grid.Pool.RentAsync(peer.Address, workerId, cts.Token).ConfigureAwait(false);
+            foreach (var r in batch)
+            {
+                await c.SendAsync(Duckton.Transport.MessageType.Receipt, Duckton.Core.Protocol.ReceiptMessage.Encode(r), cts.Token).ConfigureAwait(false);
+            }
+            var nonce = (ulong)Random.Shared.NextInt64();
+            await c.SendAsync(Duckton.Transport.MessageType.Ping, new Duckton.Core.Protocol.PingMessage(nonce, 0).Encode(), cts.Token).ConfigureAwait(false);
+            while (true)
+            {
+                var f = await c.ReceiveAsync(cts.Token).ConfigureAwait(false);
+                if (f.Type == Duckton.Transport.MessageType.Pong && Duckton.Core.Protocol.PingMessage.Decode(f.Payload.Span).Nonce == nonce)
+                {
+                    break;
+                }
+            }
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var delivered = _delivered.GetOrAdd(workerId, _ => new ConcurrentDictionary<ulong, long>());
+            foreach (var r in batch)
+            {
+                delivered.TryAdd(r.ReplayFingerprint(), now);
+            }
+            grid.Pool.Return(c);
+            c = null;
+        }
+        catch (Exception)
+        {
+            foreach (var r in batch)
+            {
+                queue.Enqueue(r); // retried with the next receipt about this host
+            }
+        }
+        finally
+        {
+            if (c is not null)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+            gate.Release();
+        }
+    }
+
+    /// <summary>The (count, digest) of receipts about this node that it holds, for its own advert (see <see cref="Duckton.Core.Protocol.AdvertMessage.ReceiptDigest"/>).</summary>
+    public (ulong Count, byte[] Digest) OwnReceiptSummary()
+    {
+        if (SimulateHiddenReceipts)
+        {
+            return (0, new byte[32]);
+        }
+        var fps = Store.ReplayFingerprints(_identity.NodeId);
+        return ((ulong)fps.Count, Digest(fps));
+    }
+
+    /// <summary>TEST/DEMO ONLY (hidden host flag): advertise no receipts, as a host hiding bad ones would.</summary>
+    public bool SimulateHiddenReceipts { get; set; }
+
+    /// <summary>BLAKE3("duckton-receipts-digest-v1" ‖ fingerprints as u64 LE, ascending); 32 zero bytes for none.</summary>
+    public static byte[] Digest(IEnumerable<ulong> fingerprints)
+    {
+        var sorted = fingerprints.Order().ToList();
+        if (sorted.Count == 0)
+        {
+            return new byte[32];
+        }
+        var domain = "duckton-receipts-digest-v1"u8;
+        var buffer = new byte[domain.Length + (8 * sorted.Count)];
+        domain.CopyTo(buffer);
+        for (var i = 0; i < sorted.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(domain.Length + (8 * i)), sorted[i]);
+        }
+        return Duckton.Core.Hashing.Blake3.Hash(buffer);
+    }
+
+    /// <summary>
+    /// Holds a host's advert to the receipts this node delivered to it (acknowledged) before the advert was signed
+    /// (less a 2 s slack): the advertised count must be at least that many, and when it is exactly that many the digest
+    /// must match. Otherwise the host hides receipts about itself: it is flagged and its trust counts as 0.
+    /// </summary>
+    public string? CheckReceiptDigest(Duckton.Core.Protocol.AdvertMessage advert)
+    {
+        if (!_delivered.TryGetValue(advert.NodeId, out var delivered) || delivered.IsEmpty)
+        {
+            return null;
+        }
+        var cutoff = (long)Math.Min(advert.TimestampMs, long.MaxValue) - (long)s_deliverySlack.TotalMilliseconds;
+        var due = delivered.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
+        string? why = null;
+        if (advert.ReceiptCount < (ulong)due.Count)
+        {
+            why = $"advertises {advert.ReceiptCount} receipts about itself but this node delivered {due.Count}";
+        }
+        else if (advert.ReceiptCount == (ulong)due.Count && due.Count > 0 && !Digest(due).AsSpan().SequenceEqual(advert.ReceiptDigest))
+        {
+            why = "advertised receipt digest does not match the receipts this node delivered";
+        }
+        if (why is not null)
+        {
+            Flag(advert.NodeId, "hides receipts: " + why);
+        }
+        return why;
     }
 
     /// <summary>Called for every receipt this node issued (e.g. to gossip it).</summary>

@@ -135,13 +135,17 @@ public sealed class TrustStore : IDisposable
         return list;
     }
 
-    /// <summary>The reputation-bearing outcomes of a worker's receipts (Correct vs provider faults).</summary>
-    public IReadOnlyList<Observation> Observations(string workerId)
+    /// <summary>
+    /// The reputation-bearing outcomes of a worker's receipts (Correct vs provider faults); only those issued by
+    /// <paramref name="requesterId"/> when given (a node's reputation view counts its own receipts).
+    /// </summary>
+    public IReadOnlyList<Observation> Observations(string workerId, string? requesterId = null)
     {
         ResultSet rows;
         lock (_gate)
         {
-            rows = _connection.QueryWith("SELECT ts::BIGINT, verdict::BIGINT FROM receipts WHERE worker_id = $1 AND verdict IN (1, 2, 3, 4)", workerId);
+            rows = _connection.QueryWith("SELECT ts::BIGINT, verdict::BIGINT FROM receipts WHERE worker_id = $1 AND verdict IN (1, 2, 3, 4) AND ($2 IS NULL OR requester_id = $2)",
+                workerId, requesterId);
         }
         var list = new List<Observation>();
         ForEachRow(rows, (b, r) => list.Add(new Observation(DateTimeOffset.FromUnixTimeSeconds(Long(b, 0, r)), Long(b, 1, r) == (long)Verdict.Correct)));
@@ -221,6 +225,19 @@ public sealed class TrustStore : IDisposable
         return list;
     }
 
+    /// <summary>Replay fingerprints of every stored receipt about <paramref name="workerId"/>, ascending.</summary>
+    public IReadOnlyList<ulong> ReplayFingerprints(string workerId)
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT replay_fp::VARCHAR FROM receipts WHERE worker_id = $1 ORDER BY replay_fp", workerId);
+        }
+        var list = new List<ulong>();
+        ForEachRow(rows, (b, r) => list.Add(ulong.Parse(Text(b, 0, r), CultureInfo.InvariantCulture)));
+        return list;
+    }
+
     /// <summary>Every worker this node holds receipts for.</summary>
     public IReadOnlyList<string> Workers()
     {
@@ -235,9 +252,10 @@ public sealed class TrustStore : IDisposable
     }
 
     /// <summary>Effective trust of a worker from its stored history (SPEC §5.4).</summary>
-    public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default)
+    public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default,
+        string? requesterId = null)
     {
-        var observations = Observations(workerId);
+        var observations = Observations(workerId, requesterId);
         var reputation = Reputation.Compute(observations, _time.GetUtcNow(), parameters);
         return EffectiveTrust.Compute(new TrustInputs
         {

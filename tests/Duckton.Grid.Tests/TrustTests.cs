@@ -356,6 +356,25 @@ public sealed class TrustTests(TrustFixture grid)
     }
 
     [Fact]
+    public void A_blocked_requester_is_refused_by_the_host_at_once()
+    {
+        using var host = new Requester(grid.Root, "blocking-host-" + Guid.NewGuid().ToString("N")[..6]);
+        using var requester = new Requester(grid.Root, "blocked-requester-" + Guid.NewGuid().ToString("N")[..6]);
+        var share = host.Rows("SELECT key, value FROM p2p_share(memory => '1GB', threads => 2, max_jobs => 2)").ToDictionary(r => r[0]!, r => r[1]);
+        requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{share["listen_addr"]}'])");
+        var one = new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 1, Quorum = 1, Nodes = [share["node_id"]!] };
+        Assert.True(requester.Host.Node.Query("SELECT 1 AS v", one).Meta.Verified); // vetted by a canary, then served
+        host.Rows($"SELECT * FROM p2p_block(id => '{requester.Host.Node.Identity.NodeId}', reason => 'test')");
+        var refused = Assert.Throws<QueryFailedException>(() => requester.Host.Node.Query("SELECT 2 AS v", one));
+        Assert.Contains("deny-list", refused.Message);
+
+        // And the requester never selects a host it blocked.
+        host.Rows($"SELECT * FROM p2p_unblock(id => '{requester.Host.Node.Identity.NodeId}')");
+        requester.Rows($"SELECT * FROM p2p_block(id => '{share["node_id"]}', reason => 'test')");
+        Assert.Throws<QueryFailedException>(() => requester.Host.Node.Query("SELECT 3 AS v", one));
+    }
+
+    [Fact]
     public void Data_class_policies_only_raise_the_floors()
     {
         var c = R.Host.Config.Effective().Config;

@@ -111,6 +111,7 @@ public sealed class GridRuntime : IAsyncDisposable
                 Enabled = enabled,
                 OnAdvert = (a, peer) => Membership.Ingest(a, direct: a.NodeId == peer),
                 OnReceipt = (payload, peer) => OnReceipt?.Invoke(payload, peer),
+                IsBlocked = TransportOptions.IsBlocked,
                 AdvertsToShare = () => [.. SelfAdverts(), .. Membership.FreshAdverts(32)],
             };
             var old = Worker;

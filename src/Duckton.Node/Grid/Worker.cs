@@ -111,6 +111,9 @@ public sealed class Worker : IDisposable
     public Action<AdvertMessage, string>? OnAdvert { get; set; }
     public Func<IReadOnlyList<AdvertMessage>>? AdvertsToShare { get; set; }
 
+    /// <summary>Deny-list hook: offers from a requester it returns true for are declined at once (also on connections opened before the block).</summary>
+    public Func<string, bool>? IsBlocked { get; set; }
+
     /// <summary>Trust hook: a gossiped receipt (raw payload) received on a host connection, with the sending peer.</summary>
     public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
 
@@ -230,7 +233,7 @@ public sealed class Worker : IDisposable
             case MessageType.Offer:
             {
                 var offer = OfferMessage.Decode(frame.Payload.Span);
-                if (DeclineReason(offer) is { } why)
+                if ((IsBlocked?.Invoke(peer) == true ? "the requester is on this host's deny-list" : DeclineReason(offer)) is { } why)
                 {
                     await connection.SendAsync(MessageType.Decline, new ReasonMessage(offer.JobId, why).Encode(), ct).ConfigureAwait(false);
                     return;

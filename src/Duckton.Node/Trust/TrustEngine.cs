@@ -65,6 +65,7 @@ public sealed class TrustEngine : ICandidateRanker
         public double LatencyMs;
         public double Bytes;
         public int Samples;
+        public int ByteSamples;
     }
 
     // ---------------------------------------------------------------- policy
@@ -173,7 +174,11 @@ public sealed class TrustEngine : ICandidateRanker
         var inputs = new SelectionInputs { EffectiveTrust = trust.Effective, Reliability = trust.Reputation, StakeFactor = 0 };
         if (_perf.TryGetValue(nodeId, out var p) && p.Samples > 0)
         {
-            inputs = inputs with { LatencyScore = SelectionScore.LatencyScore(p.LatencyMs, p.Bytes), ThroughputScore = SelectionScore.ThroughputScore(p.LatencyMs, p.Bytes) };
+            inputs = inputs with
+            {
+                LatencyScore = SelectionScore.LatencyScore(p.LatencyMs, p.Bytes),
+                ThroughputScore = p.ByteSamples > 0 ? SelectionScore.ThroughputScore(p.LatencyMs, p.Bytes) : 0.5,
+            };
         }
         return SelectionScore.Compute(inputs, WeightsFor(c));
     }
@@ -344,8 +349,13 @@ public sealed class TrustEngine : ICandidateRanker
                 {
                     const double alpha = 0.3;
                     p.LatencyMs = p.Samples == 0 ? v.LatencyMs : ((1 - alpha) * p.LatencyMs) + (alpha * v.LatencyMs);
-                    p.Bytes = p.Samples == 0 ? v.Bytes : ((1 - alpha) * p.Bytes) + (alpha * v.Bytes);
                     p.Samples++;
+                    if (v.Bytes > 0)
+                    {
+                        // Throughput only from results this node actually fetched from the host.
+                        p.Bytes = p.ByteSamples == 0 ? v.Bytes : ((1 - alpha) * p.Bytes) + (alpha * v.Bytes);
+                        p.ByteSamples++;
+                    }
                 }
             }
         }

@@ -308,7 +308,7 @@ public sealed class TrustTests(TrustFixture grid)
             R.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
         }
         // Establish some history with the honest hosts (no-op if the scenario already ran).
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 6; i++)
         {
             node.Query($"SELECT {i} AS v", new QueryOverrides { Prefer = PreferMode.Remote });
         }

@@ -117,29 +117,44 @@ public sealed class TrustEngine : ICandidateRanker
     }
 
     /// <summary>Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties and vouchers (stake 0: free jobs).</summary>
-    public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0)
+    public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0) => Evaluate(workerId, c, level, out _);
+
+    private sealed record Cached(long Generation, long At, (TrustPolicy, ReputationParameters, double, int) Key, AttestationLevel Level, TrustBreakdown Trust, int Observations);
+
+    private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Cached for a second unless the worker's stored history changed (reputation decays over days).</summary>
+    private TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level, out int observations)
     {
-        var b = Store.Evaluate(workerId, PolicyFor(c), ParametersFor(c), stake: 0, attestation: level, requesterId: _identity.NodeId);
-        if (_flags.ContainsKey(workerId))
+        var store = Store;
+        var generation = store.Generation(workerId);
+        var now = _time.GetTimestamp();
+        var key = (PolicyFor(c), ParametersFor(c), c.Economics.Ranking.NewcomerTrustCeiling, c.Economics.Ranking.NewcomerObsThreshold);
+        if (_cache.TryGetValue(workerId, out var hit) && hit.Generation == generation && hit.Level == level && hit.Key == key
+            && _time.GetElapsedTime(hit.At, now) < TimeSpan.FromSeconds(1))
         {
-            // Hides receipts about itself: treated as untrusted.
-            b = b with { Effective = 0 };
+            observations = hit.Observations;
+            return Adjust(workerId, hit.Trust);
         }
+        var b = store.Evaluate(workerId, key.Item1, key.Item2, stake: 0, attestation: level, requesterId: _identity.NodeId);
+        observations = store.Observations(workerId, _identity.NodeId).Count;
         var ceiling = c.Economics.Ranking.NewcomerTrustCeiling;
-        if (ceiling < 1 && Store.Observations(workerId, _identity.NodeId).Count < c.Economics.Ranking.NewcomerObsThreshold)
+        if (ceiling < 1 && observations < c.Economics.Ranking.NewcomerObsThreshold)
         {
             b = b with { Effective = Math.Min(b.Effective, ceiling) };
         }
-        return b;
+        _cache[workerId] = new Cached(generation, now, key, level, b, observations);
+        return Adjust(workerId, b);
     }
+
+    private TrustBreakdown Adjust(string workerId, TrustBreakdown b) => _flags.ContainsKey(workerId) ? b with { Effective = 0 } : b;
 
     public HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
     {
         var (minTrust, minLevel) = Floors(c, overrides);
         var (level, note) = VerifiedAttestation(peer);
         CheckReceiptDigest(peer.Advert);
-        var trust = Evaluate(peer.NodeId, c, level);
-        var observations = Store.Observations(peer.NodeId, _identity.NodeId).Count;
+        var trust = Evaluate(peer.NodeId, c, level, out var observations);
         var flagged = _flags.ContainsKey(peer.NodeId) || trust.Penalties > 0;
         Standing standing;
         if (Store.IsBlocked(peer.NodeId))

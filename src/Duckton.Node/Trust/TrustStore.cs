@@ -29,6 +29,8 @@ public sealed class TrustStore : IDisposable
     private readonly DuckDBConnection _connection;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
+    private HashSet<string>? _blocked;
 
     private TrustStore(DuckDBDatabase database, TimeProvider time)
     {
@@ -72,6 +74,11 @@ public sealed class TrustStore : IDisposable
 
     private ulong Now => (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
 
+    /// <summary>Changes whenever a receipt, penalty or vouch about <paramref name="workerId"/> is written through this store (for caches).</summary>
+    public long Generation(string workerId) => _generations.TryGetValue(workerId, out var g) ? g : 0;
+
+    private void Bump(string workerId) => _generations.AddOrUpdate(workerId, 1, (_, g) => g + 1);
+
     /// <summary>
     /// Verifies and stores a receipt. Returns false for a replay (the same job and requester already counted for
     /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt.
@@ -97,6 +104,7 @@ public sealed class TrustStore : IDisposable
                 receipt.WorkerId, fp.ToString(CultureInfo.InvariantCulture), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
                 receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
                 U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature);
+            Bump(receipt.WorkerId);
             return true;
         }
     }
@@ -157,6 +165,7 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT INTO penalties VALUES ($1, $2, $3, $4::UBIGINT)", workerId, amount, reason, U(Now));
+            Bump(workerId);
         }
     }
 
@@ -174,6 +183,7 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT OR REPLACE INTO vouches VALUES ($1, $2, $3, $4::UBIGINT)", voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now));
+            Bump(workerId);
         }
     }
 
@@ -191,6 +201,7 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT OR REPLACE INTO blocklist VALUES ($1, $2, $3, $4, $5::UBIGINT)", id, KindText(kind), reason, source, U(Now));
+            _blocked = null;
         }
     }
 
@@ -200,16 +211,21 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             var removed = _connection.QueryWith("DELETE FROM blocklist WHERE id = $1 RETURNING id", id);
+            _blocked = null;
             return removed.RowCount > 0;
         }
     }
 
+    /// <summary>True when <paramref name="id"/> is on the deny-list (an in-memory copy, refreshed on every change).</summary>
     public bool IsBlocked(string id)
     {
-        lock (_gate)
+        var blocked = _blocked;
+        if (blocked is null)
         {
-            return ReadLong(_connection.QueryWith("SELECT count(*) FROM blocklist WHERE id = $1", id), 0, 0) > 0;
+            blocked = Blocklist().Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+            _blocked = blocked;
         }
+        return blocked.Contains(id);
     }
 
     public IReadOnlyList<BlockEntry> Blocklist()

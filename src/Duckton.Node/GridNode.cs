@@ -83,6 +83,7 @@ public sealed class GridNode : IDisposable
                     var grid = new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, _options.Time, Config.ConfigDirectory, IsBlocked);
                     grid.Coordinator.Ranker = Trust;
                     grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
+                    grid.Coordinator.BidCheck = Trust.CheckBid;
                     grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
                     grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
                     grid.ReceiptSummary = Trust.OwnReceiptSummary;
@@ -257,7 +258,15 @@ public sealed class GridNode : IDisposable
         var outcome = Task.Run(async () =>
         {
             await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
-            return await grid.Coordinator.RunAsync(sql, jobId, config, overrides, cancellationToken).ConfigureAwait(false);
+            Trust.BeginJob(jobId, TrustEngine.Floors(config, overrides).MinAttestation);
+            try
+            {
+                return await grid.Coordinator.RunAsync(sql, jobId, config, overrides, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Trust.EndJob(jobId);
+            }
         }, CancellationToken.None).GetAwaiter().GetResult();
         var meta = new QueryMeta
         {

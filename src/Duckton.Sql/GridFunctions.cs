@@ -167,7 +167,7 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
                 [
                     p.NodeId,
                     p.Address,
-                    assessment.Attestation.ToString() + (p.Advert.Attestation > 0 ? $" (claimed L{p.Advert.Attestation.ToString(inv)})" : ""),
+                    assessment.Attestation.ToString() + (assessment.AttestationNote is { } note ? $" ({note})" : ""),
                     assessment.Trust.Effective.ToString("0.####", inv),
                     p.Advert.FreeMemoryBytes.ToString(inv),
                     p.Advert.FreeThreads.ToString(inv),

@@ -22,7 +22,8 @@ public sealed class TrustFixture : IDisposable
         Root = Directory.CreateTempSubdirectory("duckton-trust-tests-").FullName;
         var first = HostProcess.Start(Root, "honest0");
         var seed = new[] { "--seed", first.Address };
-        var starts = Enumerable.Range(1, 6).Select(i => HostProcess.StartAsync(Root, $"honest{i}", seed)).ToList();
+        // honest5 and honest6 also claim L2 with evidence from the SIMULATED demo authority.
+        var starts = Enumerable.Range(1, 6).Select(i => HostProcess.StartAsync(Root, $"honest{i}", i >= 5 ? [.. seed, "--simulate-attestation", "L2"] : seed)).ToList();
         var cheater = HostProcess.StartAsync(Root, "cheater", [.. seed, "--simulate", "cheat"]);
         var flaky = HostProcess.StartAsync(Root, "flaky", [.. seed, "--simulate", "flaky"]);
         var hider = HostProcess.StartAsync(Root, "hider", [.. seed, "--simulate-hide-receipts"]);
@@ -372,6 +373,40 @@ public sealed class TrustTests(TrustFixture grid)
         host.Rows($"SELECT * FROM p2p_unblock(id => '{requester.Host.Node.Identity.NodeId}')");
         requester.Rows($"SELECT * FROM p2p_block(id => '{share["node_id"]}', reason => 'test')");
         Assert.Throws<QueryFailedException>(() => requester.Host.Node.Query("SELECT 3 AS v", one));
+    }
+
+    [Fact]
+    public void Attestation_counts_only_when_evidence_bound_to_the_offer_verifies()
+    {
+        var l2 = new QueryOverrides { Prefer = PreferMode.Remote, MinAttestation = "L2", Replicas = 2, Quorum = 2 };
+        var attested = new[] { grid.Honest[5].NodeId, grid.Honest[6].NodeId };
+
+        // No trusted authority configured (the default): the SIMULATED claims count as L0, so an L2 floor finds no host.
+        using var plain = new Requester(grid.Root, "att-plain-" + Guid.NewGuid().ToString("N")[..6]);
+        plain.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+        Assert.Throws<QueryFailedException>(() => plain.Host.Node.Query("SELECT 1 AS v", l2));
+        var shown = plain.Rows("SELECT node_id, attestation FROM p2p_peers()").ToDictionary(r => r[0]!, r => r[1]);
+        Assert.All(attested, id => Assert.StartsWith("L0 (claimed L2 counted as L0: no trusted attestation authority configured", shown[id]));
+
+        // A requester that (for this test) trusts the SIMULATED demo authority: evidence bound to each offer's nonce verifies.
+        using var trusting = new Requester(grid.Root, "att-trusting-" + Guid.NewGuid().ToString("N")[..6]);
+        var measurement = new HashSet<string> { SimulatedAttestationAuthority.SimulatedMeasurement };
+        trusting.Host.Node.Trust.Verifier = new AttestationVerifier([SimulatedAttestationAuthority.Demo.PublicKey],
+            new Dictionary<AttestationLevel, IReadOnlySet<string>> { [AttestationLevel.L1] = measurement, [AttestationLevel.L2] = measurement });
+        trusting.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+        var outcome = trusting.Host.Node.Query("SELECT 2 AS v", l2);
+        Assert.True(outcome.Meta.Verified);
+        Assert.Contains(outcome.Meta.Winner, attested);
+        Assert.All(CommitCertificate.Verify(outcome.Meta.Certificate!, 2).Hosts, h => Assert.Contains(h, attested));
+        var peers = trusting.Rows("SELECT node_id, attestation FROM p2p_peers()").ToDictionary(r => r[0]!, r => r[1]);
+        Assert.All(attested, id => Assert.Contains("SIMULATED", peers[id]));
+        Assert.All(attested, id => Assert.StartsWith("L2", peers[id]));
+
+        // Evidence replayed for another nonce does not verify.
+        var evidence = SimulatedAttestationAuthority.Demo.Issue(AttestationLevel.L2, SimulatedAttestationAuthority.SimulatedMeasurement, new byte[8], Convert.FromHexString("00" + new string('1', 62)));
+        var check = trusting.Host.Node.Trust.Verifier.Verify(AttestationLevel.L2, evidence.Encode(), [1, 0, 0, 0, 0, 0, 0, 0], evidence.BoundPublicKey);
+        Assert.Equal(AttestationLevel.L0, check.Level);
+        Assert.Contains("nonce", check.Problem);
     }
 
     [Fact]

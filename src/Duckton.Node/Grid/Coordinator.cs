@@ -82,6 +82,12 @@ public sealed class Coordinator
     /// </summary>
     public Func<string, string, IReadOnlyList<HostVerdict>, int>? VerdictSink { get; set; }
 
+    /// <summary>
+    /// Attestation hook: (host, offer nonce, bid) → null to accept the bid, or why its attestation is not acceptable
+    /// (the trust engine verifies the bid's evidence against the offer's nonce here).
+    /// </summary>
+    public Func<PeerEntry, ulong, BidMessage, string?>? BidCheck { get; set; }
+
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
     /// <summary>Live hosts that match the query's labels, minus <paramref name="excluded"/>.</summary>
@@ -496,9 +502,15 @@ public sealed class Coordinator
                     _offered = false;
                     throw new HostFailure("declined: " + ReasonMessage.Decode(reply.Payload.Span).Reason);
                 }
-                if (reply.Type != MessageType.Bid || BidMessage.Decode(reply.Payload.Span).JobId != offer.JobId)
+                var bid = reply.Type == MessageType.Bid ? BidMessage.Decode(reply.Payload.Span) : null;
+                if (bid is null || bid.JobId != offer.JobId)
                 {
                     throw new HostFailure($"expected a Bid, got {reply.Type}");
+                }
+                if (owner.BidCheck?.Invoke(Candidate, offer.Nonce, bid) is { } attestationProblem)
+                {
+                    _offered = false;
+                    throw new HostFailure("attestation: " + attestationProblem);
                 }
                 _offered = false;
                 await _connection.SendAsync(MessageType.Dispatch, dispatch.Encode()).ConfigureAwait(false);

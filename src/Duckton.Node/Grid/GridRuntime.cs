@@ -174,7 +174,7 @@ public sealed class GridRuntime : IAsyncDisposable
         if (current is null || now - current.TimestampMs > refreshMs)
         {
             var (mem, threads, _) = w.Free();
-            current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, 0, w.Enabled,
+            current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, (byte)w.Options.SimulatedAttestation, w.Enabled,
                 [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, ProofOfWork.DefaultBits, now, Interlocked.Increment(ref _seq));
             if (ReceiptSummary?.Invoke() is { } summary)
             {

@@ -49,6 +49,9 @@ public sealed record WorkerOptions
     /// <summary>Extra delay before every commit (test/demo: makes a host deterministically slower).</summary>
     public TimeSpan SimulatedCommitDelay { get; init; }
 
+    /// <summary>TEST/DEMO ONLY: claim this tier with evidence from the SIMULATED demo authority, bound to each offer's nonce.</summary>
+    public CoreConfig.AttestationLevel SimulatedAttestation { get; init; }
+
     public static WorkerOptions FromConfig(CoreConfig.NodeConfig c) => new()
     {
         MemoryBytes = c.Budget.MemoryBytes,
@@ -240,7 +243,18 @@ public sealed class Worker : IDisposable
                 }
                 _authorized[(peer, offer.JobId)] = _time.GetUtcNow() + s_dispatchAuthorization;
                 var (mem, threads, slots) = Free();
-                await connection.SendAsync(MessageType.Bid, new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), 0, 10).Encode(), ct).ConfigureAwait(false);
+                var bid = new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), (byte)Options.SimulatedAttestation, 10);
+                if (Options.SimulatedAttestation > CoreConfig.AttestationLevel.L0)
+                {
+                    var nonce = new byte[8];
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(nonce, offer.Nonce);
+                    bid = bid with
+                    {
+                        Evidence = Duckton.Core.Trust.SimulatedAttestationAuthority.Demo.Issue(Options.SimulatedAttestation,
+                            Duckton.Core.Trust.SimulatedAttestationAuthority.SimulatedMeasurement, nonce, _identity.PublicKey.Span).Encode(),
+                    };
+                }
+                await connection.SendAsync(MessageType.Bid, bid.Encode(), ct).ConfigureAwait(false);
                 return;
             }
             case MessageType.Dispatch:

@@ -20,6 +20,8 @@ public enum Standing
     Failed,
     /// <summary>Verified attestation tier below the floor.</summary>
     BelowAttestation,
+    /// <summary>Below min_trust on an Internal or Sensitive query (probation only admits hosts to Public work).</summary>
+    BelowTrust,
     /// <summary>On this node's deny-list.</summary>
     Blocked,
 }
@@ -106,15 +108,69 @@ public sealed class TrustEngine : ICandidateRanker
     }
 
     /// <summary>
-    /// The attestation tier that counts for a host. No verifier is configured (no trusted authority keys and no
-    /// allowlisted measurements), so every claim above L0 counts as L0 — with the reason.
+    /// Verifies attestation evidence (trusted authority keys + allowlisted measurements). Null (the default: no
+    /// authority is configured in this build) means every claim above L0 counts as L0, with the reason.
     /// </summary>
-    public static (AttestationLevel Level, string? Note) VerifiedAttestation(PeerEntry peer)
+    public AttestationVerifier? Verifier { get; set; }
+
+    private readonly ConcurrentDictionary<string, (AttestationLevel Level, string? Note)> _attested = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, AttestationLevel> _jobFloors = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The attestation tier that counts for a host: what its last bid's evidence (bound to that offer's nonce)
+    /// verified to; L0 for a claim that never verified, with the reason.
+    /// </summary>
+    public (AttestationLevel Level, string? Note) VerifiedAttestation(PeerEntry peer)
     {
         var claimed = (AttestationLevel)Math.Min(peer.Advert.Attestation, (byte)AttestationLevel.L2);
+        if (_attested.TryGetValue(peer.NodeId, out var verified))
+        {
+            return verified;
+        }
         return claimed == AttestationLevel.L0 ? (AttestationLevel.L0, null)
-            : (AttestationLevel.L0, $"claimed {claimed} counted as L0: no attestation evidence verified (no trusted authority configured)");
+            : (AttestationLevel.L0, $"claimed {claimed} counted as L0: " + (Verifier is null ? "no trusted attestation authority configured" : "no evidence verified yet"));
     }
+
+    /// <summary>The coordinator's bid hook: verifies the bid's evidence against the offer's nonce and enforces the job's attestation floor.</summary>
+    public string? CheckBid(PeerEntry peer, ulong nonce, Duckton.Core.Protocol.BidMessage bid)
+    {
+        var claimed = (AttestationLevel)Math.Min(bid.Attestation, (byte)AttestationLevel.L2);
+        (AttestationLevel Level, string? Note) result;
+        if (claimed == AttestationLevel.L0)
+        {
+            result = (AttestationLevel.L0, null);
+        }
+        else if (Verifier is not { } verifier)
+        {
+            result = (AttestationLevel.L0, $"claimed {claimed} counted as L0: no trusted attestation authority configured");
+        }
+        else
+        {
+            var nonceBytes = new byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(nonceBytes, nonce);
+            var outcome = verifier.Verify(claimed, bid.Evidence, nonceBytes, peer.Advert.PublicKey);
+            var simulated = Duckton.Core.Trust.AttestationEvidence.TryDecode(bid.Evidence) is { } e
+                && e.AuthorityPublicKey.AsSpan().SequenceEqual(SimulatedAttestationAuthority.Demo.PublicKey);
+            result = outcome.Problem is null
+                ? (outcome.Level, simulated ? $"{outcome.Level} verified against the SIMULATED demo authority (no TPM/TEE hardware)" : null)
+                : (AttestationLevel.L0, $"claimed {claimed} counted as L0: {outcome.Problem}");
+        }
+        _attested[peer.NodeId] = result;
+        return _jobFloors.TryGetValue(bid.JobId, out var floor) && result.Level < floor
+            ? $"verified tier {result.Level} is below the required {floor}" + (result.Note is { } n ? $" ({n})" : "")
+            : null;
+    }
+
+    /// <summary>Registers the attestation floor of a job (enforced on every bid); <see cref="EndJob"/> removes it.</summary>
+    public void BeginJob(string jobId, AttestationLevel floor)
+    {
+        if (floor > AttestationLevel.L0)
+        {
+            _jobFloors[jobId] = floor;
+        }
+    }
+
+    public void EndJob(string jobId) => _jobFloors.TryRemove(jobId, out _);
 
     /// <summary>Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties and vouchers (stake 0: free jobs).</summary>
     public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0) => Evaluate(workerId, c, level, out _);
@@ -163,7 +219,9 @@ public sealed class TrustEngine : ICandidateRanker
         }
         else if (level < minLevel)
         {
-            standing = Standing.BelowAttestation;
+            // A claim at or above the floor that was never checked: a probe (its bid carries the evidence) decides.
+            var claimed = (AttestationLevel)Math.Min(peer.Advert.Attestation, (byte)AttestationLevel.L2);
+            standing = claimed >= minLevel && !_attested.ContainsKey(peer.NodeId) ? Standing.Unvetted : Standing.BelowAttestation;
         }
         else if (trust.Effective >= minTrust)
         {
@@ -172,6 +230,11 @@ public sealed class TrustEngine : ICandidateRanker
         else if (flagged)
         {
             standing = Standing.Failed;
+        }
+        else if (overrides.DataClass is DataClass.Internal or DataClass.Sensitive)
+        {
+            // Probation (canary vetting) admits newcomers to Public work only.
+            standing = Standing.BelowTrust;
         }
         else if (_vetted.TryGetValue(peer.NodeId, out var passed))
         {

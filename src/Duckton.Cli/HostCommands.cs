@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Duckton.Core.Configuration;
+using Duckton.Core.Trust;
 using Duckton.DuckDB.Native;
 using Duckton.Node;
 using Duckton.Node.Grid;
@@ -44,9 +45,12 @@ internal static class HostCommands
         var simulate = new Option<string>("--simulate") { Description = "TEST/DEMO ONLY: misbehave on purpose", DefaultValueFactory = _ => "none", Hidden = true };
         simulate.AcceptOnlyFromAmong([.. s_faults.Keys]);
         var commitDelay = new Option<int>("--simulate-commit-delay-ms") { Description = "TEST/DEMO ONLY: delay every commit", Hidden = true };
+        var simulateAttestation = new Option<string>("--simulate-attestation") { Description = "TEST/DEMO ONLY: claim L1/L2 with evidence from the SIMULATED demo authority", DefaultValueFactory = _ => "L0", Hidden = true };
+        simulateAttestation.AcceptOnlyFromAmong("L0", "L1", "L2");
+        var hideReceipts = new Option<bool>("--simulate-hide-receipts") { Description = "TEST/DEMO ONLY: advertise no receipts about this host (hide bad receipts)", Hidden = true };
         var exitWithStdin = new Option<bool>("--exit-with-stdin") { Description = "Exit when standard input closes (for supervisors)", Hidden = true };
         var command = new Command("host", "Serve jobs for the grid until SIGINT/SIGTERM");
-        foreach (var o in new Option[] { configDir, listen, seeds, memory, threads, maxJobs, simulate, commitDelay, exitWithStdin })
+        foreach (var o in new Option[] { configDir, listen, seeds, memory, threads, maxJobs, simulate, commitDelay, hideReceipts, simulateAttestation, exitWithStdin })
         {
             command.Options.Add(o);
         }
@@ -66,12 +70,14 @@ internal static class HostCommands
                 overrides.Add(new("budget.max_jobs", j.ToString(CultureInfo.InvariantCulture)));
             }
             return RunHost(ConfigDirectory.Resolve(parse.GetValue(configDir)), parse.GetValue(listen), parse.GetValue(seeds) ?? [], overrides,
-                s_faults[parse.GetValue(simulate)!], TimeSpan.FromMilliseconds(parse.GetValue(commitDelay)), parse.GetValue(exitWithStdin));
+                s_faults[parse.GetValue(simulate)!], TimeSpan.FromMilliseconds(parse.GetValue(commitDelay)), parse.GetValue(exitWithStdin), parse.GetValue(hideReceipts),
+                Enum.Parse<AttestationLevel>(parse.GetValue(simulateAttestation)!));
         });
         return command;
     }
 
-    private static int RunHost(string configDirectory, string? listen, string[] seeds, List<KeyValuePair<string, string>> overrides, SimulatedFault fault, TimeSpan commitDelay, bool exitWithStdin)
+    private static int RunHost(string configDirectory, string? listen, string[] seeds, List<KeyValuePair<string, string>> overrides, SimulatedFault fault, TimeSpan commitDelay, bool exitWithStdin, bool hideReceipts = false,
+        AttestationLevel simulatedAttestation = AttestationLevel.L0)
     {
         DuckDBNative.InitializeFromLibrary();
         var store = new ConfigStore(configDirectory);
@@ -86,7 +92,16 @@ internal static class HostCommands
             return 2;
         }
         using var node = new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = store });
-        var options = WorkerOptions.FromConfig(config) with { Fault = fault, SimulatedCommitDelay = commitDelay };
+        if (hideReceipts)
+        {
+            node.Trust.SimulateHiddenReceipts = true;
+            Console.Error.WriteLine("duckton host: SIMULATED receipt hiding (advertises no receipts about itself) — test/demo behaviour");
+        }
+        var options = WorkerOptions.FromConfig(config) with { Fault = fault, SimulatedCommitDelay = commitDelay, SimulatedAttestation = simulatedAttestation };
+        if (simulatedAttestation > AttestationLevel.L0)
+        {
+            Console.Error.WriteLine($"duckton host: SIMULATED attestation {simulatedAttestation} ({SimulatedAttestationAuthority.Label}) — test/demo behaviour");
+        }
         if (options.PerJobMemoryBytes > options.MemoryBytes)
         {
             options = options with { PerJobMemoryBytes = options.MemoryBytes };

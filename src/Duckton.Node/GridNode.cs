@@ -4,6 +4,7 @@ using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Engine;
 using Duckton.Node.Grid;
+using Duckton.Node.Trust;
 using Duckton.Transport;
 
 namespace Duckton.Node;
@@ -17,6 +18,12 @@ public sealed record GridNodeOptions
     /// <summary>The layered configuration; by default the store of <see cref="ConfigDirectory"/>.</summary>
     public ConfigStore? Config { get; init; }
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The node's one trust store (receipts, penalties, vouches, deny-list), shared with whoever else needs it (the
+    /// SQL surface). Null: the node opens its own on first use.
+    /// </summary>
+    public Func<TrustStore>? TrustStore { get; init; }
 }
 
 /// <summary>
@@ -32,14 +39,31 @@ public sealed class GridNode : IDisposable
     private readonly Lock _gridGate = new();
     private GridRuntime? _grid;
     private string? _nodeId;
+    private readonly Lazy<TrustStore>? _ownStore;
+    private readonly Lazy<TrustEngine> _trust;
 
     public GridNode(GridNodeOptions? options = null)
     {
         _options = options ?? new GridNodeOptions();
         Config = _options.Config ?? new ConfigStore(ConfigDirectory.Resolve(_options.ConfigDirectory));
         _identity = new Lazy<NodeIdentity>(() => NodeIdentity.LoadOrCreate(Config.ConfigDirectory), LazyThreadSafetyMode.ExecutionAndPublication);
+        if (_options.TrustStore is null)
+        {
+            _ownStore = new Lazy<TrustStore>(() => Duckton.Node.Trust.TrustStore.Open(Config.ConfigDirectory, Config.Effective().Config.Trust.StorePath, _options.Time),
+                LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+        _trust = new Lazy<TrustEngine>(() => new TrustEngine(() => TrustStore, Identity, () => Config.Effective().Config, _options.Time)
+        {
+            ExpectedHash = sql => ResultHashing.Compute(EngineFor(Config.Effective().Config).Execute(sql)),
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
     }
+
+    /// <summary>The node's one persistent trust store (injected by the host, or opened here on first use).</summary>
+    public TrustStore TrustStore => _options.TrustStore is { } shared ? shared() : _ownStore!.Value;
+
+    /// <summary>The trust engine: receipts, ranking, floors, canaries.</summary>
+    public TrustEngine Trust => _trust.Value;
 
     /// <summary>This node's Ed25519 identity, persisted owner-only in the configuration directory on first use.</summary>
     public NodeIdentity Identity => _identity.Value;
@@ -54,8 +78,32 @@ public sealed class GridNode : IDisposable
         {
             lock (_gridGate)
             {
-                return _grid ??= new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, _options.Time, Config.ConfigDirectory);
+                if (_grid is null)
+                {
+                    var grid = new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, _options.Time, Config.ConfigDirectory, IsBlocked);
+                    grid.Coordinator.Ranker = Trust;
+                    grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
+                    grid.Coordinator.BidCheck = Trust.CheckBid;
+                    grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
+                    grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
+                    grid.ReceiptSummary = Trust.OwnReceiptSummary;
+                    Trust.Grid = grid;
+                    _grid = grid;
+                }
+                return _grid;
             }
+        }
+    }
+
+    private bool IsBlocked(string nodeId)
+    {
+        try
+        {
+            return TrustStore.IsBlocked(nodeId);
+        }
+        catch (Exception)
+        {
+            return false;
         }
     }
 
@@ -145,7 +193,7 @@ public sealed class GridNode : IDisposable
                 grid = Grid;
                 grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken, waitForEverySeed: false).GetAwaiter().GetResult();
             }
-            var usable = grid is not null && grid.Coordinator.Eligible(config, overrides).Count > 0;
+            var usable = grid is not null && Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count > 0;
             var remote = config.Planner.Prefer switch
             {
                 PlannerPreference.Remote => true,
@@ -204,7 +252,22 @@ public sealed class GridNode : IDisposable
 
     private QueryOutcome RunRemote(GridRuntime grid, string sql, string jobId, NodeConfig config, QueryOverrides overrides, long started, CancellationToken cancellationToken)
     {
-        var outcome = Task.Run(() => grid.Coordinator.RunAsync(sql, jobId, config, overrides, cancellationToken), CancellationToken.None).GetAwaiter().GetResult();
+        var eligible = grid.Coordinator.Eligible(config, overrides);
+        var trusted = eligible.Where(p => Trust.Assess(p, config, overrides).Standing == Standing.Trusted).Select(p => p.NodeId).ToHashSet(StringComparer.Ordinal);
+        var quorum = config.Scheduler.VerifyMode == Duckton.Core.Configuration.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
+        var outcome = Task.Run(async () =>
+        {
+            await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
+            Trust.BeginJob(jobId, TrustEngine.Floors(config, overrides).MinAttestation);
+            try
+            {
+                return await grid.Coordinator.RunAsync(sql, jobId, config, overrides, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Trust.EndJob(jobId);
+            }
+        }, CancellationToken.None).GetAwaiter().GetResult();
         var meta = new QueryMeta
         {
             JobId = jobId,
@@ -214,7 +277,8 @@ public sealed class GridNode : IDisposable
             Quorum = outcome.Quorum,
             Winner = outcome.Winner,
             Participants = outcome.Participants,
-            Receipts = 0,
+            Receipts = outcome.Receipts,
+            Probationary = outcome.Committed.Count(id => !trusted.Contains(id)),
             AgreedHash = outcome.AgreedHash,
             ResultRows = outcome.Result.RowCount,
             LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
@@ -241,6 +305,10 @@ public sealed class GridNode : IDisposable
         lock (_engineGate)
         {
             _engine?.Dispose();
+        }
+        if (_ownStore is { IsValueCreated: true })
+        {
+            _ownStore.Value.Dispose();
         }
     }
 }

@@ -13,6 +13,9 @@ public sealed record QueryMeta
     public string? Winner { get; init; }
     public int Participants { get; init; }
     public int Receipts { get; init; }
+
+    /// <summary>Hosts below min_trust (vetted by canaries) whose commits took part.</summary>
+    public int Probationary { get; init; }
     public string? AgreedHash { get; init; }
     public long ResultRows { get; init; }
     public double LatencyMs { get; init; }
@@ -46,6 +49,7 @@ public sealed record QueryMeta
         yield return (g, "latency_ms", LatencyMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_input_bytes", ObservedInputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "probationary", Probationary.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (Unverifiable is not null)
         {
             yield return (g, "unverifiable", Unverifiable);

@@ -33,6 +33,7 @@ public static class SqlSurface
         new PauseFunction(host, enable: false),
         new PauseFunction(host, enable: true),
         new PeersFunction(host),
+        new NodeMetadataFunction(host),
         new StatusFunction(host),
     ];
 
@@ -61,7 +62,7 @@ public sealed class NodeHost : IDisposable
     {
         Config = new ConfigStore(configDirectory, environment);
         _trust = new Lazy<TrustStore>(() => TrustStore.Open(configDirectory, Config.Effective().Config.Trust.StorePath), LazyThreadSafetyMode.ExecutionAndPublication);
-        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config }), LazyThreadSafetyMode.ExecutionAndPublication);
+        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value }), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public ConfigStore Config { get; }

@@ -15,11 +15,21 @@ public sealed record AdvertMessage(byte[] PublicKey, string ListenAddress, ulong
 
     public byte[] Signature { get; init; } = [];
 
+    /// <summary>How many receipts about this host the host holds (see <see cref="ReceiptDigest"/>).</summary>
+    public ulong ReceiptCount { get; init; }
+
+    /// <summary>
+    /// BLAKE3("duckton-receipts-digest-v1" ‖ the replay fingerprints (u64 LE, ascending) of every receipt about this
+    /// host that it holds): lets a requester detect a host hiding receipts about itself. 32 zero bytes for none.
+    /// </summary>
+    public byte[] ReceiptDigest { get; init; } = new byte[32];
+
     public string NodeId => JobIds.NodeIdOf(PublicKey);
 
     private void WriteBody(ProtoWriter w) =>
         w.Fixed(PublicKey, ProtoLimits.PublicKeyBytes).String(ListenAddress).U64(FreeMemoryBytes).U32(FreeThreads).U32(MaxJobs).U8(Attestation).U8(Enabled ? (byte)1 : (byte)0)
-            .Strings(Networks).Strings(Groups).String(Region).U64(PowNonce).U8(PowBits).U64(TimestampMs).U64(Seq);
+            .Strings(Networks).Strings(Groups).String(Region).U64(PowNonce).U8(PowBits).U64(TimestampMs).U64(Seq)
+            .U64(ReceiptCount).Fixed(ReceiptDigest, 32);
 
     public byte[] SignedBytes()
     {
@@ -75,6 +85,8 @@ public sealed record AdvertMessage(byte[] PublicKey, string ListenAddress, ulong
             r.U64("advert.timestamp"),
             r.U64("advert.seq"))
         {
+            ReceiptCount = r.U64("advert.receipt_count"),
+            ReceiptDigest = r.Fixed(32, "advert.receipt_digest").ToArray(),
             Signature = r.Fixed(ProtoLimits.SignatureBytes, "advert.signature").ToArray(),
         };
         r.End("advert");

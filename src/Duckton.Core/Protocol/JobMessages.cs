@@ -96,17 +96,29 @@ public sealed record OfferMessage(string JobId, string QueryHash, WireDataClass 
 /// <summary><c>Bid</c> (11): host → requester. "Yes; this is my free capacity." Authorises one Dispatch of this job from this peer.</summary>
 public sealed record BidMessage(string JobId, ulong FreeMemoryBytes, uint FreeThreads, uint FreeSlots, byte Attestation, uint EtaMs)
 {
+    /// <summary>Attestation evidence bound to the offer's nonce (optional trailing field; empty for L0).</summary>
+    public byte[] Evidence { get; init; } = [];
+
     public byte[] Encode()
     {
-        var w = new ProtoWriter(48);
+        var w = new ProtoWriter(48 + Evidence.Length);
         JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
-        return w.U64(FreeMemoryBytes).U32(FreeThreads).U32(FreeSlots).U8(Attestation).U32(EtaMs).ToArray();
+        w.U64(FreeMemoryBytes).U32(FreeThreads).U32(FreeSlots).U8(Attestation).U32(EtaMs);
+        if (Evidence.Length > 0)
+        {
+            w.Bytes(Evidence);
+        }
+        return w.ToArray();
     }
 
     public static BidMessage Decode(ReadOnlySpan<byte> payload)
     {
         var r = new ProtoReader(payload);
         var m = new BidMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "bid.job_id"), r.U64("bid.free_memory"), r.U32("bid.free_threads"), r.U32("bid.free_slots"), r.U8("bid.attestation"), r.U32("bid.eta_ms"));
+        if (r.Remaining > 0)
+        {
+            m = m with { Evidence = r.Bytes(4096, "bid.evidence").ToArray() };
+        }
         r.End("bid");
         return m;
     }

@@ -142,9 +142,24 @@ public sealed class AttestationVerifier(IEnumerable<byte[]> trustedAuthorities, 
 /// </summary>
 public sealed class SimulatedAttestationAuthority : IDisposable
 {
-    private readonly Ed25519Key _key = Ed25519Key.Generate();
+    private readonly Ed25519Key _key;
+
+    public SimulatedAttestationAuthority() => _key = Ed25519Key.Generate();
+
+    private SimulatedAttestationAuthority(Ed25519Key key) => _key = key;
 
     public const string Label = "SIMULATED attestation authority (no TPM/TEE hardware)";
+
+    /// <summary>The measurement the SIMULATED demo hosts report.</summary>
+    public const string SimulatedMeasurement = "SIMULATED-duckton-host";
+
+    /// <summary>
+    /// TEST/DEMO ONLY: one well-known SIMULATED authority (key derived from a public constant), used by
+    /// <c>duckton host --simulate-attestation</c>. Anyone can sign with it; only an explicit test/demo setting makes a
+    /// requester trust it.
+    /// </summary>
+    public static SimulatedAttestationAuthority Demo { get; } =
+        new(Ed25519Key.FromSeed(Duckton.Core.Hashing.Blake3.Hash(Encoding.ASCII.GetBytes("duckton SIMULATED attestation authority (public seed)"))));
 
     public byte[] PublicKey => _key.PublicKey.ToArray();
 

@@ -86,6 +86,21 @@ public sealed record Receipt
         return unsigned with { Signature = requesterKey.Sign(unsigned.SignedBytes()) };
     }
 
+    /// <summary>
+    /// Signs as the requester with an external signer (e.g. the node identity, whose private key never leaves it);
+    /// <paramref name="publicKey"/> must be the signer's key and hash to the receipt's requester id.
+    /// </summary>
+    public Receipt SignWith(ReadOnlySpan<byte> publicKey, Func<byte[], byte[]> sign)
+    {
+        ArgumentNullException.ThrowIfNull(sign);
+        if (publicKey.Length != Ed25519Key.PublicKeyLength || NodeIds.FromPublicKey(publicKey) != RequesterId)
+        {
+            throw new ArgumentException("the receipt's requester_id is not the signing key's node id", nameof(publicKey));
+        }
+        var unsigned = this with { RequesterPublicKey = publicKey.ToArray(), Signature = [] };
+        return unsigned with { Signature = sign(unsigned.SignedBytes()) };
+    }
+
     /// <summary>Why a receipt is not acceptable, or null when its signature and identity binding check out.</summary>
     public string? Problem()
     {

@@ -30,7 +30,19 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
 {
     /// <summary>Time from the quorum to the verified rows (fetch, decode and re-hash), for benchmarks.</summary>
     public double FetchMilliseconds { get; init; }
+
+    /// <summary>Receipts the trust engine issued for this job (every attempt).</summary>
+    public int Receipts { get; init; }
+
+    /// <summary>Hosts whose commit counted in the accepted attempt.</summary>
+    public IReadOnlyList<string> Committed { get; init; } = [];
 }
+
+/// <summary>The requester's verdict on one host's part in one attempt (what a receipt is issued from).</summary>
+public sealed record HostVerdict(string NodeId, Duckton.Core.Trust.Verdict Verdict, string ResultHash, ulong Rows, double LatencyMs, long Bytes, string? Detail);
+
+/// <summary>A single host's answer to a commit-only probe (canaries).</summary>
+public sealed record ProbeResult(CommitMessage? Commit, Duckton.Core.Trust.Verdict? Failure, string? Detail, double LatencyMs);
 
 /// <summary>A remote query that failed; <see cref="Terminal"/> when retrying cannot help.</summary>
 public sealed class GridQueryException(string message, bool terminal = true, Exception? inner = null) : Exception(message, inner)
@@ -66,6 +78,18 @@ public sealed class Coordinator
     }
 
     public ICandidateRanker Ranker { get; set; } = new LatencyRanker();
+
+    /// <summary>
+    /// Receives the verdicts of every attempt (job id, query hash, verdicts) and returns how many receipts it issued;
+    /// the trust engine plugs in here. Null: no receipts.
+    /// </summary>
+    public Func<string, string, IReadOnlyList<HostVerdict>, int>? VerdictSink { get; set; }
+
+    /// <summary>
+    /// Attestation hook: (host, offer nonce, bid) → null to accept the bid, or why its attestation is not acceptable
+    /// (the trust engine verifies the bid's evidence against the offer's nonce here).
+    /// </summary>
+    public Func<PeerEntry, ulong, BidMessage, string?>? BidCheck { get; set; }
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
@@ -103,6 +127,7 @@ public sealed class Coordinator
         var rejected = new List<string>();
         var started = _time.GetTimestamp();
         var attempt = 0;
+        var receipts = 0;
         string lastReason = "";
         while (true)
         {
@@ -123,9 +148,10 @@ public sealed class Coordinator
             var result = await AttemptAsync(sql, jobId, queryHash, config, sample, replicas, quorum, unverifiable, fast, cancellationToken).ConfigureAwait(false);
             attempt++;
             rejected.AddRange(result.Rejected);
+            receipts += result.Receipts;
             if (result.Outcome is { } ok)
             {
-                return ok with { Attempts = attempt, Rejected = rejected };
+                return ok with { Attempts = attempt, Rejected = rejected, Receipts = receipts };
             }
             lastReason = result.Reason;
             if (result.Terminal)
@@ -183,7 +209,108 @@ public sealed class Coordinator
         }
     }
 
-    private sealed record AttemptResult(RemoteOutcome? Outcome, string Reason, bool Terminal, IReadOnlyList<string> Exclude, IReadOnlyList<string> Rejected);
+    private sealed record AttemptResult(RemoteOutcome? Outcome, string Reason, bool Terminal, IReadOnlyList<string> Exclude, IReadOnlyList<string> Rejected)
+    {
+        public int Receipts { get; set; }
+    }
+
+    private DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast) =>
+        new(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
+            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, []);
+
+    private static OfferMessage NewOffer(string jobId, string queryHash, CoreConfig.NodeConfig config) =>
+        new(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads, "", [], []);
+
+    /// <summary>Why a commit is not acceptable for this job, or null.</summary>
+    private string? CommitProblem(CommitMessage commit, PeerEntry candidate, string jobId, string queryHash) =>
+        commit.HostNodeId != candidate.NodeId ? "commit signed by another identity"
+        : commit.JobId != jobId || commit.QueryHash != queryHash || commit.RequesterNodeId != _identity.NodeId ? "commit for another job"
+        : !commit.VerifySignature() ? "commit signature does not verify" : null;
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> on one host up to its signed commit only (no rows are fetched), then cancels it:
+    /// the canary probe of the trust engine. Never throws for a host failure.
+    /// </summary>
+    public async Task<ProbeResult> ProbeAsync(PeerEntry candidate, string sql, string jobId, CoreConfig.NodeConfig config, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var queryHash = JobIds.QueryHash(_engineVersion, sql);
+        var events = Channel.CreateUnbounded<HostRun>();
+        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false), config.Scheduler, events.Writer);
+        var sw = Stopwatch.StartNew();
+        run.Start();
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(timeout);
+            var ev = await events.Reader.ReadAsync(cts.Token).ConfigureAwait(false);
+            ev.Reported = true;
+            if (ev.Commit is { } commit)
+            {
+                return CommitProblem(commit, candidate, jobId, queryHash) is { } problem
+                    ? new ProbeResult(null, Duckton.Core.Trust.Verdict.Malformed, problem, sw.Elapsed.TotalMilliseconds)
+                    : new ProbeResult(commit, null, null, ev.CommitLatencyMs);
+            }
+            var timedOut = ev.Failure?.StartsWith("timed out", StringComparison.Ordinal) == true;
+            return new ProbeResult(null, timedOut ? Duckton.Core.Trust.Verdict.Timeout : null, ev.Failure, sw.Elapsed.TotalMilliseconds);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new ProbeResult(null, Duckton.Core.Trust.Verdict.Timeout, $"no commit within {timeout.TotalMilliseconds:0} ms", sw.Elapsed.TotalMilliseconds);
+        }
+        finally
+        {
+            run.Release();
+        }
+    }
+
+    /// <summary>
+    /// Verdicts of one attempt: agreeing hosts Correct (unless their stream failed), disagreeing commits Incorrect,
+    /// bad commits Malformed, hosts that did not commit in time Timeout. Nothing is judged without a verified quorum
+    /// except Malformed and Timeout.
+    /// </summary>
+    private int Report(string jobId, string queryHash, List<HostRun> runs, CommitMessage? agreed, bool verifiable, bool deadlinePassed)
+    {
+        if (VerdictSink is not { } sink)
+        {
+            return 0;
+        }
+        var verdicts = new List<HostVerdict>();
+        foreach (var r in runs)
+        {
+            Duckton.Core.Trust.Verdict? v = null;
+            if (r.JudgedAs is { } judged)
+            {
+                v = judged;
+            }
+            else if (r.Commit is { } c)
+            {
+                if (agreed is not null && verifiable)
+                {
+                    v = c.AgreesWith(agreed) ? Duckton.Core.Trust.Verdict.Correct : Duckton.Core.Trust.Verdict.Incorrect;
+                }
+            }
+            else if (r.Failure?.StartsWith("timed out", StringComparison.Ordinal) == true || (deadlinePassed && !r.Reported))
+            {
+                v = Duckton.Core.Trust.Verdict.Timeout;
+            }
+            if (v is { } verdict)
+            {
+                verdicts.Add(new HostVerdict(r.Candidate.NodeId, verdict, r.Commit?.ResultHash ?? "", r.Commit?.RowCount ?? 0, r.CommitLatencyMs, r.FetchedBytes, r.Failure));
+            }
+        }
+        if (verdicts.Count == 0)
+        {
+            return 0;
+        }
+        try
+        {
+            return sink(jobId, queryHash, verdicts);
+        }
+        catch (Exception)
+        {
+            return 0; // the trust store must never fail a query
+        }
+    }
 
     private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
         int replicas, int quorum, string? unverifiable, bool fast, CancellationToken cancellationToken)
@@ -192,10 +319,9 @@ public sealed class Coordinator
         var events = Channel.CreateUnbounded<HostRun>();
         var runs = new List<HostRun>();
         var next = 0;
-        var dispatch = new DispatchMessage(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
-            (uint)Math.Min(uint.MaxValue, s.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, []);
-        var offer = new OfferMessage(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
-            "", [], []);
+        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast);
+        var offer = NewOffer(jobId, queryHash, config);
+        var verifiable = !fast && unverifiable is null;
         void Launch()
         {
             var run = new HostRun(this, candidates[next++], offer, dispatch, s, events.Writer);
@@ -224,17 +350,20 @@ public sealed class Coordinator
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
                     exclude.AddRange(runs.Where(r => r.Commit is null).Select(r => r.Candidate.NodeId));
-                    return new AttemptResult(null, $"attempt deadline of {s.AttemptDeadline.TotalMilliseconds:0} ms passed before a quorum", false, exclude, rejected);
+                    return new AttemptResult(null, $"attempt deadline of {s.AttemptDeadline.TotalMilliseconds:0} ms passed before a quorum", false, exclude, rejected)
+                    {
+                        Receipts = Report(jobId, queryHash, runs, null, verifiable, deadlinePassed: true),
+                    };
                 }
                 ev.Reported = true;
                 if (ev.Commit is { } commit)
                 {
-                    var problem = commit.HostNodeId != ev.Candidate.NodeId ? "commit signed by another identity"
-                        : commit.JobId != jobId || commit.QueryHash != queryHash || commit.RequesterNodeId != _identity.NodeId ? "commit for another job"
-                        : !commit.VerifySignature() ? "commit signature does not verify" : null;
+                    var problem = CommitProblem(commit, ev.Candidate, jobId, queryHash);
                     if (problem is not null)
                     {
                         ev.Commit = null;
+                        ev.JudgedAs = Duckton.Core.Trust.Verdict.Malformed;
+                        ev.Failure = problem;
                         ev.Release();
                         exclude.Add(ev.Candidate.NodeId);
                         rejected.Add($"{ev.Candidate.NodeId}: {problem}");
@@ -276,7 +405,7 @@ public sealed class Coordinator
                 var reason = $"quorum not reached: best agreement {best}/{quorum}" + (reasons.Length > 0 ? $" ({reasons})" : "");
                 // Disagreeing commits with no host left to break the tie: retry elsewhere, excluding everyone tried.
                 exclude.AddRange(disagreeing);
-                return new AttemptResult(null, reason, false, exclude, rejected);
+                return new AttemptResult(null, reason, false, exclude, rejected) { Receipts = Report(jobId, queryHash, runs, null, verifiable, deadlinePassed: false) };
             }
 
             // Quorum reached: cancel losers and stragglers at once, then fetch from the fastest agreeing host.
@@ -297,21 +426,29 @@ public sealed class Coordinator
                     {
                         other.Release();
                     }
-                    var verified = !fast && unverifiable is null;
+                    var verified = verifiable;
                     var agreeingCommits = agreeing.Select(a => a.Commit!).ToList();
+                    host.FetchedBytes = fetched.Bytes;
+                    var receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false);
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
                         outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, [])
                     {
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
-                    }, "", false, exclude, rejected);
+                        Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],
+                    }, "", false, exclude, rejected) { Receipts = receipts };
                 }
                 exclude.Add(host.Candidate.NodeId);
+                // An equivocating stream is a wrong answer; a stalled or broken one a timeout.
+                host.JudgedAs = fetched.Equivocated ? Duckton.Core.Trust.Verdict.Incorrect : Duckton.Core.Trust.Verdict.Timeout;
                 if (fetched.Equivocated)
                 {
                     rejected.Add($"{host.Candidate.NodeId}: {fetched.Error}");
                 }
             }
-            return new AttemptResult(null, "every agreeing host failed to deliver its committed result", false, exclude, rejected);
+            return new AttemptResult(null, "every agreeing host failed to deliver its committed result", false, exclude, rejected)
+            {
+                Receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false),
+            };
         }
         finally
         {
@@ -341,7 +478,12 @@ public sealed class Coordinator
         public PeerEntry Candidate { get; } = candidate;
         public CommitMessage? Commit { get; set; }
         public int CommitOrder { get; private set; }
-        public string? Failure { get; private set; }
+        public string? Failure { get; set; }
+        /// <summary>A verdict fixed by what happened outside the quorum (bad commit, equivocation, broken stream).</summary>
+        public Duckton.Core.Trust.Verdict? JudgedAs { get; set; }
+        /// <summary>Requester-measured milliseconds from starting this host to its commit.</summary>
+        public double CommitLatencyMs { get; private set; }
+        public long FetchedBytes { get; set; }
         public JobErrorCode? FailureCode { get; private set; }
         public string? FailureDetail { get; private set; }
         public bool Reported { get; set; }
@@ -371,9 +513,15 @@ public sealed class Coordinator
                     _offered = false;
                     throw new HostFailure("declined: " + ReasonMessage.Decode(reply.Payload.Span).Reason);
                 }
-                if (reply.Type != MessageType.Bid || BidMessage.Decode(reply.Payload.Span).JobId != offer.JobId)
+                var bid = reply.Type == MessageType.Bid ? BidMessage.Decode(reply.Payload.Span) : null;
+                if (bid is null || bid.JobId != offer.JobId)
                 {
                     throw new HostFailure($"expected a Bid, got {reply.Type}");
+                }
+                if (owner.BidCheck?.Invoke(Candidate, offer.Nonce, bid) is { } attestationProblem)
+                {
+                    _offered = false;
+                    throw new HostFailure("attestation: " + attestationProblem);
                 }
                 _offered = false;
                 await _connection.SendAsync(MessageType.Dispatch, dispatch.Encode()).ConfigureAwait(false);
@@ -383,6 +531,7 @@ public sealed class Coordinator
                 {
                     case MessageType.Commit:
                         Commit = CommitMessage.Decode(answer.Payload.Span);
+                        CommitLatencyMs = sw.Elapsed.TotalMilliseconds;
                         CommitOrder = Interlocked.Increment(ref s_order);
                         break;
                     case MessageType.Error:

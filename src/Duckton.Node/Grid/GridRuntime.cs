@@ -25,7 +25,8 @@ public sealed class GridRuntime : IAsyncDisposable
     private bool _powMinted;
     private ulong _seq;
 
-    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, TimeProvider? time = null, string? configDirectory = null)
+    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, TimeProvider? time = null, string? configDirectory = null,
+        Func<string, bool>? isBlocked = null)
     {
         Identity = identity;
         _config = config;
@@ -46,6 +47,7 @@ public sealed class GridRuntime : IAsyncDisposable
             HandshakeTimeout = c.Network.ConnectTimeout,
             SoftwareVersion = "duckton-dotnet",
             Time = _time,
+            IsBlocked = isBlocked,
         };
         Pool = new ConnectionPool(identity, TransportOptions);
         Membership = new Membership(identity.NodeId, _time) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
@@ -149,6 +151,8 @@ public sealed class GridRuntime : IAsyncDisposable
             {
                 Enabled = enabled,
                 OnAdvert = (a, peer) => Membership.Ingest(a, direct: a.NodeId == peer),
+                OnReceipt = (payload, peer) => OnReceipt?.Invoke(payload, peer),
+                IsBlocked = TransportOptions.IsBlocked,
                 AdvertsToShare = () => [.. SelfAdverts(), .. Membership.FreshAdverts(32)],
             };
             var old = Worker;
@@ -168,6 +172,11 @@ public sealed class GridRuntime : IAsyncDisposable
     }
 
     public bool Hosting => Worker is not null;
+
+    /// <summary>Trust hooks: gossiped receipts received (raw payload, sending peer); receipts to push to a peer (node id or null for a seed); this host's receipt summary for its advert.</summary>
+    public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
+    public Func<string?, IReadOnlyList<byte[]>>? ReceiptsToShare { get; set; }
+    public Func<(ulong Count, byte[] Digest)>? ReceiptSummary { get; set; }
 
     /// <summary>The last failed gossip exchange (address and error), for p2p_status.</summary>
     public string? LastGossipError { get; private set; }
@@ -206,8 +215,13 @@ public sealed class GridRuntime : IAsyncDisposable
         if (current is null || now - current.TimestampMs > refreshMs)
         {
             var (mem, threads, _) = w.Free();
-            current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, 0, w.Enabled,
-                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, ProofOfWork.DefaultBits, now, Interlocked.Increment(ref _seq)).SignWith(b => Identity.Sign(b));
+            current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, (byte)w.Options.SimulatedAttestation, w.Enabled,
+                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, ProofOfWork.DefaultBits, now, Interlocked.Increment(ref _seq));
+            if (ReceiptSummary?.Invoke() is { } summary)
+            {
+                current = current with { ReceiptCount = summary.Count, ReceiptDigest = summary.Digest };
+            }
+            current = current.SignWith(b => Identity.Sign(b));
             _advert = current;
         }
         return [current];
@@ -276,6 +290,10 @@ public sealed class GridRuntime : IAsyncDisposable
             {
                 await c.SendAsync(MessageType.Advert, a.Encode(), cts.Token).ConfigureAwait(false);
             }
+            foreach (var r in ReceiptsToShare?.Invoke(c.RemoteNodeId) ?? [])
+            {
+                await c.SendAsync(MessageType.Receipt, r, cts.Token).ConfigureAwait(false);
+            }
             var nonce = (ulong)Random.Shared.NextInt64();
             await c.SendAsync(MessageType.Ping, new PingMessage(nonce, (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()).Encode(), cts.Token).ConfigureAwait(false);
             var receive = Task.Run(async () =>
@@ -287,6 +305,10 @@ public sealed class GridRuntime : IAsyncDisposable
                     {
                         var advert = AdvertMessage.Decode(f.Payload.Span);
                         Membership.Ingest(advert, direct: advert.NodeId == c.RemoteNodeId);
+                    }
+                    else if (f.Type == MessageType.Receipt)
+                    {
+                        OnReceipt?.Invoke(f.Payload.ToArray(), c.RemoteNodeId);
                     }
                     else if (f.Type == MessageType.Pong && PingMessage.Decode(f.Payload.Span).Nonce == nonce)
                     {

@@ -50,6 +50,9 @@ public sealed record WorkerOptions
     /// <summary>Extra delay before every commit (test/demo: makes a host deterministically slower).</summary>
     public TimeSpan SimulatedCommitDelay { get; init; }
 
+    /// <summary>TEST/DEMO ONLY: claim this tier with evidence from the SIMULATED demo authority, bound to each offer's nonce.</summary>
+    public CoreConfig.AttestationLevel SimulatedAttestation { get; init; }
+
     public static WorkerOptions FromConfig(CoreConfig.NodeConfig c) => new()
     {
         MemoryBytes = c.Budget.MemoryBytes,
@@ -111,6 +114,12 @@ public sealed class Worker : IDisposable
     /// <summary>Gossip hooks: adverts received on a host connection, and what to answer a Ping with.</summary>
     public Action<AdvertMessage, string>? OnAdvert { get; set; }
     public Func<IReadOnlyList<AdvertMessage>>? AdvertsToShare { get; set; }
+
+    /// <summary>Deny-list hook: offers from a requester it returns true for are declined at once (also on connections opened before the block).</summary>
+    public Func<string, bool>? IsBlocked { get; set; }
+
+    /// <summary>Trust hook: a gossiped receipt (raw payload) received on a host connection, with the sending peer.</summary>
+    public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
 
     public (long Memory, int Threads, int Slots) Free()
     {
@@ -228,14 +237,25 @@ public sealed class Worker : IDisposable
             case MessageType.Offer:
             {
                 var offer = OfferMessage.Decode(frame.Payload.Span);
-                if (DeclineReason(offer) is { } why)
+                if ((IsBlocked?.Invoke(peer) == true ? "the requester is on this host's deny-list" : DeclineReason(offer)) is { } why)
                 {
                     await connection.SendAsync(MessageType.Decline, new ReasonMessage(offer.JobId, why).Encode(), ct).ConfigureAwait(false);
                     return;
                 }
                 _authorized[(peer, offer.JobId)] = _time.GetUtcNow() + s_dispatchAuthorization;
                 var (mem, threads, slots) = Free();
-                await connection.SendAsync(MessageType.Bid, new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), 0, 10).Encode(), ct).ConfigureAwait(false);
+                var bid = new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), (byte)Options.SimulatedAttestation, 10);
+                if (Options.SimulatedAttestation > CoreConfig.AttestationLevel.L0)
+                {
+                    var nonce = new byte[8];
+                    System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(nonce, offer.Nonce);
+                    bid = bid with
+                    {
+                        Evidence = Duckton.Core.Trust.SimulatedAttestationAuthority.Demo.Issue(Options.SimulatedAttestation,
+                            Duckton.Core.Trust.SimulatedAttestationAuthority.SimulatedMeasurement, nonce, _identity.PublicKey.Span).Encode(),
+                    };
+                }
+                await connection.SendAsync(MessageType.Bid, bid.Encode(), ct).ConfigureAwait(false);
                 return;
             }
             case MessageType.Dispatch:
@@ -305,6 +325,9 @@ public sealed class Worker : IDisposable
                 OnAdvert?.Invoke(advert, peer);
                 return;
             }
+            case MessageType.Receipt:
+                OnReceipt?.Invoke(frame.Payload.ToArray(), peer);
+                return;
             case MessageType.Ping:
             {
                 var ping = PingMessage.Decode(frame.Payload.Span);

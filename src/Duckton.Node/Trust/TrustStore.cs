@@ -29,6 +29,8 @@ public sealed class TrustStore : IDisposable
     private readonly DuckDBConnection _connection;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
+    private HashSet<string>? _blocked;
 
     private TrustStore(DuckDBDatabase database, TimeProvider time)
     {
@@ -72,6 +74,11 @@ public sealed class TrustStore : IDisposable
 
     private ulong Now => (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
 
+    /// <summary>Changes whenever a receipt, penalty or vouch about <paramref name="workerId"/> is written through this store (for caches).</summary>
+    public long Generation(string workerId) => _generations.TryGetValue(workerId, out var g) ? g : 0;
+
+    private void Bump(string workerId) => _generations.AddOrUpdate(workerId, 1, (_, g) => g + 1);
+
     /// <summary>
     /// Verifies and stores a receipt. Returns false for a replay (the same job and requester already counted for
     /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt.
@@ -97,6 +104,7 @@ public sealed class TrustStore : IDisposable
                 receipt.WorkerId, fp.ToString(CultureInfo.InvariantCulture), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
                 receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
                 U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature);
+            Bump(receipt.WorkerId);
             return true;
         }
     }
@@ -135,13 +143,17 @@ public sealed class TrustStore : IDisposable
         return list;
     }
 
-    /// <summary>The reputation-bearing outcomes of a worker's receipts (Correct vs provider faults).</summary>
-    public IReadOnlyList<Observation> Observations(string workerId)
+    /// <summary>
+    /// The reputation-bearing outcomes of a worker's receipts (Correct vs provider faults); only those issued by
+    /// <paramref name="requesterId"/> when given (a node's reputation view counts its own receipts).
+    /// </summary>
+    public IReadOnlyList<Observation> Observations(string workerId, string? requesterId = null)
     {
         ResultSet rows;
         lock (_gate)
         {
-            rows = _connection.QueryWith("SELECT ts::BIGINT, verdict::BIGINT FROM receipts WHERE worker_id = $1 AND verdict IN (1, 2, 3, 4)", workerId);
+            rows = _connection.QueryWith("SELECT ts::BIGINT, verdict::BIGINT FROM receipts WHERE worker_id = $1 AND verdict IN (1, 2, 3, 4) AND ($2 IS NULL OR requester_id = $2)",
+                workerId, requesterId);
         }
         var list = new List<Observation>();
         ForEachRow(rows, (b, r) => list.Add(new Observation(DateTimeOffset.FromUnixTimeSeconds(Long(b, 0, r)), Long(b, 1, r) == (long)Verdict.Correct)));
@@ -153,6 +165,7 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT INTO penalties VALUES ($1, $2, $3, $4::UBIGINT)", workerId, amount, reason, U(Now));
+            Bump(workerId);
         }
     }
 
@@ -170,6 +183,7 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT OR REPLACE INTO vouches VALUES ($1, $2, $3, $4::UBIGINT)", voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now));
+            Bump(workerId);
         }
     }
 
@@ -187,6 +201,7 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT OR REPLACE INTO blocklist VALUES ($1, $2, $3, $4, $5::UBIGINT)", id, KindText(kind), reason, source, U(Now));
+            _blocked = null;
         }
     }
 
@@ -196,16 +211,21 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             var removed = _connection.QueryWith("DELETE FROM blocklist WHERE id = $1 RETURNING id", id);
+            _blocked = null;
             return removed.RowCount > 0;
         }
     }
 
+    /// <summary>True when <paramref name="id"/> is on the deny-list (an in-memory copy, refreshed on every change).</summary>
     public bool IsBlocked(string id)
     {
-        lock (_gate)
+        var blocked = _blocked;
+        if (blocked is null)
         {
-            return ReadLong(_connection.QueryWith("SELECT count(*) FROM blocklist WHERE id = $1", id), 0, 0) > 0;
+            blocked = Blocklist().Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
+            _blocked = blocked;
         }
+        return blocked.Contains(id);
     }
 
     public IReadOnlyList<BlockEntry> Blocklist()
@@ -218,6 +238,19 @@ public sealed class TrustStore : IDisposable
         var list = new List<BlockEntry>();
         ForEachRow(rows, (b, r) => list.Add(new BlockEntry(Text(b, 0, r), Text(b, 1, r) == "wallet" ? BlockKind.Wallet : BlockKind.NodeId,
             Text(b, 2, r), Text(b, 3, r), DateTimeOffset.FromUnixTimeSeconds(Long(b, 4, r)))));
+        return list;
+    }
+
+    /// <summary>Replay fingerprints of every stored receipt about <paramref name="workerId"/>, ascending.</summary>
+    public IReadOnlyList<ulong> ReplayFingerprints(string workerId)
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT replay_fp::VARCHAR FROM receipts WHERE worker_id = $1 ORDER BY replay_fp", workerId);
+        }
+        var list = new List<ulong>();
+        ForEachRow(rows, (b, r) => list.Add(ulong.Parse(Text(b, 0, r), CultureInfo.InvariantCulture)));
         return list;
     }
 
@@ -235,9 +268,10 @@ public sealed class TrustStore : IDisposable
     }
 
     /// <summary>Effective trust of a worker from its stored history (SPEC §5.4).</summary>
-    public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default)
+    public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default,
+        string? requesterId = null)
     {
-        var observations = Observations(workerId);
+        var observations = Observations(workerId, requesterId);
         var reputation = Reputation.Compute(observations, _time.GetUtcNow(), parameters);
         return EffectiveTrust.Compute(new TrustInputs
         {

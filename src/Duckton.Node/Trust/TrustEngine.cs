@@ -1,0 +1,653 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Duckton.Core.Configuration;
+using Duckton.Core.Trust;
+using Duckton.Node.Grid;
+using Duckton.Transport;
+
+namespace Duckton.Node.Trust;
+
+/// <summary>Where a candidate host stands with this requester for one query.</summary>
+public enum Standing
+{
+    /// <summary>Effective trust ≥ min_trust: selectable and counts toward the quorum.</summary>
+    Trusted,
+    /// <summary>Below min_trust but proved a known answer (canary) recently and has no penalty: selectable, probationary.</summary>
+    Vetted,
+    /// <summary>Below min_trust and not vetted yet: gets a canary first, never selected before it passes.</summary>
+    Unvetted,
+    /// <summary>Failed a canary or carries a penalty (a wrong answer): never selected while below min_trust.</summary>
+    Failed,
+    /// <summary>Verified attestation tier below the floor.</summary>
+    BelowAttestation,
+    /// <summary>Below min_trust on an Internal or Sensitive query (probation only admits hosts to Public work).</summary>
+    BelowTrust,
+    /// <summary>On this node's deny-list.</summary>
+    Blocked,
+}
+
+/// <summary>One candidate's standing, effective trust (with its terms) and selection score.</summary>
+public sealed record HostAssessment(string NodeId, Standing Standing, TrustBreakdown Trust, int Observations, AttestationLevel Attestation, string? AttestationNote, double Selection, bool Flagged);
+
+/// <summary>
+/// The requester's trust engine (SPEC §5.4, docs/TRUST.md): issues and stores signed receipts for every verdict,
+/// ranks candidates by effective trust and requester-measured performance (a <see cref="ICandidateRanker"/>), applies
+/// min_trust / min_attestation / data-class floors and the deny-list as hard filters, and vets newcomers with canary
+/// queries (known answers computed locally) so a fresh grid is usable under the default policy.
+/// </summary>
+public sealed class TrustEngine : ICandidateRanker
+{
+    /// <summary>Longest a canary probe waits for a newcomer's commit.</summary>
+    public static readonly TimeSpan CanaryTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Func<TrustStore> _store;
+    private readonly NodeIdentity _identity;
+    private readonly Func<NodeConfig> _config;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, bool> _vetted = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Task<bool>> _canaries = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Perf> _perf = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _flags = new(StringComparer.Ordinal);
+
+    public TrustEngine(Func<TrustStore> store, NodeIdentity identity, Func<NodeConfig> config, TimeProvider? time = null)
+    {
+        _store = store;
+        _identity = identity;
+        _config = config;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public TrustStore Store => _store();
+
+    /// <summary>Computes a canary's expected canonical result hash by running it in the local locked-down engine.</summary>
+    public Func<string, string>? ExpectedHash { get; set; }
+
+    private sealed class Perf
+    {
+        public double LatencyMs;
+        public double Bytes;
+        public int Samples;
+        public int ByteSamples;
+    }
+
+    // ---------------------------------------------------------------- policy
+
+    public static TrustPolicy PolicyFor(NodeConfig c) => new()
+    {
+        Weights = new TrustWeights(c.Trust.Weights.AlphaReputation, c.Trust.Weights.BetaAge, c.Trust.Weights.GammaVoucher, c.Trust.Weights.DeltaStake),
+        BootstrapTrust = c.Trust.BootstrapTrust,
+        MinAttestation = AttestationLevel.L0, // the attestation floor is a separate hard filter here
+        ExplorationRate = c.Economics.Ranking.ExplorationRate,
+        ExplorationSaturation = c.Economics.Ranking.ExplorationSaturation,
+    };
+
+    public static ReputationParameters ParametersFor(NodeConfig c) => new()
+    {
+        HalfLife = c.Trust.ReputationHalfLife,
+        PriorAlpha = c.Economics.Reputation.PriorAlpha,
+        PriorBeta = c.Economics.Reputation.PriorBeta,
+        Z = c.Economics.Reputation.ConfidenceZ,
+    };
+
+    public static SelectionWeights WeightsFor(NodeConfig c) => new(c.Economics.Ranking.WQuality, c.Economics.Ranking.WStake, c.Economics.Ranking.WPrice,
+        c.Economics.Ranking.WLatency, c.Economics.Ranking.WThroughput, 0, c.Economics.Ranking.StakeReliabilityFloor);
+
+    /// <summary>
+    /// The floors of one query: configuration (already including per-call min_trust / min_attestation), raised —
+    /// never lowered — by the data class: Public L0 / 0.70, Internal L1 / 0.85, Sensitive L2 / 0.80.
+    /// </summary>
+    public static (double MinTrust, AttestationLevel MinAttestation) Floors(NodeConfig c, QueryOverrides overrides)
+    {
+        var (trust, level) = overrides.DataClass switch
+        {
+            DataClass.Internal => (0.85, AttestationLevel.L1),
+            DataClass.Sensitive => (0.80, AttestationLevel.L2),
+            _ => (0.0, AttestationLevel.L0),
+        };
+        return (Math.Max(c.Trust.MinTrust, trust), (AttestationLevel)Math.Max((int)c.Trust.MinAttestation, (int)level));
+    }
+
+    /// <summary>
+    /// Verifies attestation evidence (trusted authority keys + allowlisted measurements). Null (the default: no
+    /// authority is configured in this build) means every claim above L0 counts as L0, with the reason.
+    /// </summary>
+    public AttestationVerifier? Verifier { get; set; }
+
+    private readonly ConcurrentDictionary<string, (AttestationLevel Level, string? Note)> _attested = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, AttestationLevel> _jobFloors = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The attestation tier that counts for a host: what its last bid's evidence (bound to that offer's nonce)
+    /// verified to; L0 for a claim that never verified, with the reason.
+    /// </summary>
+    public (AttestationLevel Level, string? Note) VerifiedAttestation(PeerEntry peer)
+    {
+        var claimed = (AttestationLevel)Math.Min(peer.Advert.Attestation, (byte)AttestationLevel.L2);
+        if (_attested.TryGetValue(peer.NodeId, out var verified))
+        {
+            return verified;
+        }
+        return claimed == AttestationLevel.L0 ? (AttestationLevel.L0, null)
+            : (AttestationLevel.L0, $"claimed {claimed} counted as L0: " + (Verifier is null ? "no trusted attestation authority configured" : "no evidence verified yet"));
+    }
+
+    /// <summary>The coordinator's bid hook: verifies the bid's evidence against the offer's nonce and enforces the job's attestation floor.</summary>
+    public string? CheckBid(PeerEntry peer, ulong nonce, Duckton.Core.Protocol.BidMessage bid)
+    {
+        var claimed = (AttestationLevel)Math.Min(bid.Attestation, (byte)AttestationLevel.L2);
+        (AttestationLevel Level, string? Note) result;
+        if (claimed == AttestationLevel.L0)
+        {
+            result = (AttestationLevel.L0, null);
+        }
+        else if (Verifier is not { } verifier)
+        {
+            result = (AttestationLevel.L0, $"claimed {claimed} counted as L0: no trusted attestation authority configured");
+        }
+        else
+        {
+            var nonceBytes = new byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(nonceBytes, nonce);
+            var outcome = verifier.Verify(claimed, bid.Evidence, nonceBytes, peer.Advert.PublicKey);
+            var simulated = Duckton.Core.Trust.AttestationEvidence.TryDecode(bid.Evidence) is { } e
+                && e.AuthorityPublicKey.AsSpan().SequenceEqual(SimulatedAttestationAuthority.Demo.PublicKey);
+            result = outcome.Problem is null
+                ? (outcome.Level, simulated ? $"{outcome.Level} verified against the SIMULATED demo authority (no TPM/TEE hardware)" : null)
+                : (AttestationLevel.L0, $"claimed {claimed} counted as L0: {outcome.Problem}");
+        }
+        _attested[peer.NodeId] = result;
+        return _jobFloors.TryGetValue(bid.JobId, out var floor) && result.Level < floor
+            ? $"verified tier {result.Level} is below the required {floor}" + (result.Note is { } n ? $" ({n})" : "")
+            : null;
+    }
+
+    /// <summary>Registers the attestation floor of a job (enforced on every bid); <see cref="EndJob"/> removes it.</summary>
+    public void BeginJob(string jobId, AttestationLevel floor)
+    {
+        if (floor > AttestationLevel.L0)
+        {
+            _jobFloors[jobId] = floor;
+        }
+    }
+
+    public void EndJob(string jobId) => _jobFloors.TryRemove(jobId, out _);
+
+    /// <summary>Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties and vouchers (stake 0: free jobs).</summary>
+    public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0) => Evaluate(workerId, c, level, out _);
+
+    private sealed record Cached(long Generation, long At, (TrustPolicy, ReputationParameters, double, int) Key, AttestationLevel Level, TrustBreakdown Trust, int Observations);
+
+    private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
+
+    /// <summary>Cached for a second unless the worker's stored history changed (reputation decays over days).</summary>
+    private TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level, out int observations)
+    {
+        var store = Store;
+        var generation = store.Generation(workerId);
+        var now = _time.GetTimestamp();
+        var key = (PolicyFor(c), ParametersFor(c), c.Economics.Ranking.NewcomerTrustCeiling, c.Economics.Ranking.NewcomerObsThreshold);
+        if (_cache.TryGetValue(workerId, out var hit) && hit.Generation == generation && hit.Level == level && hit.Key == key
+            && _time.GetElapsedTime(hit.At, now) < TimeSpan.FromSeconds(1))
+        {
+            observations = hit.Observations;
+            return Adjust(workerId, hit.Trust);
+        }
+        var b = store.Evaluate(workerId, key.Item1, key.Item2, stake: 0, attestation: level, requesterId: _identity.NodeId);
+        observations = store.Observations(workerId, _identity.NodeId).Count;
+        var ceiling = c.Economics.Ranking.NewcomerTrustCeiling;
+        if (ceiling < 1 && observations < c.Economics.Ranking.NewcomerObsThreshold)
+        {
+            b = b with { Effective = Math.Min(b.Effective, ceiling) };
+        }
+        _cache[workerId] = new Cached(generation, now, key, level, b, observations);
+        return Adjust(workerId, b);
+    }
+
+    private TrustBreakdown Adjust(string workerId, TrustBreakdown b) => _flags.ContainsKey(workerId) ? b with { Effective = 0 } : b;
+
+    public HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
+    {
+        var (minTrust, minLevel) = Floors(c, overrides);
+        var (level, note) = VerifiedAttestation(peer);
+        CheckReceiptDigest(peer.Advert);
+        var trust = Evaluate(peer.NodeId, c, level, out var observations);
+        var flagged = _flags.ContainsKey(peer.NodeId) || trust.Penalties > 0;
+        Standing standing;
+        if (Store.IsBlocked(peer.NodeId))
+        {
+            standing = Standing.Blocked;
+        }
+        else if (level < minLevel)
+        {
+            // A claim at or above the floor that was never checked: a probe (its bid carries the evidence) decides.
+            var claimed = (AttestationLevel)Math.Min(peer.Advert.Attestation, (byte)AttestationLevel.L2);
+            standing = claimed >= minLevel && !_attested.ContainsKey(peer.NodeId) ? Standing.Unvetted : Standing.BelowAttestation;
+        }
+        else if (trust.Effective >= minTrust)
+        {
+            standing = Standing.Trusted;
+        }
+        else if (flagged)
+        {
+            standing = Standing.Failed;
+        }
+        else if (overrides.DataClass is DataClass.Internal or DataClass.Sensitive)
+        {
+            // Probation (canary vetting) admits newcomers to Public work only.
+            standing = Standing.BelowTrust;
+        }
+        else if (_vetted.TryGetValue(peer.NodeId, out var passed))
+        {
+            standing = passed ? Standing.Vetted : Standing.Failed;
+        }
+        else
+        {
+            standing = Standing.Unvetted;
+        }
+        return new HostAssessment(peer.NodeId, standing, trust, observations, level, note, Selection(peer.NodeId, trust, c), flagged);
+    }
+
+    private double Selection(string nodeId, TrustBreakdown trust, NodeConfig c)
+    {
+        var inputs = new SelectionInputs { EffectiveTrust = trust.Effective, Reliability = trust.Reputation, StakeFactor = 0 };
+        if (_perf.TryGetValue(nodeId, out var p) && p.Samples > 0)
+        {
+            inputs = inputs with
+            {
+                LatencyScore = SelectionScore.LatencyScore(p.LatencyMs, p.Bytes),
+                ThroughputScore = p.ByteSamples > 0 ? SelectionScore.ThroughputScore(p.LatencyMs, p.Bytes) : 0.5,
+            };
+        }
+        return SelectionScore.Compute(inputs, WeightsFor(c));
+    }
+
+    // ---------------------------------------------------------------- ranking
+
+    /// <summary>Trusted hosts first, then vetted probationary hosts, each by selection score; everyone else is dropped.</summary>
+    public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context)
+    {
+        var assessed = candidates.Select(p => (p, a: Assess(p, context.Config, context.Overrides), tie: Random.Shared.Next()))
+            .Where(x => x.a.Standing is Standing.Trusted or Standing.Vetted).ToList();
+        return assessed.OrderBy(x => x.a.Standing == Standing.Trusted ? 0 : 1).ThenByDescending(x => x.a.Selection).ThenBy(x => x.tie).Select(x => x.p).ToList();
+    }
+
+    /// <summary>Hosts that may run this query at all (not blocked, not below the attestation floor, not failed).</summary>
+    public IReadOnlyList<PeerEntry> Usable(IReadOnlyList<PeerEntry> candidates, NodeConfig c, QueryOverrides overrides) =>
+        candidates.Where(p => Assess(p, c, overrides).Standing is Standing.Trusted or Standing.Vetted or Standing.Unvetted).ToList();
+
+    /// <summary>
+    /// Warm-up: when fewer than <paramref name="needed"/> candidates are trusted or vetted, sends a canary to every
+    /// unvetted newcomer at once and waits until enough passed (or all answered, or <see cref="CanaryTimeout"/> plus
+    /// a second passed). Also injects an audit canary at <c>trust.canary_rate</c> into normal traffic.
+    /// </summary>
+    public async Task PrepareAsync(Coordinator coordinator, IReadOnlyList<PeerEntry> candidates, NodeConfig c, QueryOverrides overrides, int needed, CancellationToken cancellationToken)
+    {
+        var assessed = candidates.Select(p => (p, a: Assess(p, c, overrides))).ToList();
+        var ready = assessed.Count(x => x.a.Standing is Standing.Trusted or Standing.Vetted);
+        if (c.Trust.CanaryRate > 0 && Random.Shared.NextDouble() < c.Trust.CanaryRate)
+        {
+            var audited = assessed.Where(x => x.a.Standing is Standing.Trusted or Standing.Vetted).Select(x => x.p).OrderBy(_ => Random.Shared.Next()).FirstOrDefault();
+            if (audited is not null)
+            {
+                _ = Task.Run(() => RunCanaryAsync(coordinator, audited, c, CancellationToken.None), CancellationToken.None);
+            }
+        }
+        if (ready >= needed)
+        {
+            return;
+        }
+        var pending = new List<Task<bool>>();
+        foreach (var (p, a) in assessed)
+        {
+            if (a.Standing == Standing.Unvetted)
+            {
+                pending.Add(_canaries.GetOrAdd(p.NodeId, _ => Task.Run(async () =>
+                {
+                    try
+                    {
+                        return await RunCanaryAsync(coordinator, p, c, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _canaries.TryRemove(p.NodeId, out Task<bool>? _);
+                    }
+                }, CancellationToken.None)));
+            }
+        }
+        var bound = Task.Delay(CanaryTimeout + TimeSpan.FromSeconds(1), _time, cancellationToken);
+        while (ready < needed && pending.Count > 0)
+        {
+            var done = await Task.WhenAny([.. pending, bound]).ConfigureAwait(false);
+            if (done == bound)
+            {
+                break;
+            }
+            var t = (Task<bool>)done;
+            pending.Remove(t);
+            if (t is { IsCompletedSuccessfully: true, Result: true })
+            {
+                ready++;
+            }
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>Runs one canary on <paramref name="peer"/>; true when it committed the expected answer.</summary>
+    public async Task<bool> RunCanaryAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)
+    {
+        if (ExpectedHash is not { } expectedOf)
+        {
+            return false;
+        }
+        var sql = CanarySql();
+        string expected;
+        try
+        {
+            expected = expectedOf(sql);
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        var jobId = Duckton.Core.Protocol.JobIds.NewJobId();
+        var probe = await coordinator.ProbeAsync(peer, sql, jobId, c, CanaryTimeout, cancellationToken).ConfigureAwait(false);
+        var queryHash = Duckton.Core.Protocol.JobIds.QueryHash(GridNode.EngineVersion, sql);
+        Verdict? verdict = probe.Commit is { } commit ? (commit.ResultHash == expected ? Verdict.Correct : Verdict.Incorrect) : probe.Failure;
+        if (verdict is { } v)
+        {
+            Issue(jobId, queryHash, [new HostVerdict(peer.NodeId, v, probe.Commit?.ResultHash ?? "", probe.Commit?.RowCount ?? 0, probe.LatencyMs, 0, probe.Detail ?? "canary")], c);
+        }
+        var passed = verdict == Verdict.Correct;
+        if (verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
+        {
+            _vetted[peer.NodeId] = passed;
+        }
+        return passed;
+    }
+
+    /// <summary>A fresh deterministic known-answer query (random constants, so answers cannot be memorised).</summary>
+    public static string CanarySql()
+    {
+        var r = Random.Shared;
+        var n = r.Next(500, 5000);
+        var a = r.Next(2, 1000);
+        var m = r.Next(7, 997);
+        var b = r.Next(3, 50);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"SELECT i % {b} AS k, count(*) AS n, sum((i * {a}) % {m}) AS s FROM range({n}) t(i) GROUP BY ALL ORDER BY k");
+    }
+
+    // ---------------------------------------------------------------- receipts
+
+    /// <summary>Signs, stores and applies one receipt per verdict; returns how many were newly stored.</summary>
+    public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts, NodeConfig? config = null)
+    {
+        var c = config ?? _config();
+        var stored = 0;
+        var now = (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
+        foreach (var v in verdicts)
+        {
+            var receipt = new Receipt
+            {
+                JobId = jobId,
+                WorkerId = v.NodeId,
+                RequesterId = _identity.NodeId,
+                QueryHash = queryHash,
+                ResultHash = v.ResultHash,
+                Verdict = v.Verdict,
+                LatencyMs = (ulong)Math.Max(0, v.LatencyMs),
+                Timestamp = now,
+                ObservedResultRows = v.Rows,
+                ObservedResultBytes = (ulong)Math.Max(0, v.Bytes),
+            }.SignWith(_identity.PublicKey.Span, b => _identity.Sign(b));
+            if (!Store.AddReceipt(receipt))
+            {
+                continue;
+            }
+            stored++;
+            lock (_recent)
+            {
+                _recent.Enqueue(receipt);
+                while (_recent.Count > RecentReceipts)
+                {
+                    _recent.Dequeue();
+                }
+            }
+            _undelivered.GetOrAdd(v.NodeId, _ => new ConcurrentQueue<Receipt>()).Enqueue(receipt);
+            OnReceipt?.Invoke(receipt);
+            if (v.Verdict == Verdict.Incorrect && c.Trust.IncorrectPenalty > 0)
+            {
+                Store.AddPenalty(v.NodeId, c.Trust.IncorrectPenalty, $"incorrect answer in job {jobId}" + (v.Detail is { } d ? $": {d}" : ""));
+                _vetted[v.NodeId] = false;
+            }
+            if (v.Verdict == Verdict.Correct && v.LatencyMs > 0)
+            {
+                var p = _perf.GetOrAdd(v.NodeId, _ => new Perf());
+                lock (p)
+                {
+                    const double alpha = 0.3;
+                    p.LatencyMs = p.Samples == 0 ? v.LatencyMs : ((1 - alpha) * p.LatencyMs) + (alpha * v.LatencyMs);
+                    p.Samples++;
+                    if (v.Bytes > 0)
+                    {
+                        // Throughput only from results this node actually fetched from the host.
+                        p.Bytes = p.ByteSamples == 0 ? v.Bytes : ((1 - alpha) * p.Bytes) + (alpha * v.Bytes);
+                        p.ByteSamples++;
+                    }
+                }
+            }
+        }
+        if (stored > 0 && Grid is { } grid)
+        {
+            foreach (var worker in verdicts.Select(v => v.NodeId).Distinct())
+            {
+                _ = Task.Run(() => DeliverAsync(grid, worker), CancellationToken.None);
+            }
+        }
+        return stored;
+    }
+
+    // ---------------------------------------------------------------- receipt gossip and the hidden-receipt check
+
+    private const int RecentReceipts = 32;
+    private static readonly TimeSpan s_deliverySlack = TimeSpan.FromSeconds(2);
+    private readonly Queue<Receipt> _recent = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<Receipt>> _undelivered = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<ulong, long>> _delivered = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _deliveryGates = new(StringComparer.Ordinal);
+
+    /// <summary>The grid this engine delivers receipts over (set by the node when the grid starts).</summary>
+    public GridRuntime? Grid { get; set; }
+
+    /// <summary>Gossip counters: receipts accepted, replays ignored, forged/tampered/unbound ones rejected.</summary>
+    public long GossipAccepted => Interlocked.Read(ref _accepted);
+    public long GossipReplayed => Interlocked.Read(ref _replayed);
+    public long GossipRejected => Interlocked.Read(ref _rejected);
+    private long _accepted;
+    private long _replayed;
+    private long _rejected;
+
+    /// <summary>The receipts this node pushes on a gossip exchange: the most recent ones it issued.</summary>
+    public IReadOnlyList<byte[]> ReceiptsToShare()
+    {
+        lock (_recent)
+        {
+            return [.. _recent.Select(Duckton.Core.Protocol.ReceiptMessage.Encode)];
+        }
+    }
+
+    /// <summary>
+    /// Verifies and stores a gossiped receipt: decodes, checks the requester's signature and that requester_id is
+    /// bound to its key, refuses self-issued receipts and blocked requesters, dedups replays through the store.
+    /// Returns "accepted", "replay" or "rejected: why".
+    /// </summary>
+    public string IngestReceipt(ReadOnlySpan<byte> payload, string fromPeer)
+    {
+        Receipt receipt;
+        try
+        {
+            receipt = Duckton.Core.Protocol.ReceiptMessage.Decode(payload);
+        }
+        catch (Exception e) when (e is Duckton.Core.Protocol.ProtocolException or ArgumentException or FormatException)
+        {
+            Interlocked.Increment(ref _rejected);
+            return "rejected: malformed receipt";
+        }
+        var problem = receipt.Problem()
+            ?? (receipt.WorkerId == receipt.RequesterId ? "self-issued receipt" : null)
+            ?? (Store.IsBlocked(receipt.RequesterId) || Store.IsBlocked(fromPeer) ? "requester or sender is blocked" : null);
+        if (problem is not null)
+        {
+            Interlocked.Increment(ref _rejected);
+            return "rejected: " + problem;
+        }
+        if (!Store.AddReceipt(receipt))
+        {
+            Interlocked.Increment(ref _replayed);
+            return "replay";
+        }
+        Interlocked.Increment(ref _accepted);
+        return "accepted";
+    }
+
+    /// <summary>
+    /// Delivers the receipts about <paramref name="workerId"/> it has not seen yet to that host, then waits for a Pong:
+    /// the host handles frames in order, so the Pong proves it processed them. Delivered receipts are what the
+    /// hidden-receipt check holds the host's advert to.
+    /// </summary>
+    public async Task DeliverAsync(GridRuntime grid, string workerId)
+    {
+        if (!_undelivered.TryGetValue(workerId, out var queue) || queue.IsEmpty || grid.Membership.Find(workerId) is not { } peer)
+        {
+            return;
+        }
+        var gate = _deliveryGates.GetOrAdd(workerId, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync().ConfigureAwait(false);
+        Duckton.Transport.PeerConnection? c = null;
+        var batch = new List<Receipt>();
+        try
+        {
+            while (queue.TryDequeue(out var r))
+            {
+                batch.Add(r);
+            }
+            if (batch.Count == 0)
+            {
+                return;
+            }
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            c = await grid.Pool.RentAsync(peer.Address, workerId, cts.Token).ConfigureAwait(false);
+            foreach (var r in batch)
+            {
+                await c.SendAsync(Duckton.Transport.MessageType.Receipt, Duckton.Core.Protocol.ReceiptMessage.Encode(r), cts.Token).ConfigureAwait(false);
+            }
+            var nonce = (ulong)Random.Shared.NextInt64();
+            await c.SendAsync(Duckton.Transport.MessageType.Ping, new Duckton.Core.Protocol.PingMessage(nonce, 0).Encode(), cts.Token).ConfigureAwait(false);
+            while (true)
+            {
+                var f = await c.ReceiveAsync(cts.Token).ConfigureAwait(false);
+                if (f.Type == Duckton.Transport.MessageType.Pong && Duckton.Core.Protocol.PingMessage.Decode(f.Payload.Span).Nonce == nonce)
+                {
+                    break;
+                }
+            }
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var delivered = _delivered.GetOrAdd(workerId, _ => new ConcurrentDictionary<ulong, long>());
+            foreach (var r in batch)
+            {
+                delivered.TryAdd(r.ReplayFingerprint(), now);
+            }
+            grid.Pool.Return(c);
+            c = null;
+        }
+        catch (Exception)
+        {
+            foreach (var r in batch)
+            {
+                queue.Enqueue(r); // retried with the next receipt about this host
+            }
+        }
+        finally
+        {
+            if (c is not null)
+            {
+                await c.DisposeAsync().ConfigureAwait(false);
+            }
+            gate.Release();
+        }
+    }
+
+    /// <summary>The (count, digest) of receipts about this node that it holds, for its own advert (see <see cref="Duckton.Core.Protocol.AdvertMessage.ReceiptDigest"/>).</summary>
+    public (ulong Count, byte[] Digest) OwnReceiptSummary()
+    {
+        if (SimulateHiddenReceipts)
+        {
+            return (0, new byte[32]);
+        }
+        var fps = Store.ReplayFingerprints(_identity.NodeId);
+        return ((ulong)fps.Count, Digest(fps));
+    }
+
+    /// <summary>TEST/DEMO ONLY (hidden host flag): advertise no receipts, as a host hiding bad ones would.</summary>
+    public bool SimulateHiddenReceipts { get; set; }
+
+    /// <summary>BLAKE3("duckton-receipts-digest-v1" ‖ fingerprints as u64 LE, ascending); 32 zero bytes for none.</summary>
+    public static byte[] Digest(IEnumerable<ulong> fingerprints)
+    {
+        var sorted = fingerprints.Order().ToList();
+        if (sorted.Count == 0)
+        {
+            return new byte[32];
+        }
+        var domain = "duckton-receipts-digest-v1"u8;
+        var buffer = new byte[domain.Length + (8 * sorted.Count)];
+        domain.CopyTo(buffer);
+        for (var i = 0; i < sorted.Count; i++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(buffer.AsSpan(domain.Length + (8 * i)), sorted[i]);
+        }
+        return Duckton.Core.Hashing.Blake3.Hash(buffer);
+    }
+
+    /// <summary>
+    /// Holds a host's advert to the receipts this node delivered to it (acknowledged) before the advert was signed
+    /// (less a 2 s slack): the advertised count must be at least that many, and when it is exactly that many the digest
+    /// must match. Otherwise the host hides receipts about itself: it is flagged and its trust counts as 0.
+    /// </summary>
+    public string? CheckReceiptDigest(Duckton.Core.Protocol.AdvertMessage advert)
+    {
+        if (!_delivered.TryGetValue(advert.NodeId, out var delivered) || delivered.IsEmpty)
+        {
+            return null;
+        }
+        var cutoff = (long)Math.Min(advert.TimestampMs, long.MaxValue) - (long)s_deliverySlack.TotalMilliseconds;
+        var due = delivered.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
+        string? why = null;
+        if (advert.ReceiptCount < (ulong)due.Count)
+        {
+            why = $"advertises {advert.ReceiptCount} receipts about itself but this node delivered {due.Count}";
+        }
+        else if (advert.ReceiptCount == (ulong)due.Count && due.Count > 0 && !Digest(due).AsSpan().SequenceEqual(advert.ReceiptDigest))
+        {
+            why = "advertised receipt digest does not match the receipts this node delivered";
+        }
+        if (why is not null)
+        {
+            Flag(advert.NodeId, "hides receipts: " + why);
+        }
+        return why;
+    }
+
+    /// <summary>Called for every receipt this node issued (e.g. to gossip it).</summary>
+    public Action<Receipt>? OnReceipt { get; set; }
+
+    /// <summary>Marks a host as hiding receipts about itself (its advertised digest disagrees with what this node knows).</summary>
+    public void Flag(string nodeId, string reason) => _flags[nodeId] = reason;
+
+    public void Unflag(string nodeId) => _flags.TryRemove(nodeId, out _);
+
+    public string? FlagReason(string nodeId) => _flags.TryGetValue(nodeId, out var r) ? r : null;
+
+    /// <summary>True when <paramref name="nodeId"/> passed a canary in this process.</summary>
+    public bool IsVetted(string nodeId) => _vetted.TryGetValue(nodeId, out var v) && v;
+}

@@ -64,18 +64,7 @@ public sealed class GridFixture : IDisposable
 
     public void Dispose()
     {
-        Requester.Dispose();
-        foreach (var h in All)
-        {
-            h.Dispose();
-        }
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        FixtureTeardown.Run(Requester, All, Root);
     }
 }
 
@@ -83,4 +72,24 @@ public sealed class GridFixture : IDisposable
 public sealed class GridCollection : ICollectionFixture<GridFixture>
 {
     public const string Name = "grid";
+}
+
+/// <summary>Stops a test grid: the requester, every host process, then the scratch directory.</summary>
+internal static class FixtureTeardown
+{
+    public static void Run(Requester requester, IEnumerable<HostProcess> hosts, string root)
+    {
+        requester.Dispose();
+        foreach (var h in hosts)
+        {
+            h.Dispose();
+        }
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
 }

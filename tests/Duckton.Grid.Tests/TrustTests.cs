@@ -45,18 +45,7 @@ public sealed class TrustFixture : IDisposable
 
     public void Dispose()
     {
-        Requester.Dispose();
-        foreach (var h in All)
-        {
-            h.Dispose();
-        }
-        try
-        {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        FixtureTeardown.Run(Requester, All, Root);
     }
 }
 

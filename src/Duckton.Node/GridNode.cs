@@ -279,6 +279,7 @@ public sealed class GridNode : IDisposable
             Participants = outcome.Participants,
             Receipts = outcome.Receipts,
             Probationary = outcome.Committed.Count(id => !trusted.Contains(id)),
+            ShadowReplicas = outcome.Shadows,
             AgreedHash = outcome.AgreedHash,
             ResultRows = outcome.Result.RowCount,
             LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,

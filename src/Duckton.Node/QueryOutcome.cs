@@ -16,6 +16,9 @@ public sealed record QueryMeta
 
     /// <summary>Hosts below min_trust (vetted by canaries) whose commits took part.</summary>
     public int Probationary { get; init; }
+
+    /// <summary>Newcomers that ran the query as shadow replicas (checked against the answer, not counted in the quorum).</summary>
+    public int ShadowReplicas { get; init; }
     public string? AgreedHash { get; init; }
     public long ResultRows { get; init; }
     public double LatencyMs { get; init; }
@@ -50,6 +53,7 @@ public sealed record QueryMeta
         yield return (g, "observed_input_bytes", ObservedInputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "probationary", Probationary.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "shadow_replicas", ShadowReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (Unverifiable is not null)
         {
             yield return (g, "unverifiable", Unverifiable);

@@ -348,6 +348,55 @@ public sealed class TrustTests(TrustFixture grid)
     }
 
     [Fact]
+    public async Task Once_enough_hosts_are_trusted_newcomers_run_as_shadow_replicas_checked_but_never_counted()
+    {
+        using var requester = new Requester(grid.Root, "shadow-req-" + Guid.NewGuid().ToString("N")[..6], ("scheduler.offer_timeout_ms", "10000"));
+        requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+        var node = requester.Host.Node;
+        var established = grid.Honest.Take(4).ToList();
+        var newcomer = grid.Honest[4];
+        var nodes = established.Select(h => h.NodeId).ToList();
+        // History with four hosts only (this requester's own receipts), so they out-trust everyone else.
+        for (var i = 0; i < 8; i++)
+        {
+            Assert.True(node.Query($"SELECT {i} AS v", new QueryOverrides { Prefer = PreferMode.Remote, Nodes = nodes }).Meta.Verified);
+        }
+        var config = requester.Host.Config.Effective().Config;
+        var grid0 = node.GridIfStarted!;
+        double TrustOf(HostProcess h) => node.Trust.Assess(grid0.Membership.Find(h.NodeId)!, config, QueryOverrides.None).Trust.Effective;
+        var lowestEstablished = established.Min(TrustOf);
+        var threshold = (lowestEstablished + TrustOf(newcomer)) / 2;
+        Assert.True(lowestEstablished > TrustOf(newcomer) + 0.05, $"established {lowestEstablished} vs newcomer {TrustOf(newcomer)}");
+
+        // k = 3 trusted hosts exist: the newcomer and the cheater may only shadow. Shadows go to the least observed first.
+        foreach (var shadow in new[] { newcomer, grid.Cheater })
+        {
+            var sql = "SELECT range % 5 AS k, sum(range) AS s FROM range(5000) GROUP BY k ORDER BY k";
+            var outcome = node.Query(sql, new QueryOverrides { Prefer = PreferMode.Remote, Nodes = [.. nodes, shadow.NodeId], MinTrust = threshold });
+            Assert.True(outcome.Meta.Verified);
+            Assert.Null(BatchComparer.Difference(node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }).Result, outcome.Result));
+            Assert.Equal(1, outcome.Meta.ShadowReplicas);
+            Assert.Equal(0, outcome.Meta.Probationary);
+            Assert.DoesNotContain(shadow.NodeId, CommitCertificate.Verify(outcome.Meta.Certificate!, 2).Hosts);
+            Assert.NotEqual(shadow.NodeId, outcome.Meta.Winner);
+            // The shadow's receipt for this very job arrives after the query returned.
+            var expected = shadow == grid.Cheater ? "Incorrect" : "Correct";
+            var deadline = Stopwatch.StartNew();
+            List<string?[]> mine;
+            do
+            {
+                await Task.Delay(100);
+                mine = requester.Rows($"SELECT verdict FROM p2p_receipts(worker => '{shadow.NodeId}') WHERE job_id = '{outcome.Meta.JobId}'");
+            }
+            while (mine.Count == 0 && deadline.Elapsed < TimeSpan.FromSeconds(20));
+            Assert.Equal(expected, Assert.Single(mine)[0]);
+        }
+        var standing = requester.Rows("SELECT node_id, standing FROM p2p_peers()").ToDictionary(r => r[0]!, r => r[1]);
+        Assert.Equal("vetted", standing[newcomer.NodeId]);
+        Assert.Equal("failed", standing[grid.Cheater.NodeId]);
+    }
+
+    [Fact]
     public void A_blocked_requester_is_refused_by_the_host_at_once()
     {
         using var host = new Requester(grid.Root, "blocking-host-" + Guid.NewGuid().ToString("N")[..6]);

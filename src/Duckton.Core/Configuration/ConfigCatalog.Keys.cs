@@ -112,6 +112,8 @@ public static partial class ConfigCatalog
         Float("trust.canary_rate", 0.05, 0.0, 1.0, "Share of dispatches that carry a known-answer canary query.", env: ["P2P_CANARY_RATE"]),
         Float("trust.incorrect_penalty", 0.5, 0.0, 1.0, "Penalty subtracted from trust for a recent Incorrect receipt."),
         Float("trust.bootstrap_trust", 0.1, 0.0, 1.0, "Trust of a host with no history."),
+        Int("trust.shadow_replicas", 1, 0, 16, "Newcomers (below min_trust) dispatched per query as shadow replicas: their answers are checked against the quorum's and earn them receipts, but never count toward it."),
+        Bool("trust.probation_fills_quorum", true, "While fewer than scheduler.replicas hosts are trusted, canary-vetted newcomers fill the remaining quorum seats (p2p_query_meta reports them as probationary); false = newcomers only ever run as shadow replicas."),
         Text("trust.store_path", "", "Directory of the persistent reputation and receipt store; empty = trust/ in the config directory.", StringRule.AbsolutePath),
         // [trust.weights]
         Float("trust.weights.alpha_reputation", 0.7, 0.0, 1.0, "Weight α of reputation in effective trust."),

@@ -911,6 +911,10 @@ public sealed partial record TrustConfig
     public double IncorrectPenalty { get; init; }
     /// <summary>Trust of a host with no history. (<c>trust.bootstrap_trust</c>)</summary>
     public double BootstrapTrust { get; init; }
+    /// <summary>Newcomers dispatched per query as shadow replicas (checked, not counted). (<c>trust.shadow_replicas</c>)</summary>
+    public int ShadowReplicas { get; init; }
+    /// <summary>Canary-vetted newcomers fill quorum seats while too few hosts are trusted. (<c>trust.probation_fills_quorum</c>)</summary>
+    public bool ProbationFillsQuorum { get; init; }
     /// <summary>Directory of the persistent reputation and receipt store; empty = trust/ in the config directory. (<c>trust.store_path</c>)</summary>
     public string StorePath { get; init; } = "";
     /// <summary>The <c>[trust.weights]</c> section.</summary>
@@ -924,6 +928,8 @@ public sealed partial record TrustConfig
         CanaryRate = r.Float(p + "canary_rate"),
         IncorrectPenalty = r.Float(p + "incorrect_penalty"),
         BootstrapTrust = r.Float(p + "bootstrap_trust"),
+        ShadowReplicas = (int)r.Int(p + "shadow_replicas"),
+        ProbationFillsQuorum = r.Bool(p + "probation_fills_quorum"),
         StorePath = r.Text(p + "store_path"),
         Weights = TrustWeightsConfig.Bind(r, p + "weights."),
     };

@@ -15,6 +15,13 @@ public sealed record CandidateContext(string JobId, string Sql, CoreConfig.NodeC
 public interface ICandidateRanker
 {
     IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context);
+
+    /// <summary>
+    /// Hosts to run the query as shadow replicas: their commits are compared with the agreed result and earn them
+    /// receipts, but never count toward the quorum and never serve rows. <paramref name="candidates"/> excludes the
+    /// hosts already chosen for the quorum. None by default.
+    /// </summary>
+    IReadOnlyList<PeerEntry> Shadows(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => [];
 }
 
 /// <summary>Default ranking: lowest round-trip time this node measured first; unmeasured hosts last, in random order.</summary>
@@ -36,10 +43,17 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
 
     /// <summary>Hosts whose commit counted in the accepted attempt.</summary>
     public IReadOnlyList<string> Committed { get; init; } = [];
+
+    /// <summary>Shadow replicas dispatched alongside the accepted attempt (judged after the query returns).</summary>
+    public int Shadows { get; init; }
 }
 
 /// <summary>The requester's verdict on one host's part in one attempt (what a receipt is issued from).</summary>
-public sealed record HostVerdict(string NodeId, Duckton.Core.Trust.Verdict Verdict, string ResultHash, ulong Rows, double LatencyMs, long Bytes, string? Detail);
+public sealed record HostVerdict(string NodeId, Duckton.Core.Trust.Verdict Verdict, string ResultHash, ulong Rows, double LatencyMs, long Bytes, string? Detail)
+{
+    /// <summary>The host ran as a shadow replica: checked against the quorum's answer, not counted in it.</summary>
+    public bool Shadow { get; init; }
+}
 
 /// <summary>A single host's answer to a commit-only probe (canaries).</summary>
 public sealed record ProbeResult(CommitMessage? Commit, Duckton.Core.Trust.Verdict? Failure, string? Detail, double LatencyMs);
@@ -132,8 +146,12 @@ public sealed class Coordinator
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var ranked = Ranker.Rank(Eligible(config, overrides, excluded), new CandidateContext(jobId, sql, config, overrides));
+            var context = new CandidateContext(jobId, sql, config, overrides);
+            var eligible = Eligible(config, overrides, excluded);
+            var ranked = Ranker.Rank(eligible, context);
             var sample = ranked.Take(Math.Max(config.Discovery.CandidateSampleSize, replicas)).ToList();
+            // Shadows only make sense against a verified quorum answer.
+            var shadows = fast || unverifiable is not null ? [] : Ranker.Shadows(eligible.Where(p => !sample.Exists(x => x.NodeId == p.NodeId)).ToList(), context);
             if (sample.Count < quorum)
             {
                 var have = sample.Count;
@@ -145,13 +163,13 @@ public sealed class Coordinator
                 }
                 throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
             }
-            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, replicas, quorum, unverifiable, fast, cancellationToken).ConfigureAwait(false);
+            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, shadows, replicas, quorum, unverifiable, fast, cancellationToken).ConfigureAwait(false);
             attempt++;
             rejected.AddRange(result.Rejected);
             receipts += result.Receipts;
             if (result.Outcome is { } ok)
             {
-                return ok with { Attempts = attempt, Rejected = rejected, Receipts = receipts };
+                return ok with { Attempts = attempt, Rejected = rejected, Receipts = receipts, Shadows = shadows.Count };
             }
             lastReason = result.Reason;
             if (result.Terminal)
@@ -268,7 +286,7 @@ public sealed class Coordinator
     /// bad commits Malformed, hosts that did not commit in time Timeout. Nothing is judged without a verified quorum
     /// except Malformed and Timeout.
     /// </summary>
-    private int Report(string jobId, string queryHash, List<HostRun> runs, CommitMessage? agreed, bool verifiable, bool deadlinePassed)
+    private int Report(string jobId, string queryHash, List<HostRun> runs, CommitMessage? agreed, bool verifiable, bool deadlinePassed, bool shadow = false)
     {
         if (VerdictSink is not { } sink)
         {
@@ -295,7 +313,8 @@ public sealed class Coordinator
             }
             if (v is { } verdict)
             {
-                verdicts.Add(new HostVerdict(r.Candidate.NodeId, verdict, r.Commit?.ResultHash ?? "", r.Commit?.RowCount ?? 0, r.CommitLatencyMs, r.FetchedBytes, r.Failure));
+                verdicts.Add(new HostVerdict(r.Candidate.NodeId, verdict, r.Commit?.ResultHash ?? "", r.Commit?.RowCount ?? 0, r.CommitLatencyMs, r.FetchedBytes,
+                    r.Failure ?? (shadow ? "shadow replica" : null)) { Shadow = shadow });
             }
         }
         if (verdicts.Count == 0)
@@ -313,7 +332,7 @@ public sealed class Coordinator
     }
 
     private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
-        int replicas, int quorum, string? unverifiable, bool fast, CancellationToken cancellationToken)
+        IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, CancellationToken cancellationToken)
     {
         var s = config.Scheduler;
         var events = Channel.CreateUnbounded<HostRun>();
@@ -332,6 +351,14 @@ public sealed class Coordinator
         {
             Launch();
         }
+        // Shadow replicas report on their own channel: the quorum loop never waits for them.
+        var shadowEvents = Channel.CreateUnbounded<HostRun>();
+        var shadows = shadowCandidates.Select(p => new HostRun(this, p, offer, dispatch, s, shadowEvents.Writer)).ToList();
+        foreach (var shadow in shadows)
+        {
+            shadow.Start();
+        }
+        CommitMessage? judgedAgainst = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(s.AttemptDeadline);
         var commits = new List<CommitMessage>();
@@ -429,6 +456,7 @@ public sealed class Coordinator
                     var verified = verifiable;
                     var agreeingCommits = agreeing.Select(a => a.Commit!).ToList();
                     host.FetchedBytes = fetched.Bytes;
+                    judgedAgainst = verifiable ? agreed : null;
                     var receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false);
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
                         outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, [])
@@ -453,6 +481,59 @@ public sealed class Coordinator
         finally
         {
             foreach (var r in runs)
+            {
+                r.Release();
+            }
+            if (shadows.Count > 0)
+            {
+                _ = JudgeShadowsAsync(shadows, shadowEvents.Reader, judgedAgainst, jobId, queryHash, s.AttemptDeadline);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After the query returned: waits (up to <paramref name="wait"/>) for each shadow replica's commit and issues its
+    /// receipt against the verified answer (Correct, Incorrect, Malformed, Timeout). Without a verified answer the
+    /// shadows are cancelled unjudged.
+    /// </summary>
+    private async Task JudgeShadowsAsync(List<HostRun> shadows, ChannelReader<HostRun> events, CommitMessage? agreed, string jobId, string queryHash, TimeSpan wait)
+    {
+        try
+        {
+            if (agreed is null)
+            {
+                return;
+            }
+            using var bound = new CancellationTokenSource(wait);
+            while (shadows.Any(r => !r.Reported))
+            {
+                HostRun ev;
+                try
+                {
+                    ev = await events.ReadAsync(bound.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                ev.Reported = true;
+                if (ev.Commit is { } commit && CommitProblem(commit, ev.Candidate, jobId, queryHash) is { } problem)
+                {
+                    ev.Commit = null;
+                    ev.JudgedAs = Duckton.Core.Trust.Verdict.Malformed;
+                    ev.Failure = problem;
+                }
+                ev.Release();
+            }
+            Report(jobId, queryHash, shadows, agreed, verifiable: true, deadlinePassed: true, shadow: true);
+        }
+        catch (Exception)
+        {
+            // Judging shadows is best effort: it must never surface in another query.
+        }
+        finally
+        {
+            foreach (var r in shadows)
             {
                 r.Release();
             }

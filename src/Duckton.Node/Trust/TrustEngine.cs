@@ -263,12 +263,38 @@ public sealed class TrustEngine : ICandidateRanker
 
     // ---------------------------------------------------------------- ranking
 
-    /// <summary>Trusted hosts first, then vetted probationary hosts, each by selection score; everyone else is dropped.</summary>
+    /// <summary>
+    /// Trusted hosts first, each by selection score. Vetted probationary hosts follow only while fewer than
+    /// <c>scheduler.replicas</c> hosts are trusted (and <c>trust.probation_fills_quorum</c>): once enough hosts are
+    /// trusted, newcomers are checked as shadow replicas (<see cref="Shadows"/>) instead of counted. Everyone else is dropped.
+    /// </summary>
     public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context)
     {
-        var assessed = candidates.Select(p => (p, a: Assess(p, context.Config, context.Overrides), tie: Random.Shared.Next()))
+        var c = context.Config;
+        var assessed = candidates.Select(p => (p, a: Assess(p, c, context.Overrides), tie: Random.Shared.Next()))
             .Where(x => x.a.Standing is Standing.Trusted or Standing.Vetted).ToList();
+        var trusted = assessed.Count(x => x.a.Standing == Standing.Trusted);
+        if (trusted >= Math.Max(c.Scheduler.Replicas, c.Scheduler.Quorum) || !c.Trust.ProbationFillsQuorum)
+        {
+            assessed.RemoveAll(x => x.a.Standing != Standing.Trusted);
+        }
         return assessed.OrderBy(x => x.a.Standing == Standing.Trusted ? 0 : 1).ThenByDescending(x => x.a.Selection).ThenBy(x => x.tie).Select(x => x.p).ToList();
+    }
+
+    /// <summary>
+    /// Up to <c>trust.shadow_replicas</c> newcomers (vetted or not yet vetted, never failed, blocked or below a floor),
+    /// least observed first: they run the query beside the quorum and are judged against its verified answer.
+    /// </summary>
+    public IReadOnlyList<PeerEntry> Shadows(IReadOnlyList<PeerEntry> candidates, CandidateContext context)
+    {
+        var n = context.Config.Trust.ShadowReplicas;
+        if (n <= 0 || candidates.Count == 0)
+        {
+            return [];
+        }
+        return candidates.Select(p => (p, a: Assess(p, context.Config, context.Overrides), tie: Random.Shared.Next()))
+            .Where(x => x.a.Standing is Standing.Vetted or Standing.Unvetted)
+            .OrderBy(x => x.a.Observations).ThenBy(x => x.tie).Take(n).Select(x => x.p).ToList();
     }
 
     /// <summary>Hosts that may run this query at all (not blocked, not below the attestation floor, not failed).</summary>
@@ -415,6 +441,11 @@ public sealed class TrustEngine : ICandidateRanker
             }
             _undelivered.GetOrAdd(v.NodeId, _ => new ConcurrentQueue<Receipt>()).Enqueue(receipt);
             OnReceipt?.Invoke(receipt);
+            if (v.Shadow && v.Verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
+            {
+                // A shadow replica's checked answer vets a newcomer as well as a canary does.
+                _vetted[v.NodeId] = v.Verdict == Verdict.Correct;
+            }
             if (v.Verdict == Verdict.Incorrect && c.Trust.IncorrectPenalty > 0)
             {
                 Store.AddPenalty(v.NodeId, c.Trust.IncorrectPenalty, $"incorrect answer in job {jobId}" + (v.Detail is { } d ? $": {d}" : ""));

@@ -255,7 +255,9 @@ public sealed class GridNode : IDisposable
         var eligible = grid.Coordinator.Eligible(config, overrides);
         var trusted = eligible.Where(p => Trust.Assess(p, config, overrides).Standing == Standing.Trusted).Select(p => p.NodeId).ToHashSet(StringComparer.Ordinal);
         var quorum = config.Scheduler.VerifyMode == Duckton.Core.Configuration.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
-        var outcome = Task.Run(async () =>
+        // Called directly (no Task.Run): the prefix up to the first network wait runs on this thread.
+        var outcome = RemoteAsync().GetAwaiter().GetResult();
+        async Task<RemoteOutcome> RemoteAsync()
         {
             await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
             Trust.BeginJob(jobId, TrustEngine.Floors(config, overrides).MinAttestation);
@@ -267,7 +269,7 @@ public sealed class GridNode : IDisposable
             {
                 Trust.EndJob(jobId);
             }
-        }, CancellationToken.None).GetAwaiter().GetResult();
+        }
         var meta = new QueryMeta
         {
             JobId = jobId,

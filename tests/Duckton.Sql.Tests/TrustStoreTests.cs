@@ -63,6 +63,38 @@ public class TrustStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Receipts_count_at_once_and_the_background_writer_commits_them_without_a_read()
+    {
+        var receipts = Enumerable.Range(0, 400).Select(i => Signed($"job-{i}", i % 10 == 0 ? Verdict.Timeout : Verdict.Correct)).ToList();
+        using (var store = TrustStore.Open(_dir))
+        {
+            // Concurrent writers, as on a busy requester; every receipt counts before it reaches the file.
+            await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+            {
+                for (var i = t; i < receipts.Count; i += 4)
+                {
+                    Assert.True(store.AddReceipt(receipts[i]));
+                }
+            })));
+            Assert.Equal(400, store.Observations(_worker).Count);
+            Assert.False(store.AddReceipt(receipts[7])); // replay, whether or not it was committed yet
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while (store.PendingReceipts > 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                await Task.Delay(10);
+            }
+            Assert.Equal(0, store.PendingReceipts);
+        }
+        using (var store = TrustStore.Open(_dir))
+        {
+            Assert.Equal(360, store.Observations(_worker).Count(o => o.Correct));
+            Assert.Equal(400, store.ReplayFingerprints(_worker).Count);
+            Assert.Equal(400, store.Receipts(_worker, 1000).Count);
+            Assert.False(store.AddReceipt(receipts[399]));
+        }
+    }
+
+    [Fact]
     public void Replayed_forged_and_tampered_receipts_are_rejected()
     {
         using var store = TrustStore.Open(_dir);

@@ -569,7 +569,8 @@ public sealed class Coordinator
         public string? FailureDetail { get; private set; }
         public bool Reported { get; set; }
 
-        public void Start() => _ = Task.Run(RunAsync);
+        /// <summary>Runs up to the first wait on the caller's thread (renting a pooled connection and sending the offer), no thread hop.</summary>
+        public void Start() => _ = RunAsync();
 
         private async Task RunAsync()
         {

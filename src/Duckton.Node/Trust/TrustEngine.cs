@@ -426,7 +426,7 @@ public sealed class TrustEngine : ICandidateRanker
                 ObservedResultRows = v.Rows,
                 ObservedResultBytes = (ulong)Math.Max(0, v.Bytes),
             }.SignWith(_identity.PublicKey.Span, b => _identity.Sign(b));
-            if (!Store.AddReceipt(receipt))
+            if (!Store.AddReceipt(receipt, signedHere: true))
             {
                 continue;
             }
@@ -472,7 +472,23 @@ public sealed class TrustEngine : ICandidateRanker
         {
             foreach (var worker in verdicts.Select(v => v.NodeId).Distinct())
             {
-                _ = Task.Run(() => DeliverAsync(grid, worker), CancellationToken.None);
+                // One delivery per host per coalescing window carries every receipt issued meanwhile: under load this
+                // is one round trip per window instead of one per query.
+                if (_deliveryScheduled.TryAdd(worker, 0))
+                {
+                    _ = Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await Task.Delay(DeliveryCoalescing, _time).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            _deliveryScheduled.TryRemove(worker, out _);
+                        }
+                        await DeliverAsync(grid, worker).ConfigureAwait(false);
+                    }, CancellationToken.None);
+                }
             }
         }
         return stored;
@@ -481,6 +497,10 @@ public sealed class TrustEngine : ICandidateRanker
     // ---------------------------------------------------------------- receipt gossip and the hidden-receipt check
 
     private const int RecentReceipts = 32;
+
+    /// <summary>How long receipts about one host are gathered before they are delivered to it in one batch.</summary>
+    public static readonly TimeSpan DeliveryCoalescing = TimeSpan.FromMilliseconds(200);
+    private readonly ConcurrentDictionary<string, byte> _deliveryScheduled = new(StringComparer.Ordinal);
     private static readonly TimeSpan s_deliverySlack = TimeSpan.FromSeconds(2);
     private readonly Queue<Receipt> _recent = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<Receipt>> _undelivered = new(StringComparer.Ordinal);
@@ -651,6 +671,20 @@ public sealed class TrustEngine : ICandidateRanker
         {
             return null;
         }
+        // Receipts delivered after an advert was signed never fall before its cutoff, so one check per advert is exact.
+        if (_digestChecked.TryGetValue(advert.NodeId, out var last) && last.TimestampMs == advert.TimestampMs && last.Count == delivered.Count)
+        {
+            return last.Why;
+        }
+        var why = CheckDigestNow(advert, delivered);
+        _digestChecked[advert.NodeId] = (advert.TimestampMs, delivered.Count, why);
+        return why;
+    }
+
+    private readonly ConcurrentDictionary<string, (ulong TimestampMs, int Count, string? Why)> _digestChecked = new(StringComparer.Ordinal);
+
+    private string? CheckDigestNow(Duckton.Core.Protocol.AdvertMessage advert, ConcurrentDictionary<ulong, long> delivered)
+    {
         var cutoff = (long)Math.Min(advert.TimestampMs, long.MaxValue) - (long)s_deliverySlack.TotalMilliseconds;
         var due = delivered.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
         string? why = null;

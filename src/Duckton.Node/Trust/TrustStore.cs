@@ -18,19 +18,38 @@ public sealed record BlockEntry(string Id, BlockKind Kind, string Reason, string
 
 /// <summary>
 /// The node's persistent trust state — receipts, penalties, vouches and the deny-list — in an embedded DuckDB
-/// database file (<c>trust/trust.duckdb</c> in the config dir). Every change is its own committed transaction, so a
-/// node killed with SIGKILL restarts with all of it. Reputation is derived from the stored receipts at read time
-/// (recency weights depend on "now").
+/// database file (<c>trust/trust.duckdb</c> in the config dir), so a node killed with SIGKILL restarts with it.
+/// Penalties, vouches and deny-list changes are committed before the call returns. Receipts are written behind:
+/// the query path only updates an in-memory ledger per worker (loaded from the file on first use) and a background
+/// writer commits them, batched in one transaction, within milliseconds; anything that reads receipts from the file
+/// flushes first. Reputation is derived from the ledger at read time (recency weights depend on "now").
 /// </summary>
 public sealed class TrustStore : IDisposable
 {
     private const int SchemaVersion = 1;
+    private const int ReceiptColumns = 15;
     private readonly DuckDBDatabase _database;
     private readonly DuckDBConnection _connection;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
     private HashSet<string>? _blocked;
+
+    /// <summary>What the query path needs about one worker, kept in memory (guarded by locking the ledger itself).</summary>
+    private sealed class Ledger
+    {
+        public readonly HashSet<ulong> Replays = [];
+        public readonly List<(long Ts, Verdict Verdict, string Requester)> Outcomes = [];
+        public double Penalties;
+        public double? Vouches;
+    }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ledger> _ledgers = new(StringComparer.Ordinal);
+    private readonly Lock _pendingGate = new();
+    private List<Receipt> _pending = [];
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly CancellationTokenSource _stopWriter = new();
+    private readonly Task _writer;
 
     private TrustStore(DuckDBDatabase database, TimeProvider time)
     {
@@ -50,6 +69,7 @@ public sealed class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
             """);
         _connection.QueryWith("INSERT OR IGNORE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+        _writer = Task.Factory.StartNew(WriteBehindAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     /// <summary>Opens (creating if needed) the store under <paramref name="configDirectory"/>, or at <paramref name="storePath"/> when given.</summary>
@@ -81,31 +101,152 @@ public sealed class TrustStore : IDisposable
 
     /// <summary>
     /// Verifies and stores a receipt. Returns false for a replay (the same job and requester already counted for
-    /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt.
+    /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt. The receipt
+    /// counts at once; it reaches the file within milliseconds (see the class summary).
     /// </summary>
-    public bool AddReceipt(Receipt receipt)
+    public bool AddReceipt(Receipt receipt) => AddReceipt(receipt, signedHere: false);
+
+    /// <summary>As <see cref="AddReceipt(Receipt)"/>; <paramref name="signedHere"/> skips re-verifying a signature this node just made.</summary>
+    public bool AddReceipt(Receipt receipt, bool signedHere)
     {
-        if (receipt.Problem() is { } problem)
+        if (!signedHere && receipt.Problem() is { } problem)
         {
             throw new ArgumentException($"receipt rejected: {problem}", nameof(receipt));
         }
-        lock (_gate)
+        var ledger = LedgerOf(receipt.WorkerId);
+        lock (ledger)
         {
-            var fp = receipt.ReplayFingerprint();
-            var exists = _connection.QueryWith("SELECT count(*) FROM receipts WHERE worker_id = $1 AND replay_fp = $2::UBIGINT", receipt.WorkerId, fp.ToString(CultureInfo.InvariantCulture));
-            if (ReadLong(exists, 0, 0) > 0)
+            if (!ledger.Replays.Add(receipt.ReplayFingerprint()))
             {
                 return false;
             }
-            _connection.QueryWith(
-                "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
-                "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature) " +
-                "VALUES ($1, $2::UBIGINT, $3, $4, $5, $6, $7, $8, $9::UBIGINT, $10::UBIGINT, $11::UBIGINT, $12::UBIGINT, $13::UBIGINT, $14, $15)",
-                receipt.WorkerId, fp.ToString(CultureInfo.InvariantCulture), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
-                receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
-                U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature);
-            Bump(receipt.WorkerId);
-            return true;
+            ledger.Outcomes.Add(((long)receipt.Timestamp, receipt.Verdict, receipt.RequesterId));
+        }
+        lock (_pendingGate)
+        {
+            _pending.Add(receipt);
+        }
+        _wake.Release();
+        Bump(receipt.WorkerId);
+        return true;
+    }
+
+    /// <summary>The in-memory ledger of <paramref name="workerId"/>, loaded from the file on first use.</summary>
+    private Ledger LedgerOf(string workerId)
+    {
+        if (_ledgers.TryGetValue(workerId, out var known))
+        {
+            return known;
+        }
+        lock (_gate)
+        {
+            if (_ledgers.TryGetValue(workerId, out known))
+            {
+                return known;
+            }
+            // Every receipt about a worker goes through its ledger, so none can be pending before it exists.
+            var ledger = new Ledger();
+            var rows = _connection.QueryWith("SELECT replay_fp::VARCHAR, ts::BIGINT, verdict::BIGINT, requester_id FROM receipts WHERE worker_id = $1", workerId);
+            ForEachRow(rows, (b, r) =>
+            {
+                ledger.Replays.Add(ulong.Parse(Text(b, 0, r), CultureInfo.InvariantCulture));
+                ledger.Outcomes.Add((Long(b, 1, r), (Verdict)Long(b, 2, r), Text(b, 3, r)));
+            });
+            ledger.Penalties = ReadDouble(_connection.QueryWith("SELECT coalesce(sum(amount), 0)::DOUBLE FROM penalties WHERE worker_id = $1", workerId));
+            _ledgers[workerId] = ledger;
+            return ledger;
+        }
+    }
+
+    /// <summary>Receipts accepted but not yet committed to the file by the background writer.</summary>
+    public int PendingReceipts
+    {
+        get
+        {
+            lock (_pendingGate)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
+    /// <summary>Commits every pending receipt now (one transaction). Called by the writer and before any read of the receipts table.</summary>
+    public void Flush()
+    {
+        lock (_gate)
+        {
+            FlushLocked();
+        }
+    }
+
+    private void FlushLocked()
+    {
+        List<Receipt> batch;
+        lock (_pendingGate)
+        {
+            if (_pending.Count == 0)
+            {
+                return;
+            }
+            batch = _pending;
+            _pending = [];
+        }
+        _connection.Execute("BEGIN TRANSACTION");
+        try
+        {
+            // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
+            foreach (var chunk in batch.Chunk(64))
+            {
+                var sql = new StringBuilder(
+                    "INSERT OR IGNORE INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
+                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature) VALUES ");
+                var args = new List<object?>(chunk.Length * ReceiptColumns);
+                foreach (var receipt in chunk)
+                {
+                    var b = args.Count;
+                    sql.Append(CultureInfo.InvariantCulture,
+                        $"{(b == 0 ? "" : ", ")}(${b + 1}, ${b + 2}::UBIGINT, ${b + 3}, ${b + 4}, ${b + 5}, ${b + 6}, ${b + 7}, ${b + 8}, ${b + 9}::UBIGINT, ${b + 10}::UBIGINT, " +
+                        $"${b + 11}::UBIGINT, ${b + 12}::UBIGINT, ${b + 13}::UBIGINT, ${b + 14}, ${b + 15})");
+                    args.AddRange([receipt.WorkerId, U(receipt.ReplayFingerprint()), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
+                        receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
+                        U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature]);
+                }
+                _connection.QueryWith(sql.ToString(), [.. args]);
+            }
+            _connection.Execute("COMMIT");
+        }
+        catch
+        {
+            _connection.Execute("ROLLBACK");
+            lock (_pendingGate)
+            {
+                _pending.InsertRange(0, batch); // retried by the next flush
+            }
+            throw;
+        }
+    }
+
+    private async Task WriteBehindAsync()
+    {
+        while (!_stopWriter.IsCancellationRequested)
+        {
+            try
+            {
+                await _wake.WaitAsync(_stopWriter.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                Flush();
+            }
+            catch (Exception e) when (e is DuckDBException or ObjectDisposedException)
+            {
+                // The next receipt (or Dispose) retries; the in-memory ledger already counts them.
+                await Task.Delay(100).ConfigureAwait(false);
+            }
         }
     }
 
@@ -117,6 +258,7 @@ public sealed class TrustStore : IDisposable
         ResultSet rows;
         lock (_gate)
         {
+            FlushLocked();
             rows = _connection.QueryWith(
                 "SELECT job_id, worker_id, requester_id, query_hash, input_fingerprint, result_hash, verdict::BIGINT, latency_ms::BIGINT, ts::BIGINT, " +
                 "observed_input_bytes::BIGINT, observed_result_rows::BIGINT, observed_result_bytes::BIGINT, requester_pubkey, signature " +
@@ -149,14 +291,18 @@ public sealed class TrustStore : IDisposable
     /// </summary>
     public IReadOnlyList<Observation> Observations(string workerId, string? requesterId = null)
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            rows = _connection.QueryWith("SELECT ts::BIGINT, verdict::BIGINT FROM receipts WHERE worker_id = $1 AND verdict IN (1, 2, 3, 4) AND ($2 IS NULL OR requester_id = $2)",
-                workerId, requesterId);
-        }
+        var ledger = LedgerOf(workerId);
         var list = new List<Observation>();
-        ForEachRow(rows, (b, r) => list.Add(new Observation(DateTimeOffset.FromUnixTimeSeconds(Long(b, 0, r)), Long(b, 1, r) == (long)Verdict.Correct)));
+        lock (ledger)
+        {
+            foreach (var (ts, verdict, requester) in ledger.Outcomes)
+            {
+                if (verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Timeout or Verdict.Malformed && (requesterId is null || requester == requesterId))
+                {
+                    list.Add(new Observation(DateTimeOffset.FromUnixTimeSeconds(ts), verdict == Verdict.Correct));
+                }
+            }
+        }
         return list;
     }
 
@@ -165,15 +311,21 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT INTO penalties VALUES ($1, $2, $3, $4::UBIGINT)", workerId, amount, reason, U(Now));
+            var ledger = LedgerOf(workerId);
+            lock (ledger)
+            {
+                ledger.Penalties += amount;
+            }
             Bump(workerId);
         }
     }
 
     public double Penalties(string workerId)
     {
-        lock (_gate)
+        var ledger = LedgerOf(workerId);
+        lock (ledger)
         {
-            return ReadDouble(_connection.QueryWith("SELECT coalesce(sum(amount), 0)::DOUBLE FROM penalties WHERE worker_id = $1", workerId));
+            return ledger.Penalties;
         }
     }
 
@@ -183,16 +335,35 @@ public sealed class TrustStore : IDisposable
         lock (_gate)
         {
             _connection.QueryWith("INSERT OR REPLACE INTO vouches VALUES ($1, $2, $3, $4::UBIGINT)", voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now));
+            var ledger = LedgerOf(workerId);
+            lock (ledger)
+            {
+                ledger.Vouches = null;
+            }
             Bump(workerId);
         }
     }
 
     public double VoucherTrust(string workerId)
     {
+        var ledger = LedgerOf(workerId);
+        lock (ledger)
+        {
+            if (ledger.Vouches is { } cached)
+            {
+                return cached;
+            }
+        }
+        double sum;
         lock (_gate)
         {
-            return Math.Min(1, ReadDouble(_connection.QueryWith("SELECT coalesce(sum(weight), 0)::DOUBLE FROM vouches WHERE worker_id = $1", workerId)));
+            sum = Math.Min(1, ReadDouble(_connection.QueryWith("SELECT coalesce(sum(weight), 0)::DOUBLE FROM vouches WHERE worker_id = $1", workerId)));
         }
+        lock (ledger)
+        {
+            ledger.Vouches = sum;
+        }
+        return sum;
     }
 
     /// <summary>Blocks (or re-blocks with a new reason) a node id or wallet.</summary>
@@ -244,14 +415,11 @@ public sealed class TrustStore : IDisposable
     /// <summary>Replay fingerprints of every stored receipt about <paramref name="workerId"/>, ascending.</summary>
     public IReadOnlyList<ulong> ReplayFingerprints(string workerId)
     {
-        ResultSet rows;
-        lock (_gate)
+        var ledger = LedgerOf(workerId);
+        lock (ledger)
         {
-            rows = _connection.QueryWith("SELECT replay_fp::VARCHAR FROM receipts WHERE worker_id = $1 ORDER BY replay_fp", workerId);
+            return [.. ledger.Replays.Order()];
         }
-        var list = new List<ulong>();
-        ForEachRow(rows, (b, r) => list.Add(ulong.Parse(Text(b, 0, r), CultureInfo.InvariantCulture)));
-        return list;
     }
 
     /// <summary>Every worker this node holds receipts for.</summary>
@@ -260,6 +428,7 @@ public sealed class TrustStore : IDisposable
         ResultSet rows;
         lock (_gate)
         {
+            FlushLocked();
             rows = _connection.QueryWith("SELECT DISTINCT worker_id FROM receipts ORDER BY 1");
         }
         var list = new List<string>();
@@ -304,9 +473,20 @@ public sealed class TrustStore : IDisposable
 
     public void Dispose()
     {
+        _stopWriter.Cancel();
+        try
+        {
+            _writer.Wait(TimeSpan.FromSeconds(5));
+        }
+        catch (AggregateException)
+        {
+        }
         lock (_gate)
         {
+            FlushLocked();
             _connection.Dispose();
+            _wake.Dispose();
+            _stopWriter.Dispose();
             _database.Dispose();
         }
     }

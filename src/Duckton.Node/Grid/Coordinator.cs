@@ -277,7 +277,10 @@ public sealed class Coordinator
         }
         finally
         {
+            // Wait (bounded) until the host acknowledged the cancel: with a small budget, its slot would otherwise still
+            // be taken when the query this canary vets arrives.
             run.Release();
+            await Task.WhenAny(run.Recycled, Task.Delay(s_drainTimeout, CancellationToken.None)).ConfigureAwait(false);
         }
     }
 
@@ -701,6 +704,11 @@ public sealed class Coordinator
             }
         }
 
+        /// <summary>Completes when the connection went back to the pool (or was closed) after <see cref="Release"/>.</summary>
+        public Task Recycled => _recycled.Task;
+
+        private readonly TaskCompletionSource _recycled = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         private void Recycle()
         {
             if (Interlocked.Exchange(ref _released, 1) != 0)
@@ -711,6 +719,7 @@ public sealed class Coordinator
             _connection = null;
             if (c is null)
             {
+                _recycled.TrySetResult();
                 return;
             }
             _ = Task.Run(async () =>
@@ -747,6 +756,10 @@ public sealed class Coordinator
                 catch (Exception)
                 {
                     await c.DisposeAsync().ConfigureAwait(false);
+                }
+                finally
+                {
+                    _recycled.TrySetResult();
                 }
             });
         }

@@ -280,6 +280,7 @@ public sealed class GridNode : IDisposable
             Receipts = outcome.Receipts,
             Probationary = outcome.Committed.Count(id => !trusted.Contains(id)),
             AgreedHash = outcome.AgreedHash,
+            InputFingerprint = outcome.InputFingerprint,
             ResultRows = outcome.Result.RowCount,
             LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             ObservedInputBytes = 0,

@@ -26,6 +26,7 @@ internal static class QueryParameters
         new("regions", ParameterKind.VarcharList),
         new("nodes", ParameterKind.VarcharList),
         new("timeout_ms", ParameterKind.BigInt),
+        new("input_pin", ParameterKind.Varchar),
     ];
 
     public static string Sql(TableFunctionArguments a, string function) =>
@@ -49,6 +50,7 @@ internal static class QueryParameters
             Regions = a.GetStringList("regions"),
             Nodes = a.GetStringList("nodes"),
             TimeoutMs = ToInt(a, "timeout_ms"),
+            InputPin = string.IsNullOrWhiteSpace(a.GetString("input_pin")) ? null : a.GetString("input_pin")!.Trim().ToLowerInvariant(),
         };
         return o;
     }

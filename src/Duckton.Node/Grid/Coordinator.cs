@@ -36,6 +36,9 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
 
     /// <summary>Hosts whose commit counted in the accepted attempt.</summary>
     public IReadOnlyList<string> Committed { get; init; } = [];
+
+    /// <summary>The agreed input fingerprint (hex; empty when the query reads no shared files): pass it as input_pin to pin it.</summary>
+    public string InputFingerprint { get; init; } = "";
 }
 
 /// <summary>The requester's verdict on one host's part in one attempt (what a receipt is issued from).</summary>
@@ -123,6 +126,7 @@ public sealed class Coordinator
         var quorum = fast || unverifiable is not null ? 1 : s.Quorum;
         var replicas = Math.Max(s.Replicas, quorum);
         var queryHash = JobIds.QueryHash(_engineVersion, sql);
+        var inputPin = overrides.InputPin is { Length: > 0 } pin ? Convert.FromHexString(pin) : [];
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         var rejected = new List<string>();
         var started = _time.GetTimestamp();
@@ -145,7 +149,7 @@ public sealed class Coordinator
                 }
                 throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
             }
-            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, replicas, quorum, unverifiable, fast, cancellationToken).ConfigureAwait(false);
+            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, replicas, quorum, unverifiable, fast, inputPin, cancellationToken).ConfigureAwait(false);
             attempt++;
             rejected.AddRange(result.Rejected);
             receipts += result.Receipts;
@@ -214,9 +218,9 @@ public sealed class Coordinator
         public int Receipts { get; set; }
     }
 
-    private DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast) =>
+    private static DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast, byte[] inputPin) =>
         new(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
-            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, []);
+            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, inputPin);
 
     private static OfferMessage NewOffer(string jobId, string queryHash, CoreConfig.NodeConfig config) =>
         new(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads, "", [], []);
@@ -235,7 +239,7 @@ public sealed class Coordinator
     {
         var queryHash = JobIds.QueryHash(_engineVersion, sql);
         var events = Channel.CreateUnbounded<HostRun>();
-        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false), config.Scheduler, events.Writer);
+        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false, []), config.Scheduler, events.Writer);
         var sw = Stopwatch.StartNew();
         run.Start();
         try
@@ -284,7 +288,8 @@ public sealed class Coordinator
             }
             else if (r.Commit is { } c)
             {
-                if (agreed is not null && verifiable)
+                // A commit over other input (source drift) is partitioned out, not judged: the host answered its own data.
+                if (agreed is not null && verifiable && (c.AgreesWith(agreed) || c.InputFingerprint.AsSpan().SequenceEqual(agreed.InputFingerprint)))
                 {
                     v = c.AgreesWith(agreed) ? Duckton.Core.Trust.Verdict.Correct : Duckton.Core.Trust.Verdict.Incorrect;
                 }
@@ -313,13 +318,13 @@ public sealed class Coordinator
     }
 
     private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
-        int replicas, int quorum, string? unverifiable, bool fast, CancellationToken cancellationToken)
+        int replicas, int quorum, string? unverifiable, bool fast, byte[] inputPin, CancellationToken cancellationToken)
     {
         var s = config.Scheduler;
         var events = Channel.CreateUnbounded<HostRun>();
         var runs = new List<HostRun>();
         var next = 0;
-        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast);
+        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast, inputPin);
         var offer = NewOffer(jobId, queryHash, config);
         var verifiable = !fast && unverifiable is null;
         void Launch()
@@ -371,7 +376,7 @@ public sealed class Coordinator
                     else
                     {
                         commits.Add(commit);
-                        outcome = QuorumEvaluator.Evaluate(commits, quorum);
+                        outcome = QuorumEvaluator.Evaluate(commits, quorum, inputPin);
                         if (outcome.Split)
                         {
                             return new AttemptResult(null, $"quorum disagreement: two different results each reached quorum {quorum}", true, exclude, rejected);
@@ -435,6 +440,7 @@ public sealed class Coordinator
                     {
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
                         Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],
+                        InputFingerprint = Convert.ToHexStringLower(agreed.InputFingerprint),
                     }, "", false, exclude, rejected) { Receipts = receipts };
                 }
                 exclude.Add(host.Candidate.NodeId);

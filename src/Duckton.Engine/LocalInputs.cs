@@ -65,7 +65,43 @@ public sealed class LocalInputs
     public int CachedHashes => _contentHashes.Count;
 
     /// <summary>Every single-quoted string literal of <paramref name="sql"/>: its span (quotes included) and unescaped value.</summary>
-    public static IEnumerable<(int Start, int Length, string Value)> StringLiterals(string sql)
+    public static IEnumerable<(int Start, int Length, string Value)> StringLiterals(string sql) =>
+        Tokens(sql).Where(t => t.Kind == TokenKind.Literal).Select(t => (t.Start, t.Length, t.Value));
+
+    /// <summary>The first keyword of every statement (upper case), or <c>""</c> for a statement that starts otherwise.</summary>
+    public static IReadOnlyList<string> StatementHeads(string sql)
+    {
+        var heads = new List<string>();
+        var expecting = true;
+        foreach (var t in Tokens(sql))
+        {
+            if (t.Kind == TokenKind.Semicolon)
+            {
+                expecting = true;
+            }
+            else if (expecting && t.Kind != TokenKind.OpenParen)
+            {
+                heads.Add(t.Kind == TokenKind.Word ? t.Value.ToUpperInvariant() : "");
+                expecting = false;
+            }
+        }
+        return heads;
+    }
+
+    private enum TokenKind
+    {
+        Literal,
+        Word,
+        Semicolon,
+        OpenParen,
+        Other,
+    }
+
+    /// <summary>
+    /// A lexer just deep enough for paths and statement boundaries: string literals (<c>''</c> escapes), words,
+    /// <c>;</c> and <c>(</c>; comments, quoted identifiers and dollar-quoted text are skipped (reported as Other).
+    /// </summary>
+    private static IEnumerable<(TokenKind Kind, int Start, int Length, string Value)> Tokens(string sql)
     {
         var i = 0;
         while (i < sql.Length)
@@ -83,12 +119,16 @@ public sealed class LocalInputs
             }
             else if (c == '"')
             {
+                var start = i;
                 i = SkipQuoted(sql, i, '"');
+                yield return (TokenKind.Other, start, i - start, "");
             }
             else if (c == '$' && DollarTag(sql, i) is { } tag)
             {
+                var start = i;
                 var end = sql.IndexOf(tag, i + tag.Length, StringComparison.Ordinal);
                 i = end < 0 ? sql.Length : end + tag.Length;
+                yield return (TokenKind.Other, start, i - start, "");
             }
             else if (c == '\'')
             {
@@ -114,10 +154,24 @@ public sealed class LocalInputs
                     yield break; // unterminated: DuckDB rejects the statement anyway
                 }
                 i++;
-                yield return (start, i - start, value.ToString());
+                yield return (TokenKind.Literal, start, i - start, value.ToString());
+            }
+            else if (char.IsLetter(c) || c == '_')
+            {
+                var start = i;
+                while (i < sql.Length && (char.IsLetterOrDigit(sql[i]) || sql[i] == '_'))
+                {
+                    i++;
+                }
+                yield return (TokenKind.Word, start, i - start, sql[start..i]);
+            }
+            else if (char.IsWhiteSpace(c))
+            {
+                i++;
             }
             else
             {
+                yield return (c switch { ';' => TokenKind.Semicolon, '(' => TokenKind.OpenParen, _ => TokenKind.Other }, i, 1, "");
                 i++;
             }
         }

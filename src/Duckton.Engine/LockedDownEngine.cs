@@ -83,11 +83,18 @@ public sealed class LockedDownEngine : IDisposable
         _ => false,
     };
 
+    /// <summary>First keywords of statements that may run when files are reachable (the prepared type is checked again).</summary>
+    private static readonly HashSet<string> s_readOnlyHeads = new(StringComparer.Ordinal)
+    {
+        "SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "PIVOT", "UNPIVOT",
+        "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SET",
+    };
+
     private static void RequireReadOnly(DuckDBPreparedStatement statement)
     {
         if (!ReadOnlySafe(statement.StatementType))
         {
-            throw new DuckDBException($"this host shares local files read-only: statements of type {StatementName(statement.StatementType)} are not allowed (only SELECT and in-memory DDL/DML)");
+            throw new DuckDBException($"this host shares local files read-only: {StatementName(statement.StatementType)} statements are not allowed (only SELECT and in-memory DDL/DML)");
         }
     }
 
@@ -123,6 +130,11 @@ public sealed class LockedDownEngine : IDisposable
         var files = Inputs.Enabled;
         if (files)
         {
+            // Checked before DuckDB prepares anything: binding EXPORT DATABASE already creates its directory.
+            if (LocalInputs.StatementHeads(sql).FirstOrDefault(h => !s_readOnlyHeads.Contains(h)) is { } head)
+            {
+                throw new DuckDBException($"this host shares local files read-only: {(head.Length == 0 ? "this statement" : head)} statements are not allowed (only SELECT and in-memory DDL/DML)");
+            }
             sql = Inputs.Rewrite(sql);
         }
         var instance = Take();

@@ -84,6 +84,7 @@ public sealed class GridNode : IDisposable
                     grid.Coordinator.Ranker = Trust;
                     grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
                     grid.Coordinator.BidCheck = Trust.CheckBid;
+                    grid.Coordinator.SpillDirectory = Path.Combine(Config.ConfigDirectory, "tmp");
                     grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
                     grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
                     grid.ReceiptSummary = Trust.OwnReceiptSummary;

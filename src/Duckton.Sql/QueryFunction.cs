@@ -103,9 +103,13 @@ internal sealed class QueryFunction(NodeHost host) : TableFunctionDefinition
         }
         var result = outcome.Result;
         // A statement without columns (DDL, SET) still needs one output column: report it succeeded.
-        return result.Schema.Count == 0
-            ? TextResult.Build(["result"], [["ok"]])
-            : result;
+        if (result.Schema.Count == 0)
+        {
+            result.Dispose();
+            return TextResult.Build(["result"], [["ok"]]);
+        }
+        return result; // DuckDB owns it now: it is disposed (a spill file deleted) when the query's bind data is freed
+
     }
 }
 
@@ -122,7 +126,9 @@ internal sealed class QueryMetaFunction(NodeHost host) : TableFunctionDefinition
         QueryMeta meta;
         try
         {
-            meta = host.Node.Query(sql, QueryParameters.Overrides(arguments), computeHash: true).Meta;
+            var outcome = host.Node.Query(sql, QueryParameters.Overrides(arguments), computeHash: true);
+            outcome.Result.Dispose(); // only the metadata is shown: release a spilled result's file at once
+            meta = outcome.Meta;
         }
         catch (QueryFailedException e)
         {

@@ -96,6 +96,9 @@ public sealed class Coordinator
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
+    /// <summary>Where a result larger than <c>transport.result.max_buffer_bytes</c> is spilled while it is verified; null = the system temp directory.</summary>
+    public string? SpillDirectory { get; set; }
+
     /// <summary>True once this node has run a remote query (the runtime then keeps connections to hosts warm).</summary>
     public bool HasRun => Volatile.Read(ref _hasRun);
 
@@ -695,7 +698,9 @@ public sealed class Coordinator
             var maxBytes = config.Transport.Result.MaxResultBytes;
             var frames = Channel.CreateBounded<LeasedFrame>(new BoundedChannelOptions(InitialCredit) { SingleReader = true, SingleWriter = true });
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, stop), CancellationToken.None);
+            var spool = new SpooledBatches(schema, config.Transport.Result.MaxBufferBytes, owner.SpillDirectory ?? Path.GetTempPath());
+            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, spool, stop), CancellationToken.None);
+            var delivered = false;
             try
             {
                 await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit).Encode(), cancellationToken).ConfigureAwait(false);
@@ -768,7 +773,9 @@ public sealed class Coordinator
                             _connection = null;
                             owner._pool.Return(c);
                             Interlocked.Exchange(ref _released, 1);
-                            return new FetchResult(new ResultSet(schema, decoded.Batches!), bytes, null, false);
+                            // Every row re-hashed to the agreed hash: only now may the caller read them (from memory or the spill file).
+                            delivered = true;
+                            return new FetchResult(new ResultSet(schema, spool, decoded.Rows), bytes, null, false);
                         }
                         if (frame.Type == MessageType.Error)
                         {
@@ -792,6 +799,17 @@ public sealed class Coordinator
                 await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 return await Fail(why, false).ConfigureAwait(false);
             }
+            finally
+            {
+                if (!delivered)
+                {
+                    // Failed, equivocated, cancelled or threw: the spilled rows were never verified; delete them now.
+                    await stop.CancelAsync().ConfigureAwait(false);
+                    frames.Writer.TryComplete();
+                    await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    spool.Dispose();
+                }
+            }
 
             async Task<FetchResult> Fail(string why, bool equivocated)
             {
@@ -801,15 +819,14 @@ public sealed class Coordinator
             }
         }
 
-        private sealed record Decoded(List<ResultBatch>? Batches, long Rows, string? Digest, string? Error, bool Equivocated);
+        private sealed record Decoded(long Rows, string? Digest, string? Error, bool Equivocated);
 
         /// <summary>
         /// The decode side of the fetch pipeline; decoded batches go to a third task that feeds the hasher (bounded channel), so
         /// reading, decoding and hashing overlap. Stops (and cancels the reader) at the first bad batch.
         /// </summary>
-        private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, CancellationTokenSource stop)
+        private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, SpooledBatches batches, CancellationTokenSource stop)
         {
-            var batches = new List<ResultBatch>();
             var limits = CodecLimits.Default;
             var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
             var hashing = Task.Run(async () =>
@@ -852,24 +869,26 @@ public sealed class Coordinator
                                     Drain(frames);
                                     toHash.Writer.TryComplete();
                                     await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                                    return new Decoded(null, rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
+                                    return new Decoded(rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
                                 }
                                 await toHash.Writer.WriteAsync(batch).ConfigureAwait(false);
-                                batches.Add(batch);
+                                // Beyond transport.result.max_buffer_bytes the wire bytes go to the spill file instead of memory.
+                                batches.Add(batch, part.Span);
                             }
                         }
                     }
                 }
                 toHash.Writer.TryComplete();
-                return new Decoded(batches, rows, await hashing.ConfigureAwait(false), null, false);
+                return new Decoded(rows, await hashing.ConfigureAwait(false), null, false);
             }
-            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException)
+            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException or IOException)
             {
                 await stop.CancelAsync().ConfigureAwait(false);
                 Drain(frames);
                 toHash.Writer.TryComplete();
                 await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                return new Decoded(null, rows, null, e is ChannelClosedException { InnerException: { } inner } ? inner.Message : e.Message, false);
+                return new Decoded(rows, null, e is ChannelClosedException { InnerException: { } inner } ? inner.Message
+                    : e is IOException ? "cannot spill the result to disk: " + e.Message : e.Message, false);
             }
 
             static void Drain(ChannelReader<LeasedFrame> frames)

@@ -37,7 +37,9 @@ internal static class CliCommands
         var grid = new Command("grid", "Verified remote queries on a loopback grid of real host processes (SPEC §6)");
         grid.Options.Add(gridRows);
         grid.Options.Add(gridRuns);
-        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out));
+        var spillOnly = new Option<bool>("--spill-only") { Description = "Only the requester's spill-to-disk cost (in-memory vs spilled result)" };
+        grid.Options.Add(spillOnly);
+        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out, parse.GetValue(spillOnly)));
         var bench = new Command("bench", "End-to-end benchmarks");
         bench.Subcommands.Add(local);
         bench.Subcommands.Add(grid);

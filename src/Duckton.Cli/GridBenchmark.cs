@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Duckton.Core.Configuration;
+using Duckton.Core.Data;
 using Duckton.DuckDB.Native;
 using Duckton.Node;
 
@@ -21,7 +22,46 @@ internal static class GridBenchmark
     /// <summary>Each host donates 8 GB, 4 threads, 8 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
     private static readonly string[] Budget = ["--memory", "8GB", "--threads", "4", "--max-jobs", "8"];
 
-    public static int Run(long rows, int runs, TextWriter output)
+    /// <summary>
+    /// The requester's spill cost: fetch phase and a full read-back of the rows, with the result held in memory (default
+    /// <c>transport.result.max_buffer_bytes</c>) and with every frame spilled (0), interleaved so both see the same load.
+    /// </summary>
+    private static void Spill(GridNode node, QueryOverrides overrides, long rows, int runs, TextWriter output)
+    {
+        var sql = $"SELECT i::INTEGER AS i, i * 1.5 AS d, 'row-' || i AS s FROM range({rows}) t(i)";
+        var config = node.Config.Effective(overrides.ToConfigLayer()).Config;
+        var spilling = config with { Transport = config.Transport with { Result = config.Transport.Result with { MaxBufferBytes = 0 } } };
+        var times = new[] { new List<(double Fetch, double Read)>(), new List<(double Fetch, double Read)>() };
+        for (var i = 0; i < runs + 1; i++)
+        {
+            for (var mode = 0; mode < 2; mode++)
+            {
+                var o = node.Grid.Coordinator.RunAsync(sql, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), mode == 0 ? config : spilling, overrides, CancellationToken.None).GetAwaiter().GetResult();
+                using var result = o.Result;
+                var read = Stopwatch.GetTimestamp();
+                long n = 0;
+                foreach (var b in result.Batches)
+                {
+                    n += b.RowCount;
+                }
+                if (n != rows || (mode == 1) != result.Batches is SpooledBatches { Spilled: true })
+                {
+                    throw new InvalidOperationException("spill benchmark: unexpected result");
+                }
+                if (i > 0)
+                {
+                    times[mode].Add((o.FetchMilliseconds, Stopwatch.GetElapsedTime(read).TotalMilliseconds));
+                }
+            }
+        }
+        double Median(IEnumerable<double> xs) => xs.Order().ElementAt(runs / 2);
+        var f = CultureInfo.InvariantCulture;
+        var (memFetch, memRead) = (Median(times[0].Select(t => t.Fetch)), Median(times[0].Select(t => t.Read)));
+        var (diskFetch, diskRead) = (Median(times[1].Select(t => t.Fetch)), Median(times[1].Select(t => t.Read)));
+        output.WriteLine(string.Create(f, $"spill, {rows:N0} rows, median of {runs} interleaved: in memory fetch {memFetch:F0} ms + read-back {memRead:F0} ms; spilled (max_buffer_bytes = 0) fetch {diskFetch:F0} ms + read-back {diskRead:F0} ms; total {(diskFetch + diskRead) / (memFetch + memRead):F2}x"));
+    }
+
+    public static int Run(long rows, int runs, TextWriter output, bool spillOnly = false)
     {
         DuckDBNative.InitializeFromLibrary();
         var root = Directory.CreateTempSubdirectory("duckton-bench-grid-").FullName;
@@ -41,6 +81,12 @@ internal static class GridBenchmark
             var stalled = new[] { hosts[0].Id, hosts[1].Id, hosts[3].Id };
             QueryOverrides Remote(string[] nodes) => new() { Prefer = PreferMode.Remote, Replicas = 3, Quorum = 2, Nodes = nodes };
             var f = CultureInfo.InvariantCulture;
+            if (spillOnly)
+            {
+                Check(node.Query("SELECT 42 AS answer", Remote(honest))); // membership, trust vetting and warm connections first
+                Spill(node, Remote(honest), rows, Math.Max(3, runs / 100), output);
+                return 0;
+            }
 
             // 0. The first remote query of this fresh process (connections, JIT, engine warm-up included).
             var first = Stopwatch.GetTimestamp();
@@ -91,6 +137,7 @@ internal static class GridBenchmark
             var fetchMbps = bytes / 1e6 / (fetchMs / 1000);
             output.WriteLine(string.Create(f, $"bare TLS 1.3 SslStream loopback transfer (one stream, same run): {bare:F0} MB/s; verified streaming end to end = {100 * mbps / bare:F0}% of it (target >= 60%)"));
             output.WriteLine(string.Create(f, $"fetch phase only (quorum -> verified rows: transfer + decode + re-hash), median of {streamRuns}: {fetchMs:F0} ms = {fetchMbps:F0} MB/s = {100 * fetchMbps / bare:F0}% of the bare transfer"));
+            Spill(node, overrides, rows, streamRuns, output);
             return 0;
         }
         finally

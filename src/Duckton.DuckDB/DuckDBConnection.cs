@@ -35,8 +35,9 @@ public sealed unsafe class DuckDBConnection : SafeHandle
     /// <summary>
     /// Splits <paramref name="sql"/> into statements and runs them in order, handing each result to
     /// <paramref name="onResult"/>; stops at the first failing statement by throwing its error.
+    /// <paramref name="beforeExecute"/> sees each prepared statement first and may refuse it by throwing.
     /// </summary>
-    public void RunStatements(string sql, Action<DuckDBQueryResult> onResult)
+    public void RunStatements(string sql, Action<DuckDBQueryResult> onResult, Action<DuckDBPreparedStatement>? beforeExecute = null)
     {
         var api = DuckDBNative.Api;
         nint extracted = 0;
@@ -72,6 +73,7 @@ public sealed unsafe class DuckDBConnection : SafeHandle
                     throw;
                 }
                 using var statement = new DuckDBPreparedStatement(prepared);
+                beforeExecute?.Invoke(statement);
                 using var r = statement.Execute();
                 onResult(r);
             }

@@ -15,5 +15,11 @@ public sealed record EngineOptions
     /// <summary>A materialised result larger than this fails the job. Default 4 GiB.</summary>
     public long MaxResultBytes { get; init; } = 4L << 30;
 
+    /// <summary>
+    /// Directories (<c>storage.allowed_local_paths</c>) whose files queries may read; nothing else on disk is reachable and
+    /// nothing may be written. Empty (default): no file access at all.
+    /// </summary>
+    public IReadOnlyList<string> AllowedDirectories { get; init; } = [];
+
     public static EngineOptions Default { get; } = new();
 }

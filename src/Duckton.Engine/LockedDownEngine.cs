@@ -9,12 +9,15 @@ namespace Duckton.Engine;
 /// Runs untrusted SQL in a fresh, locked-down, in-memory DuckDB per job: no extension install or load, no
 /// unsigned or community extensions, no external access, the local file system disabled, secrets redacted,
 /// then the configuration locked so the SQL cannot undo any of it. Instances are opened ahead of time.
+/// With <see cref="EngineOptions.AllowedDirectories"/> the local file system stays enabled but DuckDB's
+/// <c>allowed_directories</c> confines it to those directories, and only statements that cannot write files run.
 /// </summary>
 public sealed class LockedDownEngine : IDisposable
 {
     private readonly ConcurrentQueue<Instance> _warm = new();
     private readonly EngineOptions _options;
     private readonly KeyValuePair<string, string>[] _settings;
+    private readonly string _lockdownSql;
     private int _replenishing;
     private volatile bool _disposed;
 
@@ -22,10 +25,15 @@ public sealed class LockedDownEngine : IDisposable
     {
         _options = options ?? EngineOptions.Default;
         _settings = LockdownSettings(_options);
+        _lockdownSql = LockdownSqlFor(_options);
+        Inputs = new LocalInputs(_options.AllowedDirectories);
         Replenish();
     }
 
     public EngineOptions Options => _options;
+
+    /// <summary>The shared directories: which files a query reads, their fingerprint, <c>share://</c> paths.</summary>
+    public LocalInputs Inputs { get; }
 
     /// <summary>The start-up settings of every job instance, in order; <see cref="LockdownSql"/> follows them.</summary>
     public static KeyValuePair<string, string>[] LockdownSettings(EngineOptions options) =>
@@ -36,7 +44,9 @@ public sealed class LockedDownEngine : IDisposable
         new("autoload_known_extensions", "false"),
         new("allow_community_extensions", "false"),
         new("allow_unsigned_extensions", "false"),
-        new("enable_external_access", "false"),
+        // With shared directories this is switched off in LockdownSqlFor instead: DuckDB accepts allowed_directories
+        // only while external access is still on (and not as an open-time option).
+        .. options.AllowedDirectories.Count == 0 ? [new KeyValuePair<string, string>("enable_external_access", "false")] : Array.Empty<KeyValuePair<string, string>>(),
         new("allow_unredacted_secrets", "false"),
     ];
 
@@ -45,6 +55,67 @@ public sealed class LockedDownEngine : IDisposable
     /// comes last: after it no <c>SET</c> can loosen anything.
     /// </summary>
     public const string LockdownSql = "SET disabled_filesystems='LocalFileSystem'; SET lock_configuration=true;";
+
+    /// <summary>
+    /// <see cref="LockdownSql"/>, or with shared directories: allow exactly those (DuckDB resolves <c>..</c> and symlinks
+    /// before checking), no temp directory (DuckDB would otherwise add its <c>.tmp</c> under the working directory to the
+    /// allowed list, and it is writable), then external access off and the configuration locked.
+    /// </summary>
+    public static string LockdownSqlFor(EngineOptions options)
+    {
+        var roots = new LocalInputs(options.AllowedDirectories).Roots;
+        if (roots.Count == 0)
+        {
+            return LockdownSql;
+        }
+        var list = string.Join(", ", roots.Select(r => "'" + r.Replace("'", "''", StringComparison.Ordinal) + "'"));
+        return $"SET allowed_directories=[{list}]; SET temp_directory=''; SET enable_external_access=false; SET lock_configuration=true;";
+    }
+
+    /// <summary>
+    /// Statement kinds that may run when files are reachable: none of them can write a file (COPY, EXPORT, ATTACH,
+    /// LOAD, PRAGMA, CALL, EXPLAIN ANALYZE, PREPARE/EXECUTE of those are refused), since allowed_directories permits writes.
+    /// </summary>
+    private static bool ReadOnlySafe(DuckDBStatementType type) => (int)type switch
+    {
+        1 or 2 or 3 or 5 => true, // SELECT, INSERT, UPDATE, DELETE (the catalog is in memory)
+        7 or 9 or 10 or 13 or 15 => true, // CREATE, ALTER, TRANSACTION, SET VARIABLE, DROP
+        _ => false,
+    };
+
+    /// <summary>First keywords of statements that may run when files are reachable (the prepared type is checked again).</summary>
+    private static readonly HashSet<string> s_readOnlyHeads = new(StringComparer.Ordinal)
+    {
+        "SELECT", "WITH", "FROM", "VALUES", "TABLE", "DESCRIBE", "SHOW", "SUMMARIZE", "PIVOT", "UNPIVOT",
+        "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SET",
+    };
+
+    private static void RequireReadOnly(DuckDBPreparedStatement statement)
+    {
+        if (!ReadOnlySafe(statement.StatementType))
+        {
+            throw new DuckDBException($"this host shares local files read-only: {StatementName(statement.StatementType)} statements are not allowed (only SELECT and in-memory DDL/DML)");
+        }
+    }
+
+    private static string StatementName(DuckDBStatementType type) => (int)type switch
+    {
+        4 => "EXPLAIN",
+        6 => "PREPARE",
+        8 => "EXECUTE",
+        11 => "COPY",
+        12 => "ANALYZE",
+        14 => "CREATE FUNCTION",
+        16 => "EXPORT",
+        17 => "PRAGMA",
+        18 => "VACUUM",
+        19 => "CALL",
+        20 => "SET",
+        21 => "LOAD",
+        25 => "ATTACH",
+        26 => "DETACH",
+        _ => ((int)type).ToString(CultureInfo.InvariantCulture),
+    };
 
     /// <summary>Runs <paramref name="sql"/> and materialises its result. DuckDB's error text is kept in the exception.</summary>
     /// <remarks>
@@ -56,6 +127,16 @@ public sealed class LockedDownEngine : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
+        var files = Inputs.Enabled;
+        if (files)
+        {
+            // Checked before DuckDB prepares anything: binding EXPORT DATABASE already creates its directory.
+            if (LocalInputs.StatementHeads(sql).FirstOrDefault(h => !s_readOnlyHeads.Contains(h)) is { } head)
+            {
+                throw new DuckDBException($"this host shares local files read-only: {(head.Length == 0 ? "this statement" : head)} statements are not allowed (only SELECT and in-memory DDL/DML)");
+            }
+            sql = Inputs.Rewrite(sql);
+        }
         var instance = Take();
         var pristine = false;
         try
@@ -74,7 +155,17 @@ public sealed class LockedDownEngine : IDisposable
                         throw new DuckDBException(prepareError);
                     }
                     pristine = false;
+                    if (files)
+                    {
+                        ResultSet? last = null;
+                        connection.RunStatements(sql, r => last = r.ReadAll(_options.MaxResultBytes), RequireReadOnly);
+                        return last ?? new ResultSet(new ResultSchema([], []), []);
+                    }
                     return connection.QueryAll(sql, _options.MaxResultBytes);
+                }
+                if (files)
+                {
+                    RequireReadOnly(statement);
                 }
                 pristine = statement.StatementType == DuckDBStatementType.Select;
                 using var result = statement.Execute();
@@ -97,7 +188,7 @@ public sealed class LockedDownEngine : IDisposable
         {
             return warm;
         }
-        var fresh = Instance.Open(_settings);
+        var fresh = Instance.Open(_settings, _lockdownSql);
         Replenish();
         return fresh;
     }
@@ -126,7 +217,7 @@ public sealed class LockedDownEngine : IDisposable
             {
                 while (!engine._disposed && engine._warm.Count < engine._options.WarmInstances)
                 {
-                    engine._warm.Enqueue(Instance.Open(engine._settings));
+                    engine._warm.Enqueue(Instance.Open(engine._settings, engine._lockdownSql));
                 }
             }
             catch
@@ -164,14 +255,14 @@ public sealed class LockedDownEngine : IDisposable
 
         public DuckDBDatabase Database { get; }
 
-        public static Instance Open(KeyValuePair<string, string>[] settings)
+        public static Instance Open(KeyValuePair<string, string>[] settings, string lockdownSql)
         {
             var db = DuckDBDatabase.Open(null, settings);
             try
             {
                 using (var connection = db.Connect())
                 {
-                    connection.Execute(LockdownSql);
+                    connection.Execute(lockdownSql);
                 }
                 return new Instance(db);
             }

@@ -84,6 +84,7 @@ public sealed class GridNode : IDisposable
                     grid.Coordinator.Ranker = Trust;
                     grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
                     grid.Coordinator.BidCheck = Trust.CheckBid;
+                    grid.Coordinator.SpillDirectory = Path.Combine(Config.ConfigDirectory, "tmp");
                     grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
                     grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
                     grid.ReceiptSummary = Trust.OwnReceiptSummary;
@@ -283,6 +284,7 @@ public sealed class GridNode : IDisposable
             Probationary = outcome.Committed.Count(id => !trusted.Contains(id)),
             ShadowReplicas = outcome.Shadows,
             AgreedHash = outcome.AgreedHash,
+            InputFingerprint = outcome.InputFingerprint,
             ResultRows = outcome.Result.RowCount,
             LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             ObservedInputBytes = 0,

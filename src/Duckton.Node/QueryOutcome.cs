@@ -20,6 +20,9 @@ public sealed record QueryMeta
     /// <summary>Newcomers that ran the query as shadow replicas (checked against the answer, not counted in the quorum).</summary>
     public int ShadowReplicas { get; init; }
     public string? AgreedHash { get; init; }
+
+    /// <summary>Remote path: the agreed input fingerprint (hex), empty when the query reads no shared files.</summary>
+    public string? InputFingerprint { get; init; }
     public long ResultRows { get; init; }
     public double LatencyMs { get; init; }
     public long ObservedInputBytes { get; init; }
@@ -48,6 +51,7 @@ public sealed record QueryMeta
         yield return (g, "participants", Participants.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "receipts", Receipts.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "agreed_hash", AgreedHash ?? "<none>");
+        yield return (g, "input_fingerprint", InputFingerprint is { Length: > 0 } f ? f : "<none>");
         yield return (g, "result_rows", ResultRows.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "latency_ms", LatencyMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_input_bytes", ObservedInputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));

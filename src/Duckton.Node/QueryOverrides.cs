@@ -47,6 +47,9 @@ public sealed record QueryOverrides
     public IReadOnlyList<string>? Nodes { get; init; }
     public int? TimeoutMs { get; init; }
 
+    /// <summary>Input fingerprint (64 hex digits, from <c>p2p_query_meta</c>'s <c>input_fingerprint</c>) hosts must be reading.</summary>
+    public string? InputPin { get; init; }
+
     public static QueryOverrides None { get; } = new();
 
     /// <summary>Parses an enum-valued override, naming the parameter and the allowed values when the text is not one of them.</summary>
@@ -128,6 +131,10 @@ public sealed record QueryOverrides
         if (MinAttestation is { } a && a.Trim().ToUpperInvariant() is not ("L0" or "L1" or "L2"))
         {
             throw new ArgumentException($"min_attestation => '{a}' is not valid; use L0|L1|L2");
+        }
+        if (InputPin is { } pin && (pin.Length != 64 || !pin.All(char.IsAsciiHexDigit)))
+        {
+            throw new ArgumentException($"input_pin => '{pin}' is not valid; use the 64 hex digits of an input_fingerprint from p2p_query_meta");
         }
         if (TimeoutMs is < 1)
         {

@@ -26,6 +26,7 @@ internal static class QueryParameters
         new("regions", ParameterKind.VarcharList),
         new("nodes", ParameterKind.VarcharList),
         new("timeout_ms", ParameterKind.BigInt),
+        new("input_pin", ParameterKind.Varchar),
     ];
 
     public static string Sql(TableFunctionArguments a, string function) =>
@@ -49,6 +50,7 @@ internal static class QueryParameters
             Regions = a.GetStringList("regions"),
             Nodes = a.GetStringList("nodes"),
             TimeoutMs = ToInt(a, "timeout_ms"),
+            InputPin = string.IsNullOrWhiteSpace(a.GetString("input_pin")) ? null : a.GetString("input_pin")!.Trim().ToLowerInvariant(),
         };
         return o;
     }
@@ -101,9 +103,13 @@ internal sealed class QueryFunction(NodeHost host) : TableFunctionDefinition
         }
         var result = outcome.Result;
         // A statement without columns (DDL, SET) still needs one output column: report it succeeded.
-        return result.Schema.Count == 0
-            ? TextResult.Build(["result"], [["ok"]])
-            : result;
+        if (result.Schema.Count == 0)
+        {
+            result.Dispose();
+            return TextResult.Build(["result"], [["ok"]]);
+        }
+        return result; // DuckDB owns it now: it is disposed (a spill file deleted) when the query's bind data is freed
+
     }
 }
 
@@ -120,7 +126,9 @@ internal sealed class QueryMetaFunction(NodeHost host) : TableFunctionDefinition
         QueryMeta meta;
         try
         {
-            meta = host.Node.Query(sql, QueryParameters.Overrides(arguments), computeHash: true).Meta;
+            var outcome = host.Node.Query(sql, QueryParameters.Overrides(arguments), computeHash: true);
+            outcome.Result.Dispose(); // only the metadata is shown: release a spilled result's file at once
+            meta = outcome.Meta;
         }
         catch (QueryFailedException e)
         {

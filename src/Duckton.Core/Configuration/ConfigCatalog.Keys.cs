@@ -30,6 +30,7 @@ public static partial class ConfigCatalog
         Bytes("transport.result.parallel_min_bytes", 1 * MiB, 0, long.MaxValue, "Results smaller than this are fetched over one stream."),
         Bytes("transport.result.max_result_bytes", 2 * GiB, 1, long.MaxValue, "Largest result accepted from a host; a larger one is refused."),
         Int("transport.result.max_result_parts", 1024, 1, int.MaxValue, "Most parts one result may be split into."),
+        Bytes("transport.result.max_buffer_bytes", 256 * MiB, 0, long.MaxValue, "Verified-before-returned result held in memory; beyond this the requester spills received frames to an owner-only temp file (0 = always spill)."),
         // [transport.compression]
         Choice("transport.compression.algorithm", "none", ["none", "lz4", "zstd"], "Compression of result frames.", env: ["P2P_TRANSPORT_COMPRESSION"]),
         Int("transport.compression.level", 3, 1, 22, "Compression level (zstd 1..22; lz4 uses 1..12)."),

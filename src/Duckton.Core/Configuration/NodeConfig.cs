@@ -534,6 +534,8 @@ public sealed partial record TransportResultConfig
     public long MaxResultBytes { get; init; }
     /// <summary>Most parts one result may be split into. (<c>transport.result.max_result_parts</c>)</summary>
     public int MaxResultParts { get; init; }
+    /// <summary>Verified-before-returned result held in memory; beyond this the requester spills received frames to an owner-only temp file (0 = always spill). (<c>transport.result.max_buffer_bytes</c>)</summary>
+    public long MaxBufferBytes { get; init; }
 
     internal static TransportResultConfig Bind(ConfigReader r, string p) => new()
     {
@@ -542,6 +544,7 @@ public sealed partial record TransportResultConfig
         ParallelMinBytes = r.Int(p + "parallel_min_bytes"),
         MaxResultBytes = r.Int(p + "max_result_bytes"),
         MaxResultParts = (int)r.Int(p + "max_result_parts"),
+        MaxBufferBytes = r.Int(p + "max_buffer_bytes"),
     };
 }
 

@@ -114,8 +114,20 @@ public sealed class ResultSchema : IEquatable<ResultSchema>
 }
 
 /// <summary>A complete, materialised result: a schema and its batches in the order they were produced.</summary>
-public sealed class ResultSet
+/// <remarks>
+/// The batches may live in a spill file (<see cref="SpooledBatches"/>): whoever ends up with a result disposes it, which
+/// deletes that file; for an in-memory result <see cref="Dispose"/> does nothing.
+/// </remarks>
+public sealed class ResultSet : IDisposable
 {
+    /// <summary>A result whose row count is known without touching its batches (which may be decoded on demand).</summary>
+    public ResultSet(ResultSchema schema, IReadOnlyList<ResultBatch> batches, long rowCount)
+    {
+        Schema = schema;
+        Batches = batches;
+        RowCount = rowCount;
+    }
+
     public ResultSet(ResultSchema schema, IReadOnlyList<ResultBatch> batches)
     {
         Schema = schema;
@@ -131,4 +143,6 @@ public sealed class ResultSet
     public ResultSchema Schema { get; }
     public IReadOnlyList<ResultBatch> Batches { get; }
     public long RowCount { get; }
+
+    public void Dispose() => (Batches as IDisposable)?.Dispose();
 }

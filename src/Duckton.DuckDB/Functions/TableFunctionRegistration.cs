@@ -66,7 +66,11 @@ public static unsafe class TableFunctionRegistration
     {
         try
         {
-            GCHandle.FromIntPtr((nint)handle).Free();
+            var gc = GCHandle.FromIntPtr((nint)handle);
+            var target = gc.Target;
+            gc.Free();
+            // Bind data that owns resources (a spilled result's temp file) is released with the query.
+            (target as IDisposable)?.Dispose();
         }
         catch
         {
@@ -85,6 +89,7 @@ public static unsafe class TableFunctionRegistration
             var result = definition.Bind(arguments);
             if (result.Schema.Count == 0)
             {
+                result.Dispose();
                 throw new SqlFunctionException($"{definition.Name} produced no columns");
             }
             for (var c = 0; c < result.Schema.Count; c++)

@@ -46,6 +46,9 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
 
     /// <summary>Shadow replicas dispatched alongside the accepted attempt (judged after the query returns).</summary>
     public int Shadows { get; init; }
+
+    /// <summary>The agreed input fingerprint (hex; empty when the query reads no shared files): pass it as input_pin to pin it.</summary>
+    public string InputFingerprint { get; init; } = "";
 }
 
 /// <summary>The requester's verdict on one host's part in one attempt (what a receipt is issued from).</summary>
@@ -107,6 +110,9 @@ public sealed class Coordinator
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
+    /// <summary>Where a result larger than <c>transport.result.max_buffer_bytes</c> is spilled while it is verified; null = the system temp directory.</summary>
+    public string? SpillDirectory { get; set; }
+
     /// <summary>True once this node has run a remote query (the runtime then keeps connections to hosts warm).</summary>
     public bool HasRun => Volatile.Read(ref _hasRun);
 
@@ -137,6 +143,7 @@ public sealed class Coordinator
         var quorum = fast || unverifiable is not null ? 1 : s.Quorum;
         var replicas = Math.Max(s.Replicas, quorum);
         var queryHash = JobIds.QueryHash(_engineVersion, sql);
+        var inputPin = overrides.InputPin is { Length: > 0 } pin ? Convert.FromHexString(pin) : [];
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         var rejected = new List<string>();
         var started = _time.GetTimestamp();
@@ -163,7 +170,7 @@ public sealed class Coordinator
                 }
                 throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
             }
-            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, shadows, replicas, quorum, unverifiable, fast, cancellationToken).ConfigureAwait(false);
+            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, shadows, replicas, quorum, unverifiable, fast, inputPin, cancellationToken).ConfigureAwait(false);
             attempt++;
             rejected.AddRange(result.Rejected);
             receipts += result.Receipts;
@@ -232,9 +239,9 @@ public sealed class Coordinator
         public int Receipts { get; set; }
     }
 
-    private DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast) =>
+    private static DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast, byte[] inputPin) =>
         new(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
-            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, []);
+            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, inputPin);
 
     private static OfferMessage NewOffer(string jobId, string queryHash, CoreConfig.NodeConfig config) =>
         new(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads, "", [], []);
@@ -253,7 +260,7 @@ public sealed class Coordinator
     {
         var queryHash = JobIds.QueryHash(_engineVersion, sql);
         var events = Channel.CreateUnbounded<HostRun>();
-        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false), config.Scheduler, events.Writer);
+        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false, []), config.Scheduler, events.Writer);
         var sw = Stopwatch.StartNew();
         run.Start();
         try
@@ -305,7 +312,8 @@ public sealed class Coordinator
             }
             else if (r.Commit is { } c)
             {
-                if (agreed is not null && verifiable)
+                // A commit over other input (source drift) is partitioned out, not judged: the host answered its own data.
+                if (agreed is not null && verifiable && (c.AgreesWith(agreed) || c.InputFingerprint.AsSpan().SequenceEqual(agreed.InputFingerprint)))
                 {
                     v = c.AgreesWith(agreed) ? Duckton.Core.Trust.Verdict.Correct : Duckton.Core.Trust.Verdict.Incorrect;
                 }
@@ -335,13 +343,13 @@ public sealed class Coordinator
     }
 
     private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
-        IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, CancellationToken cancellationToken)
+        IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, byte[] inputPin, CancellationToken cancellationToken)
     {
         var s = config.Scheduler;
         var events = Channel.CreateUnbounded<HostRun>();
         var runs = new List<HostRun>();
         var next = 0;
-        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast);
+        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast, inputPin);
         var offer = NewOffer(jobId, queryHash, config);
         var verifiable = !fast && unverifiable is null;
         void Launch()
@@ -401,7 +409,7 @@ public sealed class Coordinator
                     else
                     {
                         commits.Add(commit);
-                        outcome = QuorumEvaluator.Evaluate(commits, quorum);
+                        outcome = QuorumEvaluator.Evaluate(commits, quorum, inputPin);
                         if (outcome.Split)
                         {
                             return new AttemptResult(null, $"quorum disagreement: two different results each reached quorum {quorum}", true, exclude, rejected);
@@ -466,6 +474,7 @@ public sealed class Coordinator
                     {
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
                         Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],
+                        InputFingerprint = Convert.ToHexStringLower(agreed.InputFingerprint),
                     }, "", false, exclude, rejected) { Receipts = receipts };
                 }
                 exclude.Add(host.Candidate.NodeId);
@@ -784,7 +793,9 @@ public sealed class Coordinator
             var maxBytes = config.Transport.Result.MaxResultBytes;
             var frames = Channel.CreateBounded<LeasedFrame>(new BoundedChannelOptions(InitialCredit) { SingleReader = true, SingleWriter = true });
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, stop), CancellationToken.None);
+            var spool = new SpooledBatches(schema, config.Transport.Result.MaxBufferBytes, owner.SpillDirectory ?? Path.GetTempPath());
+            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, spool, stop), CancellationToken.None);
+            var delivered = false;
             try
             {
                 await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit).Encode(), cancellationToken).ConfigureAwait(false);
@@ -857,7 +868,9 @@ public sealed class Coordinator
                             _connection = null;
                             owner._pool.Return(c);
                             Interlocked.Exchange(ref _released, 1);
-                            return new FetchResult(new ResultSet(schema, decoded.Batches!), bytes, null, false);
+                            // Every row re-hashed to the agreed hash: only now may the caller read them (from memory or the spill file).
+                            delivered = true;
+                            return new FetchResult(new ResultSet(schema, spool, decoded.Rows), bytes, null, false);
                         }
                         if (frame.Type == MessageType.Error)
                         {
@@ -881,6 +894,17 @@ public sealed class Coordinator
                 await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                 return await Fail(why, false).ConfigureAwait(false);
             }
+            finally
+            {
+                if (!delivered)
+                {
+                    // Failed, equivocated, cancelled or threw: the spilled rows were never verified; delete them now.
+                    await stop.CancelAsync().ConfigureAwait(false);
+                    frames.Writer.TryComplete();
+                    await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    spool.Dispose();
+                }
+            }
 
             async Task<FetchResult> Fail(string why, bool equivocated)
             {
@@ -890,15 +914,14 @@ public sealed class Coordinator
             }
         }
 
-        private sealed record Decoded(List<ResultBatch>? Batches, long Rows, string? Digest, string? Error, bool Equivocated);
+        private sealed record Decoded(long Rows, string? Digest, string? Error, bool Equivocated);
 
         /// <summary>
         /// The decode side of the fetch pipeline; decoded batches go to a third task that feeds the hasher (bounded channel), so
         /// reading, decoding and hashing overlap. Stops (and cancels the reader) at the first bad batch.
         /// </summary>
-        private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, CancellationTokenSource stop)
+        private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, SpooledBatches batches, CancellationTokenSource stop)
         {
-            var batches = new List<ResultBatch>();
             var limits = CodecLimits.Default;
             var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
             var hashing = Task.Run(async () =>
@@ -941,24 +964,26 @@ public sealed class Coordinator
                                     Drain(frames);
                                     toHash.Writer.TryComplete();
                                     await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                                    return new Decoded(null, rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
+                                    return new Decoded(rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
                                 }
                                 await toHash.Writer.WriteAsync(batch).ConfigureAwait(false);
-                                batches.Add(batch);
+                                // Beyond transport.result.max_buffer_bytes the wire bytes go to the spill file instead of memory.
+                                batches.Add(batch, part.Span);
                             }
                         }
                     }
                 }
                 toHash.Writer.TryComplete();
-                return new Decoded(batches, rows, await hashing.ConfigureAwait(false), null, false);
+                return new Decoded(rows, await hashing.ConfigureAwait(false), null, false);
             }
-            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException)
+            catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException or IOException)
             {
                 await stop.CancelAsync().ConfigureAwait(false);
                 Drain(frames);
                 toHash.Writer.TryComplete();
                 await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                return new Decoded(null, rows, null, e is ChannelClosedException { InnerException: { } inner } ? inner.Message : e.Message, false);
+                return new Decoded(rows, null, e is ChannelClosedException { InnerException: { } inner } ? inner.Message
+                    : e is IOException ? "cannot spill the result to disk: " + e.Message : e.Message, false);
             }
 
             static void Drain(ChannelReader<LeasedFrame> frames)

@@ -47,6 +47,9 @@ public sealed record WorkerOptions
     public TimeSpan ResultHold { get; init; } = TimeSpan.FromSeconds(60);
     public SimulatedFault Fault { get; init; }
 
+    /// <summary>Read-only local directories hosted jobs may read (<c>storage.allowed_local_paths</c>); empty = no files.</summary>
+    public IReadOnlyList<string> AllowedLocalPaths { get; init; } = [];
+
     /// <summary>Extra delay before every commit (test/demo: makes a host deterministically slower).</summary>
     public TimeSpan SimulatedCommitDelay { get; init; }
 
@@ -67,6 +70,7 @@ public sealed record WorkerOptions
         JobTimeout = c.Worker.JobTimeout,
         MaxResultBytes = c.Transport.Result.MaxResultBytes,
         ChunkBytes = (int)Math.Clamp(c.Network.ResultChunkBytes, 4 << 10, 8 << 20),
+        AllowedLocalPaths = c.Storage.AllowedLocalPaths,
     };
 }
 
@@ -100,6 +104,7 @@ public sealed class Worker : IDisposable
             Threads = Math.Max(1, options.PerJobThreads),
             WarmInstances = Math.Clamp(options.MaxJobs, 1, 4),
             MaxResultBytes = options.MaxResultBytes,
+            AllowedDirectories = options.AllowedLocalPaths,
         });
     }
 
@@ -412,9 +417,25 @@ public sealed class Worker : IDisposable
                 }
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
                 ResultSet result;
+                var inputs = InputSnapshot.None;
                 try
                 {
-                    result = await Task.Run(() => worker._engine.Execute(dispatch.Sql, linked.Token), CancellationToken.None).ConfigureAwait(false);
+                    result = await Task.Run(() =>
+                    {
+                        // Fingerprint the inputs first: a host whose copy differs from the requester's pin refuses before any work.
+                        inputs = worker._engine.Inputs.Snapshot(dispatch.Sql, linked.Token);
+                        if (dispatch.InputPin.Length > 0 && !dispatch.InputPin.AsSpan().SequenceEqual(inputs.Fingerprint))
+                        {
+                            throw new InvalidOperationException(
+                                $"input drift: this host's input fingerprint {(inputs.Fingerprint.Length == 0 ? "<none>" : Convert.ToHexStringLower(inputs.Fingerprint))} differs from input_pin {Convert.ToHexStringLower(dispatch.InputPin)}");
+                        }
+                        var rows = worker._engine.Execute(dispatch.Sql, linked.Token);
+                        if (!inputs.Unchanged())
+                        {
+                            throw new InvalidOperationException("input drift: a file the query reads changed while it ran; retry");
+                        }
+                        return rows;
+                    }, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
                 {
@@ -454,7 +475,7 @@ public sealed class Worker : IDisposable
                 }
                 var hash = hasher.Finish().ToString();
                 var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
-                var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), [], hash,
+                var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), inputs.Fingerprint, hash,
                     (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));
                 if (worker.Options.SimulatedCommitDelay > TimeSpan.Zero)
                 {

@@ -1,0 +1,171 @@
+using System.Buffers;
+using System.Security.Cryptography;
+
+namespace Duckton.Core.Data;
+
+/// <summary>
+/// The batches of a result being received: kept decoded in memory up to a byte budget, beyond it appended (in their
+/// encoded form) to an owner-only temp file and decoded again one at a time when read. The file is deleted on
+/// <see cref="Dispose"/> (and, as a fallback, when its handle is finalised).
+/// </summary>
+/// <remarks>Reads decode on demand and keep only the last batch: a sequential scan holds one batch, not the result.</remarks>
+public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
+{
+    private readonly ResultSchema _schema;
+    private readonly long _memoryBudget;
+    private readonly string _directory;
+    private readonly CodecLimits _limits;
+    private readonly List<ResultBatch> _memory = [];
+    private readonly List<(long Offset, int Length)> _spilled = [];
+    private readonly Lock _gate = new();
+    private FileStream? _file;
+    private long _memoryBytes;
+    private long _fileLength;
+    private bool _dirty;
+    private int _cachedIndex = -1;
+    private ResultBatch? _cached;
+    private bool _disposed;
+
+    /// <param name="memoryBudget">Encoded bytes kept in memory before spilling (0 = spill everything).</param>
+    /// <param name="directory">Where the spill file goes; created owner-only (0700) if missing.</param>
+    public SpooledBatches(ResultSchema schema, long memoryBudget, string directory, CodecLimits? limits = null)
+    {
+        _schema = schema;
+        _memoryBudget = Math.Max(0, memoryBudget);
+        _directory = directory;
+        _limits = limits ?? CodecLimits.Default;
+    }
+
+    /// <summary>The spill file while it exists, else null (nothing spilled, or disposed).</summary>
+    public string? FilePath => _file?.Name;
+
+    public bool Spilled => _spilled.Count > 0;
+    public long SpilledBytes => _fileLength;
+    public long RowCount { get; private set; }
+    public int Count => _memory.Count + _spilled.Count;
+
+    /// <summary>Appends a received batch; <paramref name="encoded"/> is its wire form (what is written when spilling).</summary>
+    public void Add(ResultBatch batch, ReadOnlySpan<byte> encoded)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        RowCount += batch.RowCount;
+        // Order is kept by never going back to memory once spilling started.
+        if (_spilled.Count == 0 && _memoryBytes + encoded.Length <= _memoryBudget)
+        {
+            _memory.Add(batch);
+            _memoryBytes += encoded.Length;
+            return;
+        }
+        var file = _file ??= Create();
+        lock (_gate)
+        {
+            file.Write(encoded);
+            _spilled.Add((_fileLength, encoded.Length));
+            _fileLength += encoded.Length;
+            _dirty = true;
+        }
+    }
+
+    public ResultBatch this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index));
+            }
+            if (index < _memory.Count)
+            {
+                return _memory[index];
+            }
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                if (index == _cachedIndex)
+                {
+                    return _cached!;
+                }
+                if (_dirty)
+                {
+                    _file!.Flush();
+                    _dirty = false;
+                }
+                var (offset, length) = _spilled[index - _memory.Count];
+                var buffer = ArrayPool<byte>.Shared.Rent(length);
+                try
+                {
+                    var read = 0;
+                    while (read < length)
+                    {
+                        var n = RandomAccess.Read(_file!.SafeFileHandle, buffer.AsSpan(read, length - read), offset + read);
+                        if (n <= 0)
+                        {
+                            throw new EndOfStreamException("the spill file is shorter than what was written to it");
+                        }
+                        read += n;
+                    }
+                    _cached = BatchCodec.DecodeBatch(buffer.AsSpan(0, length), _schema, _limits);
+                    _cachedIndex = index;
+                    return _cached;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
+        }
+    }
+
+    public IEnumerator<ResultBatch> GetEnumerator()
+    {
+        for (var i = 0; i < Count; i++)
+        {
+            yield return this[i];
+        }
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private FileStream Create()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(_directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var path = Path.Combine(_directory, "spill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + ".bin");
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, // O_EXCL: never follows a planted symlink
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            Options = FileOptions.DeleteOnClose,
+            BufferSize = 1 << 16,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        return new FileStream(path, options);
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _cached = null;
+            _memory.Clear();
+            var file = _file;
+            _file = null;
+            file?.Dispose();
+        }
+    }
+}

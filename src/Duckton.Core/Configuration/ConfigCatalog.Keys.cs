@@ -66,6 +66,7 @@ public static partial class ConfigCatalog
         Choice("scheduler.verify_mode", "quorum", ["quorum", "fast"], "quorum waits for q agreeing commits; fast accepts the first commit (not verified)."),
         Millis("scheduler.offer_timeout_ms", 2000, 1, "How long to collect offers (bids) from candidates."),
         Millis("scheduler.dispatch_timeout_ms", 30000, 1, "How long a dispatched host may take to commit."),
+        Bool("scheduler.speculative_fetch", true, "Start streaming the first committed result into the verifying buffer before the quorum is reached (rows still reach the caller only after quorum and re-hash)."),
         Millis("scheduler.attempt_deadline_ms", 60000, 1, "Deadline of one dispatch attempt, streaming included."),
         Int("scheduler.max_retries", 0, 0, int.MaxValue, "Re-dispatch attempts after a failed attempt; 0 = no limit (the retry budget still applies).", env: ["P2P_MAX_RETRIES"]),
         Millis("scheduler.max_total_duration_ms", 0, 0, "Deadline of a query across all attempts; 0 = none."),

@@ -722,6 +722,8 @@ public sealed partial record SchedulerConfig
     public TimeSpan ProgressInterval { get; init; }
     /// <summary>A host is stalled after this many progress intervals without progress. (<c>scheduler.progress_stall_multiplier</c>)</summary>
     public int ProgressStallMultiplier { get; init; }
+    /// <summary>Stream the first committed result before the quorum is reached (verified before use). (<c>scheduler.speculative_fetch</c>)</summary>
+    public bool SpeculativeFetch { get; init; }
     /// <summary>Most grid queries this node coordinates at once. (<c>scheduler.max_inflight_jobs</c>)</summary>
     public int MaxInflightJobs { get; init; }
     /// <summary>Select only hosts with stake. (<c>scheduler.require_staked_hosts</c>)</summary>
@@ -744,6 +746,7 @@ public sealed partial record SchedulerConfig
         RetryBudgetRefillPerSec = r.Float(p + "retry_budget_refill_per_sec"),
         ProgressInterval = r.Duration(p + "progress_interval_ms"),
         ProgressStallMultiplier = (int)r.Int(p + "progress_stall_multiplier"),
+        SpeculativeFetch = r.Bool(p + "speculative_fetch"),
         MaxInflightJobs = (int)r.Int(p + "max_inflight_jobs"),
         RequireStakedHosts = r.Bool(p + "require_staked_hosts"),
     };

@@ -370,8 +370,13 @@ public sealed class Coordinator
             shadow.Start();
         }
         CommitMessage? judgedAgainst = null;
+        // Speculative fetch: the first committing host starts streaming (into the verifying buffer, never to the caller)
+        // while the others are still executing; if its commit ends up in the quorum, its rows are already on the way.
+        HostRun? speculative = null;
+        Task<FetchResult>? speculation = null;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(s.AttemptDeadline);
+        using var speculationStop = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
         var commits = new List<CommitMessage>();
         var exclude = new List<string>();
         var rejected = new List<string>();
@@ -418,6 +423,15 @@ public sealed class Coordinator
                         {
                             break;
                         }
+                        if (speculation is null && verifiable && config.Scheduler.SpeculativeFetch
+                            && (inputPin.Length == 0 || commit.InputFingerprint.Length == 0 || commit.InputFingerprint.AsSpan().SequenceEqual(inputPin)))
+                        {
+                            speculative = ev;
+                            // Checked against the host's own commit: rows that do not match it are equivocation whatever the quorum says.
+                            var ownSchema = BatchCodec.DecodeSchema(commit.Schema);
+                            var token = speculationStop.Token;
+                            speculation = Task.Run(() => ev.FetchAsync(ownSchema, commit, config, token), CancellationToken.None);
+                        }
                     }
                 }
                 else
@@ -446,9 +460,14 @@ public sealed class Coordinator
                 return new AttemptResult(null, reason, false, exclude, rejected) { Receipts = Report(jobId, queryHash, runs, null, verifiable, deadlinePassed: false) };
             }
 
-            // Quorum reached: cancel losers and stragglers at once, then fetch from the fastest agreeing host.
+            // Quorum reached: cancel losers and stragglers at once, then fetch from the fastest agreeing host (the
+            // speculative one first: its rows are already streaming).
             var agreed = outcome.Agreed!;
-            var agreeing = runs.Where(r => r.Commit is { } c && c.AgreesWith(agreed)).OrderBy(r => r.CommitOrder).ToList();
+            var agreeing = runs.Where(r => r.Commit is { } c && c.AgreesWith(agreed)).OrderBy(r => r == speculative ? 0 : 1).ThenBy(r => r.CommitOrder).ToList();
+            if (speculative is not null && !agreeing.Contains(speculative))
+            {
+                await StopSpeculationAsync().ConfigureAwait(false);
+            }
             foreach (var r in runs.Except(agreeing))
             {
                 r.Release();
@@ -457,7 +476,13 @@ public sealed class Coordinator
             var fetchStarted = Stopwatch.GetTimestamp();
             foreach (var host in agreeing)
             {
-                var fetched = await host.FetchAsync(schema, agreed, config, deadline.Token).ConfigureAwait(false);
+                var fetched = host == speculative && speculation is not null
+                    ? await speculation.ConfigureAwait(false)
+                    : await host.FetchAsync(schema, agreed, config, deadline.Token).ConfigureAwait(false);
+                if (host == speculative)
+                {
+                    speculation = null; // settled: nothing left to stop
+                }
                 if (fetched.Result is { } rows)
                 {
                     foreach (var other in agreeing.Where(a => a != host))
@@ -492,6 +517,8 @@ public sealed class Coordinator
         }
         finally
         {
+            // A speculative fetch still reading its connection must stop before the run is released (one reader per connection).
+            await StopSpeculationAsync().ConfigureAwait(false);
             foreach (var r in runs)
             {
                 r.Release();
@@ -500,6 +527,18 @@ public sealed class Coordinator
             {
                 _ = JudgeShadowsAsync(shadows, shadowEvents.Reader, judgedAgainst, jobId, queryHash, s.AttemptDeadline);
             }
+        }
+
+        async Task StopSpeculationAsync()
+        {
+            if (speculation is not { } pending)
+            {
+                return;
+            }
+            speculation = null;
+            await speculationStop.CancelAsync().ConfigureAwait(false);
+            var unused = await pending.ConfigureAwait(false);
+            unused.Result?.Dispose(); // rows of a commit outside the quorum (or of an attempt that failed): never returned
         }
     }
 

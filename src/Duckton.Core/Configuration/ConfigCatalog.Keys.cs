@@ -113,6 +113,8 @@ public static partial class ConfigCatalog
         Float("trust.incorrect_penalty", 0.5, 0.0, 1.0, "Penalty subtracted from trust for a recent Incorrect receipt."),
         Float("trust.bootstrap_trust", 0.1, 0.0, 1.0, "Trust of a host with no history."),
         Text("trust.store_path", "", "Directory of the persistent reputation and receipt store; empty = trust/ in the config directory.", StringRule.AbsolutePath),
+        List("trust.attestation_authorities", [], "Ed25519 public keys (64 hex) of the attestation authorities whose evidence this node trusts; empty = none, every claim above L0 counts as L0.", StringRule.Ed25519PublicKey),
+        List("trust.allowed_measurements", [], "Allowlisted software measurements per tier, as L1:<hex> or L2:<hex>; evidence must name one for its tier.", StringRule.MeasurementEntry),
         // [trust.weights]
         Float("trust.weights.alpha_reputation", 0.7, 0.0, 1.0, "Weight α of reputation in effective trust."),
         Float("trust.weights.beta_age", 0.1, 0.0, 1.0, "Weight β of identity age in effective trust."),

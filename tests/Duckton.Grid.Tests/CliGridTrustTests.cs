@@ -231,13 +231,8 @@ public sealed class CliGridTrustTests : IDisposable
         var node = requester.Host.Node;
         var config = requester.Host.Config.Effective().Config;
         Assert.Equal(0.7, config.Trust.MinTrust); // the default policy: nothing lowered
-        requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Seed}'])");
-        var learn = Stopwatch.StartNew();
-        while (node.GridIfStarted!.Membership.Live().Count < 9 && learn.Elapsed < TimeSpan.FromSeconds(15))
-        {
-            await node.GridIfStarted.GossipRoundAsync();
-        }
-        Assert.Equal(9, node.GridIfStarted.Membership.Live().Count);
+        requester.JoinAndLearn(grid.Seed, 9);
+        Assert.Equal(9, node.GridIfStarted!.Membership.Live().Count);
 
         // A workload of answer-checked queries: every answer is right, the cheater never is part of one.
         for (var i = 0; i < 12; i++)

@@ -393,6 +393,16 @@ public sealed class TrustTests(TrustFixture grid)
         Assert.All(attested, id => Assert.Contains("SIMULATED", peers[id]));
         Assert.All(attested, id => Assert.StartsWith("L2", peers[id]));
 
+        // The same through configuration only (what an operator does): trust.attestation_authorities / allowed_measurements.
+        using var configured = new Requester(grid.Root, "att-configured-" + Guid.NewGuid().ToString("N")[..6],
+            ("trust.attestation_authorities", $"[\"{Convert.ToHexStringLower(SimulatedAttestationAuthority.Demo.PublicKey)}\"]"),
+            ("trust.allowed_measurements", $"[\"L2:{SimulatedAttestationAuthority.SimulatedMeasurement}\"]"));
+        configured.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
+        var viaConfig = configured.Host.Node.Query("SELECT 3 AS v", l2);
+        Assert.True(viaConfig.Meta.Verified);
+        Assert.All(CommitCertificate.Verify(viaConfig.Meta.Certificate!, 2).Hosts, h => Assert.Contains(h, attested));
+        Assert.Contains("SIMULATED", configured.Rows("SELECT value FROM p2p_status() WHERE key = 'attestation_verifier'").Single()[0]);
+
         // Evidence replayed for another nonce does not verify.
         var evidence = SimulatedAttestationAuthority.Demo.Issue(AttestationLevel.L2, SimulatedAttestationAuthority.SimulatedMeasurement, new byte[8], Convert.FromHexString("00" + new string('1', 62)));
         var check = trusting.Host.Node.Trust.Verifier.Verify(AttestationLevel.L2, evidence.Encode(), [1, 0, 0, 0, 0, 0, 0, 0], evidence.BoundPublicKey);

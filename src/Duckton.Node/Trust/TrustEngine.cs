@@ -159,7 +159,7 @@ public sealed class TrustEngine : ICandidateRanker
     /// <summary>
     /// Verifies attestation evidence (trusted authority keys + allowlisted measurements): built from
     /// <c>trust.attestation_authorities</c> / <c>trust.allowed_measurements</c> (rebuilt when they change) unless code
-    /// sets one explicitly (setting null returns to the configured one). Null — no authority configured, the
+    /// sets one explicitly (setting null returns to the configured one); configuration changes apply within a second. Null — no authority configured, the
     /// default — means every claim above L0 counts as L0, with the reason.
     /// </summary>
     public AttestationVerifier? Verifier
@@ -171,11 +171,17 @@ public sealed class TrustEngine : ICandidateRanker
     private AttestationVerifier? _verifierOverride;
     private ConfiguredAttestation? _configuredVerifier; // a reference, so readers never see a torn update
 
-    private sealed record ConfiguredAttestation(System.Collections.Immutable.ImmutableArray<string> Authorities, System.Collections.Immutable.ImmutableArray<string> Measurements, AttestationVerifier? Verifier);
+    private sealed record ConfiguredAttestation(System.Collections.Immutable.ImmutableArray<string> Authorities, System.Collections.Immutable.ImmutableArray<string> Measurements, AttestationVerifier? Verifier,
+        long CheckedAt);
 
-    private AttestationVerifier? ConfiguredVerifier()
+    private AttestationVerifier? ConfiguredVerifier(bool fresh = false)
     {
         var cached = _configuredVerifier;
+        // Resolving the configuration reads its files: at most once a second (it is consulted per bid and per assessment).
+        if (!fresh && cached is not null && _time.GetElapsedTime(cached.CheckedAt) < TimeSpan.FromSeconds(1))
+        {
+            return cached.Verifier;
+        }
         NodeConfig c;
         try
         {
@@ -189,6 +195,7 @@ public sealed class TrustEngine : ICandidateRanker
         var measurements = c.Trust.AllowedMeasurements;
         if (cached is { } hit && hit.Authorities.SequenceEqual(authorities) && hit.Measurements.SequenceEqual(measurements))
         {
+            _configuredVerifier = hit with { CheckedAt = _time.GetTimestamp() };
             return hit.Verifier;
         }
         var verifier = AttestationVerifier.FromConfig(authorities, measurements);
@@ -196,14 +203,14 @@ public sealed class TrustEngine : ICandidateRanker
         {
             _attested.Clear(); // tiers verified under the old settings no longer count
         }
-        _configuredVerifier = new ConfiguredAttestation(authorities, measurements, verifier);
+        _configuredVerifier = new ConfiguredAttestation(authorities, measurements, verifier, _time.GetTimestamp());
         return verifier;
     }
 
     /// <summary>What p2p_status shows about attestation: "no", "yes (N authorities, M measurements)", with SIMULATED when the demo authority is trusted.</summary>
     public string VerifierDescription()
     {
-        if (Verifier is not { } v)
+        if ((_verifierOverride ?? ConfiguredVerifier(fresh: true)) is not { } v)
         {
             return "no (claims above L0 count as L0)";
         }

@@ -100,7 +100,9 @@ internal static class HostCommands
         var options = WorkerOptions.FromConfig(config) with { Fault = fault, SimulatedCommitDelay = commitDelay, SimulatedAttestation = simulatedAttestation };
         if (simulatedAttestation > AttestationLevel.L0)
         {
-            Console.Error.WriteLine($"duckton host: SIMULATED attestation {simulatedAttestation} ({SimulatedAttestationAuthority.Label}) — test/demo behaviour");
+            Console.Error.WriteLine($"duckton host: SIMULATED attestation {simulatedAttestation} ({SimulatedAttestationAuthority.Label}) — test/demo behaviour; "
+                + $"a requester counts it only with trust.attestation_authorities = [\"{Convert.ToHexStringLower(SimulatedAttestationAuthority.Demo.PublicKey)}\"] "
+                + $"and trust.allowed_measurements = [\"{simulatedAttestation}:{SimulatedAttestationAuthority.SimulatedMeasurement}\"]");
         }
         if (options.PerJobMemoryBytes > options.MemoryBytes)
         {

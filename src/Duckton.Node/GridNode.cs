@@ -88,6 +88,8 @@ public sealed class GridNode : IDisposable
                     grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
                     grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
                     grid.ReceiptSummary = Trust.OwnReceiptSummary;
+                    grid.OnVouch = (payload, peer) => Trust.IngestVouch(payload.Span, peer);
+                    grid.VouchesToShare = Trust.VouchesToShare;
                     Trust.Grid = grid;
                     _grid = grid;
                 }

@@ -234,8 +234,8 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
         var worker = grid?.Worker;
         var inv = CultureInfo.InvariantCulture;
         var live = grid?.Membership.Live() ?? [];
-        return TextResult.GroupKeyValue(
-        [
+        var rows = new List<(string, string, string?)>
+        {
             ("status", "node_id", host.Node.NodeId),
             ("status", "hosting", worker is null ? "false" : "true"),
             ("status", "serving", worker is { Enabled: true } ? "true" : "false"),
@@ -251,6 +251,52 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("status", "verify_mode", c.Scheduler.VerifyMode.ToString().ToLowerInvariant()),
             ("status", "planner_prefer", c.Planner.Prefer.ToString().ToLowerInvariant()),
             ("status", "execution_mode", c.Planner.LocalExecutionEnabled ? "local+grid" : "remote-only (never executes locally)"),
-        ]);
+        };
+        rows.AddRange(TrustRows(c, live));
+        return TextResult.GroupKeyValue(rows);
+    }
+
+    /// <summary>
+    /// The <c>trust</c> group: how the live hosts stand under the default (Public) policy, what the trust store holds,
+    /// gossip counters of receipts and vouches, and whether an attestation verifier is configured.
+    /// </summary>
+    private IEnumerable<(string, string, string?)> TrustRows(NodeConfig c, IReadOnlyList<PeerEntry> live)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        Duckton.Node.Trust.TrustEngine engine;
+        long receipts;
+        long vouches;
+        try
+        {
+            engine = host.Node.Trust;
+            receipts = engine.Store.ReceiptCount();
+            vouches = engine.Store.VouchCount();
+        }
+        catch (Duckton.DuckDB.DuckDBException e)
+        {
+            return [("trust", "store", "unavailable: " + e.Message)];
+        }
+        var standings = live.Select(p => engine.Assess(p, c, Duckton.Node.QueryOverrides.None).Standing).ToList();
+        string Count(params Duckton.Node.Trust.Standing[] s) => standings.Count(s.Contains).ToString(inv);
+        return
+        [
+            ("trust", "min_trust", c.Trust.MinTrust.ToString("0.###", inv)),
+            ("trust", "hosts_trusted", Count(Duckton.Node.Trust.Standing.Trusted)),
+            ("trust", "hosts_vetted", Count(Duckton.Node.Trust.Standing.Vetted)),
+            ("trust", "hosts_unvetted", Count(Duckton.Node.Trust.Standing.Unvetted)),
+            ("trust", "hosts_failed", Count(Duckton.Node.Trust.Standing.Failed)),
+            ("trust", "hosts_below_attestation", Count(Duckton.Node.Trust.Standing.BelowAttestation, Duckton.Node.Trust.Standing.BelowTrust)),
+            ("trust", "hosts_blocked", Count(Duckton.Node.Trust.Standing.Blocked)),
+            ("trust", "blocklist_entries", engine.Store.Blocklist().Count.ToString(inv)),
+            ("trust", "receipts_stored", receipts.ToString(inv)),
+            ("trust", "receipts_gossip_accepted", engine.GossipAccepted.ToString(inv)),
+            ("trust", "receipts_gossip_replayed", engine.GossipReplayed.ToString(inv)),
+            ("trust", "receipts_gossip_rejected", engine.GossipRejected.ToString(inv)),
+            ("trust", "vouches_stored", vouches.ToString(inv)),
+            ("trust", "vouches_gossip_accepted", engine.VouchesAccepted.ToString(inv)),
+            ("trust", "vouches_gossip_replayed", engine.VouchesReplayed.ToString(inv)),
+            ("trust", "vouches_gossip_rejected", engine.VouchesRejected.ToString(inv)),
+            ("trust", "attestation_verifier", engine.VerifierDescription()),
+        ];
     }
 }

@@ -28,6 +28,8 @@ public static class SqlSurface
         new UnblockFunction(host),
         new BlocklistFunction(host),
         new ReceiptsFunction(host),
+        new VouchFunction(host),
+        new VouchesFunction(host),
         new JoinFunction(host),
         new ShareFunction(host),
         new PauseFunction(host, enable: false),

@@ -99,3 +99,70 @@ internal sealed class ReceiptsFunction(NodeHost host) : TableFunctionDefinition
                 r.ObservedResultRows.ToString(CultureInfo.InvariantCulture), r.Problem() is null ? "true" : "false"]));
     }
 }
+
+/// <summary>
+/// <c>p2p_vouch(node_id, weight => 1.0)</c>: this node signs a vouch for another node (weight in [0, 1]; 0 withdraws),
+/// stores it and gossips it. How much it moves trust: docs/TRUST.md "Vouches".
+/// </summary>
+internal sealed class VouchFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_vouch";
+    public override IReadOnlyList<TableFunctionParameter> Positional => [new("node_id", ParameterKind.Varchar)];
+    public override IReadOnlyList<TableFunctionParameter> Named => [new("weight", ParameterKind.Double)];
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var id = (a.Positional[0] as string)?.Trim();
+        if (string.IsNullOrEmpty(id))
+        {
+            throw new SqlFunctionException("p2p_vouch: give the node id to vouch for, e.g. p2p_vouch('b3:…', weight => 1.0)");
+        }
+        if (!NodeIds.IsValid(id))
+        {
+            throw new SqlFunctionException($"p2p_vouch: '{id}' is not a node id; node ids are 'b3:' followed by 64 lowercase hex digits");
+        }
+        var weight = a.GetDouble("weight") ?? 1.0;
+        if (!(weight is >= 0 and <= 1))
+        {
+            throw new SqlFunctionException($"p2p_vouch: weight => {weight.ToString(CultureInfo.InvariantCulture)} is out of range; use 0..1 (0 withdraws the vouch)");
+        }
+        var node = host.Node;
+        if (id == node.Identity.NodeId)
+        {
+            throw new SqlFunctionException("p2p_vouch: a node cannot vouch for itself; vouch for another node's id");
+        }
+        var vouch = node.Trust.CreateVouch(id, weight);
+        if (node.GridIfStarted is { } grid)
+        {
+            // Shared on every gossip exchange anyway; one round now spreads it without waiting for the heartbeat.
+            _ = Task.Run(() => grid.GossipRoundAsync(), CancellationToken.None);
+        }
+        var inv = CultureInfo.InvariantCulture;
+        return TextResult.GroupKeyValue(
+        [
+            ("vouch", "status", weight == 0 ? "withdrawn" : "vouched"),
+            ("vouch", "voucher_id", vouch.VoucherId),
+            ("vouch", "vouchee_id", vouch.VoucheeId),
+            ("vouch", "weight", vouch.Weight.ToString("0.######", inv)),
+            ("vouch", "ts_ms", vouch.TimestampMs.ToString(inv)),
+            ("vouch", "signature", Convert.ToHexStringLower(vouch.Signature)),
+            ("vouch", "gossip", node.GridIfStarted is null ? "stored; shared once this node joins a grid" : "stored; shared on the next gossip exchanges"),
+        ]);
+    }
+}
+
+/// <summary><c>p2p_vouches(node_id => ...)</c>: the vouches this node holds (its own and gossiped ones), most recently received first.</summary>
+internal sealed class VouchesFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_vouches";
+    public override IReadOnlyList<TableFunctionParameter> Named => [new("node_id", ParameterKind.Varchar)];
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var vouches = host.Trust.Vouches(a.GetString("node_id")?.Trim());
+        return TextResult.Build(["voucher_id", "vouchee_id", "weight", "ts_ms", "signed"],
+            vouches.Select(v => (IReadOnlyList<string?>)[v.VoucherId, v.VoucheeId, v.Weight.ToString("0.######", inv),
+                v.Timestamp.ToUnixTimeMilliseconds().ToString(inv), v.Signed is { } s ? (s.Problem() is null ? "true" : "invalid") : "false (local)"]));
+    }
+}

@@ -50,6 +50,27 @@ public sealed class Requester : IDisposable
         return rows;
     }
 
+    /// <summary>
+    /// <c>p2p_join</c>, then gossip rounds until at least <paramref name="peers"/> live peers are known: on a loaded
+    /// machine the join's one round can time out (p2p_join keeps the seed and does not fail), and a query started
+    /// before any peer is known finds no host.
+    /// </summary>
+    public void JoinAndLearn(string seed, int peers, TimeSpan? timeout = null)
+    {
+        Rows($"SELECT * FROM p2p_join(bootstrap => ['{seed}'])");
+        var grid = Host.Node.Grid;
+        var deadline = System.Diagnostics.Stopwatch.StartNew();
+        while (grid.Membership.Live().Count < peers && deadline.Elapsed < (timeout ?? TimeSpan.FromSeconds(30)))
+        {
+            grid.GossipRoundAsync().GetAwaiter().GetResult();
+            if (grid.Membership.Live().Count < peers)
+            {
+                Thread.Sleep(200);
+            }
+        }
+        Assert.True(grid.Membership.Live().Count >= peers, $"knows {grid.Membership.Live().Count} of {peers} peers after joining {seed}; last gossip error: {grid.LastGossipError}");
+    }
+
     public Dictionary<string, string?> Meta(string sqlLiteral, string options = "") =>
         Rows($"SELECT key, value FROM p2p_query_meta({sqlLiteral}{options})").ToDictionary(r => r[0]!, r => r[1]);
 

@@ -72,7 +72,7 @@ public sealed class TrustTests(TrustFixture grid)
     {
         // 1. A fresh grid under the default policy: the first query vets newcomers with canaries (documented warm-up).
         Assert.Equal(0.7, R.Host.Config.Effective().Config.Trust.MinTrust);
-        R.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+        R.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
         var sw = Stopwatch.StartNew();
         var first = R.Host.Node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PreferMode.Remote });
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"warm-up took {sw.Elapsed}");
@@ -295,9 +295,9 @@ public sealed class TrustTests(TrustFixture grid)
     {
         var node = R.Host.Node;
         var config = R.Host.Config.Effective().Config;
-        if (node.GridIfStarted is null)
+        if (node.GridIfStarted is null || node.GridIfStarted.Membership.Live().Count < grid.All.Count())
         {
-            R.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+            R.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
         }
         // Establish some history with the honest hosts (no-op if the scenario already ran).
         for (var i = 0; i < 6; i++)
@@ -423,7 +423,7 @@ public sealed class TrustTests(TrustFixture grid)
 
         // No trusted authority configured (the default): the SIMULATED claims count as L0, so an L2 floor finds no host.
         using var plain = new Requester(grid.Root, "att-plain-" + Guid.NewGuid().ToString("N")[..6]);
-        plain.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+        plain.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
         Assert.Throws<QueryFailedException>(() => plain.Host.Node.Query("SELECT 1 AS v", l2));
         var shown = plain.Rows("SELECT node_id, attestation FROM p2p_peers()").ToDictionary(r => r[0]!, r => r[1]);
         Assert.All(attested, id => Assert.StartsWith("L0 (claimed L2 counted as L0: no trusted attestation authority configured", shown[id]));
@@ -433,7 +433,7 @@ public sealed class TrustTests(TrustFixture grid)
         var measurement = new HashSet<string> { SimulatedAttestationAuthority.SimulatedMeasurement };
         trusting.Host.Node.Trust.Verifier = new AttestationVerifier([SimulatedAttestationAuthority.Demo.PublicKey],
             new Dictionary<AttestationLevel, IReadOnlySet<string>> { [AttestationLevel.L1] = measurement, [AttestationLevel.L2] = measurement });
-        trusting.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.Honest[0].Address}'])");
+        trusting.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
         var outcome = trusting.Host.Node.Query("SELECT 2 AS v", l2);
         Assert.True(outcome.Meta.Verified);
         Assert.Contains(outcome.Meta.Winner, attested);
@@ -441,6 +441,16 @@ public sealed class TrustTests(TrustFixture grid)
         var peers = trusting.Rows("SELECT node_id, attestation FROM p2p_peers()").ToDictionary(r => r[0]!, r => r[1]);
         Assert.All(attested, id => Assert.Contains("SIMULATED", peers[id]));
         Assert.All(attested, id => Assert.StartsWith("L2", peers[id]));
+
+        // The same through configuration only (what an operator does): trust.attestation_authorities / allowed_measurements.
+        using var configured = new Requester(grid.Root, "att-configured-" + Guid.NewGuid().ToString("N")[..6],
+            ("trust.attestation_authorities", $"[\"{Convert.ToHexStringLower(SimulatedAttestationAuthority.Demo.PublicKey)}\"]"),
+            ("trust.allowed_measurements", $"[\"L2:{SimulatedAttestationAuthority.SimulatedMeasurement}\"]"));
+        configured.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
+        var viaConfig = configured.Host.Node.Query("SELECT 3 AS v", l2);
+        Assert.True(viaConfig.Meta.Verified);
+        Assert.All(CommitCertificate.Verify(viaConfig.Meta.Certificate!, 2).Hosts, h => Assert.Contains(h, attested));
+        Assert.Contains("SIMULATED", configured.Rows("SELECT value FROM p2p_status() WHERE key = 'attestation_verifier'").Single()[0]);
 
         // Evidence replayed for another nonce does not verify.
         var evidence = SimulatedAttestationAuthority.Demo.Issue(AttestationLevel.L2, SimulatedAttestationAuthority.SimulatedMeasurement, new byte[8], Convert.FromHexString("00" + new string('1', 62)));

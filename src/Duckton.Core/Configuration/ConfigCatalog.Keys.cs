@@ -117,6 +117,8 @@ public static partial class ConfigCatalog
         Int("trust.shadow_replicas", 1, 0, 16, "Newcomers (below min_trust) dispatched per query as shadow replicas: their answers are checked against the quorum's and earn them receipts, but never count toward it."),
         Bool("trust.probation_fills_quorum", true, "While fewer than scheduler.replicas hosts are trusted, canary-vetted newcomers fill the remaining quorum seats (p2p_query_meta reports them as probationary); false = newcomers only ever run as shadow replicas."),
         Text("trust.store_path", "", "Directory of the persistent reputation and receipt store; empty = trust/ in the config directory.", StringRule.AbsolutePath),
+        List("trust.attestation_authorities", [], "Ed25519 public keys (64 hex) of the attestation authorities whose evidence this node trusts; empty = none, every claim above L0 counts as L0.", StringRule.Ed25519PublicKey),
+        List("trust.allowed_measurements", [], "Allowlisted software measurements per tier, as L1:<hex> or L2:<hex>; evidence must name one for its tier.", StringRule.MeasurementEntry),
         // [trust.weights]
         Float("trust.weights.alpha_reputation", 0.7, 0.0, 1.0, "Weight α of reputation in effective trust."),
         Float("trust.weights.beta_age", 0.1, 0.0, 1.0, "Weight β of identity age in effective trust."),

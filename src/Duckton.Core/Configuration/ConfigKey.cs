@@ -24,6 +24,10 @@ public enum StringRule
     AbsolutePath,
     /// <summary>An <c>http://</c> or <c>https://</c> URL.</summary>
     HttpUrl,
+    /// <summary>An Ed25519 public key: 64 hex digits.</summary>
+    Ed25519PublicKey,
+    /// <summary><c>L1:&lt;hex&gt;</c> or <c>L2:&lt;hex&gt;</c>: an allowlisted attestation measurement of that tier.</summary>
+    MeasurementEntry,
 }
 
 /// <summary>
@@ -130,6 +134,8 @@ public sealed class ConfigKey
         StringRule.IssuerEntry => "name=<64 hex ed25519 key>",
         StringRule.AbsolutePath => "absolute path",
         StringRule.HttpUrl => "http(s) URL",
+        StringRule.Ed25519PublicKey => "<64 hex ed25519 public key>",
+        StringRule.MeasurementEntry => "L1:<hex> or L2:<hex> (even number of hex digits)",
         _ => "any text",
     };
 
@@ -494,6 +500,8 @@ public sealed class ConfigKey
             StringRule.AbsolutePath => Path.IsPathFullyQualified(s)
                 && !s.Split('/', '\\').Contains(".."),
             StringRule.HttpUrl => Uri.TryCreate(s, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
+            StringRule.Ed25519PublicKey => s.Length == 64 && IsHex(s),
+            StringRule.MeasurementEntry => Duckton.Core.Trust.AttestationVerifier.TryParseMeasurement(s, out _, out _),
             _ => true,
         };
         if (!ok)

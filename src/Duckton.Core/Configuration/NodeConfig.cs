@@ -923,6 +923,10 @@ public sealed partial record TrustConfig
     public bool ProbationFillsQuorum { get; init; }
     /// <summary>Directory of the persistent reputation and receipt store; empty = trust/ in the config directory. (<c>trust.store_path</c>)</summary>
     public string StorePath { get; init; } = "";
+    /// <summary>Ed25519 public keys (64 hex) of the attestation authorities whose evidence this node trusts; empty = none, every claim above L0 counts as L0. (<c>trust.attestation_authorities</c>)</summary>
+    public ImmutableArray<string> AttestationAuthorities { get; init; }
+    /// <summary>Allowlisted software measurements per tier, as L1:&lt;hex&gt; or L2:&lt;hex&gt;; evidence must name one for its tier. (<c>trust.allowed_measurements</c>)</summary>
+    public ImmutableArray<string> AllowedMeasurements { get; init; }
     /// <summary>The <c>[trust.weights]</c> section.</summary>
     public TrustWeightsConfig Weights { get; init; } = null!;
 
@@ -937,6 +941,8 @@ public sealed partial record TrustConfig
         ShadowReplicas = (int)r.Int(p + "shadow_replicas"),
         ProbationFillsQuorum = r.Bool(p + "probation_fills_quorum"),
         StorePath = r.Text(p + "store_path"),
+        AttestationAuthorities = r.List(p + "attestation_authorities"),
+        AllowedMeasurements = r.List(p + "allowed_measurements"),
         Weights = TrustWeightsConfig.Bind(r, p + "weights."),
     };
 }

@@ -95,6 +95,78 @@ public sealed class AttestationVerifier(IEnumerable<byte[]> trustedAuthorities, 
 {
     private readonly List<byte[]> _authorities = [.. trustedAuthorities];
 
+    /// <summary>The trusted authority keys (32 bytes each).</summary>
+    public IReadOnlyList<byte[]> Authorities => _authorities;
+
+    /// <summary>The allowlisted measurements per tier.</summary>
+    public IReadOnlyDictionary<AttestationLevel, IReadOnlySet<string>> AllowedMeasurements => allowedMeasurements;
+
+    /// <summary>True when the SIMULATED demo authority (a public, well-known key) is among the trusted ones.</summary>
+    public bool TrustsSimulatedDemoAuthority => _authorities.Any(a => a.AsSpan().SequenceEqual(SimulatedAttestationAuthority.Demo.PublicKey));
+
+    /// <summary>
+    /// Builds the verifier from <c>trust.attestation_authorities</c> (64-hex Ed25519 keys) and
+    /// <c>trust.allowed_measurements</c> (<c>L1:&lt;hex&gt;</c> / <c>L2:&lt;hex&gt;</c>, compared case-insensitively); null when no
+    /// authority is configured (then every claim above L0 counts as L0). The configuration layer has already
+    /// validated both lists; a malformed entry here still throws <see cref="FormatException"/> naming the key.
+    /// </summary>
+    public static AttestationVerifier? FromConfig(IReadOnlyList<string> authorities, IReadOnlyList<string> measurements)
+    {
+        ArgumentNullException.ThrowIfNull(authorities);
+        ArgumentNullException.ThrowIfNull(measurements);
+        if (authorities.Count == 0)
+        {
+            return null;
+        }
+        var keys = new List<byte[]>();
+        foreach (var a in authorities)
+        {
+            var text = a.Trim();
+            if (text.Length != 64 || !text.All(char.IsAsciiHexDigit))
+            {
+                throw new FormatException($"trust.attestation_authorities: '{a}' is not an Ed25519 public key (64 hex digits)");
+            }
+            keys.Add(Convert.FromHexString(text));
+        }
+        var allowed = new Dictionary<AttestationLevel, HashSet<string>>
+        {
+            [AttestationLevel.L1] = new(StringComparer.OrdinalIgnoreCase),
+            [AttestationLevel.L2] = new(StringComparer.OrdinalIgnoreCase),
+        };
+        foreach (var m in measurements)
+        {
+            if (!TryParseMeasurement(m, out var level, out var hex))
+            {
+                throw new FormatException($"trust.allowed_measurements: '{m}' is not L1:<hex> or L2:<hex>");
+            }
+            allowed[level].Add(hex);
+        }
+        return new AttestationVerifier(keys, allowed.ToDictionary(kv => kv.Key, kv => (IReadOnlySet<string>)kv.Value));
+    }
+
+    /// <summary>Longest measurement accepted (hex digits; evidence carries at most 1024 bytes of measurement text).</summary>
+    public const int MaxMeasurementHexDigits = 1024;
+
+    /// <summary>Parses <c>L1:&lt;hex&gt;</c> / <c>L2:&lt;hex&gt;</c> (an even, non-zero number of hex digits).</summary>
+    public static bool TryParseMeasurement(string entry, out AttestationLevel level, out string hex)
+    {
+        level = AttestationLevel.L0;
+        hex = "";
+        var text = entry?.Trim() ?? "";
+        if (text.Length < 4 || text[2] != ':')
+        {
+            return false;
+        }
+        level = text[..2].ToUpperInvariant() switch
+        {
+            "L1" => AttestationLevel.L1,
+            "L2" => AttestationLevel.L2,
+            _ => AttestationLevel.L0,
+        };
+        hex = text[3..];
+        return level != AttestationLevel.L0 && hex.Length % 2 == 0 && hex.Length <= MaxMeasurementHexDigits && hex.All(char.IsAsciiHexDigit);
+    }
+
     public readonly record struct Outcome(AttestationLevel Level, string? Problem);
 
     public Outcome Verify(AttestationLevel claimed, ReadOnlySpan<byte> evidence, ReadOnlySpan<byte> expectedNonce, ReadOnlySpan<byte> hostPublicKey)
@@ -150,8 +222,12 @@ public sealed class SimulatedAttestationAuthority : IDisposable
 
     public const string Label = "SIMULATED attestation authority (no TPM/TEE hardware)";
 
-    /// <summary>The measurement the SIMULATED demo hosts report.</summary>
-    public const string SimulatedMeasurement = "SIMULATED-duckton-host";
+    /// <summary>
+    /// The measurement the SIMULATED demo hosts report: hex like a real one (so it can be allowlisted with
+    /// <c>trust.allowed_measurements = ["L2:…"]</c>), BLAKE3 of "duckton SIMULATED host measurement (no TPM/TEE)".
+    /// </summary>
+    public static readonly string SimulatedMeasurement =
+        Convert.ToHexStringLower(Duckton.Core.Hashing.Blake3.Hash(Encoding.ASCII.GetBytes("duckton SIMULATED host measurement (no TPM/TEE)")));
 
     /// <summary>
     /// TEST/DEMO ONLY: one well-known SIMULATED authority (key derived from a public constant), used by

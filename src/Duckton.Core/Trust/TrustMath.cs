@@ -133,8 +133,31 @@ public sealed record TrustPolicy
     /// <summary>Exploration bonus for under-observed hosts: rate · (1 − min(obs / saturation, 1)). Default 0.</summary>
     public double ExplorationRate { get; init; }
     public int ExplorationSaturation { get; init; } = 20;
+    /// <summary>Voucher trust one fully trusted, full-weight vouch adds (<c>sybil.vouch_weight</c>). Default 0.05.</summary>
+    public double VouchWeight { get; init; } = 0.05;
 
     public static TrustPolicy Default { get; } = new();
+}
+
+/// <summary>
+/// The voucher term: <c>min(1, Σ vouch_weight · weightᵥ · trustᵥ)</c> over the vouches for a host, where trustᵥ is the
+/// voucher's own effective trust in this node's view (0 for an identity it has never observed). Vouches from
+/// zero-trust (e.g. sybil) identities therefore add nothing, and no number of them exceeds 1.
+/// </summary>
+public static class VoucherTrust
+{
+    public static double Compute(IEnumerable<(double Weight, double VoucherTrust)> vouches, double vouchWeight)
+    {
+        var sum = 0.0;
+        foreach (var (weight, trust) in vouches)
+        {
+            if (double.IsFinite(weight) && double.IsFinite(trust))
+            {
+                sum += Math.Clamp(vouchWeight, 0, 1) * Math.Clamp(weight, 0, 1) * Math.Clamp(trust, 0, 1);
+            }
+        }
+        return Math.Min(1, sum);
+    }
 }
 
 /// <summary>Effective trust and each term that produced it (shown by p2p_peers and the dashboard).</summary>

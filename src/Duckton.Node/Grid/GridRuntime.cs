@@ -152,6 +152,8 @@ public sealed class GridRuntime : IAsyncDisposable
                 Enabled = enabled,
                 OnAdvert = (a, peer) => Membership.Ingest(a, direct: a.NodeId == peer),
                 OnReceipt = (payload, peer) => OnReceipt?.Invoke(payload, peer),
+                OnVouch = (payload, peer) => OnVouch?.Invoke(payload, peer),
+                VouchesToShare = () => VouchesToShare?.Invoke() ?? [],
                 IsBlocked = TransportOptions.IsBlocked,
                 AdvertsToShare = () => [.. SelfAdverts(), .. Membership.FreshAdverts(32)],
             };
@@ -177,6 +179,10 @@ public sealed class GridRuntime : IAsyncDisposable
     public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
     public Func<string?, IReadOnlyList<byte[]>>? ReceiptsToShare { get; set; }
     public Func<(ulong Count, byte[] Digest)>? ReceiptSummary { get; set; }
+
+    /// <summary>Trust hooks: gossiped vouches received (raw payload, sending peer); signed vouches to push on every exchange (and to answer a Ping with when hosting).</summary>
+    public Action<ReadOnlyMemory<byte>, string>? OnVouch { get; set; }
+    public Func<IReadOnlyList<byte[]>>? VouchesToShare { get; set; }
 
     /// <summary>The last failed gossip exchange (address and error), for p2p_status.</summary>
     public string? LastGossipError { get; private set; }
@@ -294,6 +300,10 @@ public sealed class GridRuntime : IAsyncDisposable
             {
                 await c.SendAsync(MessageType.Receipt, r, cts.Token).ConfigureAwait(false);
             }
+            foreach (var v in VouchesToShare?.Invoke() ?? [])
+            {
+                await c.SendAsync(MessageType.Vouch, v, cts.Token).ConfigureAwait(false);
+            }
             var nonce = (ulong)Random.Shared.NextInt64();
             await c.SendAsync(MessageType.Ping, new PingMessage(nonce, (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()).Encode(), cts.Token).ConfigureAwait(false);
             var receive = Task.Run(async () =>
@@ -309,6 +319,10 @@ public sealed class GridRuntime : IAsyncDisposable
                     else if (f.Type == MessageType.Receipt)
                     {
                         OnReceipt?.Invoke(f.Payload.ToArray(), c.RemoteNodeId);
+                    }
+                    else if (f.Type == MessageType.Vouch)
+                    {
+                        OnVouch?.Invoke(f.Payload.ToArray(), c.RemoteNodeId);
                     }
                     else if (f.Type == MessageType.Pong && PingMessage.Decode(f.Payload.Span).Nonce == nonce)
                     {

@@ -126,6 +126,10 @@ public sealed class Worker : IDisposable
     /// <summary>Trust hook: a gossiped receipt (raw payload) received on a host connection, with the sending peer.</summary>
     public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
 
+    /// <summary>Trust hooks: a gossiped vouch received on a host connection (with the sending peer); signed vouches to answer a Ping with.</summary>
+    public Action<ReadOnlyMemory<byte>, string>? OnVouch { get; set; }
+    public Func<IReadOnlyList<byte[]>>? VouchesToShare { get; set; }
+
     public (long Memory, int Threads, int Slots) Free()
     {
         lock (_budgetGate)
@@ -333,12 +337,20 @@ public sealed class Worker : IDisposable
             case MessageType.Receipt:
                 OnReceipt?.Invoke(frame.Payload.ToArray(), peer);
                 return;
+            case MessageType.Vouch:
+                OnVouch?.Invoke(frame.Payload.ToArray(), peer);
+                return;
             case MessageType.Ping:
             {
                 var ping = PingMessage.Decode(frame.Payload.Span);
                 foreach (var a in AdvertsToShare?.Invoke() ?? [])
                 {
                     await connection.SendAsync(MessageType.Advert, a.Encode(), ct).ConfigureAwait(false);
+                }
+                // Vouches flow back too, so a requester that never hosts (and is never dialled) still learns them.
+                foreach (var v in VouchesToShare?.Invoke() ?? [])
+                {
+                    await connection.SendAsync(MessageType.Vouch, v, ct).ConfigureAwait(false);
                 }
                 await connection.SendAsync(MessageType.Pong, new PingMessage(ping.Nonce, (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()).Encode(), ct).ConfigureAwait(false);
                 return;

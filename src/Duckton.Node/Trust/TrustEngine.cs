@@ -55,6 +55,54 @@ public sealed class TrustEngine : ICandidateRanker
         _identity = identity;
         _config = config;
         _time = time ?? TimeProvider.System;
+        LoadPersisted();
+    }
+
+    /// <summary>
+    /// Restores the vetting outcomes and requester-measured performance persisted in the trust store, so a requester
+    /// restarted (even after SIGKILL) does not re-vet hosts it already judged or forget what it measured.
+    /// </summary>
+    private void LoadPersisted()
+    {
+        var store = Store;
+        foreach (var (node, (passed, _)) in store.Vetting())
+        {
+            _vetted[node] = passed;
+        }
+        foreach (var (node, p) in store.Perf())
+        {
+            _perf[node] = new Perf
+            {
+                LatencyMs = p.LatencyMs,
+                Bytes = p.Bytes,
+                Samples = (int)Math.Clamp(p.Samples, 0, int.MaxValue),
+                ByteSamples = (int)Math.Clamp(p.ByteSamples, 0, int.MaxValue),
+            };
+        }
+    }
+
+    /// <summary>Records a canary vetting outcome in memory and in the store (written only when it changes).</summary>
+    private void SetVetted(string nodeId, bool passed)
+    {
+        if (_vetted.TryGetValue(nodeId, out var old) && old == passed)
+        {
+            return;
+        }
+        _vetted[nodeId] = passed;
+        Store.SetVetting(nodeId, passed, _time.GetUtcNow());
+    }
+
+    /// <summary>The requester-measured latency / fetched-bytes EWMAs of a host, if any (what selection uses).</summary>
+    public (double LatencyMs, double Bytes, int Samples, int ByteSamples)? MeasuredPerformance(string nodeId)
+    {
+        if (!_perf.TryGetValue(nodeId, out var p))
+        {
+            return null;
+        }
+        lock (p)
+        {
+            return (p.LatencyMs, p.Bytes, p.Samples, p.ByteSamples);
+        }
     }
 
     public TrustStore Store => _store();
@@ -79,6 +127,7 @@ public sealed class TrustEngine : ICandidateRanker
         MinAttestation = AttestationLevel.L0, // the attestation floor is a separate hard filter here
         ExplorationRate = c.Economics.Ranking.ExplorationRate,
         ExplorationSaturation = c.Economics.Ranking.ExplorationSaturation,
+        VouchWeight = c.Sybil.VouchWeight,
     };
 
     public static ReputationParameters ParametersFor(NodeConfig c) => new()
@@ -108,10 +157,67 @@ public sealed class TrustEngine : ICandidateRanker
     }
 
     /// <summary>
-    /// Verifies attestation evidence (trusted authority keys + allowlisted measurements). Null (the default: no
-    /// authority is configured in this build) means every claim above L0 counts as L0, with the reason.
+    /// Verifies attestation evidence (trusted authority keys + allowlisted measurements): built from
+    /// <c>trust.attestation_authorities</c> / <c>trust.allowed_measurements</c> (rebuilt when they change) unless code
+    /// sets one explicitly (setting null returns to the configured one); configuration changes apply within a second. Null — no authority configured, the
+    /// default — means every claim above L0 counts as L0, with the reason.
     /// </summary>
-    public AttestationVerifier? Verifier { get; set; }
+    public AttestationVerifier? Verifier
+    {
+        get => _verifierOverride ?? ConfiguredVerifier();
+        set => _verifierOverride = value;
+    }
+
+    private AttestationVerifier? _verifierOverride;
+    private ConfiguredAttestation? _configuredVerifier; // a reference, so readers never see a torn update
+
+    private sealed record ConfiguredAttestation(System.Collections.Immutable.ImmutableArray<string> Authorities, System.Collections.Immutable.ImmutableArray<string> Measurements, AttestationVerifier? Verifier,
+        long CheckedAt);
+
+    private AttestationVerifier? ConfiguredVerifier(bool fresh = false)
+    {
+        var cached = _configuredVerifier;
+        // Resolving the configuration reads its files: at most once a second (it is consulted per bid and per assessment).
+        if (!fresh && cached is not null && _time.GetElapsedTime(cached.CheckedAt) < TimeSpan.FromSeconds(1))
+        {
+            return cached.Verifier;
+        }
+        NodeConfig c;
+        try
+        {
+            c = _config();
+        }
+        catch (ConfigException)
+        {
+            return cached?.Verifier; // an invalid configuration keeps the last valid verifier
+        }
+        var authorities = c.Trust.AttestationAuthorities;
+        var measurements = c.Trust.AllowedMeasurements;
+        if (cached is { } hit && hit.Authorities.SequenceEqual(authorities) && hit.Measurements.SequenceEqual(measurements))
+        {
+            _configuredVerifier = hit with { CheckedAt = _time.GetTimestamp() };
+            return hit.Verifier;
+        }
+        var verifier = AttestationVerifier.FromConfig(authorities, measurements);
+        if (cached is not null)
+        {
+            _attested.Clear(); // tiers verified under the old settings no longer count
+        }
+        _configuredVerifier = new ConfiguredAttestation(authorities, measurements, verifier, _time.GetTimestamp());
+        return verifier;
+    }
+
+    /// <summary>What p2p_status shows about attestation: "no", "yes (N authorities, M measurements)", with SIMULATED when the demo authority is trusted.</summary>
+    public string VerifierDescription()
+    {
+        if ((_verifierOverride ?? ConfiguredVerifier(fresh: true)) is not { } v)
+        {
+            return "no (claims above L0 count as L0)";
+        }
+        var measurements = v.AllowedMeasurements.Values.Sum(m => m.Count);
+        var text = string.Create(CultureInfo.InvariantCulture, $"yes ({v.Authorities.Count} authorit{(v.Authorities.Count == 1 ? "y" : "ies")}, {measurements} allowlisted measurement{(measurements == 1 ? "" : "s")}{(_verifierOverride is null ? "" : ", set by code")})");
+        return v.TrustsSimulatedDemoAuthority ? text + " — trusts the SIMULATED demo authority (no TPM/TEE hardware; test/demo only)" : text;
+    }
 
     private readonly ConcurrentDictionary<string, (AttestationLevel Level, string? Note)> _attested = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AttestationLevel> _jobFloors = new(StringComparer.Ordinal);
@@ -386,7 +492,7 @@ public sealed class TrustEngine : ICandidateRanker
         var passed = verdict == Verdict.Correct;
         if (verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
         {
-            _vetted[peer.NodeId] = passed;
+            SetVetted(peer.NodeId, passed);
         }
         return passed;
     }
@@ -449,7 +555,7 @@ public sealed class TrustEngine : ICandidateRanker
             if (v.Verdict == Verdict.Incorrect && c.Trust.IncorrectPenalty > 0)
             {
                 Store.AddPenalty(v.NodeId, c.Trust.IncorrectPenalty, $"incorrect answer in job {jobId}" + (v.Detail is { } d ? $": {d}" : ""));
-                _vetted[v.NodeId] = false;
+                SetVetted(v.NodeId, false);
             }
             if (v.Verdict == Verdict.Correct && v.LatencyMs > 0)
             {
@@ -465,6 +571,8 @@ public sealed class TrustEngine : ICandidateRanker
                         p.Bytes = p.ByteSamples == 0 ? v.Bytes : ((1 - alpha) * p.Bytes) + (alpha * v.Bytes);
                         p.ByteSamples++;
                     }
+                    // Persisted with every change (one upsert next to the receipt insert; under the lock so writes stay in order).
+                    Store.SetPerf(v.NodeId, new TrustStore.PerfSample(p.LatencyMs, p.Bytes, p.Samples, p.ByteSamples, _time.GetUtcNow()));
                 }
             }
         }
@@ -703,6 +811,103 @@ public sealed class TrustEngine : ICandidateRanker
         return why;
     }
 
+    // ---------------------------------------------------------------- vouches
+
+    /// <summary>Vouches signed further ahead of this node's clock than this are refused (clock skew allowance).</summary>
+    public static readonly TimeSpan VouchClockSkew = TimeSpan.FromMinutes(10);
+
+    private const int SharedVouches = 32;
+    private long _vouchVersion;
+    private SharedVouchList? _sharedVouches;
+
+    private sealed record SharedVouchList(long Version, IReadOnlyList<byte[]> Payloads);
+    private long _vouchAccepted;
+    private long _vouchReplayed;
+    private long _vouchRejected;
+
+    /// <summary>Vouch gossip counters: accepted, replays (or stale copies) ignored, forged/tampered/self/unbound ones rejected.</summary>
+    public long VouchesAccepted => Interlocked.Read(ref _vouchAccepted);
+    public long VouchesReplayed => Interlocked.Read(ref _vouchReplayed);
+    public long VouchesRejected => Interlocked.Read(ref _vouchRejected);
+
+    /// <summary>
+    /// Signs a vouch of this node for <paramref name="voucheeId"/> (weight in [0, 1]; 0 withdraws an earlier one), stores
+    /// it and shares it on the following gossip exchanges.
+    /// </summary>
+    public Vouch CreateVouch(string voucheeId, double weight)
+    {
+        if (!NodeIds.IsValid(voucheeId))
+        {
+            throw new ArgumentException($"'{voucheeId}' is not a node id; node ids are 'b3:' followed by 64 lowercase hex digits", nameof(voucheeId));
+        }
+        if (voucheeId == _identity.NodeId)
+        {
+            throw new ArgumentException("a node cannot vouch for itself", nameof(voucheeId));
+        }
+        var ts = (ulong)Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        // Strictly newer than this node's previous vouch for the same host, so the new one replaces it everywhere.
+        if (Store.Vouches(voucheeId).FirstOrDefault(v => v.VoucherId == _identity.NodeId && v.Signed is not null) is { Signed: { } previous } && previous.TimestampMs >= ts)
+        {
+            ts = previous.TimestampMs + 1;
+        }
+        var vouch = new Vouch { VoucherId = _identity.NodeId, VoucheeId = voucheeId, WeightPpm = Vouch.ToPpm(weight), TimestampMs = ts }
+            .SignWith(_identity.PublicKey.Span, b => _identity.Sign(b));
+        Store.AddVouch(vouch);
+        Interlocked.Increment(ref _vouchVersion);
+        return vouch;
+    }
+
+    /// <summary>
+    /// Verifies and stores a gossiped vouch: decodes, checks the voucher's signature and that voucher_id is bound to its
+    /// key, refuses self-vouches, vouches signed too far in the future and blocked vouchers or senders, and keeps only
+    /// the newest vouch per (voucher, vouchee) — replays and stale copies are ignored. Returns "accepted", "replay" or
+    /// "rejected: why".
+    /// </summary>
+    public string IngestVouch(ReadOnlySpan<byte> payload, string fromPeer)
+    {
+        Vouch vouch;
+        try
+        {
+            vouch = Duckton.Core.Protocol.VouchMessage.Decode(payload);
+        }
+        catch (Exception e) when (e is Duckton.Core.Protocol.ProtocolException or ArgumentException or FormatException)
+        {
+            Interlocked.Increment(ref _vouchRejected);
+            return "rejected: malformed vouch";
+        }
+        var horizon = _time.GetUtcNow() + VouchClockSkew;
+        var problem = vouch.Problem()
+            ?? (vouch.TimestampMs > (ulong)Math.Max(0, horizon.ToUnixTimeMilliseconds()) ? "timestamp is in the future" : null)
+            ?? (Store.IsBlocked(vouch.VoucherId) || Store.IsBlocked(fromPeer) ? "voucher or sender is blocked" : null);
+        if (problem is not null)
+        {
+            Interlocked.Increment(ref _vouchRejected);
+            return "rejected: " + problem;
+        }
+        if (!Store.AddVouch(vouch))
+        {
+            Interlocked.Increment(ref _vouchReplayed);
+            return "replay";
+        }
+        Interlocked.Increment(ref _vouchAccepted);
+        Interlocked.Increment(ref _vouchVersion);
+        return "accepted";
+    }
+
+    /// <summary>The signed vouches this node pushes on a gossip exchange (its own and relayed ones, most recently received first).</summary>
+    public IReadOnlyList<byte[]> VouchesToShare()
+    {
+        var version = Interlocked.Read(ref _vouchVersion);
+        if (_sharedVouches is { } cached && cached.Version == version)
+        {
+            return cached.Payloads;
+        }
+        IReadOnlyList<byte[]> payloads = [.. Store.Vouches(limit: 4 * SharedVouches).Where(v => v.Signed is not null).Take(SharedVouches)
+            .Select(v => Duckton.Core.Protocol.VouchMessage.Encode(v.Signed!))];
+        _sharedVouches = new SharedVouchList(version, payloads);
+        return payloads;
+    }
+
     /// <summary>Called for every receipt this node issued (e.g. to gossip it).</summary>
     public Action<Receipt>? OnReceipt { get; set; }
 
@@ -713,6 +918,9 @@ public sealed class TrustEngine : ICandidateRanker
 
     public string? FlagReason(string nodeId) => _flags.TryGetValue(nodeId, out var r) ? r : null;
 
-    /// <summary>True when <paramref name="nodeId"/> passed a canary in this process.</summary>
+    /// <summary>True when <paramref name="nodeId"/> passed its latest canary (persisted: also before a restart).</summary>
     public bool IsVetted(string nodeId) => _vetted.TryGetValue(nodeId, out var v) && v;
+
+    /// <summary>The latest canary outcome of <paramref name="nodeId"/>: true passed, false failed, null never vetted.</summary>
+    public bool? VettingOutcome(string nodeId) => _vetted.TryGetValue(nodeId, out var v) ? v : null;
 }

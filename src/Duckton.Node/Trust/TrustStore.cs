@@ -41,7 +41,8 @@ public sealed class TrustStore : IDisposable
         public readonly HashSet<ulong> Replays = [];
         public readonly List<(long Ts, Verdict Verdict, string Requester)> Outcomes = [];
         public double Penalties;
-        public double? Vouches;
+        /// <summary>(voucher, weight) of the positive vouches about this worker; null until read from the file.</summary>
+        public List<(string Voucher, double Weight)>? Vouches;
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ledger> _ledgers = new(StringComparer.Ordinal);
@@ -67,6 +68,13 @@ public sealed class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS penalties (worker_id VARCHAR NOT NULL, amount DOUBLE NOT NULL, reason VARCHAR, ts UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS vouches (voucher_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, ts UBIGINT NOT NULL, PRIMARY KEY (voucher_id, worker_id));
             CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS vetting (node_id VARCHAR PRIMARY KEY, passed BOOLEAN NOT NULL, ts_ms UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS perf (node_id VARCHAR PRIMARY KEY, latency_ms DOUBLE NOT NULL, bytes DOUBLE NOT NULL, samples BIGINT NOT NULL,
+                byte_samples BIGINT NOT NULL, ts_ms UBIGINT NOT NULL);
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS received_at UBIGINT;
             """);
         _connection.QueryWith("INSERT OR IGNORE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
         _writer = Task.Factory.StartNew(WriteBehindAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -182,18 +190,26 @@ public sealed class TrustStore : IDisposable
     private void FlushLocked()
     {
         List<Receipt> batch;
+        Dictionary<string, PerfSample> perf;
         lock (_pendingGate)
         {
-            if (_pending.Count == 0)
+            if (_pending.Count == 0 && _pendingPerf.Count == 0)
             {
                 return;
             }
             batch = _pending;
             _pending = [];
+            perf = _pendingPerf;
+            _pendingPerf = new(StringComparer.Ordinal);
         }
         _connection.Execute("BEGIN TRANSACTION");
         try
         {
+            foreach (var (nodeId, p) in perf)
+            {
+                _connection.QueryWith("INSERT OR REPLACE INTO perf VALUES ($1, $2, $3, $4, $5, $6::UBIGINT)", nodeId, p.LatencyMs, p.Bytes, p.Samples, p.ByteSamples,
+                    U((ulong)Math.Max(0, p.At.ToUnixTimeMilliseconds())));
+            }
             // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
             foreach (var chunk in batch.Chunk(64))
             {
@@ -221,6 +237,10 @@ public sealed class TrustStore : IDisposable
             lock (_pendingGate)
             {
                 _pending.InsertRange(0, batch); // retried by the next flush
+                foreach (var (nodeId, p) in perf)
+                {
+                    _pendingPerf.TryAdd(nodeId, p);
+                }
             }
             throw;
         }
@@ -329,22 +349,101 @@ public sealed class TrustStore : IDisposable
         }
     }
 
-    /// <summary>Records (or replaces) a vouch of <paramref name="voucherId"/> for <paramref name="workerId"/>.</summary>
+    /// <summary>Records (or replaces) an unsigned local vouch of <paramref name="voucherId"/> for <paramref name="workerId"/> (not gossiped).</summary>
     public void AddVouch(string voucherId, string workerId, double weight)
     {
         lock (_gate)
         {
-            _connection.QueryWith("INSERT OR REPLACE INTO vouches VALUES ($1, $2, $3, $4::UBIGINT)", voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now));
-            var ledger = LedgerOf(workerId);
-            lock (ledger)
-            {
-                ledger.Vouches = null;
-            }
+            var now = _time.GetUtcNow();
+            _connection.QueryWith("INSERT OR REPLACE INTO vouches (voucher_id, worker_id, weight, ts, ts_ms, received_at) VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT, $5::UBIGINT)",
+                voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now), U((ulong)now.ToUnixTimeMilliseconds()));
+            ForgetVouches(workerId);
             Bump(workerId);
         }
     }
 
-    public double VoucherTrust(string workerId)
+    /// <summary>
+    /// Verifies and stores a signed vouch. Returns false when this store already holds a vouch of the same voucher
+    /// for the same vouchee that is as new or newer (a replay or a stale copy); throws <see cref="ArgumentException"/>
+    /// for a forged, tampered, self- or malformed vouch. The newest vouch replaces older ones (weight 0 withdraws).
+    /// </summary>
+    public bool AddVouch(Vouch vouch)
+    {
+        ArgumentNullException.ThrowIfNull(vouch);
+        if (vouch.Problem() is { } problem)
+        {
+            throw new ArgumentException($"vouch rejected: {problem}", nameof(vouch));
+        }
+        lock (_gate)
+        {
+            var existing = _connection.QueryWith("SELECT coalesce(ts_ms, 0)::BIGINT FROM vouches WHERE voucher_id = $1 AND worker_id = $2", vouch.VoucherId, vouch.VoucheeId);
+            if (existing.RowCount > 0 && (ulong)ReadLong(existing, 0, 0) >= vouch.TimestampMs)
+            {
+                return false;
+            }
+            _connection.QueryWith(
+                "INSERT OR REPLACE INTO vouches (voucher_id, worker_id, weight, ts, ts_ms, voucher_pubkey, signature, received_at) " +
+                "VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT, $6, $7, $8::UBIGINT)",
+                vouch.VoucherId, vouch.VoucheeId, vouch.Weight, U(vouch.TimestampMs / 1000), U(vouch.TimestampMs), vouch.VoucherPublicKey, vouch.Signature,
+                U((ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()));
+            ForgetVouches(vouch.VoucheeId);
+            Bump(vouch.VoucheeId);
+            return true;
+        }
+    }
+
+    /// <summary>One stored vouch; <see cref="Signed"/> is null for an unsigned local one.</summary>
+    public sealed record VouchEntry(string VoucherId, string VoucheeId, double Weight, DateTimeOffset Timestamp, Vouch? Signed);
+
+    /// <summary>Stored vouches (about <paramref name="voucheeId"/> when given), most recently received first.</summary>
+    public IReadOnlyList<VouchEntry> Vouches(string? voucheeId = null, int limit = 1000)
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith(
+                "SELECT voucher_id, worker_id, weight, coalesce(ts_ms, ts * 1000)::BIGINT, voucher_pubkey, signature FROM vouches " +
+                "WHERE $1 IS NULL OR worker_id = $1 ORDER BY coalesce(received_at, ts * 1000) DESC, voucher_id, worker_id LIMIT $2", voucheeId, (long)limit);
+        }
+        var list = new List<VouchEntry>();
+        ForEachRow(rows, (b, r) =>
+        {
+            var voucher = Text(b, 0, r);
+            var vouchee = Text(b, 1, r);
+            var weight = BitConverter.ToDouble(b.Columns[2].GetFixed(r));
+            var tsMs = Long(b, 3, r);
+            Vouch? signed = null;
+            if (b.Columns[4].IsValid(r) && b.Columns[5].IsValid(r))
+            {
+                signed = new Vouch
+                {
+                    VoucherId = voucher,
+                    VoucheeId = vouchee,
+                    WeightPpm = Vouch.ToPpm(Math.Clamp(weight, 0, 1)),
+                    TimestampMs = (ulong)tsMs,
+                    VoucherPublicKey = b.Columns[4].GetBytes(r).ToArray(),
+                    Signature = b.Columns[5].GetBytes(r).ToArray(),
+                };
+            }
+            list.Add(new VouchEntry(voucher, vouchee, weight, DateTimeOffset.FromUnixTimeMilliseconds(tsMs), signed));
+        });
+        return list;
+    }
+
+    /// <summary>How many vouches this store holds (withdrawn ones, weight 0, included).</summary>
+    public long VouchCount()
+    {
+        lock (_gate)
+        {
+            return ReadLong(_connection.QueryWith("SELECT count(*) FROM vouches"), 0, 0);
+        }
+    }
+
+    /// <summary>Unweighted: the sum of the vouch weights for <paramref name="workerId"/>, capped at 1 (each voucher counted as fully trusted).</summary>
+    public double VoucherTrust(string workerId) => Math.Min(1, VouchesAbout(workerId).Sum(v => v.Weight));
+
+    /// <summary>The positive vouches about <paramref name="workerId"/> from others, cached in its ledger until a vouch about it changes.</summary>
+    private List<(string Voucher, double Weight)> VouchesAbout(string workerId)
     {
         var ledger = LedgerOf(workerId);
         lock (ledger)
@@ -354,16 +453,132 @@ public sealed class TrustStore : IDisposable
                 return cached;
             }
         }
-        double sum;
+        ResultSet rows;
         lock (_gate)
         {
-            sum = Math.Min(1, ReadDouble(_connection.QueryWith("SELECT coalesce(sum(weight), 0)::DOUBLE FROM vouches WHERE worker_id = $1", workerId)));
+            rows = _connection.QueryWith("SELECT voucher_id, weight FROM vouches WHERE worker_id = $1 AND weight > 0 AND voucher_id <> $1", workerId);
         }
+        var vouches = new List<(string Voucher, double Weight)>();
+        ForEachRow(rows, (b, r) => vouches.Add((Text(b, 0, r), BitConverter.ToDouble(b.Columns[1].GetFixed(r)))));
         lock (ledger)
         {
-            ledger.Vouches = sum;
+            ledger.Vouches = vouches;
         }
-        return sum;
+        return vouches;
+    }
+
+    private void ForgetVouches(string workerId)
+    {
+        var ledger = LedgerOf(workerId);
+        lock (ledger)
+        {
+            ledger.Vouches = null;
+        }
+    }
+
+    /// <summary>
+    /// The voucher term of <paramref name="workerId"/> (see <see cref="Duckton.Core.Trust.VoucherTrust"/>): each vouch
+    /// weighted by <c>policy.VouchWeight</c> and by the voucher's own effective trust — computed without its voucher
+    /// term (so vouch cycles cannot lift each other), 1 for <paramref name="requesterId"/> itself, and 0 for a voucher
+    /// that <paramref name="requesterId"/> never observed.
+    /// </summary>
+    public double VoucherTrust(string workerId, TrustPolicy policy, ReputationParameters parameters, string? requesterId)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var vouches = VouchesAbout(workerId);
+        if (vouches.Count == 0)
+        {
+            return 0;
+        }
+        return Duckton.Core.Trust.VoucherTrust.Compute(vouches.Select(v => (v.Weight, VoucherOwnTrust(v.Voucher, policy, parameters, requesterId))), policy.VouchWeight);
+    }
+
+    private double VoucherOwnTrust(string voucherId, TrustPolicy policy, ReputationParameters parameters, string? requesterId)
+    {
+        if (requesterId is not null && voucherId == requesterId)
+        {
+            return 1;
+        }
+        if (IsBlocked(voucherId))
+        {
+            return 0;
+        }
+        var observations = Observations(voucherId, requesterId);
+        if (observations.Count == 0)
+        {
+            return 0;
+        }
+        return EffectiveTrust.Compute(new TrustInputs
+        {
+            Reputation = Reputation.Compute(observations, _time.GetUtcNow(), parameters),
+            Observations = observations.Count,
+            Voucher = 0,
+            Penalties = Penalties(voucherId),
+        }, policy with { ExplorationRate = 0 }).Effective;
+    }
+
+    // ---------------------------------------------------------------- vetting and measured performance
+
+    /// <summary>Records the latest canary vetting outcome of <paramref name="nodeId"/>.</summary>
+    public void SetVetting(string nodeId, bool passed, DateTimeOffset at)
+    {
+        lock (_gate)
+        {
+            _connection.QueryWith("INSERT OR REPLACE INTO vetting VALUES ($1, $2, $3::UBIGINT)", nodeId, passed, U((ulong)Math.Max(0, at.ToUnixTimeMilliseconds())));
+        }
+    }
+
+    /// <summary>Every stored vetting outcome: node id → (passed, when).</summary>
+    public IReadOnlyDictionary<string, (bool Passed, DateTimeOffset At)> Vetting()
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT node_id, passed::BIGINT, ts_ms::BIGINT FROM vetting");
+        }
+        var map = new Dictionary<string, (bool, DateTimeOffset)>(StringComparer.Ordinal);
+        ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = (Long(b, 1, r) != 0, DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 2, r))));
+        return map;
+    }
+
+    /// <summary>Requester-measured performance of one host: EWMAs of commit latency and fetched bytes, with their sample counts.</summary>
+    public readonly record struct PerfSample(double LatencyMs, double Bytes, long Samples, long ByteSamples, DateTimeOffset At);
+
+    /// <summary>Upserts the measured performance of <paramref name="nodeId"/>.</summary>
+    /// <remarks>Written behind with the receipts (the latest sample per host wins): this runs on the query path.</remarks>
+    public void SetPerf(string nodeId, PerfSample perf)
+    {
+        lock (_pendingGate)
+        {
+            _pendingPerf[nodeId] = perf;
+        }
+        _wake.Release();
+    }
+
+    private Dictionary<string, PerfSample> _pendingPerf = new(StringComparer.Ordinal);
+
+    /// <summary>Every stored performance record.</summary>
+    public IReadOnlyDictionary<string, PerfSample> Perf()
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            FlushLocked();
+            rows = _connection.QueryWith("SELECT node_id, latency_ms, bytes, samples, byte_samples, ts_ms::BIGINT FROM perf");
+        }
+        var map = new Dictionary<string, PerfSample>(StringComparer.Ordinal);
+        ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = new PerfSample(BitConverter.ToDouble(b.Columns[1].GetFixed(r)), BitConverter.ToDouble(b.Columns[2].GetFixed(r)),
+            Long(b, 3, r), Long(b, 4, r), DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 5, r))));
+        return map;
+    }
+
+    /// <summary>How many receipts this store holds (about any worker).</summary>
+    public long ReceiptCount()
+    {
+        lock (_gate)
+        {
+            return ReadLong(_connection.QueryWith("SELECT count(*) FROM receipts"), 0, 0);
+        }
     }
 
     /// <summary>Blocks (or re-blocks with a new reason) a node id or wallet.</summary>
@@ -446,7 +661,7 @@ public sealed class TrustStore : IDisposable
         {
             Reputation = reputation,
             Observations = observations.Count,
-            Voucher = VoucherTrust(workerId),
+            Voucher = VoucherTrust(workerId, policy, parameters, requesterId),
             Stake = stake,
             Penalties = Penalties(workerId),
             Attestation = attestation,

@@ -55,6 +55,9 @@ public enum MessageType : byte
     /// <summary>Trust: a signed receipt.</summary>
     Receipt = 31,
 
+    /// <summary>Trust: a signed vouch.</summary>
+    Vouch = 32,
+
     /// <summary>Liveness probe.</summary>
     Ping = 40,
 

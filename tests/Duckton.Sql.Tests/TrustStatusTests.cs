@@ -1,0 +1,103 @@
+using Duckton.Core.Trust;
+using Duckton.DuckDB;
+using Duckton.Node;
+using Duckton.Transport;
+
+namespace Duckton.Sql.Tests;
+
+/// <summary>p2p_status trust rows, p2p_vouch and p2p_vouches on a fresh node with its own config directory.</summary>
+[Collection(SqlCollection.Name)]
+public sealed class TrustStatusTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("duckton-trust-status-").FullName;
+    private readonly NodeHost _host;
+    private readonly DuckDBDatabase _db;
+    private readonly DuckDBConnection _connection;
+
+    public TrustStatusTests(SqlFixture fixture)
+    {
+        _ = fixture; // loads libduckdb
+        _host = new NodeHost(_dir, n => n.StartsWith("P2P_", StringComparison.Ordinal) ? null : Environment.GetEnvironmentVariable(n));
+        _db = DuckDBDatabase.Open(null);
+        _connection = _db.Connect();
+        SqlSurface.Register(_connection.Value, _host);
+    }
+
+    public void Dispose()
+    {
+        _connection.Dispose();
+        _db.Dispose();
+        _host.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private List<string?[]> Rows(string sql)
+    {
+        using var c = _db.Connect();
+        var r = c.QueryAll(sql);
+        var rows = new List<string?[]>();
+        foreach (var b in r.Batches)
+        {
+            for (var i = 0; i < b.RowCount; i++)
+            {
+                rows.Add([.. b.Columns.Select(col => col.IsValid(i) ? System.Text.Encoding.UTF8.GetString(col.GetBytes(i)) : null)]);
+            }
+        }
+        return rows;
+    }
+
+    private Dictionary<string, string?> Trust() =>
+        Rows("SELECT key, value FROM p2p_status() WHERE \"group\" = 'trust'").ToDictionary(r => r[0]!, r => r[1]);
+
+    [Fact]
+    public void Status_reports_trust_counts_vouches_and_the_attestation_verifier()
+    {
+        var t = Trust();
+        foreach (var key in new[] { "hosts_trusted", "hosts_vetted", "hosts_unvetted", "hosts_failed", "hosts_blocked", "receipts_stored",
+            "receipts_gossip_accepted", "receipts_gossip_replayed", "receipts_gossip_rejected", "vouches_stored", "vouches_gossip_accepted" })
+        {
+            Assert.Equal("0", t[key]);
+        }
+        Assert.Equal("0.7", t["min_trust"]);
+        Assert.StartsWith("no", t["attestation_verifier"]);
+
+        using var other = NodeIdentity.Create();
+        var vouch = Rows($"SELECT key, value FROM p2p_vouch('{other.NodeId}', weight => 0.5)").ToDictionary(r => r[0]!, r => r[1]);
+        Assert.Equal("vouched", vouch["status"]);
+        Assert.Equal(other.NodeId, vouch["vouchee_id"]);
+        Assert.Equal("0.5", vouch["weight"]);
+        var listed = Assert.Single(Rows("SELECT voucher_id, vouchee_id, weight, signed FROM p2p_vouches()"));
+        Assert.Equal(new[] { _host.Node.Identity.NodeId, other.NodeId, "0.5", "true" }, listed.Select(x => x!).ToArray());
+        Assert.Equal("1", Trust()["vouches_stored"]);
+
+        // Attestation from configuration, rebuilt when it changes; the SIMULATED demo authority is called out.
+        var demo = Convert.ToHexStringLower(SimulatedAttestationAuthority.Demo.PublicKey);
+        Rows($"SELECT * FROM p2p_set('trust.attestation_authorities', '[\"{demo}\"]')");
+        Rows($"SELECT * FROM p2p_set('trust.allowed_measurements', '[\"L2:{SimulatedAttestationAuthority.SimulatedMeasurement}\"]')");
+        var verifier = Trust()["attestation_verifier"];
+        Assert.StartsWith("yes (1 authority, 1 allowlisted measurement)", verifier);
+        Assert.Contains("SIMULATED", verifier);
+        Assert.NotNull(_host.Node.Trust.Verifier);
+        Rows("SELECT * FROM p2p_set('trust.attestation_authorities', '[]')");
+        Assert.StartsWith("no", Trust()["attestation_verifier"]);
+        Assert.Null(_host.Node.Trust.Verifier);
+    }
+
+    [Theory]
+    [InlineData("p2p_vouch('b3:abc')", "not a node id")]
+    [InlineData("p2p_vouch('b3:0000000000000000000000000000000000000000000000000000000000000000', weight => 1.5)", "out of range")]
+    [InlineData("p2p_vouch('')", "give the node id")]
+    public void Bad_vouch_calls_are_clear_errors(string call, string message)
+    {
+        var e = Assert.ThrowsAny<Exception>(() => Rows($"SELECT * FROM {call}"));
+        Assert.Contains(message, e.Message);
+        Assert.Equal("0", Trust()["vouches_stored"]);
+    }
+
+    [Fact]
+    public void A_node_cannot_vouch_for_itself()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => Rows($"SELECT * FROM p2p_vouch('{_host.Node.Identity.NodeId}')"));
+        Assert.Contains("cannot vouch for itself", e.Message);
+    }
+}

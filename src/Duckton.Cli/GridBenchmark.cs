@@ -96,13 +96,17 @@ internal static class GridBenchmark
             Check(node.Query("SELECT 43 AS answer", Remote(honest)));
             output.WriteLine(string.Create(f, $"second verified query: {Stopwatch.GetElapsedTime(second).TotalMilliseconds:F1} ms"));
 
-            // 1. Small verified query.
+            // 1. Small verified query, after 300 unmeasured ones: tiered JIT (requester and hosts) settles first.
+            for (var i = 0; i < 300; i++)
+            {
+                Check(node.Query("SELECT 42 AS answer", Remote(honest)));
+            }
             var opened = node.Grid.Pool.ConnectionsOpened;
             var hostCpu = HostsCpu(hosts);
-            var small = Measure(runs, 50, () => Check(node.Query("SELECT 42 AS answer", Remote(honest))));
+            var small = Measure(runs, 0, () => Check(node.Query("SELECT 42 AS answer", Remote(honest))));
             var handshakes = node.Grid.Pool.ConnectionsOpened - opened;
-            var hostCpuMs = (HostsCpu(hosts) - hostCpu).TotalMilliseconds / (runs + 50);
-            output.WriteLine(string.Create(f, $"verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), {runs} runs: p50 {small.P50:F3} ms  p99 {small.P99:F3} ms, requester CPU {small.CpuMs:F2} ms/query, all hosts' CPU {hostCpuMs:F2} ms/query, {handshakes} new connections over {runs + 50} queries  (target p50 <= 2 ms, p99 <= 5 ms)"));
+            var hostCpuMs = (HostsCpu(hosts) - hostCpu).TotalMilliseconds / runs;
+            output.WriteLine(string.Create(f, $"verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), {runs} runs: p50 {small.P50:F3} ms  p99 {small.P99:F3} ms, requester CPU {small.CpuMs:F2} ms/query, all hosts' CPU {hostCpuMs:F2} ms/query, {handshakes} new connections over {runs} queries  (target p50 <= 2 ms, p99 <= 5 ms)"));
 
             // 2. One stalled host of the k, same query.
             // Interleaved (stalled, honest, stalled, ...) so both see the same machine load.

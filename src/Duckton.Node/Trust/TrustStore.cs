@@ -134,7 +134,7 @@ public sealed class TrustStore : IDisposable
         {
             _pending.Add(receipt);
         }
-        _wake.Release();
+        Wake();
         Bump(receipt.WorkerId);
         return true;
     }
@@ -246,6 +246,19 @@ public sealed class TrustStore : IDisposable
         }
     }
 
+    /// <summary>Longest a written-behind receipt waits for its commit (the SIGKILL exposure window).</summary>
+    public static readonly TimeSpan WriteBehindWindow = TimeSpan.FromMilliseconds(20);
+
+    private int _wakeRequested;
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakeRequested, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
+
     private async Task WriteBehindAsync()
     {
         while (!_stopWriter.IsCancellationRequested)
@@ -253,11 +266,14 @@ public sealed class TrustStore : IDisposable
             try
             {
                 await _wake.WaitAsync(_stopWriter.Token).ConfigureAwait(false);
+                // Gather what a busy node produces meanwhile: one commit per window instead of one per query.
+                await Task.Delay(WriteBehindWindow, _stopWriter.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
                 return;
             }
+            Volatile.Write(ref _wakeRequested, 0);
             try
             {
                 Flush();
@@ -552,7 +568,7 @@ public sealed class TrustStore : IDisposable
         {
             _pendingPerf[nodeId] = perf;
         }
-        _wake.Release();
+        Wake();
     }
 
     private Dictionary<string, PerfSample> _pendingPerf = new(StringComparer.Ordinal);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Network-fault test of the grid (SPEC §5.3, §7): four `duckton host` processes, each in its own network namespace
-# behind a veth pair on a bridge, with `tc netem delay 5ms loss 1%` on every link; a requester in the root namespace
+# behind a veth pair on a bridge, with `tc netem delay 5ms loss 1%` on every link (kernels without netem: 1% random
+# loss each way from nftables and a tbf rate cap, no fixed delay); a requester in the root namespace
 # joins by seed and runs verified queries (replicas 3, quorum 2), one with a SIMULATED cheater among the hosts and
 # one whose first-fetched host SIGKILLs itself mid-stream. Checks every answer; cleans up on any exit.
 #
@@ -63,7 +64,30 @@ for i in 1 2 3 4; do
 done
 if [ $netem = 0 ]; then
   [ "${NETNS_REQUIRE_NETEM:-0}" = 1 ] && skip "tc netem is not available in this kernel ($(cat "$work/tc.err")); NETNS_REQUIRE_NETEM=1"
-  log "WARNING: tc netem is not available in this kernel ($(cat "$work/tc.err")): running over namespaces WITHOUT delay and loss"
+  # Without netem: random loss from nftables (numgen) in every host namespace, both directions, and a token-bucket
+  # rate cap (tbf: queueing delay when a result saturates the link). A fixed per-packet delay needs netem.
+  if ! command -v nft >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nftables) >/dev/null 2>&1 || true
+  fi
+  loss=0
+  if command -v nft >/dev/null 2>&1; then
+    loss=1
+    for i in 1 2 3 4; do
+      ns="${tag}n$i"
+      ip netns exec "$ns" nft -f - <<'NFT' 2>"$work/nft.err" || loss=0
+table inet duckton_loss {
+  chain in { type filter hook input priority 0; numgen random mod 100 < 1 drop; }
+  chain out { type filter hook output priority 0; numgen random mod 100 < 1 drop; }
+}
+NFT
+      ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate 200mbit burst 256kb latency 20ms 2>>"$work/tc.err" || true
+    done
+  fi
+  if [ $loss = 1 ]; then
+    log "WARNING: tc netem is not available in this kernel ($(cat "$work/tc.err" | head -1)): links get 1% random loss each way (nftables numgen) and a 200 Mbit/s token bucket (tbf) instead; no fixed delay"
+  else
+    log "WARNING: tc netem is not available in this kernel and nftables could not be used ($(cat "$work/nft.err" 2>/dev/null | head -1)): running over namespaces WITHOUT delay and loss"
+  fi
 else
   log "links: netem delay 5ms loss 1% on both ends"
 fi

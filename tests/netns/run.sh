@@ -76,8 +76,8 @@ if [ $netem = 0 ]; then
       ns="${tag}n$i"
       ip netns exec "$ns" nft -f - <<'NFT' 2>"$work/nft.err" || loss=0
 table inet duckton_loss {
-  chain in { type filter hook input priority 0; numgen random mod 100 < 1 drop; }
-  chain out { type filter hook output priority 0; numgen random mod 100 < 1 drop; }
+  chain in { type filter hook input priority 0; numgen random mod 100 < 1 counter drop; }
+  chain out { type filter hook output priority 0; numgen random mod 100 < 1 counter drop; }
 }
 NFT
       ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate 200mbit burst 256kb latency 20ms 2>>"$work/tc.err" || true
@@ -158,5 +158,13 @@ if kill -0 "$pid_dier" 2>/dev/null; then log "FAIL: the dying host was never fet
 out=$("${rq[@]}" -c "SELECT answer FROM p2p_query('SELECT 42 AS answer', prefer => 'remote', replicas => 3, quorum => 2, nodes => $(nodes "$id1" "$id2" "$id3"))" | tail -1)
 check "verified small query after the kill" 42 "$out"
 
+if [ "${loss:-0}" = 1 ]; then
+  dropped=0
+  for i in 1 2 3 4; do
+    n=$(ip netns exec "${tag}n$i" nft list table inet duckton_loss 2>/dev/null | grep -o 'packets [0-9]*' | awk '{s += $2} END {print s + 0}')
+    dropped=$((dropped + n))
+  done
+  log "packets dropped by the loss rules during the run: $dropped"
+fi
 if [ $fails -ne 0 ]; then log "$fails check(s) failed; host logs:"; for f in "$work"/*.err; do echo "== $f" >&2; tail -5 "$f" >&2; done; exit 1; fi
 log "passed"

@@ -135,7 +135,12 @@ public sealed class TrustStore : IDisposable
             _pending.Add(receipt);
         }
         Wake();
-        Bump(receipt.WorkerId);
+        if (receipt.Verdict != Verdict.Correct)
+        {
+            // Bad news invalidates cached trust at once; a Correct receipt only nudges it up, and caches keyed on
+            // the generation re-read within their own short lifetime (TrustEngine: 1 s) anyway.
+            Bump(receipt.WorkerId);
+        }
         return true;
     }
 
@@ -187,20 +192,31 @@ public sealed class TrustStore : IDisposable
         }
     }
 
-    private void FlushLocked()
+    private long _perfFlushed;
+
+    private void FlushLocked(bool force = false)
     {
         List<Receipt> batch;
         Dictionary<string, PerfSample> perf;
         lock (_pendingGate)
         {
-            if (_pending.Count == 0 && _pendingPerf.Count == 0)
+            if (_pending.Count == 0 && (_pendingPerf.Count == 0 || (!force && _time.GetElapsedTime(_perfFlushed) < TimeSpan.FromSeconds(1))))
             {
                 return;
             }
             batch = _pending;
             _pending = [];
-            perf = _pendingPerf;
-            _pendingPerf = new(StringComparer.Ordinal);
+            // Performance samples change with every query: committed at most once a second (and on read or Dispose).
+            if (force || _time.GetElapsedTime(_perfFlushed) >= TimeSpan.FromSeconds(1))
+            {
+                perf = _pendingPerf;
+                _pendingPerf = new(StringComparer.Ordinal);
+                _perfFlushed = _time.GetTimestamp();
+            }
+            else
+            {
+                perf = [];
+            }
         }
         _connection.Execute("BEGIN TRANSACTION");
         try
@@ -579,7 +595,7 @@ public sealed class TrustStore : IDisposable
         ResultSet rows;
         lock (_gate)
         {
-            FlushLocked();
+            FlushLocked(force: true);
             rows = _connection.QueryWith("SELECT node_id, latency_ms, bytes, samples, byte_samples, ts_ms::BIGINT FROM perf");
         }
         var map = new Dictionary<string, PerfSample>(StringComparer.Ordinal);
@@ -714,7 +730,7 @@ public sealed class TrustStore : IDisposable
         }
         lock (_gate)
         {
-            FlushLocked();
+            FlushLocked(force: true);
             _connection.Dispose();
             _wake.Dispose();
             _stopWriter.Dispose();

@@ -94,6 +94,48 @@ public class TrustStoreTests : IDisposable
         }
     }
 
+    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = start;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    [Fact]
+    public void Running_reputation_sums_match_the_formula_over_the_whole_history_as_time_advances()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        using var store = TrustStore.Open(_dir, time: time);
+        var requester = NodeIds.FromPublicKey(_requester.PublicKey);
+        var parameters = new ReputationParameters { HalfLife = TimeSpan.FromHours(6) };
+        var random = new Random(7);
+        for (var step = 0; step < 40; step++)
+        {
+            // A few receipts stamped up to an hour in the past, then time moves on by up to half a day.
+            for (var i = 0; i < 5; i++)
+            {
+                var verdict = random.Next(10) switch { 0 => Verdict.Incorrect, 1 => Verdict.Timeout, 2 => Verdict.Inconclusive, _ => Verdict.Correct };
+                var stamped = time.Now.AddSeconds(-random.Next(3600));
+                Assert.True(store.AddReceipt(new Receipt
+                {
+                    JobId = $"job-{step}-{i}",
+                    WorkerId = _worker,
+                    RequesterId = requester,
+                    QueryHash = "q",
+                    ResultHash = "r",
+                    Verdict = verdict,
+                    Timestamp = (ulong)stamped.ToUnixTimeSeconds(),
+                }.SignWith(_requester)));
+            }
+            time.Now = time.Now.AddSeconds(random.Next(43_200));
+            var observations = store.Observations(_worker, requester);
+            var expected = Reputation.Compute(observations, time.Now, parameters);
+            var actual = store.Evaluate(_worker, TrustPolicy.Default, parameters, requesterId: requester);
+            Assert.Equal(expected!.Value, actual.Reputation, 9);
+            Assert.Equal(observations.Count, store.ObservationCount(_worker, requester));
+        }
+    }
+
     [Fact]
     public void Replayed_forged_and_tampered_receipts_are_rejected()
     {

@@ -67,12 +67,68 @@ public sealed class ConfigStore
         }
     }
 
-    /// <summary>The configuration in force (defaults ← files ← environment ← runtime), validated as a whole.</summary>
-    public EffectiveConfig Effective() => Resolve(LoadRuntimeLayer());
+    /// <summary>
+    /// The configuration in force (defaults ← files ← environment ← runtime), validated as a whole. Resolved again only
+    /// when one of its inputs changed (each file's size and modification time, the <c>P2P_*</c> values): every grid
+    /// query asks for it several times, and a full resolution reads and parses files.
+    /// </summary>
+    public EffectiveConfig Effective()
+    {
+        var signature = InputsSignature();
+        if (Volatile.Read(ref _resolved) is { } hit && hit.Signature == signature)
+        {
+            return hit.Config;
+        }
+        var config = Resolve(LoadRuntimeLayer());
+        Volatile.Write(ref _resolved, new ResolvedCache(signature, config));
+        return config;
+    }
+
+    private sealed record ResolvedCache(string Signature, EffectiveConfig Config);
+
+    private sealed record OverrideCache(EffectiveConfig Base, List<KeyValuePair<string, string>> Overrides, EffectiveConfig Config);
+
+    private ResolvedCache? _resolved;
+    private OverrideCache? _lastOverrides;
+
+    /// <summary>What the resolution depends on, as text: the files' (path, size, mtime) and every catalogue variable's value.</summary>
+    private string InputsSignature()
+    {
+        var b = new System.Text.StringBuilder(256);
+        foreach (var file in ConfigFiles.Append(RuntimeFilePath))
+        {
+            var info = new FileInfo(file);
+            b.Append(file).Append('|');
+            if (info.Exists)
+            {
+                b.Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks);
+            }
+            b.Append('\u0001');
+        }
+        foreach (var name in EnvironmentNames)
+        {
+            b.Append(_environment(name)).Append('\u0001');
+        }
+        return b.ToString();
+    }
+
+    private static readonly string[] EnvironmentNames = [.. ConfigCatalog.Keys.SelectMany(k => k.EnvVars).Distinct(StringComparer.Ordinal)];
 
     /// <summary>The configuration in force with per-call overrides (key → value text) on top.</summary>
-    public EffectiveConfig Effective(IEnumerable<KeyValuePair<string, string>> callOverrides) =>
-        Effective().WithOverrides(callOverrides);
+    public EffectiveConfig Effective(IEnumerable<KeyValuePair<string, string>> callOverrides)
+    {
+        ArgumentNullException.ThrowIfNull(callOverrides);
+        var baseConfig = Effective();
+        var list = callOverrides.ToList();
+        // The same overrides on the same base (a workload repeating its p2p_query options) resolve once.
+        if (Volatile.Read(ref _lastOverrides) is { } last && ReferenceEquals(last.Base, baseConfig) && last.Overrides.SequenceEqual(list))
+        {
+            return last.Config;
+        }
+        var config = baseConfig.WithOverrides(list);
+        Volatile.Write(ref _lastOverrides, new OverrideCache(baseConfig, list, config));
+        return config;
+    }
 
     /// <summary>The <c>p2p_config()</c> rows of the configuration in force (secrets redacted).</summary>
     public IReadOnlyList<ConfigEntry> Entries() => Effective().Entries();

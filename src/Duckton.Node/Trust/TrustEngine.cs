@@ -299,7 +299,7 @@ public sealed class TrustEngine : ICandidateRanker
             return Adjust(workerId, hit.Trust);
         }
         var b = store.Evaluate(workerId, key.Item1, key.Item2, stake: 0, attestation: level, requesterId: _identity.NodeId);
-        observations = store.Observations(workerId, _identity.NodeId).Count;
+        observations = store.ObservationCount(workerId, _identity.NodeId);
         var ceiling = c.Economics.Ranking.NewcomerTrustCeiling;
         if (ceiling < 1 && observations < c.Economics.Ranking.NewcomerObsThreshold)
         {

@@ -43,6 +43,9 @@ public sealed class TrustStore : IDisposable
         public double Penalties;
         /// <summary>(voucher, weight) of the positive vouches about this worker; null until read from the file.</summary>
         public List<(string Voucher, double Weight)>? Vouches;
+
+        /// <summary>Running reputation sums per (half-life, requester filter), see <c>ReputationOf</c>.</summary>
+        public readonly Dictionary<string, RunningSums> Sums = new(StringComparer.Ordinal);
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ledger> _ledgers = new(StringComparer.Ordinal);
@@ -135,12 +138,7 @@ public sealed class TrustStore : IDisposable
             _pending.Add(receipt);
         }
         Wake();
-        if (receipt.Verdict != Verdict.Correct)
-        {
-            // Bad news invalidates cached trust at once; a Correct receipt only nudges it up, and caches keyed on
-            // the generation re-read within their own short lifetime (TrustEngine: 1 s) anyway.
-            Bump(receipt.WorkerId);
-        }
+        Bump(receipt.WorkerId);
         return true;
     }
 
@@ -535,15 +533,15 @@ public sealed class TrustStore : IDisposable
         {
             return 0;
         }
-        var observations = Observations(voucherId, requesterId);
-        if (observations.Count == 0)
+        var (reputation, count) = ReputationOf(voucherId, requesterId, parameters);
+        if (count == 0)
         {
             return 0;
         }
         return EffectiveTrust.Compute(new TrustInputs
         {
-            Reputation = Reputation.Compute(observations, _time.GetUtcNow(), parameters),
-            Observations = observations.Count,
+            Reputation = reputation,
+            Observations = count,
             Voucher = 0,
             Penalties = Penalties(voucherId),
         }, policy with { ExplorationRate = 0 }).Effective;
@@ -687,17 +685,78 @@ public sealed class TrustStore : IDisposable
     public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default,
         string? requesterId = null)
     {
-        var observations = Observations(workerId, requesterId);
-        var reputation = Reputation.Compute(observations, _time.GetUtcNow(), parameters);
+        ArgumentNullException.ThrowIfNull(parameters);
+        var (reputation, count) = ReputationOf(workerId, requesterId, parameters);
         return EffectiveTrust.Compute(new TrustInputs
         {
             Reputation = reputation,
-            Observations = observations.Count,
+            Observations = count,
             Voucher = VoucherTrust(workerId, policy, parameters, requesterId),
             Stake = stake,
             Penalties = Penalties(workerId),
             Attestation = attestation,
         }, policy);
+    }
+
+    /// <summary>How many reputation-bearing observations of <paramref name="workerId"/> exist (issued by <paramref name="requesterId"/> when given).</summary>
+    public int ObservationCount(string workerId, string? requesterId = null) => ReputationOf(workerId, requesterId, ReputationParameters.Default).Count;
+
+    /// <summary>
+    /// R (Wilson-shrunk recency-weighted correctness, SPEC §5.4) from running sums kept in the worker's ledger, so an
+    /// evaluation costs the receipts added since the last one rather than the whole history:
+    /// Σ wᵢ·cᵢ and Σ wᵢ with wᵢ = 0.5^(ageᵢ/h) are multiplied by 0.5^(Δt/h) as time advances (exactly what every
+    /// weight does), and each new observation is added with its weight at that moment. Equal to
+    /// <see cref="Reputation.Compute"/> up to rounding, except that a receipt stamped in the future (clock skew)
+    /// starts decaying from when it was counted.
+    /// </summary>
+    private (double? Reputation, int Count) ReputationOf(string workerId, string? requesterId, ReputationParameters parameters)
+    {
+        var ledger = LedgerOf(workerId);
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        var h = parameters.HalfLife.TotalSeconds;
+        lock (ledger)
+        {
+            var key = string.Create(CultureInfo.InvariantCulture, $"{h}|{requesterId}");
+            if (!ledger.Sums.TryGetValue(key, out var sums) || now < sums.At)
+            {
+                sums = new RunningSums { HalfLife = h, At = now };
+                ledger.Sums[key] = sums;
+            }
+            if (h > 0 && now > sums.At)
+            {
+                var decay = Math.Pow(0.5, (now - sums.At) / h);
+                sums.Weight *= decay;
+                sums.Correct *= decay;
+            }
+            sums.At = now;
+            for (; sums.Consumed < ledger.Outcomes.Count; sums.Consumed++)
+            {
+                var (ts, verdict, requester) = ledger.Outcomes[sums.Consumed];
+                if (verdict is not (Verdict.Correct or Verdict.Incorrect or Verdict.Timeout or Verdict.Malformed) || (requesterId is not null && requester != requesterId))
+                {
+                    continue;
+                }
+                var w = h > 0 ? Math.Pow(0.5, Math.Max(0, now - ts) / h) : 1.0;
+                sums.Weight += w;
+                if (verdict == Verdict.Correct)
+                {
+                    sums.Correct += w;
+                }
+                sums.Count++;
+            }
+            double? r = sums.Count == 0 || sums.Weight <= 0 ? null : Reputation.WilsonLowerBound(sums.Correct / sums.Weight, sums.Count, parameters);
+            return (r, sums.Count);
+        }
+    }
+
+    private sealed class RunningSums
+    {
+        public double HalfLife;
+        public double At;
+        public double Weight;
+        public double Correct;
+        public int Count;
+        public int Consumed;
     }
 
     private static string KindText(BlockKind kind) => kind == BlockKind.Wallet ? "wallet" : "node_id";

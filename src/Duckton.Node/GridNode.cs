@@ -259,7 +259,7 @@ public sealed class GridNode : IDisposable
         var trusted = eligible.Where(p => Trust.Assess(p, config, overrides).Standing == Standing.Trusted).Select(p => p.NodeId).ToHashSet(StringComparer.Ordinal);
         var quorum = config.Scheduler.VerifyMode == Duckton.Core.Configuration.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
         // Called directly (no Task.Run): the prefix up to the first network wait runs on this thread.
-        var outcome = RemoteAsync().GetAwaiter().GetResult();
+        var outcome = WaitWithoutSpinning(RemoteAsync());
         async Task<RemoteOutcome> RemoteAsync()
         {
             await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
@@ -296,6 +296,24 @@ public sealed class GridNode : IDisposable
             Rejected = outcome.Rejected.Count == 0 ? null : string.Join(" | ", outcome.Rejected),
         };
         return new QueryOutcome(outcome.Result, meta);
+    }
+
+    /// <summary>
+    /// Blocks until <paramref name="task"/> completes without the spin phase of <c>Task.Wait</c>: a grid query waits
+    /// milliseconds for the network, and on a small machine spinning takes the core the hosts or the I/O need.
+    /// </summary>
+    private static T WaitWithoutSpinning<T>(Task<T> task)
+    {
+        if (!task.IsCompleted)
+        {
+            // Not disposed: the continuation may still be inside Set() when Wait() returns; without a kernel handle
+            // (spinCount 0, no WaitHandle requested) there is nothing to release.
+            var done = new ManualResetEventSlim(false, spinCount: 0);
+            task.ContinueWith(static (_, state) => ((ManualResetEventSlim)state!).Set(), done, CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            done.Wait();
+        }
+        return task.GetAwaiter().GetResult();
     }
 
     public void Dispose()

@@ -261,7 +261,7 @@ public sealed class TrustStore : IDisposable
     }
 
     /// <summary>Longest a written-behind receipt waits for its commit (the SIGKILL exposure window).</summary>
-    public static readonly TimeSpan WriteBehindWindow = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan WriteBehindWindow = TimeSpan.FromMilliseconds(100);
 
     private int _wakeRequested;
 

@@ -85,6 +85,7 @@ public sealed class GridNode : IDisposable
                     grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
                     grid.Coordinator.BidCheck = Trust.CheckBid;
                     grid.Coordinator.SpillDirectory = Path.Combine(Config.ConfigDirectory, "tmp");
+                    Duckton.Core.Data.SpooledBatches.RemoveLeftovers(grid.Coordinator.SpillDirectory); // from a killed process
                     grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
                     grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
                     grid.ReceiptSummary = Trust.OwnReceiptSummary;

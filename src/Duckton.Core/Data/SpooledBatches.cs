@@ -126,6 +126,33 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 
+    /// <summary>
+    /// Deletes spill files left in <paramref name="directory"/> by a process that was killed before it could close them
+    /// (a clean close deletes them). Safe while another process still spills there: on Unix an open file keeps its
+    /// data after its name is removed; elsewhere a file in use is skipped. Returns how many were removed.
+    /// </summary>
+    public static int RemoveLeftovers(string directory)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+        var removed = 0;
+        foreach (var file in Directory.EnumerateFiles(directory, "spill-*.bin"))
+        {
+            try
+            {
+                File.Delete(file);
+                removed++;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // in use (Windows) or not ours to delete: leave it
+            }
+        }
+        return removed;
+    }
+
     private FileStream Create()
     {
         if (OperatingSystem.IsWindows())

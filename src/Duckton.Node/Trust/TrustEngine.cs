@@ -619,12 +619,9 @@ public sealed class TrustEngine : ICandidateRanker
     public GridRuntime? Grid { get; set; }
 
     /// <summary>Gossip counters: receipts accepted, replays ignored, forged/tampered/unbound ones rejected.</summary>
-    public long GossipAccepted => Interlocked.Read(ref _accepted);
-    public long GossipReplayed => Interlocked.Read(ref _replayed);
-    public long GossipRejected => Interlocked.Read(ref _rejected);
-    private long _accepted;
-    private long _replayed;
-    private long _rejected;
+    public long GossipAccepted => Interlocked.Read(ref _receiptGossip.Accepted);
+    public long GossipReplayed => Interlocked.Read(ref _receiptGossip.Replayed);
+    public long GossipRejected => Interlocked.Read(ref _receiptGossip.Rejected);
 
     /// <summary>The receipts this node pushes on a gossip exchange: the most recent ones it issued.</summary>
     public IReadOnlyList<byte[]> ReceiptsToShare()
@@ -640,32 +637,53 @@ public sealed class TrustEngine : ICandidateRanker
     /// bound to its key, refuses self-issued receipts and blocked requesters, dedups replays through the store.
     /// Returns "accepted", "replay" or "rejected: why".
     /// </summary>
-    public string IngestReceipt(ReadOnlySpan<byte> payload, string fromPeer)
+    public string IngestReceipt(ReadOnlySpan<byte> payload, string fromPeer) =>
+        Ingest(payload, Duckton.Core.Protocol.ReceiptMessage.Decode, "receipt", _receiptGossip,
+            receipt => receipt.Problem()
+                ?? (receipt.WorkerId == receipt.RequesterId ? "self-issued receipt" : null)
+                ?? (Store.IsBlocked(receipt.RequesterId) || Store.IsBlocked(fromPeer) ? "requester or sender is blocked" : null),
+            receipt => Store.AddReceipt(receipt));
+
+    private delegate T SpanDecoder<out T>(ReadOnlySpan<byte> payload);
+
+    /// <summary>Accepted / replayed / rejected counts of one kind of gossiped signed message.</summary>
+    private sealed class GossipCounters
     {
-        Receipt receipt;
+        public long Accepted;
+        public long Replayed;
+        public long Rejected;
+    }
+
+    private readonly GossipCounters _receiptGossip = new();
+    private readonly GossipCounters _vouchGossip = new();
+
+    /// <summary>
+    /// The common path of a gossiped signed message: decode (malformed = rejected), check (a reason = rejected), store
+    /// (false = replay). Returns "accepted", "replay" or "rejected: why" and counts the outcome.
+    /// </summary>
+    private static string Ingest<T>(ReadOnlySpan<byte> payload, SpanDecoder<T> decode, string kind, GossipCounters counters, Func<T, string?> check, Func<T, bool> store)
+    {
+        T message;
         try
         {
-            receipt = Duckton.Core.Protocol.ReceiptMessage.Decode(payload);
+            message = decode(payload);
         }
         catch (Exception e) when (e is Duckton.Core.Protocol.ProtocolException or ArgumentException or FormatException)
         {
-            Interlocked.Increment(ref _rejected);
-            return "rejected: malformed receipt";
+            Interlocked.Increment(ref counters.Rejected);
+            return "rejected: malformed " + kind;
         }
-        var problem = receipt.Problem()
-            ?? (receipt.WorkerId == receipt.RequesterId ? "self-issued receipt" : null)
-            ?? (Store.IsBlocked(receipt.RequesterId) || Store.IsBlocked(fromPeer) ? "requester or sender is blocked" : null);
-        if (problem is not null)
+        if (check(message) is { } problem)
         {
-            Interlocked.Increment(ref _rejected);
+            Interlocked.Increment(ref counters.Rejected);
             return "rejected: " + problem;
         }
-        if (!Store.AddReceipt(receipt))
+        if (!store(message))
         {
-            Interlocked.Increment(ref _replayed);
+            Interlocked.Increment(ref counters.Replayed);
             return "replay";
         }
-        Interlocked.Increment(ref _accepted);
+        Interlocked.Increment(ref counters.Accepted);
         return "accepted";
     }
 
@@ -821,14 +839,11 @@ public sealed class TrustEngine : ICandidateRanker
     private SharedVouchList? _sharedVouches;
 
     private sealed record SharedVouchList(long Version, IReadOnlyList<byte[]> Payloads);
-    private long _vouchAccepted;
-    private long _vouchReplayed;
-    private long _vouchRejected;
 
     /// <summary>Vouch gossip counters: accepted, replays (or stale copies) ignored, forged/tampered/self/unbound ones rejected.</summary>
-    public long VouchesAccepted => Interlocked.Read(ref _vouchAccepted);
-    public long VouchesReplayed => Interlocked.Read(ref _vouchReplayed);
-    public long VouchesRejected => Interlocked.Read(ref _vouchRejected);
+    public long VouchesAccepted => Interlocked.Read(ref _vouchGossip.Accepted);
+    public long VouchesReplayed => Interlocked.Read(ref _vouchGossip.Replayed);
+    public long VouchesRejected => Interlocked.Read(ref _vouchGossip.Rejected);
 
     /// <summary>
     /// Signs a vouch of this node for <paramref name="voucheeId"/> (weight in [0, 1]; 0 withdraws an earlier one), stores
@@ -865,33 +880,17 @@ public sealed class TrustEngine : ICandidateRanker
     /// </summary>
     public string IngestVouch(ReadOnlySpan<byte> payload, string fromPeer)
     {
-        Vouch vouch;
-        try
+        var horizon = (ulong)Math.Max(0, (_time.GetUtcNow() + VouchClockSkew).ToUnixTimeMilliseconds());
+        var outcome = Ingest(payload, Duckton.Core.Protocol.VouchMessage.Decode, "vouch", _vouchGossip,
+            vouch => vouch.Problem()
+                ?? (vouch.TimestampMs > horizon ? "timestamp is in the future" : null)
+                ?? (Store.IsBlocked(vouch.VoucherId) || Store.IsBlocked(fromPeer) ? "voucher or sender is blocked" : null),
+            vouch => Store.AddVouch(vouch));
+        if (outcome == "accepted")
         {
-            vouch = Duckton.Core.Protocol.VouchMessage.Decode(payload);
+            Interlocked.Increment(ref _vouchVersion);
         }
-        catch (Exception e) when (e is Duckton.Core.Protocol.ProtocolException or ArgumentException or FormatException)
-        {
-            Interlocked.Increment(ref _vouchRejected);
-            return "rejected: malformed vouch";
-        }
-        var horizon = _time.GetUtcNow() + VouchClockSkew;
-        var problem = vouch.Problem()
-            ?? (vouch.TimestampMs > (ulong)Math.Max(0, horizon.ToUnixTimeMilliseconds()) ? "timestamp is in the future" : null)
-            ?? (Store.IsBlocked(vouch.VoucherId) || Store.IsBlocked(fromPeer) ? "voucher or sender is blocked" : null);
-        if (problem is not null)
-        {
-            Interlocked.Increment(ref _vouchRejected);
-            return "rejected: " + problem;
-        }
-        if (!Store.AddVouch(vouch))
-        {
-            Interlocked.Increment(ref _vouchReplayed);
-            return "replay";
-        }
-        Interlocked.Increment(ref _vouchAccepted);
-        Interlocked.Increment(ref _vouchVersion);
-        return "accepted";
+        return outcome;
     }
 
     /// <summary>The signed vouches this node pushes on a gossip exchange (its own and relayed ones, most recently received first).</summary>

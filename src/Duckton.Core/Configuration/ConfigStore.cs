@@ -69,8 +69,8 @@ public sealed class ConfigStore
 
     /// <summary>
     /// The configuration in force (defaults ← files ← environment ← runtime), validated as a whole. Resolved again only
-    /// when one of its inputs changed (each file's size and modification time, the <c>P2P_*</c> values): every grid
-    /// query asks for it several times, and a full resolution reads and parses files.
+    /// when one of its inputs changed (each file's content hash, the <c>P2P_*</c> values): every grid query asks for
+    /// it several times, and a full resolution parses the files and binds every key.
     /// </summary>
     public EffectiveConfig Effective()
     {
@@ -97,11 +97,12 @@ public sealed class ConfigStore
         var b = new System.Text.StringBuilder(256);
         foreach (var file in ConfigFiles.Append(RuntimeFilePath))
         {
-            var info = new FileInfo(file);
             b.Append(file).Append('|');
-            if (info.Exists)
+            // The content, not the modification time: file times are only as fine as the kernel's clock tick, and two
+            // p2p_set calls within one tick can leave a file of the same size.
+            if (TryReadAll(file) is { } bytes)
             {
-                b.Append(info.Length).Append(':').Append(info.LastWriteTimeUtc.Ticks);
+                b.Append(Convert.ToHexString(Duckton.Core.Hashing.Blake3.Hash(bytes)));
             }
             b.Append('\u0001');
         }
@@ -110,6 +111,18 @@ public sealed class ConfigStore
             b.Append(_environment(name)).Append('\u0001');
         }
         return b.ToString();
+    }
+
+    private static byte[]? TryReadAll(string file)
+    {
+        try
+        {
+            return File.Exists(file) ? File.ReadAllBytes(file) : null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null; // resolution reads it again and reports the problem
+        }
     }
 
     private static readonly string[] EnvironmentNames = [.. ConfigCatalog.Keys.SelectMany(k => k.EnvVars).Distinct(StringComparer.Ordinal)];

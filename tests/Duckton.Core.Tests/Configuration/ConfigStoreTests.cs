@@ -5,6 +5,30 @@ namespace Duckton.Core.Tests.Configuration;
 public class ConfigStoreTests
 {
     [Fact]
+    public void The_cached_configuration_follows_every_change_of_files_environment_and_other_writers()
+    {
+        using var dir = new TempConfigDir();
+        var store = dir.Store();
+        var other = dir.Store(); // another process writing the same runtime layer
+        Assert.Same(store.Effective(), store.Effective()); // nothing changed: resolved once
+        for (var i = 0; i < 40; i++)
+        {
+            // Same-length values back to back, within one file-time tick: content, not mtime, must decide.
+            var value = i % 2 == 0 ? "0.55" : "0.65";
+            (i % 3 == 0 ? other : store).Set("trust.min_trust", value);
+            Assert.Equal(double.Parse(value, System.Globalization.CultureInfo.InvariantCulture), store.Effective().Config.Trust.MinTrust);
+        }
+        dir.Env["P2P_QUORUM"] = "1";
+        Assert.Equal(1, store.Effective().Config.Scheduler.Quorum);
+        dir.WriteConfig("[scheduler]\nreplicas = 7\n");
+        Assert.Equal(7, store.Effective().Config.Scheduler.Replicas);
+        var overrides = new Dictionary<string, string> { ["scheduler.replicas"] = "2" };
+        Assert.Same(store.Effective(overrides), store.Effective(overrides));
+        Assert.Equal(2, store.Effective(overrides).Config.Scheduler.Replicas);
+        Assert.Equal(4, store.Effective(new Dictionary<string, string> { ["scheduler.replicas"] = "4" }).Config.Scheduler.Replicas);
+    }
+
+    [Fact]
     public void Defaults_apply_when_nothing_is_configured()
     {
         using var dir = new TempConfigDir();

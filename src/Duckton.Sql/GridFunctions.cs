@@ -157,6 +157,8 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
         var peers = host.Node.GridIfStarted?.Membership.Live() ?? [];
         var inv = CultureInfo.InvariantCulture;
         var trust = peers.Count == 0 ? null : host.Node.Trust;
+        // What this shows must survive a SIGKILL: commit receipts still in the write-behind queue first.
+        trust?.Store.Flush();
         return TextResult.Build(
             ["node_id", "addr", "attestation", "trust", "free_memory_bytes", "free_threads", "max_jobs", "region", "last_seen", "rtt_ms", "state", "enabled",
                 "reputation", "observations", "flagged", "standing"],

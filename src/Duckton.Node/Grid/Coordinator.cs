@@ -833,7 +833,8 @@ public sealed class Coordinator
             var frames = Channel.CreateBounded<LeasedFrame>(new BoundedChannelOptions(InitialCredit) { SingleReader = true, SingleWriter = true });
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var spool = new SpooledBatches(schema, config.Transport.Result.MaxBufferBytes, owner.SpillDirectory ?? Path.GetTempPath());
-            var decoder = Task.Run(() => DecodeAsync(frames.Reader, schema, agreed, spool, stop), CancellationToken.None);
+            // No Task.Run: the decoder's first await (for a frame) yields at once; it then runs on the channel's continuations.
+            var decoder = DecodeAsync(frames.Reader, schema, agreed, spool, stop);
             var delivered = false;
             try
             {
@@ -959,11 +960,16 @@ public sealed class Coordinator
         /// The decode side of the fetch pipeline; decoded batches go to a third task that feeds the hasher (bounded channel), so
         /// reading, decoding and hashing overlap. Stops (and cancels the reader) at the first bad batch.
         /// </summary>
+        /// <summary>Results of at most this many committed rows are hashed on the decoding task itself.</summary>
+        private const ulong InlineHashRows = 16_384;
+
         private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, SpooledBatches batches, CancellationTokenSource stop)
         {
             var limits = CodecLimits.Default;
             var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
-            var hashing = Task.Run(async () =>
+            // A small result is hashed right here: a separate hashing task only pays off when there is work to overlap.
+            var direct = agreed.RowCount <= InlineHashRows ? new CanonicalResultHasher(schema) : null;
+            var hashing = direct is not null ? Task.FromResult("") : Task.Run(async () =>
             {
                 try
                 {
@@ -1005,7 +1011,14 @@ public sealed class Coordinator
                                     await ((Task)hashing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                                     return new Decoded(rows, null, $"streamed more rows than the committed {agreed.RowCount}", true);
                                 }
-                                await toHash.Writer.WriteAsync(batch).ConfigureAwait(false);
+                                if (direct is not null)
+                                {
+                                    direct.Add(batch);
+                                }
+                                else
+                                {
+                                    await toHash.Writer.WriteAsync(batch).ConfigureAwait(false);
+                                }
                                 // Beyond transport.result.max_buffer_bytes the wire bytes go to the spill file instead of memory.
                                 batches.Add(batch, part.Span);
                             }
@@ -1013,7 +1026,7 @@ public sealed class Coordinator
                     }
                 }
                 toHash.Writer.TryComplete();
-                return new Decoded(rows, await hashing.ConfigureAwait(false), null, false);
+                return new Decoded(rows, direct is not null ? direct.Finish().ToString() : await hashing.ConfigureAwait(false), null, false);
             }
             catch (Exception e) when (e is ProtocolException or CodecException or InvalidDataException or ArgumentException or ChannelClosedException or IOException)
             {

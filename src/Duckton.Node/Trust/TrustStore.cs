@@ -607,6 +607,7 @@ public sealed class TrustStore : IDisposable
     {
         lock (_gate)
         {
+            FlushLocked();
             return ReadLong(_connection.QueryWith("SELECT count(*) FROM receipts"), 0, 0);
         }
     }

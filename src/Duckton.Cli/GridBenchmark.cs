@@ -29,7 +29,8 @@ internal static class GridBenchmark
     private static void Spill(GridNode node, QueryOverrides overrides, long rows, int runs, TextWriter output)
     {
         var sql = $"SELECT i::INTEGER AS i, i * 1.5 AS d, 'row-' || i AS s FROM range({rows}) t(i)";
-        var config = node.Config.Effective(overrides.ToConfigLayer()).Config;
+        // Speculation off: with it the fetch may finish before the quorum does, and the fetch phase measures nothing.
+        var config = WithoutSpeculation(node.Config.Effective(overrides.ToConfigLayer()).Config);
         var spilling = config with { Transport = config.Transport with { Result = config.Transport.Result with { MaxBufferBytes = 0 } } };
         var times = new[] { new List<(double Fetch, double Read)>(), new List<(double Fetch, double Read)>() };
         for (var i = 0; i < runs + 1; i++)
@@ -124,10 +125,14 @@ internal static class GridBenchmark
                 Check(o);
                 bytes = o.Meta.ObservedResultBytes;
             });
+            // The same end to end without speculative fetch, interleaving nothing else (runtime layer of the bench's own config dir).
+            node.Config.Set("scheduler.speculative_fetch", "false");
+            var unspeculative = Measure(streamRuns, 1, () => Check(node.Query(sql, Remote(honest))));
+            node.Config.Unset("scheduler.speculative_fetch");
             // The fetch phase alone (quorum reached -> rows verified: transfer, decode, re-hash), the part a transfer compares to.
             var fetchTimes = new List<double>();
             var overrides = Remote(honest);
-            var config = node.Config.Effective(overrides.ToConfigLayer()).Config;
+            var config = WithoutSpeculation(node.Config.Effective(overrides.ToConfigLayer()).Config);
             for (var i = 0; i < streamRuns; i++)
             {
                 var o = node.Grid.Coordinator.RunAsync(sql, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), config, overrides, CancellationToken.None).GetAwaiter().GetResult();
@@ -141,7 +146,8 @@ internal static class GridBenchmark
             output.WriteLine(string.Create(f, $"verified streaming, {rows:N0} rows x (INTEGER, DOUBLE, VARCHAR), {bytes / 1e6:F1} MB on the wire, median of {streamRuns}: remote {remote.P50:F0} ms = {mbps:F0} MB/s (requester CPU {remote.CpuMs:F0} ms), {rows / remote.P50 / 1000:F2} M rows/s; local {local.P50:F0} ms ({rows / local.P50 / 1000:F2} M rows/s); remote/local {remote.P50 / local.P50:F2}x"));
             var fetchMbps = bytes / 1e6 / (fetchMs / 1000);
             output.WriteLine(string.Create(f, $"bare TLS 1.3 SslStream loopback transfer (one stream, same run): {bare:F0} MB/s; verified streaming end to end = {100 * mbps / bare:F0}% of it (target >= 60%)"));
-            output.WriteLine(string.Create(f, $"fetch phase only (quorum -> verified rows: transfer + decode + re-hash), median of {streamRuns}: {fetchMs:F0} ms = {fetchMbps:F0} MB/s = {100 * fetchMbps / bare:F0}% of the bare transfer"));
+            output.WriteLine(string.Create(f, $"same end to end without speculative fetch: {unspeculative.P50:F0} ms ({unspeculative.P50 / remote.P50:F2}x of with it)"));
+            output.WriteLine(string.Create(f, $"fetch phase only (speculation off; quorum -> verified rows: transfer + decode + re-hash), median of {streamRuns}: {fetchMs:F0} ms = {fetchMbps:F0} MB/s = {100 * fetchMbps / bare:F0}% of the bare transfer"));
             Spill(node, overrides, rows, streamRuns, output);
             return 0;
         }
@@ -170,6 +176,8 @@ internal static class GridBenchmark
             }
         }
     }
+
+    private static NodeConfig WithoutSpeculation(NodeConfig c) => c with { Scheduler = c.Scheduler with { SpeculativeFetch = false } };
 
     private static TimeSpan HostsCpu(List<(Process P, string Id, string Addr)> hosts)
     {

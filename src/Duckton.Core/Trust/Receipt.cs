@@ -93,7 +93,7 @@ public sealed record Receipt
     public Receipt SignWith(ReadOnlySpan<byte> publicKey, Func<byte[], byte[]> sign)
     {
         ArgumentNullException.ThrowIfNull(sign);
-        if (publicKey.Length != Ed25519Key.PublicKeyLength || NodeIds.FromPublicKey(publicKey) != RequesterId)
+        if (!NodeIds.IsKeyOf(publicKey, RequesterId))
         {
             throw new ArgumentException("the receipt's requester_id is not the signing key's node id", nameof(publicKey));
         }

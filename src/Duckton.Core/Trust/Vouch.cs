@@ -57,7 +57,7 @@ public sealed record Vouch
     public Vouch SignWith(ReadOnlySpan<byte> publicKey, Func<byte[], byte[]> sign)
     {
         ArgumentNullException.ThrowIfNull(sign);
-        if (publicKey.Length != Ed25519Key.PublicKeyLength || NodeIds.FromPublicKey(publicKey) != VoucherId)
+        if (!NodeIds.IsKeyOf(publicKey, VoucherId))
         {
             throw new ArgumentException("the vouch's voucher_id is not the signing key's node id", nameof(publicKey));
         }

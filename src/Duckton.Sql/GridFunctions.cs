@@ -25,11 +25,13 @@ internal sealed class JoinFunction(NodeHost host) : TableFunctionDefinition
         AdminRows.Apply(host.Config, Name, [new("discovery.bootstrap", "[" + string.Join(", ", merged.Select(s => "\"" + s.Replace("\"", "", StringComparison.Ordinal) + "\"")) + "]")]);
         host.Node.Join(merged);
         var grid = host.Node.Grid;
+        var live = grid.Membership.Live().Count;
         var rows = new List<(string, string, string?)>
         {
-            ("join", "status", "joined"),
+            // A seed that did not answer in this round is not an error (gossip retries every heartbeat), but say so.
+            ("join", "status", live > 0 ? "joined" : "no seed answered yet; gossip keeps retrying the seeds every heartbeat (see p2p_peers())"),
             ("join", "node_id", host.Node.NodeId),
-            ("join", "peers", grid.Membership.Live().Count.ToString(CultureInfo.InvariantCulture)),
+            ("join", "peers", live.ToString(CultureInfo.InvariantCulture)),
         };
         rows.AddRange(merged.Select(s => ("join", "bootstrap", (string?)s)));
         return TextResult.GroupKeyValue(rows);

@@ -95,6 +95,15 @@ public sealed class TrustStatusTests : IDisposable
     }
 
     [Fact]
+    public void Joining_a_seed_that_does_not_answer_says_so_instead_of_joined()
+    {
+        // Port 1 on loopback: nothing listens, the connection is refused at once.
+        var join = Rows("SELECT key, value FROM p2p_join(bootstrap => ['127.0.0.1:1'])").ToDictionary(r => r[0]!, r => r[1]);
+        Assert.Equal("0", join["peers"]);
+        Assert.StartsWith("no seed answered yet", join["status"]);
+    }
+
+    [Fact]
     public void A_node_cannot_vouch_for_itself()
     {
         var e = Assert.ThrowsAny<Exception>(() => Rows($"SELECT * FROM p2p_vouch('{_host.Node.Identity.NodeId}')"));

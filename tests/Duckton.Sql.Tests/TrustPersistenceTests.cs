@@ -73,7 +73,8 @@ public sealed class TrustPersistenceTests : IDisposable
             Assert.Equal(2, measured.Value.Item3);
             Assert.Equal(13, measured.Value.Item1, 9); // EWMA α 0.3: 0.7·10 + 0.3·20
             Assert.False(engine.VettingOutcome(cheater));
-        } // no shutdown hook is needed: every change was committed when it happened (as before a SIGKILL)
+            engine.Flag(cheater, "hides receipts: test");
+        } // vetting and flags are committed when they change; closing the store commits the written-behind performance samples
         using (var store = TrustStore.Open(_dir))
         {
             var engine = Engine(store);
@@ -81,6 +82,12 @@ public sealed class TrustPersistenceTests : IDisposable
             Assert.False(engine.VettingOutcome(cheater));
             Assert.Null(engine.VettingOutcome(fast)); // never canaried: still unvetted
             Assert.Null(engine.MeasuredPerformance(cheater));
+            Assert.Equal("hides receipts: test", engine.FlagReason(cheater));
+            engine.Unflag(cheater);
+        }
+        using (var store = TrustStore.Open(_dir))
+        {
+            Assert.Null(Engine(store).FlagReason(cheater));
         }
     }
 

@@ -59,8 +59,9 @@ public sealed class TrustEngine : ICandidateRanker
     }
 
     /// <summary>
-    /// Restores the vetting outcomes and requester-measured performance persisted in the trust store, so a requester
-    /// restarted (even after SIGKILL) does not re-vet hosts it already judged or forget what it measured.
+    /// Restores the vetting outcomes, flags (hosts caught hiding receipts) and requester-measured performance persisted in
+    /// the trust store, so a requester restarted (even after SIGKILL) does not re-vet hosts it already judged, forgive
+    /// a host it caught, or forget what it measured.
     /// </summary>
     private void LoadPersisted()
     {
@@ -68,6 +69,10 @@ public sealed class TrustEngine : ICandidateRanker
         foreach (var (node, (passed, _)) in store.Vetting())
         {
             _vetted[node] = passed;
+        }
+        foreach (var (node, reason) in store.Flags())
+        {
+            _flags[node] = reason;
         }
         foreach (var (node, p) in store.Perf())
         {
@@ -550,7 +555,7 @@ public sealed class TrustEngine : ICandidateRanker
             if (v.Shadow && v.Verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
             {
                 // A shadow replica's checked answer vets a newcomer as well as a canary does.
-                _vetted[v.NodeId] = v.Verdict == Verdict.Correct;
+                SetVetted(v.NodeId, v.Verdict == Verdict.Correct);
             }
             if (v.Verdict == Verdict.Incorrect && c.Trust.IncorrectPenalty > 0)
             {
@@ -911,9 +916,23 @@ public sealed class TrustEngine : ICandidateRanker
     public Action<Receipt>? OnReceipt { get; set; }
 
     /// <summary>Marks a host as hiding receipts about itself (its advertised digest disagrees with what this node knows).</summary>
-    public void Flag(string nodeId, string reason) => _flags[nodeId] = reason;
+    public void Flag(string nodeId, string reason)
+    {
+        if (_flags.TryGetValue(nodeId, out var known) && known == reason)
+        {
+            return;
+        }
+        _flags[nodeId] = reason;
+        Store.SetFlag(nodeId, reason);
+    }
 
-    public void Unflag(string nodeId) => _flags.TryRemove(nodeId, out _);
+    public void Unflag(string nodeId)
+    {
+        if (_flags.TryRemove(nodeId, out _))
+        {
+            Store.SetFlag(nodeId, null);
+        }
+    }
 
     public string? FlagReason(string nodeId) => _flags.TryGetValue(nodeId, out var r) ? r : null;
 

@@ -72,6 +72,7 @@ public sealed class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS vouches (voucher_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, ts UBIGINT NOT NULL, PRIMARY KEY (voucher_id, worker_id));
             CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS vetting (node_id VARCHAR PRIMARY KEY, passed BOOLEAN NOT NULL, ts_ms UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS flags (node_id VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS perf (node_id VARCHAR PRIMARY KEY, latency_ms DOUBLE NOT NULL, bytes DOUBLE NOT NULL, samples BIGINT NOT NULL,
                 byte_samples BIGINT NOT NULL, ts_ms UBIGINT NOT NULL);
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
@@ -556,6 +557,35 @@ public sealed class TrustStore : IDisposable
         {
             _connection.QueryWith("INSERT OR REPLACE INTO vetting VALUES ($1, $2, $3::UBIGINT)", nodeId, passed, U((ulong)Math.Max(0, at.ToUnixTimeMilliseconds())));
         }
+    }
+
+    /// <summary>Records (or with a null <paramref name="reason"/> removes) the flag of a host caught hiding receipts about itself.</summary>
+    public void SetFlag(string nodeId, string? reason)
+    {
+        lock (_gate)
+        {
+            if (reason is null)
+            {
+                _connection.QueryWith("DELETE FROM flags WHERE node_id = $1", nodeId);
+            }
+            else
+            {
+                _connection.QueryWith("INSERT OR REPLACE INTO flags VALUES ($1, $2, $3::UBIGINT)", nodeId, reason, U((ulong)Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds())));
+            }
+        }
+    }
+
+    /// <summary>Every stored flag: node id → reason.</summary>
+    public IReadOnlyDictionary<string, string> Flags()
+    {
+        ResultSet rows;
+        lock (_gate)
+        {
+            rows = _connection.QueryWith("SELECT node_id, reason FROM flags");
+        }
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = Text(b, 1, r));
+        return map;
     }
 
     /// <summary>Every stored vetting outcome: node id → (passed, when).</summary>

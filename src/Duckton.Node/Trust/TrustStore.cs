@@ -21,8 +21,9 @@ public sealed record BlockEntry(string Id, BlockKind Kind, string Reason, string
 /// database file (<c>trust/trust.duckdb</c> in the config dir), so a node killed with SIGKILL restarts with it.
 /// Penalties, vouches and deny-list changes are committed before the call returns. Receipts are written behind:
 /// the query path only updates an in-memory ledger per worker (loaded from the file on first use) and a background
-/// writer commits them, batched in one transaction, within milliseconds; anything that reads receipts from the file
-/// flushes first. Reputation is derived from the ledger at read time (recency weights depend on "now").
+/// writer commits them, batched in one transaction, within <see cref="WriteBehindWindow"/>; anything that reads
+/// receipts from the file (and what users are shown: p2p_peers, p2p_status) flushes first. Reputation comes from
+/// running sums in the ledger, decayed to "now" at read time.
 /// </summary>
 public sealed class TrustStore : IDisposable
 {
@@ -114,7 +115,7 @@ public sealed class TrustStore : IDisposable
     /// <summary>
     /// Verifies and stores a receipt. Returns false for a replay (the same job and requester already counted for
     /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt. The receipt
-    /// counts at once; it reaches the file within milliseconds (see the class summary).
+    /// counts at once; it reaches the file within <see cref="WriteBehindWindow"/> (see the class summary).
     /// </summary>
     public bool AddReceipt(Receipt receipt) => AddReceipt(receipt, signedHere: false);
 

@@ -68,7 +68,7 @@ public sealed class GridClientTests(ExtensionFixture fixture, LoopbackGridFixtur
         {
             var row = rows[i];
             Assert.Equal(i, row[0].GetInt32());
-            Assert.Equal($"{i * 1_000_000_000_000L}n", row[1].GetString());
+            Assert.Equal((i * 1_000_000_000_000L).ToString(CultureInfo.InvariantCulture), row[1].GetString());
             Assert.Equal($"row-{i}", row[2].GetString());
             Assert.Equal(i / 4.0, row[3].GetDouble());
             Assert.Equal(i % 2 == 0, row[4].GetBoolean());

@@ -9,7 +9,8 @@ namespace Duckton.Extension.Tests;
 /// <summary>
 /// A real <c>duckton grid up --hosts N</c> process on loopback (it starts the host processes itself), from the
 /// duckton.dll built next to the tests, with its config root in a temporary directory of its own. Dispose stops it
-/// like Ctrl+C (SIGINT), kills whatever host process is left, and deletes the directory.
+/// with SIGTERM (which grid up handles like Ctrl+C; SIGINT may be ignored in a process started in the background),
+/// kills whatever host process is left, and deletes the directory.
 /// </summary>
 public sealed partial class LoopbackGrid : IDisposable
 {
@@ -126,7 +127,7 @@ public sealed partial class LoopbackGrid : IDisposable
             var hosts = HostPids();
             if (!_process.HasExited)
             {
-                _ = Kill(_process.Id, 2); // SIGINT, as Ctrl+C: grid up stops its hosts
+                _ = Kill(_process.Id, 15); // SIGTERM: grid up stops its hosts
                 if (!_process.WaitForExit(TimeSpan.FromSeconds(20)))
                 {
                     _process.Kill(entireProcessTree: true);

@@ -30,16 +30,6 @@ async function keyValues(connection, sql) {
   return Object.fromEntries(reader.getRowsJS().map((r) => [r[r.length - 2], r[r.length - 1]]));
 }
 
-function jsonValue(v) {
-  if (typeof v === 'bigint') {
-    return `${v}n`;
-  }
-  if (v !== null && typeof v === 'object') {
-    return String(v); // DuckDB date and decimal values print as SQL would
-  }
-  return v;
-}
-
 async function main() {
   const report = { hosts };
   const instance = await DuckDBInstance.create(':memory:', { allow_unsigned_extensions: 'true' });
@@ -68,7 +58,8 @@ async function main() {
     names: typed.columnNames(),
     types: typed.columnTypes().map((t) => t.toString()),
     typeIds: typed.columnTypes().map((t) => t.typeId),
-    rows: typed.getRowsJS().map((r) => r.map(jsonValue)),
+    // The client's JSON form: BIGINT and DECIMAL as exact strings, DATE as 'YYYY-MM-DD'.
+    rows: typed.getRowsJson(),
   };
 
   report.meta = await keyValues(connection,

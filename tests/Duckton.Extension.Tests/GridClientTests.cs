@@ -50,12 +50,12 @@ public sealed class GridClientTests(ExtensionFixture fixture, LoopbackGridFixtur
         Assert.True(result.ExitCode == 0, $"{result}\n--- grid up stderr\n{Grid.Stderr}");
         var report = NodeClient.LastJsonLine(result);
 
-        // The extension brings its OpenSSL linked in: it loads no shared libssl/libcrypto into the Node process
-        // (whose own OpenSSL is linked into the node binary and exported).
-        Assert.Empty(report.GetProperty("sharedOpenSsl").EnumerateArray());
         // Joining is the TLS handshake with each host: it fails when two OpenSSL copies mix in one process.
         Assert.True(report.GetProperty("peersLive").GetInt32() >= 3,
             $"the Node process knows {report.GetProperty("peersLive")} of 3 hosts; last gossip error: {report.GetProperty("lastGossipError")}");
+        // The extension brings its OpenSSL linked in: it loads no shared libssl/libcrypto into the Node process
+        // (whose own OpenSSL is linked into the node binary and exported).
+        Assert.Empty(report.GetProperty("sharedOpenSsl").EnumerateArray());
 
         var typed = report.GetProperty("typed");
         Assert.Equal(["i", "big", "label", "quarter", "even", "day", "price"], typed.GetProperty("names").EnumerateArray().Select(e => e.GetString()));

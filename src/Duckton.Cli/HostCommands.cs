@@ -171,36 +171,55 @@ internal static class HostCommands
         {
             Console.Error.WriteLine($"duckton host: {Describe(fault)}{(commitDelay > TimeSpan.Zero ? $", SIMULATED commit delay {commitDelay.TotalMilliseconds:0} ms" : "")} — test/demo behaviour");
         }
+        using var shutdown = new Shutdown(exitWithStdin);
         Console.Out.WriteLine($"ready node_id={node.NodeId} listen={address}");
         Console.Out.Flush();
-        WaitForShutdown(exitWithStdin);
+        shutdown.Wait();
         log.Stopping(node.GridIfStarted?.Worker?.JobsServed ?? 0);
         return 0;
     }
 
-    private static void WaitForShutdown(bool exitWithStdin)
+    /// <summary>
+    /// SIGINT/SIGTERM (and, when asked, stdin closing) as one wait. Created before the ready line is printed: a signal
+    /// sent as soon as a supervisor reads that line must take the clean path (the runtime's default would just exit).
+    /// </summary>
+    private sealed class Shutdown : IDisposable
     {
-        using var stop = new ManualResetEventSlim();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
-        if (exitWithStdin)
+        private readonly ManualResetEventSlim _stop = new();
+        private readonly PosixSignalRegistration _sigint;
+        private readonly PosixSignalRegistration _sigterm;
+
+        public Shutdown(bool exitWithStdin)
         {
-            var watcher = new Thread(() =>
+            _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _stop.Set(); });
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stop.Set(); });
+            if (exitWithStdin)
             {
-                try
+                var watcher = new Thread(() =>
                 {
-                    while (Console.In.ReadLine() is not null)
+                    try
+                    {
+                        while (Console.In.ReadLine() is not null)
+                        {
+                        }
+                    }
+                    catch (IOException)
                     {
                     }
-                }
-                catch (IOException)
-                {
-                }
-                stop.Set();
-            }) { IsBackground = true };
-            watcher.Start();
+                    _stop.Set();
+                }) { IsBackground = true };
+                watcher.Start();
+            }
         }
-        stop.Wait();
+
+        public void Wait() => _stop.Wait();
+
+        public void Dispose()
+        {
+            _sigint.Dispose();
+            _sigterm.Dispose();
+            _stop.Dispose();
+        }
     }
 
     public static Command GridUp()
@@ -287,6 +306,8 @@ internal static class HostCommands
         var self = Environment.GetCommandLineArgs()[0];
         var children = new List<Process>();
         var seed = "";
+        // Before the first host starts: a signal at any point from here on stops the hosts and removes the root.
+        using var shutdown = new Shutdown(exitWithStdin: false);
         try
         {
             for (var i = 0; i < hosts; i++)
@@ -331,7 +352,7 @@ internal static class HostCommands
             }
             Console.Out.WriteLine($"grid up: {hosts} hosts ({cheaters} SIMULATED cheaters, {flaky} SIMULATED flaky); join with p2p_join(bootstrap => ['{seed}']); config root {root}{(ownRoot ? " (temporary: removed on exit)" : "")}; Ctrl+C stops");
             Console.Out.Flush();
-            WaitForShutdown(false);
+            shutdown.Wait();
             return 0;
         }
         finally

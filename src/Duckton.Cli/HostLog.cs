@@ -47,7 +47,9 @@ internal static class HostLog
         var job = r.JobId.Length > 12 ? r.JobId[..12] : r.JobId;
         if (r.Outcome == JobOutcome.Failed)
         {
-            logger.JobFailed(job, Short(r.RequesterId), ms, r.Detail ?? "");
+            // The first line says what failed; DuckDB's caret diagram and suggestions after it do not fit a log line.
+            var detail = r.Detail ?? "";
+            logger.JobFailed(job, Short(r.RequesterId), ms, detail.Split('\n', 2)[0].Trim());
         }
         else
         {

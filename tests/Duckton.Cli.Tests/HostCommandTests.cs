@@ -134,7 +134,7 @@ public class HostCommandTests : IDisposable
         var dir = Path.Combine(_root, name);
         return CliRunner.Duckton(null, "sql", "--config-dir", dir, "--format", "csv",
             "-c", $"SELECT count(*) AS n FROM p2p_join(bootstrap => ['{host.Address}'])",
-            "-c", $"SELECT winner FROM p2p_query_meta('SELECT {value} AS v FROM range(7)', replicas => 1, quorum => 1, prefer => 'remote', nodes => ['{host.NodeId}'])",
+            "-c", $"SELECT value AS winner FROM p2p_query_meta('SELECT {value} AS v FROM range(7)', replicas => 1, quorum => 1, prefer => 'remote', nodes => ['{host.NodeId}']) WHERE key = 'winner'",
             "-c", $"SELECT sum(v) AS s FROM p2p_query('SELECT {value} AS v FROM range(7)', replicas => 1, quorum => 1, prefer => 'remote', nodes => ['{host.NodeId}'])");
     }
 

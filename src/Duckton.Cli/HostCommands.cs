@@ -250,7 +250,8 @@ internal static class HostCommands
         Directory.CreateDirectory(configDirectory);
         var self = Environment.GetCommandLineArgs()[0];
         var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
-        foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--simulate", simulate })
+        // --quiet: a benchmark's thousands of jobs would otherwise log a line each on the shared stderr.
+        foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--quiet", "--simulate", simulate })
         {
             psi.ArgumentList.Add(a);
         }

@@ -298,6 +298,17 @@ internal static class HostCommands
         {
             return Usage($"--base-port {basePort} with --hosts {hosts} runs past port 65535");
         }
+        if (configRoot is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(configRoot);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                return Usage($"--config-root '{configRoot}' cannot be used as a directory: {e.Message}");
+            }
+        }
         using var logs = HostLog.Create(logLevel);
         var log = logs.CreateLogger("duckton.grid");
         // A root we create is ours to remove on exit; one the user named is left as it is.

@@ -17,6 +17,46 @@ internal static class CliCommands
         return root;
     }
 
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>. A command-line mistake (unknown option, a value of the wrong type) is
+    /// one line per problem on stderr and exit code 2, without the help text; <c>--help</c> shows that.
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        var parse = Build().Parse(args);
+        if (parse.Errors.Count > 0 && args.Length > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"Error: {Plain(error.Message)}");
+            }
+            var path = new List<string>();
+            for (var r = parse.CommandResult; r is not null; r = r.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                path.Insert(0, r.Command is RootCommand ? "duckton" : r.Command.Name);
+            }
+            Console.Error.WriteLine($"Run '{string.Join(' ', path)} --help' for usage.");
+            return 2;
+        }
+        return parse.Invoke();
+    }
+
+    /// <summary>System.CommandLine names .NET types ("System.Nullable`1[System.Int32]"); say what the option wants instead.</summary>
+    private static string Plain(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(?<value>.*)' for option '(?<option>[^']+)' as expected type '(?<type>[^']+)'\.?$");
+        if (!m.Success)
+        {
+            return message;
+        }
+        var type = m.Groups["type"].Value;
+        var wanted = type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : type.Contains("Double", StringComparison.Ordinal) ? "a number"
+            : "another kind of value";
+        return $"{m.Groups["option"].Value} expects {wanted}, not '{m.Groups["value"].Value}'";
+    }
+
     private static Option<string?> ConfigDirOption() => new("--config-dir")
     {
         Description = "Configuration directory (default: $P2P_CONFIG_DIR, else $XDG_CONFIG_HOME/duckdb-p2p, else ~/.config/duckdb-p2p)",

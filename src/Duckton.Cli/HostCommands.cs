@@ -7,6 +7,7 @@ using Duckton.Core.Trust;
 using Duckton.DuckDB.Native;
 using Duckton.Node;
 using Duckton.Node.Grid;
+using Microsoft.Extensions.Logging;
 
 namespace Duckton.Cli;
 
@@ -49,35 +50,75 @@ internal static class HostCommands
         simulateAttestation.AcceptOnlyFromAmong("L0", "L1", "L2");
         var hideReceipts = new Option<bool>("--simulate-hide-receipts") { Description = "TEST/DEMO ONLY: advertise no receipts about this host (hide bad receipts)", Hidden = true };
         var exitWithStdin = new Option<bool>("--exit-with-stdin") { Description = "Exit when standard input closes (for supervisors)", Hidden = true };
-        var command = new Command("host", "Serve jobs for the grid until SIGINT/SIGTERM");
-        foreach (var o in new Option[] { configDir, listen, seeds, memory, threads, maxJobs, simulate, commitDelay, hideReceipts, simulateAttestation, exitWithStdin })
+        var verbose = HostLog.VerboseOption();
+        var quiet = HostLog.QuietOption();
+        var command = new Command("host", "Serve jobs for the grid until SIGINT/SIGTERM; logs each job on stderr");
+        foreach (var o in new Option[] { configDir, listen, seeds, memory, threads, maxJobs, verbose, quiet, simulate, commitDelay, hideReceipts, simulateAttestation, exitWithStdin })
         {
             command.Options.Add(o);
         }
         command.SetAction(parse =>
         {
-            var overrides = new List<KeyValuePair<string, string>>();
+            // Usage errors are one line on stderr and exit code 2, before anything starts.
+            if (HostLog.Level(parse.GetValue(verbose), parse.GetValue(quiet)) is not { } level)
+            {
+                return Usage("--verbose and --quiet exclude each other; give one");
+            }
+            if (parse.GetValue(listen) is { } l && HostLog.ListenProblem(l) is { } listenProblem)
+            {
+                return Usage($"--listen '{l}' {listenProblem}; e.g. --listen 127.0.0.1:9494");
+            }
+            foreach (var seed in parse.GetValue(seeds) ?? [])
+            {
+                if (HostLog.SeedProblem(seed) is { } seedProblem)
+                {
+                    return Usage($"--seed '{seed}' {seedProblem}; e.g. --seed 10.0.0.5:9494");
+                }
+            }
+            var overrides = new List<(string Option, KeyValuePair<string, string> Setting)>();
             if (parse.GetValue(memory) is { } m)
             {
-                overrides.Add(new("budget.memory_bytes", m));
+                overrides.Add(("--memory", new("budget.memory_bytes", m)));
             }
             if (parse.GetValue(threads) is { } t)
             {
-                overrides.Add(new("budget.threads", t.ToString(CultureInfo.InvariantCulture)));
+                overrides.Add(("--threads", new("budget.threads", t.ToString(CultureInfo.InvariantCulture))));
             }
             if (parse.GetValue(maxJobs) is { } j)
             {
-                overrides.Add(new("budget.max_jobs", j.ToString(CultureInfo.InvariantCulture)));
+                overrides.Add(("--max-jobs", new("budget.max_jobs", j.ToString(CultureInfo.InvariantCulture))));
             }
-            return RunHost(ConfigDirectory.Resolve(parse.GetValue(configDir)), parse.GetValue(listen), parse.GetValue(seeds) ?? [], overrides,
-                s_faults[parse.GetValue(simulate)!], TimeSpan.FromMilliseconds(parse.GetValue(commitDelay)), parse.GetValue(exitWithStdin), parse.GetValue(hideReceipts),
+            var dir = ConfigDirectory.Resolve(parse.GetValue(configDir));
+            var store = new ConfigStore(dir);
+            foreach (var (option, setting) in overrides)
+            {
+                try
+                {
+                    store.Effective([setting]);
+                }
+                catch (ConfigException e)
+                {
+                    // The store names the layer ("per-call override: "); here the layer is the option just named.
+                    var why = e.Message.StartsWith("per-call override: ", StringComparison.Ordinal) ? e.Message["per-call override: ".Length..] : e.Message;
+                    return Usage($"{option} '{setting.Value}': {why}");
+                }
+            }
+            return RunHost(dir, parse.GetValue(listen), parse.GetValue(seeds) ?? [], [.. overrides.Select(o => o.Setting)],
+                s_faults[parse.GetValue(simulate)!], TimeSpan.FromMilliseconds(parse.GetValue(commitDelay)), parse.GetValue(exitWithStdin), level, parse.GetValue(hideReceipts),
                 Enum.Parse<AttestationLevel>(parse.GetValue(simulateAttestation)!));
         });
         return command;
     }
 
-    private static int RunHost(string configDirectory, string? listen, string[] seeds, List<KeyValuePair<string, string>> overrides, SimulatedFault fault, TimeSpan commitDelay, bool exitWithStdin, bool hideReceipts = false,
-        AttestationLevel simulatedAttestation = AttestationLevel.L0)
+    /// <summary>A usage error: one line on stderr, exit code 2 (as for a bad option).</summary>
+    public static int Usage(string message)
+    {
+        Console.Error.WriteLine($"Error: {message}");
+        return 2;
+    }
+
+    private static int RunHost(string configDirectory, string? listen, string[] seeds, List<KeyValuePair<string, string>> overrides, SimulatedFault fault, TimeSpan commitDelay, bool exitWithStdin,
+        LogLevel logLevel, bool hideReceipts = false, AttestationLevel simulatedAttestation = AttestationLevel.L0)
     {
         DuckDBNative.InitializeFromLibrary();
         var store = new ConfigStore(configDirectory);
@@ -88,9 +129,10 @@ internal static class HostCommands
         }
         catch (ConfigException e)
         {
-            Console.Error.WriteLine($"Error: {e.Message}");
-            return 2;
+            return Usage(e.Message);
         }
+        using var logs = HostLog.Create(logLevel);
+        var log = logs.CreateLogger("duckton.host");
         using var node = new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = store });
         if (hideReceipts)
         {
@@ -112,8 +154,11 @@ internal static class HostCommands
         try
         {
             address = node.StartHosting(options, listen ?? config.Network.BindAddr);
+            node.GridIfStarted!.Worker!.OnJobFinished = r => HostLog.Job(log, r);
+            log.Hosting(node.NodeId, address, options.MemoryBytes, options.Threads, options.MaxJobs, options.JobTimeout.TotalMilliseconds);
             if (seeds.Length > 0)
             {
+                log.Joining(string.Join(", ", seeds));
                 node.Join(seeds);
             }
         }
@@ -126,35 +171,55 @@ internal static class HostCommands
         {
             Console.Error.WriteLine($"duckton host: {Describe(fault)}{(commitDelay > TimeSpan.Zero ? $", SIMULATED commit delay {commitDelay.TotalMilliseconds:0} ms" : "")} — test/demo behaviour");
         }
+        using var shutdown = new Shutdown(exitWithStdin);
         Console.Out.WriteLine($"ready node_id={node.NodeId} listen={address}");
         Console.Out.Flush();
-        WaitForShutdown(exitWithStdin);
+        shutdown.Wait();
+        log.Stopping(node.GridIfStarted?.Worker?.JobsServed ?? 0);
         return 0;
     }
 
-    private static void WaitForShutdown(bool exitWithStdin)
+    /// <summary>
+    /// SIGINT/SIGTERM (and, when asked, stdin closing) as one wait. Created before the ready line is printed: a signal
+    /// sent as soon as a supervisor reads that line must take the clean path (the runtime's default would just exit).
+    /// </summary>
+    private sealed class Shutdown : IDisposable
     {
-        using var stop = new ManualResetEventSlim();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
-        if (exitWithStdin)
+        private readonly ManualResetEventSlim _stop = new();
+        private readonly PosixSignalRegistration _sigint;
+        private readonly PosixSignalRegistration _sigterm;
+
+        public Shutdown(bool exitWithStdin)
         {
-            var watcher = new Thread(() =>
+            _sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; _stop.Set(); });
+            _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; _stop.Set(); });
+            if (exitWithStdin)
             {
-                try
+                var watcher = new Thread(() =>
                 {
-                    while (Console.In.ReadLine() is not null)
+                    try
+                    {
+                        while (Console.In.ReadLine() is not null)
+                        {
+                        }
+                    }
+                    catch (IOException)
                     {
                     }
-                }
-                catch (IOException)
-                {
-                }
-                stop.Set();
-            }) { IsBackground = true };
-            watcher.Start();
+                    _stop.Set();
+                }) { IsBackground = true };
+                watcher.Start();
+            }
         }
-        stop.Wait();
+
+        public void Wait() => _stop.Wait();
+
+        public void Dispose()
+        {
+            _sigint.Dispose();
+            _sigterm.Dispose();
+            _stop.Dispose();
+        }
     }
 
     public static Command GridUp()
@@ -164,12 +229,16 @@ internal static class HostCommands
         var flaky = new Option<int>("--flaky") { Description = "How many of them stall (SIMULATED)" };
         var configRoot = new Option<string?>("--config-root") { Description = "Directory for the hosts' configuration directories (default: a new temporary directory)" };
         var basePort = new Option<int>("--base-port") { Description = "First port (host i listens on base+i); 0 = any free port" };
-        var up = new Command("up", "Start a local loopback grid of host processes until SIGINT/SIGTERM");
-        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort })
+        var verbose = HostLog.VerboseOption();
+        var quiet = HostLog.QuietOption();
+        var up = new Command("up", "Start a local loopback grid of host processes until SIGINT/SIGTERM; the hosts log each job on stderr");
+        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort, verbose, quiet })
         {
             up.Options.Add(o);
         }
-        up.SetAction(parse => RunGrid(parse.GetValue(hosts), parse.GetValue(cheaters), parse.GetValue(flaky), parse.GetValue(configRoot), parse.GetValue(basePort)));
+        up.SetAction(parse => HostLog.Level(parse.GetValue(verbose), parse.GetValue(quiet)) is { } level
+            ? RunGrid(parse.GetValue(hosts), parse.GetValue(cheaters), parse.GetValue(flaky), parse.GetValue(configRoot), parse.GetValue(basePort), level)
+            : Usage("--verbose and --quiet exclude each other; give one"));
         var grid = new Command("grid", "Local demo grids");
         grid.Subcommands.Add(up);
         return grid;
@@ -181,7 +250,8 @@ internal static class HostCommands
         Directory.CreateDirectory(configDirectory);
         var self = Environment.GetCommandLineArgs()[0];
         var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
-        foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--simulate", simulate })
+        // --quiet: a benchmark's thousands of jobs would otherwise log a line each on the shared stderr.
+        foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--quiet", "--simulate", simulate })
         {
             psi.ArgumentList.Add(a);
         }
@@ -214,22 +284,42 @@ internal static class HostCommands
         return (p, parts[1]["node_id=".Length..], parts[2]["listen=".Length..]);
     }
 
-    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort)
+    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort, LogLevel logLevel)
     {
         if (hosts < 1 || cheaters < 0 || flaky < 0 || cheaters + flaky > hosts)
         {
-            Console.Error.WriteLine("Error: need --hosts ≥ 1 and --cheaters + --flaky ≤ --hosts");
-            return 2;
+            return Usage("need --hosts ≥ 1 and --cheaters + --flaky ≤ --hosts");
         }
         if (basePort is < 0 or > 65535 - 1024)
         {
-            Console.Error.WriteLine("Error: --base-port must be 0..64511");
-            return 2;
+            return Usage("--base-port must be 0..64511");
         }
+        if (basePort > 0 && basePort + hosts - 1 > 65535)
+        {
+            return Usage($"--base-port {basePort} with --hosts {hosts} runs past port 65535");
+        }
+        if (configRoot is not null)
+        {
+            try
+            {
+                Directory.CreateDirectory(configRoot);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            {
+                return Usage($"--config-root '{configRoot}' cannot be used as a directory: {e.Message}");
+            }
+        }
+        using var logs = HostLog.Create(logLevel);
+        var log = logs.CreateLogger("duckton.grid");
+        // A root we create is ours to remove on exit; one the user named is left as it is.
+        var ownRoot = configRoot is null;
         var root = configRoot ?? Directory.CreateTempSubdirectory("duckton-grid-").FullName;
+        var verbosity = logLevel switch { LogLevel.Debug => "--verbose", LogLevel.Warning => "--quiet", _ => null };
         var self = Environment.GetCommandLineArgs()[0];
         var children = new List<Process>();
         var seed = "";
+        // Before the first host starts: a signal at any point from here on stops the hosts and removes the root.
+        using var shutdown = new Shutdown(exitWithStdin: false);
         try
         {
             for (var i = 0; i < hosts; i++)
@@ -246,6 +336,10 @@ internal static class HostCommands
                 {
                     psi.ArgumentList.Add("--seed");
                     psi.ArgumentList.Add(seed);
+                }
+                if (verbosity is not null)
+                {
+                    psi.ArgumentList.Add(verbosity);
                 }
                 psi.RedirectStandardOutput = true;
                 psi.RedirectStandardInput = true;
@@ -264,30 +358,60 @@ internal static class HostCommands
                 {
                     seed = listenAt;
                 }
+                log.GridHostReady(i, p.Id, nodeId, listenAt);
                 Console.Out.WriteLine($"{listenAt} node_id={nodeId} {Describe(fault)}");
                 Console.Out.Flush();
             }
-            Console.Out.WriteLine($"grid up: {hosts} hosts ({cheaters} SIMULATED cheaters, {flaky} SIMULATED flaky); join with p2p_join(bootstrap => ['{seed}']); config root {root}; Ctrl+C stops");
+            Console.Out.WriteLine($"grid up: {hosts} hosts ({cheaters} SIMULATED cheaters, {flaky} SIMULATED flaky); join with p2p_join(bootstrap => ['{seed}']); config root {root}{(ownRoot ? " (temporary: removed on exit)" : "")}; Ctrl+C stops");
             Console.Out.Flush();
-            WaitForShutdown(false);
+            shutdown.Wait();
             return 0;
         }
         finally
         {
+            if (children.Count > 0)
+            {
+                log.GridStopping(children.Count);
+            }
+            // Close every host's stdin first so they all shut down at once, then wait for each.
             foreach (var p in children)
             {
                 try
                 {
                     p.StandardInput.Close();
-                    if (!p.WaitForExit(2000))
-                    {
-                        p.Kill();
-                    }
                 }
                 catch (Exception e) when (e is InvalidOperationException or IOException)
                 {
                 }
+            }
+            for (var i = 0; i < children.Count; i++)
+            {
+                var p = children[i];
+                try
+                {
+                    if (!p.WaitForExit(2000))
+                    {
+                        log.GridHostKilled(i, p.Id);
+                        p.Kill();
+                        p.WaitForExit(5000);
+                    }
+                }
+                catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+                {
+                }
                 p.Dispose();
+            }
+            if (ownRoot)
+            {
+                try
+                {
+                    Directory.Delete(root, recursive: true);
+                    log.GridRootRemoved(root);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    log.GridRootKept(root, e.Message);
+                }
             }
         }
     }

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Duckton.Cli;
 
-return CliCommands.Build().Parse(args).Invoke();
+return CliCommands.Run(args);

@@ -99,7 +99,7 @@ internal sealed class QueryFunction(NodeHost host) : TableFunctionDefinition
         }
         catch (QueryFailedException e)
         {
-            throw new SqlFunctionException(e.Message, e);
+            throw new SqlFunctionException(QueryErrors.Describe(Name, e.Message), e);
         }
         var result = outcome.Result;
         // A statement without columns (DDL, SET) still needs one output column: report it succeeded.
@@ -132,7 +132,7 @@ internal sealed class QueryMetaFunction(NodeHost host) : TableFunctionDefinition
         }
         catch (QueryFailedException e)
         {
-            meta = e.Meta;
+            meta = e.Meta with { Error = e.Meta.Error is { } error ? QueryErrors.Describe(Name, error) : null };
         }
         catch (SqlFunctionException e)
         {

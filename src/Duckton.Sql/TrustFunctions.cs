@@ -6,21 +6,35 @@ using Duckton.Node.Trust;
 
 namespace Duckton.Sql;
 
-/// <summary>The <c>(id, kind, detail)</c> rows of the deny-list functions.</summary>
+/// <summary>The typed rows of the deny-list functions: one per entry, with its reason, source and time.</summary>
 internal static class BlockRows
 {
-    public static ResultSet Build(string result, string id, IReadOnlyList<BlockEntry> entries)
+    public static TypedResult Table(bool withStatus)
     {
-        var rows = new List<IReadOnlyList<string?>> { new[] { "result", result, id } };
-        rows.AddRange(List(entries));
-        return TextResult.Build(["id", "kind", "detail"], rows);
+        var t = new TypedResult();
+        if (withStatus)
+        {
+            t.Column("status", DuckType.Varchar);
+        }
+        return t.Column("id", DuckType.Varchar).Column("kind", DuckType.Varchar).Column("reason", DuckType.Varchar)
+            .Column("source", DuckType.Varchar).Column("blocked_at", TypedResult.TimestampTz);
     }
 
-    public static IEnumerable<IReadOnlyList<string?>> List(IReadOnlyList<BlockEntry> entries) =>
-        entries.Count == 0
-            ? [new[] { "blocklist", "empty", "no blocked actors" }]
-            : entries.Select(e => (IReadOnlyList<string?>)[e.Id, e.Kind == BlockKind.Wallet ? "wallet" : "node_id",
-                $"{e.Reason} (source={e.Source}, ts={e.Timestamp.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)})"]);
+    public static string Kind(BlockKind kind) => kind == BlockKind.Wallet ? "wallet" : "node_id";
+
+    /// <summary>One row about the entry acted on (<paramref name="entry"/> null: nothing was blocked under that id).</summary>
+    public static ResultSet Status(string status, string id, BlockEntry? entry) =>
+        Table(withStatus: true).Row(status, id, entry is null ? null : Kind(entry.Kind), entry?.Reason, entry?.Source, entry?.Timestamp).Build();
+
+    public static ResultSet List(IReadOnlyList<BlockEntry> entries)
+    {
+        var t = Table(withStatus: false);
+        foreach (var e in entries)
+        {
+            t.Row(e.Id, Kind(e.Kind), e.Reason, e.Source, e.Timestamp);
+        }
+        return t.Build();
+    }
 }
 
 /// <summary><c>p2p_block(id, reason, kind)</c>: refuse a peer (node id or wallet) by this node's own decision, at once.</summary>
@@ -48,7 +62,7 @@ internal sealed class BlockFunction(NodeHost host) : TableFunctionDefinition
             throw new SqlFunctionException($"p2p_block: '{id}' is not a node id; node ids are 'b3:' followed by 64 lowercase hex digits");
         }
         host.Trust.Block(id, kind, a.GetString("reason") ?? "manual block");
-        return BlockRows.Build("blocked", id, host.Trust.Blocklist());
+        return BlockRows.Status("blocked", id, host.Trust.Blocklist().FirstOrDefault(e => e.Id == id));
     }
 }
 
@@ -65,8 +79,9 @@ internal sealed class UnblockFunction(NodeHost host) : TableFunctionDefinition
         {
             throw new SqlFunctionException("p2p_unblock: give the id to unblock, e.g. p2p_unblock(id => 'b3:…')");
         }
+        var entry = host.Trust.Blocklist().FirstOrDefault(e => e.Id == id);
         var removed = host.Trust.Unblock(id);
-        return BlockRows.Build(removed ? "unblocked" : "not_found", id, host.Trust.Blocklist());
+        return BlockRows.Status(removed ? "unblocked" : "not_found", id, removed ? entry : null);
     }
 }
 
@@ -75,28 +90,48 @@ internal sealed class BlocklistFunction(NodeHost host) : TableFunctionDefinition
 {
     public override string Name => "p2p_blocklist";
 
-    public override ResultSet Bind(TableFunctionArguments a) => TextResult.Build(["id", "kind", "detail"], BlockRows.List(host.Trust.Blocklist()));
+    public override ResultSet Bind(TableFunctionArguments a) => BlockRows.List(host.Trust.Blocklist());
 }
 
-/// <summary><c>p2p_receipts()</c>: signed receipts this node holds, newest first.</summary>
+/// <summary><c>p2p_receipts(worker => ..., max_rows => 1000)</c>: signed receipts this node holds, newest first.</summary>
 internal sealed class ReceiptsFunction(NodeHost host) : TableFunctionDefinition
 {
     public override string Name => "p2p_receipts";
-    public override IReadOnlyList<TableFunctionParameter> Named => [new("worker", ParameterKind.Varchar), new("limit", ParameterKind.BigInt)];
+
+    // "limit" was this parameter's first name; as a SQL keyword it only parses quoted, so it is kept to say what replaced it.
+    public override IReadOnlyList<TableFunctionParameter> Named => [new("worker", ParameterKind.Varchar), new("max_rows", ParameterKind.BigInt), new("limit", ParameterKind.BigInt)];
 
     public override ResultSet Bind(TableFunctionArguments a)
     {
-        var limit = a.GetInt64("limit") ?? 1000;
-        if (limit is < 1 or > 1_000_000)
+        if (a.Has("limit"))
         {
-            throw new SqlFunctionException($"p2p_receipts: limit => {limit} is out of range; use 1..1000000");
+            throw new SqlFunctionException("p2p_receipts: the parameter \"limit\" is now max_rows (limit is a SQL keyword); e.g. p2p_receipts(max_rows => 5), or add LIMIT 5 to the query");
         }
-        var receipts = host.Trust.Receipts(a.GetString("worker"), (int)limit);
-        return TextResult.Build(
-            ["job_id", "worker_id", "requester_id", "verdict", "query_hash", "result_hash", "latency_ms", "ts", "observed_result_rows", "signature_valid"],
-            receipts.Select(r => (IReadOnlyList<string?>)[r.JobId, r.WorkerId, r.RequesterId, r.Verdict.ToString(), r.QueryHash, r.ResultHash,
-                r.LatencyMs.ToString(CultureInfo.InvariantCulture), r.Timestamp.ToString(CultureInfo.InvariantCulture),
-                r.ObservedResultRows.ToString(CultureInfo.InvariantCulture), r.Problem() is null ? "true" : "false"]));
+        var maxRows = a.GetInt64("max_rows") ?? 1000;
+        if (maxRows is < 1 or > 1_000_000)
+        {
+            throw new SqlFunctionException($"p2p_receipts: max_rows => {maxRows} is out of range; use 1..1000000");
+        }
+        var table = new TypedResult()
+            .Column("job_id", DuckType.Varchar)
+            .Column("worker_id", DuckType.Varchar)
+            .Column("requester_id", DuckType.Varchar)
+            .Column("verdict", DuckType.Varchar)
+            .Column("query_hash", DuckType.Varchar)
+            .Column("result_hash", DuckType.Varchar)
+            .Column("latency_ms", TypedResult.UBigInt)
+            .Column("ts", TypedResult.TimestampTz)
+            .Column("observed_result_rows", TypedResult.UBigInt)
+            .Column("signature_valid", DuckType.Boolean)
+            .Column("observed_input_bytes", TypedResult.UBigInt)
+            .Column("observed_result_bytes", TypedResult.UBigInt);
+        foreach (var r in host.Trust.Receipts(a.GetString("worker"), (int)maxRows))
+        {
+            table.Row(r.JobId, r.WorkerId, r.RequesterId, r.Verdict.ToString(), r.QueryHash, r.ResultHash, r.LatencyMs,
+                DateTimeOffset.FromUnixTimeSeconds((long)Math.Min(r.Timestamp, (ulong)DateTimeOffset.MaxValue.ToUnixTimeSeconds())),
+                r.ObservedResultRows, r.Problem() is null, r.ObservedInputBytes, r.ObservedResultBytes);
+        }
+        return table.Build();
     }
 }
 
@@ -151,7 +186,10 @@ internal sealed class VouchFunction(NodeHost host) : TableFunctionDefinition
     }
 }
 
-/// <summary><c>p2p_vouches(node_id => ...)</c>: the vouches this node holds (its own and gossiped ones), most recently received first.</summary>
+/// <summary>
+/// <c>p2p_vouches(node_id => ...)</c>: the vouches this node holds (its own and gossiped ones), most recently received
+/// first. <c>signed</c> is false for an unsigned local vouch; <c>signature_valid</c> is then NULL.
+/// </summary>
 internal sealed class VouchesFunction(NodeHost host) : TableFunctionDefinition
 {
     public override string Name => "p2p_vouches";
@@ -159,10 +197,17 @@ internal sealed class VouchesFunction(NodeHost host) : TableFunctionDefinition
 
     public override ResultSet Bind(TableFunctionArguments a)
     {
-        var inv = CultureInfo.InvariantCulture;
-        var vouches = host.Trust.Vouches(a.GetString("node_id")?.Trim());
-        return TextResult.Build(["voucher_id", "vouchee_id", "weight", "ts_ms", "signed"],
-            vouches.Select(v => (IReadOnlyList<string?>)[v.VoucherId, v.VoucheeId, v.Weight.ToString("0.######", inv),
-                v.Timestamp.ToUnixTimeMilliseconds().ToString(inv), v.Signed is { } s ? (s.Problem() is null ? "true" : "invalid") : "false (local)"]));
+        var table = new TypedResult()
+            .Column("voucher_id", DuckType.Varchar)
+            .Column("vouchee_id", DuckType.Varchar)
+            .Column("weight", DuckType.Double)
+            .Column("ts", TypedResult.TimestampTz)
+            .Column("signed", DuckType.Boolean)
+            .Column("signature_valid", DuckType.Boolean);
+        foreach (var v in host.Trust.Vouches(a.GetString("node_id")?.Trim()))
+        {
+            table.Row(v.VoucherId, v.VoucheeId, v.Weight, v.Timestamp, v.Signed is not null, v.Signed is { } s ? (bool?)(s.Problem() is null) : null);
+        }
+        return table.Build();
     }
 }

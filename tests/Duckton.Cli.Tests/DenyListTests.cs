@@ -22,14 +22,14 @@ public class DenyListTests : IDisposable
     [Fact]
     public void Blocks_persist_across_processes_and_unblock_removes_them()
     {
-        var r = Sql($"SELECT id, kind FROM p2p_block(id => '{Peer}', reason => 'returned wrong rows')", "SELECT id FROM p2p_block(id => 'EQwallet123', reason => 'spam')");
+        var r = Sql($"SELECT status, id, kind FROM p2p_block(id => '{Peer}', reason => 'returned wrong rows')", "SELECT id FROM p2p_block(id => 'EQwallet123', reason => 'spam')");
         Assert.True(r.ExitCode == 0, r.Stderr);
-        Assert.Contains($"result,blocked\n{Peer},node_id\n", r.Stdout);
-        r = Sql("SELECT id, kind, detail FROM p2p_blocklist()");
-        Assert.Contains($"{Peer},node_id,\"returned wrong rows (source=manual, ts=", r.Stdout);
-        Assert.Contains("EQwallet123,wallet,\"spam (source=manual", r.Stdout);
-        r = Sql($"SELECT kind FROM p2p_unblock(id => '{Peer}') LIMIT 1", $"SELECT kind FROM p2p_unblock(id => '{Peer}') LIMIT 1", "SELECT count(*) AS n FROM p2p_blocklist()");
-        Assert.Equal("kind\nunblocked\nkind\nnot_found\nn\n1\n", r.Stdout);
+        Assert.Contains($"status,id,kind\nblocked,{Peer},node_id\n", r.Stdout);
+        r = Sql("SELECT id, kind, reason, source, blocked_at > now() - INTERVAL 10 MINUTE AS recent FROM p2p_blocklist() ORDER BY id");
+        Assert.Contains($"{Peer},node_id,returned wrong rows,manual,true\n", r.Stdout);
+        Assert.Contains("EQwallet123,wallet,spam,manual,true\n", r.Stdout);
+        r = Sql($"SELECT status FROM p2p_unblock(id => '{Peer}')", $"SELECT status FROM p2p_unblock(id => '{Peer}')", "SELECT count(*) AS n FROM p2p_blocklist()");
+        Assert.Equal("status\nunblocked\nstatus\nnot_found\nn\n1\n", r.Stdout);
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public class NodeClientTests(ExtensionFixture fixture)
     {
         var error = Report.GetProperty("badQuery").GetProperty("error").GetString();
         Assert.NotNull(error);
-        Assert.Contains("Parser Error", error, StringComparison.Ordinal);
+        Assert.Contains("parser error", error, StringComparison.OrdinalIgnoreCase);
         Assert.Contains("syntax error at or near \"SELEC\"", error, StringComparison.Ordinal);
         Assert.Equal(7, Report.GetProperty("afterError").GetInt32());
     }

@@ -293,7 +293,7 @@ public sealed class CliGridTrustTests : IDisposable
             {
                 await other.Host.Node.GridIfStarted!.GossipRoundAsync();
             }
-            var vouches = other.Rows("SELECT voucher_id, vouchee_id, weight, signed FROM p2p_vouches()");
+            var vouches = other.Rows("SELECT voucher_id, vouchee_id, weight::VARCHAR, signed::VARCHAR FROM p2p_vouches()");
             Assert.Contains(vouches, r => r[0] == node.Identity.NodeId && r[1] == honest[0] && r[2] == "0.8" && r[3] == "true");
             Assert.True(other.Host.Node.Trust.VouchesAccepted >= 1);
         }

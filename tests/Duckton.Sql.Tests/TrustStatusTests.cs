@@ -66,7 +66,7 @@ public sealed class TrustStatusTests : IDisposable
         Assert.Equal("vouched", vouch["status"]);
         Assert.Equal(other.NodeId, vouch["vouchee_id"]);
         Assert.Equal("0.5", vouch["weight"]);
-        var listed = Assert.Single(Rows("SELECT voucher_id, vouchee_id, weight, signed FROM p2p_vouches()"));
+        var listed = Assert.Single(Rows("SELECT voucher_id, vouchee_id, weight::VARCHAR, signed::VARCHAR FROM p2p_vouches()"));
         Assert.Equal(new[] { _host.Node.Identity.NodeId, other.NodeId, "0.5", "true" }, listed.Select(x => x!).ToArray());
         Assert.Equal("1", Trust()["vouches_stored"]);
 

@@ -76,7 +76,7 @@ public class ZeroConfigTests(SqlFixture db)
     {
         var e = Assert.Throws<DuckDBException>(() => db.Query("SELECT * FROM p2p_query('SELECT * FROM no_such_table')"));
         Assert.Contains("no_such_table", e.Message);
-        Assert.Contains("Catalog Error", e.Message);
+        Assert.Contains("(catalog error)", e.Message);
     }
 
     [Fact]

@@ -120,6 +120,9 @@ public sealed class Worker : IDisposable
     public Action<AdvertMessage, string>? OnAdvert { get; set; }
     public Func<IReadOnlyList<AdvertMessage>>? AdvertsToShare { get; set; }
 
+    /// <summary>Log hook: called once for every dispatched job when the host is done with it (must not throw).</summary>
+    public Action<JobReport>? OnJobFinished { get; set; }
+
     /// <summary>Deny-list hook: offers from a requester it returns true for are declined at once (also on connections opened before the block).</summary>
     public Func<string, bool>? IsBlocked { get; set; }
 
@@ -305,6 +308,7 @@ public sealed class Worker : IDisposable
                         jobs.TryRemove(dispatch.JobId, out _);
                         Release(memory, job.ThreadsHeld);
                         job.Dispose();
+                        OnJobFinished?.Invoke(job.Report());
                     }
                 }, CancellationToken.None);
                 return;
@@ -596,8 +600,36 @@ public sealed class Worker : IDisposable
             if (connection.IsOpen)
             {
                 await connection.SendAsync(type, payload).ConfigureAwait(false);
+                Observe(type, payload);
             }
         }
+
+        // What the requester was told, for the job log: the last word (End or Error) is the outcome.
+        private readonly long _started = Stopwatch.GetTimestamp();
+        private JobOutcome _outcome = JobOutcome.Abandoned;
+        private string? _detail;
+        private ulong _rows;
+        private long _bytes;
+
+        private void Observe(MessageType type, byte[] payload)
+        {
+            switch (type)
+            {
+                case MessageType.Batch:
+                    _bytes += payload.Length;
+                    break;
+                case MessageType.End:
+                    var end = EndMessage.Decode(payload);
+                    (_outcome, _rows) = end.Status == EndStatus.Complete ? (JobOutcome.Served, end.Rows) : (JobOutcome.Cancelled, 0UL);
+                    break;
+                case MessageType.Error:
+                    var error = ErrorMessage.Decode(payload);
+                    (_outcome, _detail) = (JobOutcome.Failed, $"{error.Code}: {error.Message}");
+                    break;
+            }
+        }
+
+        public JobReport Report() => new(dispatch.JobId, connection.RemoteNodeId, _outcome, _rows, _bytes, Stopwatch.GetElapsedTime(_started), _detail);
 
         /// <summary>Batch frames of about <c>ChunkBytes</c> each (a single larger batch gets a frame of its own).</summary>
         private IEnumerable<byte[]> Frames(ResultSet result)

@@ -253,32 +253,9 @@ public static partial class ConfigCatalog
         Int("economics.pricing.rate_per_gb", 0, 0, long.MaxValue, "Metered price in nanoton per GiB processed."),
         Int("economics.pricing.cap_multiplier", 5, 1, int.MaxValue, "A metered bill is capped at this multiple of the quote."),
         Float("economics.pricing.metering_tolerance", 1.5, 1.0, double.PositiveInfinity, "Accepted ratio between metered and estimated usage."),
-        // [economics.testnet]
-        Text("economics.testnet.rpc", "", "toncenter-compatible API endpoint (testnet); empty = toncenter's public endpoint.", StringRule.HttpUrl),
-        Text("economics.testnet.explorer", "", "Block explorer used for links (testnet); empty = tonviewer."),
-        Text("economics.testnet.api_key_file", "", "File holding the API key of the endpoint (testnet).", StringRule.AbsolutePath),
-        Text("economics.testnet.api_key", "", "API key of the endpoint (testnet); prefer api_key_file.", secret: true),
-        // [economics.testnet.contracts]
-        Text("economics.testnet.contracts.stake_vault", "", "Address of the stake vault contract (testnet)."),
-        Text("economics.testnet.contracts.job_escrow", "", "Address of the job escrow contract (testnet)."),
-        Text("economics.testnet.contracts.record_anchor", "", "Address of the record anchor contract (testnet)."),
-        Text("economics.testnet.contracts.global_params", "", "Address of the global params contract (testnet)."),
-        // [economics.testnet.wallet]
-        Text("economics.testnet.wallet.address", "", "This node's wallet address (testnet)."),
-        Text("economics.testnet.wallet.mnemonic_file", "", "Owner-only file holding the wallet mnemonic (testnet).", StringRule.AbsolutePath),
-        // [economics.mainnet]
-        Text("economics.mainnet.rpc", "", "toncenter-compatible API endpoint (mainnet); empty = toncenter's public endpoint.", StringRule.HttpUrl),
-        Text("economics.mainnet.explorer", "", "Block explorer used for links (mainnet); empty = tonviewer."),
-        Text("economics.mainnet.api_key_file", "", "File holding the API key of the endpoint (mainnet).", StringRule.AbsolutePath),
-        Text("economics.mainnet.api_key", "", "API key of the endpoint (mainnet); prefer api_key_file.", secret: true),
-        // [economics.mainnet.contracts]
-        Text("economics.mainnet.contracts.stake_vault", "", "Address of the stake vault contract (mainnet)."),
-        Text("economics.mainnet.contracts.job_escrow", "", "Address of the job escrow contract (mainnet)."),
-        Text("economics.mainnet.contracts.record_anchor", "", "Address of the record anchor contract (mainnet)."),
-        Text("economics.mainnet.contracts.global_params", "", "Address of the global params contract (mainnet)."),
-        // [economics.mainnet.wallet]
-        Text("economics.mainnet.wallet.address", "", "This node's wallet address (mainnet)."),
-        Text("economics.mainnet.wallet.mnemonic_file", "", "Owner-only file holding the wallet mnemonic (mainnet).", StringRule.AbsolutePath),
+        // [economics.testnet] and [economics.mainnet]: one shape (the typed TonNetworkConfig serves both)
+        .. TonNetworkKeys("testnet"),
+        .. TonNetworkKeys("mainnet"),
         // [antiabuse]
         Bool("antiabuse.enabled", true, "Anti-abuse protections as a whole."),
         // [antiabuse.fault_attribution]
@@ -310,5 +287,23 @@ public static partial class ConfigCatalog
         // [antiabuse.gossip]
         Bool("antiabuse.gossip.peer_scoring", false, "Score gossip peers and drop misbehaving ones."),
         Bool("antiabuse.gossip.diverse_bootstrap", true, "Prefer seeds from different networks and regions."),
+    ];
+
+    /// <summary>The keys of one TON network's section (<c>economics.testnet</c>, <c>economics.mainnet</c>).</summary>
+    private static ConfigKey[] TonNetworkKeys(string n) =>
+    [
+        // [economics.{n}]
+        Text($"economics.{n}.rpc", "", $"toncenter-compatible API endpoint ({n}); empty = toncenter's public endpoint.", StringRule.HttpUrl),
+        Text($"economics.{n}.explorer", "", $"Block explorer used for links ({n}); empty = tonviewer."),
+        Text($"economics.{n}.api_key_file", "", $"File holding the API key of the endpoint ({n}).", StringRule.AbsolutePath),
+        Text($"economics.{n}.api_key", "", $"API key of the endpoint ({n}); prefer api_key_file.", secret: true),
+        // [economics.{n}.contracts]
+        Text($"economics.{n}.contracts.stake_vault", "", $"Address of the stake vault contract ({n})."),
+        Text($"economics.{n}.contracts.job_escrow", "", $"Address of the job escrow contract ({n})."),
+        Text($"economics.{n}.contracts.record_anchor", "", $"Address of the record anchor contract ({n})."),
+        Text($"economics.{n}.contracts.global_params", "", $"Address of the global params contract ({n})."),
+        // [economics.{n}.wallet]
+        Text($"economics.{n}.wallet.address", "", $"This node's wallet address ({n})."),
+        Text($"economics.{n}.wallet.mnemonic_file", "", $"Owner-only file holding the wallet mnemonic ({n}).", StringRule.AbsolutePath),
     ];
 }

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using System.Text;
+using System.Text.RegularExpressions;
 using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Core.Protocol;
-using Duckton.Node.Grid;
 using Duckton.Node;
+using Duckton.Node.Grid;
 
 namespace Duckton.Grid.Tests;
 

@@ -1,7 +1,7 @@
 using Duckton.Core.Configuration;
 using Duckton.Core.Protocol;
-using Duckton.Node.Grid;
 using Duckton.Node;
+using Duckton.Node.Grid;
 using Duckton.Transport;
 
 namespace Duckton.Grid.Tests;

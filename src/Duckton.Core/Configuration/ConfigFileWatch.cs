@@ -24,6 +24,7 @@ internal sealed class ConfigFileWatch
     private static readonly ConcurrentDictionary<string, ConfigFileWatch> s_byPath = new(StringComparer.Ordinal);
     private static readonly Lock s_pollLock = new();
     private static Timer? s_pollTimer;
+    private static int s_polling;
 
     private readonly Lock _lock = new();
     private long _version;
@@ -121,16 +122,28 @@ internal sealed class ConfigFileWatch
 
     private static void PollAll()
     {
-        foreach (var watch in s_byPath.Values)
+        // Timer callbacks may overlap on a loaded machine; one poll at a time keeps one watcher per file.
+        if (Interlocked.Exchange(ref s_polling, 1) == 1)
         {
-            try
+            return;
+        }
+        try
+        {
+            foreach (var watch in s_byPath.Values)
             {
-                watch.Poll();
+                try
+                {
+                    watch.Poll();
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    watch.Touch(); // cannot tell: let the next resolution read the file and report
+                }
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                watch.Touch(); // cannot tell: let the next resolution read the file and report
-            }
+        }
+        finally
+        {
+            Volatile.Write(ref s_polling, 0);
         }
     }
 

@@ -9,6 +9,10 @@ if (args.Length >= 1 && args[0] == "--transport")
 {
     return await TransportRun.RunAsync(args.Length > 1 ? long.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1024);
 }
+if (args.Length == 1 && args[0] == "--config")
+{
+    return ConfigRun.Run();
+}
 if (args.Length == 1 && args[0] == "--quick")
 {
     return QuickRun.Run();

@@ -80,7 +80,7 @@ internal static class GridBenchmark
             node.Join([hosts[0].Addr]);
             var honest = new[] { hosts[0].Id, hosts[1].Id, hosts[2].Id };
             var stalled = new[] { hosts[0].Id, hosts[1].Id, hosts[3].Id };
-            QueryOverrides Remote(string[] nodes) => new() { Prefer = PreferMode.Remote, Replicas = 3, Quorum = 2, Nodes = nodes };
+            QueryOverrides Remote(string[] nodes) => new() { Prefer = PlannerPreference.Remote, Replicas = 3, Quorum = 2, Nodes = nodes };
             var f = CultureInfo.InvariantCulture;
             if (spillOnly)
             {
@@ -140,7 +140,7 @@ internal static class GridBenchmark
             }
             fetchTimes.Sort();
             var fetchMs = fetchTimes[fetchTimes.Count / 2];
-            var local = Measure(streamRuns, 1, () => node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }));
+            var local = Measure(streamRuns, 1, () => node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Local }));
             var bare = BareTlsMegabytesPerSecond(Math.Max(bytes, 256L << 20));
             var mbps = bytes / 1e6 / (remote.P50 / 1000);
             output.WriteLine(string.Create(f, $"verified streaming, {rows:N0} rows x (INTEGER, DOUBLE, VARCHAR), {bytes / 1e6:F1} MB on the wire, median of {streamRuns}: remote {remote.P50:F0} ms = {mbps:F0} MB/s (requester CPU {remote.CpuMs:F0} ms), {rows / remote.P50 / 1000:F2} M rows/s; local {local.P50:F0} ms ({rows / local.P50 / 1000:F2} M rows/s); remote/local {remote.P50 / local.P50:F2}x"));

@@ -1,33 +1,6 @@
+using Duckton.Core.Configuration;
+
 namespace Duckton.Node;
-
-/// <summary>Where a query may run.</summary>
-public enum PreferMode
-{
-    Auto,
-    Local,
-    Remote,
-}
-
-/// <summary>How a remote result is accepted: a quorum of agreeing hosts, or the first host.</summary>
-public enum VerifyMode
-{
-    Quorum,
-    Fast,
-}
-
-public enum PaymentMode
-{
-    Free,
-    Paid,
-    Auto,
-}
-
-public enum DataClass
-{
-    Public,
-    Internal,
-    Sensitive,
-}
 
 /// <summary>Per-call settings of <c>p2p_query</c>; null means "use the node's configuration".</summary>
 public sealed record QueryOverrides
@@ -37,7 +10,7 @@ public sealed record QueryOverrides
     public double? MinTrust { get; init; }
     public string? MinAttestation { get; init; }
     public VerifyMode? Verify { get; init; }
-    public PreferMode? Prefer { get; init; }
+    public PlannerPreference? Prefer { get; init; }
     public PaymentMode? Payment { get; init; }
     public DataClass? DataClass { get; init; }
     public bool? RequireStakedHosts { get; init; }
@@ -52,20 +25,15 @@ public sealed record QueryOverrides
 
     public static QueryOverrides None { get; } = new();
 
-    /// <summary>Parses an enum-valued override, naming the parameter and the allowed values when the text is not one of them.</summary>
+    /// <summary>Parses an enum-valued override (the configuration spellings), naming the parameter and the allowed values when the text is not one of them.</summary>
     public static T ParseEnum<T>(string parameter, string text)
         where T : struct, Enum
     {
-        var trimmed = text.Trim();
-        foreach (var value in Enum.GetValues<T>())
+        if (ConfigEnum.TryParse<T>(text, out var value))
         {
-            if (string.Equals(value.ToString(), trimmed, StringComparison.OrdinalIgnoreCase))
-            {
-                return value;
-            }
+            return value;
         }
-        var allowed = string.Join("|", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
-        throw new ArgumentException($"{parameter} => '{text}' is not valid; use one of {allowed}");
+        throw new ArgumentException($"{parameter} => '{text}' is not valid; use one of {string.Join("|", ConfigEnum.Spellings<T>())}");
     }
 
     /// <summary>
@@ -93,15 +61,15 @@ public sealed record QueryOverrides
         }
         if (Verify is { } v)
         {
-            yield return new("scheduler.verify_mode", v.ToString().ToLowerInvariant());
+            yield return new("scheduler.verify_mode", v.ToConfigString());
         }
         if (Prefer is { } p)
         {
-            yield return new("planner.prefer", p.ToString().ToLowerInvariant());
+            yield return new("planner.prefer", p.ToConfigString());
         }
         if (Payment is { } pay)
         {
-            yield return new("economics.default_payment", pay.ToString().ToLowerInvariant());
+            yield return new("economics.default_payment", pay.ToConfigString());
         }
         if (RequireStakedHosts is { } staked)
         {

@@ -115,7 +115,7 @@ internal sealed class ShareFunction(NodeHost host) : TableFunctionDefinition
             ("share", "memory_bytes", AdminRows.Text(c.Budget.MemoryBytes)),
             ("share", "threads", AdminRows.Text(c.Budget.Threads)),
             ("share", "max_jobs", AdminRows.Text(c.Budget.MaxJobs)),
-            ("share", "data_classes", string.Join(",", c.Budget.DataClasses.Select(d => d.ToString().ToLowerInvariant()))),
+            ("share", "data_classes", string.Join(",", c.Budget.DataClasses.Select(d => d.ToConfigString()))),
             ("share", "enabled", AdminRows.Text(c.Worker.Enabled)),
             ("share", "networks", string.Join(",", c.Membership.Networks)),
             ("share", "groups", string.Join(",", c.Membership.Groups)),
@@ -252,8 +252,8 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("status", "seeds", string.Join(",", grid?.Seeds ?? c.Discovery.Bootstrap)),
             ("status", "replicas", c.Scheduler.Replicas.ToString(inv)),
             ("status", "quorum", c.Scheduler.Quorum.ToString(inv)),
-            ("status", "verify_mode", c.Scheduler.VerifyMode.ToString().ToLowerInvariant()),
-            ("status", "planner_prefer", c.Planner.Prefer.ToString().ToLowerInvariant()),
+            ("status", "verify_mode", c.Scheduler.VerifyMode.ToConfigString()),
+            ("status", "planner_prefer", c.Planner.Prefer.ToConfigString()),
             ("status", "execution_mode", c.Planner.LocalExecutionEnabled ? "local+grid" : "remote-only (never executes locally)"),
         };
         rows.AddRange(TrustRows(c, live));

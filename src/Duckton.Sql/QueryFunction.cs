@@ -1,3 +1,4 @@
+using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.DuckDB.Functions;
 using Duckton.Node;
@@ -41,7 +42,7 @@ internal static class QueryParameters
             MinTrust = a.GetDouble("min_trust"),
             MinAttestation = a.GetString("min_attest") ?? a.GetString("min_attestation"),
             Verify = Enum<VerifyMode>(a, "verify"),
-            Prefer = Enum<PreferMode>(a, "prefer"),
+            Prefer = Enum<PlannerPreference>(a, "prefer"),
             Payment = Enum<PaymentMode>(a, "payment"),
             DataClass = Enum<DataClass>(a, "data_class"),
             RequireStakedHosts = a.GetBoolean("require_staked_hosts"),

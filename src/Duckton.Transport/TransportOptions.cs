@@ -25,7 +25,7 @@ public sealed record TransportOptions
     public static TransportOptions Default { get; } = new();
 
     /// <summary>How peer identities are trusted. Default <see cref="PinningMode.Tofu"/>.</summary>
-    public PinningMode Pinning { get; init; } = PinningMode.Tofu;
+    public PinningMode Pinning { get; init; } = NodeConfig.Defaults.Identity.PinningMode;
 
     /// <summary>Node ids accepted when <see cref="Pinning"/> is <see cref="PinningMode.Allowlist"/>. Default empty.</summary>
     public IReadOnlyCollection<string> Allowlist { get; init; } = [];
@@ -67,7 +67,7 @@ public sealed record TransportOptions
     public int MaxConcurrentHandshakes { get; init; } = 512;
 
     /// <summary>How long a <see cref="ConnectionPool"/> keeps an idle connection. Default 30 s (<c>network.idle_timeout_ms</c>).</summary>
-    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan IdleTimeout { get; init; } = NodeConfig.Defaults.Network.IdleTimeout;
 
     /// <summary>Diagnostics (handshake failures, handler exceptions). Default none.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;

@@ -65,4 +65,31 @@ public class ConfigPrecedenceTests : IDisposable
         Assert.Equal(1, r.ExitCode);
         Assert.Contains("P2P_REPLICAS", r.Stderr);
     }
+
+    [Fact]
+    public void A_p2p_set_in_another_process_reaches_a_running_store_within_a_second_without_per_read_resolution()
+    {
+        var configDir = Path.Combine(_root, "cfg");
+        var store = new Duckton.Core.Configuration.ConfigStore(configDir, _ => null);
+        Assert.Equal(3, store.Effective().Config.Scheduler.Replicas);
+        foreach (var value in new[] { "6", "5" }) // same length twice: only a change signal, not a size check, can tell
+        {
+            var set = Sql([], $"SELECT value FROM p2p_set('scheduler.replicas', '{value}')");
+            Assert.True(set.ExitCode == 0, set.Stderr);
+            var exited = System.Diagnostics.Stopwatch.StartNew();
+            var resolutions = store.Resolutions;
+            var reads = 0;
+            while (store.Effective().Config.Scheduler.Replicas != int.Parse(value, System.Globalization.CultureInfo.InvariantCulture))
+            {
+                Assert.True(exited.Elapsed < TimeSpan.FromSeconds(10), $"p2p_set('{value}') from another process not seen within 10 s");
+                reads++;
+                Thread.Sleep(5);
+            }
+            // Typically milliseconds (a file watcher); generous for a loaded machine, yet a store that only
+            // re-read on restart fails. Many reads while waiting, few resolutions: none per read.
+            Assert.True(exited.Elapsed < TimeSpan.FromSeconds(3), $"took {exited.Elapsed.TotalMilliseconds:F0} ms");
+            Assert.InRange(store.Resolutions - resolutions, 1, 10);
+            Assert.True(reads < 2 || store.Resolutions - resolutions < reads, $"{store.Resolutions - resolutions} resolutions for {reads} reads");
+        }
+    }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
+using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Core.Protocol;
 using Duckton.Node;
@@ -238,8 +239,8 @@ public sealed class CliGridTrustTests : IDisposable
         for (var i = 0; i < 12; i++)
         {
             var sql = $"SELECT range % {i + 2} AS k, count(*) AS c, sum(range * {i + 7}) AS s FROM range({2000 + (i * 250)}) GROUP BY k ORDER BY k";
-            var expected = node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }).Result;
-            var outcome = node.Query(sql, new QueryOverrides { Prefer = PreferMode.Remote });
+            var expected = node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result;
+            var outcome = node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Remote });
             Assert.Null(BatchComparer.Difference(expected, outcome.Result));
             Assert.True(outcome.Meta.Verified, $"query {i} not verified");
             Assert.NotEqual(cheater, outcome.Meta.Winner);
@@ -271,7 +272,7 @@ public sealed class CliGridTrustTests : IDisposable
         Assert.True(D(peers[flaky][1]) < honestTrust.Max(), $"flaky trust {peers[flaky][1]} should be below the best honest host's {honestTrust.Max()}");
 
         // And after all that, one more query: still correct, still without the cheater.
-        var last = node.Query("SELECT 6 * 7 AS answer", new QueryOverrides { Prefer = PreferMode.Remote });
+        var last = node.Query("SELECT 6 * 7 AS answer", new QueryOverrides { Prefer = PlannerPreference.Remote });
         Assert.True(last.Meta.Verified);
         Assert.DoesNotContain(cheater, CommitCertificate.Verify(last.Meta.Certificate!, 2).Hosts);
 

@@ -36,7 +36,7 @@ public sealed class GridFixture : IDisposable
             try
             {
                 // No rows, so no batch frame: the mid-stream misbehaviours do not trigger.
-                Requester.Host.Node.Query("SELECT 1 AS warm WHERE false", new Duckton.Node.QueryOverrides { Prefer = Duckton.Node.PreferMode.Remote, Replicas = 1, Quorum = 1, Nodes = [h.NodeId] });
+                Requester.Host.Node.Query("SELECT 1 AS warm WHERE false", new Duckton.Node.QueryOverrides { Prefer = Duckton.Core.Configuration.PlannerPreference.Remote, Replicas = 1, Quorum = 1, Nodes = [h.NodeId] });
             }
             catch (Duckton.Node.QueryFailedException)
             {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Core.Protocol;
 using Duckton.Node;
@@ -11,9 +12,9 @@ public sealed class GridTests(GridFixture grid)
     private Requester R => grid.Requester;
 
     private QueryOutcome Remote(string sql, params HostProcess[] hosts) =>
-        R.Host.Node.Query(sql, new QueryOverrides { Prefer = PreferMode.Remote, Replicas = hosts.Length, Quorum = 2, Nodes = [.. hosts.Select(h => h.NodeId)] });
+        R.Host.Node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = hosts.Length, Quorum = 2, Nodes = [.. hosts.Select(h => h.NodeId)] });
 
-    private ResultSet Local(string sql) => R.Host.Node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }).Result;
+    private ResultSet Local(string sql) => R.Host.Node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result;
 
     [Theory]
     [InlineData("SELECT 42 AS answer")]
@@ -145,7 +146,7 @@ public sealed class GridTests(GridFixture grid)
     [Fact]
     public void Verify_fast_accepts_the_first_commit_unverified()
     {
-        var outcome = R.Host.Node.Query("SELECT 5 AS five", new QueryOverrides { Prefer = PreferMode.Remote, Verify = VerifyMode.Fast, Nodes = [grid.H1.NodeId, grid.H2.NodeId, grid.H3.NodeId] });
+        var outcome = R.Host.Node.Query("SELECT 5 AS five", new QueryOverrides { Prefer = PlannerPreference.Remote, Verify = VerifyMode.Fast, Nodes = [grid.H1.NodeId, grid.H2.NodeId, grid.H3.NodeId] });
         Assert.False(outcome.Meta.Verified);
         Assert.Equal(1, outcome.Meta.Quorum);
     }

@@ -1,3 +1,4 @@
+using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Engine;
 using Duckton.Node;
@@ -53,7 +54,7 @@ public sealed class InputsFixture : IDisposable
         Requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{H1.Address}'])");
         foreach (var h in new[] { H1, H2, H3, Slow })
         {
-            Requester.Host.Node.Query("SELECT 1 AS warm WHERE false", new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 1, Quorum = 1, Nodes = [h.NodeId] }).Result.Dispose();
+            Requester.Host.Node.Query("SELECT 1 AS warm WHERE false", new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 1, Quorum = 1, Nodes = [h.NodeId] }).Result.Dispose();
         }
     }
 
@@ -148,8 +149,8 @@ public sealed class InputsTests(InputsFixture grid)
     public void A_result_beyond_the_buffer_is_spilled_verified_and_identical_to_the_local_answer()
     {
         var node = grid.Requester.Host.Node;
-        using var local = node.Query(BigSql, new QueryOverrides { Prefer = PreferMode.Local }).Result;
-        var remote = node.Query(BigSql, new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 2, Quorum = 2, Nodes = [grid.H1.NodeId, grid.H2.NodeId] });
+        using var local = node.Query(BigSql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result;
+        var remote = node.Query(BigSql, new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 2, Quorum = 2, Nodes = [grid.H1.NodeId, grid.H2.NodeId] });
         string path;
         using (var result = remote.Result)
         {
@@ -178,11 +179,11 @@ public sealed class InputsTests(InputsFixture grid)
     public void An_equivocators_spilled_rows_are_rejected_and_deleted()
     {
         var node = grid.Requester.Host.Node;
-        using var local = node.Query(BigSql, new QueryOverrides { Prefer = PreferMode.Local }).Result;
+        using var local = node.Query(BigSql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result;
         // The equivocator commits about 1 s before the slow honest host, so it is fetched from first (retry if it lost the race).
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var outcome = node.Query(BigSql, new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 2, Quorum = 2, Nodes = [grid.Equivocator.NodeId, grid.Slow.NodeId] });
+            var outcome = node.Query(BigSql, new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 2, Quorum = 2, Nodes = [grid.Equivocator.NodeId, grid.Slow.NodeId] });
             using var result = outcome.Result;
             Assert.Null(BatchComparer.Difference(local, result));
             Assert.Equal(grid.Slow.NodeId, outcome.Meta.Winner);

@@ -1,3 +1,4 @@
+using Duckton.Core.Configuration;
 using Duckton.Core.Protocol;
 using Duckton.Node;
 using Duckton.Node.Grid;
@@ -23,7 +24,7 @@ public sealed class ShareTests : IDisposable
         var peer = Assert.Single(requester.Rows("SELECT node_id, region, free_threads FROM p2p_peers()"));
         Assert.Equal(new string?[] { hostId, "eu-west", "2" }, peer);
 
-        var one = new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 1, Quorum = 1 };
+        var one = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 1, Quorum = 1 };
         var outcome = requester.Host.Node.Query("SELECT 42 AS answer", one);
         Assert.Equal(hostId, outcome.Meta.Winner);
         Assert.True(outcome.Meta.Verified);

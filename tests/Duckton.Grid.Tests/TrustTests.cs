@@ -74,7 +74,7 @@ public sealed class TrustTests(TrustFixture grid)
         Assert.Equal(0.7, R.Host.Config.Effective().Config.Trust.MinTrust);
         R.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
         var sw = Stopwatch.StartNew();
-        var first = R.Host.Node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PreferMode.Remote });
+        var first = R.Host.Node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PlannerPreference.Remote });
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"warm-up took {sw.Elapsed}");
         Assert.True(first.Meta.Verified);
         Assert.False(first.Meta.ExecutedLocally);
@@ -86,8 +86,8 @@ public sealed class TrustTests(TrustFixture grid)
         for (var i = 0; i < 20; i++)
         {
             var sql = $"SELECT range % {i + 3} AS k, count(*) AS c, sum(range * {i + 1}) AS s FROM range({1000 + (i * 100)}) GROUP BY k ORDER BY k";
-            var expected = R.Host.Node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }).Result;
-            var outcome = R.Host.Node.Query(sql, new QueryOverrides { Prefer = PreferMode.Remote });
+            var expected = R.Host.Node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result;
+            var outcome = R.Host.Node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Remote });
             Assert.Null(BatchComparer.Difference(expected, outcome.Result));
             Assert.True(outcome.Meta.Verified);
             Assert.NotEqual(grid.Cheater.NodeId, outcome.Meta.Winner);
@@ -302,7 +302,7 @@ public sealed class TrustTests(TrustFixture grid)
         // Establish some history with the honest hosts (no-op if the scenario already ran).
         for (var i = 0; i < 6; i++)
         {
-            node.Query($"SELECT {i} AS v", new QueryOverrides { Prefer = PreferMode.Remote });
+            node.Query($"SELECT {i} AS v", new QueryOverrides { Prefer = PlannerPreference.Remote });
         }
         var grid0 = node.GridIfStarted!;
         var sybils = new List<NodeIdentity>();
@@ -334,7 +334,7 @@ public sealed class TrustTests(TrustFixture grid)
             Assert.Equal(AttestationLevel.L0, claimed.Attestation);
             Assert.Contains("counted as L0", claimed.AttestationNote);
             // And a real query still runs on established hosts only.
-            var outcome = node.Query("SELECT 99 AS v", new QueryOverrides { Prefer = PreferMode.Remote });
+            var outcome = node.Query("SELECT 99 AS v", new QueryOverrides { Prefer = PlannerPreference.Remote });
             Assert.True(outcome.Meta.Verified);
             Assert.DoesNotContain(sybilIds, outcome.Meta.Winner!.Equals);
         }
@@ -359,7 +359,7 @@ public sealed class TrustTests(TrustFixture grid)
         // History with four hosts only (this requester's own receipts), so they out-trust everyone else.
         for (var i = 0; i < 8; i++)
         {
-            Assert.True(node.Query($"SELECT {i} AS v", new QueryOverrides { Prefer = PreferMode.Remote, Nodes = nodes }).Meta.Verified);
+            Assert.True(node.Query($"SELECT {i} AS v", new QueryOverrides { Prefer = PlannerPreference.Remote, Nodes = nodes }).Meta.Verified);
         }
         var config = requester.Host.Config.Effective().Config;
         var grid0 = node.GridIfStarted!;
@@ -372,9 +372,9 @@ public sealed class TrustTests(TrustFixture grid)
         foreach (var shadow in new[] { newcomer, grid.Cheater })
         {
             var sql = "SELECT range % 5 AS k, sum(range) AS s FROM range(5000) GROUP BY k ORDER BY k";
-            var outcome = node.Query(sql, new QueryOverrides { Prefer = PreferMode.Remote, Nodes = [.. nodes, shadow.NodeId], MinTrust = threshold });
+            var outcome = node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Remote, Nodes = [.. nodes, shadow.NodeId], MinTrust = threshold });
             Assert.True(outcome.Meta.Verified);
-            Assert.Null(BatchComparer.Difference(node.Query(sql, new QueryOverrides { Prefer = PreferMode.Local }).Result, outcome.Result));
+            Assert.Null(BatchComparer.Difference(node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result, outcome.Result));
             Assert.Equal(1, outcome.Meta.ShadowReplicas);
             Assert.Equal(0, outcome.Meta.Probationary);
             Assert.DoesNotContain(shadow.NodeId, CommitCertificate.Verify(outcome.Meta.Certificate!, 2).Hosts);
@@ -403,7 +403,7 @@ public sealed class TrustTests(TrustFixture grid)
         using var requester = new Requester(grid.Root, "blocked-requester-" + Guid.NewGuid().ToString("N")[..6]);
         var share = host.Rows("SELECT key, value FROM p2p_share(memory => '1GB', threads => 2, max_jobs => 2)").ToDictionary(r => r[0]!, r => r[1]);
         requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{share["listen_addr"]}'])");
-        var one = new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 1, Quorum = 1, Nodes = [share["node_id"]!] };
+        var one = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 1, Quorum = 1, Nodes = [share["node_id"]!] };
         Assert.True(requester.Host.Node.Query("SELECT 1 AS v", one).Meta.Verified); // vetted by a canary, then served
         host.Rows($"SELECT status, id FROM p2p_block(id => '{requester.Host.Node.Identity.NodeId}', reason => 'test')");
         var refused = Assert.Throws<QueryFailedException>(() => requester.Host.Node.Query("SELECT 2 AS v", one));
@@ -418,7 +418,7 @@ public sealed class TrustTests(TrustFixture grid)
     [Fact]
     public void Attestation_counts_only_when_evidence_bound_to_the_offer_verifies()
     {
-        var l2 = new QueryOverrides { Prefer = PreferMode.Remote, MinAttestation = "L2", Replicas = 2, Quorum = 2 };
+        var l2 = new QueryOverrides { Prefer = PlannerPreference.Remote, MinAttestation = "L2", Replicas = 2, Quorum = 2 };
         var attested = new[] { grid.Honest[5].NodeId, grid.Honest[6].NodeId };
 
         // No trusted authority configured (the default): the SIMULATED claims count as L0, so an L2 floor finds no host.
@@ -464,9 +464,9 @@ public sealed class TrustTests(TrustFixture grid)
     {
         var c = R.Host.Config.Effective().Config;
         Assert.Equal((0.7, AttestationLevel.L0), TrustEngine.Floors(c, QueryOverrides.None));
-        Assert.Equal((0.85, AttestationLevel.L1), TrustEngine.Floors(c, new QueryOverrides { DataClass = Duckton.Node.DataClass.Internal }));
-        Assert.Equal(AttestationLevel.L2, TrustEngine.Floors(c, new QueryOverrides { DataClass = Duckton.Node.DataClass.Sensitive }).MinAttestation);
+        Assert.Equal((0.85, AttestationLevel.L1), TrustEngine.Floors(c, new QueryOverrides { DataClass = Duckton.Core.Configuration.DataClass.Internal }));
+        Assert.Equal(AttestationLevel.L2, TrustEngine.Floors(c, new QueryOverrides { DataClass = Duckton.Core.Configuration.DataClass.Sensitive }).MinAttestation);
         var strict = c with { Trust = c.Trust with { MinTrust = 0.95 } };
-        Assert.Equal(0.95, TrustEngine.Floors(strict, new QueryOverrides { DataClass = Duckton.Node.DataClass.Internal }).MinTrust);
+        Assert.Equal(0.95, TrustEngine.Floors(strict, new QueryOverrides { DataClass = Duckton.Core.Configuration.DataClass.Internal }).MinTrust);
     }
 }

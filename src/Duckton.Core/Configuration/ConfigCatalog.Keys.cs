@@ -5,7 +5,8 @@ namespace Duckton.Core.Configuration;
 // The key catalogue: every configuration key of the node, as data. Parsing, validation,
 // p2p_config(), config/duckton.example.toml and docs/CONFIGURATION.md all come from this table.
 // Keys and defaults follow the original duckton (v0.6.x) where they fit this product; see
-// docs/CONFIGURATION.md for what differs.
+// docs/CONFIGURATION.md for what differs. The typed NodeConfig (NodeConfig.g.cs) is generated from it too
+// (NodeConfigSource; DUCKTON_REGENERATE_DOCS=1 dotnet test rewrites it), so a key is written here only.
 public static partial class ConfigCatalog
 {
     private static ImmutableArray<ConfigKey> CreateKeys() =>
@@ -32,27 +33,27 @@ public static partial class ConfigCatalog
         Int("transport.result.max_result_parts", 1024, 1, int.MaxValue, "Most parts one result may be split into."),
         Bytes("transport.result.max_buffer_bytes", 256 * MiB, 0, long.MaxValue, "Verified-before-returned result held in memory; beyond this the requester spills received frames to an owner-only temp file (0 = always spill)."),
         // [transport.compression]
-        Choice("transport.compression.algorithm", "none", ["none", "lz4", "zstd"], "Compression of result frames.", env: ["P2P_TRANSPORT_COMPRESSION"]),
+        Choice("transport.compression.algorithm", CompressionAlgorithm.None, "Compression of result frames.", env: ["P2P_TRANSPORT_COMPRESSION"]),
         Int("transport.compression.level", 3, 1, 22, "Compression level (zstd 1..22; lz4 uses 1..12)."),
         Bytes("transport.compression.min_size_bytes", 64 * KiB, 0, long.MaxValue, "Frames smaller than this are sent uncompressed."),
         // [identity]
         Text("identity.key_path", "", "Ed25519 identity key file (PKCS#8 PEM); empty = identity.pem in the config directory, created owner-only on first start.", StringRule.AbsolutePath),
-        Choice("identity.pinning_mode", "tofu", ["tofu", "allowlist"], "How peer certificates are trusted: tofu pins the first key seen per node id; allowlist accepts only identity.allowlist."),
+        Choice("identity.pinning_mode", PinningMode.Tofu, "How peer certificates are trusted: tofu pins the first key seen per node id; allowlist accepts only identity.allowlist."),
         List("identity.allowlist", [], "Node ids accepted when pinning_mode = allowlist.", StringRule.NodeId),
         // [security]
-        Choice("security.mode", "public", ["public", "private"], "private = closed grid: allowlist pinning, token-checked groups, named networks only."),
+        Choice("security.mode", SecurityMode.Public, "private = closed grid: allowlist pinning, token-checked groups, named networks only."),
         // [membership]
         List("membership.networks", ["default"], "Grids (network names) this node joins and serves.", StringRule.NonBlank),
         List("membership.groups", [], "Groups this node belongs to; jobs may target groups.", StringRule.NonBlank),
         Text("membership.region", "", "Declared region of this node (e.g. eu-west); empty = none."),
-        Choice("membership.group_enforcement", "soft", ["soft", "token"], "soft trusts declared groups; token requires a signed group token from a listed issuer."),
-        Choice("membership.region_trust", "declared", ["declared", "attested"], "attested: region constraints also require attestation ≥ L1."),
+        Choice("membership.group_enforcement", GroupEnforcement.Soft, "soft trusts declared groups; token requires a signed group token from a listed issuer."),
+        Choice("membership.region_trust", RegionTrust.Declared, "attested: region constraints also require attestation ≥ L1."),
         List("membership.group_issuers", [], "Trusted group-token issuers as group=<Ed25519 public key hex>.", StringRule.IssuerEntry),
         List("membership.region_issuers", [], "Trusted region-token issuers as region=<Ed25519 public key hex>.", StringRule.IssuerEntry),
         Text("membership.group_token", "", "Signed capability token proving this node's groups (JSON).", secret: true),
         Text("membership.region_token", "", "Signed capability token proving this node's region (JSON).", secret: true),
         // [discovery]
-        Choice("discovery.mode", "gossip", ["gossip", "static"], "gossip: seeds plus gossip of signed capability adverts; static: only the bootstrap peers."),
+        Choice("discovery.mode", DiscoveryMode.Gossip, "gossip: seeds plus gossip of signed capability adverts; static: only the bootstrap peers."),
         List("discovery.bootstrap", [], "Seed peers contacted to join the grid.", StringRule.PeerAddress, env: ["P2P_BOOTSTRAP"]),
         Int("discovery.candidate_sample_size", 16, 1, int.MaxValue, "Candidate hosts asked for offers per query (≥ scheduler.replicas).", env: ["P2P_CANDIDATE_SAMPLE_SIZE"]),
         // [discovery.gossip]
@@ -63,7 +64,7 @@ public static partial class ConfigCatalog
         // [scheduler]
         Int("scheduler.replicas", 3, 1, 64, "Hosts each remote query runs on (k).", env: ["P2P_REPLICAS"]),
         Int("scheduler.quorum", 2, 1, int.MaxValue, "Agreeing result hashes needed to accept an answer (q ≤ k).", allowedText: "1..scheduler.replicas", env: ["P2P_QUORUM"]),
-        Choice("scheduler.verify_mode", "quorum", ["quorum", "fast"], "quorum waits for q agreeing commits; fast accepts the first commit (not verified)."),
+        Choice("scheduler.verify_mode", VerifyMode.Quorum, "quorum waits for q agreeing commits; fast accepts the first commit (not verified)."),
         Millis("scheduler.offer_timeout_ms", 2000, 1, "How long to collect offers (bids) from candidates."),
         Millis("scheduler.dispatch_timeout_ms", 30000, 1, "How long a dispatched host may take to commit."),
         Bool("scheduler.speculative_fetch", true, "Start streaming the first committed result into the verifying buffer before the quorum is reached (rows still reach the caller only after quorum and re-hash)."),
@@ -106,10 +107,10 @@ public static partial class ConfigCatalog
         Int("budget.per_job_threads", 1, 1, int.MaxValue, "Threads of one hosted job."),
         Bytes("budget.max_spill_bytes", 0, 0, long.MaxValue, "Disk a hosted job may spill to; 0 = no cap."),
         Float("budget.local_reserved_fraction", 0.1, 0.0, 1.0, "Share of the budget kept for this node's own local queries.", maxExclusive: true),
-        List("budget.data_classes", ["public"], "Data classes this host accepts.", allowed: ["public", "internal", "sensitive"], minCount: 1),
+        EnumList("budget.data_classes", [DataClass.Public], "Data classes this host accepts.", minCount: 1),
         // [trust]
         Float("trust.min_trust", 0.7, 0.0, 1.0, "Lowest effective trust a host needs to be selected.", env: ["P2P_MIN_TRUST"]),
-        Choice("trust.min_attestation", "L0", ["L0", "L1", "L2"], "Lowest attestation tier a host needs to be selected.", env: ["P2P_MIN_ATTESTATION"]),
+        Choice("trust.min_attestation", AttestationLevel.L0, "Lowest attestation tier a host needs to be selected.", env: ["P2P_MIN_ATTESTATION"]),
         Seconds("trust.reputation_half_life_secs", 604800, 1, "Age at which an observation counts half in reputation."),
         Float("trust.canary_rate", 0.05, 0.0, 1.0, "Share of dispatches that carry a known-answer canary query.", env: ["P2P_CANARY_RATE"]),
         Float("trust.incorrect_penalty", 0.5, 0.0, 1.0, "Penalty subtracted from trust for a recent Incorrect receipt."),
@@ -130,10 +131,10 @@ public static partial class ConfigCatalog
         Float("sybil.vouch_weight", 0.05, 0.0, 1.0, "Trust one voucher adds."),
         // [storage]
         Text("storage.provider", "local-fake", "Object storage provider hosts read inputs from.", StringRule.NonBlank),
-        Choice("storage.credential_mode", "presigned", ["presigned", "scoped_secret", "sealed"], "How hosts get storage credentials: presigned URLs, scoped secrets or sealed credentials.", aliases: ["scoped-secret=scoped_secret"]),
+        Choice("storage.credential_mode", CredentialMode.Presigned, "How hosts get storage credentials: presigned URLs, scoped secrets or sealed credentials.", aliases: ["scoped-secret=scoped_secret"]),
         Text("storage.endpoint", "", "Storage endpoint (host or URL); empty = the provider's default."),
         Text("storage.region", "", "Storage region; empty = the provider's default."),
-        Choice("storage.url_style", "vhost", ["vhost", "path"], "S3 URL style."),
+        Choice("storage.url_style", UrlStyle.Vhost, "S3 URL style."),
         Bool("storage.use_ssl", true, "Use TLS to reach storage."),
         Seconds("storage.credential_ttl_secs", 900, 1, "Lifetime of issued storage credentials."),
         Seconds("storage.key_ttl_secs", 900, 1, "Lifetime of sealing keys."),
@@ -147,7 +148,7 @@ public static partial class ConfigCatalog
         // [planner]
         Bool("planner.enabled", true, "Decide per query between local and grid execution."),
         Bool("planner.local_execution_enabled", true, "Allow running queries on this node's own locked-down engine.", env: ["P2P_PLANNER_LOCAL_EXECUTION"]),
-        Choice("planner.prefer", "auto", ["local", "remote", "auto"], "Where queries run: local, remote (the grid) or auto."),
+        Choice("planner.prefer", PlannerPreference.Auto, "Where queries run: local, remote (the grid) or auto."),
         Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Share of this machine's RAM a local query may use.", minExclusive: true),
         Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when the planner is enabled)."),
         Bytes("planner.size_threshold_bytes", 256 * MiB, 0, long.MaxValue, "Estimated input above which auto prefers the grid."),
@@ -161,28 +162,28 @@ public static partial class ConfigCatalog
         Int("limits.connection_pool_size", 1024, 1, int.MaxValue, "Open peer connections kept."),
         // [sandbox]
         Bool("sandbox.enabled", false, "Run hosted jobs inside an OS sandbox as well as the DuckDB lock-down."),
-        Choice("sandbox.backend", "auto", ["auto", "none", "rlimit", "cgroups-seccomp", "macos-seatbelt", "windows-jobobject"], "OS sandbox mechanism.", aliases: ["cgroups=cgroups-seccomp", "cgroup=cgroups-seccomp", "seccomp=cgroups-seccomp", "linux=cgroups-seccomp", "macos=macos-seatbelt", "seatbelt=macos-seatbelt", "windows=windows-jobobject", "jobobject=windows-jobobject", "job-object=windows-jobobject"]),
-        Choice("sandbox.egress_mode", "inherit_storage", ["inherit_storage", "explicit"], "Network egress of a sandboxed job: the storage endpoint only, or egress_allowlist.", aliases: ["inherit=inherit_storage"]),
+        Choice("sandbox.backend", SandboxBackend.Auto, "OS sandbox mechanism.", aliases: ["cgroups=cgroups-seccomp", "cgroup=cgroups-seccomp", "seccomp=cgroups-seccomp", "linux=cgroups-seccomp", "macos=macos-seatbelt", "seatbelt=macos-seatbelt", "windows=windows-jobobject", "jobobject=windows-jobobject", "job-object=windows-jobobject"]),
+        Choice("sandbox.egress_mode", EgressMode.InheritStorage, "Network egress of a sandboxed job: the storage endpoint only, or egress_allowlist.", aliases: ["inherit=inherit_storage"]),
         List("sandbox.egress_allowlist", [], "Hosts a sandboxed job may reach when egress_mode = explicit.", StringRule.NonBlank),
-        Choice("sandbox.temp_dir_policy", "ephemeral", ["ephemeral", "inherit", "custom"], "Spill directory of a job: a fresh one per job, the process's, or temp_dir."),
+        Choice("sandbox.temp_dir_policy", TempDirPolicy.Ephemeral, "Spill directory of a job: a fresh one per job, the process's, or temp_dir."),
         Text("sandbox.temp_dir", "", "Spill directory when temp_dir_policy = custom.", StringRule.AbsolutePath),
         Bool("sandbox.process_per_job", false, "Run each hosted job in its own child process."),
         // [sandbox.limits]
-        Choice("sandbox.limits.mode", "inherit_budget", ["inherit_budget", "explicit"], "OS limits of a job: derived from [budget], or the explicit values below.", aliases: ["inherit=inherit_budget"]),
+        Choice("sandbox.limits.mode", SandboxLimitsMode.InheritBudget, "OS limits of a job: derived from [budget], or the explicit values below.", aliases: ["inherit=inherit_budget"]),
         Bytes("sandbox.limits.memory_bytes", 0, 0, long.MaxValue, "Address-space limit of a job process; 0 = no cap.", env: ["P2P_SANDBOX_MEMORY_BYTES"]),
-        Seconds("sandbox.limits.cpu_seconds", 0, 0, "CPU time limit of a job process; 0 = no cap.", env: ["P2P_SANDBOX_CPU_SECONDS"]),
+        Seconds("sandbox.limits.cpu_seconds", 0, 0, "CPU time limit of a job process; 0 = no cap.", env: ["P2P_SANDBOX_CPU_SECONDS"], property: "CpuTime"),
         Bytes("sandbox.limits.max_file_size_bytes", 0, 0, long.MaxValue, "Largest file a job process may write; 0 = no cap.", env: ["P2P_SANDBOX_MAX_FILE_SIZE_BYTES"]),
         Int("sandbox.limits.max_open_files", 0, 0, int.MaxValue, "Open files of a job process; 0 = no cap.", env: ["P2P_SANDBOX_MAX_OPEN_FILES"]),
         Int("sandbox.limits.max_processes", 0, 0, int.MaxValue, "Processes a job may start; 0 = no cap.", env: ["P2P_SANDBOX_MAX_PROCESSES"]),
         // [economics]
         Bool("economics.enabled", false, "Paid compute on TON; off = every job is free and no chain client is used."),
-        Choice("economics.settlement", "noop", ["noop", "channel", "onchain", "mock"], "Settlement rail.", aliases: ["free=noop", "off=noop", "test=mock", "ton=onchain", "on-chain=onchain"]),
+        Choice("economics.settlement", SettlementKind.Noop, "Settlement rail.", aliases: ["free=noop", "off=noop", "test=mock", "ton=onchain", "on-chain=onchain"]),
         Choice("economics.custody", "noncustodial", ["noncustodial"], "Custody model (only noncustodial exists)."),
         Choice("economics.accounting_unit", "ton", ["ton"], "Accounting unit (only ton exists)."),
         Choice("economics.chain", "ton", ["ton"], "Settlement chain (only ton exists)."),
-        Choice("economics.network", "testnet", ["testnet", "mainnet"], "TON network; mainnet also needs mainnet_confirmed = true."),
+        Choice("economics.network", TonNetwork.Testnet, "TON network; mainnet also needs mainnet_confirmed = true."),
         Bool("economics.mainnet_confirmed", false, "Explicit opt-in to real TON on mainnet."),
-        Choice("economics.default_payment", "auto", ["free", "paid", "auto"], "Payment of a query: free, paid, or auto (public data free, internal/sensitive paid)."),
+        Choice("economics.default_payment", PaymentMode.Auto, "Payment of a query: free, paid, or auto (public data free, internal/sensitive paid)."),
         Text("economics.fee_recipient", "", "TON address receiving platform fees (required for channel/onchain settlement)."),
         // [economics.stake]
         Int("economics.stake.min_stake", 0, 0, long.MaxValue, "Stake (whole TON) to serve public jobs."),
@@ -245,39 +246,16 @@ public static partial class ConfigCatalog
         Seconds("economics.records.epoch_secs", 60, 1, "Length of a job-record epoch whose Merkle root is anchored."),
         Float("economics.records.anchor_quorum_pct", 0.66, 0.0, 1.0, "Share of anchors that must agree on an epoch root."),
         // [economics.pricing]
-        Choice("economics.pricing.model", "metered", ["metered", "fixed"], "metered charges per second and GiB; fixed charges unit_price per job."),
+        Choice("economics.pricing.model", PricingModel.Metered, "metered charges per second and GiB; fixed charges unit_price per job."),
         Int("economics.pricing.unit_price", 0, 0, long.MaxValue, "Price of a job in whole TON (fixed model)."),
         Int("economics.pricing.max_bid", 0, 0, long.MaxValue, "Most this node pays for a job, in whole TON; 0 = no cap."),
         Int("economics.pricing.rate_per_second", 0, 0, long.MaxValue, "Metered price in nanoton per second; 0 = unit_price × 1e9."),
         Int("economics.pricing.rate_per_gb", 0, 0, long.MaxValue, "Metered price in nanoton per GiB processed."),
         Int("economics.pricing.cap_multiplier", 5, 1, int.MaxValue, "A metered bill is capped at this multiple of the quote."),
         Float("economics.pricing.metering_tolerance", 1.5, 1.0, double.PositiveInfinity, "Accepted ratio between metered and estimated usage."),
-        // [economics.testnet]
-        Text("economics.testnet.rpc", "", "toncenter-compatible API endpoint (testnet); empty = toncenter's public endpoint.", StringRule.HttpUrl),
-        Text("economics.testnet.explorer", "", "Block explorer used for links (testnet); empty = tonviewer."),
-        Text("economics.testnet.api_key_file", "", "File holding the API key of the endpoint (testnet).", StringRule.AbsolutePath),
-        Text("economics.testnet.api_key", "", "API key of the endpoint (testnet); prefer api_key_file.", secret: true),
-        // [economics.testnet.contracts]
-        Text("economics.testnet.contracts.stake_vault", "", "Address of the stake vault contract (testnet)."),
-        Text("economics.testnet.contracts.job_escrow", "", "Address of the job escrow contract (testnet)."),
-        Text("economics.testnet.contracts.record_anchor", "", "Address of the record anchor contract (testnet)."),
-        Text("economics.testnet.contracts.global_params", "", "Address of the global params contract (testnet)."),
-        // [economics.testnet.wallet]
-        Text("economics.testnet.wallet.address", "", "This node's wallet address (testnet)."),
-        Text("economics.testnet.wallet.mnemonic_file", "", "Owner-only file holding the wallet mnemonic (testnet).", StringRule.AbsolutePath),
-        // [economics.mainnet]
-        Text("economics.mainnet.rpc", "", "toncenter-compatible API endpoint (mainnet); empty = toncenter's public endpoint.", StringRule.HttpUrl),
-        Text("economics.mainnet.explorer", "", "Block explorer used for links (mainnet); empty = tonviewer."),
-        Text("economics.mainnet.api_key_file", "", "File holding the API key of the endpoint (mainnet).", StringRule.AbsolutePath),
-        Text("economics.mainnet.api_key", "", "API key of the endpoint (mainnet); prefer api_key_file.", secret: true),
-        // [economics.mainnet.contracts]
-        Text("economics.mainnet.contracts.stake_vault", "", "Address of the stake vault contract (mainnet)."),
-        Text("economics.mainnet.contracts.job_escrow", "", "Address of the job escrow contract (mainnet)."),
-        Text("economics.mainnet.contracts.record_anchor", "", "Address of the record anchor contract (mainnet)."),
-        Text("economics.mainnet.contracts.global_params", "", "Address of the global params contract (mainnet)."),
-        // [economics.mainnet.wallet]
-        Text("economics.mainnet.wallet.address", "", "This node's wallet address (mainnet)."),
-        Text("economics.mainnet.wallet.mnemonic_file", "", "Owner-only file holding the wallet mnemonic (mainnet).", StringRule.AbsolutePath),
+        // [economics.testnet] and [economics.mainnet]: one shape (the typed TonNetworkConfig serves both)
+        .. TonNetworkKeys("testnet"),
+        .. TonNetworkKeys("mainnet"),
         // [antiabuse]
         Bool("antiabuse.enabled", true, "Anti-abuse protections as a whole."),
         // [antiabuse.fault_attribution]
@@ -309,5 +287,23 @@ public static partial class ConfigCatalog
         // [antiabuse.gossip]
         Bool("antiabuse.gossip.peer_scoring", false, "Score gossip peers and drop misbehaving ones."),
         Bool("antiabuse.gossip.diverse_bootstrap", true, "Prefer seeds from different networks and regions."),
+    ];
+
+    /// <summary>The keys of one TON network's section (<c>economics.testnet</c>, <c>economics.mainnet</c>).</summary>
+    private static ConfigKey[] TonNetworkKeys(string n) =>
+    [
+        // [economics.{n}]
+        Text($"economics.{n}.rpc", "", $"toncenter-compatible API endpoint ({n}); empty = toncenter's public endpoint.", StringRule.HttpUrl),
+        Text($"economics.{n}.explorer", "", $"Block explorer used for links ({n}); empty = tonviewer."),
+        Text($"economics.{n}.api_key_file", "", $"File holding the API key of the endpoint ({n}).", StringRule.AbsolutePath),
+        Text($"economics.{n}.api_key", "", $"API key of the endpoint ({n}); prefer api_key_file.", secret: true),
+        // [economics.{n}.contracts]
+        Text($"economics.{n}.contracts.stake_vault", "", $"Address of the stake vault contract ({n})."),
+        Text($"economics.{n}.contracts.job_escrow", "", $"Address of the job escrow contract ({n})."),
+        Text($"economics.{n}.contracts.record_anchor", "", $"Address of the record anchor contract ({n})."),
+        Text($"economics.{n}.contracts.global_params", "", $"Address of the global params contract ({n})."),
+        // [economics.{n}.wallet]
+        Text($"economics.{n}.wallet.address", "", $"This node's wallet address ({n})."),
+        Text($"economics.{n}.wallet.mnemonic_file", "", $"Owner-only file holding the wallet mnemonic ({n}).", StringRule.AbsolutePath),
     ];
 }

@@ -72,6 +72,23 @@ public static partial class ConfigCatalog
         return bestDistance <= Math.Max(2, unknown.Length / 4) ? best : null;
     }
 
+    /// <summary>The candidate closest to <paramref name="text"/> when it is close enough to be a typo, else null.</summary>
+    internal static string? Closest(string text, IEnumerable<string> candidates)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var candidate in candidates)
+        {
+            var d = Distance(text, candidate);
+            if (d < bestDistance)
+            {
+                bestDistance = d;
+                best = candidate;
+            }
+        }
+        return bestDistance <= Math.Max(2, text.Length / 4) ? best : null;
+    }
+
     private static int Distance(string a, string b)
     {
         var previous = new int[b.Length + 1];
@@ -133,14 +150,42 @@ public static partial class ConfigCatalog
             Optional = @default.Length == 0,
         };
 
-    /// <summary>An enum key; <paramref name="aliases"/> are <c>alias=canonical</c> pairs.</summary>
+    /// <summary>An enum key whose values are text only (no C# enum: a single allowed word so far).</summary>
     private static ConfigKey Choice(string key, string @default, string[] values, string meaning, string[]? aliases = null, string[]? env = null) =>
         new(key, ConfigValueType.Enum, ConfigValue.Enum(@default), meaning)
         {
             EnvVars = EnvNames(key, env),
             AllowedValues = [.. values],
-            Aliases = (aliases ?? []).Select(a => a.Split('=', 2)).ToImmutableDictionary(p => p[0], p => p[1], StringComparer.OrdinalIgnoreCase),
+            Aliases = Aliases(aliases),
         };
+
+    /// <summary>
+    /// An enum key typed <typeparamref name="T"/>: its words are <typeparamref name="T"/>'s spellings (<see cref="ConfigEnum"/>);
+    /// <paramref name="aliases"/> are <c>alias=canonical</c> pairs.
+    /// </summary>
+    private static ConfigKey Choice<T>(string key, T @default, string meaning, string[]? aliases = null, string[]? env = null)
+        where T : struct, Enum =>
+        new(key, ConfigValueType.Enum, ConfigValue.Enum(@default.ToConfigString()), meaning)
+        {
+            EnvVars = EnvNames(key, env),
+            AllowedValues = ConfigEnum.Spellings<T>(),
+            Aliases = Aliases(aliases),
+            EnumType = typeof(T),
+        };
+
+    /// <summary>A list whose elements are <typeparamref name="T"/>'s spellings.</summary>
+    private static ConfigKey EnumList<T>(string key, T[] @default, string meaning, int minCount = 0, string[]? env = null)
+        where T : struct, Enum =>
+        new(key, ConfigValueType.StringList, ConfigValue.List([.. @default.Select(v => v.ToConfigString())]), meaning)
+        {
+            EnvVars = EnvNames(key, env),
+            AllowedValues = ConfigEnum.Spellings<T>(),
+            MinCount = minCount,
+            EnumType = typeof(T),
+        };
+
+    private static ImmutableDictionary<string, string> Aliases(string[]? pairs) =>
+        (pairs ?? []).Select(a => a.Split('=', 2)).ToImmutableDictionary(p => p[0], p => p[1], StringComparer.OrdinalIgnoreCase);
 
     private static ConfigKey List(string key, string[] @default, string meaning, StringRule rule = StringRule.Any,
         string[]? allowed = null, int minCount = 0, string[]? env = null) =>
@@ -165,9 +210,11 @@ public static partial class ConfigCatalog
             Unit = DurationUnit.Milliseconds,
         };
 
-    private static ConfigKey Seconds(string key, long @default, long min, string meaning, string[]? env = null) =>
+    /// <param name="property">The typed property's name when the key's name does not make a good one.</param>
+    private static ConfigKey Seconds(string key, long @default, long min, string meaning, string[]? env = null, string? property = null) =>
         new(key, ConfigValueType.Duration, ConfigValue.Duration(@default), meaning)
         {
+            PropertyOverride = property,
             EnvVars = EnvNames(key, env),
             MinInt = min,
             MaxInt = int.MaxValue,

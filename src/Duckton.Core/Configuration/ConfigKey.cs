@@ -81,6 +81,10 @@ public sealed class ConfigKey
     /// <summary>For strings: the empty string means "not set" and is always accepted.</summary>
     public bool Optional { get; internal init; }
     public DurationUnit Unit { get; internal init; }
+    /// <summary>The C# enum of an enum key (or of a list's elements); null when the words are text only.</summary>
+    public Type? EnumType { get; internal init; }
+    /// <summary>The property name in <see cref="NodeConfig"/> when it is not the key's last segment in PascalCase.</summary>
+    internal string? PropertyOverride { get; init; }
     /// <summary>Replaces the computed range text when another key bounds this one.</summary>
     internal string? AllowedOverride { get; init; }
 
@@ -194,7 +198,7 @@ public sealed class ConfigKey
             case ConfigValueType.Enum:
                 if (!TryEnum(trimmed, out var word))
                 {
-                    problem = "must be one of " + string.Join(", ", AllowedValues);
+                    problem = ConfigEnum.OneOf(AllowedValues, trimmed);
                     return false;
                 }
                 value = ConfigValue.Enum(word);

@@ -20,6 +20,13 @@ internal sealed class ConfigReader(IReadOnlyDictionary<string, ConfigValue> valu
     public string Text(string key) => Get(key).AsString;
     public ImmutableArray<string> List(string key) => Get(key).AsList;
 
+    // Values were checked against the key's spellings when read, so these cannot fail.
+    public T Enum<T>(string key)
+        where T : struct, System.Enum => ConfigEnum.Parse<T>(Get(key).AsString);
+
+    public ImmutableArray<T> EnumList<T>(string key)
+        where T : struct, System.Enum => [.. Get(key).AsList.Select(ConfigEnum.Parse<T>)];
+
     public TimeSpan Duration(string key)
     {
         var amount = Get(key).AsInt;

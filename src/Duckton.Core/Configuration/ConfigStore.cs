@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text;
 using Duckton.Core.Toml;
 
@@ -9,28 +10,56 @@ namespace Duckton.Core.Configuration;
 /// as <c>runtime.toml</c>, owner-only) ← per-call overrides.
 /// </summary>
 /// <remarks>
-/// Every read goes back to the files, so changes by another process (or by hand) are seen. Writers are
-/// serialised within the process (a lock) and across processes (an exclusive lock file next to the runtime
-/// file), so two setters cannot lose each other's change; the runtime file is replaced atomically (write a
-/// temporary file, then rename), so a reader never sees half a file.
+/// Resolved once and again only when an input changed, never per query: the environment is read when the store is
+/// created (as a process reads it at start), and the files are watched (<see cref="ConfigFileWatch"/>), so a
+/// <c>p2p_set</c> through any store of this process is seen at once, and a change by another process or by hand
+/// within moments. Writers are serialised within the process (a lock) and across processes (an exclusive lock file
+/// next to the runtime file), so two setters cannot lose each other's change; the runtime file is replaced
+/// atomically (write a temporary file, then rename), so a reader never sees half a file.
 /// </remarks>
 public sealed class ConfigStore
 {
     private readonly Func<string, string?> _environment;
     private readonly string _workingDirectory;
     private readonly Lock _writeLock = new();
+    private readonly ConfigFileWatch[] _watches;
+    private readonly ConfigFileWatch _runtimeWatch;
 
     /// <param name="configDirectory">The config directory (see <see cref="ConfigPaths.ResolveConfigDirectory"/>).</param>
-    /// <param name="environment">Reads an environment variable; defaults to the process environment (tests inject their own).</param>
+    /// <param name="environment">Reads an environment variable; defaults to the process environment (tests inject their own). Read once, here.</param>
     /// <param name="workingDirectory">Root against which a relative <c>$P2P_CONFIG</c> path is resolved; defaults to the current directory.</param>
     public ConfigStore(string configDirectory, Func<string, string?>? environment = null, string? workingDirectory = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(configDirectory);
-        _environment = environment ?? Environment.GetEnvironmentVariable;
+        _environment = Snapshot(environment ?? Environment.GetEnvironmentVariable);
         _workingDirectory = Path.GetFullPath(workingDirectory ?? Directory.GetCurrentDirectory());
         ConfigDirectory = Path.GetFullPath(configDirectory, _workingDirectory);
         RuntimeFilePath = ConfigPaths.RuntimeFile(ConfigDirectory, _environment);
+        _runtimeWatch = ConfigFileWatch.For(RuntimeFilePath);
+        var watched = new List<string> { ConfigPaths.ConfigFile(ConfigDirectory) };
+        if (NamedConfigFile is { } named)
+        {
+            watched.Add(named);
+        }
+        _watches = [.. watched.Distinct(StringComparer.Ordinal).Where(p => p != RuntimeFilePath).Select(ConfigFileWatch.For), _runtimeWatch];
     }
+
+    /// <summary>
+    /// The environment as it is now, for every name configuration reads: a running process's environment does not
+    /// change under it, and reading ~260 variables per resolution would cost more than the resolution's cache saves.
+    /// </summary>
+    private static Func<string, string?> Snapshot(Func<string, string?> environment)
+    {
+        var names = EnvironmentNames.Concat(ConfigCatalog.ReservedEnvVars).Distinct(StringComparer.Ordinal);
+        var values = names.Select(n => (Name: n, Value: environment(n))).Where(v => v.Value is not null)
+            .ToFrozenDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
+        return name => values.TryGetValue(name, out var value) ? value : null;
+    }
+
+    private string? NamedConfigFile =>
+        _environment(ConfigPaths.ConfigFileEnv) is { } named && !string.IsNullOrWhiteSpace(named)
+            ? Path.GetFullPath(named, _workingDirectory)
+            : null;
 
     /// <summary>Opens the store of the config directory resolved from <c>--config-dir</c>, <c>$P2P_CONFIG_DIR</c> or the platform default.</summary>
     public static ConfigStore Open(string? explicitConfigDirectory = null, Func<string, string?>? environment = null, string? homeDirectory = null)
@@ -55,13 +84,9 @@ public sealed class ConfigStore
             {
                 files.Add(inDirectory);
             }
-            if (_environment(ConfigPaths.ConfigFileEnv) is { } named && !string.IsNullOrWhiteSpace(named))
+            if (NamedConfigFile is { } full && !files.Contains(full))
             {
-                var full = Path.GetFullPath(named, _workingDirectory);
-                if (!files.Contains(full))
-                {
-                    files.Add(full);
-                }
+                files.Add(full);
             }
             return files;
         }
@@ -69,60 +94,43 @@ public sealed class ConfigStore
 
     /// <summary>
     /// The configuration in force (defaults ← files ← environment ← runtime), validated as a whole. Resolved again only
-    /// when one of its inputs changed (each file's content hash, the <c>P2P_*</c> values): every grid query asks for
-    /// it several times, and a full resolution parses the files and binds every key.
+    /// when a watched file changed: every grid query and gossip round asks for it, so a current answer costs a few
+    /// volatile reads and no I/O. A resolution that fails is not kept, so the error is reported on every call.
     /// </summary>
     public EffectiveConfig Effective()
     {
-        var signature = InputsSignature();
-        if (Volatile.Read(ref _resolved) is { } hit && hit.Signature == signature)
+        // Read the version before the files: a change during the resolution moves it, and the next call resolves again.
+        var version = InputsVersion();
+        if (Volatile.Read(ref _resolved) is { } hit && hit.Version == version)
         {
             return hit.Config;
         }
         var config = Resolve(LoadRuntimeLayer());
-        Volatile.Write(ref _resolved, new ResolvedCache(signature, config));
+        Interlocked.Increment(ref _resolutions);
+        Volatile.Write(ref _resolved, new ResolvedCache(version, config));
         return config;
     }
 
-    private sealed record ResolvedCache(string Signature, EffectiveConfig Config);
+    /// <summary>How many times this store resolved the configuration from its inputs (tests check it stays off the per-query path).</summary>
+    internal long Resolutions => Interlocked.Read(ref _resolutions);
+
+    private sealed record ResolvedCache(long Version, EffectiveConfig Config);
 
     private sealed record OverrideCache(EffectiveConfig Base, List<KeyValuePair<string, string>> Overrides, EffectiveConfig Config);
 
     private ResolvedCache? _resolved;
     private OverrideCache? _lastOverrides;
+    private long _resolutions;
 
-    /// <summary>What the resolution depends on, as text: the files' (path, size, mtime) and every catalogue variable's value.</summary>
-    private string InputsSignature()
+    /// <summary>Sum of the watched files' change counters: each only grows, so the sum changes whenever one does.</summary>
+    private long InputsVersion()
     {
-        var b = new System.Text.StringBuilder(256);
-        foreach (var file in ConfigFiles.Append(RuntimeFilePath))
+        long sum = 0;
+        foreach (var watch in _watches)
         {
-            b.Append(file).Append('|');
-            // The content, not the modification time: file times are only as fine as the kernel's clock tick, and two
-            // p2p_set calls within one tick can leave a file of the same size.
-            if (TryReadAll(file) is { } bytes)
-            {
-                b.Append(Convert.ToHexString(Duckton.Core.Hashing.Blake3.Hash(bytes)));
-            }
-            b.Append('\u0001');
+            sum += watch.Version;
         }
-        foreach (var name in EnvironmentNames)
-        {
-            b.Append(_environment(name)).Append('\u0001');
-        }
-        return b.ToString();
-    }
-
-    private static byte[]? TryReadAll(string file)
-    {
-        try
-        {
-            return File.Exists(file) ? File.ReadAllBytes(file) : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null; // resolution reads it again and reports the problem
-        }
+        return sum;
     }
 
     private static readonly string[] EnvironmentNames = [.. ConfigCatalog.Keys.SelectMany(k => k.EnvVars).Distinct(StringComparer.Ordinal)];
@@ -217,6 +225,7 @@ public sealed class ConfigStore
             if (File.Exists(RuntimeFilePath))
             {
                 File.Delete(RuntimeFilePath);
+                _runtimeWatch.Touch();
             }
         }
         return Effective();
@@ -282,6 +291,7 @@ public sealed class ConfigStore
         if (runtime.Count == 0)
         {
             if (File.Exists(RuntimeFilePath)) File.Delete(RuntimeFilePath);
+            _runtimeWatch.Touch();
             return;
         }
         var document = new TomlTable();
@@ -306,6 +316,8 @@ public sealed class ConfigStore
                  + TomlWriter.Write(document);
         OwnerOnlyFile.WriteAtomically(RuntimeFilePath, Encoding.UTF8.GetBytes(text),
             protectDirectory: string.Equals(Path.GetDirectoryName(RuntimeFilePath), ConfigDirectory, StringComparison.Ordinal));
+        // Every store of this process sees the change at once; other processes through their watchers.
+        _runtimeWatch.Touch();
     }
 }
 

@@ -8,14 +8,14 @@ public readonly record struct Observation(DateTimeOffset Timestamp, bool Correct
 /// <summary>Parameters of confidence-aware reputation (SPEC §5.4).</summary>
 public sealed record ReputationParameters
 {
-    /// <summary>Age at which an observation counts half. Default 7 days.</summary>
-    public TimeSpan HalfLife { get; init; } = TimeSpan.FromDays(7);
-    /// <summary>Beta prior successes (α₀). Default 1.</summary>
-    public double PriorAlpha { get; init; } = 1.0;
-    /// <summary>Beta prior failures (β₀). Default 2.</summary>
-    public double PriorBeta { get; init; } = 2.0;
-    /// <summary>z of the Wilson lower bound. Default 1.96 (95%).</summary>
-    public double Z { get; init; } = 1.96;
+    /// <summary>Age at which an observation counts half. Default <c>trust.reputation_half_life_secs</c> (7 days).</summary>
+    public TimeSpan HalfLife { get; init; } = NodeConfig.Defaults.Trust.ReputationHalfLife;
+    /// <summary>Beta prior successes (α₀). Default <c>economics.reputation.prior_alpha</c> (1).</summary>
+    public double PriorAlpha { get; init; } = NodeConfig.Defaults.Economics.Reputation.PriorAlpha;
+    /// <summary>Beta prior failures (β₀). Default <c>economics.reputation.prior_beta</c> (2).</summary>
+    public double PriorBeta { get; init; } = NodeConfig.Defaults.Economics.Reputation.PriorBeta;
+    /// <summary>z of the Wilson lower bound. Default <c>economics.reputation.confidence_z</c> (1.96, 95%).</summary>
+    public double Z { get; init; } = NodeConfig.Defaults.Economics.Reputation.ConfidenceZ;
 
     public static ReputationParameters Default { get; } = new();
 }
@@ -124,17 +124,17 @@ public sealed record TrustInputs
 public sealed record TrustPolicy
 {
     public TrustWeights Weights { get; init; } = TrustWeights.Default;
-    /// <summary>R of a host without history. Default 0.1.</summary>
-    public double BootstrapTrust { get; init; } = 0.1;
+    /// <summary>R of a host without history. Default <c>trust.bootstrap_trust</c> (0.1).</summary>
+    public double BootstrapTrust { get; init; } = NodeConfig.Defaults.Trust.BootstrapTrust;
     /// <summary>Observations at which identity age saturates. Default 20.</summary>
     public int AgeSaturation { get; init; } = 20;
     /// <summary>Required attestation tier (a hard gate).</summary>
     public AttestationLevel MinAttestation { get; init; } = AttestationLevel.L0;
     /// <summary>Exploration bonus for under-observed hosts: rate · (1 − min(obs / saturation, 1)). Default 0.</summary>
     public double ExplorationRate { get; init; }
-    public int ExplorationSaturation { get; init; } = 20;
+    public int ExplorationSaturation { get; init; } = NodeConfig.Defaults.Economics.Ranking.ExplorationSaturation;
     /// <summary>Voucher trust one fully trusted, full-weight vouch adds (<c>sybil.vouch_weight</c>). Default 0.05.</summary>
-    public double VouchWeight { get; init; } = 0.05;
+    public double VouchWeight { get; init; } = NodeConfig.Defaults.Sybil.VouchWeight;
 
     public static TrustPolicy Default { get; } = new();
 }

@@ -31,18 +31,18 @@ public enum SimulatedFault
 /// <summary>What a host donates and how it behaves.</summary>
 public sealed record WorkerOptions
 {
-    public long MemoryBytes { get; init; } = 4L << 30;
-    public int Threads { get; init; } = 2;
-    public int MaxJobs { get; init; } = 3;
-    public long PerJobMemoryBytes { get; init; } = 1L << 30;
-    public int PerJobThreads { get; init; } = 1;
-    public IReadOnlyList<CoreConfig.DataClass> DataClasses { get; init; } = [CoreConfig.DataClass.Public];
-    public IReadOnlyList<string> Networks { get; init; } = ["default"];
+    public long MemoryBytes { get; init; } = CoreConfig.NodeConfig.Defaults.Budget.MemoryBytes;
+    public int Threads { get; init; } = CoreConfig.NodeConfig.Defaults.Budget.Threads;
+    public int MaxJobs { get; init; } = CoreConfig.NodeConfig.Defaults.Budget.MaxJobs;
+    public long PerJobMemoryBytes { get; init; } = CoreConfig.NodeConfig.Defaults.Budget.PerJobMemoryBytes;
+    public int PerJobThreads { get; init; } = CoreConfig.NodeConfig.Defaults.Budget.PerJobThreads;
+    public IReadOnlyList<CoreConfig.DataClass> DataClasses { get; init; } = CoreConfig.NodeConfig.Defaults.Budget.DataClasses;
+    public IReadOnlyList<string> Networks { get; init; } = CoreConfig.NodeConfig.Defaults.Membership.Networks;
     public IReadOnlyList<string> Groups { get; init; } = [];
     public string Region { get; init; } = "";
-    public TimeSpan JobTimeout { get; init; } = TimeSpan.FromSeconds(60);
-    public long MaxResultBytes { get; init; } = 2L << 30;
-    public int ChunkBytes { get; init; } = 1 << 20;
+    public TimeSpan JobTimeout { get; init; } = CoreConfig.NodeConfig.Defaults.Worker.JobTimeout;
+    public long MaxResultBytes { get; init; } = CoreConfig.NodeConfig.Defaults.Transport.Result.MaxResultBytes;
+    public int ChunkBytes { get; init; } = (int)CoreConfig.NodeConfig.Defaults.Network.ResultChunkBytes;
     public int MaxFrameBytes { get; init; } = 16 << 20;
     public TimeSpan ResultHold { get; init; } = TimeSpan.FromSeconds(60);
     public SimulatedFault Fault { get; init; }

@@ -3,8 +3,8 @@ using Duckton.Core.Configuration;
 namespace Duckton.Core.Tests.Configuration;
 
 /// <summary>
-/// docs/CONFIGURATION.md and config/duckton.example.toml are generated from the catalogue. Run the tests
-/// with DUCKTON_REGENERATE_DOCS=1 to rewrite them after changing a key.
+/// docs/CONFIGURATION.md, config/duckton.example.toml and the typed configuration (NodeConfig.g.cs) are generated
+/// from the catalogue. Run the tests with DUCKTON_REGENERATE_DOCS=1 to rewrite them after changing a key.
 /// </summary>
 public class ConfigDocsTests
 {
@@ -50,6 +50,24 @@ public class ConfigDocsTests
         foreach (var section in ConfigCatalog.Sections)
         {
             Assert.Contains($"\n[{section}]\n", generated, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Typed_configuration_is_the_catalogue_rendering()
+    {
+        var path = Path.Combine(RepoPaths.Root, "src", "Duckton.Core", "Configuration", "NodeConfig.g.cs");
+        var generated = NodeConfigSource.Generate();
+        if (Regenerate && File.ReadAllText(path) != generated)
+        {
+            File.WriteAllText(path, generated);
+        }
+        Assert.True(File.ReadAllText(path) == generated,
+            "NodeConfig.g.cs is out of date with ConfigCatalog.Keys.cs: run DUCKTON_REGENERATE_DOCS=1 dotnet test (then rebuild)");
+        // Every key is documented on its property, as written in the catalogue (no copied summary to drift).
+        foreach (var key in ConfigCatalog.Keys.Where(k => !k.Key.StartsWith("economics.testnet", StringComparison.Ordinal) && !k.Key.StartsWith("economics.mainnet.", StringComparison.Ordinal)))
+        {
+            Assert.Contains($"(<c>{key.Key}</c>)</summary>", generated, StringComparison.Ordinal);
         }
     }
 }

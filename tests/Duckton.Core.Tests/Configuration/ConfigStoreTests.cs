@@ -18,10 +18,14 @@ public class ConfigStoreTests
             (i % 3 == 0 ? other : store).Set("trust.min_trust", value);
             Assert.Equal(double.Parse(value, System.Globalization.CultureInfo.InvariantCulture), store.Effective().Config.Trust.MinTrust);
         }
+        // The environment is read when the store is created, as a process reads it at start.
         dir.Env["P2P_QUORUM"] = "1";
+        Assert.Equal(2, store.Effective().Config.Scheduler.Quorum);
+        store = dir.Store();
         Assert.Equal(1, store.Effective().Config.Scheduler.Quorum);
+        // A file edited by hand is seen through the watcher, moments later.
         dir.WriteConfig("[scheduler]\nreplicas = 7\n");
-        Assert.Equal(7, store.Effective().Config.Scheduler.Replicas);
+        Assert.True(Eventually(() => store.Effective().Config.Scheduler.Replicas == 7), "config.toml edit not seen within 10 s");
         var overrides = new Dictionary<string, string> { ["scheduler.replicas"] = "2" };
         Assert.Same(store.Effective(overrides), store.Effective(overrides));
         Assert.Equal(2, store.Effective(overrides).Config.Scheduler.Replicas);
@@ -387,6 +391,18 @@ public class ConfigStoreTests
             Assert.True(effective.SourceOf(key.Key) == ConfigSource.File, key.Key + " is missing from the example file");
             Assert.Equal(key.Default, effective.ValueOf(key.Key));
         }
+    }
+
+    /// <summary>Polls <paramref name="condition"/> until it holds or 10 s pass (the machine may be loaded).</summary>
+    internal static bool Eventually(Func<bool> condition)
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!condition())
+        {
+            if (Environment.TickCount64 > deadline) return false;
+            Thread.Sleep(10);
+        }
+        return true;
     }
 }
 

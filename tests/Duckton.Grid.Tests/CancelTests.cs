@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Duckton.DuckDB;
 using Duckton.Node;
+using Xunit.Abstractions;
 
 namespace Duckton.Grid.Tests;
 
@@ -41,7 +42,7 @@ public sealed class CancelGridCollection : ICollectionFixture<CancelGridFixture>
 /// to (or its connections close, when the requester dies), and the hosts interrupt their engine and free the job slot.
 /// </summary>
 [Collection(CancelGridCollection.Name)]
-public sealed class CancelTests(CancelGridFixture grid)
+public sealed class CancelTests(CancelGridFixture grid, ITestOutputHelper output)
 {
     /// <summary>Minutes of work on a host (10^11 rows hashed; the hosts' job timeout of 60 s would end it first).</summary>
     private const string Long = "SELECT sum(hash(i)) AS s FROM range(100000000000) t(i)";
@@ -72,6 +73,13 @@ public sealed class CancelTests(CancelGridFixture grid)
         }
     }
 
+    /// <summary>While the long job runs, both hosts' only slot is taken: a next job is declined (what makes the later success mean something).</summary>
+    private void AssertBothHostsAreFull()
+    {
+        var e = Assert.Throws<QueryFailedException>(() => Quick(grid.Requester, grid));
+        Assert.Contains("at capacity", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>How long until both one-slot hosts accept and finish a next job.</summary>
     private TimeSpan UntilSlotsAreFree()
     {
@@ -97,6 +105,7 @@ public sealed class CancelTests(CancelGridFixture grid)
         using var connection = grid.Requester.Database.Connect();
         var running = Task.Factory.StartNew(() => connection.QueryAll(RemoteLong), TaskCreationOptions.LongRunning);
         WaitUntilBothHostsWork(before, () => !running.IsCompleted);
+        AssertBothHostsAreFull();
 
         var sw = Stopwatch.StartNew();
         connection.Interrupt();
@@ -104,6 +113,7 @@ public sealed class CancelTests(CancelGridFixture grid)
         var returned = sw.Elapsed;
         Assert.Contains("Interrupted", error.Message, StringComparison.Ordinal);
         var free = UntilSlotsAreFree();
+        output.WriteLine($"interrupt to error {returned.TotalMilliseconds:0} ms; then both hosts ran a next job after {free.TotalMilliseconds:0} ms");
         // Within 1 s on an idle machine; allow a few here. Without the Cancel the hosts would hold their only slot
         // until their job timeout (60 s), and the requester would wait for its dispatch timeout (30 s).
         Assert.True(returned < TimeSpan.FromSeconds(4), $"the interrupted statement returned after {returned.TotalMilliseconds:0} ms");
@@ -142,6 +152,7 @@ public sealed class CancelTests(CancelGridFixture grid)
         try
         {
             WaitUntilBothHostsWork(before, () => !cli.HasExited);
+            AssertBothHostsAreFull();
             var sw = Stopwatch.StartNew();
             using (var kill = Process.Start("kill", [$"-{signal}", cli.Id.ToString(CultureInfo.InvariantCulture)])!)
             {
@@ -160,6 +171,7 @@ public sealed class CancelTests(CancelGridFixture grid)
                 Assert.True(exited < TimeSpan.FromSeconds(5), $"SIGINT to exit took {exited.TotalMilliseconds:0} ms");
             }
             var free = UntilSlotsAreFree();
+            output.WriteLine($"SIG{signal} to requester exit {exited.TotalMilliseconds:0} ms; then both hosts ran a next job after {free.TotalMilliseconds:0} ms");
             Assert.True(free < TimeSpan.FromSeconds(8), $"the hosts accepted a next job {free.TotalMilliseconds:0} ms after the requester {(signal == "INT" ? "was interrupted" : "died")}");
         }
         finally

@@ -163,7 +163,9 @@ public static unsafe class TableFunctionRegistration
             }
         }
         cancel.Dispose();
-        return work.GetAwaiter().GetResult(); // rethrows the bind's own exception
+        var result = work.GetAwaiter().GetResult(); // rethrows the bind's own exception
+        work.Dispose(); // releases the wait handle the slices used
+        return result;
     }
 
     /// <summary>Bind data of a statement interrupted during bind: no rows, ever.</summary>

@@ -29,6 +29,13 @@ internal sealed class SqlSession : IDisposable
     /// <summary>Runs every statement in <paramref name="sql"/>, rendering each result; false (error on stderr) at the first failure.</summary>
     public bool Run(string sql, IResultRenderer renderer, TextWriter output, TextWriter error)
     {
+        // While a statement runs, SIGINT (Ctrl-C) interrupts it and nothing else, whether or not stdin is a terminal
+        // (`duckton sql -c ...`, piped scripts), as in DuckDB's shell; the statement fails with DuckDB's interrupt error.
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c =>
+        {
+            c.Cancel = true;
+            Interrupt();
+        });
         try
         {
             _connection.RunStatements(sql, r =>

@@ -32,6 +32,11 @@ public sealed class LockedDownEngine : IDisposable
 
     public EngineOptions Options => _options;
 
+    private int _running;
+
+    /// <summary>Statements executing right now (a cancelled one counts until DuckDB has stopped it).</summary>
+    public int Running => Volatile.Read(ref _running);
+
     /// <summary>The shared directories: which files a query reads, their fingerprint, <c>share://</c> paths.</summary>
     public LocalInputs Inputs { get; }
 
@@ -139,6 +144,7 @@ public sealed class LockedDownEngine : IDisposable
         }
         var instance = Take();
         var pristine = false;
+        Interlocked.Increment(ref _running);
         try
         {
             using var connection = instance.Database.Connect();
@@ -178,6 +184,7 @@ public sealed class LockedDownEngine : IDisposable
         }
         finally
         {
+            Interlocked.Decrement(ref _running);
             Return(instance, pristine);
         }
     }

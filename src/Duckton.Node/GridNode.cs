@@ -160,6 +160,18 @@ public sealed class GridNode : IDisposable
         };
     }
 
+    /// <summary>Local (in-process engine) queries executing right now; an interrupted one stops counting once its engine stopped.</summary>
+    public int LocalQueriesRunning
+    {
+        get
+        {
+            lock (_engineGate)
+            {
+                return _engine?.Running ?? 0;
+            }
+        }
+    }
+
     /// <summary>This node's id as shown in query metadata.</summary>
     public string NodeId
     {

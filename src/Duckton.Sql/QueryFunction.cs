@@ -89,6 +89,9 @@ internal sealed class QueryFunction(NodeHost host) : TableFunctionDefinition
     public override IReadOnlyList<TableFunctionParameter> Positional => QueryParameters.Positional;
     public override IReadOnlyList<TableFunctionParameter> Named => QueryParameters.Named;
 
+    /// <summary>The client's interrupt (Ctrl-C, <c>duckdb_interrupt</c>) cancels the query, locally or on its hosts.</summary>
+    public override bool Interruptible => true;
+
     public override ResultSet Bind(TableFunctionArguments arguments)
     {
         var sql = QueryParameters.Sql(arguments, Name);
@@ -96,7 +99,7 @@ internal sealed class QueryFunction(NodeHost host) : TableFunctionDefinition
         QueryOutcome outcome;
         try
         {
-            outcome = host.Node.Query(sql, overrides);
+            outcome = host.Node.Query(sql, overrides, cancellationToken: arguments.Cancellation);
         }
         catch (QueryFailedException e)
         {
@@ -121,13 +124,15 @@ internal sealed class QueryMetaFunction(NodeHost host) : TableFunctionDefinition
     public override IReadOnlyList<TableFunctionParameter> Positional => QueryParameters.Positional;
     public override IReadOnlyList<TableFunctionParameter> Named => QueryParameters.Named;
 
+    public override bool Interruptible => true;
+
     public override ResultSet Bind(TableFunctionArguments arguments)
     {
         var sql = QueryParameters.Sql(arguments, Name);
         QueryMeta meta;
         try
         {
-            var outcome = host.Node.Query(sql, QueryParameters.Overrides(arguments), computeHash: true);
+            var outcome = host.Node.Query(sql, QueryParameters.Overrides(arguments), computeHash: true, arguments.Cancellation);
             outcome.Result.Dispose(); // only the metadata is shown: release a spilled result's file at once
             meta = outcome.Meta;
         }

@@ -144,4 +144,33 @@ public class NodeClientTests(ExtensionFixture fixture)
         Assert.Equal(2, report.GetProperty("after").GetInt32());
         Assert.False(report.GetProperty("p2pInfoExists").GetBoolean());
     }
+    [Fact]
+    public void The_clients_interrupt_cancels_a_long_p2p_query_and_timeout_ms_still_ends_one()
+    {
+        var dir = Directory.CreateTempSubdirectory("duckton-ext-interrupt-").FullName;
+        try
+        {
+            var result = NodeClient.Run("interrupt.cjs", [fixture.ExtensionPath], new Dictionary<string, string?> { ["P2P_CONFIG_DIR"] = dir });
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var report = NodeClient.LastJsonLine(result);
+            foreach (var name in new[] { "query", "meta" })
+            {
+                var r = report.GetProperty(name);
+                Assert.False(r.GetProperty("finishedEarly").GetBoolean(), $"{name}: the long statement ended before the interrupt");
+                Assert.Contains("Interrupted", r.GetProperty("error").GetString(), StringComparison.Ordinal);
+                // DuckDB's interrupt on the client's connection ends the statement within 1 s on an idle machine; this
+                // one is shared, so allow a few (uncancelled, the statement runs for minutes).
+                var ms = r.GetProperty("ms").GetDouble();
+                Assert.True(ms < 4000, $"{name}: interrupt() to rejection took {ms:0} ms");
+            }
+            Assert.Equal(7, report.GetProperty("after").GetInt32());
+            var timeout = report.GetProperty("timeout");
+            Assert.Contains("timeout_ms => 500", timeout.GetProperty("error").GetString(), StringComparison.Ordinal);
+            Assert.True(timeout.GetProperty("ms").GetDouble() < 10000, timeout.ToString());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -47,7 +47,9 @@ public sealed class HostProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "host", "--config-dir", dir, "--listen", "127.0.0.1:0", "--exit-with-stdin", "--memory", "2GB", "--threads", "4", "--max-jobs", "4" }.Concat(extra))
+        // The default budget, unless the caller gives its own value for an option.
+        string[] budget = [.. new[] { ("--memory", "2GB"), ("--threads", "4"), ("--max-jobs", "4") }.Where(d => !extra.Contains(d.Item1)).SelectMany(d => new[] { d.Item1, d.Item2 })];
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "host", "--config-dir", dir, "--listen", "127.0.0.1:0", "--exit-with-stdin" }.Concat(budget).Concat(extra))
         {
             psi.ArgumentList.Add(a);
         }

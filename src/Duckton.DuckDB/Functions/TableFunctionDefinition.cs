@@ -37,6 +37,13 @@ public abstract class TableFunctionDefinition
     public virtual IReadOnlyList<TableFunctionParameter> Positional => [];
     public virtual IReadOnlyList<TableFunctionParameter> Named => [];
 
+    /// <summary>
+    /// True for a function whose <see cref="Bind"/> may run long (a query): it then runs on its own thread while DuckDB's
+    /// thread watches the connection's interrupt flag, and <see cref="TableFunctionArguments.Cancellation"/> is cancelled
+    /// when the client interrupts (see <see cref="TableFunctionRegistration"/>).
+    /// </summary>
+    public virtual bool Interruptible => false;
+
     /// <summary>Produces the function's rows. Throw <see cref="SqlFunctionException"/> (or any exception) to fail the statement.</summary>
     public abstract ResultSet Bind(TableFunctionArguments arguments);
 }
@@ -54,11 +61,17 @@ public sealed class TableFunctionArguments
 {
     private readonly Dictionary<string, object?> _named;
 
-    public TableFunctionArguments(IReadOnlyList<object?> positional, Dictionary<string, object?> named)
+    public TableFunctionArguments(IReadOnlyList<object?> positional, Dictionary<string, object?> named, CancellationToken cancellation = default)
     {
         Positional = positional;
         _named = named;
+        Cancellation = cancellation;
     }
+
+    /// <summary>Cancelled when the client interrupts the statement (only for <see cref="TableFunctionDefinition.Interruptible"/> functions).</summary>
+    public CancellationToken Cancellation { get; }
+
+    internal TableFunctionArguments WithCancellation(CancellationToken cancellation) => new(Positional, _named, cancellation);
 
     public IReadOnlyList<object?> Positional { get; }
     public IReadOnlyCollection<string> NamedGiven => _named.Keys;

@@ -86,7 +86,23 @@ public static unsafe class TableFunctionRegistration
         {
             var definition = (TableFunctionDefinition)GCHandle.FromIntPtr((nint)api->duckdb_bind_get_extra_info(info)).Target!;
             var arguments = ReadArguments(info, definition);
-            var result = definition.Bind(arguments);
+            ResultSet? result;
+            if (definition.Interruptible && ClientInterrupt.ForBind(info) is { } probe)
+            {
+                using (probe)
+                {
+                    result = BindInterruptibly(definition, arguments, probe);
+                }
+                if (result is null)
+                {
+                    BindInterrupted(info);
+                    return;
+                }
+            }
+            else
+            {
+                result = definition.Bind(arguments);
+            }
             if (result.Schema.Count == 0)
             {
                 result.Dispose();
@@ -106,6 +122,72 @@ public static unsafe class TableFunctionRegistration
         {
             SetError(info, e, &SetBindError);
         }
+    }
+
+    /// <summary>How often a waiting bind reads the interrupt flag: the bound on how late an interrupt is noticed.</summary>
+    public static readonly TimeSpan InterruptPollInterval = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Runs <paramref name="definition"/>'s bind on a thread of its own while this (DuckDB's) thread waits in
+    /// <see cref="InterruptPollInterval"/> slices, reading the connection's interrupt flag after each. Interrupted: the
+    /// work's cancellation token is cancelled (a query interrupts its engine, a grid query sends Cancel to its hosts),
+    /// and null is returned at once without waiting for the work to unwind; a result that still arrives is disposed.
+    /// </summary>
+    private static ResultSet? BindInterruptibly(TableFunctionDefinition definition, TableFunctionArguments arguments, ClientInterrupt.Probe probe)
+    {
+        if (probe.IsInterrupted)
+        {
+            return null;
+        }
+        // Not disposed on the interrupted path: the abandoned work may still link to or register on its token.
+        var cancel = new CancellationTokenSource();
+        var work = Task.Factory.StartNew(() => definition.Bind(arguments.WithCancellation(cancel.Token)), CancellationToken.None,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+        while (!((IAsyncResult)work).AsyncWaitHandle.WaitOne(InterruptPollInterval))
+        {
+            if (probe.IsInterrupted)
+            {
+                cancel.Cancel();
+                work.ContinueWith(static t =>
+                {
+                    if (t.IsCompletedSuccessfully)
+                    {
+                        t.Result.Dispose(); // a spilled result's file goes with it
+                    }
+                    else
+                    {
+                        _ = t.Exception; // observed: the expected cancellation, or a failure nobody waits for any more
+                    }
+                }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return null;
+            }
+        }
+        cancel.Dispose();
+        var result = work.GetAwaiter().GetResult(); // rethrows the bind's own exception
+        work.Dispose(); // releases the wait handle the slices used
+        return result;
+    }
+
+    /// <summary>Bind data of a statement interrupted during bind: no rows, ever.</summary>
+    private sealed class InterruptedBind;
+
+    /// <summary>
+    /// Ends an interrupted bind so that DuckDB reports its own interrupt: the bind succeeds with a placeholder column,
+    /// and the client context's interrupt flag (still set: it is cleared only when the next statement starts) makes
+    /// DuckDB's optimizer, or at the latest its executor before the first chunk, throw <c>INTERRUPT Error: Interrupted!</c>
+    /// as it does for any other interrupted statement. Should a scan still run, it fails rather than return nothing.
+    /// </summary>
+    private static void BindInterrupted(nint info)
+    {
+        var api = DuckDBNative.Api;
+        var lt = LogicalTypes.ToNative(DuckType.Varchar);
+        using (var name = new Utf8.Scoped("interrupted"))
+        {
+            api->duckdb_bind_add_result_column(info, name.Pointer, lt);
+        }
+        LogicalTypes.Destroy(lt);
+        api->duckdb_bind_set_cardinality(info, 0, 1);
+        api->duckdb_bind_set_bind_data(info, (void*)GCHandle.ToIntPtr(GCHandle.Alloc(new InterruptedBind())), FreeHandlePtr);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -128,7 +210,10 @@ public static unsafe class TableFunctionRegistration
         var api = DuckDBNative.Api;
         try
         {
-            var result = (ResultSet)GCHandle.FromIntPtr((nint)api->duckdb_function_get_bind_data(info)).Target!;
+            if (GCHandle.FromIntPtr((nint)api->duckdb_function_get_bind_data(info)).Target is not ResultSet result)
+            {
+                throw new SqlFunctionException("Interrupted!");
+            }
             var state = (ScanState)GCHandle.FromIntPtr((nint)api->duckdb_function_get_init_data(info)).Target!;
             var capacity = (int)api->duckdb_vector_size();
             var filled = 0;

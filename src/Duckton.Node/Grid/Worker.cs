@@ -290,7 +290,7 @@ public sealed class Worker : IDisposable
                     await SendError(connection, dispatch.JobId, JobErrorCode.Busy, "at capacity", ct).ConfigureAwait(false);
                     return;
                 }
-                var job = new HostJob(this, connection, dispatch, threads);
+                var job = new HostJob(this, connection, dispatch, threads, memory);
                 if (!jobs.TryAdd(dispatch.JobId, job))
                 {
                     Release(memory, threads);
@@ -306,7 +306,7 @@ public sealed class Worker : IDisposable
                     finally
                     {
                         jobs.TryRemove(dispatch.JobId, out _);
-                        Release(memory, job.ThreadsHeld);
+                        job.FreeSlot();
                         job.Dispose();
                         OnJobFinished?.Invoke(job.Report());
                     }
@@ -370,8 +370,23 @@ public sealed class Worker : IDisposable
     public void Dispose() => _engine.Dispose();
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
-    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads) : IDisposable
+    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory) : IDisposable
     {
+        private int _slotFreed;
+
+        /// <summary>
+        /// Returns the job's slot, memory and remaining threads to the budget, once. Called before a cancelled or failed
+        /// job answers (so a requester that reads End can place its next job here at once) and when the job ends.
+        /// </summary>
+        public void FreeSlot()
+        {
+            if (Interlocked.Exchange(ref _slotFreed, 1) == 0)
+            {
+                worker.Release(memory, ThreadsHeld);
+                ThreadsHeld = 0;
+            }
+        }
+
         /// <summary>Threads still reserved: returned as soon as the engine is done (holding a result needs none).</summary>
         public int ThreadsHeld { get; private set; } = threads;
 
@@ -455,6 +470,7 @@ public sealed class Worker : IDisposable
                 }
                 catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
                 {
+                    FreeSlot();
                     await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.Timeout, $"job exceeded the host's timeout of {jobTimeout.TotalMilliseconds:0} ms").Encode()).ConfigureAwait(false);
                     return;
                 }
@@ -465,6 +481,7 @@ public sealed class Worker : IDisposable
                 }
                 catch (Exception e) when (e is not OutOfMemoryException)
                 {
+                    FreeSlot();
                     await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.Execution, e.Message).Encode()).ConfigureAwait(false);
                     return;
                 }
@@ -593,7 +610,11 @@ public sealed class Worker : IDisposable
             }
         }
 
-        private Task EndCancelled() => Send(MessageType.End, new EndMessage(dispatch.JobId, EndStatus.Cancelled, 0, 0).Encode());
+        private Task EndCancelled()
+        {
+            FreeSlot(); // the engine has stopped (or never ran): the slot is free before the requester hears End
+            return Send(MessageType.End, new EndMessage(dispatch.JobId, EndStatus.Cancelled, 0, 0).Encode());
+        }
 
         private async Task Send(MessageType type, byte[] payload)
         {

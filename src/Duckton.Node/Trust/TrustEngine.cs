@@ -56,6 +56,8 @@ public sealed class TrustEngine : ICandidateRanker
         _config = config;
         _time = time ?? TimeProvider.System;
         LoadPersisted();
+        // Another process sharing the config directory judged or measured hosts: adopt its vetting, flags and measurements.
+        Store.ExternalChange += LoadPersisted;
     }
 
     /// <summary>
@@ -70,19 +72,25 @@ public sealed class TrustEngine : ICandidateRanker
         {
             _vetted[node] = passed;
         }
-        foreach (var (node, reason) in store.Flags())
+        var flags = store.Flags();
+        foreach (var (node, reason) in flags)
         {
             _flags[node] = reason;
         }
+        foreach (var node in _flags.Keys.Where(n => !flags.ContainsKey(n)))
+        {
+            _flags.TryRemove(node, out _);
+        }
         foreach (var (node, p) in store.Perf())
         {
-            _perf[node] = new Perf
+            // This process's own measurements are newer than what it wrote behind; others' fill in hosts it has not measured.
+            _perf.TryAdd(node, new Perf
             {
                 LatencyMs = p.LatencyMs,
                 Bytes = p.Bytes,
                 Samples = (int)Math.Clamp(p.Samples, 0, int.MaxValue),
                 ByteSamples = (int)Math.Clamp(p.ByteSamples, 0, int.MaxValue),
-            };
+            });
         }
     }
 

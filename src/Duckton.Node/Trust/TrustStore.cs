@@ -18,7 +18,11 @@ public sealed record BlockEntry(string Id, BlockKind Kind, string Reason, string
 
 /// <summary>One host this node has seen (from its verified advert), persisted so <c>p2p_peers()</c> lists it in later sessions.</summary>
 public sealed record KnownPeer(string NodeId, string Address, byte Attestation, ulong FreeMemoryBytes, uint FreeThreads, uint MaxJobs, string Region, bool Enabled,
-    DateTimeOffset FirstSeen, DateTimeOffset LastSeen, double? RttMs);
+    DateTimeOffset FirstSeen, DateTimeOffset LastSeen, double? RttMs)
+{
+    public IReadOnlyList<string> Networks { get; init; } = [];
+    public IReadOnlyList<string> Groups { get; init; } = [];
+}
 
 /// <summary>
 /// The node's persistent trust state — receipts, penalties, vouches, the deny-list, vetting outcomes, flags, measured
@@ -49,6 +53,9 @@ public sealed class TrustStore : IDisposable
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
+    /// <summary>An in-memory DuckDB instance for the life of the store; the file is attached to it only during a session.</summary>
+    private readonly DuckDBDatabase _instance;
+    private readonly DuckDBConnection _connection;
     private readonly SharedSequence _published;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -92,6 +99,8 @@ public sealed class TrustStore : IDisposable
 
     private TrustStore(string file, TimeProvider time)
     {
+        _instance = DuckDBDatabase.Open(null, StoreSettings);
+        _connection = _instance.Connect();
         _file = file;
         _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
         _time = time;
@@ -103,6 +112,8 @@ public sealed class TrustStore : IDisposable
         catch
         {
             _published.Dispose();
+            _connection.Dispose();
+            _instance.Dispose();
             throw;
         }
         _writer = Task.Factory.StartNew(WriteBehindAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -142,25 +153,35 @@ public sealed class TrustStore : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var held = FileLock.Acquire(_lockFile, LockTimeout);
-            using var database = DuckDBDatabase.Open(_file, StoreSettings);
-            using var connection = database.Connect();
-            if (!_schemaReady)
+            var connection = _connection;
+            // Attaching the file to this process's long-lived in-memory instance costs a few milliseconds; opening a
+            // new database instance per session cost tens (DuckDB's start-up), which every merge and flush would pay.
+            connection.Execute($"DETACH DATABASE IF EXISTS trust_store; ATTACH '{_file.Replace("'", "''", StringComparison.Ordinal)}' AS trust_store; USE trust_store");
+            try
             {
-                CreateSchema(connection);
-                _schemaReady = true;
+                if (!_schemaReady)
+                {
+                    CreateSchema(connection);
+                    _schemaReady = true;
+                }
+                var (seq, blockSeq) = ReadSeqs(connection);
+                external = MergeLocked(connection, seq, blockSeq);
+                FlushLocked(connection, forcePerf);
+                result = body(connection);
+                // Everything up to here is merged (this session's own writes included); a deny-list change is reloaded now.
+                (seq, blockSeq) = ReadSeqs(connection);
+                if (blockSeq != _blockSeqSeen)
+                {
+                    ReloadBlockedLocked(connection);
+                }
+                Volatile.Write(ref _mergedSeq, seq);
+                _published.Publish(seq, blockSeq);
             }
-            var (seq, blockSeq) = ReadSeqs(connection);
-            external = MergeLocked(connection, seq, blockSeq);
-            FlushLocked(connection, forcePerf);
-            result = body(connection);
-            // Everything up to here is merged (this session's own writes included); a deny-list change is reloaded now.
-            (seq, blockSeq) = ReadSeqs(connection);
-            if (blockSeq != _blockSeqSeen)
+            finally
             {
-                ReloadBlockedLocked(connection);
+                // Detached before the lock is released: the next process finds the file closed and its changes committed.
+                connection.Execute("USE memory; DETACH DATABASE trust_store");
             }
-            Volatile.Write(ref _mergedSeq, seq);
-            _published.Publish(seq, blockSeq);
         }
         if (external)
         {
@@ -188,7 +209,7 @@ public sealed class TrustStore : IDisposable
                 byte_samples BIGINT NOT NULL, ts_ms UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS peers (node_id VARCHAR PRIMARY KEY, addr VARCHAR NOT NULL, attestation UTINYINT NOT NULL, free_memory_bytes UBIGINT NOT NULL,
                 free_threads UBIGINT NOT NULL, max_jobs UBIGINT NOT NULL, region VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, first_seen_ms UBIGINT NOT NULL,
-                last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT);
+                last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;
@@ -414,12 +435,14 @@ public sealed class TrustStore : IDisposable
             {
                 // first_seen is kept from the stored row; a row from another process with a later sighting wins last_seen.
                 connection.QueryWith(
-                    "INSERT INTO peers VALUES ($1, $2, $3::UTINYINT, $4::UBIGINT, $5::UBIGINT, $6::UBIGINT, $7, $8, $9::UBIGINT, $10::UBIGINT, $11, $12::UBIGINT) " +
+                    "INSERT INTO peers VALUES ($1, $2, $3::UTINYINT, $4::UBIGINT, $5::UBIGINT, $6::UBIGINT, $7, $8, $9::UBIGINT, $10::UBIGINT, $11, $12::UBIGINT, $13, $14) " +
                     "ON CONFLICT (node_id) DO UPDATE SET addr = excluded.addr, attestation = excluded.attestation, free_memory_bytes = excluded.free_memory_bytes, " +
                     "free_threads = excluded.free_threads, max_jobs = excluded.max_jobs, region = excluded.region, enabled = excluded.enabled, " +
-                    "last_seen_ms = greatest(peers.last_seen_ms, excluded.last_seen_ms), rtt_ms = coalesce(excluded.rtt_ms, peers.rtt_ms), seq = excluded.seq",
+                    "last_seen_ms = greatest(peers.last_seen_ms, excluded.last_seen_ms), rtt_ms = coalesce(excluded.rtt_ms, peers.rtt_ms), seq = excluded.seq, " +
+                    "networks = excluded.networks, groups = excluded.groups",
                     p.NodeId, p.Address, (long)p.Attestation, U(p.FreeMemoryBytes), U(p.FreeThreads), U(p.MaxJobs), p.Region, p.Enabled,
-                    U((ulong)Math.Max(0, p.FirstSeen.ToUnixTimeMilliseconds())), U((ulong)Math.Max(0, p.LastSeen.ToUnixTimeMilliseconds())), p.RttMs, seq);
+                    U((ulong)Math.Max(0, p.FirstSeen.ToUnixTimeMilliseconds())), U((ulong)Math.Max(0, p.LastSeen.ToUnixTimeMilliseconds())), p.RttMs, seq,
+                    string.Join('\n', p.Networks), string.Join('\n', p.Groups));
             }
             // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
             foreach (var chunk in batch.Chunk(64))
@@ -496,11 +519,9 @@ public sealed class TrustStore : IDisposable
     {
         while (!_stopWriter.IsCancellationRequested)
         {
-            bool woken;
             try
             {
-                woken = await _wake.WaitAsync(MergeInterval, _stopWriter.Token).ConfigureAwait(false);
-                if (woken)
+                if (await _wake.WaitAsync(MergeInterval, _stopWriter.Token).ConfigureAwait(false))
                 {
                     // Gather what a busy node produces meanwhile: one commit per window instead of one per query.
                     await Task.Delay(WriteBehindWindow, _stopWriter.Token).ConfigureAwait(false);
@@ -511,8 +532,8 @@ public sealed class TrustStore : IDisposable
                 return;
             }
             Volatile.Write(ref _wakeRequested, 0);
-            // Idle: open the file only when another process published a change (one memory read to find out).
-            if (!woken && _published.Seq == Volatile.Read(ref _mergedSeq) && _published.BlockSeq == Volatile.Read(ref _blockSeqSeen))
+            // Open the file only for due work or when another process published a change (one memory read to find out).
+            if (!HasDueWork() && _published.Seq == Volatile.Read(ref _mergedSeq) && _published.BlockSeq == Volatile.Read(ref _blockSeqSeen))
             {
                 continue;
             }
@@ -533,6 +554,14 @@ public sealed class TrustStore : IDisposable
                 }
                 Wake();
             }
+        }
+    }
+
+    private bool HasDueWork()
+    {
+        lock (_pendingGate)
+        {
+            return _pending.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= TimeSpan.FromSeconds(1));
         }
     }
 
@@ -832,11 +861,16 @@ public sealed class TrustStore : IDisposable
     {
         var rows = Session(connection => connection.QueryWith(
             "SELECT node_id, addr, attestation::BIGINT, free_memory_bytes::BIGINT, free_threads::BIGINT, max_jobs::BIGINT, region, enabled::BIGINT, " +
-            "first_seen_ms::BIGINT, last_seen_ms::BIGINT, rtt_ms FROM peers ORDER BY last_seen_ms DESC, node_id"), forcePerf: true);
+            "first_seen_ms::BIGINT, last_seen_ms::BIGINT, rtt_ms, networks, groups FROM peers ORDER BY last_seen_ms DESC, node_id"), forcePerf: true);
         var list = new List<KnownPeer>();
+        static string[] Split(string joined) => joined.Length == 0 ? [] : joined.Split('\n');
         ForEachRow(rows, (b, r) => list.Add(new KnownPeer(Text(b, 0, r), Text(b, 1, r), (byte)Long(b, 2, r), (ulong)Long(b, 3, r), (uint)Long(b, 4, r), (uint)Long(b, 5, r),
             Text(b, 6, r), Long(b, 7, r) != 0, DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 8, r)), DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 9, r)),
-            b.Columns[10].IsValid(r) ? BitConverter.ToDouble(b.Columns[10].GetFixed(r)) : null)));
+            b.Columns[10].IsValid(r) ? BitConverter.ToDouble(b.Columns[10].GetFixed(r)) : null)
+        {
+            Networks = Split(Text(b, 11, r)),
+            Groups = Split(Text(b, 12, r)),
+        }));
         return list;
     }
 
@@ -1033,6 +1067,8 @@ public sealed class TrustStore : IDisposable
                 _wake.Dispose();
                 _stopWriter.Dispose();
                 _published.Dispose();
+                _connection.Dispose();
+                _instance.Dispose();
             }
         }
     }

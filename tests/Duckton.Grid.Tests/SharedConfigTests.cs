@@ -74,10 +74,9 @@ public sealed class SharedConfigTests : IDisposable
         // The platform default config dir ($XDG_CONFIG_HOME/duckdb-p2p): neither process is told where it is.
         var env = new Dictionary<string, string?> { ["XDG_CONFIG_HOME"] = Path.Combine(_root, "xdg") };
         using var host = Start(["host", "--listen", "127.0.0.1:0", "--exit-with-stdin"], env);
-        var ready = host.StandardOutput.ReadLineAsync();
-        Assert.True(ready.Wait(TimeSpan.FromSeconds(90)), "the host did not start");
-        Assert.StartsWith("ready node_id=", ready.Result);
-        var address = ready.Result!.Split(' ')[2]["listen=".Length..];
+        var ready = await host.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(90));
+        Assert.StartsWith("ready node_id=", ready);
+        var address = ready!.Split(' ')[2]["listen=".Length..];
         var stderr = host.StandardError.ReadToEndAsync();
         try
         {

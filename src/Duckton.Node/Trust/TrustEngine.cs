@@ -851,7 +851,7 @@ public sealed class TrustEngine : ICandidateRanker
     private long _vouchVersion;
     private SharedVouchList? _sharedVouches;
 
-    private sealed record SharedVouchList(long Version, IReadOnlyList<byte[]> Payloads);
+    private sealed record SharedVouchList(IReadOnlyList<Vouch> Source, IReadOnlyList<byte[]> Payloads);
 
     /// <summary>Vouch gossip counters: accepted, replays (or stale copies) ignored, forged/tampered/self/unbound ones rejected.</summary>
     public long VouchesAccepted => Interlocked.Read(ref _vouchGossip.Accepted);
@@ -909,14 +909,14 @@ public sealed class TrustEngine : ICandidateRanker
     /// <summary>The signed vouches this node pushes on a gossip exchange (its own and relayed ones, most recently received first).</summary>
     public IReadOnlyList<byte[]> VouchesToShare()
     {
-        var version = Interlocked.Read(ref _vouchVersion);
-        if (_sharedVouches is { } cached && cached.Version == version)
+        // From the store's in-memory list (kept current by its writes and merges): no file is opened on a gossip exchange.
+        var recent = Store.RecentSignedVouches;
+        if (_sharedVouches is { } cached && ReferenceEquals(cached.Source, recent))
         {
             return cached.Payloads;
         }
-        IReadOnlyList<byte[]> payloads = [.. Store.Vouches(limit: 4 * SharedVouches).Where(v => v.Signed is not null).Take(SharedVouches)
-            .Select(v => Duckton.Core.Protocol.VouchMessage.Encode(v.Signed!))];
-        _sharedVouches = new SharedVouchList(version, payloads);
+        IReadOnlyList<byte[]> payloads = [.. recent.Take(SharedVouches).Select(Duckton.Core.Protocol.VouchMessage.Encode)];
+        _sharedVouches = new SharedVouchList(recent, payloads);
         return payloads;
     }
 

@@ -161,7 +161,11 @@ public sealed class TrustStore : IDisposable
             {
                 if (!_schemaReady)
                 {
-                    CreateSchema(connection);
+                    // Only a new or older store is written to here: most sessions of a starting process stay read-only (cheap).
+                    if (!SchemaIsCurrent(connection))
+                    {
+                        CreateSchema(connection);
+                    }
                     _schemaReady = true;
                 }
                 var (seq, blockSeq) = ReadSeqs(connection);
@@ -224,6 +228,17 @@ public sealed class TrustStore : IDisposable
             INSERT OR IGNORE INTO meta VALUES ('block_seq', '0');
             """);
         connection.QueryWith("INSERT OR REPLACE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static bool SchemaIsCurrent(DuckDBConnection connection)
+    {
+        var tables = connection.QueryWith("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'trust_store' AND table_name = 'meta'");
+        if (ReadLong(tables, 0, 0) == 0)
+        {
+            return false;
+        }
+        var version = connection.QueryWith("SELECT coalesce(max(value), '') FROM meta WHERE key = 'schema_version'");
+        return version.RowCount > 0 && Text(version.Batches[0], 0, 0) == SchemaVersion.ToString(CultureInfo.InvariantCulture);
     }
 
     private static (long Seq, long BlockSeq) ReadSeqs(DuckDBConnection connection)
@@ -293,6 +308,10 @@ public sealed class TrustStore : IDisposable
                 "AND weight > 0 AND voucher_id <> worker_id ORDER BY worker_id, voucher_id", since),
                 (b, r) => vouches[Text(b, 0, r)].Add((Text(b, 1, r), BitConverter.ToDouble(b.Columns[2].GetFixed(r)))));
         }
+        if (vouches.Count > 0 || !_loaded)
+        {
+            ReloadRecentSignedLocked(connection);
+        }
         foreach (var (worker, list) in vouches)
         {
             var ledger = _ledgers.GetOrAdd(worker, _ => new Ledger());
@@ -324,6 +343,27 @@ public sealed class TrustStore : IDisposable
         {
             ledger.Vouches = vouches;
         }
+    }
+
+    /// <summary>The most recently received signed vouches (up to 128), newest first: what the node gossips. In memory, kept current by writes and merges.</summary>
+    public IReadOnlyList<Vouch> RecentSignedVouches { get; private set; } = [];
+
+    private void ReloadRecentSignedLocked(DuckDBConnection connection)
+    {
+        var rows = connection.QueryWith(
+            "SELECT voucher_id, worker_id, weight, coalesce(ts_ms, ts * 1000)::BIGINT, voucher_pubkey, signature FROM vouches " +
+            "WHERE voucher_pubkey IS NOT NULL AND signature IS NOT NULL ORDER BY coalesce(received_at, ts * 1000) DESC, voucher_id, worker_id LIMIT 128");
+        var list = new List<Vouch>();
+        ForEachRow(rows, (b, r) => list.Add(new Vouch
+        {
+            VoucherId = Text(b, 0, r),
+            VoucheeId = Text(b, 1, r),
+            WeightPpm = Vouch.ToPpm(Math.Clamp(BitConverter.ToDouble(b.Columns[2].GetFixed(r)), 0, 1)),
+            TimestampMs = (ulong)Long(b, 3, r),
+            VoucherPublicKey = b.Columns[4].GetBytes(r).ToArray(),
+            Signature = b.Columns[5].GetBytes(r).ToArray(),
+        }));
+        RecentSignedVouches = list;
     }
 
     /// <summary>Merges other processes' changes now (the background writer does this every <see cref="MergeInterval"/>).</summary>
@@ -396,14 +436,14 @@ public sealed class TrustStore : IDisposable
         Dictionary<string, KnownPeer> peers;
         lock (_pendingGate)
         {
-            var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= TimeSpan.FromSeconds(1);
+            var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval;
             if (_pending.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
             {
                 return;
             }
             batch = _pending;
             _pending = [];
-            // Performance samples and peer sightings change with every query or heartbeat: committed at most once a second (and on read or Dispose).
+            // Performance samples and peer sightings change with every query or heartbeat: committed at most every SlowWriteInterval (and on read or Dispose).
             if (slowDue)
             {
                 perf = _pendingPerf;
@@ -502,6 +542,12 @@ public sealed class TrustStore : IDisposable
         }
     });
 
+    /// <summary>
+    /// How often performance samples and peer sightings (which change on every query and heartbeat) are committed: a
+    /// commit is a write session (an fsync and a checkpoint), and every process sharing the store takes turns for them.
+    /// </summary>
+    public static readonly TimeSpan SlowWriteInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>Longest a written-behind receipt waits for its commit (the SIGKILL exposure window).</summary>
     public static readonly TimeSpan WriteBehindWindow = TimeSpan.FromMilliseconds(100);
 
@@ -561,7 +607,7 @@ public sealed class TrustStore : IDisposable
     {
         lock (_pendingGate)
         {
-            return _pending.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= TimeSpan.FromSeconds(1));
+            return _pending.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
         }
     }
 
@@ -682,6 +728,7 @@ public sealed class TrustStore : IDisposable
                 vouch.VoucherId, vouch.VoucheeId, vouch.Weight, U(vouch.TimestampMs / 1000), U(vouch.TimestampMs), vouch.VoucherPublicKey, vouch.Signature,
                 U((ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()), seq);
             ReloadVouchesLocked(connection, vouch.VoucheeId);
+            ReloadRecentSignedLocked(connection);
             return true;
         });
         if (added)

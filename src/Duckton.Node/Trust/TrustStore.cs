@@ -423,8 +423,8 @@ public sealed class TrustStore : IDisposable
         }
     }
 
-    /// <summary>Commits every pending receipt (and merges other processes' changes) now, in one session.</summary>
-    public void Flush() => Session(_ => 0);
+    /// <summary>Commits everything pending — receipts, performance samples, peer sightings — and merges other processes' changes, now, in one session.</summary>
+    public void Flush() => Session(_ => 0, forcePerf: true);
 
     private long _perfFlushed;
 
@@ -585,7 +585,7 @@ public sealed class TrustStore : IDisposable
             }
             try
             {
-                Flush();
+                Session(_ => 0); // what is due: receipts now, samples and sightings on their slower cadence
             }
             catch (Exception e) when (e is DuckDBException or ObjectDisposedException or IOException or TimeoutException)
             {

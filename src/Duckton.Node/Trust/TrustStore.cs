@@ -156,7 +156,7 @@ public sealed class TrustStore : IDisposable
             var connection = _connection;
             // Attaching the file to this process's long-lived in-memory instance costs a few milliseconds; opening a
             // new database instance per session cost tens (DuckDB's start-up), which every merge and flush would pay.
-            connection.Execute($"DETACH DATABASE IF EXISTS trust_store; ATTACH '{_file.Replace("'", "''", StringComparison.Ordinal)}' AS trust_store; USE trust_store");
+            connection.Execute($"USE memory; DETACH DATABASE IF EXISTS trust_store; ATTACH '{_file.Replace("'", "''", StringComparison.Ordinal)}' AS trust_store; USE trust_store");
             try
             {
                 if (!_schemaReady)

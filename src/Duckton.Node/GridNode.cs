@@ -92,6 +92,7 @@ public sealed class GridNode : IDisposable
                     grid.OnVouch = (payload, peer) => Trust.IngestVouch(payload.Span, peer);
                     grid.VouchesToShare = Trust.VouchesToShare;
                     Trust.Grid = grid;
+                    grid.Membership.Observed = RememberPeer;
                     _grid = grid;
                 }
                 return _grid;
@@ -107,7 +108,26 @@ public sealed class GridNode : IDisposable
         }
         catch (Exception)
         {
-            return false;
+            return true; // fail closed: a deny-list that cannot be read blocks rather than admits
+        }
+    }
+
+    /// <summary>Persists a sighting of a peer (written behind), so <c>p2p_peers()</c> lists it in later sessions and other processes.</summary>
+    private void RememberPeer(PeerEntry peer)
+    {
+        try
+        {
+            var a = peer.Advert;
+            var now = peer.LastSeen;
+            TrustStore.NotePeer(new KnownPeer(peer.NodeId, peer.Address, a.Attestation, a.FreeMemoryBytes, a.FreeThreads, a.MaxJobs, a.Region, a.Enabled, now, now, peer.RttMs)
+            {
+                Networks = a.Networks,
+                Groups = a.Groups,
+            });
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException or Duckton.DuckDB.DuckDBException)
+        {
+            // Gossip goes on; the next sighting is remembered.
         }
     }
 

@@ -145,52 +145,6 @@ internal sealed class PauseFunction(NodeHost host, bool enable) : TableFunctionD
 }
 
 /// <summary>
-/// <c>p2p_peers()</c>: live peers from verified adverts, with this node's view of each: effective trust, reputation R,
-/// reputation-bearing observations, the attestation tier that counts (claims above L0 count as L0 until evidence
-/// verifies) and whether it is flagged (penalised or hiding receipts).
-/// </summary>
-internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
-{
-    public override string Name => "p2p_peers";
-
-    public override ResultSet Bind(TableFunctionArguments a)
-    {
-        var c = host.Config.Effective().Config;
-        var peers = host.Node.GridIfStarted?.Membership.Live() ?? [];
-        var inv = CultureInfo.InvariantCulture;
-        var trust = peers.Count == 0 ? null : host.Node.Trust;
-        // What this shows must survive a SIGKILL: commit receipts still in the write-behind queue first.
-        trust?.Store.Flush();
-        return TextResult.Build(
-            ["node_id", "addr", "attestation", "trust", "free_memory_bytes", "free_threads", "max_jobs", "region", "last_seen", "rtt_ms", "state", "enabled",
-                "reputation", "observations", "flagged", "standing"],
-            peers.Select(p =>
-            {
-                var assessment = trust!.Assess(p, c, Duckton.Node.QueryOverrides.None);
-                return (IReadOnlyList<string?>)
-                [
-                    p.NodeId,
-                    p.Address,
-                    assessment.Attestation.ToString() + (assessment.AttestationNote is { } note ? $" ({note})" : ""),
-                    assessment.Trust.Effective.ToString("0.####", inv),
-                    p.Advert.FreeMemoryBytes.ToString(inv),
-                    p.Advert.FreeThreads.ToString(inv),
-                    p.Advert.MaxJobs.ToString(inv),
-                    p.Advert.Region,
-                    p.LastSeen.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.fff", inv),
-                    p.RttMs?.ToString("0.###", inv),
-                    p.State.ToString().ToLowerInvariant(),
-                    p.Advert.Enabled ? "true" : "false",
-                    assessment.Trust.Reputation.ToString("0.####", inv),
-                    assessment.Observations.ToString(inv),
-                    assessment.Flagged ? "true" : "false",
-                    assessment.Standing.ToString().ToLowerInvariant(),
-                ];
-            }));
-    }
-}
-
-/// <summary>
 /// <c>p2p_node_metadata()</c>: this machine's privacy-preserving profile as <c>(group, key, value)</c> rows, then the
 /// <c>identity</c> group: node_id, collected_at, public_key and the Ed25519 signature over
 /// <see cref="SystemProfile.SignedBytes"/> of the rows before it. Self-reported: never a trust input.

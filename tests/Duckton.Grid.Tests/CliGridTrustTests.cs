@@ -256,7 +256,7 @@ public sealed class CliGridTrustTests : IDisposable
             await Task.WhenAll(node.GridIfStarted.Membership.Live().Select(p => node.Trust.RunCanaryAsync(node.GridIfStarted.Coordinator, p, config, CancellationToken.None)));
         }
 
-        var peers = requester.Rows("SELECT node_id, trust, standing, flagged FROM p2p_peers()").ToDictionary(r => r[0]!, r => r);
+        var peers = requester.Rows("SELECT node_id, trust::VARCHAR, standing, flagged::VARCHAR FROM p2p_peers()").ToDictionary(r => r[0]!, r => r);
         Assert.True(D(peers[cheater][1]) < 0.05, $"cheater trust {peers[cheater][1]}");
         Assert.Equal("failed", peers[cheater][2]);
         Assert.Equal("true", peers[cheater][3]);

@@ -166,7 +166,7 @@ public sealed class GridTests(GridFixture grid)
     {
         using var r = new Requester(grid.Root, "joiner-" + Guid.NewGuid().ToString("N")[..8]);
         r.Rows($"SELECT * FROM p2p_join(bootstrap => ['{grid.H1.Address}'])");
-        var peers = r.Rows("SELECT node_id, addr, attestation, trust, free_memory_bytes, region, last_seen FROM p2p_peers()");
+        var peers = r.Rows("SELECT node_id, addr, attestation, trust::VARCHAR, free_memory_bytes::VARCHAR, region, last_seen::VARCHAR FROM p2p_peers()");
         foreach (var h in grid.All.Where(h => !h.HasExited))
         {
             var row = Assert.Single(peers, p => p[0] == h.NodeId);

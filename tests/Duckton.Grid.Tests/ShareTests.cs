@@ -21,7 +21,7 @@ public sealed class ShareTests : IDisposable
         var address = share["listen_addr"]!;
         var hostId = share["node_id"]!;
         requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{address}'])");
-        var peer = Assert.Single(requester.Rows("SELECT node_id, region, free_threads FROM p2p_peers()"));
+        var peer = Assert.Single(requester.Rows("SELECT node_id, region, free_threads::VARCHAR FROM p2p_peers()"));
         Assert.Equal(new string?[] { hostId, "eu-west", "2" }, peer);
 
         var one = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 1, Quorum = 1 };

@@ -63,7 +63,7 @@ public sealed class TrustTests(TrustFixture grid)
     private Requester R => grid.Requester;
 
     private Dictionary<string, string?[]> Peers() =>
-        R.Rows("SELECT node_id, trust, reputation, observations, flagged, standing, attestation FROM p2p_peers()").ToDictionary(r => r[0]!, r => r);
+        R.Rows("SELECT node_id, trust::VARCHAR, reputation::VARCHAR, observations::VARCHAR, flagged::VARCHAR, standing, attestation FROM p2p_peers()").ToDictionary(r => r[0]!, r => r);
 
     private static double D(string? s) => double.Parse(s!, Inv);
 

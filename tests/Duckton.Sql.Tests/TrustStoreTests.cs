@@ -94,6 +94,53 @@ public class TrustStoreTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task Two_stores_on_one_directory_merge_each_others_writes_and_a_block_is_seen_without_a_refresh()
+    {
+        // Two handles on one store, as two processes sharing a config directory hold (each with its own memory view).
+        using var a = TrustStore.Open(_dir);
+        using var b = TrustStore.Open(_dir);
+        var receipts = Enumerable.Range(0, 50).Select(i => Signed($"shared-{i}", i % 5 == 0 ? Verdict.Incorrect : Verdict.Correct)).ToList();
+        foreach (var (receipt, i) in receipts.Select((r, i) => (r, i)))
+        {
+            Assert.True((i % 2 == 0 ? a : b).AddReceipt(receipt));
+        }
+        a.AddPenalty(_worker, 0.25, "wrong answer");
+        b.AddVouch(NodeIds.FromPublicKey(_requester.PublicKey), _worker, 0.5);
+        var seen = DateTimeOffset.UtcNow;
+        a.NotePeer(new KnownPeer(_worker, "127.0.0.1:1234", 0, 1 << 30, 4, 2, "eu-west", true, seen, seen, 1.5) { Networks = ["lan"], Groups = [] });
+        a.Flush();
+        b.Flush();
+
+        // Each handle's in-memory view converges within the merge interval without any read (the background writer merges).
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((a.Observations(_worker).Count < 50 || b.Observations(_worker).Count < 50 || b.Penalties(_worker) < 0.25 || a.VoucherTrust(_worker) == 0)
+            && waited.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        foreach (var store in new[] { a, b })
+        {
+            Assert.Equal(50, store.Observations(_worker).Count);
+            Assert.Equal(40, store.Observations(_worker).Count(o => o.Correct));
+            Assert.Equal(0.25, store.Penalties(_worker), 6);
+            Assert.Equal(0.5, store.VoucherTrust(_worker), 6);
+            Assert.Equal(50, store.ReceiptCount());
+            Assert.False(store.AddReceipt(receipts[3])); // a replay, whichever handle first counted it
+        }
+        var peer = Assert.Single(b.KnownPeers());
+        Assert.Equal(("127.0.0.1:1234", "eu-west", 1.5, "lan"), (peer.Address, peer.Region, peer.RttMs!.Value, peer.Networks.Single()));
+
+        // The deny-list: a block through one handle is honoured by the other's very next check (fail closed, no refresh call).
+        var victim = "b3:" + new string('c', 64);
+        Assert.False(b.IsBlocked(victim));
+        a.Block(victim, BlockKind.NodeId, "cross-process");
+        Assert.True(b.IsBlocked(victim));
+        Assert.True(b.Unblock(victim));
+        Assert.False(a.IsBlocked(victim));
+        Assert.Equal(0, a.PendingReceipts + b.PendingReceipts);
+    }
+
     private sealed class ManualTime(DateTimeOffset start) : TimeProvider
     {
         public DateTimeOffset Now { get; set; } = start;

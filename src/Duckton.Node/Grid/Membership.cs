@@ -56,6 +56,17 @@ public sealed class Membership
     public TimeSpan Ttl { get; set; } = TimeSpan.FromSeconds(30);
     public int Capacity { get; set; } = 50_000;
 
+    /// <summary>Called after a peer's advert was accepted or a direct contact succeeded (the node persists what it has seen).</summary>
+    public Action<PeerEntry>? Observed { get; set; }
+
+    private void Notify(string nodeId)
+    {
+        if (Observed is { } observed && _peers.TryGetValue(nodeId, out var e))
+        {
+            observed(e);
+        }
+    }
+
     /// <summary>Verifies and stores an advert; returns null when accepted (or already known), else the reason it was refused.</summary>
     public string? Ingest(AdvertMessage advert, bool direct = false)
     {
@@ -79,6 +90,7 @@ public sealed class Membership
             if (direct)
             {
                 MarkSeen(known, now);
+                Notify(advert.NodeId);
             }
             return null;
         }
@@ -105,6 +117,7 @@ public sealed class Membership
             }
             return e;
         });
+        Notify(advert.NodeId);
         return null;
     }
 
@@ -125,6 +138,7 @@ public sealed class Membership
             {
                 e.ObserveRtt(ms);
             }
+            Notify(nodeId);
         }
     }
 

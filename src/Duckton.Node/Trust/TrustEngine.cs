@@ -56,6 +56,8 @@ public sealed class TrustEngine : ICandidateRanker
         _config = config;
         _time = time ?? TimeProvider.System;
         LoadPersisted();
+        // Another process sharing the config directory judged or measured hosts: adopt its vetting, flags and measurements.
+        Store.ExternalChange += LoadPersisted;
     }
 
     /// <summary>
@@ -70,19 +72,25 @@ public sealed class TrustEngine : ICandidateRanker
         {
             _vetted[node] = passed;
         }
-        foreach (var (node, reason) in store.Flags())
+        var flags = store.Flags();
+        foreach (var (node, reason) in flags)
         {
             _flags[node] = reason;
         }
+        foreach (var node in _flags.Keys.Where(n => !flags.ContainsKey(n)))
+        {
+            _flags.TryRemove(node, out _);
+        }
         foreach (var (node, p) in store.Perf())
         {
-            _perf[node] = new Perf
+            // This process's own measurements are newer than what it wrote behind; others' fill in hosts it has not measured.
+            _perf.TryAdd(node, new Perf
             {
                 LatencyMs = p.LatencyMs,
                 Bytes = p.Bytes,
                 Samples = (int)Math.Clamp(p.Samples, 0, int.MaxValue),
                 ByteSamples = (int)Math.Clamp(p.ByteSamples, 0, int.MaxValue),
-            };
+            });
         }
     }
 
@@ -843,7 +851,7 @@ public sealed class TrustEngine : ICandidateRanker
     private long _vouchVersion;
     private SharedVouchList? _sharedVouches;
 
-    private sealed record SharedVouchList(long Version, IReadOnlyList<byte[]> Payloads);
+    private sealed record SharedVouchList(IReadOnlyList<Vouch> Source, IReadOnlyList<byte[]> Payloads);
 
     /// <summary>Vouch gossip counters: accepted, replays (or stale copies) ignored, forged/tampered/self/unbound ones rejected.</summary>
     public long VouchesAccepted => Interlocked.Read(ref _vouchGossip.Accepted);
@@ -901,14 +909,14 @@ public sealed class TrustEngine : ICandidateRanker
     /// <summary>The signed vouches this node pushes on a gossip exchange (its own and relayed ones, most recently received first).</summary>
     public IReadOnlyList<byte[]> VouchesToShare()
     {
-        var version = Interlocked.Read(ref _vouchVersion);
-        if (_sharedVouches is { } cached && cached.Version == version)
+        // From the store's in-memory list (kept current by its writes and merges): no file is opened on a gossip exchange.
+        var recent = Store.RecentSignedVouches;
+        if (_sharedVouches is { } cached && ReferenceEquals(cached.Source, recent))
         {
             return cached.Payloads;
         }
-        IReadOnlyList<byte[]> payloads = [.. Store.Vouches(limit: 4 * SharedVouches).Where(v => v.Signed is not null).Take(SharedVouches)
-            .Select(v => Duckton.Core.Protocol.VouchMessage.Encode(v.Signed!))];
-        _sharedVouches = new SharedVouchList(version, payloads);
+        IReadOnlyList<byte[]> payloads = [.. recent.Take(SharedVouches).Select(Duckton.Core.Protocol.VouchMessage.Encode)];
+        _sharedVouches = new SharedVouchList(recent, payloads);
         return payloads;
     }
 

@@ -16,25 +16,64 @@ public enum BlockKind
 /// <summary>One deny-list entry.</summary>
 public sealed record BlockEntry(string Id, BlockKind Kind, string Reason, string Source, DateTimeOffset Timestamp);
 
+/// <summary>One host this node has seen (from its verified advert), persisted so <c>p2p_peers()</c> lists it in later sessions.</summary>
+public sealed record KnownPeer(string NodeId, string Address, byte Attestation, ulong FreeMemoryBytes, uint FreeThreads, uint MaxJobs, string Region, bool Enabled,
+    DateTimeOffset FirstSeen, DateTimeOffset LastSeen, double? RttMs)
+{
+    public IReadOnlyList<string> Networks { get; init; } = [];
+    public IReadOnlyList<string> Groups { get; init; } = [];
+}
+
 /// <summary>
-/// The node's persistent trust state — receipts, penalties, vouches and the deny-list — in an embedded DuckDB
-/// database file (<c>trust/trust.duckdb</c> in the config dir), so a node killed with SIGKILL restarts with it.
-/// Penalties, vouches and deny-list changes are committed before the call returns. Receipts are written behind:
-/// the query path only updates an in-memory ledger per worker (loaded from the file on first use) and a background
-/// writer commits them, batched in one transaction, within <see cref="WriteBehindWindow"/>; anything that reads
-/// receipts from the file (and what users are shown: p2p_peers, p2p_status) flushes first. Reputation comes from
-/// running sums in the ledger, decayed to "now" at read time.
+/// The node's persistent trust state — receipts, penalties, vouches, the deny-list, vetting outcomes, flags, measured
+/// performance and the peers it has seen — in an embedded DuckDB database file (<c>trust/trust.duckdb</c> in the
+/// config dir), so a node killed with SIGKILL restarts with it.
+/// <para>
+/// Any number of processes may share one config directory (a host, shells, the extension in other clients). None
+/// keeps the file open: each opens it only for a short <em>session</em> (a flush, a synchronous write or a read)
+/// while holding an exclusive OS lock on <c>trust/trust.lock</c>, and every session first merges what other
+/// processes committed since this one last looked. Every committed change carries a store-wide sequence number
+/// (<c>meta.seq</c>, one per session), so a merge reads only rows newer than the last one it saw; receipts have a
+/// unique key (worker, replay fingerprint), so merging them is idempotent. The latest sequence numbers are also
+/// published in a tiny memory-mapped file (<c>trust/trust.seq</c>): the query path learns of a new deny-list entry
+/// from another process with one memory read, without opening any file, and reloads the deny-list before deciding.
+/// </para>
+/// <para>
+/// Penalties, vouches, vetting, flags and deny-list changes are committed before the call returns. Receipts,
+/// performance samples and seen peers are written behind: the query path only updates an in-memory ledger per
+/// worker and a background writer commits them, batched in one session, within <see cref="WriteBehindWindow"/>;
+/// the same writer merges other processes' changes at least every <see cref="MergeInterval"/>. Anything that reads
+/// from the file (and what users are shown: p2p_peers, p2p_receipts, p2p_status) flushes first. Reputation comes
+/// from running sums in the ledger, decayed to "now" at read time.
+/// </para>
 /// </summary>
 public sealed class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 1;
-    private const int ReceiptColumns = 15;
-    private readonly DuckDBDatabase _database;
+    private const int SchemaVersion = 2;
+    private const int ReceiptColumns = 16;
+    private readonly string _file;
+    private readonly string _lockFile;
+    /// <summary>An in-memory DuckDB instance for the life of the store; the file is attached to it only during a session.</summary>
+    private readonly DuckDBDatabase _instance;
     private readonly DuckDBConnection _connection;
+    private readonly SharedSequence _published;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
-    private HashSet<string>? _blocked;
+    private volatile HashSet<string>? _blocked;
+    private bool _schemaReady;
+    private bool _loaded;
+    private long _mergedSeq;
+    private long _blockSeqSeen = -1;
+
+    /// <summary>Longest a session waits for another process's session (they last milliseconds).</summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often the background writer merges other processes' changes into this process's view.</summary>
+    public static readonly TimeSpan MergeInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Raised (on the thread that merged) when changes from another process to vetting, flags or performance were merged.</summary>
+    public event Action? ExternalChange;
 
     /// <summary>What the query path needs about one worker, kept in memory (guarded by locking the ledger itself).</summary>
     private sealed class Ledger
@@ -42,8 +81,8 @@ public sealed class TrustStore : IDisposable
         public readonly HashSet<ulong> Replays = [];
         public readonly List<(long Ts, Verdict Verdict, string Requester)> Outcomes = [];
         public double Penalties;
-        /// <summary>(voucher, weight) of the positive vouches about this worker; null until read from the file.</summary>
-        public List<(string Voucher, double Weight)>? Vouches;
+        /// <summary>(voucher, weight) of the positive vouches about this worker from others.</summary>
+        public List<(string Voucher, double Weight)> Vouches = [];
 
         /// <summary>Running reputation sums per (half-life, requester filter), see <c>ReputationOf</c>.</summary>
         public readonly Dictionary<string, RunningSums> Sums = new(StringComparer.Ordinal);
@@ -52,36 +91,31 @@ public sealed class TrustStore : IDisposable
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ledger> _ledgers = new(StringComparer.Ordinal);
     private readonly Lock _pendingGate = new();
     private List<Receipt> _pending = [];
+    private Dictionary<string, KnownPeer> _pendingPeers = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopWriter = new();
     private readonly Task _writer;
+    private bool _disposed;
 
-    private TrustStore(DuckDBDatabase database, TimeProvider time)
+    private TrustStore(string file, TimeProvider time)
     {
-        _database = database;
-        _connection = database.Connect();
+        _instance = DuckDBDatabase.Open(null, StoreSettings);
+        _connection = _instance.Connect();
+        _file = file;
+        _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
         _time = time;
-        _connection.Execute("""
-            CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
-            CREATE TABLE IF NOT EXISTS receipts (
-                worker_id VARCHAR NOT NULL, replay_fp UBIGINT NOT NULL, job_id VARCHAR NOT NULL, requester_id VARCHAR NOT NULL,
-                query_hash VARCHAR, input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT NOT NULL,
-                latency_ms UBIGINT, ts UBIGINT NOT NULL, observed_input_bytes UBIGINT, observed_result_rows UBIGINT,
-                observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB, received_at TIMESTAMPTZ DEFAULT now(),
-                PRIMARY KEY (worker_id, replay_fp));
-            CREATE TABLE IF NOT EXISTS penalties (worker_id VARCHAR NOT NULL, amount DOUBLE NOT NULL, reason VARCHAR, ts UBIGINT NOT NULL);
-            CREATE TABLE IF NOT EXISTS vouches (voucher_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, ts UBIGINT NOT NULL, PRIMARY KEY (voucher_id, worker_id));
-            CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
-            CREATE TABLE IF NOT EXISTS vetting (node_id VARCHAR PRIMARY KEY, passed BOOLEAN NOT NULL, ts_ms UBIGINT NOT NULL);
-            CREATE TABLE IF NOT EXISTS flags (node_id VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL);
-            CREATE TABLE IF NOT EXISTS perf (node_id VARCHAR PRIMARY KEY, latency_ms DOUBLE NOT NULL, bytes DOUBLE NOT NULL, samples BIGINT NOT NULL,
-                byte_samples BIGINT NOT NULL, ts_ms UBIGINT NOT NULL);
-            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
-            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
-            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;
-            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS received_at UBIGINT;
-            """);
-        _connection.QueryWith("INSERT OR IGNORE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+        _published = new SharedSequence(Path.Combine(Path.GetDirectoryName(file)!, "trust.seq"));
+        try
+        {
+            Session(_ => 0); // creates or upgrades the schema and loads the ledgers: a broken store fails here, not mid-query
+        }
+        catch
+        {
+            _published.Dispose();
+            _connection.Dispose();
+            _instance.Dispose();
+            throw;
+        }
         _writer = Task.Factory.StartNew(WriteBehindAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -97,17 +131,247 @@ public sealed class TrustStore : IDisposable
         var file = Path.Combine(dir, "trust.duckdb");
         try
         {
-            return new TrustStore(DuckDBDatabase.Open(file), time ?? TimeProvider.System);
+            return new TrustStore(file, time ?? TimeProvider.System);
         }
         catch (DuckDBException e)
         {
-            throw new DuckDBException($"cannot open the trust store {file}: {e.Message} (is another duckton process using this config directory?)", e);
+            throw new DuckDBException($"cannot open the trust store {file}: {e.Message}", e);
         }
     }
 
+    private static readonly KeyValuePair<string, string>[] StoreSettings = [new("threads", "1")];
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a session: under the OS lock, with the file open, after merging other
+    /// processes' changes and committing this process's pending writes. Serialized within the process by <c>_gate</c>.
+    /// </summary>
+    private T Session<T>(Func<DuckDBConnection, T> body, bool forcePerf = false)
+    {
+        T result;
+        bool external;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var held = FileLock.Acquire(_lockFile, LockTimeout);
+            var connection = _connection;
+            // Attaching the file to this process's long-lived in-memory instance costs a few milliseconds; opening a
+            // new database instance per session cost tens (DuckDB's start-up), which every merge and flush would pay.
+            connection.Execute($"USE memory; DETACH DATABASE IF EXISTS trust_store; ATTACH '{_file.Replace("'", "''", StringComparison.Ordinal)}' AS trust_store; USE trust_store");
+            try
+            {
+                if (!_schemaReady)
+                {
+                    // Only a new or older store is written to here: most sessions of a starting process stay read-only (cheap).
+                    if (!SchemaIsCurrent(connection))
+                    {
+                        CreateSchema(connection);
+                    }
+                    _schemaReady = true;
+                }
+                var (seq, blockSeq) = ReadSeqs(connection);
+                external = MergeLocked(connection, seq, blockSeq);
+                FlushLocked(connection, forcePerf);
+                result = body(connection);
+                // Everything up to here is merged (this session's own writes included); a deny-list change is reloaded now.
+                (seq, blockSeq) = ReadSeqs(connection);
+                if (blockSeq != _blockSeqSeen)
+                {
+                    ReloadBlockedLocked(connection);
+                }
+                Volatile.Write(ref _mergedSeq, seq);
+                _published.Publish(seq, blockSeq);
+            }
+            finally
+            {
+                // Detached before the lock is released: the next process finds the file closed and its changes committed.
+                connection.Execute("USE memory; DETACH DATABASE trust_store");
+            }
+        }
+        if (external)
+        {
+            ExternalChange?.Invoke(); // outside the gate: handlers read the store in sessions of their own
+        }
+        return result;
+    }
+
+    private static void CreateSchema(DuckDBConnection connection)
+    {
+        connection.Execute("""
+            CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+            CREATE TABLE IF NOT EXISTS receipts (
+                worker_id VARCHAR NOT NULL, replay_fp UBIGINT NOT NULL, job_id VARCHAR NOT NULL, requester_id VARCHAR NOT NULL,
+                query_hash VARCHAR, input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT NOT NULL,
+                latency_ms UBIGINT, ts UBIGINT NOT NULL, observed_input_bytes UBIGINT, observed_result_rows UBIGINT,
+                observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB, received_at TIMESTAMPTZ DEFAULT now(),
+                PRIMARY KEY (worker_id, replay_fp));
+            CREATE TABLE IF NOT EXISTS penalties (worker_id VARCHAR NOT NULL, amount DOUBLE NOT NULL, reason VARCHAR, ts UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS vouches (voucher_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, ts UBIGINT NOT NULL, PRIMARY KEY (voucher_id, worker_id));
+            CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS vetting (node_id VARCHAR PRIMARY KEY, passed BOOLEAN NOT NULL, ts_ms UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS flags (node_id VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS perf (node_id VARCHAR PRIMARY KEY, latency_ms DOUBLE NOT NULL, bytes DOUBLE NOT NULL, samples BIGINT NOT NULL,
+                byte_samples BIGINT NOT NULL, ts_ms UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS peers (node_id VARCHAR PRIMARY KEY, addr VARCHAR NOT NULL, attestation UTINYINT NOT NULL, free_memory_bytes UBIGINT NOT NULL,
+                free_threads UBIGINT NOT NULL, max_jobs UBIGINT NOT NULL, region VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, first_seen_ms UBIGINT NOT NULL,
+                last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS received_at UBIGINT;
+            ALTER TABLE receipts ADD COLUMN IF NOT EXISTS seq UBIGINT;
+            ALTER TABLE penalties ADD COLUMN IF NOT EXISTS seq UBIGINT;
+            ALTER TABLE vouches ADD COLUMN IF NOT EXISTS seq UBIGINT;
+            ALTER TABLE vetting ADD COLUMN IF NOT EXISTS seq UBIGINT;
+            ALTER TABLE flags ADD COLUMN IF NOT EXISTS seq UBIGINT;
+            ALTER TABLE perf ADD COLUMN IF NOT EXISTS seq UBIGINT;
+            INSERT OR IGNORE INTO meta VALUES ('seq', '0');
+            INSERT OR IGNORE INTO meta VALUES ('block_seq', '0');
+            """);
+        connection.QueryWith("INSERT OR REPLACE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private static bool SchemaIsCurrent(DuckDBConnection connection)
+    {
+        var tables = connection.QueryWith("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'trust_store' AND table_name = 'meta'");
+        if (ReadLong(tables, 0, 0) == 0)
+        {
+            return false;
+        }
+        var version = connection.QueryWith("SELECT coalesce(max(value), '') FROM meta WHERE key = 'schema_version'");
+        return version.RowCount > 0 && Text(version.Batches[0], 0, 0) == SchemaVersion.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static (long Seq, long BlockSeq) ReadSeqs(DuckDBConnection connection)
+    {
+        var rows = connection.QueryWith("SELECT (SELECT value FROM meta WHERE key = 'seq')::BIGINT, (SELECT value FROM meta WHERE key = 'block_seq')::BIGINT");
+        return (ReadLong(rows, 0, 0), ReadLong(rows, 1, 0));
+    }
+
+    /// <summary>Claims the next store-wide sequence number for this session's writes (inside its transaction or statement batch).</summary>
+    private static long NextSeq(DuckDBConnection connection, bool block = false)
+    {
+        var rows = connection.QueryWith("UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = $1 RETURNING value::BIGINT", block ? "block_seq" : "seq");
+        return ReadLong(rows, 0, 0);
+    }
+
+    /// <summary>
+    /// Brings this process's in-memory view up to date with the file: everything on first use, afterwards only rows
+    /// stamped with a sequence number newer than the last merged one. Returns true when another process changed
+    /// vetting, flags or performance (the trust engine reloads its copies).
+    /// </summary>
+    private bool MergeLocked(DuckDBConnection connection, long seq, long blockSeq)
+    {
+        if (blockSeq != _blockSeqSeen)
+        {
+            ReloadBlockedLocked(connection);
+        }
+        if (_loaded && seq == _mergedSeq)
+        {
+            return false;
+        }
+        var since = _loaded ? _mergedSeq : -1;
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        // Receipts: idempotent by replay fingerprint (this process's own are already in the ledger).
+        ForEachRow(connection.QueryWith("SELECT worker_id, replay_fp::VARCHAR, ts::BIGINT, verdict::BIGINT, requester_id FROM receipts WHERE coalesce(seq, 0)::BIGINT > $1 ORDER BY ts",
+            since), (b, r) =>
+        {
+            var worker = Text(b, 0, r);
+            var ledger = _ledgers.GetOrAdd(worker, _ => new Ledger());
+            lock (ledger)
+            {
+                if (ledger.Replays.Add(ulong.Parse(Text(b, 1, r), CultureInfo.InvariantCulture)))
+                {
+                    ledger.Outcomes.Add((Long(b, 2, r), (Verdict)Long(b, 3, r), Text(b, 4, r)));
+                    touched.Add(worker);
+                }
+            }
+        });
+        // Penalties and vouches: recomputed for each worker they changed for (adding penalties twice would count them twice).
+        ForEachRow(connection.QueryWith(
+            "SELECT worker_id, coalesce(sum(amount), 0)::DOUBLE FROM penalties WHERE worker_id IN (SELECT worker_id FROM penalties WHERE coalesce(seq, 0)::BIGINT > $1) GROUP BY 1",
+            since), (b, r) =>
+        {
+            var worker = Text(b, 0, r);
+            var ledger = _ledgers.GetOrAdd(worker, _ => new Ledger());
+            lock (ledger)
+            {
+                ledger.Penalties = BitConverter.ToDouble(b.Columns[1].GetFixed(r));
+            }
+            touched.Add(worker);
+        });
+        var vouches = new Dictionary<string, List<(string Voucher, double Weight)>>(StringComparer.Ordinal);
+        ForEachRow(connection.QueryWith("SELECT DISTINCT worker_id FROM vouches WHERE coalesce(seq, 0)::BIGINT > $1", since), (b, r) => vouches[Text(b, 0, r)] = []);
+        if (vouches.Count > 0)
+        {
+            ForEachRow(connection.QueryWith(
+                "SELECT worker_id, voucher_id, weight FROM vouches WHERE worker_id IN (SELECT worker_id FROM vouches WHERE coalesce(seq, 0)::BIGINT > $1) " +
+                "AND weight > 0 AND voucher_id <> worker_id ORDER BY worker_id, voucher_id", since),
+                (b, r) => vouches[Text(b, 0, r)].Add((Text(b, 1, r), BitConverter.ToDouble(b.Columns[2].GetFixed(r)))));
+        }
+        if (vouches.Count > 0 || !_loaded)
+        {
+            ReloadRecentSignedLocked(connection);
+        }
+        foreach (var (worker, list) in vouches)
+        {
+            var ledger = _ledgers.GetOrAdd(worker, _ => new Ledger());
+            lock (ledger)
+            {
+                ledger.Vouches = list;
+            }
+            touched.Add(worker);
+        }
+        foreach (var worker in touched)
+        {
+            Bump(worker);
+        }
+        var external = _loaded && ReadLong(connection.QueryWith(
+            "SELECT (SELECT count(*) FROM vetting WHERE coalesce(seq, 0)::BIGINT > $1) + (SELECT count(*) FROM flags WHERE coalesce(seq, 0)::BIGINT > $1) " +
+            "+ (SELECT count(*) FROM perf WHERE coalesce(seq, 0)::BIGINT > $1)", since), 0, 0) > 0;
+        _loaded = true;
+        Volatile.Write(ref _mergedSeq, seq);
+        return external;
+    }
+
+    private void ReloadVouchesLocked(DuckDBConnection connection, string workerId)
+    {
+        var vouches = new List<(string Voucher, double Weight)>();
+        ForEachRow(connection.QueryWith("SELECT voucher_id, weight FROM vouches WHERE worker_id = $1 AND weight > 0 AND voucher_id <> $1 ORDER BY voucher_id", workerId),
+            (b, r) => vouches.Add((Text(b, 0, r), BitConverter.ToDouble(b.Columns[1].GetFixed(r)))));
+        var ledger = _ledgers.GetOrAdd(workerId, _ => new Ledger());
+        lock (ledger)
+        {
+            ledger.Vouches = vouches;
+        }
+    }
+
+    /// <summary>The most recently received signed vouches (up to 128), newest first: what the node gossips. In memory, kept current by writes and merges.</summary>
+    public IReadOnlyList<Vouch> RecentSignedVouches { get; private set; } = [];
+
+    private void ReloadRecentSignedLocked(DuckDBConnection connection)
+    {
+        var rows = connection.QueryWith(
+            "SELECT voucher_id, worker_id, weight, coalesce(ts_ms, ts * 1000)::BIGINT, voucher_pubkey, signature FROM vouches " +
+            "WHERE voucher_pubkey IS NOT NULL AND signature IS NOT NULL ORDER BY coalesce(received_at, ts * 1000) DESC, voucher_id, worker_id LIMIT 128");
+        var list = new List<Vouch>();
+        ForEachRow(rows, (b, r) => list.Add(new Vouch
+        {
+            VoucherId = Text(b, 0, r),
+            VoucheeId = Text(b, 1, r),
+            WeightPpm = Vouch.ToPpm(Math.Clamp(BitConverter.ToDouble(b.Columns[2].GetFixed(r)), 0, 1)),
+            TimestampMs = (ulong)Long(b, 3, r),
+            VoucherPublicKey = b.Columns[4].GetBytes(r).ToArray(),
+            Signature = b.Columns[5].GetBytes(r).ToArray(),
+        }));
+        RecentSignedVouches = list;
+    }
+
+    /// <summary>Merges other processes' changes now (the background writer does this every <see cref="MergeInterval"/>).</summary>
+    public void Refresh() => Session(_ => 0);
+
     private ulong Now => (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
 
-    /// <summary>Changes whenever a receipt, penalty or vouch about <paramref name="workerId"/> is written through this store (for caches).</summary>
+    /// <summary>Changes whenever a receipt, penalty or vouch about <paramref name="workerId"/> is written or merged through this store (for caches).</summary>
     public long Generation(string workerId) => _generations.TryGetValue(workerId, out var g) ? g : 0;
 
     private void Bump(string workerId) => _generations.AddOrUpdate(workerId, 1, (_, g) => g + 1);
@@ -144,32 +408,8 @@ public sealed class TrustStore : IDisposable
         return true;
     }
 
-    /// <summary>The in-memory ledger of <paramref name="workerId"/>, loaded from the file on first use.</summary>
-    private Ledger LedgerOf(string workerId)
-    {
-        if (_ledgers.TryGetValue(workerId, out var known))
-        {
-            return known;
-        }
-        lock (_gate)
-        {
-            if (_ledgers.TryGetValue(workerId, out known))
-            {
-                return known;
-            }
-            // Every receipt about a worker goes through its ledger, so none can be pending before it exists.
-            var ledger = new Ledger();
-            var rows = _connection.QueryWith("SELECT replay_fp::VARCHAR, ts::BIGINT, verdict::BIGINT, requester_id FROM receipts WHERE worker_id = $1", workerId);
-            ForEachRow(rows, (b, r) =>
-            {
-                ledger.Replays.Add(ulong.Parse(Text(b, 0, r), CultureInfo.InvariantCulture));
-                ledger.Outcomes.Add((Long(b, 1, r), (Verdict)Long(b, 2, r), Text(b, 3, r)));
-            });
-            ledger.Penalties = ReadDouble(_connection.QueryWith("SELECT coalesce(sum(amount), 0)::DOUBLE FROM penalties WHERE worker_id = $1", workerId));
-            _ledgers[workerId] = ledger;
-            return ledger;
-        }
-    }
+    /// <summary>The in-memory ledger of <paramref name="workerId"/> (the whole store is loaded when it is opened; later rows arrive by merging).</summary>
+    private Ledger LedgerOf(string workerId) => _ledgers.GetOrAdd(workerId, _ => new Ledger());
 
     /// <summary>Receipts accepted but not yet committed to the file by the background writer.</summary>
     public int PendingReceipts
@@ -183,73 +423,91 @@ public sealed class TrustStore : IDisposable
         }
     }
 
-    /// <summary>Commits every pending receipt now (one transaction). Called by the writer and before any read of the receipts table.</summary>
-    public void Flush()
-    {
-        lock (_gate)
-        {
-            FlushLocked();
-        }
-    }
+    /// <summary>Commits everything pending — receipts, performance samples, peer sightings — and merges other processes' changes, now, in one session.</summary>
+    public void Flush() => Session(_ => 0, forcePerf: true);
 
     private long _perfFlushed;
 
-    private void FlushLocked(bool force = false)
+    /// <summary>Commits pending receipts, performance samples and seen peers in one transaction stamped with one sequence number.</summary>
+    private void FlushLocked(DuckDBConnection connection, bool force)
     {
         List<Receipt> batch;
         Dictionary<string, PerfSample> perf;
+        Dictionary<string, KnownPeer> peers;
         lock (_pendingGate)
         {
-            if (_pending.Count == 0 && (_pendingPerf.Count == 0 || (!force && _time.GetElapsedTime(_perfFlushed) < TimeSpan.FromSeconds(1))))
+            var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval;
+            if (_pending.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
             {
                 return;
             }
             batch = _pending;
             _pending = [];
-            // Performance samples change with every query: committed at most once a second (and on read or Dispose).
-            if (force || _time.GetElapsedTime(_perfFlushed) >= TimeSpan.FromSeconds(1))
+            // Performance samples and peer sightings change with every query or heartbeat: committed at most every SlowWriteInterval (and on read or Dispose).
+            if (slowDue)
             {
                 perf = _pendingPerf;
                 _pendingPerf = new(StringComparer.Ordinal);
+                peers = _pendingPeers;
+                _pendingPeers = new(StringComparer.Ordinal);
                 _perfFlushed = _time.GetTimestamp();
             }
             else
             {
                 perf = [];
+                peers = [];
             }
         }
-        _connection.Execute("BEGIN TRANSACTION");
+        if (batch.Count == 0 && perf.Count == 0 && peers.Count == 0)
+        {
+            return;
+        }
+        connection.Execute("BEGIN TRANSACTION");
         try
         {
+            var seq = U((ulong)NextSeq(connection));
             foreach (var (nodeId, p) in perf)
             {
-                _connection.QueryWith("INSERT OR REPLACE INTO perf VALUES ($1, $2, $3, $4, $5, $6::UBIGINT)", nodeId, p.LatencyMs, p.Bytes, p.Samples, p.ByteSamples,
-                    U((ulong)Math.Max(0, p.At.ToUnixTimeMilliseconds())));
+                connection.QueryWith("INSERT OR REPLACE INTO perf VALUES ($1, $2, $3, $4, $5, $6::UBIGINT, $7::UBIGINT)", nodeId, p.LatencyMs, p.Bytes, p.Samples, p.ByteSamples,
+                    U((ulong)Math.Max(0, p.At.ToUnixTimeMilliseconds())), seq);
+            }
+            foreach (var p in peers.Values)
+            {
+                // first_seen is kept from the stored row; a row from another process with a later sighting wins last_seen.
+                connection.QueryWith(
+                    "INSERT INTO peers VALUES ($1, $2, $3::UTINYINT, $4::UBIGINT, $5::UBIGINT, $6::UBIGINT, $7, $8, $9::UBIGINT, $10::UBIGINT, $11, $12::UBIGINT, $13, $14) " +
+                    "ON CONFLICT (node_id) DO UPDATE SET addr = excluded.addr, attestation = excluded.attestation, free_memory_bytes = excluded.free_memory_bytes, " +
+                    "free_threads = excluded.free_threads, max_jobs = excluded.max_jobs, region = excluded.region, enabled = excluded.enabled, " +
+                    "last_seen_ms = greatest(peers.last_seen_ms, excluded.last_seen_ms), rtt_ms = coalesce(excluded.rtt_ms, peers.rtt_ms), seq = excluded.seq, " +
+                    "networks = excluded.networks, groups = excluded.groups",
+                    p.NodeId, p.Address, (long)p.Attestation, U(p.FreeMemoryBytes), U(p.FreeThreads), U(p.MaxJobs), p.Region, p.Enabled,
+                    U((ulong)Math.Max(0, p.FirstSeen.ToUnixTimeMilliseconds())), U((ulong)Math.Max(0, p.LastSeen.ToUnixTimeMilliseconds())), p.RttMs, seq,
+                    string.Join('\n', p.Networks), string.Join('\n', p.Groups));
             }
             // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
             foreach (var chunk in batch.Chunk(64))
             {
                 var sql = new StringBuilder(
                     "INSERT OR IGNORE INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
-                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature) VALUES ");
+                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) VALUES ");
                 var args = new List<object?>(chunk.Length * ReceiptColumns);
                 foreach (var receipt in chunk)
                 {
                     var b = args.Count;
                     sql.Append(CultureInfo.InvariantCulture,
                         $"{(b == 0 ? "" : ", ")}(${b + 1}, ${b + 2}::UBIGINT, ${b + 3}, ${b + 4}, ${b + 5}, ${b + 6}, ${b + 7}, ${b + 8}, ${b + 9}::UBIGINT, ${b + 10}::UBIGINT, " +
-                        $"${b + 11}::UBIGINT, ${b + 12}::UBIGINT, ${b + 13}::UBIGINT, ${b + 14}, ${b + 15})");
+                        $"${b + 11}::UBIGINT, ${b + 12}::UBIGINT, ${b + 13}::UBIGINT, ${b + 14}, ${b + 15}, ${b + 16}::UBIGINT)");
                     args.AddRange([receipt.WorkerId, U(receipt.ReplayFingerprint()), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
                         receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
-                        U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature]);
+                        U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature, seq]);
                 }
-                _connection.QueryWith(sql.ToString(), [.. args]);
+                connection.QueryWith(sql.ToString(), [.. args]);
             }
-            _connection.Execute("COMMIT");
+            connection.Execute("COMMIT");
         }
         catch
         {
-            _connection.Execute("ROLLBACK");
+            connection.Execute("ROLLBACK");
             lock (_pendingGate)
             {
                 _pending.InsertRange(0, batch); // retried by the next flush
@@ -257,10 +515,38 @@ public sealed class TrustStore : IDisposable
                 {
                     _pendingPerf.TryAdd(nodeId, p);
                 }
+                foreach (var (nodeId, p) in peers)
+                {
+                    _pendingPeers.TryAdd(nodeId, p);
+                }
             }
             throw;
         }
     }
+
+    /// <summary>Runs one write of <paramref name="body"/> (given the session's new sequence number) in its own transaction inside a session.</summary>
+    private T Write<T>(Func<DuckDBConnection, string, T> body, bool block = false) => Session(connection =>
+    {
+        connection.Execute("BEGIN TRANSACTION");
+        try
+        {
+            var seq = U((ulong)NextSeq(connection, block));
+            var result = body(connection, seq);
+            connection.Execute("COMMIT");
+            return result;
+        }
+        catch
+        {
+            connection.Execute("ROLLBACK");
+            throw;
+        }
+    });
+
+    /// <summary>
+    /// How often performance samples and peer sightings (which change on every query and heartbeat) are committed: a
+    /// commit is a write session (an fsync and a checkpoint), and every process sharing the store takes turns for them.
+    /// </summary>
+    public static readonly TimeSpan SlowWriteInterval = TimeSpan.FromSeconds(5);
 
     /// <summary>Longest a written-behind receipt waits for its commit (the SIGKILL exposure window).</summary>
     public static readonly TimeSpan WriteBehindWindow = TimeSpan.FromMilliseconds(100);
@@ -281,24 +567,47 @@ public sealed class TrustStore : IDisposable
         {
             try
             {
-                await _wake.WaitAsync(_stopWriter.Token).ConfigureAwait(false);
-                // Gather what a busy node produces meanwhile: one commit per window instead of one per query.
-                await Task.Delay(WriteBehindWindow, _stopWriter.Token).ConfigureAwait(false);
+                if (await _wake.WaitAsync(MergeInterval, _stopWriter.Token).ConfigureAwait(false))
+                {
+                    // Gather what a busy node produces meanwhile: one commit per window instead of one per query.
+                    await Task.Delay(WriteBehindWindow, _stopWriter.Token).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException)
             {
                 return;
             }
             Volatile.Write(ref _wakeRequested, 0);
+            // Open the file only for due work or when another process published a change (one memory read to find out).
+            if (!HasDueWork() && _published.Seq == Volatile.Read(ref _mergedSeq) && _published.BlockSeq == Volatile.Read(ref _blockSeqSeen))
+            {
+                continue;
+            }
             try
             {
-                Flush();
+                Session(_ => 0); // what is due: receipts now, samples and sightings on their slower cadence
             }
-            catch (Exception e) when (e is DuckDBException or ObjectDisposedException)
+            catch (Exception e) when (e is DuckDBException or ObjectDisposedException or IOException or TimeoutException)
             {
-                // The next receipt (or Dispose) retries; the in-memory ledger already counts them.
-                await Task.Delay(100).ConfigureAwait(false);
+                // The next receipt, merge interval (or Dispose) retries; the in-memory ledger already counts them.
+                try
+                {
+                    await Task.Delay(100, _stopWriter.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                Wake();
             }
+        }
+    }
+
+    private bool HasDueWork()
+    {
+        lock (_pendingGate)
+        {
+            return _pending.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
         }
     }
 
@@ -307,15 +616,10 @@ public sealed class TrustStore : IDisposable
     /// <summary>Stored receipts, newest first; all workers when <paramref name="workerId"/> is null.</summary>
     public IReadOnlyList<Receipt> Receipts(string? workerId = null, int limit = 1000)
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            FlushLocked();
-            rows = _connection.QueryWith(
-                "SELECT job_id, worker_id, requester_id, query_hash, input_fingerprint, result_hash, verdict::BIGINT, latency_ms::BIGINT, ts::BIGINT, " +
-                "observed_input_bytes::BIGINT, observed_result_rows::BIGINT, observed_result_bytes::BIGINT, requester_pubkey, signature " +
-                "FROM receipts WHERE $1 IS NULL OR worker_id = $1 ORDER BY ts DESC, job_id LIMIT $2", workerId, (long)limit);
-        }
+        var rows = Session(connection => connection.QueryWith(
+            "SELECT job_id, worker_id, requester_id, query_hash, input_fingerprint, result_hash, verdict::BIGINT, latency_ms::BIGINT, ts::BIGINT, " +
+            "observed_input_bytes::BIGINT, observed_result_rows::BIGINT, observed_result_bytes::BIGINT, requester_pubkey, signature " +
+            "FROM receipts WHERE $1 IS NULL OR worker_id = $1 ORDER BY ts DESC, job_id LIMIT $2", workerId, (long)limit));
         var list = new List<Receipt>();
         ForEachRow(rows, (b, r) => list.Add(new Receipt
         {
@@ -360,16 +664,19 @@ public sealed class TrustStore : IDisposable
 
     public void AddPenalty(string workerId, double amount, string reason)
     {
-        lock (_gate)
+        Write((connection, seq) =>
         {
-            _connection.QueryWith("INSERT INTO penalties VALUES ($1, $2, $3, $4::UBIGINT)", workerId, amount, reason, U(Now));
+            connection.QueryWith("INSERT INTO penalties VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT)", workerId, amount, reason, U(Now), seq);
+            // Recomputed from the file: it also holds what other processes added.
+            var sum = ReadDouble(connection.QueryWith("SELECT coalesce(sum(amount), 0)::DOUBLE FROM penalties WHERE worker_id = $1", workerId));
             var ledger = LedgerOf(workerId);
             lock (ledger)
             {
-                ledger.Penalties += amount;
+                ledger.Penalties = sum;
             }
-            Bump(workerId);
-        }
+            return 0;
+        });
+        Bump(workerId);
     }
 
     public double Penalties(string workerId)
@@ -384,14 +691,16 @@ public sealed class TrustStore : IDisposable
     /// <summary>Records (or replaces) an unsigned local vouch of <paramref name="voucherId"/> for <paramref name="workerId"/> (not gossiped).</summary>
     public void AddVouch(string voucherId, string workerId, double weight)
     {
-        lock (_gate)
+        Write((connection, seq) =>
         {
             var now = _time.GetUtcNow();
-            _connection.QueryWith("INSERT OR REPLACE INTO vouches (voucher_id, worker_id, weight, ts, ts_ms, received_at) VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT, $5::UBIGINT)",
-                voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now), U((ulong)now.ToUnixTimeMilliseconds()));
-            ForgetVouches(workerId);
-            Bump(workerId);
-        }
+            connection.QueryWith(
+                "INSERT OR REPLACE INTO vouches (voucher_id, worker_id, weight, ts, ts_ms, received_at, seq) VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT, $5::UBIGINT, $6::UBIGINT)",
+                voucherId, workerId, Math.Clamp(weight, 0, 1), U(Now), U((ulong)now.ToUnixTimeMilliseconds()), seq);
+            ReloadVouchesLocked(connection, workerId);
+            return 0;
+        });
+        Bump(workerId);
     }
 
     /// <summary>
@@ -406,22 +715,27 @@ public sealed class TrustStore : IDisposable
         {
             throw new ArgumentException($"vouch rejected: {problem}", nameof(vouch));
         }
-        lock (_gate)
+        var added = Write((connection, seq) =>
         {
-            var existing = _connection.QueryWith("SELECT coalesce(ts_ms, 0)::BIGINT FROM vouches WHERE voucher_id = $1 AND worker_id = $2", vouch.VoucherId, vouch.VoucheeId);
+            var existing = connection.QueryWith("SELECT coalesce(ts_ms, 0)::BIGINT FROM vouches WHERE voucher_id = $1 AND worker_id = $2", vouch.VoucherId, vouch.VoucheeId);
             if (existing.RowCount > 0 && (ulong)ReadLong(existing, 0, 0) >= vouch.TimestampMs)
             {
                 return false;
             }
-            _connection.QueryWith(
-                "INSERT OR REPLACE INTO vouches (voucher_id, worker_id, weight, ts, ts_ms, voucher_pubkey, signature, received_at) " +
-                "VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT, $6, $7, $8::UBIGINT)",
+            connection.QueryWith(
+                "INSERT OR REPLACE INTO vouches (voucher_id, worker_id, weight, ts, ts_ms, voucher_pubkey, signature, received_at, seq) " +
+                "VALUES ($1, $2, $3, $4::UBIGINT, $5::UBIGINT, $6, $7, $8::UBIGINT, $9::UBIGINT)",
                 vouch.VoucherId, vouch.VoucheeId, vouch.Weight, U(vouch.TimestampMs / 1000), U(vouch.TimestampMs), vouch.VoucherPublicKey, vouch.Signature,
-                U((ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()));
-            ForgetVouches(vouch.VoucheeId);
-            Bump(vouch.VoucheeId);
+                U((ulong)_time.GetUtcNow().ToUnixTimeMilliseconds()), seq);
+            ReloadVouchesLocked(connection, vouch.VoucheeId);
+            ReloadRecentSignedLocked(connection);
             return true;
+        });
+        if (added)
+        {
+            Bump(vouch.VoucheeId);
         }
+        return added;
     }
 
     /// <summary>One stored vouch; <see cref="Signed"/> is null for an unsigned local one.</summary>
@@ -430,13 +744,9 @@ public sealed class TrustStore : IDisposable
     /// <summary>Stored vouches (about <paramref name="voucheeId"/> when given), most recently received first.</summary>
     public IReadOnlyList<VouchEntry> Vouches(string? voucheeId = null, int limit = 1000)
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            rows = _connection.QueryWith(
-                "SELECT voucher_id, worker_id, weight, coalesce(ts_ms, ts * 1000)::BIGINT, voucher_pubkey, signature FROM vouches " +
-                "WHERE $1 IS NULL OR worker_id = $1 ORDER BY coalesce(received_at, ts * 1000) DESC, voucher_id, worker_id LIMIT $2", voucheeId, (long)limit);
-        }
+        var rows = Session(connection => connection.QueryWith(
+            "SELECT voucher_id, worker_id, weight, coalesce(ts_ms, ts * 1000)::BIGINT, voucher_pubkey, signature FROM vouches " +
+            "WHERE $1 IS NULL OR worker_id = $1 ORDER BY coalesce(received_at, ts * 1000) DESC, voucher_id, worker_id LIMIT $2", voucheeId, (long)limit));
         var list = new List<VouchEntry>();
         ForEachRow(rows, (b, r) =>
         {
@@ -463,48 +773,18 @@ public sealed class TrustStore : IDisposable
     }
 
     /// <summary>How many vouches this store holds (withdrawn ones, weight 0, included).</summary>
-    public long VouchCount()
-    {
-        lock (_gate)
-        {
-            return ReadLong(_connection.QueryWith("SELECT count(*) FROM vouches"), 0, 0);
-        }
-    }
+    public long VouchCount() => Session(connection => ReadLong(connection.QueryWith("SELECT count(*) FROM vouches"), 0, 0));
 
     /// <summary>Unweighted: the sum of the vouch weights for <paramref name="workerId"/>, capped at 1 (each voucher counted as fully trusted).</summary>
     public double VoucherTrust(string workerId) => Math.Min(1, VouchesAbout(workerId).Sum(v => v.Weight));
 
-    /// <summary>The positive vouches about <paramref name="workerId"/> from others, cached in its ledger until a vouch about it changes.</summary>
+    /// <summary>The positive vouches about <paramref name="workerId"/> from others (in memory, kept current by writes and merges).</summary>
     private List<(string Voucher, double Weight)> VouchesAbout(string workerId)
     {
         var ledger = LedgerOf(workerId);
         lock (ledger)
         {
-            if (ledger.Vouches is { } cached)
-            {
-                return cached;
-            }
-        }
-        ResultSet rows;
-        lock (_gate)
-        {
-            rows = _connection.QueryWith("SELECT voucher_id, weight FROM vouches WHERE worker_id = $1 AND weight > 0 AND voucher_id <> $1", workerId);
-        }
-        var vouches = new List<(string Voucher, double Weight)>();
-        ForEachRow(rows, (b, r) => vouches.Add((Text(b, 0, r), BitConverter.ToDouble(b.Columns[1].GetFixed(r)))));
-        lock (ledger)
-        {
-            ledger.Vouches = vouches;
-        }
-        return vouches;
-    }
-
-    private void ForgetVouches(string workerId)
-    {
-        var ledger = LedgerOf(workerId);
-        lock (ledger)
-        {
-            ledger.Vouches = null;
+            return ledger.Vouches;
         }
     }
 
@@ -552,38 +832,19 @@ public sealed class TrustStore : IDisposable
     // ---------------------------------------------------------------- vetting and measured performance
 
     /// <summary>Records the latest canary vetting outcome of <paramref name="nodeId"/>.</summary>
-    public void SetVetting(string nodeId, bool passed, DateTimeOffset at)
-    {
-        lock (_gate)
-        {
-            _connection.QueryWith("INSERT OR REPLACE INTO vetting VALUES ($1, $2, $3::UBIGINT)", nodeId, passed, U((ulong)Math.Max(0, at.ToUnixTimeMilliseconds())));
-        }
-    }
+    public void SetVetting(string nodeId, bool passed, DateTimeOffset at) => Write((connection, seq) =>
+        connection.QueryWith("INSERT OR REPLACE INTO vetting VALUES ($1, $2, $3::UBIGINT, $4::UBIGINT)", nodeId, passed, U((ulong)Math.Max(0, at.ToUnixTimeMilliseconds())), seq));
 
     /// <summary>Records (or with a null <paramref name="reason"/> removes) the flag of a host caught hiding receipts about itself.</summary>
-    public void SetFlag(string nodeId, string? reason)
-    {
-        lock (_gate)
-        {
-            if (reason is null)
-            {
-                _connection.QueryWith("DELETE FROM flags WHERE node_id = $1", nodeId);
-            }
-            else
-            {
-                _connection.QueryWith("INSERT OR REPLACE INTO flags VALUES ($1, $2, $3::UBIGINT)", nodeId, reason, U((ulong)Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds())));
-            }
-        }
-    }
+    public void SetFlag(string nodeId, string? reason) => Write((connection, seq) => reason is null
+        ? connection.QueryWith("DELETE FROM flags WHERE node_id = $1", nodeId)
+        : connection.QueryWith("INSERT OR REPLACE INTO flags VALUES ($1, $2, $3::UBIGINT, $4::UBIGINT)", nodeId, reason,
+            U((ulong)Math.Max(0, _time.GetUtcNow().ToUnixTimeMilliseconds())), seq));
 
     /// <summary>Every stored flag: node id → reason.</summary>
     public IReadOnlyDictionary<string, string> Flags()
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            rows = _connection.QueryWith("SELECT node_id, reason FROM flags");
-        }
+        var rows = Session(connection => connection.QueryWith("SELECT node_id, reason FROM flags"));
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = Text(b, 1, r));
         return map;
@@ -592,11 +853,7 @@ public sealed class TrustStore : IDisposable
     /// <summary>Every stored vetting outcome: node id → (passed, when).</summary>
     public IReadOnlyDictionary<string, (bool Passed, DateTimeOffset At)> Vetting()
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            rows = _connection.QueryWith("SELECT node_id, passed::BIGINT, ts_ms::BIGINT FROM vetting");
-        }
+        var rows = Session(connection => connection.QueryWith("SELECT node_id, passed::BIGINT, ts_ms::BIGINT FROM vetting"));
         var map = new Dictionary<string, (bool, DateTimeOffset)>(StringComparer.Ordinal);
         ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = (Long(b, 1, r) != 0, DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 2, r))));
         return map;
@@ -621,68 +878,92 @@ public sealed class TrustStore : IDisposable
     /// <summary>Every stored performance record.</summary>
     public IReadOnlyDictionary<string, PerfSample> Perf()
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            FlushLocked(force: true);
-            rows = _connection.QueryWith("SELECT node_id, latency_ms, bytes, samples, byte_samples, ts_ms::BIGINT FROM perf");
-        }
+        var rows = Session(connection => connection.QueryWith("SELECT node_id, latency_ms, bytes, samples, byte_samples, ts_ms::BIGINT FROM perf"), forcePerf: true);
         var map = new Dictionary<string, PerfSample>(StringComparer.Ordinal);
         ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = new PerfSample(BitConverter.ToDouble(b.Columns[1].GetFixed(r)), BitConverter.ToDouble(b.Columns[2].GetFixed(r)),
             Long(b, 3, r), Long(b, 4, r), DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 5, r))));
         return map;
     }
 
-    /// <summary>How many receipts this store holds (about any worker).</summary>
-    public long ReceiptCount()
+    // ---------------------------------------------------------------- peers seen
+
+    /// <summary>
+    /// Remembers a sighting of a host (from its verified advert or a direct contact). Written behind, at most once a
+    /// second: this runs on every gossip exchange. The latest sighting per host wins; its first sighting is kept.
+    /// </summary>
+    public void NotePeer(KnownPeer peer)
     {
-        lock (_gate)
+        ArgumentNullException.ThrowIfNull(peer);
+        lock (_pendingGate)
         {
-            FlushLocked();
-            return ReadLong(_connection.QueryWith("SELECT count(*) FROM receipts"), 0, 0);
+            _pendingPeers[peer.NodeId] = _pendingPeers.TryGetValue(peer.NodeId, out var earlier) && earlier.FirstSeen < peer.FirstSeen
+                ? peer with { FirstSeen = earlier.FirstSeen }
+                : peer;
         }
+        Wake();
     }
 
-    /// <summary>Blocks (or re-blocks with a new reason) a node id or wallet.</summary>
+    /// <summary>Every host this store has seen (from any process sharing it), most recently seen first.</summary>
+    public IReadOnlyList<KnownPeer> KnownPeers()
+    {
+        var rows = Session(connection => connection.QueryWith(
+            "SELECT node_id, addr, attestation::BIGINT, free_memory_bytes::BIGINT, free_threads::BIGINT, max_jobs::BIGINT, region, enabled::BIGINT, " +
+            "first_seen_ms::BIGINT, last_seen_ms::BIGINT, rtt_ms, networks, groups FROM peers ORDER BY last_seen_ms DESC, node_id"), forcePerf: true);
+        var list = new List<KnownPeer>();
+        static string[] Split(string joined) => joined.Length == 0 ? [] : joined.Split('\n');
+        ForEachRow(rows, (b, r) => list.Add(new KnownPeer(Text(b, 0, r), Text(b, 1, r), (byte)Long(b, 2, r), (ulong)Long(b, 3, r), (uint)Long(b, 4, r), (uint)Long(b, 5, r),
+            Text(b, 6, r), Long(b, 7, r) != 0, DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 8, r)), DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 9, r)),
+            b.Columns[10].IsValid(r) ? BitConverter.ToDouble(b.Columns[10].GetFixed(r)) : null)
+        {
+            Networks = Split(Text(b, 11, r)),
+            Groups = Split(Text(b, 12, r)),
+        }));
+        return list;
+    }
+
+    /// <summary>How many receipts this store holds (about any worker, from every process sharing it).</summary>
+    public long ReceiptCount() => Session(connection => ReadLong(connection.QueryWith("SELECT count(*) FROM receipts"), 0, 0));
+
+    /// <summary>Blocks (or re-blocks with a new reason) a node id or wallet. Every process sharing the store honours it from its next query.</summary>
     public void Block(string id, BlockKind kind, string reason, string source = "manual")
     {
-        lock (_gate)
-        {
-            _connection.QueryWith("INSERT OR REPLACE INTO blocklist VALUES ($1, $2, $3, $4, $5::UBIGINT)", id, KindText(kind), reason, source, U(Now));
-            _blocked = null;
-        }
+        Write((connection, seq) => connection.QueryWith("INSERT OR REPLACE INTO blocklist VALUES ($1, $2, $3, $4, $5::UBIGINT)", id, KindText(kind), reason, source, U(Now)),
+            block: true);
     }
 
     /// <summary>Removes an entry; false when it was not blocked.</summary>
     public bool Unblock(string id)
     {
-        lock (_gate)
-        {
-            var removed = _connection.QueryWith("DELETE FROM blocklist WHERE id = $1 RETURNING id", id);
-            _blocked = null;
-            return removed.RowCount > 0;
-        }
+        return Write((connection, seq) => connection.QueryWith("DELETE FROM blocklist WHERE id = $1 RETURNING id", id).RowCount > 0, block: true);
     }
 
-    /// <summary>True when <paramref name="id"/> is on the deny-list (an in-memory copy, refreshed on every change).</summary>
+    private void ReloadBlockedLocked(DuckDBConnection connection)
+    {
+        var blocked = new HashSet<string>(StringComparer.Ordinal);
+        ForEachRow(connection.QueryWith("SELECT id FROM blocklist"), (b, r) => blocked.Add(Text(b, 0, r)));
+        _blocked = blocked;
+        Volatile.Write(ref _blockSeqSeen, ReadSeqs(connection).BlockSeq);
+    }
+
+    /// <summary>
+    /// True when <paramref name="id"/> is on the deny-list. An in-memory copy; when another process has changed the
+    /// deny-list since (one read of the shared sequence file, no file opened) it is reloaded before answering, and a
+    /// failure to reload throws rather than answer from a stale list.
+    /// </summary>
     public bool IsBlocked(string id)
     {
         var blocked = _blocked;
-        if (blocked is null)
+        if (blocked is null || _published.BlockSeq != Volatile.Read(ref _blockSeqSeen))
         {
-            blocked = Blocklist().Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
-            _blocked = blocked;
+            Session(_ => 0); // merges, which reloads the deny-list when its sequence number moved
+            blocked = _blocked!;
         }
         return blocked.Contains(id);
     }
 
     public IReadOnlyList<BlockEntry> Blocklist()
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            rows = _connection.QueryWith("SELECT id, kind, reason, source, ts::BIGINT FROM blocklist ORDER BY ts, id");
-        }
+        var rows = Session(connection => connection.QueryWith("SELECT id, kind, reason, source, ts::BIGINT FROM blocklist ORDER BY ts, id"));
         var list = new List<BlockEntry>();
         ForEachRow(rows, (b, r) => list.Add(new BlockEntry(Text(b, 0, r), Text(b, 1, r) == "wallet" ? BlockKind.Wallet : BlockKind.NodeId,
             Text(b, 2, r), Text(b, 3, r), DateTimeOffset.FromUnixTimeSeconds(Long(b, 4, r)))));
@@ -702,12 +983,7 @@ public sealed class TrustStore : IDisposable
     /// <summary>Every worker this node holds receipts for.</summary>
     public IReadOnlyList<string> Workers()
     {
-        ResultSet rows;
-        lock (_gate)
-        {
-            FlushLocked();
-            rows = _connection.QueryWith("SELECT DISTINCT worker_id FROM receipts ORDER BY 1");
-        }
+        var rows = Session(connection => connection.QueryWith("SELECT DISTINCT worker_id FROM receipts ORDER BY 1"));
         var list = new List<string>();
         ForEachRow(rows, (b, r) => list.Add(Text(b, 0, r)));
         return list;
@@ -811,6 +1087,13 @@ public sealed class TrustStore : IDisposable
 
     public void Dispose()
     {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+        }
         _stopWriter.Cancel();
         try
         {
@@ -819,13 +1102,21 @@ public sealed class TrustStore : IDisposable
         catch (AggregateException)
         {
         }
-        lock (_gate)
+        try
         {
-            FlushLocked(force: true);
-            _connection.Dispose();
-            _wake.Dispose();
-            _stopWriter.Dispose();
-            _database.Dispose();
+            Session(_ => 0, forcePerf: true);
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _disposed = true;
+                _wake.Dispose();
+                _stopWriter.Dispose();
+                _published.Dispose();
+                _connection.Dispose();
+                _instance.Dispose();
+            }
         }
     }
 }

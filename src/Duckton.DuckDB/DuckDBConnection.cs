@@ -134,6 +134,12 @@ public sealed unsafe class DuckDBConnection : SafeHandle
     /// <summary>Interrupts the statement running on this connection (thread-safe).</summary>
     public void Interrupt() => DuckDBNative.Api->duckdb_interrupt(handle);
 
+    /// <summary>
+    /// How far the running statement is (<c>duckdb_query_progress</c>); a percentage of -1 when DuckDB cannot tell.
+    /// Only tracked while the <c>enable_progress_bar</c> setting is on. Safe to call from another thread.
+    /// </summary>
+    public DuckDBQueryProgress Progress() => DuckDBNative.Api->duckdb_query_progress(handle);
+
     protected override bool ReleaseHandle()
     {
         var h = handle;

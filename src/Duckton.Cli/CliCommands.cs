@@ -27,13 +27,17 @@ internal static class CliCommands
         help.SetAction(parse =>
         {
             var path = parse.GetValue(names) ?? [];
-            var target = root.Parse([.. path, "--help"]);
-            if (target.Errors.Count > 0)
+            Command current = root;
+            foreach (var name in path)
             {
-                Console.Error.WriteLine($"Error: no command '{string.Join(' ', path)}'; try duckton help");
-                return 1;
+                if (current.Subcommands.FirstOrDefault(c => c.Name == name || c.Aliases.Contains(name)) is not { } next)
+                {
+                    Console.Error.WriteLine($"Error: duckton has no command '{string.Join(' ', path)}'; 'duckton help' lists the commands");
+                    return 1;
+                }
+                current = next;
             }
-            return target.Invoke();
+            return root.Parse([.. path, "--help"]).Invoke();
         });
         return help;
     }
@@ -83,7 +87,7 @@ internal static class CliCommands
             Description = "A DuckDB database file to open (created if missing); without it the database is in memory",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var command = new Command("sql", "Run SQL against an embedded DuckDB (in memory, or the database file given) that has every p2p_* function; "
+        var command = new Command("sql", "Run SQL on an embedded DuckDB (in memory, or the database file given) with every p2p_* function; "
             + "without -c, an interactive shell (.help lists its dot-commands)");
         command.Arguments.Add(database);
         command.Options.Add(configDir);

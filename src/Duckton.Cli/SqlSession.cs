@@ -79,8 +79,9 @@ internal sealed class SqlSession : IDisposable, IGridProgressObserver
                     output.Flush();
                 }
                 watcher?.Finished();
-            }, _ =>
+            }, beforePrepare: () =>
             {
+                // From the prepare on: binding p2p_query runs the whole remote query.
                 _grid = null;
                 running = true;
                 watcher?.Started();

@@ -72,7 +72,9 @@ public partial class ShellGridTests : IDisposable
         var query0 = transcript.IndexOf("typeof(n)", StringComparison.Ordinal);
         var phases = Regex.Matches(transcript[query0..], @"\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] grid: ([^\u001b]*?)  \d+\.\d s").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.True(phases.Count > 0, transcript);
-        Assert.Contains("offers sent to 3 hosts, waiting for commits", phases);
+        // Offers go to as many hosts as are known and vetted (2 or 3 of the 3, depending on how far gossip and newcomer
+        // vetting got), never fewer than the quorum.
+        Assert.Contains(phases, p => Regex.IsMatch(p, @"^offers sent to [23] hosts, waiting for commits$"));
         // Phases only move forward: offers, then commits, then quorum / verified rows.
         var order = phases.Select(p => p.StartsWith("offers", StringComparison.Ordinal) ? 0 : p.StartsWith("commits", StringComparison.Ordinal) ? 1 : 2).ToList();
         Assert.Equal(order.Order(), order);

@@ -371,6 +371,25 @@ public partial class ShellTests : IDisposable
         Assert.DoesNotContain("Error", transcript);
     }
 
+    [Fact]
+    public void Ctrl_C_while_a_statement_runs_interrupts_it_and_the_shell_carries_on()
+    {
+        var (code, transcript) = Terminal(
+        [
+            Expect("D "),
+            Send("SELECT count(*) FROM range(10000000000) t(i) WHERE hash(i) % 7 = 0;\r"), // minutes of work
+            new Dictionary<string, object> { ["sleep"] = 2 },
+            Send("\u0003"),
+            Expect("Interrupted", 60),
+            Expect("D "),
+            Send("SELECT 5 AS after;\r"),
+            Expect("│     5 │"),
+            Send("\u0004"),
+        ], ["--config-dir", ConfigDir]);
+        Assert.True(code == 0, transcript);
+        Assert.Matches(@"Error: [^\n]*Interrupted", transcript); // DuckDB's interrupt, however the message is prefixed
+    }
+
     // A table scan DuckDB can report progress for, on one thread so it takes seconds even on an idle machine.
     private const string SlowSetup = "SET threads = 1; CREATE TABLE big AS SELECT range AS i FROM range(4000000); SELECT 'ready' AS state;";
     private const string SlowQuery = "SELECT count(*) AS n FROM big WHERE md5(i::VARCHAR) < md5((i + 1)::VARCHAR) AND hash(md5(md5(i::VARCHAR))) % 3 = 0;";

@@ -101,6 +101,11 @@ internal sealed class SqlSession : IDisposable, IGridProgressObserver
             }
             return false;
         }
+        catch when (running)
+        {
+            watcher?.Executed(); // never leave a progress line drawing after an unexpected failure
+            throw;
+        }
     }
 
     /// <summary>Interrupts the running statement (Ctrl+C in the shell).</summary>

@@ -102,7 +102,8 @@ public partial class ShellTests : IDisposable
     [Fact]
     public void Headers_off_drops_the_column_names_in_csv_and_list_and_on_brings_them_back()
     {
-        var r = Shell($".headers off\n.mode csv\n{Sample}.mode list\n{Sample}.headers on\n{Sample}");
+        // ".header" as DuckDB users type it: a unique prefix names the command.
+        var r = Shell($".header off\n.mode csv\n{Sample}.mode list\n{Sample}.headers on\n{Sample}");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal("1,a|b,1.5\n,x,\n1|a|b|1.5\nNULL|x|NULL\ni|s|d\n1|a|b|1.5\nNULL|x|NULL\n", r.Stdout);
     }

@@ -14,6 +14,7 @@ internal static class CliCommands
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(HostCommands.Host(ConfigDirOption()));
         root.Subcommands.Add(HostCommands.GridUp());
+        root.Subcommands.Add(HelpCommand(root));
         return root;
     }
 
@@ -57,6 +58,30 @@ internal static class CliCommands
         return $"{m.Groups["option"].Value} expects {wanted}, not '{m.Groups["value"].Value}'";
     }
 
+    /// <summary><c>duckton help [COMMAND...]</c>: the same text as <c>--help</c> (of the command named, if any).</summary>
+    private static Command HelpCommand(RootCommand root)
+    {
+        var names = new Argument<string[]>("command") { Description = "The command to describe, e.g. sql or grid up", Arity = ArgumentArity.ZeroOrMore };
+        var help = new Command("help", "Show help for duckton or one of its commands (same as --help)");
+        help.Arguments.Add(names);
+        help.SetAction(parse =>
+        {
+            var path = parse.GetValue(names) ?? [];
+            Command current = root;
+            foreach (var name in path)
+            {
+                if (current.Subcommands.FirstOrDefault(c => c.Name == name || c.Aliases.Contains(name)) is not { } next)
+                {
+                    Console.Error.WriteLine($"Error: duckton has no command '{string.Join(' ', path)}'; 'duckton help' lists the commands");
+                    return 1;
+                }
+                current = next;
+            }
+            return root.Parse([.. path, "--help"]).Invoke();
+        });
+        return help;
+    }
+
     private static Option<string?> ConfigDirOption() => new("--config-dir")
     {
         Description = "Configuration directory (default: $P2P_CONFIG_DIR, else $XDG_CONFIG_HOME/duckdb-p2p, else ~/.config/duckdb-p2p)",
@@ -89,7 +114,7 @@ internal static class CliCommands
     private static Command SqlCommand()
     {
         var configDir = ConfigDirOption();
-        var format = new Option<string>("--format") { Description = "Output format", DefaultValueFactory = _ => "box" };
+        var format = new Option<string>("--format") { Description = "Output format (as .mode): " + string.Join(", ", Renderers.Formats), DefaultValueFactory = _ => "box" };
         format.AcceptOnlyFromAmong(Renderers.Formats);
         var commands = new Option<string[]>("-c", "--command")
         {
@@ -97,7 +122,14 @@ internal static class CliCommands
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
         };
-        var command = new Command("sql", "Run SQL against an embedded in-memory DuckDB that has every p2p_* function");
+        var database = new Argument<string?>("database")
+        {
+            Description = "A DuckDB database file to open (created if missing); without it the database is in memory",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var command = new Command("sql", "Run SQL on an embedded DuckDB (in memory, or the database file given) with every p2p_* function; "
+            + "without -c, an interactive shell (.help lists its dot-commands)");
+        command.Arguments.Add(database);
         command.Options.Add(configDir);
         command.Options.Add(format);
         command.Options.Add(commands);
@@ -105,21 +137,53 @@ internal static class CliCommands
         {
             var dir = ConfigDirectory.Resolve(parse.GetValue(configDir));
             var fmt = parse.GetValue(format)!;
-            using var session = new SqlSession(dir);
-            var statements = parse.GetValue(commands) ?? [];
-            if (statements.Length == 0)
+            var file = parse.GetValue(database);
+            SqlSession session;
+            try
             {
-                return new Shell(session, fmt).Run();
+                session = new SqlSession(dir, file);
             }
-            foreach (var sql in statements)
+            catch (DuckDB.DuckDBException e)
             {
-                if (!session.Run(sql, Renderers.For(fmt), Console.Out, Console.Error))
+                Console.Error.WriteLine($"Error: {OpenError(file, e.Message)}");
+                return 1;
+            }
+            using (session)
+            {
+                var statements = parse.GetValue(commands) ?? [];
+                // Progress goes to stderr, and only when stderr is a terminal: piped output never sees it.
+                var progress = !Console.IsErrorRedirected;
+                if (statements.Length == 0)
                 {
-                    return 1;
+                    return new Shell(session, fmt, interactive: !Console.IsInputRedirected, showProgress: progress).Run();
                 }
+                IStatementWatcher? watcher = null;
+                if (progress)
+                {
+                    session.TrackProgress();
+                    watcher = new ProgressDisplay(session, Console.Error, TimeProvider.System);
+                }
+                foreach (var sql in statements)
+                {
+                    if (!session.Run(sql, Renderers.For(fmt), Console.Out, Console.Error, watcher))
+                    {
+                        return 1;
+                    }
+                }
+                return 0;
             }
-            return 0;
         });
         return command;
+    }
+
+    /// <summary>Why a database file did not open, with what to do about it.</summary>
+    private static string OpenError(string? file, string message)
+    {
+        var hint = message.Contains("lock", StringComparison.OrdinalIgnoreCase)
+            ? " — another process has this database open; close it there, or open a copy"
+            : message.Contains("Permission denied", StringComparison.OrdinalIgnoreCase) || message.Contains("read-only", StringComparison.OrdinalIgnoreCase)
+                ? " — the file (or its directory) is not writable; fix its permissions or open a writable copy"
+                : "";
+        return $"cannot open the database {(file is null ? "in memory" : $"'{file}'")}: {message.Replace("cannot open DuckDB database: ", "", StringComparison.Ordinal)}{hint}";
     }
 }

@@ -23,20 +23,41 @@ internal sealed class LineEditor
 
     public IReadOnlyList<string> History => _history;
 
-    /// <summary>Reads a line; null at end of input.</summary>
-    public string? ReadLine(string prompt)
+    /// <summary>
+    /// Reads a line; null at end of input (Ctrl+D on an empty line). <paramref name="interrupted"/> is true when
+    /// Ctrl+C dropped the line (the caller drops any statement it was collecting too).
+    /// </summary>
+    public string? ReadLine(string prompt, out bool interrupted)
     {
+        interrupted = false;
         Console.Write(prompt);
         if (Console.IsInputRedirected)
         {
             return Console.ReadLine();
         }
+        // While editing, Ctrl+C is a key for this editor (it drops the line); while a statement runs it is SIGINT,
+        // which interrupts the statement.
+        Console.TreatControlCAsInput = true;
+        try
+        {
+            return Edit(prompt, out interrupted);
+        }
+        finally
+        {
+            Console.TreatControlCAsInput = false;
+        }
+    }
+
+    private string? Edit(string prompt, out bool interrupted)
+    {
+        interrupted = false;
         var line = new StringBuilder();
         var cursor = 0;
         var historyIndex = _history.Count;
         while (true)
         {
             var key = Console.ReadKey(intercept: true);
+            var control = key.Modifiers.HasFlag(ConsoleModifiers.Control);
             switch (key.Key)
             {
                 case ConsoleKey.Enter:
@@ -70,11 +91,12 @@ internal sealed class LineEditor
                     line.Clear().Append(historyIndex < _history.Count ? _history[historyIndex] : "");
                     cursor = line.Length;
                     break;
-                case ConsoleKey.D when key.Modifiers.HasFlag(ConsoleModifiers.Control) && line.Length == 0:
+                case ConsoleKey.D when control && line.Length == 0:
                     Console.WriteLine();
                     return null;
-                case ConsoleKey.C when key.Modifiers.HasFlag(ConsoleModifiers.Control):
+                case ConsoleKey.C when control:
                     Console.WriteLine("^C");
+                    interrupted = true;
                     return "";
                 default:
                     if (!char.IsControl(key.KeyChar))

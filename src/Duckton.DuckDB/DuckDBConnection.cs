@@ -35,9 +35,11 @@ public sealed unsafe class DuckDBConnection : SafeHandle
     /// <summary>
     /// Splits <paramref name="sql"/> into statements and runs them in order, handing each result to
     /// <paramref name="onResult"/>; stops at the first failing statement by throwing its error.
-    /// <paramref name="beforeExecute"/> sees each prepared statement first and may refuse it by throwing.
+    /// <paramref name="beforeExecute"/> sees each prepared statement first and may refuse it by throwing;
+    /// <paramref name="beforePrepare"/> runs before each statement is prepared (binding can take long: a table
+    /// function may do its work there).
     /// </summary>
-    public void RunStatements(string sql, Action<DuckDBQueryResult> onResult, Action<DuckDBPreparedStatement>? beforeExecute = null)
+    public void RunStatements(string sql, Action<DuckDBQueryResult> onResult, Action<DuckDBPreparedStatement>? beforeExecute = null, Action? beforePrepare = null)
     {
         var api = DuckDBNative.Api;
         nint extracted = 0;
@@ -60,6 +62,7 @@ public sealed unsafe class DuckDBConnection : SafeHandle
             for (var i = 0UL; i < count; i++)
             {
                 nint prepared = 0;
+                beforePrepare?.Invoke();
                 try
                 {
                     if (api->duckdb_prepare_extracted_statement(handle, extracted, i, &prepared) != DuckDBState.Success)
@@ -133,6 +136,12 @@ public sealed unsafe class DuckDBConnection : SafeHandle
 
     /// <summary>Interrupts the statement running on this connection (thread-safe).</summary>
     public void Interrupt() => DuckDBNative.Api->duckdb_interrupt(handle);
+
+    /// <summary>
+    /// How far the running statement is (<c>duckdb_query_progress</c>); a percentage of -1 when DuckDB cannot tell.
+    /// Only tracked while the <c>enable_progress_bar</c> setting is on. Safe to call from another thread.
+    /// </summary>
+    public DuckDBQueryProgress Progress() => DuckDBNative.Api->duckdb_query_progress(handle);
 
     protected override bool ReleaseHandle()
     {

@@ -31,10 +31,17 @@ public sealed unsafe class DuckDBQueryResult : IDisposable
         }
         Schema = new ResultSchema(names, types);
         RowsChanged = (long)api->duckdb_rows_changed(result);
+        ReturnsRows = api->duckdb_result_return_type(*result) == QueryResultType;
     }
+
+    // DUCKDB_RESULT_TYPE_QUERY_RESULT; the others are INVALID (0), CHANGED_ROWS (1) and NOTHING (2).
+    private const int QueryResultType = 3;
 
     public ResultSchema Schema { get; }
     public long RowsChanged { get; }
+
+    /// <summary>True for a query's rows; false for a statement that only changed rows (INSERT...) or returns nothing (CREATE...).</summary>
+    public bool ReturnsRows { get; }
 
     /// <summary>Allocates the native <c>duckdb_result</c> a query writes into.</summary>
     internal static DuckDBResult* Allocate() => (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));

@@ -24,6 +24,9 @@ public sealed record GridNodeOptions
     /// SQL surface). Null: the node opens its own on first use.
     /// </summary>
     public Func<TrustStore>? TrustStore { get; init; }
+
+    /// <summary>Sees the phases of this node's remote queries (the shell's spinner); null: nobody watches.</summary>
+    public IGridProgressObserver? GridProgress { get; init; }
 }
 
 /// <summary>
@@ -85,6 +88,7 @@ public sealed class GridNode : IDisposable
                     grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
                     grid.Coordinator.BidCheck = Trust.CheckBid;
                     grid.Coordinator.SpillDirectory = Path.Combine(Config.ConfigDirectory, "tmp");
+                    grid.Coordinator.Progress = _options.GridProgress;
                     Duckton.Core.Data.SpooledBatches.RemoveLeftovers(grid.Coordinator.SpillDirectory); // from a killed process
                     grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
                     grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();

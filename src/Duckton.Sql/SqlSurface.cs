@@ -64,8 +64,12 @@ public sealed class NodeHost : IDisposable
     {
         Config = new ConfigStore(configDirectory, environment);
         _trust = new Lazy<TrustStore>(() => TrustStore.Open(configDirectory, Config.Effective().Config.Trust.StorePath), LazyThreadSafetyMode.ExecutionAndPublication);
-        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value }), LazyThreadSafetyMode.ExecutionAndPublication);
+        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value, GridProgress = GridProgress }),
+            LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>Sees the phases of remote queries (set before the first query; the shell shows them as a spinner).</summary>
+    public Duckton.Node.Grid.IGridProgressObserver? GridProgress { get; init; }
 
     public ConfigStore Config { get; }
 

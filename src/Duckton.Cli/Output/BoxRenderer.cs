@@ -8,10 +8,11 @@ namespace Duckton.Cli.Output;
 /// DuckDB-CLI-style boxes: centred column names with their types below, numbers right-aligned, text left-aligned,
 /// NULL spelled out; long results show their first and last rows with a row count.
 /// </summary>
-internal sealed class BoxRenderer : IResultRenderer
+internal sealed class BoxRenderer(RenderOptions options) : IResultRenderer
 {
-    private const int MaxRowsShown = 40;
     private const int MaxCellWidth = 80;
+    // .maxrows N: the first ceil(N/2) and the last floor(N/2) rows of a longer result; 0 shows every row.
+    private readonly int _maxRows = options.MaxRows <= 0 ? int.MaxValue : Math.Max(1, options.MaxRows);
 
     public void Render(ResultSet result, TextWriter output)
     {
@@ -19,16 +20,18 @@ internal sealed class BoxRenderer : IResultRenderer
         var n = schema.Count;
         var total = result.RowCount;
         var shown = new List<string[]>();
-        var elided = total > MaxRowsShown;
+        var elided = total > _maxRows;
+        var head = _maxRows - (_maxRows / 2);
+        var tail = _maxRows / 2;
         var index = 0L;
         foreach (var (batch, row) in Renderers.Rows(result))
         {
-            if (!elided || index < MaxRowsShown / 2 || index >= total - (MaxRowsShown / 2))
+            if (!elided || index < head || index >= total - tail)
             {
                 var cells = new string[n];
                 for (var c = 0; c < n; c++)
                 {
-                    cells[c] = Truncate(ValueFormatter.Format(batch.Columns[c], row) ?? "NULL");
+                    cells[c] = Truncate(ValueFormatter.Format(batch.Columns[c], row) ?? options.Null("NULL"));
                 }
                 shown.Add(cells);
             }
@@ -52,7 +55,7 @@ internal sealed class BoxRenderer : IResultRenderer
         var align = schema.Types.Select(t => TypeDisplay.IsNumeric(t) ? Align.Right : Align.Left).ToArray();
         for (var i = 0; i < shown.Count; i++)
         {
-            if (elided && i == MaxRowsShown / 2)
+            if (elided && i == head)
             {
                 var dots = Enumerable.Repeat("·", n).ToArray();
                 for (var k = 0; k < 3; k++)
@@ -65,7 +68,7 @@ internal sealed class BoxRenderer : IResultRenderer
         if (elided)
         {
             var inner = widths.Sum() + (3 * n) - 1;
-            var footer = $"{total.ToString("N0", CultureInfo.InvariantCulture)} rows ({MaxRowsShown} shown)";
+            var footer = $"{total.ToString("N0", CultureInfo.InvariantCulture)} rows ({_maxRows} shown)";
             Line(sb, widths, '├', '┴', '┤');
             sb.Append("│ ").Append(footer.PadRight(Math.Max(footer.Length, inner - 2))).Append(" │\n");
             sb.Append('└').Append(new string('─', Math.Max(inner, footer.Length + 2))).Append("┘\n");
@@ -122,19 +125,7 @@ internal sealed class BoxRenderer : IResultRenderer
         return Width(s) <= MaxCellWidth ? s : s[..(MaxCellWidth - 1)] + "…";
     }
 
-    /// <summary>Terminal columns a string takes: one per text element, two for wide East Asian and emoji ones.</summary>
-    private static int Width(string s)
-    {
-        var width = 0;
-        var e = StringInfo.GetTextElementEnumerator(s);
-        while (e.MoveNext())
-        {
-            var rune = Rune.GetRuneAt(s, e.ElementIndex);
-            width += rune.Value >= 0x1100 && (rune.Value <= 0x115F || (rune.Value >= 0x2E80 && rune.Value <= 0xA4CF) || (rune.Value >= 0xAC00 && rune.Value <= 0xD7A3)
-                || (rune.Value >= 0xF900 && rune.Value <= 0xFAFF) || (rune.Value >= 0xFF00 && rune.Value <= 0xFF60) || (rune.Value >= 0x1F300 && rune.Value <= 0x1FAFF)) ? 2 : 1;
-        }
-        return width;
-    }
+    private static int Width(string s) => TextWidth.Of(s);
 }
 
 /// <summary>Type names as the DuckDB CLI's box mode prints them (<c>int32</c>, <c>varchar</c>, <c>decimal(18,3)</c>...).</summary>

@@ -2,12 +2,16 @@ using Duckton.Core.Data;
 
 namespace Duckton.Cli.Output;
 
-/// <summary>RFC 4180 CSV with a header line; NULL is an empty field.</summary>
-internal sealed class CsvRenderer : IResultRenderer
+/// <summary>RFC 4180 CSV with a header line (unless <c>.headers off</c>); NULL is an empty field unless <c>.nullvalue</c> says otherwise.</summary>
+internal sealed class CsvRenderer(RenderOptions options) : IResultRenderer
 {
     public void Render(ResultSet result, TextWriter output)
     {
-        output.WriteLine(string.Join(',', result.Schema.Names.Select(Quote)));
+        if (options.Headers)
+        {
+            output.WriteLine(string.Join(',', result.Schema.Names.Select(Quote)));
+        }
+        var nullText = options.Null("");
         foreach (var (batch, row) in Renderers.Rows(result))
         {
             for (var c = 0; c < batch.Columns.Length; c++)
@@ -16,11 +20,7 @@ internal sealed class CsvRenderer : IResultRenderer
                 {
                     output.Write(',');
                 }
-                var text = ValueFormatter.Format(batch.Columns[c], row);
-                if (text is not null)
-                {
-                    output.Write(Quote(text));
-                }
+                output.Write(Quote(ValueFormatter.Format(batch.Columns[c], row) ?? nullText));
             }
             output.WriteLine();
         }

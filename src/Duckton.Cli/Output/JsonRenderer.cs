@@ -4,14 +4,20 @@ using Duckton.Core.Data;
 
 namespace Duckton.Cli.Output;
 
-/// <summary>A JSON array with one object per row, one row per line (as DuckDB's <c>-json</c> prints it).</summary>
-internal sealed class JsonRenderer : IResultRenderer
+/// <summary>
+/// <c>json</c>: an array with one object per row, one row per line (as DuckDB's <c>.mode json</c> prints it);
+/// <c>jsonlines</c>: one object per line and nothing else (an empty result prints nothing). NULL is always <c>null</c>.
+/// </summary>
+internal sealed class JsonRenderer(bool lines) : IResultRenderer
 {
     public void Render(ResultSet result, TextWriter output)
     {
         var buffer = new MemoryStream();
         var first = true;
-        output.Write('[');
+        if (!lines)
+        {
+            output.Write('[');
+        }
         foreach (var (batch, row) in Renderers.Rows(result))
         {
             buffer.SetLength(0);
@@ -27,11 +33,18 @@ internal sealed class JsonRenderer : IResultRenderer
             }
             if (!first)
             {
-                output.Write(",\n");
+                output.Write(lines ? "\n" : ",\n");
             }
             first = false;
             output.Write(Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         }
-        output.WriteLine(']');
+        if (!lines)
+        {
+            output.Write("]\n");
+        }
+        else if (!first)
+        {
+            output.Write('\n');
+        }
     }
 }

@@ -110,6 +110,21 @@ public sealed class Coordinator
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
+    /// <summary>Sees each remote query's phases (offers, commits, quorum, verified rows); null: nobody watches.</summary>
+    public IGridProgressObserver? Progress { get; set; }
+
+    private void Notify(string jobId, GridPhase phase, int hosts, int commits, int quorum, long rows = 0)
+    {
+        try
+        {
+            Progress?.OnProgress(new GridProgress(jobId, phase, hosts, commits, quorum, rows));
+        }
+        catch (Exception)
+        {
+            // A display must never fail a query.
+        }
+    }
+
     /// <summary>Where a result larger than <c>transport.result.max_buffer_bytes</c> is spilled while it is verified; null = the system temp directory.</summary>
     public string? SpillDirectory { get; set; }
 
@@ -362,6 +377,7 @@ public sealed class Coordinator
         {
             Launch();
         }
+        Notify(jobId, GridPhase.Offers, runs.Count, 0, quorum);
         // Shadow replicas report on their own channel: the quorum loop never waits for them.
         var shadowEvents = Channel.CreateUnbounded<HostRun>();
         var shadows = shadowCandidates.Select(p => new HostRun(this, p, offer, dispatch, s, shadowEvents.Writer)).ToList();
@@ -414,6 +430,7 @@ public sealed class Coordinator
                     else
                     {
                         commits.Add(commit);
+                        Notify(jobId, GridPhase.Commits, runs.Count, commits.Count, quorum);
                         outcome = QuorumEvaluator.Evaluate(commits, quorum, inputPin);
                         if (outcome.Split)
                         {
@@ -473,6 +490,7 @@ public sealed class Coordinator
                 r.Release();
             }
             var schema = BatchCodec.DecodeSchema(agreed.Schema);
+            Notify(jobId, GridPhase.Quorum, runs.Count, commits.Count, quorum);
             var fetchStarted = Stopwatch.GetTimestamp();
             foreach (var host in agreeing)
             {
@@ -494,6 +512,7 @@ public sealed class Coordinator
                     host.FetchedBytes = fetched.Bytes;
                     judgedAgainst = verifiable ? agreed : null;
                     var receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false);
+                    Notify(jobId, GridPhase.Verified, runs.Count, commits.Count, quorum, rows.RowCount);
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
                         outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, [])
                     {

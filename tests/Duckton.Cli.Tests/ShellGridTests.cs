@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Duckton.Cli.Tests;
+
+/// <summary>
+/// The shell's spinner for a remote query: a real <c>duckton grid up</c> (three host processes) and <c>duckton sql</c>
+/// on a pseudo-terminal running a verified query that keeps the hosts busy for seconds.
+/// </summary>
+public partial class ShellGridTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("duckton-shell-grid-").FullName;
+    private Process? _grid;
+
+    public void Dispose()
+    {
+        if (_grid is { HasExited: false })
+        {
+            _grid.Kill(entireProcessTree: true);
+            _grid.WaitForExit(10_000);
+        }
+        _grid?.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private string StartGrid()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", "3", "--config-root", Path.Combine(_dir, "grid") })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        _grid = Process.Start(psi)!;
+        _grid.ErrorDataReceived += (_, _) => { };
+        _grid.BeginErrorReadLine();
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            var read = _grid.StandardOutput.ReadLineAsync();
+            if (!read.Wait(TimeSpan.FromMinutes(2) - deadline.Elapsed) || read.Result is not { } line)
+            {
+                break;
+            }
+            if (Seed().Match(line) is { Success: true } m)
+            {
+                return m.Groups[1].Value;
+            }
+        }
+        throw new InvalidOperationException("grid up did not print its seed");
+    }
+
+    [GeneratedRegex(@"p2p_join\(bootstrap => \['([^']+)'\]\)")]
+    private static partial Regex Seed();
+
+    [Fact]
+    public void A_remote_query_shows_its_grid_phases_on_a_terminal_then_the_verified_rows()
+    {
+        var seed = StartGrid();
+        // Seconds of work on each host (well under the 30 s job timeout on a loaded machine).
+        const string query = "SELECT count(*) AS n FROM range(100000000) t(i) WHERE hash(i) % 7 = 0";
+        var (code, transcript) = ShellTests.Terminal(
+        [
+            ShellTests.Expect("D "),
+            ShellTests.Send($"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}']);\r"),
+            ShellTests.Expect("│ int64 │", 120),
+            ShellTests.Send($"SELECT n, typeof(n) AS t FROM p2p_query('{query}', replicas => 3, quorum => 2, prefer => 'remote');\r"),
+            ShellTests.Expect("│ varchar │", 200),
+            ShellTests.Expect("D "),
+            ShellTests.Send(".quit\r"),
+        ], ["--config-dir", Path.Combine(_dir, "requester")]);
+        Assert.True(code == 0, transcript);
+        var query0 = transcript.IndexOf("typeof(n)", StringComparison.Ordinal);
+        var phases = Regex.Matches(transcript[query0..], @"\r[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] grid: ([^\u001b]*?)  \d+\.\d s").Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.True(phases.Count > 0, transcript);
+        // Offers go to as many hosts as are known and vetted (2 or 3 of the 3, depending on how far gossip and newcomer
+        // vetting got), never fewer than the quorum.
+        Assert.Contains(phases, p => Regex.IsMatch(p, @"^offers sent to [23] hosts, waiting for commits$"));
+        // Phases only move forward: offers, then commits, then quorum / verified rows.
+        var order = phases.Select(p => p.StartsWith("offers", StringComparison.Ordinal) ? 0 : p.StartsWith("commits", StringComparison.Ordinal) ? 1 : 2).ToList();
+        Assert.Equal(order.Order(), order);
+        Assert.Contains("│ 14286499 │ BIGINT  │", transcript); // the verified count (what DuckDB counts locally for the same query)
+    }
+}

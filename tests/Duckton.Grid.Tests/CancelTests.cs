@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Duckton.Core.Configuration;
 using Duckton.DuckDB;
 using Duckton.Node;
 using Xunit.Abstractions;
@@ -51,7 +52,7 @@ public sealed class CancelTests(CancelGridFixture grid, ITestOutputHelper output
 
     /// <summary>A verified remote query on both one-slot hosts: it succeeds only when both have their slot free.</summary>
     internal static void Quick(Requester requester, CancelGridFixture g) =>
-        requester.Host.Node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 2, Quorum = 2, Nodes = [g.H1.NodeId, g.H2.NodeId] });
+        requester.Host.Node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 2, Quorum = 2, Nodes = [g.H1.NodeId, g.H2.NodeId] });
 
     /// <summary>CPU seconds a process used so far (/proc/PID/stat utime + stime).</summary>
     private static double CpuSeconds(int pid)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Duckton.Core.Configuration;
 using Duckton.Node;
 using Duckton.Node.Trust;
 
@@ -83,7 +84,7 @@ public sealed class SharedConfigTests : IDisposable
             // A requester elsewhere uses the host (and so writes into the host's store through gossip and jobs).
             using var requester = new Requester(_root, "requester");
             requester.JoinAndLearn(address, 1);
-            var one = new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 1, Quorum = 1 };
+            var one = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 1, Quorum = 1 };
             Assert.True(requester.Host.Node.Query("SELECT 1 AS v", one).Meta.Verified);
 
             // The shell on the host's own config directory, side by side with it: the README's zero-config query,
@@ -160,7 +161,7 @@ public sealed class SharedConfigTests : IDisposable
         // A block written by one process reaches another running process's next query (no restart, no explicit refresh).
         using var other = new Requester(_root, "shared");
         other.JoinAndLearn(grid.Seed, 3);
-        var two = new QueryOverrides { Prefer = PreferMode.Remote, Replicas = 2, Quorum = 2 };
+        var two = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 2, Quorum = 2 };
         Assert.True(other.Host.Node.Query("SELECT 7 AS v", two).Meta.Verified);
         var victim = grid.Hosts[0].NodeId;
         Assert.False(other.Host.Trust.IsBlocked(victim));

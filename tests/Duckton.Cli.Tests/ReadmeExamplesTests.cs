@@ -79,7 +79,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
 
     public sealed record Block(string Section, int Line, string Lang, string Text, string Intro);
 
-    /// <summary>The fenced blocks of a markdown text with their section (## heading) and the paragraph line before them.</summary>
+    /// <summary>The fenced blocks of a markdown text with their section (## heading), the line of their opening fence and the paragraph line before them.</summary>
     public static List<Block> Blocks(string markdown)
     {
         var lines = markdown.Replace("\r", "", StringComparison.Ordinal).Split('\n');
@@ -89,9 +89,10 @@ public sealed partial class ReadmeExamplesTests : IDisposable
         for (var i = 0; i < lines.Length; i++)
         {
             var line = lines[i];
-            if (line.StartsWith("## ", StringComparison.Ordinal))
+            if (line.StartsWith('#'))
             {
-                section = line[3..].Trim();
+                section = line.StartsWith("## ", StringComparison.Ordinal) ? line[3..].Trim() : section;
+                intro = ""; // a heading ends the paragraph that introduces a block
                 continue;
             }
             if (!line.StartsWith("```", StringComparison.Ordinal))
@@ -449,6 +450,26 @@ public sealed partial class ReadmeExamplesTests : IDisposable
         {
             return sb.ToString();
         }
+    }
+
+    [Fact]
+    public void The_block_and_command_readers_follow_markdown_and_bash_quoting()
+    {
+        var blocks = Blocks("# T\n\n## A\n\n```bash\n./duckton x # c\n```\n\nThe first prints\n\n```\nout\n```\n## B\n```sql\nSELECT 1;\n```\n");
+        Assert.Equal(
+        [
+            new Block("A", 5, "bash", "./duckton x # c\n", ""),
+            new Block("A", 11, "", "out\n", "The first prints"),
+            new Block("B", 15, "sql", "SELECT 1;\n", ""),
+        ], blocks);
+        var (words, comment) = Words("./duckton sql -c \"SELECT {''a'': 1} AS s, 'x#y' AS t\"   # prints \"ready x\"");
+        Assert.Equal(["./duckton", "sql", "-c", "SELECT {''a'': 1} AS s, 'x#y' AS t"], words);
+        Assert.Equal("prints \"ready x\"", comment);
+        Assert.Equal(["a#b", "c'd"], Words("a#b \"c'd\"").Words); // '#' inside a word is not a comment
+        // What this test would not run as bash would: it refuses rather than guess.
+        Assert.ThrowsAny<Exception>(() => Words("./duckton sql -c \"SELECT '$HOME'\""));
+        Assert.ThrowsAny<Exception>(() => Words("./duckton sql | head"));
+        Assert.ThrowsAny<Exception>(() => Words("./duckton sql -c 'SELECT 1"));
     }
 
     /// <summary>Runs one <c>./duckton</c> command the way its form asks; returns its result for a command that ends.</summary>

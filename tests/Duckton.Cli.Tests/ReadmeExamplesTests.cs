@@ -16,7 +16,8 @@ namespace Duckton.Cli.Tests;
 /// <para>
 /// <c>./duckton</c> is run as the <c>duckton.dll</c> built next to these tests (this project references the CLI, so
 /// it is the same sources in the same build): the launcher script would build a second copy into <c>.cli-build/</c>
-/// (minutes on a loaded machine), and the launcher itself is tested by <see cref="LauncherScriptTests"/>.
+/// (minutes on a loaded machine). The launcher itself is tested by <see cref="LauncherScriptTests"/>, and the README's
+/// first command goes through the real script in <c>SqlCommandTests.The_README_command_prints_INTEGER_42_through_the_repository_script</c>.
 /// </para>
 /// <para>
 /// Isolation: every process gets a temporary <c>XDG_CONFIG_HOME</c> (so the default config directory is a temporary

@@ -133,13 +133,21 @@ internal static class HostCommands
         }
         using var logs = HostLog.Create(logLevel);
         var log = logs.CreateLogger("duckton.host");
-        using var node = new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = store });
+        var simulated = fault != SimulatedFault.None || commitDelay > TimeSpan.Zero;
+        using var node = new GridNode(new GridNodeOptions
+        {
+            ConfigDirectory = configDirectory,
+            Config = store,
+            Logger = logs.CreateLogger("duckton.node"),
+            JobFaults = simulated ? new SimulatedFaults(fault, commitDelay) : IJobFaults.None,
+            JobObserver = new JobLog(log),
+        });
         if (hideReceipts)
         {
             node.Trust.SimulateHiddenReceipts = true;
             Console.Error.WriteLine("duckton host: SIMULATED receipt hiding (advertises no receipts about itself) — test/demo behaviour");
         }
-        var options = WorkerOptions.FromConfig(config) with { Fault = fault, SimulatedCommitDelay = commitDelay, SimulatedAttestation = simulatedAttestation };
+        var options = WorkerOptions.FromConfig(config) with { SimulatedAttestation = simulatedAttestation };
         if (simulatedAttestation > AttestationLevel.L0)
         {
             Console.Error.WriteLine($"duckton host: SIMULATED attestation {simulatedAttestation} ({SimulatedAttestationAuthority.Label}) — test/demo behaviour; "
@@ -154,7 +162,6 @@ internal static class HostCommands
         try
         {
             address = node.StartHosting(options, listen ?? config.Network.BindAddr);
-            node.GridIfStarted!.Worker!.OnJobFinished = r => HostLog.Job(log, r);
             log.Hosting(node.NodeId, address, options.MemoryBytes, options.Threads, options.MaxJobs, options.JobTimeout.TotalMilliseconds);
             if (seeds.Length > 0)
             {
@@ -167,8 +174,9 @@ internal static class HostCommands
             Console.Error.WriteLine($"Error: cannot listen on {listen ?? config.Network.BindAddr}: {e.Message}");
             return 1;
         }
-        if (fault != SimulatedFault.None || commitDelay > TimeSpan.Zero)
+        if (simulated)
         {
+            log.SimulatedHost(Describe(fault), commitDelay.TotalMilliseconds);
             Console.Error.WriteLine($"duckton host: {Describe(fault)}{(commitDelay > TimeSpan.Zero ? $", SIMULATED commit delay {commitDelay.TotalMilliseconds:0} ms" : "")} — test/demo behaviour");
         }
         using var shutdown = new Shutdown(exitWithStdin);
@@ -177,6 +185,12 @@ internal static class HostCommands
         shutdown.Wait();
         log.Stopping(node.GridIfStarted?.Worker?.JobsServed ?? 0);
         return 0;
+    }
+
+    /// <summary>The host's job log: one line per finished job.</summary>
+    private sealed class JobLog(ILogger log) : IJobObserver
+    {
+        public void Finished(JobReport report) => HostLog.Job(log, report);
     }
 
     /// <summary>

@@ -46,6 +46,7 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(engineVersion);
         ArgumentNullException.ThrowIfNull(trust);
         ArgumentNullException.ThrowIfNull(receipts);
         ArgumentNullException.ThrowIfNull(gossip);

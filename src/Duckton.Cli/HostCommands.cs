@@ -133,18 +133,17 @@ internal static class HostCommands
         }
         using var logs = HostLog.Create(logLevel);
         var log = logs.CreateLogger("duckton.host");
-        var simulated = fault != SimulatedFault.None || commitDelay > TimeSpan.Zero;
+        var simulated = fault != SimulatedFault.None || commitDelay > TimeSpan.Zero || hideReceipts;
         using var node = new GridNode(new GridNodeOptions
         {
             ConfigDirectory = configDirectory,
             Config = store,
             Logger = logs.CreateLogger("duckton.node"),
-            JobFaults = simulated ? new SimulatedFaults(fault, commitDelay) : IJobFaults.None,
+            JobFaults = simulated ? new SimulatedFaults(fault, commitDelay, hideReceipts) : IJobFaults.None,
             JobObserver = new JobLog(log),
         });
         if (hideReceipts)
         {
-            node.Trust.SimulateHiddenReceipts = true;
             Console.Error.WriteLine("duckton host: SIMULATED receipt hiding (advertises no receipts about itself) — test/demo behaviour");
         }
         var options = WorkerOptions.FromConfig(config) with { SimulatedAttestation = simulatedAttestation };
@@ -176,7 +175,10 @@ internal static class HostCommands
         }
         if (simulated)
         {
-            log.SimulatedHost(Describe(fault), commitDelay.TotalMilliseconds);
+            log.SimulatedHost(Describe(fault) + (hideReceipts ? ", hides the receipts about itself" : ""), commitDelay.TotalMilliseconds);
+        }
+        if (fault != SimulatedFault.None || commitDelay > TimeSpan.Zero)
+        {
             Console.Error.WriteLine($"duckton host: {Describe(fault)}{(commitDelay > TimeSpan.Zero ? $", SIMULATED commit delay {commitDelay.TotalMilliseconds:0} ms" : "")} — test/demo behaviour");
         }
         using var shutdown = new Shutdown(exitWithStdin);

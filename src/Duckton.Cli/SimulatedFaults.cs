@@ -25,10 +25,15 @@ internal enum SimulatedFault
     Flaky,
 }
 
-/// <summary>The <see cref="IJobFaults"/> of a SIMULATED misbehaving host (and an optional extra delay before every commit).</summary>
-internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay) : IJobFaults
+/// <summary>
+/// The <see cref="IJobFaults"/> of a SIMULATED misbehaving host: a fault, an optional extra delay before every commit,
+/// and optionally hiding the receipts about itself (it advertises none).
+/// </summary>
+internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay, bool hideReceipts) : IJobFaults
 {
     private long _jobs;
+
+    public (ulong Count, byte[] Digest) AdvertisedReceipts((ulong Count, byte[] Digest) held) => hideReceipts ? (0, new byte[32]) : held;
 
     public IJobFault ForJob()
     {

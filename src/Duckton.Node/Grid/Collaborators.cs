@@ -77,6 +77,9 @@ public interface IJobFaults
     /// <summary>The deviation for the next dispatched job (chosen once per job).</summary>
     IJobFault ForJob();
 
+    /// <summary>The receipt count and digest this host advertises, given the true ones (honest: unchanged).</summary>
+    (ulong Count, byte[] Digest) AdvertisedReceipts((ulong Count, byte[] Digest) held) => held;
+
     /// <summary>An honest host.</summary>
     public static IJobFaults None { get; } = new Honest();
 

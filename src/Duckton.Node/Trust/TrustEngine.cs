@@ -834,16 +834,10 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     /// <summary>The (count, digest) of receipts about this node that it holds, for its own advert (see <see cref="Duckton.Core.Protocol.AdvertMessage.ReceiptDigest"/>).</summary>
     public (ulong Count, byte[] Digest) OwnReceiptSummary()
     {
-        if (SimulateHiddenReceipts)
-        {
-            return (0, new byte[32]);
-        }
         var fps = Store.ReplayFingerprints(_identity.NodeId);
         return ((ulong)fps.Count, Digest(fps));
     }
 
-    /// <summary>TEST/DEMO ONLY (hidden host flag): advertise no receipts, as a host hiding bad ones would.</summary>
-    public bool SimulateHiddenReceipts { get; set; }
 
     /// <summary>BLAKE3("duckton-receipts-digest-v1" ‖ fingerprints as u64 LE, ascending); 32 zero bytes for none.</summary>
     public static byte[] Digest(IEnumerable<ulong> fingerprints)

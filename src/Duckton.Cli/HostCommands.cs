@@ -133,13 +133,20 @@ internal static class HostCommands
         }
         using var logs = HostLog.Create(logLevel);
         var log = logs.CreateLogger("duckton.host");
-        using var node = new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = store });
+        var simulated = fault != SimulatedFault.None || commitDelay > TimeSpan.Zero || hideReceipts;
+        using var node = new GridNode(new GridNodeOptions
+        {
+            ConfigDirectory = configDirectory,
+            Config = store,
+            Logger = logs.CreateLogger("duckton.node"),
+            JobFaults = simulated ? new SimulatedFaults(fault, commitDelay, hideReceipts) : IJobFaults.None,
+            JobObserver = new JobLog(log),
+        });
         if (hideReceipts)
         {
-            node.Trust.SimulateHiddenReceipts = true;
             Console.Error.WriteLine("duckton host: SIMULATED receipt hiding (advertises no receipts about itself) — test/demo behaviour");
         }
-        var options = WorkerOptions.FromConfig(config) with { Fault = fault, SimulatedCommitDelay = commitDelay, SimulatedAttestation = simulatedAttestation };
+        var options = WorkerOptions.FromConfig(config) with { SimulatedAttestation = simulatedAttestation };
         if (simulatedAttestation > AttestationLevel.L0)
         {
             Console.Error.WriteLine($"duckton host: SIMULATED attestation {simulatedAttestation} ({SimulatedAttestationAuthority.Label}) — test/demo behaviour; "
@@ -154,7 +161,6 @@ internal static class HostCommands
         try
         {
             address = node.StartHosting(options, listen ?? config.Network.BindAddr);
-            node.GridIfStarted!.Worker!.OnJobFinished = r => HostLog.Job(log, r);
             log.Hosting(node.NodeId, address, options.MemoryBytes, options.Threads, options.MaxJobs, options.JobTimeout.TotalMilliseconds);
             if (seeds.Length > 0)
             {
@@ -167,6 +173,10 @@ internal static class HostCommands
             Console.Error.WriteLine($"Error: cannot listen on {listen ?? config.Network.BindAddr}: {e.Message}");
             return 1;
         }
+        if (simulated)
+        {
+            log.SimulatedHost(Describe(fault) + (hideReceipts ? ", hides the receipts about itself" : ""), commitDelay.TotalMilliseconds);
+        }
         if (fault != SimulatedFault.None || commitDelay > TimeSpan.Zero)
         {
             Console.Error.WriteLine($"duckton host: {Describe(fault)}{(commitDelay > TimeSpan.Zero ? $", SIMULATED commit delay {commitDelay.TotalMilliseconds:0} ms" : "")} — test/demo behaviour");
@@ -177,6 +187,12 @@ internal static class HostCommands
         shutdown.Wait();
         log.Stopping(node.GridIfStarted?.Worker?.JobsServed ?? 0);
         return 0;
+    }
+
+    /// <summary>The host's job log: one line per finished job.</summary>
+    private sealed class JobLog(ILogger log) : IJobObserver
+    {
+        public void Finished(JobReport report) => HostLog.Job(log, report);
     }
 
     /// <summary>

@@ -132,6 +132,9 @@ internal static partial class CliLog
     [LoggerMessage(EventId = 1204, Level = LogLevel.Information, Message = "stopping after {Jobs} jobs served")]
     public static partial void Stopping(this ILogger logger, long jobs);
 
+    [LoggerMessage(EventId = 1205, Level = LogLevel.Information, Message = "SIMULATED faults on this host (test/demo): {Fault}, extra commit delay {CommitDelayMs} ms")]
+    public static partial void SimulatedHost(this ILogger logger, string fault, double commitDelayMs);
+
     [LoggerMessage(EventId = 1210, Level = LogLevel.Debug, Message = "host {Index} (pid {Pid}) ready: {NodeId} on {Listen}")]
     public static partial void GridHostReady(this ILogger logger, int index, int pid, string nodeId, string listen);
 

@@ -6,6 +6,8 @@ using Duckton.Engine;
 using Duckton.Node.Grid;
 using Duckton.Node.Trust;
 using Duckton.Transport;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Duckton.Node;
 
@@ -27,6 +29,15 @@ public sealed record GridNodeOptions
 
     /// <summary>Sees the phases of this node's remote queries (the shell's spinner); null: nobody watches.</summary>
     public IGridProgressObserver? GridProgress { get; init; }
+
+    /// <summary>Where the node explains its decisions, above all the fail-closed ones (a trust store that failed); none by default.</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>How a host started by this node deviates from the protocol: honest unless a demo program supplies SIMULATED faults.</summary>
+    public IJobFaults JobFaults { get; init; } = IJobFaults.None;
+
+    /// <summary>Sees every job a host started by this node finished (the host's job log).</summary>
+    public IJobObserver JobObserver { get; init; } = IJobObserver.None;
 }
 
 /// <summary>
@@ -48,6 +59,10 @@ public sealed class GridNode : IDisposable
     public GridNode(GridNodeOptions? options = null)
     {
         _options = options ?? new GridNodeOptions();
+        ArgumentNullException.ThrowIfNull(_options.Time);
+        ArgumentNullException.ThrowIfNull(_options.Logger);
+        ArgumentNullException.ThrowIfNull(_options.JobFaults);
+        ArgumentNullException.ThrowIfNull(_options.JobObserver);
         Config = _options.Config ?? new ConfigStore(ConfigDirectory.Resolve(_options.ConfigDirectory));
         _identity = new Lazy<NodeIdentity>(() => NodeIdentity.LoadOrCreate(Config.ConfigDirectory), LazyThreadSafetyMode.ExecutionAndPublication);
         if (_options.TrustStore is null)
@@ -55,10 +70,8 @@ public sealed class GridNode : IDisposable
             _ownStore = new Lazy<TrustStore>(() => Duckton.Node.Trust.TrustStore.Open(Config.ConfigDirectory, Config.Effective().Config.Trust.StorePath, _options.Time),
                 LazyThreadSafetyMode.ExecutionAndPublication);
         }
-        _trust = new Lazy<TrustEngine>(() => new TrustEngine(() => TrustStore, Identity, () => Config.Effective().Config, _options.Time)
-        {
-            ExpectedHash = sql => ResultHashing.Compute(EngineFor(Config.Effective().Config).Execute(sql)),
-        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        _trust = new Lazy<TrustEngine>(() => new TrustEngine(() => TrustStore, Identity, () => Config.Effective().Config, new LocalAnswers(this), _options.Time, _options.Logger),
+            LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
     }
 
@@ -83,18 +96,12 @@ public sealed class GridNode : IDisposable
             {
                 if (_grid is null)
                 {
-                    var grid = new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, _options.Time, Config.ConfigDirectory, IsBlocked);
-                    grid.Coordinator.Ranker = Trust;
-                    grid.Coordinator.VerdictSink = (job, queryHash, verdicts) => Trust.Issue(job, queryHash, verdicts);
-                    grid.Coordinator.BidCheck = Trust.CheckBid;
+                    var trust = Trust;
+                    var grid = new GridRuntime(Identity, () => Config.Effective().Config, EngineVersion, trust, trust, trust, _options.JobFaults, _options.JobObserver,
+                        _options.Time, _options.Logger, Config.ConfigDirectory);
                     grid.Coordinator.SpillDirectory = Path.Combine(Config.ConfigDirectory, "tmp");
                     grid.Coordinator.Progress = _options.GridProgress;
                     Duckton.Core.Data.SpooledBatches.RemoveLeftovers(grid.Coordinator.SpillDirectory); // from a killed process
-                    grid.OnReceipt = (payload, peer) => Trust.IngestReceipt(payload.Span, peer);
-                    grid.ReceiptsToShare = _ => Trust.ReceiptsToShare();
-                    grid.ReceiptSummary = Trust.OwnReceiptSummary;
-                    grid.OnVouch = (payload, peer) => Trust.IngestVouch(payload.Span, peer);
-                    grid.VouchesToShare = Trust.VouchesToShare;
                     Trust.Grid = grid;
                     grid.Membership.Observed = RememberPeer;
                     _grid = grid;
@@ -104,16 +111,10 @@ public sealed class GridNode : IDisposable
         }
     }
 
-    private bool IsBlocked(string nodeId)
+    /// <summary>Canary answers computed in this node's own locked-down engine.</summary>
+    private sealed class LocalAnswers(GridNode node) : IKnownAnswers
     {
-        try
-        {
-            return TrustStore.IsBlocked(nodeId);
-        }
-        catch (Exception)
-        {
-            return true; // fail closed: a deny-list that cannot be read blocks rather than admits
-        }
+        public string ExpectedHash(string sql) => ResultHashing.Compute(node.EngineFor(node.Config.Effective().Config).Execute(sql));
     }
 
     /// <summary>Persists a sighting of a peer (written behind), so <c>p2p_peers()</c> lists it in later sessions and other processes.</summary>

@@ -41,7 +41,9 @@ public sealed class ShareTests : IDisposable
     public async Task A_dispatch_without_a_bid_is_refused()
     {
         using var hostIdentity = NodeIdentity.Create();
-        using var worker = new Worker(hostIdentity, new WorkerOptions { MemoryBytes = 1L << 30, PerJobMemoryBytes = 256L << 20, Threads = 1, MaxJobs = 1 });
+        var alone = new AloneHost();
+        using var worker = new Worker(hostIdentity, new WorkerOptions { MemoryBytes = 1L << 30, PerJobMemoryBytes = 256L << 20, Threads = 1, MaxJobs = 1 },
+            alone, alone, alone, IJobFaults.None, IJobObserver.None, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var listener = await PeerListener.StartAsync(hostIdentity, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), new TransportOptions(), worker.HandleConnectionAsync);
         using var me = NodeIdentity.Create();
         var c = await PeerConnector.ConnectAsync(me, listener.LocalEndPoint.ToString(), hostIdentity.NodeId, new TransportOptions());
@@ -101,5 +103,18 @@ public sealed class ShareTests : IDisposable
         private DateTimeOffset _now = now;
         public override DateTimeOffset GetUtcNow() => _now;
         public void Advance(TimeSpan by) => _now += by;
+    }
+
+    /// <summary>A host outside any grid: nobody is blocked, nothing to gossip.</summary>
+    private sealed class AloneHost : IDenyList, IGossipParticipant, IAdvertExchange
+    {
+        public bool IsBlocked(string nodeId) => false;
+        public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
+        public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
+        public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);
+        public void IngestVouch(ReadOnlyMemory<byte> payload, string fromPeer) { }
+        public IReadOnlyList<byte[]> VouchesToShare() => [];
+        public void IngestAdvert(AdvertMessage advert, string fromPeer) { }
+        public IReadOnlyList<AdvertMessage> AdvertsToShare() => [];
     }
 }

@@ -29,7 +29,14 @@ public sealed class TrustPersistenceTests : IDisposable
         return id.NodeId;
     }
 
-    private TrustEngine Engine(TrustStore store) => new(() => store, _requester, () => Defaults);
+    private TrustEngine Engine(TrustStore store) => new(() => store, _requester, () => Defaults, new NoCanaries(), TimeProvider.System,
+        Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+
+    /// <summary>These tests run no canaries.</summary>
+    private sealed class NoCanaries : IKnownAnswers
+    {
+        public string ExpectedHash(string sql) => throw new InvalidOperationException("no canaries here");
+    }
 
     private static HostVerdict Correct(string node, double latencyMs, long bytes = 0) => new(node, Verdict.Correct, "h", 1, latencyMs, bytes, null);
 

@@ -4,6 +4,7 @@ using Duckton.Core.Data;
 using Duckton.Core.Hashing;
 using Duckton.Core.Protocol;
 using Duckton.Transport;
+using Microsoft.Extensions.Logging;
 using CoreConfig = Duckton.Core.Configuration;
 
 namespace Duckton.Node.Grid;
@@ -22,13 +23,6 @@ public interface ICandidateRanker
     /// hosts already chosen for the quorum. None by default.
     /// </summary>
     IReadOnlyList<PeerEntry> Shadows(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => [];
-}
-
-/// <summary>Default ranking: lowest round-trip time this node measured first; unmeasured hosts last, in random order.</summary>
-public sealed class LatencyRanker : ICandidateRanker
-{
-    public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) =>
-        candidates.Select(c => (c, tie: Random.Shared.Next())).OrderBy(x => x.c.RttMs ?? double.MaxValue).ThenBy(x => x.tie).Select(x => x.c).ToList();
 }
 
 /// <summary>A remote query's verified result and how it was reached.</summary>
@@ -81,32 +75,51 @@ public sealed class Coordinator
     private readonly Membership _membership;
     private readonly string _engineVersion;
     private readonly TimeProvider _time;
+    private readonly ITrustGate _trust;
+    private readonly IReceiptSink _receipts;
+    private readonly ILogger _logger;
     private readonly Lock _bucketGate = new();
     private double _tokens = double.NaN;
     private long _bucketStamp;
 
-    public Coordinator(NodeIdentity identity, ConnectionPool pool, Membership membership, string engineVersion, TimeProvider? time = null)
+    /// <param name="trust">Ranks candidates, picks shadows and checks every bid's attestation (fails closed).</param>
+    /// <param name="receipts">Receives the verdicts of every attempt and issues receipts.</param>
+    public Coordinator(NodeIdentity identity, ConnectionPool pool, Membership membership, string engineVersion, ITrustGate trust, IReceiptSink receipts,
+        TimeProvider time, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(membership);
+        ArgumentNullException.ThrowIfNull(engineVersion);
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(receipts);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
         _identity = identity;
         _pool = pool;
         _membership = membership;
         _engineVersion = engineVersion;
-        _time = time ?? TimeProvider.System;
+        _trust = trust;
+        _receipts = receipts;
+        _time = time;
+        _logger = logger;
     }
 
-    public ICandidateRanker Ranker { get; set; } = new LatencyRanker();
-
     /// <summary>
-    /// Receives the verdicts of every attempt (job id, query hash, verdicts) and returns how many receipts it issued;
-    /// the trust engine plugs in here. Null: no receipts.
+    /// The trust gate's verdict on a bid; an exception inside the gate refuses the bid (fail closed) and is logged.
     /// </summary>
-    public Func<string, string, IReadOnlyList<HostVerdict>, int>? VerdictSink { get; set; }
-
-    /// <summary>
-    /// Attestation hook: (host, offer nonce, bid) → null to accept the bid, or why its attestation is not acceptable
-    /// (the trust engine verifies the bid's evidence against the offer's nonce here).
-    /// </summary>
-    public Func<PeerEntry, ulong, BidMessage, string?>? BidCheck { get; set; }
+    internal string? CheckBid(PeerEntry host, ulong nonce, BidMessage bid)
+    {
+        try
+        {
+            return _trust.CheckBid(host, nonce, bid);
+        }
+        catch (Exception e)
+        {
+            _logger.BidCheckFailed(host.NodeId, bid.JobId, e);
+            return "attestation could not be checked: " + e.Message;
+        }
+    }
 
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
@@ -170,10 +183,10 @@ public sealed class Coordinator
             cancellationToken.ThrowIfCancellationRequested();
             var context = new CandidateContext(jobId, sql, config, overrides);
             var eligible = Eligible(config, overrides, excluded);
-            var ranked = Ranker.Rank(eligible, context);
+            var ranked = _trust.Rank(eligible, context);
             var sample = ranked.Take(Math.Max(config.Discovery.CandidateSampleSize, replicas)).ToList();
             // Shadows only make sense against a verified quorum answer.
-            var shadows = fast || unverifiable is not null ? [] : Ranker.Shadows(eligible.Where(p => !sample.Exists(x => x.NodeId == p.NodeId)).ToList(), context);
+            var shadows = fast || unverifiable is not null ? [] : _trust.Shadows(eligible.Where(p => !sample.Exists(x => x.NodeId == p.NodeId)).ToList(), context);
             if (sample.Count < quorum)
             {
                 var have = sample.Count;
@@ -313,10 +326,6 @@ public sealed class Coordinator
     /// </summary>
     private int Report(string jobId, string queryHash, List<HostRun> runs, CommitMessage? agreed, bool verifiable, bool deadlinePassed, bool shadow = false)
     {
-        if (VerdictSink is not { } sink)
-        {
-            return 0;
-        }
         var verdicts = new List<HostVerdict>();
         foreach (var r in runs)
         {
@@ -349,11 +358,13 @@ public sealed class Coordinator
         }
         try
         {
-            return sink(jobId, queryHash, verdicts);
+            return _receipts.Issue(jobId, queryHash, verdicts);
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            return 0; // the trust store must never fail a query
+            // The query's answer is already verified: a failing trust store must not fail it, but it must be seen.
+            _logger.ReceiptsFailed(jobId, verdicts.Count, e);
+            return 0;
         }
     }
 
@@ -597,9 +608,10 @@ public sealed class Coordinator
             }
             Report(jobId, queryHash, shadows, agreed, verifiable: true, deadlinePassed: true, shadow: true);
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            // Judging shadows is best effort: it must never surface in another query.
+            // Judging shadows is best effort: it must never surface in another query, but it is logged.
+            _logger.ShadowJudgingFailed(jobId, e);
         }
         finally
         {
@@ -670,7 +682,7 @@ public sealed class Coordinator
                 {
                     throw new HostFailure($"expected a Bid, got {reply.Type}");
                 }
-                if (owner.BidCheck?.Invoke(Candidate, offer.Nonce, bid) is { } attestationProblem)
+                if (owner.CheckBid(Candidate, offer.Nonce, bid) is { } attestationProblem)
                 {
                     _offered = false;
                     throw new HostFailure("attestation: " + attestationProblem);

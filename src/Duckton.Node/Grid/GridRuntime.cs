@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Duckton.Core.Protocol;
 using Duckton.Transport;
+using Microsoft.Extensions.Logging;
 using CoreConfig = Duckton.Core.Configuration;
 
 namespace Duckton.Node.Grid;
@@ -11,10 +12,15 @@ namespace Duckton.Node.Grid;
 /// detection, expiry), the coordinator, and — once sharing — the worker behind a listener. Every background loop
 /// runs on pool threads, so it never keeps a process alive.
 /// </summary>
-public sealed class GridRuntime : IAsyncDisposable
+public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
 {
     private readonly Func<CoreConfig.NodeConfig> _config;
     private readonly TimeProvider _time;
+    private readonly ITrustGate _trust;
+    private readonly IGossipParticipant _gossip;
+    private readonly IJobFaults _faults;
+    private readonly IJobObserver _jobs;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
     private readonly List<string> _seeds = [];
@@ -25,19 +31,37 @@ public sealed class GridRuntime : IAsyncDisposable
     private bool _powMinted;
     private ulong _seq;
 
-    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, TimeProvider? time = null, string? configDirectory = null,
-        Func<string, bool>? isBlocked = null)
+    /// <summary>
+    /// Builds the runtime with every collaborator it needs; none may be null (a grid is never half-wired). It changes
+    /// nothing process-wide: a program that blocks pool threads on grid work sizes its own thread pool (the CLI does).
+    /// </summary>
+    /// <param name="trust">Deny-list, bid attestation checks, ranking and shadow selection (fail closed).</param>
+    /// <param name="receipts">Issues receipts from the coordinator's verdicts.</param>
+    /// <param name="gossip">Receipts and vouches exchanged with peers.</param>
+    /// <param name="faults">What a host started here deviates in (<see cref="IJobFaults.None"/>: honest).</param>
+    /// <param name="jobs">Sees every job a host started here finished.</param>
+    /// <param name="configDirectory">Where <c>known_peers</c> is kept; null: no pinning file.</param>
+    public GridRuntime(NodeIdentity identity, Func<CoreConfig.NodeConfig> config, string engineVersion, ITrustGate trust, IReceiptSink receipts, IGossipParticipant gossip,
+        IJobFaults faults, IJobObserver jobs, TimeProvider time, ILogger logger, string? configDirectory = null)
     {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(engineVersion);
+        ArgumentNullException.ThrowIfNull(trust);
+        ArgumentNullException.ThrowIfNull(receipts);
+        ArgumentNullException.ThrowIfNull(gossip);
+        ArgumentNullException.ThrowIfNull(faults);
+        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
         Identity = identity;
         _config = config;
-        // DuckDB calls into the node synchronously (table-function bind), so callers block pool threads while the
-        // async grid work needs others; a floor on the pool avoids slow thread injection on small machines.
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        if (workers < 32)
-        {
-            ThreadPool.SetMinThreads(32, io);
-        }
-        _time = time ?? TimeProvider.System;
+        _trust = trust;
+        _gossip = gossip;
+        _faults = faults;
+        _jobs = jobs;
+        _time = time;
+        _logger = logger;
         var c = config();
         TransportOptions = new TransportOptions
         {
@@ -47,11 +71,12 @@ public sealed class GridRuntime : IAsyncDisposable
             HandshakeTimeout = c.Network.ConnectTimeout,
             SoftwareVersion = "duckton-dotnet",
             Time = _time,
-            IsBlocked = isBlocked,
+            IsBlocked = trust.IsBlocked,
+            Logger = logger,
         };
         Pool = new ConnectionPool(identity, TransportOptions);
         Membership = new Membership(identity.NodeId, _time) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
-        Coordinator = new Coordinator(identity, Pool, Membership, engineVersion, _time);
+        Coordinator = new Coordinator(identity, Pool, Membership, engineVersion, trust, receipts, _time, logger);
     }
 
     public NodeIdentity Identity { get; }
@@ -147,16 +172,7 @@ public sealed class GridRuntime : IAsyncDisposable
         }
         else
         {
-            var worker = new Worker(Identity, options, _time)
-            {
-                Enabled = enabled,
-                OnAdvert = (a, peer) => Membership.Ingest(a, direct: a.NodeId == peer),
-                OnReceipt = (payload, peer) => OnReceipt?.Invoke(payload, peer),
-                OnVouch = (payload, peer) => OnVouch?.Invoke(payload, peer),
-                VouchesToShare = () => VouchesToShare?.Invoke() ?? [],
-                IsBlocked = TransportOptions.IsBlocked,
-                AdvertsToShare = () => [.. SelfAdverts(), .. Membership.FreshAdverts(32)],
-            };
+            var worker = new Worker(Identity, options, _trust, _gossip, this, _faults, _jobs, _time, _logger) { Enabled = enabled };
             var old = Worker;
             Worker = worker;
             old?.Dispose();
@@ -175,14 +191,9 @@ public sealed class GridRuntime : IAsyncDisposable
 
     public bool Hosting => Worker is not null;
 
-    /// <summary>Trust hooks: gossiped receipts received (raw payload, sending peer); receipts to push to a peer (node id or null for a seed); this host's receipt summary for its advert.</summary>
-    public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
-    public Func<string?, IReadOnlyList<byte[]>>? ReceiptsToShare { get; set; }
-    public Func<(ulong Count, byte[] Digest)>? ReceiptSummary { get; set; }
+    void IAdvertExchange.IngestAdvert(AdvertMessage advert, string fromPeer) => Membership.Ingest(advert, direct: advert.NodeId == fromPeer);
 
-    /// <summary>Trust hooks: gossiped vouches received (raw payload, sending peer); signed vouches to push on every exchange (and to answer a Ping with when hosting).</summary>
-    public Action<ReadOnlyMemory<byte>, string>? OnVouch { get; set; }
-    public Func<IReadOnlyList<byte[]>>? VouchesToShare { get; set; }
+    IReadOnlyList<AdvertMessage> IAdvertExchange.AdvertsToShare() => [.. SelfAdverts(), .. Membership.FreshAdverts(32)];
 
     /// <summary>The last failed gossip exchange (address and error), for p2p_status.</summary>
     public string? LastGossipError { get; private set; }
@@ -223,10 +234,8 @@ public sealed class GridRuntime : IAsyncDisposable
             var (mem, threads, _) = w.Free();
             current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, (byte)w.Options.SimulatedAttestation, w.Enabled,
                 [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, ProofOfWork.DefaultBits, now, Interlocked.Increment(ref _seq));
-            if (ReceiptSummary?.Invoke() is { } summary)
-            {
-                current = current with { ReceiptCount = summary.Count, ReceiptDigest = summary.Digest };
-            }
+            var summary = _faults.AdvertisedReceipts(_gossip.ReceiptSummary());
+            current = current with { ReceiptCount = summary.Count, ReceiptDigest = summary.Digest };
             current = current.SignWith(b => Identity.Sign(b));
             _advert = current;
         }
@@ -256,9 +265,10 @@ public sealed class GridRuntime : IAsyncDisposable
                     {
                         return;
                     }
-                    catch (Exception)
+                    catch (Exception e)
                     {
                         // One failed round is not fatal; the next one retries.
+                        _logger.GossipRoundFailed(e);
                     }
                 }
             }, CancellationToken.None);
@@ -296,11 +306,11 @@ public sealed class GridRuntime : IAsyncDisposable
             {
                 await c.SendAsync(MessageType.Advert, a.Encode(), cts.Token).ConfigureAwait(false);
             }
-            foreach (var r in ReceiptsToShare?.Invoke(c.RemoteNodeId) ?? [])
+            foreach (var r in _gossip.ReceiptsToShare(c.RemoteNodeId))
             {
                 await c.SendAsync(MessageType.Receipt, r, cts.Token).ConfigureAwait(false);
             }
-            foreach (var v in VouchesToShare?.Invoke() ?? [])
+            foreach (var v in _gossip.VouchesToShare())
             {
                 await c.SendAsync(MessageType.Vouch, v, cts.Token).ConfigureAwait(false);
             }
@@ -318,11 +328,11 @@ public sealed class GridRuntime : IAsyncDisposable
                     }
                     else if (f.Type == MessageType.Receipt)
                     {
-                        OnReceipt?.Invoke(f.Payload.ToArray(), c.RemoteNodeId);
+                        _gossip.IngestReceipt(f.Payload.ToArray(), c.RemoteNodeId);
                     }
                     else if (f.Type == MessageType.Vouch)
                     {
-                        OnVouch?.Invoke(f.Payload.ToArray(), c.RemoteNodeId);
+                        _gossip.IngestVouch(f.Payload.ToArray(), c.RemoteNodeId);
                     }
                     else if (f.Type == MessageType.Pong && PingMessage.Decode(f.Payload.Span).Nonce == nonce)
                     {

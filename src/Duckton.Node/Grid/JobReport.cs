@@ -13,7 +13,7 @@ public enum JobOutcome
     Abandoned,
 }
 
-/// <summary>One dispatched job as the host saw it, for its job log (<see cref="Worker.OnJobFinished"/>).</summary>
+/// <summary>One dispatched job as the host saw it, for its job log (<see cref="IJobObserver"/>).</summary>
 /// <param name="Rows">Rows streamed (Served) or 0.</param>
 /// <param name="BytesSent">Result bytes (batch frames) sent to the requester.</param>
 /// <param name="Detail">The error sent for a Failed job ("Code: message"), else null.</param>

@@ -6,27 +6,10 @@ using Duckton.Core.Hashing;
 using Duckton.Core.Protocol;
 using Duckton.Engine;
 using Duckton.Transport;
+using Microsoft.Extensions.Logging;
 using CoreConfig = Duckton.Core.Configuration;
 
 namespace Duckton.Node.Grid;
-
-/// <summary>Test and demo behaviours of a host. Anything but <see cref="None"/> is SIMULATED misbehaviour.</summary>
-public enum SimulatedFault
-{
-    None,
-    /// <summary>Perturbs one value and commits the hash of what it sends (caught by the quorum).</summary>
-    Cheat,
-    /// <summary>Commits the correct hash but streams perturbed rows (caught by the requester's re-hash).</summary>
-    Equivocate,
-    /// <summary>Never commits (hangs until cancelled).</summary>
-    StallCommit,
-    /// <summary>Commits, sends one batch frame, then hangs.</summary>
-    StallStream,
-    /// <summary>Commits, sends one batch frame, then SIGKILLs its own process.</summary>
-    DieStream,
-    /// <summary>Alternates per job between stalling before the commit and stalling mid-stream.</summary>
-    Flaky,
-}
 
 /// <summary>What a host donates and how it behaves.</summary>
 public sealed record WorkerOptions
@@ -45,13 +28,9 @@ public sealed record WorkerOptions
     public int ChunkBytes { get; init; } = (int)CoreConfig.NodeConfig.Defaults.Network.ResultChunkBytes;
     public int MaxFrameBytes { get; init; } = 16 << 20;
     public TimeSpan ResultHold { get; init; } = TimeSpan.FromSeconds(60);
-    public SimulatedFault Fault { get; init; }
 
     /// <summary>Read-only local directories hosted jobs may read (<c>storage.allowed_local_paths</c>); empty = no files.</summary>
     public IReadOnlyList<string> AllowedLocalPaths { get; init; } = [];
-
-    /// <summary>Extra delay before every commit (test/demo: makes a host deterministically slower).</summary>
-    public TimeSpan SimulatedCommitDelay { get; init; }
 
     /// <summary>TEST/DEMO ONLY: claim this tier with evidence from the SIMULATED demo authority, bound to each offer's nonce.</summary>
     public CoreConfig.AttestationLevel SimulatedAttestation { get; init; }
@@ -90,14 +69,36 @@ public sealed class Worker : IDisposable
     private long _usedMemory;
     private int _usedThreads;
     private int _usedSlots;
+    private readonly IDenyList _denyList;
+    private readonly IGossipParticipant _gossip;
+    private readonly IAdvertExchange _adverts;
+    private readonly IJobFaults _faults;
+    private readonly IJobObserver _observer;
+    private readonly ILogger _logger;
     private long _jobsServed;
-    private long _jobCounter;
 
-    public Worker(NodeIdentity identity, WorkerOptions options, TimeProvider? time = null)
+    /// <param name="faults">Deviations from the protocol (a demo program's SIMULATED hosts); <see cref="IJobFaults.None"/> for an honest host.</param>
+    public Worker(NodeIdentity identity, WorkerOptions options, IDenyList denyList, IGossipParticipant gossip, IAdvertExchange adverts, IJobFaults faults,
+        IJobObserver observer, TimeProvider time, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(denyList);
+        ArgumentNullException.ThrowIfNull(gossip);
+        ArgumentNullException.ThrowIfNull(adverts);
+        ArgumentNullException.ThrowIfNull(faults);
+        ArgumentNullException.ThrowIfNull(observer);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
         _identity = identity;
         Options = options;
-        _time = time ?? TimeProvider.System;
+        _denyList = denyList;
+        _gossip = gossip;
+        _adverts = adverts;
+        _faults = faults;
+        _observer = observer;
+        _time = time;
+        _logger = logger;
         _engine = new LockedDownEngine(EngineOptions.Default with
         {
             MemoryLimitBytes = options.PerJobMemoryBytes,
@@ -115,23 +116,6 @@ public sealed class Worker : IDisposable
 
     public int RunningJobs => Volatile.Read(ref _usedSlots);
     public long JobsServed => Interlocked.Read(ref _jobsServed);
-
-    /// <summary>Gossip hooks: adverts received on a host connection, and what to answer a Ping with.</summary>
-    public Action<AdvertMessage, string>? OnAdvert { get; set; }
-    public Func<IReadOnlyList<AdvertMessage>>? AdvertsToShare { get; set; }
-
-    /// <summary>Log hook: called once for every dispatched job when the host is done with it (must not throw).</summary>
-    public Action<JobReport>? OnJobFinished { get; set; }
-
-    /// <summary>Deny-list hook: offers from a requester it returns true for are declined at once (also on connections opened before the block).</summary>
-    public Func<string, bool>? IsBlocked { get; set; }
-
-    /// <summary>Trust hook: a gossiped receipt (raw payload) received on a host connection, with the sending peer.</summary>
-    public Action<ReadOnlyMemory<byte>, string>? OnReceipt { get; set; }
-
-    /// <summary>Trust hooks: a gossiped vouch received on a host connection (with the sending peer); signed vouches to answer a Ping with.</summary>
-    public Action<ReadOnlyMemory<byte>, string>? OnVouch { get; set; }
-    public Func<IReadOnlyList<byte[]>>? VouchesToShare { get; set; }
 
     public (long Memory, int Threads, int Slots) Free()
     {
@@ -249,7 +233,8 @@ public sealed class Worker : IDisposable
             case MessageType.Offer:
             {
                 var offer = OfferMessage.Decode(frame.Payload.Span);
-                if ((IsBlocked?.Invoke(peer) == true ? "the requester is on this host's deny-list" : DeclineReason(offer)) is { } why)
+                // Checked on every offer, so a block also applies to connections opened before it.
+                if ((_denyList.IsBlocked(peer) ? "the requester is on this host's deny-list" : DeclineReason(offer)) is { } why)
                 {
                     await connection.SendAsync(MessageType.Decline, new ReasonMessage(offer.JobId, why).Encode(), ct).ConfigureAwait(false);
                     return;
@@ -308,7 +293,14 @@ public sealed class Worker : IDisposable
                         jobs.TryRemove(dispatch.JobId, out _);
                         job.FreeSlot();
                         job.Dispose();
-                        OnJobFinished?.Invoke(job.Report());
+                        try
+                        {
+                            _observer.Finished(job.Report());
+                        }
+                        catch (Exception e)
+                        {
+                            _logger.JobObserverFailed(dispatch.JobId, e);
+                        }
                     }
                 }, CancellationToken.None);
                 return;
@@ -335,24 +327,24 @@ public sealed class Worker : IDisposable
             case MessageType.Advert:
             {
                 var advert = AdvertMessage.Decode(frame.Payload.Span);
-                OnAdvert?.Invoke(advert, peer);
+                _adverts.IngestAdvert(advert, peer);
                 return;
             }
             case MessageType.Receipt:
-                OnReceipt?.Invoke(frame.Payload.ToArray(), peer);
+                _gossip.IngestReceipt(frame.Payload.ToArray(), peer);
                 return;
             case MessageType.Vouch:
-                OnVouch?.Invoke(frame.Payload.ToArray(), peer);
+                _gossip.IngestVouch(frame.Payload.ToArray(), peer);
                 return;
             case MessageType.Ping:
             {
                 var ping = PingMessage.Decode(frame.Payload.Span);
-                foreach (var a in AdvertsToShare?.Invoke() ?? [])
+                foreach (var a in _adverts.AdvertsToShare())
                 {
                     await connection.SendAsync(MessageType.Advert, a.Encode(), ct).ConfigureAwait(false);
                 }
                 // Vouches flow back too, so a requester that never hosts (and is never dialled) still learns them.
-                foreach (var v in VouchesToShare?.Invoke() ?? [])
+                foreach (var v in _gossip.VouchesToShare())
                 {
                     await connection.SendAsync(MessageType.Vouch, v, ct).ConfigureAwait(false);
                 }
@@ -416,23 +408,10 @@ public sealed class Worker : IDisposable
             }
         }
 
-        private SimulatedFault Fault
-        {
-            get
-            {
-                var f = worker.Options.Fault;
-                if (f == SimulatedFault.Flaky)
-                {
-                    return Interlocked.Increment(ref worker._jobCounter) % 2 == 0 ? SimulatedFault.StallCommit : SimulatedFault.StallStream;
-                }
-                return f;
-            }
-        }
-
         public async Task RunAsync()
         {
             var token = _cancel.Token;
-            var fault = Fault;
+            var fault = worker._faults.ForJob();
             try
             {
                 var started = Stopwatch.GetTimestamp();
@@ -487,14 +466,7 @@ public sealed class Worker : IDisposable
                 }
                 worker.ReleaseThreads(ThreadsHeld);
                 ThreadsHeld = 0;
-                if (fault == SimulatedFault.StallCommit)
-                {
-                    await WaitCancelled(token).ConfigureAwait(false);
-                    await EndCancelled().ConfigureAwait(false);
-                    return;
-                }
-                var sent = fault is SimulatedFault.Cheat or SimulatedFault.Equivocate ? Perturb(result) : result;
-                var committed = fault == SimulatedFault.Equivocate ? result : sent;
+                var (sent, committed) = fault.Answer(result);
                 // Hash batch by batch so a cancel (this host lost the race) stops the work at once instead of burning CPU.
                 var hasher = new CanonicalResultHasher(committed.Schema);
                 foreach (var batch in committed.Batches)
@@ -510,19 +482,16 @@ public sealed class Worker : IDisposable
                 var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
                 var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), inputs.Fingerprint, hash,
                     (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));
-                if (worker.Options.SimulatedCommitDelay > TimeSpan.Zero)
+                bool commitNow;
+                try
                 {
-                    try
-                    {
-                        await Task.Delay(worker.Options.SimulatedCommitDelay, token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        await EndCancelled().ConfigureAwait(false);
-                        return;
-                    }
+                    commitNow = await fault.BeforeCommitAsync(token).ConfigureAwait(false);
                 }
-                if (token.IsCancellationRequested)
+                catch (OperationCanceledException)
+                {
+                    commitNow = false;
+                }
+                if (!commitNow || token.IsCancellationRequested)
                 {
                     await EndCancelled().ConfigureAwait(false);
                     return;
@@ -567,16 +536,7 @@ public sealed class Worker : IDisposable
                                 }
                                 await Send(MessageType.Batch, payload).ConfigureAwait(false);
                                 frames++;
-                                if (fault == SimulatedFault.DieStream)
-                                {
-                                    await Console.Error.WriteLineAsync("SIMULATED flaky host: killing this process (SIGKILL) mid-stream").ConfigureAwait(false);
-                                    Process.GetCurrentProcess().Kill();
-                                }
-                                if (fault == SimulatedFault.StallStream)
-                                {
-                                    await WaitCancelled(token).ConfigureAwait(false);
-                                    token.ThrowIfCancellationRequested();
-                                }
+                                await fault.AfterBatchAsync(token).ConfigureAwait(false);
                             }
                         }
                     }
@@ -596,17 +556,6 @@ public sealed class Worker : IDisposable
             catch (Exception) when (!connection.IsOpen)
             {
                 // The requester went away; nothing to tell it.
-            }
-        }
-
-        private static async Task WaitCancelled(CancellationToken token)
-        {
-            try
-            {
-                await Task.Delay(Timeout.Infinite, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
             }
         }
 
@@ -685,52 +634,5 @@ public sealed class Worker : IDisposable
             _cancel.Dispose();
             _credit.Dispose();
         }
-    }
-
-    /// <summary>A copy of <paramref name="result"/> with one valid value changed (SIMULATED cheating).</summary>
-    internal static ResultSet Perturb(ResultSet result)
-    {
-        var candidates = new List<(int Batch, int Column, int Row)>();
-        for (var b = 0; b < result.Batches.Count; b++)
-        {
-            var batch = result.Batches[b];
-            for (var c = 0; c < batch.Columns.Length; c++)
-            {
-                var col = batch.Columns[c];
-                if ((col.Type.FixedWidth > 0 && col.Type.Id != DuckTypeId.Enum) || col.Type.Id is DuckTypeId.Varchar or DuckTypeId.Blob)
-                {
-                    for (var r = 0; r < batch.RowCount && candidates.Count < 4096; r++)
-                    {
-                        if (col.IsValid(r) && (col.Type.FixedWidth > 0 || col.GetBytes(r).Length > 0))
-                        {
-                            candidates.Add((b, c, r));
-                        }
-                    }
-                }
-            }
-        }
-        if (candidates.Count == 0)
-        {
-            return result;
-        }
-        var (bi, ci, ri) = candidates[Random.Shared.Next(candidates.Count)];
-        var batches = result.Batches.ToArray();
-        var old = batches[bi];
-        var columns = (ColumnVector[])old.Columns.Clone();
-        var v = columns[ci];
-        if (v.Type.FixedWidth > 0)
-        {
-            var data = (byte[])v.Fixed.Clone();
-            data[ri * v.Type.FixedWidth] ^= 1;
-            columns[ci] = new ColumnVector(v.Type, v.Length, data, v.Validity, v.Offsets, v.Bytes, v.Children);
-        }
-        else
-        {
-            var data = (byte[])v.Bytes.Clone();
-            data[v.Offsets[ri]] ^= 1;
-            columns[ci] = new ColumnVector(v.Type, v.Length, v.Fixed, v.Validity, v.Offsets, data, v.Children);
-        }
-        batches[bi] = new ResultBatch(old.Schema, columns, old.RowCount);
-        return new ResultSet(result.Schema, batches);
     }
 }

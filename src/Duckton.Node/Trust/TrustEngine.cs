@@ -4,6 +4,7 @@ using Duckton.Core.Configuration;
 using Duckton.Core.Trust;
 using Duckton.Node.Grid;
 using Duckton.Transport;
+using Microsoft.Extensions.Logging;
 
 namespace Duckton.Node.Trust;
 
@@ -24,6 +25,14 @@ public enum Standing
     BelowTrust,
     /// <summary>On this node's deny-list.</summary>
     Blocked,
+    /// <summary>Could not be assessed (the trust store or configuration failed): never selected, the error is logged.</summary>
+    Unassessable,
+}
+
+/// <summary>Computes a canary's expected canonical result hash (the node runs it in its local locked-down engine).</summary>
+public interface IKnownAnswers
+{
+    string ExpectedHash(string sql);
 }
 
 /// <summary>One candidate's standing, effective trust (with its terms) and selection score.</summary>
@@ -35,7 +44,7 @@ public sealed record HostAssessment(string NodeId, Standing Standing, TrustBreak
 /// min_trust / min_attestation / data-class floors and the deny-list as hard filters, and vets newcomers with canary
 /// queries (known answers computed locally) so a fresh grid is usable under the default policy.
 /// </summary>
-public sealed class TrustEngine : ICandidateRanker
+public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
 {
     /// <summary>Longest a canary probe waits for a newcomer's commit.</summary>
     public static readonly TimeSpan CanaryTimeout = TimeSpan.FromSeconds(5);
@@ -44,17 +53,29 @@ public sealed class TrustEngine : ICandidateRanker
     private readonly NodeIdentity _identity;
     private readonly Func<NodeConfig> _config;
     private readonly TimeProvider _time;
+    private readonly IKnownAnswers _knownAnswers;
+    private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, bool> _vetted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task<bool>> _canaries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Perf> _perf = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _flags = new(StringComparer.Ordinal);
 
-    public TrustEngine(Func<TrustStore> store, NodeIdentity identity, Func<NodeConfig> config, TimeProvider? time = null)
+    /// <param name="knownAnswers">Computes canaries' expected answers locally.</param>
+    /// <param name="logger">Where fail-closed decisions (a store or verifier that failed) are explained.</param>
+    public TrustEngine(Func<TrustStore> store, NodeIdentity identity, Func<NodeConfig> config, IKnownAnswers knownAnswers, TimeProvider time, ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(identity);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(knownAnswers);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
         _store = store;
         _identity = identity;
         _config = config;
-        _time = time ?? TimeProvider.System;
+        _knownAnswers = knownAnswers;
+        _time = time;
+        _logger = logger;
         LoadPersisted();
         // Another process sharing the config directory judged or measured hosts: adopt its vetting, flags and measurements.
         Store.ExternalChange += LoadPersisted;
@@ -120,8 +141,22 @@ public sealed class TrustEngine : ICandidateRanker
 
     public TrustStore Store => _store();
 
-    /// <summary>Computes a canary's expected canonical result hash by running it in the local locked-down engine.</summary>
-    public Func<string, string>? ExpectedHash { get; set; }
+    /// <summary>
+    /// The deny-list check every grid part uses (requester, host, transport): a store that cannot be read blocks rather
+    /// than admits, and the error is logged.
+    /// </summary>
+    public bool IsBlocked(string nodeId)
+    {
+        try
+        {
+            return Store.IsBlocked(nodeId);
+        }
+        catch (Exception e)
+        {
+            _logger.DenyListCheckFailed(nodeId, e);
+            return true;
+        }
+    }
 
     private sealed class Perf
     {
@@ -250,8 +285,24 @@ public sealed class TrustEngine : ICandidateRanker
             : (AttestationLevel.L0, $"claimed {claimed} counted as L0: " + (Verifier is null ? "no trusted attestation authority configured" : "no evidence verified yet"));
     }
 
-    /// <summary>The coordinator's bid hook: verifies the bid's evidence against the offer's nonce and enforces the job's attestation floor.</summary>
-    public string? CheckBid(PeerEntry peer, ulong nonce, Duckton.Core.Protocol.BidMessage bid)
+    /// <summary>
+    /// The coordinator's bid check: verifies the bid's evidence against the offer's nonce and enforces the job's
+    /// attestation floor. Fails closed: if the check itself fails, the bid is refused and the error logged.
+    /// </summary>
+    public string? CheckBid(PeerEntry host, ulong nonce, Duckton.Core.Protocol.BidMessage bid)
+    {
+        try
+        {
+            return CheckBidOrThrow(host, nonce, bid);
+        }
+        catch (Exception e)
+        {
+            _logger.BidCheckFailed(host.NodeId, bid.JobId, e);
+            return "attestation could not be checked: " + e.Message;
+        }
+    }
+
+    private string? CheckBidOrThrow(PeerEntry peer, ulong nonce, Duckton.Core.Protocol.BidMessage bid)
     {
         var claimed = (AttestationLevel)Math.Min(bid.Attestation, (byte)AttestationLevel.L2);
         (AttestationLevel Level, string? Note) result;
@@ -324,7 +375,25 @@ public sealed class TrustEngine : ICandidateRanker
 
     private TrustBreakdown Adjust(string workerId, TrustBreakdown b) => _flags.ContainsKey(workerId) ? b with { Effective = 0 } : b;
 
+    /// <summary>
+    /// Where <paramref name="peer"/> stands for this query. Fails closed: if the store or configuration fails, the host
+    /// is <see cref="Standing.Unassessable"/> (never selected) and the error logged.
+    /// </summary>
     public HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
+    {
+        try
+        {
+            return AssessOrThrow(peer, c, overrides);
+        }
+        catch (Exception e)
+        {
+            _logger.AssessmentFailed(peer.NodeId, e);
+            return new HostAssessment(peer.NodeId, Standing.Unassessable, new TrustBreakdown(0, 0, 0, 0, 0, 0, 0, false, 0), 0, AttestationLevel.L0,
+                "could not be assessed: " + e.Message, 0, false);
+        }
+    }
+
+    private HostAssessment AssessOrThrow(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
     {
         var (minTrust, minLevel) = Floors(c, overrides);
         var (level, note) = VerifiedAttestation(peer);
@@ -480,15 +549,11 @@ public sealed class TrustEngine : ICandidateRanker
     /// <summary>Runs one canary on <paramref name="peer"/>; true when it committed the expected answer.</summary>
     public async Task<bool> RunCanaryAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)
     {
-        if (ExpectedHash is not { } expectedOf)
-        {
-            return false;
-        }
         var sql = CanarySql();
         string expected;
         try
         {
-            expected = expectedOf(sql);
+            expected = _knownAnswers.ExpectedHash(sql);
         }
         catch (Exception)
         {
@@ -559,7 +624,6 @@ public sealed class TrustEngine : ICandidateRanker
                 }
             }
             _undelivered.GetOrAdd(v.NodeId, _ => new ConcurrentQueue<Receipt>()).Enqueue(receipt);
-            OnReceipt?.Invoke(receipt);
             if (v.Shadow && v.Verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
             {
                 // A shadow replica's checked answer vets a newcomer as well as a canary does.
@@ -654,7 +718,7 @@ public sealed class TrustEngine : ICandidateRanker
         Ingest(payload, Duckton.Core.Protocol.ReceiptMessage.Decode, "receipt", _receiptGossip,
             receipt => receipt.Problem()
                 ?? (receipt.WorkerId == receipt.RequesterId ? "self-issued receipt" : null)
-                ?? (Store.IsBlocked(receipt.RequesterId) || Store.IsBlocked(fromPeer) ? "requester or sender is blocked" : null),
+                ?? (IsBlocked(receipt.RequesterId) || IsBlocked(fromPeer) ? "requester or sender is blocked" : null),
             receipt => Store.AddReceipt(receipt));
 
     private delegate T SpanDecoder<out T>(ReadOnlySpan<byte> payload);
@@ -770,16 +834,10 @@ public sealed class TrustEngine : ICandidateRanker
     /// <summary>The (count, digest) of receipts about this node that it holds, for its own advert (see <see cref="Duckton.Core.Protocol.AdvertMessage.ReceiptDigest"/>).</summary>
     public (ulong Count, byte[] Digest) OwnReceiptSummary()
     {
-        if (SimulateHiddenReceipts)
-        {
-            return (0, new byte[32]);
-        }
         var fps = Store.ReplayFingerprints(_identity.NodeId);
         return ((ulong)fps.Count, Digest(fps));
     }
 
-    /// <summary>TEST/DEMO ONLY (hidden host flag): advertise no receipts, as a host hiding bad ones would.</summary>
-    public bool SimulateHiddenReceipts { get; set; }
 
     /// <summary>BLAKE3("duckton-receipts-digest-v1" ‖ fingerprints as u64 LE, ascending); 32 zero bytes for none.</summary>
     public static byte[] Digest(IEnumerable<ulong> fingerprints)
@@ -897,7 +955,7 @@ public sealed class TrustEngine : ICandidateRanker
         var outcome = Ingest(payload, Duckton.Core.Protocol.VouchMessage.Decode, "vouch", _vouchGossip,
             vouch => vouch.Problem()
                 ?? (vouch.TimestampMs > horizon ? "timestamp is in the future" : null)
-                ?? (Store.IsBlocked(vouch.VoucherId) || Store.IsBlocked(fromPeer) ? "voucher or sender is blocked" : null),
+                ?? (IsBlocked(vouch.VoucherId) || IsBlocked(fromPeer) ? "voucher or sender is blocked" : null),
             vouch => Store.AddVouch(vouch));
         if (outcome == "accepted")
         {
@@ -919,9 +977,6 @@ public sealed class TrustEngine : ICandidateRanker
         _sharedVouches = new SharedVouchList(recent, payloads);
         return payloads;
     }
-
-    /// <summary>Called for every receipt this node issued (e.g. to gossip it).</summary>
-    public Action<Receipt>? OnReceipt { get; set; }
 
     /// <summary>Marks a host as hiding receipts about itself (its advertised digest disagrees with what this node knows).</summary>
     public void Flag(string nodeId, string reason)
@@ -949,4 +1004,16 @@ public sealed class TrustEngine : ICandidateRanker
 
     /// <summary>The latest canary outcome of <paramref name="nodeId"/>: true passed, false failed, null never vetted.</summary>
     public bool? VettingOutcome(string nodeId) => _vetted.TryGetValue(nodeId, out var v) ? v : null;
+
+    // ---------------------------------------------------------------- wiring (the grid's collaborator interfaces)
+
+    int IReceiptSink.Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => Issue(jobId, queryHash, verdicts);
+
+    void IGossipParticipant.IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) => IngestReceipt(payload.Span, fromPeer);
+
+    IReadOnlyList<byte[]> IGossipParticipant.ReceiptsToShare(string? peerNodeId) => ReceiptsToShare();
+
+    (ulong Count, byte[] Digest) IGossipParticipant.ReceiptSummary() => OwnReceiptSummary();
+
+    void IGossipParticipant.IngestVouch(ReadOnlyMemory<byte> payload, string fromPeer) => IngestVouch(payload.Span, fromPeer);
 }

@@ -1,4 +1,4 @@
-// Extension benchmarks (SPEC §6), each figure next to the anchor measured in the same run.
+// Extension benchmarks (docs/BENCHMARKS.md), each figure next to the anchor measured in the same run.
 // Run through bench/extension/run.sh, which publishes the extension and installs the pinned Node client.
 // Usage: NODE_PATH=<client>/node_modules node bench.cjs <duckton.duckdb_extension> [--processes N] [--calls N] [--runs N]
 //        ... bench.cjs <duckton.duckdb_extension> --info-loop N   (only N p2p_info() calls, for run.sh --perf)

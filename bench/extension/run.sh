@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Extension benchmarks (SPEC §6): publishes artifacts/duckton.duckdb_extension, installs the pinned DuckDB Node client
+# Extension benchmarks (docs/BENCHMARKS.md): publishes artifacts/duckton.duckdb_extension, installs the pinned DuckDB Node client
 # and measures file size, LOAD time, per-call overhead and 1 M-row throughput against their anchors in the same run.
 # Usage: bench/extension/run.sh [--perf] [--processes N] [--calls N] [--runs N]
 #   --perf  also profiles 20,000 p2p_info() calls with Linux perf (if installed) and reports the CPU time per call

@@ -4,7 +4,7 @@ using Duckton.Node;
 
 namespace Duckton.Cli;
 
-/// <summary>The <c>duckton</c> command tree (SPEC §3).</summary>
+/// <summary>The <c>duckton</c> command tree.</summary>
 internal static class CliCommands
 {
     public static RootCommand Build()
@@ -92,14 +92,14 @@ internal static class CliCommands
         var configDir = ConfigDirOption();
         var rows = new Option<long>("--rows") { Description = "Rows of the large query", DefaultValueFactory = _ => 1_000_000 };
         var runs = new Option<int>("--runs") { Description = "Timed runs per figure (median reported)", DefaultValueFactory = _ => 7 };
-        var local = new Command("local", "Local p2p_query against the same query run directly, and small-query latency (SPEC §6)");
+        var local = new Command("local", "Local p2p_query against the same query run directly, and small-query latency");
         local.Options.Add(configDir);
         local.Options.Add(rows);
         local.Options.Add(runs);
         local.SetAction(parse => LocalBenchmark.Run(ConfigDirectory.Resolve(parse.GetValue(configDir)), parse.GetValue(rows), parse.GetValue(runs), Console.Out));
         var gridRows = new Option<long>("--rows") { Description = "Rows of the streamed result", DefaultValueFactory = _ => 1_000_000 };
         var gridRuns = new Option<int>("--runs") { Description = "Timed small queries per figure", DefaultValueFactory = _ => 500 };
-        var grid = new Command("grid", "Verified remote queries on a loopback grid of real host processes (SPEC §6)");
+        var grid = new Command("grid", "Verified remote queries on a loopback grid of real host processes");
         grid.Options.Add(gridRows);
         grid.Options.Add(gridRuns);
         var spillOnly = new Option<bool>("--spill-only") { Description = "Only the requester's spill-to-disk cost (in-memory vs spilled result)" };

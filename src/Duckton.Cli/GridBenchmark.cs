@@ -13,7 +13,7 @@ using Duckton.Node;
 namespace Duckton.Cli;
 
 /// <summary>
-/// Grid figures (SPEC §6) on loopback with real host processes and real DuckDB: verified small-query latency (k=3, q=2),
+/// Grid figures (docs/BENCHMARKS.md) on loopback with real host processes and real DuckDB: verified small-query latency (k=3, q=2),
 /// streaming throughput of a large result against the same query run locally and against a bare TLS 1.3 SslStream
 /// transfer, and p99 with one stalled host of the k.
 /// </summary>

@@ -11,7 +11,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Duckton.Cli;
 
-/// <summary><c>duckton host</c> and <c>duckton grid up</c> (SPEC §3).</summary>
+/// <summary><c>duckton host</c> and <c>duckton grid up</c>.</summary>
 internal static class HostCommands
 {
     private static readonly Dictionary<string, SimulatedFault> s_faults = new(StringComparer.OrdinalIgnoreCase)

@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Duckton.Cli;
 
 /// <summary>
-/// End-to-end figures for the local path (SPEC §6): p2p_query against the same query run directly, and small-query
+/// End-to-end figures for the local path (docs/BENCHMARKS.md): p2p_query against the same query run directly, and small-query
 /// latency. Both sides read every row into typed batches through the same reader.
 /// </summary>
 internal static class LocalBenchmark
@@ -22,7 +22,7 @@ internal static class LocalBenchmark
         output.WriteLine($"local p2p_query, {rows:N0} rows x (INTEGER, DOUBLE, VARCHAR), every row read into typed batches; {runs} runs:");
         output.WriteLine(string.Create(f, $"  direct     wall median {direct.Median:F1} ms ({rows / direct.Median / 1000:F2} M rows/s), CPU min {direct.CpuMin:F1} ms"));
         output.WriteLine(string.Create(f, $"  p2p_query  wall median {viaP2p.Median:F1} ms ({rows / viaP2p.Median / 1000:F2} M rows/s), CPU min {viaP2p.CpuMin:F1} ms"));
-        output.WriteLine(string.Create(f, $"  ratio      wall {viaP2p.Median / direct.Median:F2}x, CPU {viaP2p.CpuMin / direct.CpuMin:F2}x   (SPEC §6 target <= 1.3x)"));
+        output.WriteLine(string.Create(f, $"  ratio      wall {viaP2p.Median / direct.Median:F2}x, CPU {viaP2p.CpuMin / direct.CpuMin:F2}x   (target <= 1.3x)"));
         output.WriteLine(string.Create(f, $"small query SELECT 42: p2p_query p50 {small.Median:F3} ms p99 {small.P99:F3} ms; direct p50 {smallDirect.Median:F3} ms  (target <= 2 ms)"));
         return 0;
     }

@@ -8,7 +8,7 @@ internal sealed class InfoFunction : TableFunctionDefinition
 {
     public override string Name => "p2p_info";
 
-    // The rows never change within a process: build them once (saves work on every call, SPEC §6 per-call budget).
+    // The rows never change within a process: build them once (saves work on every call: the extension's per-call budget in docs/BENCHMARKS.md).
     private static readonly ResultSet s_rows = TextResult.KeyValue(
     [
         ("protocol_name", ProtocolInfo.Name),
@@ -22,7 +22,7 @@ internal sealed class InfoFunction : TableFunctionDefinition
     public override ResultSet Bind(TableFunctionArguments arguments) => s_rows;
 }
 
-/// <summary>Protocol constants (SPEC §4).</summary>
+/// <summary>Protocol constants.</summary>
 public static class ProtocolInfo
 {
     public const string Name = "duckdb-p2p";

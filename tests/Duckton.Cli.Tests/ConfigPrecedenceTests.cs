@@ -1,6 +1,6 @@
 namespace Duckton.Cli.Tests;
 
-/// <summary>Configuration layers end to end through the CLI, across restarts (SPEC §5.5).</summary>
+/// <summary>Configuration layers end to end through the CLI, across restarts.</summary>
 public class ConfigPrecedenceTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("duckton-cfg-").FullName;

@@ -2,7 +2,7 @@ using Duckton.Node;
 
 namespace Duckton.Extension.Tests;
 
-/// <summary>The extension's node finds its configuration where the CLI does (SPEC §3).</summary>
+/// <summary>The extension's node finds its configuration where the CLI does.</summary>
 public class ConfigDirectoryTests
 {
     private static string Resolve(string? explicitDir, params (string Name, string Value)[] env)

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Duckton.Grid.Tests;
 
 /// <summary>
-/// Runs tests/netns/run.sh (SPEC §5.3/§7): hosts in network namespaces behind veth pairs with tc netem delay and loss, a
+/// Runs tests/netns/run.sh: hosts in network namespaces behind veth pairs with tc netem delay and loss, a
 /// requester in the root namespace, verified queries with a cheater and with a host killed mid-stream. Needs root and working
 /// <c>ip netns</c>; elsewhere the test reports why it could not run. With CI=true as root it must run and pass.
 /// </summary>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Network-fault test of the grid (SPEC §5.3, §7): four `duckton host` processes, each in its own network namespace
+# Network-fault test of the grid: four `duckton host` processes, each in its own network namespace
 # behind a veth pair on a bridge, with `tc netem delay 5ms loss 1%` on every link (kernels without netem: 1% random
 # loss each way from nftables and a tbf rate cap, no fixed delay); a requester in the root namespace
 # joins by seed and runs verified queries (replicas 3, quorum 2), one with a SIMULATED cheater among the hosts and

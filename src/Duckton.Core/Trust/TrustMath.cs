@@ -5,7 +5,7 @@ namespace Duckton.Core.Trust;
 /// <summary>One outcome a requester observed for a host: when, whether correct, how much it counts.</summary>
 public readonly record struct Observation(DateTimeOffset Timestamp, bool Correct, double Weight = 1.0);
 
-/// <summary>Parameters of confidence-aware reputation (SPEC §5.4).</summary>
+/// <summary>Parameters of confidence-aware reputation (docs/TRUST.md).</summary>
 public sealed record ReputationParameters
 {
     /// <summary>Age at which an observation counts half. Default <c>trust.reputation_half_life_secs</c> (7 days).</summary>
@@ -97,7 +97,7 @@ public static class StakeFactor
         floor >= 1 ? (reliability >= 1 ? 1 : 0) : Math.Clamp((reliability - floor) / (1 - floor), 0, 1);
 }
 
-/// <summary>Weights of effective trust (SPEC §5.4): α reputation, β identity age, γ vouchers, δ stake.</summary>
+/// <summary>Weights of effective trust (docs/TRUST.md): α reputation, β identity age, γ vouchers, δ stake.</summary>
 public sealed record TrustWeights(double Alpha = 0.7, double Beta = 0.1, double Gamma = 0.1, double Delta = 0.1)
 {
     public static TrustWeights Default { get; } = new();
@@ -165,7 +165,7 @@ public sealed record TrustBreakdown(double Reputation, double Age, double Vouche
 
 /// <summary>
 /// <c>effective = gate(level ≥ min_level) · clamp(α·R + β·age + γ·voucher + δ·stake − penalties, 0, 1) + exploration</c>
-/// (SPEC §5.4), clamped to [0, 1].
+/// (docs/TRUST.md), clamped to [0, 1].
 /// </summary>
 public static class EffectiveTrust
 {
@@ -185,7 +185,7 @@ public static class EffectiveTrust
     }
 }
 
-/// <summary>Weights of the composite selection score (SPEC §5.4).</summary>
+/// <summary>Weights of the composite selection score (docs/TRUST.md).</summary>
 public sealed record SelectionWeights(double Quality = 0.60, double Stake = 0.30, double Price = 0.25, double Latency = 0.15, double Throughput = 0.15, double Capability = 0.10, double StakeReliabilityFloor = 0.50)
 {
     public static SelectionWeights Default { get; } = new();

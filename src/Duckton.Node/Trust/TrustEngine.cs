@@ -39,7 +39,7 @@ public interface IKnownAnswers
 public sealed record HostAssessment(string NodeId, Standing Standing, TrustBreakdown Trust, int Observations, AttestationLevel Attestation, string? AttestationNote, double Selection, bool Flagged);
 
 /// <summary>
-/// The requester's trust engine (SPEC §5.4, docs/TRUST.md): issues and stores signed receipts for every verdict,
+/// The requester's trust engine (docs/TRUST.md): issues and stores signed receipts for every verdict,
 /// ranks candidates by effective trust and requester-measured performance (a <see cref="ICandidateRanker"/>), applies
 /// min_trust / min_attestation / data-class floors and the deny-list as hard filters, and vets newcomers with canary
 /// queries (known answers computed locally) so a fresh grid is usable under the default policy.

@@ -989,7 +989,7 @@ public sealed class TrustStore : IDisposable
         return list;
     }
 
-    /// <summary>Effective trust of a worker from its stored history (SPEC §5.4).</summary>
+    /// <summary>Effective trust of a worker from its stored history (docs/TRUST.md).</summary>
     public TrustBreakdown Evaluate(string workerId, TrustPolicy policy, ReputationParameters parameters, double stake = 0, Duckton.Core.Configuration.AttestationLevel attestation = default,
         string? requesterId = null)
     {
@@ -1010,7 +1010,7 @@ public sealed class TrustStore : IDisposable
     public int ObservationCount(string workerId, string? requesterId = null) => ReputationOf(workerId, requesterId, ReputationParameters.Default).Count;
 
     /// <summary>
-    /// R (Wilson-shrunk recency-weighted correctness, SPEC §5.4) from running sums kept in the worker's ledger, so an
+    /// R (Wilson-shrunk recency-weighted correctness, docs/TRUST.md) from running sums kept in the worker's ledger, so an
     /// evaluation costs the receipts added since the last one rather than the whole history:
     /// Σ wᵢ·cᵢ and Σ wᵢ with wᵢ = 0.5^(ageᵢ/h) are multiplied by 0.5^(Δt/h) as time advances (exactly what every
     /// weight does), and each new observation is added with its weight at that moment. Equal to

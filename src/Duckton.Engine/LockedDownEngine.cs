@@ -56,10 +56,36 @@ public sealed class LockedDownEngine : IDisposable
     ];
 
     /// <summary>
-    /// Run on each new instance after open (these settings cannot be given at open time). <c>lock_configuration</c>
-    /// comes last: after it no <c>SET</c> can loosen anything.
+    /// The result-affecting settings every job runs under, whatever the host's environment: DuckDB takes its time zone
+    /// from <c>TZ</c> and ICU its calendar from <c>LANG</c>/<c>LC_*</c> (<c>th_TH</c> gives the Buddhist calendar), so
+    /// without these two hosts in different places return different results for the same query. The others are
+    /// DuckDB's defaults, pinned so a result never depends on them. Set globally before <c>lock_configuration</c>: a
+    /// job can neither <c>SET</c> nor <c>RESET</c> them. Documented in docs/PROTOCOL.md ("The job environment").
     /// </summary>
-    public const string LockdownSql = "SET disabled_filesystems='LocalFileSystem'; SET lock_configuration=true;";
+    public static IReadOnlyList<KeyValuePair<string, string>> ResultSettings { get; } =
+    [
+        new("TimeZone", "UTC"),
+        new("Calendar", "gregorian"),
+        new("default_collation", ""),
+        new("default_order", "ASC"),
+        new("default_null_order", "NULLS_LAST"),
+        new("integer_division", "false"),
+        new("ieee_floating_point_ops", "true"),
+        new("order_by_non_integer_literal", "false"),
+        new("scalar_subquery_error_on_multiple_rows", "true"),
+        new("disable_timestamptz_casts", "false"),
+        new("preserve_insertion_order", "true"),
+    ];
+
+    private static readonly string s_resultSettingsSql = string.Concat(ResultSettings.Select(s =>
+        $"SET GLOBAL {s.Key}='{s.Value.Replace("'", "''", StringComparison.Ordinal)}'; "));
+
+    /// <summary>
+    /// Run on each new instance after open (these settings cannot be given at open time): the
+    /// <see cref="ResultSettings"/>, then the file system switched off. <c>lock_configuration</c> comes last: after it
+    /// no <c>SET</c> can loosen or change anything.
+    /// </summary>
+    public static string LockdownSql { get; } = s_resultSettingsSql + "SET disabled_filesystems='LocalFileSystem'; SET lock_configuration=true;";
 
     /// <summary>
     /// <see cref="LockdownSql"/>, or with shared directories: allow exactly those (DuckDB resolves <c>..</c> and symlinks
@@ -74,7 +100,7 @@ public sealed class LockedDownEngine : IDisposable
             return LockdownSql;
         }
         var list = string.Join(", ", roots.Select(r => "'" + r.Replace("'", "''", StringComparison.Ordinal) + "'"));
-        return $"SET allowed_directories=[{list}]; SET temp_directory=''; SET enable_external_access=false; SET lock_configuration=true;";
+        return s_resultSettingsSql + $"SET allowed_directories=[{list}]; SET temp_directory=''; SET enable_external_access=false; SET lock_configuration=true;";
     }
 
     /// <summary>

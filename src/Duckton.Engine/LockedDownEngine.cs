@@ -200,8 +200,12 @@ public sealed class LockedDownEngine : IDisposable
                     RequireReadOnly(statement);
                 }
                 pristine = statement.StatementType == DuckDBStatementType.Select;
-                using var result = statement.Execute();
-                return result.ReadAll(_options.MaxResultBytes);
+                ResultSet rows;
+                using (var result = statement.Execute())
+                {
+                    rows = result.ReadAll(_options.MaxResultBytes);
+                }
+                return pristine ? RestoreNullTypes(connection, sql, rows) : rows;
             }
             catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
             {
@@ -213,6 +217,64 @@ public sealed class LockedDownEngine : IDisposable
             Interlocked.Decrement(ref _running);
             Return(instance, pristine);
         }
+    }
+
+    /// <summary>
+    /// DuckDB gives an untyped NULL column (<c>SELECT NULL AS x</c>) the type INTEGER in a final result, though inside
+    /// the query, and in any subquery of it, its type is "NULL" (<c>typeof(x)</c> is <c>"NULL"</c>). p2p_query is used
+    /// as a subquery, so the "NULL" type is restored: only when an INTEGER column holds nothing but NULLs, DuckDB is
+    /// asked for the column types of the query as a subquery (<c>LIMIT 0</c>: the query body does not run again).
+    /// A statement that cannot be wrapped keeps DuckDB's types.
+    /// </summary>
+    private static ResultSet RestoreNullTypes(DuckDBConnection connection, string sql, ResultSet result)
+    {
+        var schema = result.Schema;
+        var candidates = Enumerable.Range(0, schema.Count)
+            .Where(c => schema.Types[c].Id == DuckTypeId.Integer && result.Batches.All(b => AllNull(b.Columns[c], b.RowCount)))
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            return result;
+        }
+        string?[] typeNames;
+        try
+        {
+            var body = sql.TrimEnd().TrimEnd(';');
+            var probe = connection.QueryAll($"SELECT typeof(COLUMNS(*)) FROM (SELECT * FROM ({body}\n) LIMIT 0) RIGHT JOIN (SELECT 1) ON true");
+            if (probe.Schema.Count != schema.Count + 1 || probe.Batches.Count == 0 || probe.Batches[0].RowCount != 1)
+            {
+                return result;
+            }
+            typeNames = [.. probe.Batches[0].Columns.Select(c => c.IsValid(0) ? System.Text.Encoding.UTF8.GetString(c.GetBytes(0)) : null)];
+        }
+        catch (DuckDBException)
+        {
+            return result;
+        }
+        var nullType = DuckType.Of(DuckTypeId.SqlNull);
+        var restored = candidates.Where(c => typeNames[c] == "\"NULL\"").ToHashSet();
+        if (restored.Count == 0)
+        {
+            return result;
+        }
+        var types = schema.Types.Select((t, c) => restored.Contains(c) ? nullType : t).ToArray();
+        var newSchema = new ResultSchema(schema.Names, types);
+        var batches = result.Batches.Select(b => new ResultBatch(newSchema,
+            [.. b.Columns.Select((v, c) => restored.Contains(c) ? new ColumnVector(nullType, b.RowCount, validity: new ulong[ColumnVector.ValidityWords(b.RowCount)]) : v)],
+            b.RowCount)).ToList();
+        return new ResultSet(newSchema, batches);
+    }
+
+    private static bool AllNull(ColumnVector v, int rows)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            if (v.IsValid(r))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Instance Take()

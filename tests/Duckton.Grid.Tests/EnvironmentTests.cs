@@ -63,6 +63,19 @@ public sealed class EnvironmentTests(EnvironmentFixture grid) : IClassFixture<En
         Assert.Equal(expected, rows.Single()[0]);
     }
 
+    /// <summary>GEOMETRY, an untyped NULL and repeated names through three real hosts: verified, and as DuckDB returns them.</summary>
+    [Fact]
+    public void Geometry_null_type_and_repeated_names_cross_the_grid()
+    {
+        const string Sql = "SELECT 'LINESTRING (0 0, 1.5 2)'::GEOMETRY AS g, NULL AS n, 1 AS a, 2 AS a";
+        var literal = "'" + Sql.Replace("'", "''", StringComparison.Ordinal) + "'";
+        var options = $", replicas => 3, quorum => 3, prefer => 'remote', nodes => {GridFixture.Nodes(grid.H1, grid.H2, grid.H3)}";
+        var meta = grid.Requester.Meta(literal, options);
+        Assert.True(meta["verified"] == "true", $"not verified: {string.Join("; ", meta.Select(kv => kv.Key + "=" + kv.Value))}");
+        var rows = grid.Requester.Rows($"SELECT g::VARCHAR, typeof(g), typeof(n), a::VARCHAR, a_1::VARCHAR, (g = 'LINESTRING (0 0, 1.5 2)'::GEOMETRY)::VARCHAR FROM p2p_query({literal}{options})");
+        Assert.Equal(new string?[] { "LINESTRING (0 0, 1.5 2)", "GEOMETRY", "\"NULL\"", "1", "2", "true" }, rows.Single());
+    }
+
     /// <summary>A job cannot move itself to another time zone or calendar: the settings are locked.</summary>
     [Fact]
     public void A_job_cannot_change_the_fixed_settings()

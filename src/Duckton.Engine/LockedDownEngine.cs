@@ -224,7 +224,8 @@ public sealed class LockedDownEngine : IDisposable
     /// the query, and in any subquery of it, its type is "NULL" (<c>typeof(x)</c> is <c>"NULL"</c>). p2p_query is used
     /// as a subquery, so the "NULL" type is restored: only when an INTEGER column holds nothing but NULLs, DuckDB is
     /// asked for the column types of the query as a subquery (<c>LIMIT 0</c>: the query body does not run again).
-    /// A statement that cannot be wrapped keeps DuckDB's types.
+    /// A statement that cannot be wrapped keeps DuckDB's types. The same probe refuses a top-level GEOMETRY column that
+    /// has a coordinate reference system.
     /// </summary>
     private static ResultSet RestoreNullTypes(DuckDBConnection connection, string sql, ResultSet result)
     {
@@ -232,7 +233,8 @@ public sealed class LockedDownEngine : IDisposable
         var candidates = Enumerable.Range(0, schema.Count)
             .Where(c => schema.Types[c].Id == DuckTypeId.Integer && result.Batches.All(b => AllNull(b.Columns[c], b.RowCount)))
             .ToList();
-        if (candidates.Count == 0)
+        var geometries = Enumerable.Range(0, schema.Count).Where(c => schema.Types[c].Id == DuckTypeId.Geometry).ToList();
+        if (candidates.Count == 0 && geometries.Count == 0)
         {
             return result;
         }
@@ -250,6 +252,11 @@ public sealed class LockedDownEngine : IDisposable
         catch (DuckDBException)
         {
             return result;
+        }
+        // The C API shows GEOMETRY('OGC:CRS84') as plain GEOMETRY and cannot create the CRS type: refuse rather than drop it.
+        if (geometries.FirstOrDefault(c => typeNames[c] != "GEOMETRY", -1) is var g and >= 0)
+        {
+            throw new DuckDBException($"column {schema.Names[g]} has the type {typeNames[g]}: a GEOMETRY with a coordinate reference system cannot be carried by duckton (DuckDB's C API neither shows nor creates the CRS); cast it to plain GEOMETRY in the query ({schema.Names[g]}::GEOMETRY)");
         }
         var nullType = DuckType.Of(DuckTypeId.SqlNull);
         var restored = candidates.Where(c => typeNames[c] == "\"NULL\"").ToHashSet();

@@ -102,6 +102,15 @@ public class NamesAndTypesTests(SqlFixture db)
     }
 
     [Fact]
+    public void Geometry_with_a_crs_is_refused_rather_than_stripped()
+    {
+        var e = Assert.ThrowsAny<Exception>(() => db.Query("SELECT * FROM p2p_query('SELECT ''POINT (1 2)''::GEOMETRY(''OGC:CRS84'') AS g')"));
+        Assert.Contains("coordinate reference system", e.Message, StringComparison.Ordinal);
+        Assert.Contains("g::GEOMETRY", e.Message, StringComparison.Ordinal);
+        Assert.Equal("POINT (1 2)", db.Scalar("SELECT g FROM p2p_query('SELECT (''POINT (1 2)''::GEOMETRY(''OGC:CRS84''))::GEOMETRY AS g')"));
+    }
+
+    [Fact]
     public void Variant_is_refused_with_the_reason_and_a_way_out()
     {
         var e = Assert.ThrowsAny<Exception>(() => db.Query("SELECT * FROM p2p_query('SELECT 1::VARIANT AS v')"));

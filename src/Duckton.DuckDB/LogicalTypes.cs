@@ -57,6 +57,10 @@ public static unsafe class LogicalTypes
                 }
                 return DuckType.Union(members);
             }
+            case (DuckTypeId)41:
+                // VARIANT's values live in an internal nested layout that the C API neither documents nor gives
+                // functions for (the stable v1.2.0 function table has none), so duckton cannot carry them faithfully.
+                throw new NotSupportedException("VARIANT (DuckDB type id 41) cannot be carried by duckton: DuckDB's C API gives no access to VARIANT values; cast the column in the query, e.g. v::JSON or v::VARCHAR");
             case DuckTypeId.Invalid or DuckTypeId.Any:
                 throw new NotSupportedException($"DuckDB type id {(int)id} cannot be carried in a result");
             default:

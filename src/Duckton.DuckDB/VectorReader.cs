@@ -32,7 +32,7 @@ public static unsafe class VectorReader
         var count = rows.Count;
         switch (type.Id)
         {
-            case DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum:
+            case DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum or DuckTypeId.Geometry:
                 return ReadByteStrings(type, (DuckDBStringT*)data, rows, validity);
             case DuckTypeId.List or DuckTypeId.Map:
             {

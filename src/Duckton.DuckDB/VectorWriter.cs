@@ -18,7 +18,7 @@ public static unsafe class VectorWriter
         var type = src.Type;
         switch (type.Id)
         {
-            case DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum:
+            case DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum or DuckTypeId.Geometry:
             {
                 var slots = (DuckDBStringT*)api->duckdb_vector_get_data(dst);
                 fixed (byte* bytes = src.Bytes)

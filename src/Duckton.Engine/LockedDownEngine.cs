@@ -56,10 +56,36 @@ public sealed class LockedDownEngine : IDisposable
     ];
 
     /// <summary>
-    /// Run on each new instance after open (these settings cannot be given at open time). <c>lock_configuration</c>
-    /// comes last: after it no <c>SET</c> can loosen anything.
+    /// The result-affecting settings every job runs under, whatever the host's environment: DuckDB takes its time zone
+    /// from <c>TZ</c> and ICU its calendar from <c>LANG</c>/<c>LC_*</c> (<c>th_TH</c> gives the Buddhist calendar), so
+    /// without these two hosts in different places return different results for the same query. The others are
+    /// DuckDB's defaults, pinned so a result never depends on them. Set globally before <c>lock_configuration</c>: a
+    /// job can neither <c>SET</c> nor <c>RESET</c> them. Documented in docs/PROTOCOL.md ("The job environment").
     /// </summary>
-    public const string LockdownSql = "SET disabled_filesystems='LocalFileSystem'; SET lock_configuration=true;";
+    public static IReadOnlyList<KeyValuePair<string, string>> ResultSettings { get; } =
+    [
+        new("TimeZone", "UTC"),
+        new("Calendar", "gregorian"),
+        new("default_collation", ""),
+        new("default_order", "ASC"),
+        new("default_null_order", "NULLS_LAST"),
+        new("integer_division", "false"),
+        new("ieee_floating_point_ops", "true"),
+        new("order_by_non_integer_literal", "false"),
+        new("scalar_subquery_error_on_multiple_rows", "true"),
+        new("disable_timestamptz_casts", "false"),
+        new("preserve_insertion_order", "true"),
+    ];
+
+    private static readonly string s_resultSettingsSql = string.Concat(ResultSettings.Select(s =>
+        $"SET GLOBAL {s.Key}='{s.Value.Replace("'", "''", StringComparison.Ordinal)}'; "));
+
+    /// <summary>
+    /// Run on each new instance after open (these settings cannot be given at open time): the
+    /// <see cref="ResultSettings"/>, then the file system switched off. <c>lock_configuration</c> comes last: after it
+    /// no <c>SET</c> can loosen or change anything.
+    /// </summary>
+    public static string LockdownSql { get; } = s_resultSettingsSql + "SET disabled_filesystems='LocalFileSystem'; SET lock_configuration=true;";
 
     /// <summary>
     /// <see cref="LockdownSql"/>, or with shared directories: allow exactly those (DuckDB resolves <c>..</c> and symlinks
@@ -74,7 +100,7 @@ public sealed class LockedDownEngine : IDisposable
             return LockdownSql;
         }
         var list = string.Join(", ", roots.Select(r => "'" + r.Replace("'", "''", StringComparison.Ordinal) + "'"));
-        return $"SET allowed_directories=[{list}]; SET temp_directory=''; SET enable_external_access=false; SET lock_configuration=true;";
+        return s_resultSettingsSql + $"SET allowed_directories=[{list}]; SET temp_directory=''; SET enable_external_access=false; SET lock_configuration=true;";
     }
 
     /// <summary>
@@ -174,8 +200,12 @@ public sealed class LockedDownEngine : IDisposable
                     RequireReadOnly(statement);
                 }
                 pristine = statement.StatementType == DuckDBStatementType.Select;
-                using var result = statement.Execute();
-                return result.ReadAll(_options.MaxResultBytes);
+                ResultSet rows;
+                using (var result = statement.Execute())
+                {
+                    rows = result.ReadAll(_options.MaxResultBytes);
+                }
+                return pristine ? RestoreNullTypes(connection, sql, rows) : rows;
             }
             catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
             {
@@ -187,6 +217,71 @@ public sealed class LockedDownEngine : IDisposable
             Interlocked.Decrement(ref _running);
             Return(instance, pristine);
         }
+    }
+
+    /// <summary>
+    /// DuckDB gives an untyped NULL column (<c>SELECT NULL AS x</c>) the type INTEGER in a final result, though inside
+    /// the query, and in any subquery of it, its type is "NULL" (<c>typeof(x)</c> is <c>"NULL"</c>). p2p_query is used
+    /// as a subquery, so the "NULL" type is restored: only when an INTEGER column holds nothing but NULLs, DuckDB is
+    /// asked for the column types of the query as a subquery (<c>LIMIT 0</c>: the query body does not run again).
+    /// A statement that cannot be wrapped keeps DuckDB's types. The same probe refuses a top-level GEOMETRY column that
+    /// has a coordinate reference system.
+    /// </summary>
+    private static ResultSet RestoreNullTypes(DuckDBConnection connection, string sql, ResultSet result)
+    {
+        var schema = result.Schema;
+        var candidates = Enumerable.Range(0, schema.Count)
+            .Where(c => schema.Types[c].Id == DuckTypeId.Integer && result.Batches.All(b => AllNull(b.Columns[c], b.RowCount)))
+            .ToList();
+        var geometries = Enumerable.Range(0, schema.Count).Where(c => schema.Types[c].Id == DuckTypeId.Geometry).ToList();
+        if (candidates.Count == 0 && geometries.Count == 0)
+        {
+            return result;
+        }
+        string?[] typeNames;
+        try
+        {
+            var body = sql.TrimEnd().TrimEnd(';');
+            var probe = connection.QueryAll($"SELECT typeof(COLUMNS(*)) FROM (SELECT * FROM ({body}\n) LIMIT 0) RIGHT JOIN (SELECT 1) ON true");
+            if (probe.Schema.Count != schema.Count + 1 || probe.Batches.Count == 0 || probe.Batches[0].RowCount != 1)
+            {
+                return result;
+            }
+            typeNames = [.. probe.Batches[0].Columns.Select(c => c.IsValid(0) ? System.Text.Encoding.UTF8.GetString(c.GetBytes(0)) : null)];
+        }
+        catch (DuckDBException)
+        {
+            return result;
+        }
+        // The C API shows GEOMETRY('OGC:CRS84') as plain GEOMETRY and cannot create the CRS type: refuse rather than drop it.
+        if (geometries.FirstOrDefault(c => typeNames[c] != "GEOMETRY", -1) is var g and >= 0)
+        {
+            throw new DuckDBException($"column {schema.Names[g]} has the type {typeNames[g]}: a GEOMETRY with a coordinate reference system cannot be carried by duckton (DuckDB's C API neither shows nor creates the CRS); cast it to plain GEOMETRY in the query ({schema.Names[g]}::GEOMETRY)");
+        }
+        var nullType = DuckType.Of(DuckTypeId.SqlNull);
+        var restored = candidates.Where(c => typeNames[c] == "\"NULL\"").ToHashSet();
+        if (restored.Count == 0)
+        {
+            return result;
+        }
+        var types = schema.Types.Select((t, c) => restored.Contains(c) ? nullType : t).ToArray();
+        var newSchema = new ResultSchema(schema.Names, types);
+        var batches = result.Batches.Select(b => new ResultBatch(newSchema,
+            [.. b.Columns.Select((v, c) => restored.Contains(c) ? new ColumnVector(nullType, b.RowCount, validity: new ulong[ColumnVector.ValidityWords(b.RowCount)]) : v)],
+            b.RowCount)).ToList();
+        return new ResultSet(newSchema, batches);
+    }
+
+    private static bool AllNull(ColumnVector v, int rows)
+    {
+        for (var r = 0; r < rows; r++)
+        {
+            if (v.IsValid(r))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private Instance Take()

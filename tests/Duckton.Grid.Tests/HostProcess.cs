@@ -36,7 +36,10 @@ public sealed class HostProcess : IDisposable
 
     public static Task<HostProcess> StartAsync(string root, string name, params string[] extra) => Task.Run(() => Start(root, name, extra));
 
-    public static HostProcess Start(string root, string name, params string[] extra)
+    public static HostProcess Start(string root, string name, params string[] extra) => Start(root, name, null, extra);
+
+    /// <summary>A host whose process environment also holds <paramref name="environment"/> (e.g. <c>TZ</c>, <c>LANG</c>, <c>LC_ALL</c>).</summary>
+    public static HostProcess Start(string root, string name, IReadOnlyDictionary<string, string>? environment, params string[] extra)
     {
         var dir = Path.Combine(root, name);
         Directory.CreateDirectory(dir);
@@ -54,6 +57,10 @@ public sealed class HostProcess : IDisposable
             psi.ArgumentList.Add(a);
         }
         psi.Environment["P2P_CONFIG_DIR"] = dir;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
         var p = Process.Start(psi)!;
         var stderr = new StringBuilder();
         var ready = p.StandardOutput.ReadLineAsync();

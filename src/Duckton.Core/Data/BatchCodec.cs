@@ -531,6 +531,9 @@ public static partial class BatchCodec
                 // BIGNUM: a 3-byte header and at least one magnitude byte.
                 case DuckTypeId.BigNum when value.Length < 4:
                     throw new CodecException($"BIGNUM value in row {i} is malformed");
+                // GEOMETRY: exactly one well-formed WKB geometry, so DuckDB never reads past a peer's bytes.
+                case DuckTypeId.Geometry when !Wkb.IsValid(value):
+                    throw new CodecException($"GEOMETRY value in row {i} is not well-formed WKB");
             }
         }
         return vector;

@@ -108,7 +108,7 @@ public sealed class DuckType : IEquatable<DuckType>
     };
 
     /// <summary>VARCHAR, BLOB, BIT and BIGNUM: values are byte strings.</summary>
-    public bool IsByteString => Id is DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum;
+    public bool IsByteString => Id is DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum or DuckTypeId.Geometry;
 
     public bool Equals(DuckType? other)
     {
@@ -243,6 +243,7 @@ public sealed class DuckType : IEquatable<DuckType>
         DuckTypeId.TimestampTz => "TIMESTAMP WITH TIME ZONE",
         DuckTypeId.BigNum => "BIGNUM",
         DuckTypeId.SqlNull => "\"NULL\"",
+        DuckTypeId.Geometry => "GEOMETRY",
         _ => id.ToString().ToUpperInvariant(),
     };
 }

@@ -41,4 +41,6 @@ public enum DuckTypeId : byte
     BigNum = 35,
     SqlNull = 36,
     TimeNs = 39,
+    /// <summary>GEOMETRY: an ISO WKB byte string (DuckDB 1.5 stores it so); a CRS parameter is not visible through the C API.</summary>
+    Geometry = 40,
 }

@@ -167,6 +167,9 @@ public static class ValueFormatter
             case DuckTypeId.BigNum:
                 AppendBigNum(sb, v.GetBytes(row));
                 break;
+            case DuckTypeId.Geometry:
+                Wkb.AppendWkt(sb, v.GetBytes(row));
+                break;
             case DuckTypeId.List:
                 AppendList(sb, v, row);
                 break;

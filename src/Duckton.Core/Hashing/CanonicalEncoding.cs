@@ -143,7 +143,7 @@ internal abstract class CellCodec
             DuckTypeId.Decimal => new FixedCodec<Int128, DecimalBody>(type),
             DuckTypeId.Uuid => new FixedCodec<UInt128, UuidBody>(type),
             DuckTypeId.Enum => new EnumCodec(type),
-            DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum => new ByteStringCodec(type),
+            DuckTypeId.Varchar or DuckTypeId.Blob or DuckTypeId.Bit or DuckTypeId.BigNum or DuckTypeId.Geometry => new ByteStringCodec(type),
             DuckTypeId.List => new ListCodec(type, For(type.Element!)),
             // A MAP is physically LIST(STRUCT(key, value)) and is encoded exactly like that list.
             DuckTypeId.Map => new ListCodec(type, For(DuckType.Struct(type.Fields))),

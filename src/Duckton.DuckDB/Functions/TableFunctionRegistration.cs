@@ -108,10 +108,12 @@ public static unsafe class TableFunctionRegistration
                 result.Dispose();
                 throw new SqlFunctionException($"{definition.Name} produced no columns");
             }
+            // DuckDB refuses repeated output names; name them as DuckDB names a subquery's columns (a, a_1, ...).
+            var names = ColumnNames.Deduplicate(result.Schema.Names);
             for (var c = 0; c < result.Schema.Count; c++)
             {
                 var lt = LogicalTypes.ToNative(result.Schema.Types[c]);
-                using var name = new Utf8.Scoped(result.Schema.Names[c]);
+                using var name = new Utf8.Scoped(names[c]);
                 api->duckdb_bind_add_result_column(info, name.Pointer, lt);
                 LogicalTypes.Destroy(lt);
             }

@@ -4,7 +4,7 @@ using Duckton.Core.Data;
 namespace Duckton.Core.Hashing;
 
 /// <summary>
-/// The canonical, order-independent BLAKE3 hash of a typed query result (SPEC §5.2; byte-level
+/// The canonical, order-independent BLAKE3 hash of a typed query result (byte-level
 /// definition in docs/PROTOCOL.md, "Canonical result hash"):
 /// <c>BLAKE3("duckton-result-v1" ‖ schema ‖ u64 row count ‖ sorted row digests)</c>, where each row digest is
 /// <c>BLAKE3-derive_key("duckton-result-v1 row", canonical row encoding)</c>.

@@ -30,16 +30,18 @@ internal sealed class LineEditor
     public string? ReadLine(string prompt, out bool interrupted)
     {
         interrupted = false;
-        Console.Write(prompt);
         if (Console.IsInputRedirected)
         {
+            Console.Write(prompt);
             return Console.ReadLine();
         }
         // While editing, Ctrl+C is a key for this editor (it drops the line); while a statement runs it is SIGINT,
-        // which interrupts the statement.
+        // which interrupts the statement. Switched before the prompt appears: a Ctrl+C typed as soon as the prompt
+        // shows must reach the editor, not become a signal.
         Console.TreatControlCAsInput = true;
         try
         {
+            Console.Write(prompt);
             return Edit(prompt, out interrupted);
         }
         finally

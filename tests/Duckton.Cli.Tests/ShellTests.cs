@@ -345,6 +345,8 @@ public partial class ShellTests : IDisposable
 
     internal static object Send(string text) => new Dictionary<string, object> { ["send"] = text };
 
+    internal static object Pause(double seconds = 0.3) => new Dictionary<string, object> { ["sleep"] = seconds };
+
     [Fact]
     public void Ctrl_C_at_a_continuation_prompt_drops_the_half_typed_statement_and_at_an_empty_prompt_does_not_exit()
     {
@@ -353,8 +355,10 @@ public partial class ShellTests : IDisposable
             Expect("D "),
             Send("SELECT 111 AS half_typed,\r"),
             Expect("· "),
+            Pause(),                 // a person's reaction time: the editor is reading keys, not between two reads
             Send("\u0003"),          // Ctrl+C at the continuation prompt
             Expect("D "),
+            Pause(),
             Send("\u0003"),          // Ctrl+C at an empty prompt: still here
             Expect("D "),
             Send("SELECT 222 AS alone;\r"),

@@ -122,3 +122,38 @@ public sealed class SelectionFilterTests(SelectionFilterFixture grid) : IClassFi
         Assert.NotEqual("0", ok["probationary"]);
     }
 }
+
+/// <summary>Labels a host declares through <c>p2p_share(...)</c> in SQL route queries just like configured ones.</summary>
+public sealed class SharedLabelTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("duckton-share-labels-").FullName;
+
+    [Fact]
+    public void Labels_declared_with_p2p_share_route_queries_to_that_host()
+    {
+        using var host = new Requester(_root, "host");
+        using var requester = new Requester(_root, "requester");
+        var share = host.Rows("SELECT key, value FROM p2p_share(region => 'eu-west', groups => ['analytics'], networks => ['default', 'blue'])").ToDictionary(r => r[0]!, r => r[1]);
+        requester.JoinAndLearn(share["listen_addr"]!, 1);
+        foreach (var filter in new[] { "regions => ['eu-west']", "groups => ['analytics', 'other']", "network => 'blue'" })
+        {
+            var meta = requester.Meta("'SELECT 42 AS answer'", $", prefer => 'remote', replicas => 1, quorum => 1, {filter}");
+            Assert.False(meta.ContainsKey("error"), $"{filter}: {meta.GetValueOrDefault("error")}");
+            Assert.Equal(share["node_id"], meta["winner"]);
+        }
+        var e = Assert.ThrowsAny<Exception>(() => requester.Rows("SELECT * FROM p2p_query('SELECT 42', prefer => 'remote', quorum => 1, replicas => 1, groups => ['billing'])")).Message;
+        Assert.Contains("groups => ['billing'] excluded 1 host(s)", e);
+        Assert.Contains("groups ['analytics']", e);
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

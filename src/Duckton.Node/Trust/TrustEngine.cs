@@ -481,7 +481,10 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             return [];
         }
-        return candidates.Select(p => (p, a: Assess(p, context.Config, context.Overrides), tie: Random.Shared.Next()))
+        // A shadow never counts and never serves rows, so an explicit min_trust floor does not keep newcomers from
+        // shadowing (that is how they earn trust); only the data-class rule does.
+        var overrides = context.Overrides with { MinTrustSource = ConfigSource.Default };
+        return candidates.Select(p => (p, a: Assess(p, context.Config, overrides), tie: Random.Shared.Next()))
             .Where(x => x.a.Standing is Standing.Vetted or Standing.Unvetted)
             .OrderBy(x => x.a.Observations).ThenBy(x => x.tie).Take(n).Select(x => x.p).ToList();
     }

@@ -220,7 +220,9 @@ public sealed class GridNode : IDisposable
         try
         {
             overrides.Validate();
-            var config = Config.Effective(overrides.ToConfigLayer()).Config;
+            var effective = Config.Effective(overrides.ToConfigLayer());
+            var config = effective.Config;
+            overrides = overrides with { MinTrustSource = effective.SourceOf("trust.min_trust") };
             if (string.IsNullOrWhiteSpace(sql))
             {
                 throw new ArgumentException("the SQL text is empty; pass a query, e.g. p2p_query('SELECT 42 AS answer')");

@@ -23,6 +23,12 @@ public sealed record QueryOverrides
     /// <summary>Input fingerprint (64 hex digits, from <c>p2p_query_meta</c>'s <c>input_fingerprint</c>) hosts must be reading.</summary>
     public string? InputPin { get; init; }
 
+    /// <summary>
+    /// The layer that set the min_trust in force for this query (filled in by the node): anything but the built-in
+    /// default makes it a hard floor (no probationary newcomers).
+    /// </summary>
+    internal ConfigSource MinTrustSource { get; init; }
+
     public static QueryOverrides None { get; } = new();
 
     /// <summary>Parses an enum-valued override (the configuration spellings), naming the parameter and the allowed values when the text is not one of them.</summary>

@@ -23,6 +23,9 @@ public interface ICandidateRanker
     /// hosts already chosen for the quorum. None by default.
     /// </summary>
     IReadOnlyList<PeerEntry> Shadows(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => [];
+
+    /// <summary>Why fewer than <paramref name="needed"/> of <paramref name="candidates"/> were ranked (a trust floor), or null.</summary>
+    string? Shortfall(IReadOnlyList<PeerEntry> candidates, CandidateContext context, int needed) => null;
 }
 
 /// <summary>A remote query's verified result and how it was reached.</summary>
@@ -162,6 +165,50 @@ public sealed class Coordinator
             && (overrides.Regions is not { Count: > 0 } regions || regions.Contains(p.Advert.Region))).ToList();
     }
 
+    /// <summary>
+    /// When the network / groups / regions / nodes filters leave fewer than <paramref name="quorum"/> of the live hosts:
+    /// which filter excluded which hosts (and what they advertise). Null when the filters are not the cause.
+    /// </summary>
+    private string? LabelShortfall(CoreConfig.NodeConfig config, QueryOverrides overrides, int matching, int quorum)
+    {
+        if (matching >= quorum)
+        {
+            return null;
+        }
+        var live = _membership.Live().Where(p => p.NodeId != _identity.NodeId && p.State == PeerState.Alive && p.Advert.Enabled).ToList();
+        static string Short(PeerEntry p) => p.NodeId.Length > 12 ? p.NodeId[..12] : p.NodeId;
+        static string Quoted(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(i => $"'{i}'")) + "]";
+        var filters = new List<(string Name, Func<PeerEntry, bool> Match, Func<PeerEntry, string> Shows)>();
+        if (overrides.Nodes is { Count: > 0 } nodes)
+        {
+            filters.Add(($"nodes => {Quoted(nodes.Select(n => n.Length > 12 ? n[..12] + "…" : n))}", p => nodes.Contains(p.NodeId), _ => "not listed"));
+        }
+        if (overrides.Network is { Length: > 0 } net)
+        {
+            filters.Add(($"network => '{net}'", p => p.Advert.Networks.Contains(net), p => "networks " + Quoted(p.Advert.Networks)));
+        }
+        if (overrides.Groups is { Count: > 0 } groups)
+        {
+            filters.Add(($"groups => {Quoted(groups)}", p => groups.Any(p.Advert.Groups.Contains), p => "groups " + Quoted(p.Advert.Groups)));
+        }
+        if (overrides.Regions is { Count: > 0 } regions)
+        {
+            filters.Add(($"regions => {Quoted(regions)}", p => regions.Contains(p.Advert.Region), p => p.Advert.Region.Length == 0 ? "no region" : $"region '{p.Advert.Region}'"));
+        }
+        var excludedBy = filters.Select(f => (f.Name, Hosts: live.Where(p => !f.Match(p)).Select(p => $"{Short(p)} ({f.Shows(p)})").ToList()))
+            .Where(f => f.Hosts.Count > 0).ToList();
+        if (live.Count == 0 || excludedBy.Count == 0)
+        {
+            return null;
+        }
+        var minLevel = config.Trust.MinAttestation;
+        var lowAttestation = live.Count(p => p.Advert.Attestation < (int)minLevel);
+        return $"{matching} of {live.Count} live host(s) match this query's filters, need quorum {quorum}: "
+            + string.Join("; ", excludedBy.Select(f => $"{f.Name} excluded {f.Hosts.Count} host(s): {string.Join(", ", f.Hosts)}"))
+            + (lowAttestation > 0 ? $"; min_attestation {minLevel} excluded {lowAttestation} host(s)" : "")
+            + "; widen the filters (see each host's networks, groups and region in p2p_peers()) or lower quorum =>";
+    }
+
     public async Task<RemoteOutcome> RunAsync(string sql, string jobId, CoreConfig.NodeConfig config, QueryOverrides overrides, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _hasRun, true);
@@ -192,9 +239,11 @@ public sealed class Coordinator
                 var have = sample.Count;
                 if (attempt == 0)
                 {
-                    throw new GridQueryException(have == 0
-                        ? "no hosts available to run this query on the grid; join one with p2p_join(bootstrap => ['host:port']) or run it locally with prefer => 'local'"
-                        : $"not enough hosts: have {have}, need quorum {quorum}; lower quorum => or add hosts");
+                    throw new GridQueryException(LabelShortfall(config, overrides, eligible.Count, quorum)
+                        ?? _trust.Shortfall(eligible, context, quorum)
+                        ?? (have == 0
+                            ? "no hosts available to run this query on the grid; join one with p2p_join(bootstrap => ['host:port']) or run it locally with prefer => 'local'"
+                            : $"not enough hosts: have {have}, need quorum {quorum}; lower quorum => or add hosts"));
                 }
                 throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
             }

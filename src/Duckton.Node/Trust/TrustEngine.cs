@@ -419,9 +419,10 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             standing = Standing.Failed;
         }
-        else if (overrides.DataClass is DataClass.Internal or DataClass.Sensitive)
+        else if (overrides.DataClass is DataClass.Internal or DataClass.Sensitive || overrides.MinTrustSource != ConfigSource.Default)
         {
-            // Probation (canary vetting) admits newcomers to Public work only.
+            // Probation (canary vetting) admits newcomers to Public work under the default policy only: a min_trust
+            // someone chose (per call, runtime, file or environment) is a hard floor.
             standing = Standing.BelowTrust;
         }
         else if (_vetted.TryGetValue(peer.NodeId, out var passed))
@@ -480,9 +481,37 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             return [];
         }
-        return candidates.Select(p => (p, a: Assess(p, context.Config, context.Overrides), tie: Random.Shared.Next()))
+        // A shadow never counts and never serves rows, so an explicit min_trust floor does not keep newcomers from
+        // shadowing (that is how they earn trust); only the data-class rule does.
+        var overrides = context.Overrides with { MinTrustSource = ConfigSource.Default };
+        return candidates.Select(p => (p, a: Assess(p, context.Config, overrides), tie: Random.Shared.Next()))
             .Where(x => x.a.Standing is Standing.Vetted or Standing.Unvetted)
             .OrderBy(x => x.a.Observations).ThenBy(x => x.tie).Take(n).Select(x => x.p).ToList();
+    }
+
+    /// <summary>
+    /// Why fewer than <paramref name="needed"/> candidates can be selected when an explicit min_trust is the cause: the
+    /// floor, where it was set, the best trust available and how to proceed. Null otherwise.
+    /// </summary>
+    public string? Shortfall(IReadOnlyList<PeerEntry> candidates, CandidateContext context, int needed)
+    {
+        var c = context.Config;
+        var o = context.Overrides;
+        if (o.MinTrustSource == ConfigSource.Default || candidates.Count == 0)
+        {
+            return null;
+        }
+        var assessed = candidates.Select(p => Assess(p, c, o)).Where(a => a.Standing is not (Standing.Blocked or Standing.Unassessable or Standing.BelowAttestation)).ToList();
+        var meeting = assessed.Count(a => a.Standing == Standing.Trusted);
+        if (meeting >= needed || assessed.Count == 0)
+        {
+            return null;
+        }
+        var floor = Floors(c, o).MinTrust;
+        var best = assessed.MaxBy(a => a.Trust.Effective)!;
+        var where = o.MinTrustSource == ConfigSource.Call ? "set per call" : o.MinTrustSource.ToConfigString();
+        return string.Create(CultureInfo.InvariantCulture,
+            $"min_trust {floor:0.###} ({where}) is a hard floor: {meeting} of {assessed.Count} host(s) meet it, need quorum {needed}; best available trust is {best.Trust.Effective:0.###} (host {best.NodeId[..Math.Min(12, best.NodeId.Length)]}); lower min_trust, run it here with prefer => 'local', or wait for hosts to earn trust (queries under the default policy earn newcomers receipts)");
     }
 
     /// <summary>Hosts that may run this query at all (not blocked, not below the attestation floor, not failed).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Duckton.Cli.Output;
+using Duckton.Core.Data;
 
 namespace Duckton.Cli;
 
@@ -377,22 +378,17 @@ internal static class SqlText
         var i = 0;
         while (i < sql.Length)
         {
-            var c = sql[i];
-            if (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
+            if (SqlComments.End(sql, i, out var closed) is var afterComment and >= 0)
             {
-                var end = sql.IndexOf('\n', i);
-                i = end < 0 ? sql.Length : end + 1;
-            }
-            else if (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
-            {
-                var end = sql.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                if (end < 0)
+                if (!closed)
                 {
                     return false;
                 }
-                i = end + 2;
+                i = afterComment;
+                continue;
             }
-            else if (c is '\'' or '"')
+            var c = sql[i];
+            if (c is '\'' or '"')
             {
                 var end = sql.IndexOf(c, i + 1);
                 if (end < 0)

@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
+using Duckton.Core.Data;
 using Duckton.Core.Hashing;
 
 namespace Duckton.Engine;
@@ -106,18 +107,13 @@ public sealed class LocalInputs
         var i = 0;
         while (i < sql.Length)
         {
+            if (SqlComments.End(sql, i, out _) is var afterComment and >= 0)
+            {
+                i = afterComment;
+                continue;
+            }
             var c = sql[i];
-            if (c == '-' && i + 1 < sql.Length && sql[i + 1] == '-')
-            {
-                var end = sql.IndexOf('\n', i);
-                i = end < 0 ? sql.Length : end + 1;
-            }
-            else if (c == '/' && i + 1 < sql.Length && sql[i + 1] == '*')
-            {
-                var end = sql.IndexOf("*/", i + 2, StringComparison.Ordinal);
-                i = end < 0 ? sql.Length : end + 2;
-            }
-            else if (c == '"')
+            if (c == '"')
             {
                 var start = i;
                 i = SkipQuoted(sql, i, '"');

@@ -9,31 +9,22 @@ namespace Duckton.Sql.Tests;
 [Collection(SqlCollection.Name)]
 public sealed class TrustStatusTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("duckton-trust-status-").FullName;
-    private readonly NodeHost _host;
-    private readonly DuckDBDatabase _db;
-    private readonly DuckDBConnection _connection;
+    private readonly IsolatedNode _node;
 
     public TrustStatusTests(SqlFixture fixture)
     {
         _ = fixture; // loads libduckdb
-        _host = new NodeHost(_dir, n => n.StartsWith("P2P_", StringComparison.Ordinal) ? null : Environment.GetEnvironmentVariable(n));
-        _db = DuckDBDatabase.Open(null);
-        _connection = _db.Connect();
-        SqlSurface.Register(_connection.Value, _host);
+        _node = new IsolatedNode("duckton-trust-status-");
     }
 
     public void Dispose()
     {
-        _connection.Dispose();
-        _db.Dispose();
-        _host.Dispose();
-        Directory.Delete(_dir, recursive: true);
+        _node.Dispose();
     }
 
     private List<string?[]> Rows(string sql)
     {
-        using var c = _db.Connect();
+        using var c = _node.Connect();
         var r = c.QueryAll(sql);
         var rows = new List<string?[]>();
         foreach (var b in r.Batches)
@@ -67,7 +58,7 @@ public sealed class TrustStatusTests : IDisposable
         Assert.Equal(other.NodeId, vouch["vouchee_id"]);
         Assert.Equal("0.5", vouch["weight"]);
         var listed = Assert.Single(Rows("SELECT voucher_id, vouchee_id, weight::VARCHAR, signed::VARCHAR FROM p2p_vouches()"));
-        Assert.Equal(new[] { _host.Node.Identity.NodeId, other.NodeId, "0.5", "true" }, listed.Select(x => x!).ToArray());
+        Assert.Equal(new[] { _node.Host.Node.Identity.NodeId, other.NodeId, "0.5", "true" }, listed.Select(x => x!).ToArray());
         Assert.Equal("1", Trust()["vouches_stored"]);
 
         // Attestation from configuration, rebuilt when it changes; the SIMULATED demo authority is called out.
@@ -77,10 +68,10 @@ public sealed class TrustStatusTests : IDisposable
         var verifier = Trust()["attestation_verifier"];
         Assert.StartsWith("yes (1 authority, 1 allowlisted measurement)", verifier);
         Assert.Contains("SIMULATED", verifier);
-        Assert.NotNull(_host.Node.Trust.Verifier);
+        Assert.NotNull(_node.Host.Node.Trust.Verifier);
         Rows("SELECT * FROM p2p_set('trust.attestation_authorities', '[]')");
         Assert.StartsWith("no", Trust()["attestation_verifier"]);
-        Assert.Null(_host.Node.Trust.Verifier);
+        Assert.Null(_node.Host.Node.Trust.Verifier);
     }
 
     [Theory]
@@ -106,7 +97,7 @@ public sealed class TrustStatusTests : IDisposable
     [Fact]
     public void A_node_cannot_vouch_for_itself()
     {
-        var e = Assert.ThrowsAny<Exception>(() => Rows($"SELECT * FROM p2p_vouch('{_host.Node.Identity.NodeId}')"));
+        var e = Assert.ThrowsAny<Exception>(() => Rows($"SELECT * FROM p2p_vouch('{_node.Host.Node.Identity.NodeId}')"));
         Assert.Contains("cannot vouch for itself", e.Message);
     }
 }

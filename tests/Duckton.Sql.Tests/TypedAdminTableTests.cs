@@ -12,35 +12,26 @@ namespace Duckton.Sql.Tests;
 [Collection(SqlCollection.Name)]
 public sealed class TypedAdminTableTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("duckton-typed-admin-").FullName;
-    private readonly NodeHost _host;
-    private readonly DuckDBDatabase _db;
-    private readonly DuckDBConnection _connection;
+    private readonly IsolatedNode _node;
     private readonly Ed25519Key _requester = Ed25519Key.Generate();
     private readonly string _worker = NodeIds.FromPublicKey(Ed25519Key.Generate().PublicKey);
 
     public TypedAdminTableTests(SqlFixture fixture)
     {
         _ = fixture; // loads libduckdb
-        _host = new NodeHost(_dir, n => n.StartsWith("P2P_", StringComparison.Ordinal) ? null : Environment.GetEnvironmentVariable(n));
-        _db = DuckDBDatabase.Open(null);
-        _connection = _db.Connect();
-        SqlSurface.Register(_connection.Value, _host);
+        _node = new IsolatedNode("duckton-typed-admin-");
     }
 
     public void Dispose()
     {
-        _connection.Dispose();
-        _db.Dispose();
-        _host.Dispose();
+        _node.Dispose();
         _requester.Dispose();
-        Directory.Delete(_dir, recursive: true);
     }
 
     /// <summary>Every value of the result as DuckDB renders it to VARCHAR (NULL as empty), one string per row joined by '|'.</summary>
     private List<string> Rows(string sql)
     {
-        using var c = _db.Connect();
+        using var c = _node.Connect();
         var r = c.QueryAll($"SELECT COLUMNS(*)::VARCHAR FROM ({sql})");
         var rows = new List<string>();
         foreach (var b in r.Batches)
@@ -60,7 +51,7 @@ public sealed class TypedAdminTableTests : IDisposable
     {
         foreach (var (job, latency, hoursAgo) in receipts)
         {
-            Assert.True(_host.Trust.AddReceipt(new Receipt
+            Assert.True(_node.Host.Trust.AddReceipt(new Receipt
             {
                 JobId = job,
                 WorkerId = _worker,
@@ -120,7 +111,7 @@ public sealed class TypedAdminTableTests : IDisposable
     {
         // Only unreserved and type/function-name keywords may name a parameter (`name => value`); reserved and
         // column-name keywords (LIMIT, ORDER, VALUES, ...) are syntax errors there.
-        var names = SqlSurface.Functions(_host).SelectMany(f => f.Named.Select(p => p.Name)).Where(n => n != "limit").Distinct().ToList();
+        var names = SqlSurface.Functions(_node.Host).SelectMany(f => f.Named.Select(p => p.Name)).Where(n => n != "limit").Distinct().ToList();
         Assert.Contains("max_rows", names);
         var list = string.Join(", ", names.Select(n => $"'{n}'"));
         Assert.Empty(Rows($"SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category IN ('reserved', 'column_name') AND keyword_name IN ({list})"));
@@ -137,7 +128,7 @@ public sealed class TypedAdminTableTests : IDisposable
         var idB = NodeIds.FromPublicKey(b.PublicKey);
         Rows($"SELECT * FROM p2p_vouch('{idA}', weight => 0.25)");
         Rows($"SELECT * FROM p2p_vouch('{idB}', weight => 1.0)");
-        _host.Trust.AddVouch(_host.Node.NodeId, _worker, 0.9); // an unsigned local vouch
+        _node.Host.Trust.AddVouch(_node.Host.Node.NodeId, _worker, 0.9); // an unsigned local vouch
         var types = Describe("p2p_vouches()");
         Assert.Equal("DOUBLE", types["weight"]);
         Assert.Equal("TIMESTAMP WITH TIME ZONE", types["ts"]);

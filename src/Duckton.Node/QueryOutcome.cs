@@ -29,7 +29,7 @@ public sealed record QueryMeta
     public long ObservedResultBytes { get; init; }
     public string? Error { get; init; }
 
-    /// <summary>Remote path: the agreeing signed commits (<c>dcc1:</c>…), checkable offline with <c>CommitCertificate.Verify</c>.</summary>
+    /// <summary>Remote path: the agreeing signed commits bound to quorum and host set by this requester's signature (<c>dcc2:</c>…), checkable offline with <c>CommitCertificate.Verify</c>.</summary>
     public string? Certificate { get; init; }
 
     /// <summary>Why the result is not verified although it came from the grid (non-deterministic SQL, verify => 'fast').</summary>

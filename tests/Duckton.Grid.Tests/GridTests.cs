@@ -50,7 +50,7 @@ public sealed class GridTests(GridFixture grid)
         // One signed receipt per judged host: at least every agreeing host got a Correct receipt.
         Assert.True(int.Parse(meta["receipts"]!, System.Globalization.CultureInfo.InvariantCulture) >= int.Parse(meta["agreement"]!, System.Globalization.CultureInfo.InvariantCulture));
         Assert.InRange(int.Parse(meta["probationary"]!, System.Globalization.CultureInfo.InvariantCulture), 0, 3);
-        Assert.StartsWith("dcc1:", meta["certificate"]);
+        Assert.StartsWith("dcc2:", meta["certificate"]);
         var rows = R.Rows($"SELECT CAST(one AS VARCHAR), typeof(one) FROM p2p_query('SELECT 1 AS one', prefer => 'remote', nodes => {GridFixture.Nodes(grid.H1, grid.H2, grid.H3)})");
         Assert.Equal(new string?[] { "1", "INTEGER" }, rows.Single());
     }

@@ -7,10 +7,10 @@ namespace Duckton.Grid.Tests;
 
 public sealed class ProtocolTests
 {
-    private static CommitMessage SignedCommit(NodeIdentity host, string jobId, string resultHash = "", byte[]? fingerprint = null)
+    private static CommitMessage SignedCommit(NodeIdentity host, string jobId, string resultHash = "", byte[]? fingerprint = null, string? requester = null)
     {
         var schema = BatchCodec.EncodeSchema(new ResultSchema(["answer"], [DuckType.Integer]));
-        return new CommitMessage(jobId, new string('a', 64), "b3:" + new string('c', 64), host.PublicKey.ToArray(), fingerprint ?? [],
+        return new CommitMessage(jobId, new string('a', 64), requester ?? "b3:" + new string('c', 64), host.PublicKey.ToArray(), fingerprint ?? [],
             resultHash.Length > 0 ? resultHash : new string('d', 64), 1, schema, 42).SignWith(b => host.Sign(b));
     }
 
@@ -109,19 +109,41 @@ public sealed class ProtocolTests
     [Fact]
     public void Certificate_verifies_offline_and_rejects_tampering()
     {
+        using var requester = NodeIdentity.Create();
         using var a = NodeIdentity.Create();
         using var b = NodeIdentity.Create();
+        using var c = NodeIdentity.Create();
         var job = JobIds.NewJobId();
-        var cert = CommitCertificate.Encode([SignedCommit(a, job), SignedCommit(b, job)]);
-        var ok = CommitCertificate.Verify(cert, 2, new string('d', 64));
+        CommitMessage Commit(NodeIdentity host, string hash = "") => SignedCommit(host, job, hash, requester: requester.NodeId);
+        string Certify(IReadOnlyList<CommitMessage> commits, int quorum = 2, IReadOnlyList<string>? hosts = null, NodeIdentity? signer = null) =>
+            CommitCertificate.Encode(commits, (signer ?? requester).PublicKey.Span, 3, quorum, hosts ?? [a.NodeId, b.NodeId, c.NodeId], m => (signer ?? requester).Sign(m));
+
+        var cert = Certify([Commit(a), Commit(b)]);
+        Assert.StartsWith("dcc2:", cert);
+        var ok = CommitCertificate.Verify(cert, expectedResultHash: new string('d', 64));
         Assert.True(ok.Valid, ok.Error);
         Assert.Equal([a.NodeId, b.NodeId], ok.Hosts);
+        Assert.Equal(requester.NodeId, ok.Requester);
+        Assert.Equal((3, 2), (ok.Replicas, ok.Quorum));
+        Assert.Equal([a.NodeId, b.NodeId, c.NodeId], ok.HostSet);
+
+        // The quorum travels signed: a caller may demand more, never less, and fewer commits than it fail.
         Assert.False(CommitCertificate.Verify(cert, 3).Valid);
-        Assert.False(CommitCertificate.Verify(CommitCertificate.Encode([SignedCommit(a, job), SignedCommit(a, job)]), 2).Valid);
-        Assert.False(CommitCertificate.Verify(CommitCertificate.Encode([SignedCommit(a, job), SignedCommit(b, job, new string('9', 64))]), 2).Valid);
-        var forged = SignedCommit(b, job) with { RowCount = 5 };
-        Assert.False(CommitCertificate.Verify(CommitCertificate.Encode([SignedCommit(a, job), forged]), 1).Valid);
-        Assert.False(CommitCertificate.Verify("dcc1:!!", 1).Valid);
+        Assert.Contains("quorum 2", CommitCertificate.Verify(Certify([Commit(a)])).Error);
+        // Any change to the signed body (here: the quorum byte lowered to 1) breaks the requester's signature.
+        var raw = Convert.FromBase64String(cert["dcc2:".Length..]);
+        raw[1 + 32 + 1] = 1;
+        Assert.Contains("requester's signature", CommitCertificate.Verify("dcc2:" + Convert.ToBase64String(raw)).Error);
+        // Commits made for another requester, by hosts outside the signed set, duplicated, disagreeing or forged.
+        using var stranger = NodeIdentity.Create();
+        Assert.Contains("another requester", CommitCertificate.Verify(Certify([Commit(a), Commit(b)], signer: stranger)).Error);
+        Assert.Contains("outside the signed host set", CommitCertificate.Verify(Certify([Commit(a), Commit(b)], hosts: [a.NodeId, c.NodeId])).Error);
+        Assert.False(CommitCertificate.Verify(Certify([Commit(a), Commit(a)])).Valid);
+        Assert.False(CommitCertificate.Verify(Certify([Commit(a), Commit(b, new string('9', 64))])).Valid);
+        var forged = Commit(b) with { RowCount = 5 };
+        Assert.False(CommitCertificate.Verify(Certify([Commit(a), forged], quorum: 1)).Valid);
+        Assert.False(CommitCertificate.Verify("dcc2:!!").Valid);
+        Assert.Contains("no longer accepted", CommitCertificate.Verify("dcc1:AQAA").Error);
     }
 
     [Theory]

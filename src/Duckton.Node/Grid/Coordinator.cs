@@ -417,6 +417,11 @@ public sealed class Coordinator
         }
     }
 
+    /// <summary>The certificate of an accepted answer: its agreeing commits, bound by this requester's signature to the
+    /// quorum and to the hosts the attempt was dispatched to, so a third party sees what the answer was accepted under.</summary>
+    private string Certify(IReadOnlyList<CommitMessage> agreeing, int replicas, int quorum, IEnumerable<HostRun> dispatched) =>
+        CommitCertificate.Encode(agreeing, _identity.PublicKey.Span, replicas, quorum, [.. dispatched.Select(r => r.Candidate.NodeId).Distinct()], _identity.Sign);
+
     private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
         IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, byte[] inputPin, CancellationToken cancellationToken)
     {
@@ -574,7 +579,7 @@ public sealed class Coordinator
                     var receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false);
                     Notify(jobId, GridPhase.Verified, runs.Count, commits.Count, quorum, rows.RowCount);
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
-                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, CommitCertificate.Encode(agreeingCommits), fetched.Bytes, 0, [])
+                        outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, Certify(agreeingCommits, replicas, quorum, runs), fetched.Bytes, 0, [])
                     {
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
                         Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],

@@ -236,12 +236,23 @@ public sealed class GridNode : IDisposable
                 grid = Grid;
                 grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken, waitForEverySeed: false).GetAwaiter().GetResult();
             }
-            var usable = grid is not null && Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count > 0;
+            // auto goes to the grid only when it can meet the policy: enough usable hosts for the quorum this query needs.
+            var usable = grid is null ? 0 : Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count;
+            var needed = QuorumFor(sql, config);
             var remote = config.Planner.Prefer switch
             {
                 PlannerPreference.Remote => true,
                 PlannerPreference.Local => false,
-                _ => usable || !config.Planner.LocalExecutionEnabled,
+                _ => usable >= needed || !config.Planner.LocalExecutionEnabled,
+            };
+            var plannerReason = config.Planner.Prefer switch
+            {
+                PlannerPreference.Local => "local: prefer => 'local'",
+                PlannerPreference.Remote => "remote: prefer => 'remote'",
+                _ when remote && usable >= needed => $"remote: {usable} usable host(s) for quorum {needed}",
+                _ when remote => "remote: local execution is disabled",
+                _ when grid is null => "local: no peers",
+                _ => $"local: the grid cannot meet the policy ({usable} usable host(s) for quorum {needed})",
             };
             if (remote)
             {
@@ -251,7 +262,8 @@ public sealed class GridNode : IDisposable
                         ? "prefer => 'remote' needs peers, and this node knows none; join a grid with p2p_join(bootstrap => [...]) or use prefer => 'local'"
                         : "local execution is disabled (planner.local_execution_enabled = false) and this node knows no peers; enable it with p2p_planner(local_execution => true) or join a grid");
                 }
-                return RunRemote(grid, sql, jobId, config, overrides, started, linked?.Token ?? cancellationToken);
+                var outcome = RunRemote(grid, sql, jobId, config, overrides, started, linked?.Token ?? cancellationToken);
+                return outcome with { Meta = outcome.Meta with { Planner = plannerReason } };
             }
             if (!config.Planner.LocalExecutionEnabled)
             {
@@ -272,6 +284,7 @@ public sealed class GridNode : IDisposable
                 ResultRows = result.RowCount,
                 LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 ObservedResultBytes = BatchSize.Estimate(result),
+                Planner = plannerReason,
             };
             return new QueryOutcome(result, meta);
         }
@@ -293,11 +306,15 @@ public sealed class GridNode : IDisposable
         }
     }
 
+    /// <summary>The agreeing commits a remote run of <paramref name="sql"/> needs: one when it cannot be verified anyway.</summary>
+    private static int QuorumFor(string sql, NodeConfig config) =>
+        config.Scheduler.VerifyMode == Duckton.Core.Configuration.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
+
     private QueryOutcome RunRemote(GridRuntime grid, string sql, string jobId, NodeConfig config, QueryOverrides overrides, long started, CancellationToken cancellationToken)
     {
         var eligible = grid.Coordinator.Eligible(config, overrides);
         var trusted = eligible.Where(p => Trust.Assess(p, config, overrides).Standing == Standing.Trusted).Select(p => p.NodeId).ToHashSet(StringComparer.Ordinal);
-        var quorum = config.Scheduler.VerifyMode == Duckton.Core.Configuration.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
+        var quorum = QuorumFor(sql, config);
         // Called directly (no Task.Run): the prefix up to the first network wait runs on this thread.
         var outcome = WaitWithoutSpinning(RemoteAsync());
         async Task<RemoteOutcome> RemoteAsync()

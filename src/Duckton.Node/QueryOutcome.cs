@@ -32,6 +32,9 @@ public sealed record QueryMeta
     /// <summary>Remote path: the agreeing signed commits bound to quorum and host set by this requester's signature (<c>dcc2:</c>…), checkable offline with <c>CommitCertificate.Verify</c>.</summary>
     public string? Certificate { get; init; }
 
+    /// <summary>Where the planner ran the query and why (<c>local: no peers</c>, <c>remote: 3 usable host(s) for quorum 2</c>, ...).</summary>
+    public string? Planner { get; init; }
+
     /// <summary>Why the result is not verified although it came from the grid (non-deterministic SQL, verify => 'fast').</summary>
     public string? Unverifiable { get; init; }
 
@@ -58,6 +61,10 @@ public sealed record QueryMeta
         yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "probationary", Probationary.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "shadow_replicas", ShadowReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (Planner is not null)
+        {
+            yield return (g, "planner", Planner);
+        }
         if (Unverifiable is not null)
         {
             yield return (g, "unverifiable", Unverifiable);

@@ -95,6 +95,25 @@ public sealed class SelectionFilterTests(SelectionFilterFixture grid) : IClassFi
     }
 
     [Fact]
+    public void The_auto_planner_runs_locally_when_the_grid_cannot_meet_the_policy_and_says_why()
+    {
+        // One host matches (us, g2): too few for quorum 2, so the default planner answers locally instead of failing.
+        var local = grid.Requester.Meta("'SELECT 42 AS answer'", ", regions => ['us'], groups => ['g2']");
+        Assert.False(local.ContainsKey("error"), local.GetValueOrDefault("error"));
+        Assert.Equal("true", local["executed_locally"]);
+        Assert.Equal("local: the grid cannot meet the policy (1 usable host(s) for quorum 2)", local["planner"]);
+
+        // Two match (eu): the grid can meet quorum 2, so the same call goes remote and says so.
+        var remote = grid.Requester.Meta("'SELECT 42 AS answer'", ", regions => ['eu']");
+        Assert.False(remote.ContainsKey("error"), remote.GetValueOrDefault("error"));
+        Assert.Equal("false", remote["executed_locally"]);
+        Assert.Equal("remote: 2 usable host(s) for quorum 2", remote["planner"]);
+
+        // prefer => 'remote' keeps failing rather than silently running elsewhere than asked.
+        Assert.Contains("quorum", Fails(", prefer => 'remote', regions => ['us'], groups => ['g2']"));
+    }
+
+    [Fact]
     public void An_explicit_min_trust_is_a_hard_floor_and_only_the_default_policy_seats_newcomers()
     {
         // Fresh hosts have far less than 0.95 trust: an explicit floor refuses them, naming the best trust available.

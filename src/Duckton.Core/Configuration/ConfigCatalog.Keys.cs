@@ -148,7 +148,7 @@ public static partial class ConfigCatalog
         // [planner]
         Bool("planner.enabled", true, "Decide per query between local and grid execution."),
         Bool("planner.local_execution_enabled", true, "Allow running queries on this node's own locked-down engine.", env: ["P2P_PLANNER_LOCAL_EXECUTION"]),
-        Choice("planner.prefer", PlannerPreference.Auto, "Where queries run: local, remote (the grid) or auto."),
+        Choice("planner.prefer", PlannerPreference.Auto, "Where queries run: local, remote (the grid), or auto: the grid when it has enough usable hosts for the quorum the query needs, else locally (p2p_query_meta's planner row says which and why)."),
         Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Share of this machine's RAM a local query may use.", minExclusive: true),
         Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when the planner is enabled)."),
         Bytes("planner.size_threshold_bytes", 256 * MiB, 0, long.MaxValue, "Estimated input above which auto prefers the grid."),

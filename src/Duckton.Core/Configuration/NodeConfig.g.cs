@@ -564,7 +564,7 @@ public sealed partial record PlannerConfig
     public bool Enabled { get; init; }
     /// <summary>Allow running queries on this node's own locked-down engine. (<c>planner.local_execution_enabled</c>)</summary>
     public bool LocalExecutionEnabled { get; init; }
-    /// <summary>Where queries run: local, remote (the grid) or auto. (<c>planner.prefer</c>)</summary>
+    /// <summary>Where queries run: local, remote (the grid), or auto: the grid when it has enough usable hosts for the quorum the query needs, else locally (p2p_query_meta's planner row says which and why). (<c>planner.prefer</c>)</summary>
     public PlannerPreference Prefer { get; init; }
     /// <summary>Share of this machine's RAM a local query may use. (<c>planner.ram_fraction</c>)</summary>
     public double RamFraction { get; init; }

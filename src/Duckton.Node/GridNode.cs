@@ -51,6 +51,7 @@ public sealed class GridNode : IDisposable
     private LockedDownEngine? _engine;
     private readonly Lazy<NodeIdentity> _identity;
     private readonly Lock _gridGate = new();
+    private readonly InflightGate _inflight = new();
     private GridRuntime? _grid;
     private string? _nodeId;
     private readonly Lazy<TrustStore>? _ownStore;
@@ -319,6 +320,7 @@ public sealed class GridNode : IDisposable
         var outcome = WaitWithoutSpinning(RemoteAsync());
         async Task<RemoteOutcome> RemoteAsync()
         {
+            using var slot = await _inflight.EnterAsync(config.Scheduler.MaxInflightJobs, cancellationToken).ConfigureAwait(false);
             await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
             Trust.BeginJob(jobId, TrustEngine.Floors(config, overrides).MinAttestation);
             try

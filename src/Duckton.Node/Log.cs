@@ -28,4 +28,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1307, Level = LogLevel.Debug, Message = "Gossip round failed; the next one retries")]
     public static partial void GossipRoundFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1350, Level = LogLevel.Information, Message = "Peer {NodeId} is dead: silent beyond its rhythm (phi {Phi:0.#}) and unreachable directly and through other peers")]
+    public static partial void PeerConvicted(this ILogger logger, string nodeId, double phi);
 }

@@ -52,7 +52,9 @@ internal sealed class ConfigFunction(string name, NodeHost host) : TableFunction
         {
             throw new SqlFunctionException($"{Name}: the configuration is invalid: {e.Message}", e);
         }
-        return TextResult.Build(["group", "key", "value", "source"], entries.Select(e => (IReadOnlyList<string?>)[e.Group, e.Key, e.Value, e.SourceName]));
+        // in_effect is false for keys of features still being built (accepted, but nothing reads them yet).
+        return TextResult.Build(["group", "key", "value", "source", "in_effect"], entries.Select(e =>
+            (IReadOnlyList<string?>)[e.Group, e.Key, e.Value, e.SourceName, ConfigCatalog.Get(e.Group + "." + e.Key).InEffect ? "true" : "false"]));
     }
 }
 
@@ -102,7 +104,6 @@ internal sealed class PlannerFunction(NodeHost host) : TableFunctionDefinition
         new("prefer", ParameterKind.Varchar),
         new("local_execution", ParameterKind.Boolean),
         new("local_execution_enabled", ParameterKind.Boolean),
-        new("enabled", ParameterKind.Boolean),
     ];
 
     public override ResultSet Bind(TableFunctionArguments a)
@@ -116,11 +117,7 @@ internal sealed class PlannerFunction(NodeHost host) : TableFunctionDefinition
         {
             changes.Add(new("planner.local_execution_enabled", AdminRows.Text(local)));
         }
-        if (a.GetBoolean("enabled") is { } enabled)
-        {
-            changes.Add(new("planner.enabled", AdminRows.Text(enabled)));
-        }
-        return AdminRows.Apply(host.Config, Name, changes, ["planner.prefer", "planner.local_execution_enabled", "planner.enabled"]);
+        return AdminRows.Apply(host.Config, Name, changes, ["planner.prefer", "planner.local_execution_enabled"]);
     }
 }
 

@@ -202,6 +202,7 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("status", "jobs_served", (worker?.JobsServed ?? 0).ToString(inv)),
             ("status", "peers_live", live.Count.ToString(inv)),
             ("status", "peers_suspect", live.Count(p => p.State == PeerState.Suspect).ToString(inv)),
+            ("status", "peers_dead", live.Count(p => p.State == PeerState.Dead).ToString(inv)),
             ("status", "last_gossip_error", grid?.LastGossipError ?? ""),
             ("status", "seeds", string.Join(",", grid?.Seeds ?? c.Discovery.Bootstrap)),
             ("status", "replicas", c.Scheduler.Replicas.ToString(inv)),

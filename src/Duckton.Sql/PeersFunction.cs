@@ -88,6 +88,7 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
             var lastSeen = Max(peer?.LastSeen, stored?.LastSeen) ?? now;
             var flagReason = engine.FlagReason(id);
             var state = blocked ? "blocked"
+                : peer is { State: PeerState.Dead } ? "dead"
                 : peer is { State: PeerState.Suspect } ? "unreachable"
                 : now - lastSeen <= ttl ? "live"
                 : "stale";

@@ -110,5 +110,7 @@ public sealed class WiringTests : IDisposable
         public IReadOnlyList<byte[]> VouchesToShare() => [];
         public void IngestAdvert(AdvertMessage advert, string fromPeer) { }
         public IReadOnlyList<AdvertMessage> AdvertsToShare() => [];
+
+        public Task<bool> ProbeForAsync(string nodeId, string address, TimeSpan timeout, string fromPeer, CancellationToken cancellationToken) => Task.FromResult(false);
     }
 }

@@ -14,30 +14,17 @@ public static partial class ConfigCatalog
         // [protocol]
         Text("protocol.version", "1.0.0", "Protocol version this node speaks.", StringRule.Semver),
         Text("protocol.min_supported_version", "1.0.0", "Oldest peer protocol version accepted in the version handshake.", StringRule.Semver),
-        Bool("protocol.require_matching_engine_version", false, "Only accept commits from hosts whose DuckDB engine version equals ours."),
         // [network]
         Text("network.bind_addr", "127.0.0.1:0", "Address the node listens on (port 0 picks a free port).", StringRule.SocketAddress, env: ["P2P_BIND_ADDR"]),
         Text("network.advertised_addr", "", "Address announced to peers when it differs from the bind address (NAT, containers); empty = the bound address.", StringRule.SocketAddress, env: ["P2P_ADVERTISED_ADDR"]),
         Millis("network.idle_timeout_ms", 30000, 1, "Close a connection after this long without traffic.", env: ["P2P_IDLE_TIMEOUT_MS"]),
         Millis("network.connect_timeout_ms", 10000, 1, "Give up connecting to a peer after this long.", env: ["P2P_CONNECT_TIMEOUT_MS"]),
         Millis("network.keepalive_ms", 10000, 1, "Send a keep-alive this often on an idle connection (must be below idle_timeout_ms)."),
-        Int("network.max_concurrent_bidi_streams", 256, 1, int.MaxValue, "Most request streams one connection carries at once."),
-        Bytes("network.stream_receive_window", 8 * MiB, 1, long.MaxValue, "Flow-control window of one stream."),
-        Bytes("network.receive_window", 64 * MiB, 1, long.MaxValue, "Flow-control window of one connection."),
-        Bytes("network.result_chunk_bytes", 1024 * KiB, 1, long.MaxValue, "Size of one result batch frame on the wire."),
+        Bytes("network.result_chunk_bytes", 1024 * KiB, 4 * KiB, 8 * MiB, "Size of one result batch frame on the wire."),
         // [transport.result]
-        Int("transport.result.parallelism", 1, 1, int.MaxValue, "Streams one result is fetched over in parallel (≤ network.max_concurrent_bidi_streams)."),
-        Bytes("transport.result.chunk_bytes", 0, 0, long.MaxValue, "Frame size for parallel result fetches; 0 = network.result_chunk_bytes."),
-        Bytes("transport.result.parallel_min_bytes", 1 * MiB, 0, long.MaxValue, "Results smaller than this are fetched over one stream."),
         Bytes("transport.result.max_result_bytes", 2 * GiB, 1, long.MaxValue, "Largest result accepted from a host; a larger one is refused."),
-        Int("transport.result.max_result_parts", 1024, 1, int.MaxValue, "Most parts one result may be split into."),
         Bytes("transport.result.max_buffer_bytes", 256 * MiB, 0, long.MaxValue, "Verified-before-returned result held in memory; beyond this the requester spills received frames to an owner-only temp file (0 = always spill)."),
-        // [transport.compression]
-        Choice("transport.compression.algorithm", CompressionAlgorithm.None, "Compression of result frames.", env: ["P2P_TRANSPORT_COMPRESSION"]),
-        Int("transport.compression.level", 3, 1, 22, "Compression level (zstd 1..22; lz4 uses 1..12)."),
-        Bytes("transport.compression.min_size_bytes", 64 * KiB, 0, long.MaxValue, "Frames smaller than this are sent uncompressed."),
         // [identity]
-        Text("identity.key_path", "", "Ed25519 identity key file (PKCS#8 PEM); empty = identity.pem in the config directory, created owner-only on first start.", StringRule.AbsolutePath),
         Choice("identity.pinning_mode", PinningMode.Tofu, "How peer certificates are trusted: tofu pins the first key seen per node id; allowlist accepts only identity.allowlist."),
         List("identity.allowlist", [], "Node ids accepted when pinning_mode = allowlist.", StringRule.NodeId),
         // [security]
@@ -53,11 +40,9 @@ public static partial class ConfigCatalog
         Text("membership.group_token", "", "Signed capability token proving this node's groups (JSON).", secret: true),
         Text("membership.region_token", "", "Signed capability token proving this node's region (JSON).", secret: true),
         // [discovery]
-        Choice("discovery.mode", DiscoveryMode.Gossip, "gossip: seeds plus gossip of signed capability adverts; static: only the bootstrap peers."),
         List("discovery.bootstrap", [], "Seed peers contacted to join the grid.", StringRule.PeerAddress, env: ["P2P_BOOTSTRAP"]),
         Int("discovery.candidate_sample_size", 16, 1, int.MaxValue, "Candidate hosts asked for offers per query (≥ scheduler.replicas).", env: ["P2P_CANDIDATE_SAMPLE_SIZE"]),
         // [discovery.gossip]
-        Text("discovery.gossip.topic", "duckdb-p2p/caps/1", "Gossip topic of capability adverts.", StringRule.NonBlank),
         Millis("discovery.gossip.heartbeat_ms", 5000, 1, "Gossip round interval."),
         Int("discovery.gossip.fanout", 6, 1, int.MaxValue, "Peers each gossip round forwards to."),
         Seconds("discovery.gossip.capability_ttl_secs", 30, 1, "A capability advert expires this long after it was signed.", env: ["P2P_DISCOVERY_CAPABILITY_TTL_SECS"]),
@@ -83,10 +68,6 @@ public static partial class ConfigCatalog
         // [worker]
         Bool("worker.enabled", true, "Serve jobs as a host (p2p_pause / p2p_resume switch it)."),
         Millis("worker.job_timeout_ms", 60000, 0, "Cancel a job running longer than this; 0 = no limit."),
-        Millis("worker.progress_interval_ms", 2000, 0, "Send a progress frame this often while running; 0 = never."),
-        Bool("worker.self_measure_capability", false, "Benchmark this machine at start and advertise the figures (never a trust input)."),
-        // [metadata]
-        Seconds("metadata.refresh_interval_secs", 3600, 0, "Refresh the signed node metadata this often; 0 = once at start."),
         // [liveness.phi]
         Bool("liveness.phi.enabled", true, "Use the phi-accrual failure detector."),
         Float("liveness.phi.convict_threshold", 8.0, 0.0, double.PositiveInfinity, "Phi above which a peer is considered down.", minExclusive: true),
@@ -105,8 +86,6 @@ public static partial class ConfigCatalog
         Int("budget.max_jobs", 3, 1, int.MaxValue, "Hosted jobs run at once."),
         Bytes("budget.per_job_memory_bytes", 1 * GiB, 1, long.MaxValue, "Memory limit of one hosted job."),
         Int("budget.per_job_threads", 1, 1, int.MaxValue, "Threads of one hosted job."),
-        Bytes("budget.max_spill_bytes", 0, 0, long.MaxValue, "Disk a hosted job may spill to; 0 = no cap."),
-        Float("budget.local_reserved_fraction", 0.1, 0.0, 1.0, "Share of the budget kept for this node's own local queries.", maxExclusive: true),
         EnumList("budget.data_classes", [DataClass.Public], "Data classes this host accepts.", minCount: 1),
         // [trust]
         Float("trust.min_trust", 0.7, 0.0, 1.0, "Lowest effective trust a host needs to be selected.", env: ["P2P_MIN_TRUST"]),
@@ -126,34 +105,16 @@ public static partial class ConfigCatalog
         Float("trust.weights.gamma_voucher", 0.1, 0.0, 1.0, "Weight γ of vouchers in effective trust."),
         Float("trust.weights.delta_stake", 0.1, 0.0, 1.0, "Weight δ of stake in effective trust."),
         // [sybil]
-        Int("sybil.pow_difficulty_bits", 16, 0, 64, "Leading zero bits of the proof-of-work identity stamp a peer must present.", env: ["P2P_POW_DIFFICULTY_BITS"]),
+        Int("sybil.pow_difficulty_bits", 16, 0, 28, "Leading zero bits of the proof-of-work identity stamp: the least this node accepts in a peer's advert, and what it mints for its own (about 2^bits hashes, once per identity and setting).", env: ["P2P_POW_DIFFICULTY_BITS"]),
         Int("sybil.min_stake", 0, 0, long.MaxValue, "Stake (whole TON) a host needs to be selected; 0 = none."),
         Float("sybil.vouch_weight", 0.05, 0.0, 1.0, "Trust one voucher adds."),
         // [storage]
-        Text("storage.provider", "local-fake", "Object storage provider hosts read inputs from.", StringRule.NonBlank),
-        Choice("storage.credential_mode", CredentialMode.Presigned, "How hosts get storage credentials: presigned URLs, scoped secrets or sealed credentials.", aliases: ["scoped-secret=scoped_secret"]),
-        Text("storage.endpoint", "", "Storage endpoint (host or URL); empty = the provider's default."),
-        Text("storage.region", "", "Storage region; empty = the provider's default."),
-        Choice("storage.url_style", UrlStyle.Vhost, "S3 URL style."),
-        Bool("storage.use_ssl", true, "Use TLS to reach storage."),
-        Seconds("storage.credential_ttl_secs", 900, 1, "Lifetime of issued storage credentials."),
-        Seconds("storage.key_ttl_secs", 900, 1, "Lifetime of sealing keys."),
-        Bool("storage.enable_remote_access", false, "Let hosted jobs read remote storage (opens egress for the storage endpoint only)."),
-        Bool("storage.temp_file_encryption", true, "Encrypt DuckDB spill files of hosted jobs."),
-        Bool("storage.require_extensions", true, "Refuse jobs whose storage access needs an extension that is not preloaded."),
-        List("storage.preload_extensions", [], "DuckDB extensions loaded into the job engine before lock-down.", StringRule.NonBlank),
-        List("storage.enabled_formats", ["csv", "json", "parquet"], "File formats hosted jobs may read.", StringRule.NonBlank, minCount: 1),
-        List("storage.enabled_providers", ["local-fake"], "Storage providers hosted jobs may read.", StringRule.NonBlank, minCount: 1),
         List("storage.allowed_local_paths", [], "Local directories hosted jobs may read (empty = none).", StringRule.AbsolutePath),
         // [planner]
-        Bool("planner.enabled", true, "Decide per query between local and grid execution."),
         Bool("planner.local_execution_enabled", true, "Allow running queries on this node's own locked-down engine.", env: ["P2P_PLANNER_LOCAL_EXECUTION"]),
         Choice("planner.prefer", PlannerPreference.Auto, "Where queries run: local, remote (the grid), or auto: the grid when it has enough usable hosts for the quorum the query needs, else locally (p2p_query_meta's planner row says which and why)."),
         Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Share of this machine's RAM a local query may use.", minExclusive: true),
-        Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when the planner is enabled)."),
-        Bytes("planner.size_threshold_bytes", 256 * MiB, 0, long.MaxValue, "Estimated input above which auto prefers the grid."),
-        Bytes("planner.spill_tolerance_bytes", 512 * MiB, 0, long.MaxValue, "Spill a local query may need before auto prefers the grid."),
-        Millis("planner.max_local_latency_ms", 10000, 0, "Estimated local run time above which auto prefers the grid."),
+        Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when local execution is enabled)."),
         // [limits]
         Int("limits.receipt_cache_per_worker", 256, 1, int.MaxValue, "Receipts kept in memory per host."),
         Int("limits.trust_store_capacity", 100000, 1, int.MaxValue, "Hosts kept in the reputation store."),
@@ -256,37 +217,6 @@ public static partial class ConfigCatalog
         // [economics.testnet] and [economics.mainnet]: one shape (the typed TonNetworkConfig serves both)
         .. TonNetworkKeys("testnet"),
         .. TonNetworkKeys("mainnet"),
-        // [antiabuse]
-        Bool("antiabuse.enabled", true, "Anti-abuse protections as a whole."),
-        // [antiabuse.fault_attribution]
-        Bool("antiabuse.fault_attribution.enabled", true, "Blame a failed job on the requester when most hosts fail it alike."),
-        Float("antiabuse.fault_attribution.job_consensus_fraction", 0.67, 0.0, 1.0, "Share of hosts failing alike that blames the job, not the hosts.", env: ["P2P_ANTIABUSE_JOB_CONSENSUS_FRACTION"]),
-        // [antiabuse.requester_trust]
-        Bool("antiabuse.requester_trust.enabled", false, "Hosts weigh requesters by their history."),
-        Float("antiabuse.requester_trust.negative_floor_weight", 0.0, 0.0, 1.0, "Lowest weight of a badly behaved requester.", env: ["P2P_ANTIABUSE_REQUESTER_NEGATIVE_FLOOR"]),
-        Float("antiabuse.requester_trust.positive_floor_weight", 0.5, 0.0, 1.0, "Weight of a new requester (≥ negative_floor_weight).", env: ["P2P_ANTIABUSE_REQUESTER_POSITIVE_FLOOR"]),
-        Int("antiabuse.requester_trust.age_saturation", 50, 0, int.MaxValue, "Jobs after which a requester's history counts fully.", env: ["P2P_ANTIABUSE_REQUESTER_AGE_SATURATION"]),
-        // [antiabuse.cost_gate]
-        Bool("antiabuse.cost_gate.enabled", false, "Refuse jobs whose estimated cost exceeds the caps below."),
-        Int("antiabuse.cost_gate.max_cost_hint_rows", 0, 0, long.MaxValue, "Most estimated rows of a job; 0 = no cap."),
-        Float("antiabuse.cost_gate.max_working_set_factor", 1.0, 0.0, double.PositiveInfinity, "Most estimated working set as a multiple of the per-job memory."),
-        // [antiabuse.nondeterminism]
-        Bool("antiabuse.nondeterminism.enabled", true, "Report non-deterministic SQL (random(), now(), LIMIT without ORDER BY) as unverifiable."),
-        // [antiabuse.free_rate_limit]
-        Bool("antiabuse.free_rate_limit.enabled", false, "Rate-limit free jobs per requester.", env: ["P2P_ANTIABUSE_FREE_RATE_LIMIT_ENABLED"]),
-        Int("antiabuse.free_rate_limit.max_free_per_window", 30, 0, int.MaxValue, "Free jobs per requester per window.", env: ["P2P_ANTIABUSE_FREE_RATE_MAX_PER_WINDOW"]),
-        Seconds("antiabuse.free_rate_limit.window_secs", 60, 0, "Rate-limit window.", env: ["P2P_ANTIABUSE_FREE_RATE_WINDOW_SECS"]),
-        Int("antiabuse.free_rate_limit.max_tracked_requesters", 10000, 0, int.MaxValue, "Requesters tracked by the rate limiter."),
-        Int("antiabuse.free_rate_limit.require_pow_bits", 0, 0, 64, "Proof-of-work bits a free job must carry; 0 = none.", env: ["P2P_ANTIABUSE_FREE_RATE_REQUIRE_POW_BITS"]),
-        Bool("antiabuse.free_rate_limit.prioritize_paid", true, "Paid jobs go before free ones when the host is busy."),
-        // [antiabuse.blocklist]
-        Bool("antiabuse.blocklist.auto_block_enabled", false, "Add hosts to the deny-list automatically when their trust falls below the floor.", env: ["P2P_ANTIABUSE_AUTO_BLOCK_ENABLED"]),
-        Float("antiabuse.blocklist.auto_block_trust_floor", 0.0, 0.0, 1.0, "Trust below which a host is blocked automatically.", env: ["P2P_ANTIABUSE_AUTO_BLOCK_TRUST_FLOOR"]),
-        Bool("antiabuse.blocklist.honor_gossip_signals", false, "Also block actors that peers' gossiped receipts show misbehaving.", env: ["P2P_ANTIABUSE_HONOR_GOSSIP_SIGNALS"]),
-        Bool("antiabuse.blocklist.honor_global_params", false, "Also block actors listed in the on-chain parameters.", env: ["P2P_ANTIABUSE_HONOR_GLOBAL_PARAMS"]),
-        // [antiabuse.gossip]
-        Bool("antiabuse.gossip.peer_scoring", false, "Score gossip peers and drop misbehaving ones."),
-        Bool("antiabuse.gossip.diverse_bootstrap", true, "Prefer seeds from different networks and regions."),
     ];
 
     /// <summary>The keys of one TON network's section (<c>economics.testnet</c>, <c>economics.mainnet</c>).</summary>

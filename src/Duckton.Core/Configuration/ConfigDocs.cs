@@ -26,7 +26,7 @@ public static class ConfigDocs
                   .Append('`').Append(Cell(key.DefaultDocText())).Append("` | ")
                   .Append(string.Join("<br>", key.EnvVars.Select(e => $"`{e}`"))).Append(" | ")
                   .Append(Cell(key.AllowedDescription)).Append(" | ")
-                  .Append(Cell(key.Meaning)).Append(" |\n");
+                  .Append(key.InEffect ? "" : "**Not yet in effect.** ").Append(Cell(key.Meaning)).Append(" |\n");
             }
             sb.Append('\n');
         }
@@ -52,7 +52,7 @@ public static class ConfigDocs
                 sb.Append("\n[").Append(section).Append("]\n");
                 current = section;
             }
-            sb.Append("# ").Append(key.Meaning).Append('\n');
+            sb.Append("# ").Append(key.InEffect ? "" : "NOT YET IN EFFECT. ").Append(key.Meaning).Append('\n');
             sb.Append("# ").Append(TypeName(key)).Append(key.Secret ? ", secret" : "").Append("; ")
               .Append(key.AllowedDescription).Append("; env ").Append(key.EnvVars[0]).Append('\n');
             sb.Append(key.Key[(section.Length + 1)..]).Append(" = ")

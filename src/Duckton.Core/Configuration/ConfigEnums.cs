@@ -6,14 +6,6 @@ namespace Duckton.Core.Configuration;
 // The enums of enum-typed configuration keys. The catalogue names the enum of each key (ConfigCatalog.Keys.cs);
 // their spellings come from one table (ConfigEnum), and the typed NodeConfig is generated from both.
 
-/// <summary>Values of the configuration keys typed <c>CompressionAlgorithm</c>.</summary>
-public enum CompressionAlgorithm
-{
-    None,
-    Lz4,
-    Zstd,
-}
-
 /// <summary>Values of the configuration keys typed <c>PinningMode</c>.</summary>
 public enum PinningMode
 {
@@ -42,13 +34,6 @@ public enum RegionTrust
     Attested,
 }
 
-/// <summary>Values of the configuration keys typed <c>DiscoveryMode</c>.</summary>
-public enum DiscoveryMode
-{
-    Gossip,
-    Static,
-}
-
 /// <summary>Values of the configuration keys typed <c>VerifyMode</c>.</summary>
 public enum VerifyMode
 {
@@ -70,21 +55,6 @@ public enum AttestationLevel
     L0,
     L1,
     L2,
-}
-
-/// <summary>Values of the configuration keys typed <c>CredentialMode</c>.</summary>
-public enum CredentialMode
-{
-    Presigned,
-    ScopedSecret,
-    Sealed,
-}
-
-/// <summary>Values of the configuration keys typed <c>UrlStyle</c>.</summary>
-public enum UrlStyle
-{
-    Vhost,
-    Path,
 }
 
 /// <summary>Values of the configuration keys typed <c>PlannerPreference</c>.</summary>

@@ -60,6 +60,9 @@ public sealed class ConfigKey
     public ConfigValue Default { get; }
     /// <summary>One line: what the key does.</summary>
     public string Meaning { get; }
+    /// <summary>False for a key of a feature still being built: accepted and validated, but no code reads it yet (the
+    /// documentation and <c>p2p_config()</c> say so).</summary>
+    public bool InEffect => !ConfigCatalog.NotYetInEffect.Contains(Key);
     /// <summary>Environment variables read for this key; the first is <c>P2P_</c> + the key upper-cased with dots as underscores, the rest are the original's names.</summary>
     public ImmutableArray<string> EnvVars { get; internal init; } = [];
     /// <summary>Shown as <c>&lt;redacted&gt;</c> by <c>p2p_config()</c> when set.</summary>

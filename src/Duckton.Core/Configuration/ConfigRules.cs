@@ -36,13 +36,9 @@ internal static class ConfigRules
         Require(c.Scheduler.BackoffMax >= c.Scheduler.BackoffInitial, "scheduler.backoff_max_ms",
             $"must be at least scheduler.backoff_initial_ms ({V("scheduler.backoff_initial_ms")})");
 
-        // [network] / [transport]
+        // [network]
         Require(c.Network.Keepalive < c.Network.IdleTimeout, "network.keepalive_ms",
             $"must be below network.idle_timeout_ms ({V("network.idle_timeout_ms")}) or idle connections would close");
-        Require(c.Transport.Result.Parallelism <= c.Network.MaxConcurrentBidiStreams, "transport.result.parallelism",
-            $"must not exceed network.max_concurrent_bidi_streams ({c.Network.MaxConcurrentBidiStreams.ToString(s_inv)})");
-        Require(c.Transport.Compression.Algorithm != CompressionAlgorithm.Lz4 || c.Transport.Compression.Level <= 12,
-            "transport.compression.level", "must be between 1 and 12 when transport.compression.algorithm = \"lz4\"");
 
         // [identity] / [security] / [membership]
         Require(c.Identity.PinningMode != PinningMode.Allowlist || c.Identity.Allowlist.Length > 0, "identity.allowlist",
@@ -58,8 +54,8 @@ internal static class ConfigRules
         }
 
         // [planner] / [sandbox]
-        Require(!c.Planner.Enabled || c.Planner.MaxConcurrentLocalJobs >= 1, "planner.max_concurrent_local_jobs",
-            "must be at least 1 when planner.enabled = true");
+        Require(c.Planner.MaxConcurrentLocalJobs >= 1 || !c.Planner.LocalExecutionEnabled, "planner.max_concurrent_local_jobs",
+            "must be at least 1 when planner.local_execution_enabled = true");
         Require(c.Sandbox.TempDirPolicy != TempDirPolicy.Custom || c.Sandbox.TempDir.Length > 0, "sandbox.temp_dir",
             "must be set when sandbox.temp_dir_policy = \"custom\"");
 
@@ -89,20 +85,6 @@ internal static class ConfigRules
             $"must be at least economics.selection.n_public ({e.Selection.NPublic.ToString(s_inv)})");
         Require(e.Selection.NMax >= e.Selection.NDefault, "economics.selection.n_max",
             $"must be at least economics.selection.n_default ({e.Selection.NDefault.ToString(s_inv)})");
-
-        // [antiabuse]
-        var a = c.AntiAbuse;
-        Require(a.RequesterTrust.PositiveFloorWeight >= a.RequesterTrust.NegativeFloorWeight, "antiabuse.requester_trust.positive_floor_weight",
-            $"must be at least antiabuse.requester_trust.negative_floor_weight ({V("antiabuse.requester_trust.negative_floor_weight")})");
-        if (a.FreeRateLimit.Enabled)
-        {
-            Require(a.FreeRateLimit.Window >= TimeSpan.FromSeconds(1), "antiabuse.free_rate_limit.window_secs",
-                "must be at least 1 when antiabuse.free_rate_limit.enabled = true");
-            Require(a.FreeRateLimit.MaxFreePerWindow >= 1, "antiabuse.free_rate_limit.max_free_per_window",
-                "must be at least 1 when antiabuse.free_rate_limit.enabled = true");
-            Require(a.FreeRateLimit.MaxTrackedRequesters >= 1, "antiabuse.free_rate_limit.max_tracked_requesters",
-                "must be at least 1 when antiabuse.free_rate_limit.enabled = true");
-        }
     }
 
     private static int CompareSemver(string a, string b)

@@ -12,14 +12,11 @@ public sealed partial record ProtocolConfig
     public string Version { get; init; } = "";
     /// <summary>Oldest peer protocol version accepted in the version handshake. (<c>protocol.min_supported_version</c>)</summary>
     public string MinSupportedVersion { get; init; } = "";
-    /// <summary>Only accept commits from hosts whose DuckDB engine version equals ours. (<c>protocol.require_matching_engine_version</c>)</summary>
-    public bool RequireMatchingEngineVersion { get; init; }
 
     internal static ProtocolConfig Bind(ConfigReader r, string p) => new()
     {
         Version = r.Text(p + "version"),
         MinSupportedVersion = r.Text(p + "min_supported_version"),
-        RequireMatchingEngineVersion = r.Bool(p + "require_matching_engine_version"),
     };
 }
 
@@ -36,12 +33,6 @@ public sealed partial record NetworkConfig
     public TimeSpan ConnectTimeout { get; init; }
     /// <summary>Send a keep-alive this often on an idle connection (must be below idle_timeout_ms). (<c>network.keepalive_ms</c>)</summary>
     public TimeSpan Keepalive { get; init; }
-    /// <summary>Most request streams one connection carries at once. (<c>network.max_concurrent_bidi_streams</c>)</summary>
-    public int MaxConcurrentBidiStreams { get; init; }
-    /// <summary>Flow-control window of one stream. (<c>network.stream_receive_window</c>)</summary>
-    public long StreamReceiveWindow { get; init; }
-    /// <summary>Flow-control window of one connection. (<c>network.receive_window</c>)</summary>
-    public long ReceiveWindow { get; init; }
     /// <summary>Size of one result batch frame on the wire. (<c>network.result_chunk_bytes</c>)</summary>
     public long ResultChunkBytes { get; init; }
 
@@ -52,9 +43,6 @@ public sealed partial record NetworkConfig
         IdleTimeout = r.Duration(p + "idle_timeout_ms"),
         ConnectTimeout = r.Duration(p + "connect_timeout_ms"),
         Keepalive = r.Duration(p + "keepalive_ms"),
-        MaxConcurrentBidiStreams = (int)r.Int(p + "max_concurrent_bidi_streams"),
-        StreamReceiveWindow = r.Int(p + "stream_receive_window"),
-        ReceiveWindow = r.Int(p + "receive_window"),
         ResultChunkBytes = r.Int(p + "result_chunk_bytes"),
     };
 }
@@ -62,45 +50,15 @@ public sealed partial record NetworkConfig
 /// <summary>The <c>[transport.result]</c> section.</summary>
 public sealed partial record TransportResultConfig
 {
-    /// <summary>Streams one result is fetched over in parallel (≤ network.max_concurrent_bidi_streams). (<c>transport.result.parallelism</c>)</summary>
-    public int Parallelism { get; init; }
-    /// <summary>Frame size for parallel result fetches; 0 = network.result_chunk_bytes. (<c>transport.result.chunk_bytes</c>)</summary>
-    public long ChunkBytes { get; init; }
-    /// <summary>Results smaller than this are fetched over one stream. (<c>transport.result.parallel_min_bytes</c>)</summary>
-    public long ParallelMinBytes { get; init; }
     /// <summary>Largest result accepted from a host; a larger one is refused. (<c>transport.result.max_result_bytes</c>)</summary>
     public long MaxResultBytes { get; init; }
-    /// <summary>Most parts one result may be split into. (<c>transport.result.max_result_parts</c>)</summary>
-    public int MaxResultParts { get; init; }
     /// <summary>Verified-before-returned result held in memory; beyond this the requester spills received frames to an owner-only temp file (0 = always spill). (<c>transport.result.max_buffer_bytes</c>)</summary>
     public long MaxBufferBytes { get; init; }
 
     internal static TransportResultConfig Bind(ConfigReader r, string p) => new()
     {
-        Parallelism = (int)r.Int(p + "parallelism"),
-        ChunkBytes = r.Int(p + "chunk_bytes"),
-        ParallelMinBytes = r.Int(p + "parallel_min_bytes"),
         MaxResultBytes = r.Int(p + "max_result_bytes"),
-        MaxResultParts = (int)r.Int(p + "max_result_parts"),
         MaxBufferBytes = r.Int(p + "max_buffer_bytes"),
-    };
-}
-
-/// <summary>The <c>[transport.compression]</c> section.</summary>
-public sealed partial record TransportCompressionConfig
-{
-    /// <summary>Compression of result frames. (<c>transport.compression.algorithm</c>)</summary>
-    public CompressionAlgorithm Algorithm { get; init; }
-    /// <summary>Compression level (zstd 1..22; lz4 uses 1..12). (<c>transport.compression.level</c>)</summary>
-    public int Level { get; init; }
-    /// <summary>Frames smaller than this are sent uncompressed. (<c>transport.compression.min_size_bytes</c>)</summary>
-    public long MinSizeBytes { get; init; }
-
-    internal static TransportCompressionConfig Bind(ConfigReader r, string p) => new()
-    {
-        Algorithm = r.Enum<CompressionAlgorithm>(p + "algorithm"),
-        Level = (int)r.Int(p + "level"),
-        MinSizeBytes = r.Int(p + "min_size_bytes"),
     };
 }
 
@@ -109,21 +67,16 @@ public sealed partial record TransportConfig
 {
     /// <summary>The <c>[transport.result]</c> section.</summary>
     public TransportResultConfig Result { get; init; } = null!;
-    /// <summary>The <c>[transport.compression]</c> section.</summary>
-    public TransportCompressionConfig Compression { get; init; } = null!;
 
     internal static TransportConfig Bind(ConfigReader r, string p) => new()
     {
         Result = TransportResultConfig.Bind(r, p + "result."),
-        Compression = TransportCompressionConfig.Bind(r, p + "compression."),
     };
 }
 
 /// <summary>The <c>[identity]</c> section.</summary>
 public sealed partial record IdentityConfig
 {
-    /// <summary>Ed25519 identity key file (PKCS#8 PEM); empty = identity.pem in the config directory, created owner-only on first start. (<c>identity.key_path</c>)</summary>
-    public string KeyPath { get; init; } = "";
     /// <summary>How peer certificates are trusted: tofu pins the first key seen per node id; allowlist accepts only identity.allowlist. (<c>identity.pinning_mode</c>)</summary>
     public PinningMode PinningMode { get; init; }
     /// <summary>Node ids accepted when pinning_mode = allowlist. (<c>identity.allowlist</c>)</summary>
@@ -131,7 +84,6 @@ public sealed partial record IdentityConfig
 
     internal static IdentityConfig Bind(ConfigReader r, string p) => new()
     {
-        KeyPath = r.Text(p + "key_path"),
         PinningMode = r.Enum<PinningMode>(p + "pinning_mode"),
         Allowlist = r.List(p + "allowlist"),
     };
@@ -188,8 +140,6 @@ public sealed partial record MembershipConfig
 /// <summary>The <c>[discovery.gossip]</c> section.</summary>
 public sealed partial record DiscoveryGossipConfig
 {
-    /// <summary>Gossip topic of capability adverts. (<c>discovery.gossip.topic</c>)</summary>
-    public string Topic { get; init; } = "";
     /// <summary>Gossip round interval. (<c>discovery.gossip.heartbeat_ms</c>)</summary>
     public TimeSpan Heartbeat { get; init; }
     /// <summary>Peers each gossip round forwards to. (<c>discovery.gossip.fanout</c>)</summary>
@@ -199,7 +149,6 @@ public sealed partial record DiscoveryGossipConfig
 
     internal static DiscoveryGossipConfig Bind(ConfigReader r, string p) => new()
     {
-        Topic = r.Text(p + "topic"),
         Heartbeat = r.Duration(p + "heartbeat_ms"),
         Fanout = (int)r.Int(p + "fanout"),
         CapabilityTtl = r.Duration(p + "capability_ttl_secs"),
@@ -209,8 +158,6 @@ public sealed partial record DiscoveryGossipConfig
 /// <summary>The <c>[discovery]</c> section.</summary>
 public sealed partial record DiscoveryConfig
 {
-    /// <summary>gossip: seeds plus gossip of signed capability adverts; static: only the bootstrap peers. (<c>discovery.mode</c>)</summary>
-    public DiscoveryMode Mode { get; init; }
     /// <summary>Seed peers contacted to join the grid. (<c>discovery.bootstrap</c>)</summary>
     public ImmutableArray<string> Bootstrap { get; init; }
     /// <summary>Candidate hosts asked for offers per query (≥ scheduler.replicas). (<c>discovery.candidate_sample_size</c>)</summary>
@@ -220,7 +167,6 @@ public sealed partial record DiscoveryConfig
 
     internal static DiscoveryConfig Bind(ConfigReader r, string p) => new()
     {
-        Mode = r.Enum<DiscoveryMode>(p + "mode"),
         Bootstrap = r.List(p + "bootstrap"),
         CandidateSampleSize = (int)r.Int(p + "candidate_sample_size"),
         Gossip = DiscoveryGossipConfig.Bind(r, p + "gossip."),
@@ -297,29 +243,11 @@ public sealed partial record WorkerConfig
     public bool Enabled { get; init; }
     /// <summary>Cancel a job running longer than this; 0 = no limit. (<c>worker.job_timeout_ms</c>)</summary>
     public TimeSpan JobTimeout { get; init; }
-    /// <summary>Send a progress frame this often while running; 0 = never. (<c>worker.progress_interval_ms</c>)</summary>
-    public TimeSpan ProgressInterval { get; init; }
-    /// <summary>Benchmark this machine at start and advertise the figures (never a trust input). (<c>worker.self_measure_capability</c>)</summary>
-    public bool SelfMeasureCapability { get; init; }
 
     internal static WorkerConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
         JobTimeout = r.Duration(p + "job_timeout_ms"),
-        ProgressInterval = r.Duration(p + "progress_interval_ms"),
-        SelfMeasureCapability = r.Bool(p + "self_measure_capability"),
-    };
-}
-
-/// <summary>The <c>[metadata]</c> section.</summary>
-public sealed partial record MetadataConfig
-{
-    /// <summary>Refresh the signed node metadata this often; 0 = once at start. (<c>metadata.refresh_interval_secs</c>)</summary>
-    public TimeSpan RefreshInterval { get; init; }
-
-    internal static MetadataConfig Bind(ConfigReader r, string p) => new()
-    {
-        RefreshInterval = r.Duration(p + "refresh_interval_secs"),
     };
 }
 
@@ -399,10 +327,6 @@ public sealed partial record BudgetConfig
     public long PerJobMemoryBytes { get; init; }
     /// <summary>Threads of one hosted job. (<c>budget.per_job_threads</c>)</summary>
     public int PerJobThreads { get; init; }
-    /// <summary>Disk a hosted job may spill to; 0 = no cap. (<c>budget.max_spill_bytes</c>)</summary>
-    public long MaxSpillBytes { get; init; }
-    /// <summary>Share of the budget kept for this node's own local queries. (<c>budget.local_reserved_fraction</c>)</summary>
-    public double LocalReservedFraction { get; init; }
     /// <summary>Data classes this host accepts. (<c>budget.data_classes</c>)</summary>
     public ImmutableArray<DataClass> DataClasses { get; init; }
 
@@ -413,8 +337,6 @@ public sealed partial record BudgetConfig
         MaxJobs = (int)r.Int(p + "max_jobs"),
         PerJobMemoryBytes = r.Int(p + "per_job_memory_bytes"),
         PerJobThreads = (int)r.Int(p + "per_job_threads"),
-        MaxSpillBytes = r.Int(p + "max_spill_bytes"),
-        LocalReservedFraction = r.Float(p + "local_reserved_fraction"),
         DataClasses = r.EnumList<DataClass>(p + "data_classes"),
     };
 }
@@ -488,7 +410,7 @@ public sealed partial record TrustConfig
 /// <summary>The <c>[sybil]</c> section.</summary>
 public sealed partial record SybilConfig
 {
-    /// <summary>Leading zero bits of the proof-of-work identity stamp a peer must present. (<c>sybil.pow_difficulty_bits</c>)</summary>
+    /// <summary>Leading zero bits of the proof-of-work identity stamp: the least this node accepts in a peer's advert, and what it mints for its own (about 2^bits hashes, once per identity and setting). (<c>sybil.pow_difficulty_bits</c>)</summary>
     public int PowDifficultyBits { get; init; }
     /// <summary>Stake (whole TON) a host needs to be selected; 0 = none. (<c>sybil.min_stake</c>)</summary>
     public long MinStake { get; init; }
@@ -506,53 +428,11 @@ public sealed partial record SybilConfig
 /// <summary>The <c>[storage]</c> section.</summary>
 public sealed partial record StorageConfig
 {
-    /// <summary>Object storage provider hosts read inputs from. (<c>storage.provider</c>)</summary>
-    public string Provider { get; init; } = "";
-    /// <summary>How hosts get storage credentials: presigned URLs, scoped secrets or sealed credentials. (<c>storage.credential_mode</c>)</summary>
-    public CredentialMode CredentialMode { get; init; }
-    /// <summary>Storage endpoint (host or URL); empty = the provider's default. (<c>storage.endpoint</c>)</summary>
-    public string Endpoint { get; init; } = "";
-    /// <summary>Storage region; empty = the provider's default. (<c>storage.region</c>)</summary>
-    public string Region { get; init; } = "";
-    /// <summary>S3 URL style. (<c>storage.url_style</c>)</summary>
-    public UrlStyle UrlStyle { get; init; }
-    /// <summary>Use TLS to reach storage. (<c>storage.use_ssl</c>)</summary>
-    public bool UseSsl { get; init; }
-    /// <summary>Lifetime of issued storage credentials. (<c>storage.credential_ttl_secs</c>)</summary>
-    public TimeSpan CredentialTtl { get; init; }
-    /// <summary>Lifetime of sealing keys. (<c>storage.key_ttl_secs</c>)</summary>
-    public TimeSpan KeyTtl { get; init; }
-    /// <summary>Let hosted jobs read remote storage (opens egress for the storage endpoint only). (<c>storage.enable_remote_access</c>)</summary>
-    public bool EnableRemoteAccess { get; init; }
-    /// <summary>Encrypt DuckDB spill files of hosted jobs. (<c>storage.temp_file_encryption</c>)</summary>
-    public bool TempFileEncryption { get; init; }
-    /// <summary>Refuse jobs whose storage access needs an extension that is not preloaded. (<c>storage.require_extensions</c>)</summary>
-    public bool RequireExtensions { get; init; }
-    /// <summary>DuckDB extensions loaded into the job engine before lock-down. (<c>storage.preload_extensions</c>)</summary>
-    public ImmutableArray<string> PreloadExtensions { get; init; }
-    /// <summary>File formats hosted jobs may read. (<c>storage.enabled_formats</c>)</summary>
-    public ImmutableArray<string> EnabledFormats { get; init; }
-    /// <summary>Storage providers hosted jobs may read. (<c>storage.enabled_providers</c>)</summary>
-    public ImmutableArray<string> EnabledProviders { get; init; }
     /// <summary>Local directories hosted jobs may read (empty = none). (<c>storage.allowed_local_paths</c>)</summary>
     public ImmutableArray<string> AllowedLocalPaths { get; init; }
 
     internal static StorageConfig Bind(ConfigReader r, string p) => new()
     {
-        Provider = r.Text(p + "provider"),
-        CredentialMode = r.Enum<CredentialMode>(p + "credential_mode"),
-        Endpoint = r.Text(p + "endpoint"),
-        Region = r.Text(p + "region"),
-        UrlStyle = r.Enum<UrlStyle>(p + "url_style"),
-        UseSsl = r.Bool(p + "use_ssl"),
-        CredentialTtl = r.Duration(p + "credential_ttl_secs"),
-        KeyTtl = r.Duration(p + "key_ttl_secs"),
-        EnableRemoteAccess = r.Bool(p + "enable_remote_access"),
-        TempFileEncryption = r.Bool(p + "temp_file_encryption"),
-        RequireExtensions = r.Bool(p + "require_extensions"),
-        PreloadExtensions = r.List(p + "preload_extensions"),
-        EnabledFormats = r.List(p + "enabled_formats"),
-        EnabledProviders = r.List(p + "enabled_providers"),
         AllowedLocalPaths = r.List(p + "allowed_local_paths"),
     };
 }
@@ -560,33 +440,21 @@ public sealed partial record StorageConfig
 /// <summary>The <c>[planner]</c> section.</summary>
 public sealed partial record PlannerConfig
 {
-    /// <summary>Decide per query between local and grid execution. (<c>planner.enabled</c>)</summary>
-    public bool Enabled { get; init; }
     /// <summary>Allow running queries on this node's own locked-down engine. (<c>planner.local_execution_enabled</c>)</summary>
     public bool LocalExecutionEnabled { get; init; }
     /// <summary>Where queries run: local, remote (the grid), or auto: the grid when it has enough usable hosts for the quorum the query needs, else locally (p2p_query_meta's planner row says which and why). (<c>planner.prefer</c>)</summary>
     public PlannerPreference Prefer { get; init; }
     /// <summary>Share of this machine's RAM a local query may use. (<c>planner.ram_fraction</c>)</summary>
     public double RamFraction { get; init; }
-    /// <summary>Local queries run at once (≥ 1 when the planner is enabled). (<c>planner.max_concurrent_local_jobs</c>)</summary>
+    /// <summary>Local queries run at once (≥ 1 when local execution is enabled). (<c>planner.max_concurrent_local_jobs</c>)</summary>
     public int MaxConcurrentLocalJobs { get; init; }
-    /// <summary>Estimated input above which auto prefers the grid. (<c>planner.size_threshold_bytes</c>)</summary>
-    public long SizeThresholdBytes { get; init; }
-    /// <summary>Spill a local query may need before auto prefers the grid. (<c>planner.spill_tolerance_bytes</c>)</summary>
-    public long SpillToleranceBytes { get; init; }
-    /// <summary>Estimated local run time above which auto prefers the grid. (<c>planner.max_local_latency_ms</c>)</summary>
-    public TimeSpan MaxLocalLatency { get; init; }
 
     internal static PlannerConfig Bind(ConfigReader r, string p) => new()
     {
-        Enabled = r.Bool(p + "enabled"),
         LocalExecutionEnabled = r.Bool(p + "local_execution_enabled"),
         Prefer = r.Enum<PlannerPreference>(p + "prefer"),
         RamFraction = r.Float(p + "ram_fraction"),
         MaxConcurrentLocalJobs = (int)r.Int(p + "max_concurrent_local_jobs"),
-        SizeThresholdBytes = r.Int(p + "size_threshold_bytes"),
-        SpillToleranceBytes = r.Int(p + "spill_tolerance_bytes"),
-        MaxLocalLatency = r.Duration(p + "max_local_latency_ms"),
     };
 }
 
@@ -1064,168 +932,6 @@ public sealed partial record EconomicsConfig
     };
 }
 
-/// <summary>The <c>[antiabuse.fault_attribution]</c> section.</summary>
-public sealed partial record AntiAbuseFaultAttributionConfig
-{
-    /// <summary>Blame a failed job on the requester when most hosts fail it alike. (<c>antiabuse.fault_attribution.enabled</c>)</summary>
-    public bool Enabled { get; init; }
-    /// <summary>Share of hosts failing alike that blames the job, not the hosts. (<c>antiabuse.fault_attribution.job_consensus_fraction</c>)</summary>
-    public double JobConsensusFraction { get; init; }
-
-    internal static AntiAbuseFaultAttributionConfig Bind(ConfigReader r, string p) => new()
-    {
-        Enabled = r.Bool(p + "enabled"),
-        JobConsensusFraction = r.Float(p + "job_consensus_fraction"),
-    };
-}
-
-/// <summary>The <c>[antiabuse.requester_trust]</c> section.</summary>
-public sealed partial record AntiAbuseRequesterTrustConfig
-{
-    /// <summary>Hosts weigh requesters by their history. (<c>antiabuse.requester_trust.enabled</c>)</summary>
-    public bool Enabled { get; init; }
-    /// <summary>Lowest weight of a badly behaved requester. (<c>antiabuse.requester_trust.negative_floor_weight</c>)</summary>
-    public double NegativeFloorWeight { get; init; }
-    /// <summary>Weight of a new requester (≥ negative_floor_weight). (<c>antiabuse.requester_trust.positive_floor_weight</c>)</summary>
-    public double PositiveFloorWeight { get; init; }
-    /// <summary>Jobs after which a requester's history counts fully. (<c>antiabuse.requester_trust.age_saturation</c>)</summary>
-    public int AgeSaturation { get; init; }
-
-    internal static AntiAbuseRequesterTrustConfig Bind(ConfigReader r, string p) => new()
-    {
-        Enabled = r.Bool(p + "enabled"),
-        NegativeFloorWeight = r.Float(p + "negative_floor_weight"),
-        PositiveFloorWeight = r.Float(p + "positive_floor_weight"),
-        AgeSaturation = (int)r.Int(p + "age_saturation"),
-    };
-}
-
-/// <summary>The <c>[antiabuse.cost_gate]</c> section.</summary>
-public sealed partial record AntiAbuseCostGateConfig
-{
-    /// <summary>Refuse jobs whose estimated cost exceeds the caps below. (<c>antiabuse.cost_gate.enabled</c>)</summary>
-    public bool Enabled { get; init; }
-    /// <summary>Most estimated rows of a job; 0 = no cap. (<c>antiabuse.cost_gate.max_cost_hint_rows</c>)</summary>
-    public long MaxCostHintRows { get; init; }
-    /// <summary>Most estimated working set as a multiple of the per-job memory. (<c>antiabuse.cost_gate.max_working_set_factor</c>)</summary>
-    public double MaxWorkingSetFactor { get; init; }
-
-    internal static AntiAbuseCostGateConfig Bind(ConfigReader r, string p) => new()
-    {
-        Enabled = r.Bool(p + "enabled"),
-        MaxCostHintRows = r.Int(p + "max_cost_hint_rows"),
-        MaxWorkingSetFactor = r.Float(p + "max_working_set_factor"),
-    };
-}
-
-/// <summary>The <c>[antiabuse.nondeterminism]</c> section.</summary>
-public sealed partial record AntiAbuseNondeterminismConfig
-{
-    /// <summary>Report non-deterministic SQL (random(), now(), LIMIT without ORDER BY) as unverifiable. (<c>antiabuse.nondeterminism.enabled</c>)</summary>
-    public bool Enabled { get; init; }
-
-    internal static AntiAbuseNondeterminismConfig Bind(ConfigReader r, string p) => new()
-    {
-        Enabled = r.Bool(p + "enabled"),
-    };
-}
-
-/// <summary>The <c>[antiabuse.free_rate_limit]</c> section.</summary>
-public sealed partial record AntiAbuseFreeRateLimitConfig
-{
-    /// <summary>Rate-limit free jobs per requester. (<c>antiabuse.free_rate_limit.enabled</c>)</summary>
-    public bool Enabled { get; init; }
-    /// <summary>Free jobs per requester per window. (<c>antiabuse.free_rate_limit.max_free_per_window</c>)</summary>
-    public int MaxFreePerWindow { get; init; }
-    /// <summary>Rate-limit window. (<c>antiabuse.free_rate_limit.window_secs</c>)</summary>
-    public TimeSpan Window { get; init; }
-    /// <summary>Requesters tracked by the rate limiter. (<c>antiabuse.free_rate_limit.max_tracked_requesters</c>)</summary>
-    public int MaxTrackedRequesters { get; init; }
-    /// <summary>Proof-of-work bits a free job must carry; 0 = none. (<c>antiabuse.free_rate_limit.require_pow_bits</c>)</summary>
-    public int RequirePowBits { get; init; }
-    /// <summary>Paid jobs go before free ones when the host is busy. (<c>antiabuse.free_rate_limit.prioritize_paid</c>)</summary>
-    public bool PrioritizePaid { get; init; }
-
-    internal static AntiAbuseFreeRateLimitConfig Bind(ConfigReader r, string p) => new()
-    {
-        Enabled = r.Bool(p + "enabled"),
-        MaxFreePerWindow = (int)r.Int(p + "max_free_per_window"),
-        Window = r.Duration(p + "window_secs"),
-        MaxTrackedRequesters = (int)r.Int(p + "max_tracked_requesters"),
-        RequirePowBits = (int)r.Int(p + "require_pow_bits"),
-        PrioritizePaid = r.Bool(p + "prioritize_paid"),
-    };
-}
-
-/// <summary>The <c>[antiabuse.blocklist]</c> section.</summary>
-public sealed partial record AntiAbuseBlocklistConfig
-{
-    /// <summary>Add hosts to the deny-list automatically when their trust falls below the floor. (<c>antiabuse.blocklist.auto_block_enabled</c>)</summary>
-    public bool AutoBlockEnabled { get; init; }
-    /// <summary>Trust below which a host is blocked automatically. (<c>antiabuse.blocklist.auto_block_trust_floor</c>)</summary>
-    public double AutoBlockTrustFloor { get; init; }
-    /// <summary>Also block actors that peers' gossiped receipts show misbehaving. (<c>antiabuse.blocklist.honor_gossip_signals</c>)</summary>
-    public bool HonorGossipSignals { get; init; }
-    /// <summary>Also block actors listed in the on-chain parameters. (<c>antiabuse.blocklist.honor_global_params</c>)</summary>
-    public bool HonorGlobalParams { get; init; }
-
-    internal static AntiAbuseBlocklistConfig Bind(ConfigReader r, string p) => new()
-    {
-        AutoBlockEnabled = r.Bool(p + "auto_block_enabled"),
-        AutoBlockTrustFloor = r.Float(p + "auto_block_trust_floor"),
-        HonorGossipSignals = r.Bool(p + "honor_gossip_signals"),
-        HonorGlobalParams = r.Bool(p + "honor_global_params"),
-    };
-}
-
-/// <summary>The <c>[antiabuse.gossip]</c> section.</summary>
-public sealed partial record AntiAbuseGossipConfig
-{
-    /// <summary>Score gossip peers and drop misbehaving ones. (<c>antiabuse.gossip.peer_scoring</c>)</summary>
-    public bool PeerScoring { get; init; }
-    /// <summary>Prefer seeds from different networks and regions. (<c>antiabuse.gossip.diverse_bootstrap</c>)</summary>
-    public bool DiverseBootstrap { get; init; }
-
-    internal static AntiAbuseGossipConfig Bind(ConfigReader r, string p) => new()
-    {
-        PeerScoring = r.Bool(p + "peer_scoring"),
-        DiverseBootstrap = r.Bool(p + "diverse_bootstrap"),
-    };
-}
-
-/// <summary>The <c>[antiabuse]</c> section.</summary>
-public sealed partial record AntiAbuseConfig
-{
-    /// <summary>Anti-abuse protections as a whole. (<c>antiabuse.enabled</c>)</summary>
-    public bool Enabled { get; init; }
-    /// <summary>The <c>[antiabuse.fault_attribution]</c> section.</summary>
-    public AntiAbuseFaultAttributionConfig FaultAttribution { get; init; } = null!;
-    /// <summary>The <c>[antiabuse.requester_trust]</c> section.</summary>
-    public AntiAbuseRequesterTrustConfig RequesterTrust { get; init; } = null!;
-    /// <summary>The <c>[antiabuse.cost_gate]</c> section.</summary>
-    public AntiAbuseCostGateConfig CostGate { get; init; } = null!;
-    /// <summary>The <c>[antiabuse.nondeterminism]</c> section.</summary>
-    public AntiAbuseNondeterminismConfig Nondeterminism { get; init; } = null!;
-    /// <summary>The <c>[antiabuse.free_rate_limit]</c> section.</summary>
-    public AntiAbuseFreeRateLimitConfig FreeRateLimit { get; init; } = null!;
-    /// <summary>The <c>[antiabuse.blocklist]</c> section.</summary>
-    public AntiAbuseBlocklistConfig Blocklist { get; init; } = null!;
-    /// <summary>The <c>[antiabuse.gossip]</c> section.</summary>
-    public AntiAbuseGossipConfig Gossip { get; init; } = null!;
-
-    internal static AntiAbuseConfig Bind(ConfigReader r, string p) => new()
-    {
-        Enabled = r.Bool(p + "enabled"),
-        FaultAttribution = AntiAbuseFaultAttributionConfig.Bind(r, p + "fault_attribution."),
-        RequesterTrust = AntiAbuseRequesterTrustConfig.Bind(r, p + "requester_trust."),
-        CostGate = AntiAbuseCostGateConfig.Bind(r, p + "cost_gate."),
-        Nondeterminism = AntiAbuseNondeterminismConfig.Bind(r, p + "nondeterminism."),
-        FreeRateLimit = AntiAbuseFreeRateLimitConfig.Bind(r, p + "free_rate_limit."),
-        Blocklist = AntiAbuseBlocklistConfig.Bind(r, p + "blocklist."),
-        Gossip = AntiAbuseGossipConfig.Bind(r, p + "gossip."),
-    };
-}
-
 /// <summary>The node's whole configuration: one immutable, typed value per catalogue key.</summary>
 public sealed partial record NodeConfig
 {
@@ -1247,8 +953,6 @@ public sealed partial record NodeConfig
     public SchedulerConfig Scheduler { get; init; } = null!;
     /// <summary>The <c>[worker]</c> section.</summary>
     public WorkerConfig Worker { get; init; } = null!;
-    /// <summary>The <c>[metadata]</c> section.</summary>
-    public MetadataConfig Metadata { get; init; } = null!;
     /// <summary>The <c>[liveness]</c> section.</summary>
     public LivenessConfig Liveness { get; init; } = null!;
     /// <summary>The <c>[budget]</c> section.</summary>
@@ -1267,8 +971,6 @@ public sealed partial record NodeConfig
     public SandboxConfig Sandbox { get; init; } = null!;
     /// <summary>The <c>[economics]</c> section.</summary>
     public EconomicsConfig Economics { get; init; } = null!;
-    /// <summary>The <c>[antiabuse]</c> section.</summary>
-    public AntiAbuseConfig AntiAbuse { get; init; } = null!;
 
     internal static NodeConfig Bind(ConfigReader r, string p) => new()
     {
@@ -1281,7 +983,6 @@ public sealed partial record NodeConfig
         Discovery = DiscoveryConfig.Bind(r, p + "discovery."),
         Scheduler = SchedulerConfig.Bind(r, p + "scheduler."),
         Worker = WorkerConfig.Bind(r, p + "worker."),
-        Metadata = MetadataConfig.Bind(r, p + "metadata."),
         Liveness = LivenessConfig.Bind(r, p + "liveness."),
         Budget = BudgetConfig.Bind(r, p + "budget."),
         Trust = TrustConfig.Bind(r, p + "trust."),
@@ -1291,6 +992,5 @@ public sealed partial record NodeConfig
         Limits = LimitsConfig.Bind(r, p + "limits."),
         Sandbox = SandboxConfig.Bind(r, p + "sandbox."),
         Economics = EconomicsConfig.Bind(r, p + "economics."),
-        AntiAbuse = AntiAbuseConfig.Bind(r, p + "antiabuse."),
     };
 }

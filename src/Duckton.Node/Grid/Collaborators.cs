@@ -50,6 +50,12 @@ public interface IAdvertExchange
     void IngestAdvert(AdvertMessage advert, string fromPeer);
 
     IReadOnlyList<AdvertMessage> AdvertsToShare();
+
+    /// <summary>
+    /// A SWIM indirect probe asked by <paramref name="fromPeer"/>: pings <paramref name="nodeId"/> if this node knows it at
+    /// <paramref name="address"/> (never an address only the asker named); true when it answered in time.
+    /// </summary>
+    Task<bool> ProbeForAsync(string nodeId, string address, TimeSpan timeout, string fromPeer, CancellationToken cancellationToken);
 }
 
 /// <summary>Sees every dispatched job once the host is done with it (the host's job log). Must not throw.</summary>

@@ -12,7 +12,7 @@ namespace Duckton.Node.Grid;
 /// detection, expiry), the coordinator, and — once sharing — the worker behind a listener. Every background loop
 /// runs on pool threads, so it never keeps a process alive.
 /// </summary>
-public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
+public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
 {
     private readonly Func<CoreConfig.NodeConfig> _config;
     private readonly TimeProvider _time;
@@ -28,7 +28,7 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
     private PeerListener? _listener;
     private AdvertMessage? _advert;
     private ulong _powNonce;
-    private bool _powMinted;
+    private int _powBits;
     private ulong _seq;
 
     /// <summary>
@@ -75,7 +75,7 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
             Logger = logger,
         };
         Pool = new ConnectionPool(identity, TransportOptions);
-        Membership = new Membership(identity.NodeId, _time) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
+        Membership = new Membership(identity.NodeId, _time, c.Sybil.PowDifficultyBits) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
         Coordinator = new Coordinator(identity, Pool, Membership, engineVersion, trust, receipts, _time, logger);
     }
 
@@ -161,10 +161,12 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
     /// <summary>Starts hosting (or updates what is donated when already hosting); returns the listen address.</summary>
     public async Task<string> ShareAsync(WorkerOptions options, string bindAddress, bool enabled, CancellationToken cancellationToken = default)
     {
-        if (!_powMinted)
+        // Our own stamp meets the usual requirement even when this node accepts less, and what it is configured to ask.
+        var bits = Math.Max(ProofOfWork.DefaultBits, _config().Sybil.PowDifficultyBits);
+        if (_powBits < bits)
         {
-            _powNonce = await Task.Run(() => ProofOfWork.Mint(Identity.PublicKey.Span, ProofOfWork.DefaultBits), cancellationToken).ConfigureAwait(false);
-            _powMinted = true;
+            _powNonce = await Task.Run(() => ProofOfWork.Mint(Identity.PublicKey.Span, bits), cancellationToken).ConfigureAwait(false);
+            _powBits = bits;
         }
         if (Worker is { } running && running.Options == options)
         {
@@ -194,6 +196,16 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
     void IAdvertExchange.IngestAdvert(AdvertMessage advert, string fromPeer) => Membership.Ingest(advert, direct: advert.NodeId == fromPeer);
 
     IReadOnlyList<AdvertMessage> IAdvertExchange.AdvertsToShare() => [.. SelfAdverts(), .. Membership.FreshAdverts(32)];
+
+    async Task<bool> IAdvertExchange.ProbeForAsync(string nodeId, string address, TimeSpan timeout, string fromPeer, CancellationToken cancellationToken)
+    {
+        // Only a peer we know at that very address: a probe request must not make this host dial what a stranger names.
+        if (nodeId == fromPeer || Membership.Find(nodeId) is not { } known || known.Address != address)
+        {
+            return false;
+        }
+        return await PingAsync(address, nodeId, timeout, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The last failed gossip exchange (address and error), for p2p_status.</summary>
     public string? LastGossipError { get; private set; }
@@ -233,7 +245,7 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
         {
             var (mem, threads, _) = w.Free();
             current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, (byte)w.Options.SimulatedAttestation, w.Enabled,
-                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, ProofOfWork.DefaultBits, now, Interlocked.Increment(ref _seq));
+                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, (byte)_powBits, now, Interlocked.Increment(ref _seq));
             var summary = _faults.AdvertisedReceipts(_gossip.ReceiptSummary());
             current = current with { ReceiptCount = summary.Count, ReceiptDigest = summary.Digest };
             current = current.SignWith(b => Identity.Sign(b));
@@ -282,6 +294,7 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
     private async Task GossipRoundAsync(CancellationToken cancellationToken, TaskCompletionSource? firstAnswer)
     {
         var config = _config();
+        Membership.MinPowBits = config.Sybil.PowDifficultyBits;
         var targets = new List<(string Address, string? NodeId)>();
         foreach (var s in Seeds)
         {
@@ -290,6 +303,7 @@ public sealed class GridRuntime : IAsyncDisposable, IAdvertExchange
         var known = Membership.Live().Where(p => !targets.Any(t => t.Address == p.Address)).OrderBy(_ => Random.Shared.Next()).Take(config.Discovery.Gossip.Fanout);
         targets.AddRange(known.Select(p => (p.Address, (string?)p.NodeId)));
         await Task.WhenAll(targets.Select(t => ExchangeAsync(t.Address, t.NodeId, config.Scheduler.OfferTimeout, cancellationToken, firstAnswer))).ConfigureAwait(false);
+        await DetectFailuresAsync(config, cancellationToken).ConfigureAwait(false);
         Membership.Expire();
     }
 

@@ -8,6 +8,10 @@ public enum PeerState
 {
     Alive,
     Suspect,
+
+    /// <summary>Convicted by the failure detector: silent far beyond its rhythm (phi) and unreachable directly and through
+    /// the peers asked to probe it. Never selected; back to <see cref="Alive"/> at the next direct contact.</summary>
+    Dead,
 }
 
 /// <summary>A peer the membership table knows: its latest verified advert and what this node measured.</summary>
@@ -29,6 +33,9 @@ public sealed class PeerEntry
 
     public int ConsecutiveFailures { get; internal set; }
     public PeerState State { get; internal set; }
+
+    /// <summary>Signs of life (direct contacts, later-signed adverts) for the phi-accrual failure detector.</summary>
+    internal PhiAccrual Heartbeats { get; } = new();
 
     internal void ObserveRtt(double ms) => RttMs = RttMs is { } old ? (0.7 * old) + (0.3 * ms) : ms;
 }
@@ -52,7 +59,8 @@ public sealed class Membership
     }
 
     public string SelfNodeId { get; }
-    public int MinPowBits { get; }
+    /// <summary>Least proof-of-work bits an advert must carry (<c>sybil.pow_difficulty_bits</c>, refreshed every gossip round).</summary>
+    public int MinPowBits { get; set; }
     public TimeSpan Ttl { get; set; } = TimeSpan.FromSeconds(30);
     public int Capacity { get; set; } = 50_000;
 
@@ -102,7 +110,7 @@ public sealed class Membership
         {
             return "membership table full";
         }
-        _peers.AddOrUpdate(advert.NodeId, _ => new PeerEntry(advert, direct ? now : signedAt), (_, e) =>
+        var entry = _peers.AddOrUpdate(advert.NodeId, _ => new PeerEntry(advert, direct ? now : signedAt), (_, e) =>
         {
             e.Advert = advert;
             var seen = direct ? now : signedAt;
@@ -115,14 +123,21 @@ public sealed class Membership
                 e.ConsecutiveFailures = 0;
                 e.State = PeerState.Alive;
             }
+            else if (e.State == PeerState.Dead)
+            {
+                // Someone heard from it since we convicted it: probe again rather than trust either view.
+                e.State = PeerState.Suspect;
+            }
             return e;
         });
+        entry.Heartbeats.Heartbeat(direct ? now : signedAt, Phi);
         Notify(advert.NodeId);
         return null;
     }
 
-    private static void MarkSeen(PeerEntry e, DateTimeOffset now)
+    private void MarkSeen(PeerEntry e, DateTimeOffset now)
     {
+        e.Heartbeats.Heartbeat(now, Phi);
         e.LastSeen = now;
         e.ConsecutiveFailures = 0;
         e.State = PeerState.Alive;
@@ -148,10 +163,34 @@ public sealed class Membership
         if (_peers.TryGetValue(nodeId, out var e))
         {
             e.ConsecutiveFailures++;
-            if (e.ConsecutiveFailures >= SuspectAfterFailures)
+            if (e.ConsecutiveFailures >= SuspectAfterFailures && e.State == PeerState.Alive)
             {
                 e.State = PeerState.Suspect;
             }
+        }
+    }
+
+    /// <summary>The failure detector's parameters (<c>[liveness.phi]</c>, refreshed every gossip round).</summary>
+    public PhiOptions Phi { get; set; } = PhiOptions.Default;
+
+    /// <summary>How unlikely the peer's silence is given its rhythm (phi-accrual); 0 for unknown peers.</summary>
+    public double PhiOf(string nodeId) => _peers.TryGetValue(nodeId, out var e) ? e.Heartbeats.Phi(_time.GetUtcNow(), Phi) : 0;
+
+    /// <summary>The failure detector convicted the peer: it stays listed (and is contacted again) but is never selected.</summary>
+    public void MarkDead(string nodeId)
+    {
+        if (_peers.TryGetValue(nodeId, out var e))
+        {
+            e.State = PeerState.Dead;
+        }
+    }
+
+    /// <summary>The peer is silent beyond its rhythm and did not answer us, but another peer reached it.</summary>
+    public void MarkSuspect(string nodeId)
+    {
+        if (_peers.TryGetValue(nodeId, out var e) && e.State == PeerState.Alive)
+        {
+            e.State = PeerState.Suspect;
         }
     }
 

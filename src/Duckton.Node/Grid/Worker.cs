@@ -72,6 +72,9 @@ public sealed class Worker : IDisposable
     private readonly IDenyList _denyList;
     private readonly IGossipParticipant _gossip;
     private readonly IAdvertExchange _adverts;
+
+    // An indirect probe holds this connection's frame loop while it runs: bounded whatever the asker requests.
+    private const uint MaxProbeTimeoutMs = 5000;
     private readonly IJobFaults _faults;
     private readonly IJobObserver _observer;
     private readonly ILogger _logger;
@@ -336,6 +339,14 @@ public sealed class Worker : IDisposable
             case MessageType.Vouch:
                 _gossip.IngestVouch(frame.Payload.ToArray(), peer);
                 return;
+            case MessageType.ProbeRequest:
+            {
+                var probe = ProbeRequestMessage.Decode(frame.Payload.Span);
+                var timeout = TimeSpan.FromMilliseconds(Math.Clamp(probe.TimeoutMs, 1, MaxProbeTimeoutMs));
+                var reached = await _adverts.ProbeForAsync(probe.NodeId, probe.Address, timeout, peer, ct).ConfigureAwait(false);
+                await connection.SendAsync(MessageType.ProbeResult, new ProbeResultMessage(probe.Nonce, reached).Encode(), ct).ConfigureAwait(false);
+                return;
+            }
             case MessageType.Ping:
             {
                 var ping = PingMessage.Decode(frame.Payload.Span);

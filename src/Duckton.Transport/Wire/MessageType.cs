@@ -63,4 +63,10 @@ public enum MessageType : byte
 
     /// <summary>Liveness answer.</summary>
     Pong = 41,
+
+    /// <summary>SWIM indirect probe: ping a peer on the sender's behalf.</summary>
+    ProbeRequest = 42,
+
+    /// <summary>Whether an indirect probe reached its peer.</summary>
+    ProbeResult = 43,
 }

@@ -59,10 +59,10 @@ public class ConfigCatalogTests
     public void The_catalogue_has_every_section_of_the_product()
     {
         string[] groups = ["protocol", "network", "transport", "identity", "security", "membership", "discovery", "scheduler",
-            "worker", "metadata", "liveness", "budget", "trust", "sybil", "storage", "planner", "limits", "sandbox", "economics", "antiabuse"];
+            "worker", "liveness", "budget", "trust", "sybil", "storage", "planner", "limits", "sandbox", "economics"];
         Assert.Equal(groups, ConfigCatalog.Keys.Select(k => k.Group).Distinct());
         Assert.Contains("trust.weights", ConfigCatalog.Sections);
-        Assert.Equal(252, ConfigCatalog.Keys.Length);
+        Assert.Equal(192, ConfigCatalog.Keys.Length);
     }
 
     [Fact]

@@ -66,8 +66,8 @@ public class ConfigKeyTests
         Assert.Equal("remote", prefer.AsString);
         Assert.True(ConfigCatalog.Get("economics.settlement").TryParse("ton", out var settlement, out _));
         Assert.Equal("onchain", settlement.AsString);
-        Assert.True(ConfigCatalog.Get("storage.credential_mode").TryParse("scoped-secret", out var mode, out _));
-        Assert.Equal("scoped_secret", mode.AsString);
+        Assert.True(ConfigCatalog.Get("economics.settlement").TryParse("free", out var free, out _));
+        Assert.Equal("noop", free.AsString);
         Assert.False(ConfigCatalog.Get("scheduler.verify_mode").TryParse("optimistic", out _, out var problem));
         Assert.Equal("must be one of quorum, fast", problem);
     }
@@ -113,8 +113,6 @@ public class ConfigKeyTests
         Assert.Equal(1.0, one.AsFloat);
         Assert.False(minTrust.TryParse("1.5", out _, out var problem));
         Assert.Equal("must be 0 ≤ x ≤ 1", problem);
-        Assert.False(ConfigCatalog.Get("budget.local_reserved_fraction").TryParse("1", out _, out problem));
-        Assert.Equal("must be 0 ≤ x < 1", problem);
     }
 
     [Fact]

@@ -266,7 +266,7 @@ public class ConfigStoreTests
         Assert.Equal("3", replicas.Value);
         Assert.Equal("default", replicas.SourceName);
         Assert.Equal("default", Assert.Single(entries, e => e.Group == "membership" && e.Key == "networks").Value);
-        Assert.Equal("csv, json, parquet", Assert.Single(entries, e => e.Key == "enabled_formats").Value);
+        Assert.Equal("public", Assert.Single(entries, e => e.Key == "data_classes").Value);
         Assert.Single(entries, e => e.Group == "trust" && e.Key == "weights.alpha_reputation");
     }
 
@@ -413,7 +413,7 @@ public class ConfigStoreConcurrencyTests
     {
         using var dir = new TempConfigDir();
         string[] keys = ["budget.threads", "budget.max_jobs", "budget.per_job_threads", "limits.worker_pool_size",
-            "limits.connection_pool_size", "scheduler.max_inflight_jobs", "discovery.gossip.fanout", "transport.result.max_result_parts"];
+            "limits.connection_pool_size", "scheduler.max_inflight_jobs", "discovery.gossip.fanout", "discovery.candidate_sample_size"];
         Parallel.ForEach(keys, key => dir.Store().Set(key, "7"));
         var overrides = dir.Store().RuntimeOverrides();
         Assert.Equal(keys.Order(), overrides.Keys.Order());

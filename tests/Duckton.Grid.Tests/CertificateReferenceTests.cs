@@ -379,3 +379,80 @@ public sealed class QueryMetaDocumentationTests
         }
     }
 }
+
+/// <summary>The worked certificate of docs/PROTOCOL.md ("Commit certificates", "Worked example"), byte for byte.</summary>
+public sealed class CertificateVectorTests
+{
+    private static string Repo()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir.FullName, "Duckton.sln")))
+        {
+            dir = dir.Parent!;
+        }
+        return dir.FullName;
+    }
+
+    /// <summary>The certificate text under the <c>certificate-vector</c> marker, its lines joined.</summary>
+    private static string DocumentedText()
+    {
+        var doc = File.ReadAllText(Path.Combine(Repo(), "docs", "PROTOCOL.md")).Replace("\r", "", StringComparison.Ordinal);
+        var start = doc.IndexOf("<!-- certificate-vector -->\n```\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, "docs/PROTOCOL.md has no certificate-vector block");
+        var body = doc[(start + "<!-- certificate-vector -->\n```\n".Length)..];
+        return body[..body.IndexOf("```", StringComparison.Ordinal)].Replace("\n", "", StringComparison.Ordinal);
+    }
+
+    private static string Build()
+    {
+        using var requester = Ed25519Key.FromSeed(Enumerable.Repeat((byte)1, 32).ToArray());
+        using var a = Ed25519Key.FromSeed(Enumerable.Repeat((byte)2, 32).ToArray());
+        using var b = Ed25519Key.FromSeed(Enumerable.Repeat((byte)3, 32).ToArray());
+        var requesterId = JobIds.NodeIdOf(requester.PublicKey);
+        Assert.Equal("b3:83561adb398fd87f8e7ed8331bff2fcb945733cc3012879cb9fab07928667062", requesterId);
+        var schema = BatchCodec.EncodeSchema(new ResultSchema(["answer"], [DuckType.Integer]));
+        Assert.Equal("010106616e7377657204", Convert.ToHexStringLower(schema));
+        var commits = new[] { a, b }.Select(k => new CommitMessage("00112233445566778899aabbccddeeff", JobIds.QueryHash("duckdb-v1.5.6", "SELECT 42 AS answer"), requesterId,
+            k.PublicKey.ToArray(), [], "da1bd514e59a587a0a642a7330515a6a26557735ce37b06477a9e4e874231e2e", 1, schema, 1000).SignWith(m => k.Sign(m))).ToList();
+        Assert.Equal(281, commits[0].Encode().Length);
+        return CommitCertificate.Encode(commits, requester.PublicKey, 2, 2, [JobIds.NodeIdOf(a.PublicKey), JobIds.NodeIdOf(b.PublicKey)], m => requester.Sign(m));
+    }
+
+    [Fact]
+    public void The_encoder_produces_the_documented_certificate()
+    {
+        var text = Build();
+        Assert.Equal(DocumentedText(), text);
+        Assert.Equal(815, Convert.FromBase64String(text["dcc2:".Length..]).Length);
+        var check = CommitCertificate.Verify(text, 2, "da1bd514e59a587a0a642a7330515a6a26557735ce37b06477a9e4e874231e2e");
+        Assert.True(check.Valid, check.Error);
+    }
+
+    [PythonFact]
+    public void The_reference_verifier_accepts_the_documented_certificate()
+    {
+        var sqlFile = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(sqlFile, "SELECT 42 AS answer");
+            var psi = new ProcessStartInfo("python3") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var arg in new[] { Path.Combine(Repo(), "tools", "certificate_reference.py"), "verify", "-", "--quorum", "2", "--sql-file", sqlFile, "--engine-version", "duckdb-v1.5.6",
+                "--requester", "b3:83561adb398fd87f8e7ed8331bff2fcb945733cc3012879cb9fab07928667062" })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            p.StandardInput.Write(DocumentedText());
+            p.StandardInput.Close();
+            Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)));
+            Assert.True(p.ExitCode == 0, stdout.Result + stderr.Result);
+            Assert.Contains("\"result_hash\": \"da1bd514e59a587a0a642a7330515a6a26557735ce37b06477a9e4e874231e2e\"", stdout.Result, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(sqlFile);
+        }
+    }
+}

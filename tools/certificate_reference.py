@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference verifier of duckton commit certificates, written from docs/PROTOCOL.md alone
-("Commit certificate", "Messages" / Commit body, "Identifiers", "What an offline check proves").
+("Commit certificates", "Messages" / Commit body, "Identifiers", "Batch encoding" / Schema,
+"What an offline check proves").
 
 BLAKE3 comes from Debian's b3sum and Ed25519 from libsodium (libsodium.so.23) through ctypes, so nothing here shares
 code with the C# implementation.
@@ -11,7 +12,7 @@ Usage:
   certificate_reference.py query-hash ENGINE_VERSION SQL_FILE      (prints the 64 hex digits)
 
 `verify` prints one JSON object (valid, error, job_id, query_hash, result_hash, row_count, input_fingerprint,
-requester, replicas, quorum, host_set, hosts, schema) and exits 0 when the certificate is valid, 1 when it is not,
+requester, replicas, quorum, host_set, hosts, schema, columns) and exits 0 when the certificate is valid, 1 when it is not,
 2 on a usage error. The SQL is read from a file as raw bytes and must be valid UTF-8; it is hashed exactly as given.
 """
 import argparse
@@ -107,6 +108,72 @@ class Reader:
             raise Invalid(f"{len(self.data) - self.pos} trailing bytes after the {self.what}")
 
 
+TYPE_IDS_WITHOUT_PARAMS = set(range(1, 19)) | {20, 21, 22, 27, 29, 30, 31, 32, 34, 35, 36, 39, 40}
+
+
+def decode_schema(data):
+    """The batch encoding of a schema (PROTOCOL.md, "Batch encoding" / "Schema"): [(name, type)], where a type is
+    {"id": n, ...parameters}."""
+    pos = 0
+
+    def byte():
+        nonlocal pos
+        if pos >= len(data):
+            raise Invalid("truncated schema")
+        pos += 1
+        return data[pos - 1]
+
+    def varint():
+        value, shift = 0, 0
+        while True:
+            b = byte()
+            if shift == 28 and b > 0x0F:
+                raise Invalid("schema varint does not fit in 32 bits")
+            value |= (b & 0x7F) << shift
+            if b & 0x80 == 0:
+                if b == 0 and shift > 0:
+                    raise Invalid("schema varint is not minimal")
+                return value
+            shift += 7
+
+    def string():
+        nonlocal pos
+        n = varint()
+        if n > len(data) - pos:
+            raise Invalid("truncated schema string")
+        pos += n
+        return data[pos - n:pos].decode("utf-8", errors="strict")
+
+    def type_(depth):
+        if depth > 32:
+            raise Invalid("schema type nesting deeper than 32")
+        t = {"id": byte()}
+        i = t["id"]
+        if i == 19:
+            t["width"], t["scale"] = byte(), byte()
+        elif i == 23:
+            t["labels"] = [string() for _ in range(varint())]
+        elif i == 24:
+            t["element"] = type_(depth + 1)
+        elif i == 33:
+            t["size"] = varint()
+            t["element"] = type_(depth + 1)
+        elif i == 26:
+            t["key"], t["value"] = type_(depth + 1), type_(depth + 1)
+        elif i in (25, 28):
+            t["fields"] = [[string(), type_(depth + 1)] for _ in range(varint())]
+        elif i not in TYPE_IDS_WITHOUT_PARAMS:
+            raise Invalid(f"unknown type id {i} in the schema")
+        return t
+
+    if byte() != 1:
+        raise Invalid("unknown schema encoding version")
+    columns = [[string(), type_(1)] for _ in range(varint())]
+    if pos != len(data):
+        raise Invalid("trailing bytes after the schema")
+    return columns
+
+
 def decode_commit(payload):
     r = Reader(payload, "commit")
     c = {
@@ -196,6 +263,14 @@ def check(cert, minimum_quorum, expected_hash, expected_query_hash, pinned_reque
     return None
 
 
+def columns_of(commit):
+    """The decoded schema, or None when it does not decode (a certificate's validity does not depend on it)."""
+    try:
+        return decode_schema(commit["schema"])
+    except (Invalid, UnicodeDecodeError):
+        return None
+
+
 def verify_command(args):
     text = sys.stdin.read().strip() if args.certificate == "-" else args.certificate
     expected_query = None
@@ -216,6 +291,7 @@ def verify_command(args):
             "row_count": first["row_count"] if first else 0,
             "input_fingerprint": first["input_fingerprint"].hex() if first else "",
             "schema": first["schema"].hex() if first else "",
+            "columns": columns_of(first) if first else [],
             "requester": cert["requester"],
             "replicas": cert["replicas"],
             "quorum": cert["quorum"],

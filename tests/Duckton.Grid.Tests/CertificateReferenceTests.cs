@@ -44,7 +44,8 @@ public sealed class CertificateReferenceTests(CertificateGridFixture grid) : ICl
     private static readonly string s_tool = Path.Combine(s_repo, "tools", "certificate_reference.py");
 
     // Leading and trailing whitespace on purpose: the query hash is over the SQL exactly as given.
-    private const string Sql = "  SELECT range AS i, 'row ' || range AS s FROM range(10) ORDER BY i \n";
+    private const string Sql = "  SELECT range AS i, 'row ' || range AS s, [range::DECIMAL(10,2), NULL] AS l, {'a': range::UTINYINT, 'b': [true]} AS st,"
+        + " 'x'::ENUM('x', 'y') AS e, [1.5, 2.5]::DOUBLE[2] AS arr, MAP {'k': range} AS m FROM range(10) ORDER BY i \n";
 
     private QueryOutcome RealQuery() =>
         grid.Requester.Host.Node.Query(Sql, new QueryOverrides
@@ -94,6 +95,16 @@ public sealed class CertificateReferenceTests(CertificateGridFixture grid) : ICl
         Assert.Equal(check.Hosts, Strings(report, "hosts"));
         Assert.True(check.Hosts.Count >= 2);
         Assert.Equal(BatchCodec.EncodeSchema(outcome.Result.Schema), Convert.FromHexString(report.GetProperty("schema").GetString()!));
+        // The schema decoded by the Python tool from the "Batch encoding" section alone equals the result's schema.
+        var schema = outcome.Result.Schema;
+        var columns = report.GetProperty("columns").EnumerateArray().ToList();
+        Assert.Equal(schema.Count, columns.Count);
+        for (var c = 0; c < schema.Count; c++)
+        {
+            Assert.Equal(schema.Names[c], columns[c][0].GetString());
+            Assert.Equal(TypeText(schema.Types[c]), TypeText(columns[c][1]));
+        }
+        Assert.Contains("33(2,11)", TypeText(columns[5][1])); // DOUBLE[2]: id 33, size 2, element 11
 
         // Untrimmed: the trimmed text is another query.
         var trimmedFile = Path.Combine(grid.Root, "trimmed.sql");
@@ -241,6 +252,34 @@ public sealed class CertificateReferenceTests(CertificateGridFixture grid) : ICl
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>A type as <c>id(parameters)</c>, from the C# type …</summary>
+    private static string TypeText(DuckType t) => t.Id switch
+    {
+        DuckTypeId.Decimal => $"19({t.Width},{t.Scale})",
+        DuckTypeId.Enum => $"23({string.Join(",", t.EnumValues)})",
+        DuckTypeId.List => $"24({TypeText(t.Element!)})",
+        DuckTypeId.Array => $"33({t.ArraySize},{TypeText(t.Element!)})",
+        DuckTypeId.Map => $"26({TypeText(t.Fields[0].Type)},{TypeText(t.Fields[1].Type)})",
+        DuckTypeId.Struct or DuckTypeId.Union => $"{(int)t.Id}({string.Join(",", t.Fields.Select(f => f.Name + ":" + TypeText(f.Type)))})",
+        _ => ((int)t.Id).ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>… and from the reference tool's decoded JSON.</summary>
+    private static string TypeText(JsonElement t)
+    {
+        var id = t.GetProperty("id").GetInt32();
+        return id switch
+        {
+            19 => $"19({t.GetProperty("width").GetInt32()},{t.GetProperty("scale").GetInt32()})",
+            23 => $"23({string.Join(",", t.GetProperty("labels").EnumerateArray().Select(l => l.GetString()))})",
+            24 => $"24({TypeText(t.GetProperty("element"))})",
+            33 => $"33({t.GetProperty("size").GetInt32()},{TypeText(t.GetProperty("element"))})",
+            26 => $"26({TypeText(t.GetProperty("key"))},{TypeText(t.GetProperty("value"))})",
+            25 or 28 => $"{id}({string.Join(",", t.GetProperty("fields").EnumerateArray().Select(f => f[0].GetString() + ":" + TypeText(f[1])))})",
+            _ => id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
 
     private static string Text(byte[] raw) => "dcc2:" + Convert.ToBase64String(raw);
 

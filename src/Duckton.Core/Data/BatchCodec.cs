@@ -7,7 +7,7 @@ namespace Duckton.Core.Data;
 
 /// <summary>
 /// Compact, versioned binary encoding of <see cref="ResultSchema"/> and <see cref="ResultBatch"/>: the grid's wire format
-/// for streaming typed results. The byte layout is specified in <c>docs/design/batch-codec.md</c>.
+/// for streaming typed results. The byte layout is specified in <c>docs/PROTOCOL.md</c>, "Batch encoding".
 /// </summary>
 /// <remarks>
 /// Fixed-width storage and validity masks are copied as blocks (the format is little-endian, like DuckDB's memory).

@@ -231,7 +231,7 @@ public class BatchCodecTests
 public class BatchCodecDocumentedExampleTests
 {
     [Fact]
-    public void The_example_in_the_design_doc_is_exact()
+    public void The_example_in_PROTOCOL_md_is_exact()
     {
         var listType = DuckType.List(DuckType.Varchar);
         var batch = SampleBatches.Of(("i", SampleBatches.Ints(7, null)),

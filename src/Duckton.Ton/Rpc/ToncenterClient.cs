@@ -278,7 +278,12 @@ public sealed partial class ToncenterClient : IDisposable
 
     private static Coins ParseCoins(JsonElement e, string method, string field)
     {
-        var text = e.ValueKind == JsonValueKind.Number ? e.GetRawText() : e.GetString();
+        var text = e.ValueKind switch
+        {
+            JsonValueKind.Number => e.GetRawText(),
+            JsonValueKind.String => e.GetString(),
+            _ => null,
+        };
         if (text is null || !BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v))
         {
             throw new ToncenterException(method, $"'{field}' is not an amount");

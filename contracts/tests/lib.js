@@ -225,9 +225,9 @@ function merkle(leaves) {
 
 // ---- sandbox conveniences ----
 
-// The transaction of `address` caused by the first message in `result`, with its exit codes.
+// The first transaction of `address` in `result` caused by an internal message.
 function txOn(result, address) {
-  const tx = result.transactions.find((t) => t.inMessage?.info?.dest && t.inMessage.info.dest.equals?.(address));
+  const tx = result.transactions.find((t) => t.inMessage?.info?.type === 'internal' && t.inMessage.info.dest.equals(address));
   if (!tx) throw new Error(`no transaction on ${address}`);
   return tx;
 }

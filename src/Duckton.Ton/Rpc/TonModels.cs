@@ -40,7 +40,10 @@ public sealed record GetMethodResult(int ExitCode, IReadOnlyList<TvmValue> Stack
 /// <param name="Value">Attached value.</param>
 /// <param name="Hash">Message cell hash (hex, lower case) when the API reports it.</param>
 /// <param name="Body">Message body when the API reports it.</param>
-public sealed record TonMessageInfo(TonAddress? Source, TonAddress? Destination, Coins Value, string? Hash, Cell? Body);
+/// <param name="ForwardFee">Forwarding fee the message carries (paid by the sender on top of the value).</param>
+/// <param name="Bounced">The message is a bounce of an earlier one.</param>
+public sealed record TonMessageInfo(TonAddress? Source, TonAddress? Destination, Coins Value, string? Hash, Cell? Body, Coins ForwardFee = default,
+    bool Bounced = false);
 
 /// <summary>Phase results of a transaction, when the API reports them.</summary>
 /// <param name="ComputeSkipped">The compute phase did not run (e.g. no state, no gas).</param>

@@ -366,7 +366,9 @@ public sealed partial class ToncenterClient : IDisposable
         {
             body = BagOfCells.ParseBase64(bs);
         }
-        return new TonMessageInfo(OptionalAddress(m, "source"), OptionalAddress(m, "destination"), value, hash, body);
+        var fwd = m.TryGetProperty("fwd_fee", out var ff) ? ParseCoins(ff, "getTransactions", "fwd_fee") : Coins.Zero;
+        var bounced = m.TryGetProperty("bounced", out var bo) && bo.ValueKind == JsonValueKind.True;
+        return new TonMessageInfo(OptionalAddress(m, "source"), OptionalAddress(m, "destination"), value, hash, body, fwd, bounced);
     }
 
     private static TransactionOutcome? ParseOutcome(JsonElement tx)

@@ -59,6 +59,25 @@ public class GoldenVectorTests
     }
 
     [Fact]
+    public void Dictionaries_equal_ton_core()
+    {
+        foreach (var v in GoldenVectors.Root.GetProperty("dicts").EnumerateArray())
+        {
+            var entries = v.GetProperty("entries").EnumerateArray().ToArray();
+            var byAddress = entries.Select(e => new TonDictionary.Entry(TonDictionary.AddressKey(TonAddress.Parse(e.GetProperty("address").GetString()!)),
+                b => b.StoreCoins(Coins.FromNanoton(long.Parse(e.GetProperty("coins").GetString()!, System.Globalization.CultureInfo.InvariantCulture))))).ToArray();
+            Assert.Equal(v.GetProperty("byAddress").GetString(), Hex(BagOfCells.Serialize(TonDictionary.DictionaryCell(267, byAddress))));
+            var candidates = entries.Select(e => TonAddress.Parse(e.GetProperty("address").GetString()!)).ToArray();
+            Assert.Equal(v.GetProperty("flags").GetString(), Hex(BagOfCells.Serialize(Contracts.JobEscrow.CandidatesCell(candidates))));
+            // Later entries with the same key replace earlier ones, as Dictionary.set does.
+            var byEpoch = entries.GroupBy(e => e.GetProperty("epoch").GetUInt32()).Select(g => g.Last())
+                .Select(e => new TonDictionary.Entry(TonDictionary.UIntKey(e.GetProperty("epoch").GetUInt32(), 32),
+                    b => b.StoreBytes(Convert.FromHexString(e.GetProperty("hash").GetString()!)))).ToArray();
+            Assert.Equal(v.GetProperty("byEpoch").GetString(), Hex(BagOfCells.Serialize(TonDictionary.DictionaryCell(32, byEpoch))));
+        }
+    }
+
+    [Fact]
     public void Addresses_in_every_form_equal_ton_core()
     {
         foreach (var v in GoldenVectors.Root.GetProperty("addresses").EnumerateArray())

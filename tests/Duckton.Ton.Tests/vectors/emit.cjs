@@ -3,7 +3,7 @@
 // output is the same on every run.
 'use strict';
 const crypto = require('crypto');
-const { beginCell, Address, Cell, internal, external, storeMessage, contractAddress, SendMode, toNano } = require('@ton/core');
+const { beginCell, Address, Cell, Dictionary, internal, external, storeMessage, contractAddress, SendMode, toNano } = require('@ton/core');
 const { mnemonicToPrivateKey, mnemonicValidate, keyPairFromSeed } = require('@ton/crypto');
 const { mnemonicToEntropy } = require('@ton/crypto/dist/mnemonic/mnemonic');
 const { wordlist } = require('@ton/crypto/dist/mnemonic/wordlist');
@@ -65,6 +65,27 @@ for (let i = 0; i < 20; i++) {
   });
 }
 
+// Dictionaries as our contracts take them: map<address, coins>, map<address, uint1>, map<uint32, uint256>.
+const dicts = [];
+for (const size of [1, 2, 3, 7, 32]) {
+  const byAddress = Dictionary.empty(Dictionary.Keys.Address(), Dictionary.Values.BigVarUint(4));
+  const flags = Dictionary.empty(Dictionary.Keys.Address(), Dictionary.Values.Uint(1));
+  const byEpoch = Dictionary.empty(Dictionary.Keys.Uint(32), Dictionary.Values.BigUint(256));
+  const entries = [];
+  for (let i = 0; i < size; i++) {
+    const a = new Address(i % 2 === 0 ? 0 : -1, randomBytes(32));
+    const v = BigInt('0x' + randomBytes(6).toString('hex'));
+    const k = randomBytes(4).readUInt32BE(0) >>> (i % 3 === 0 ? 20 : 0);
+    const h = BigInt('0x' + randomBytes(32).toString('hex'));
+    byAddress.set(a, v); flags.set(a, 1); byEpoch.set(k, h);
+    entries.push({ address: a.toRawString(), coins: v.toString(), epoch: k, hash: h.toString(16).padStart(64, '0') });
+  }
+  dicts.push({ entries,
+    byAddress: beginCell().storeDict(byAddress).endCell().toBoc().toString('hex'),
+    flags: beginCell().storeDict(flags).endCell().toBoc().toString('hex'),
+    byEpoch: beginCell().storeDict(byEpoch).endCell().toBoc().toString('hex') });
+}
+
 const coinValues = ['0', '1', '15', '255', '256', '1000000000', '1500000000', '123456789012345678', '1329227995784915872903807060280344575'];
 const coins = coinValues.map((v) => ({ value: v, boc: beginCell().storeCoins(BigInt(v)).endCell().toBoc().toString('hex') }));
 
@@ -112,6 +133,6 @@ async function main() {
       address: w.address.toRawString(), stateInit: beginCell().store(require('@ton/core').storeStateInit(w.init)).endCell().toBoc().toString('hex'), transfers });
   }
   const wordlistHash = crypto.createHash('sha256').update(wordlist.join('\n')).digest('hex');
-  process.stdout.write(JSON.stringify({ cells, deepChain, addresses, coins, ints, mnemonic, wallets, wordlist: { count: wordlist.length, sha256: wordlistHash } }, null, 1));
+  process.stdout.write(JSON.stringify({ cells, deepChain, dicts, addresses, coins, ints, mnemonic, wallets, wordlist: { count: wordlist.length, sha256: wordlistHash } }, null, 1));
 }
 main().catch((e) => { console.error(e); process.exit(1); });

@@ -132,6 +132,58 @@ public class ChainEndToEndTests : IClassFixture<LocalChain>
     }
 
     [Fact]
+    public async Task A_free_winner_is_paid_nothing_and_an_unsettled_escrow_is_refunded_by_anyone_after_its_deadline()
+    {
+        var requester = await _chain.NewWalletAsync(50);
+        var winner = await _chain.NewWalletAsync(1);
+        var treasury = await _chain.NewWalletAsync(1);
+        var verifier = await _chain.NewWalletAsync(1);
+        var stranger = await _chain.NewWalletAsync(1);
+        const ushort phi = 1500, kappa = 500;
+        var candidates = new[] { winner.Address, verifier.Address };
+        var resultHash = SHA256.HashData(Encoding.UTF8.GetBytes("result of job 2"));
+        var now = await _chain.NowAsync();
+        JobEscrowConfig Config(uint deadline) => new(requester.Address, requester.Address, Ton(10), deadline,
+            new EscrowTerms(treasury.Address, resultHash, JobEscrow.CandidatesHash(candidates), 3, phi, kappa));
+
+        // Free (walletless) winner: winnerAmount 0, the fee and the commission are still paid on base.
+        var free = Config((uint)(now + 3600));
+        var freeEscrow = JobEscrow.Address(free);
+        await _chain.SendAsync(requester, new OutMessage(freeEscrow, Ton(10.05m), Bounce: false, Body: JobEscrow.TopUp(), Init: JobEscrow.StateInit(free)));
+        var baseAmount = Ton(8);
+        await _chain.SendAsync(requester, new OutMessage(freeEscrow, Ton(0.05m), Body: JobEscrow.Settle(resultHash, winner.Address, baseAmount,
+            Coins.Zero, JobEscrow.PlatformFee(baseAmount, phi), new Dictionary<TonAddress, Coins> { [verifier.Address] = JobEscrow.Commission(baseAmount, kappa) },
+            candidates)));
+        var settleTx = await _chain.LastFromAsync(freeEscrow, requester.Address);
+        Assert.True(settleTx.Outcome!.Succeeded, settleTx.Outcome.ToString());
+        Assert.DoesNotContain(settleTx.OutMessages, m => m.Destination == winner.Address);
+        Assert.Equal(Ton(1.2m), settleTx.OutMessages.Single(m => m.Destination == treasury.Address).Value);
+        Assert.Equal(Ton(0.4m), settleTx.OutMessages.Single(m => m.Destination == verifier.Address).Value);
+        // The base comes back: the refund is more than B minus the fee and commission.
+        Assert.True(settleTx.OutMessages.Single(m => m.Destination == requester.Address).Value > Ton(10 - 1.2m - 0.4m));
+        Assert.Equal(JobEscrow.StorageReserve, await _chain.BalanceAsync(freeEscrow));
+
+        // An escrow never settled: a refund before the deadline is refused (225); after it, anyone triggers it.
+        var late = Config((uint)(now + 600));
+        var lateEscrow = JobEscrow.Address(late);
+        await _chain.SendAsync(requester, new OutMessage(lateEscrow, Ton(10.05m), Bounce: false, Body: JobEscrow.TopUp(), Init: JobEscrow.StateInit(late)));
+        await _chain.SendAsync(stranger, new OutMessage(lateEscrow, Ton(0.05m), Body: JobEscrow.Refund()));
+        Assert.Equal(225, (await _chain.LastFromAsync(lateEscrow, stranger.Address)).Outcome!.ComputeExitCode);
+        await _chain.AdvanceAsync(601);
+        var escrowBefore = await _chain.BalanceAsync(lateEscrow);
+        await _chain.SendAsync(stranger, new OutMessage(lateEscrow, Ton(0.05m), Body: JobEscrow.Refund()));
+        var refundTx = await _chain.LastFromAsync(lateEscrow, stranger.Address);
+        Assert.True(refundTx.Outcome!.Succeeded, refundTx.Outcome.ToString());
+        var back = Assert.Single(refundTx.OutMessages);
+        Assert.Equal(requester.Address, back.Destination);
+        Assert.Equal(N(JobEscrow.StorageReserve) - N(escrowBefore), Delta(refundTx));
+        Assert.Equal(JobEscrow.StorageReserve, await _chain.BalanceAsync(lateEscrow));
+        var received = await _chain.LastFromAsync(requester.Address, lateEscrow);
+        Assert.Equal(back.Value, received.InMessage!.Value);
+        Assert.True(JobEscrow.ParseState(await _chain.Client.RunGetMethodAsync(lateEscrow, "get_escrow_state")).Settled);
+    }
+
+    [Fact]
     public async Task Stake_deposit_unbond_seven_days_withdraw_and_a_slash()
     {
         var owner = await _chain.NewWalletAsync(50);

@@ -18,3 +18,11 @@ for (const name of CONTRACTS) {
     assert.equal(Cell.fromBase64(committed.codeBoc64).hash().toString('hex').toUpperCase(), committed.codeHashHex);
   });
 }
+
+test('docs/TON.md lists the current code hashes', () => {
+  const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'TON.md'), 'utf8');
+  for (const name of CONTRACTS) {
+    const committed = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'build', `${name}.json`), 'utf8'));
+    assert.ok(doc.includes(`| ${name} | \`${committed.codeHashHex}\` |`), `docs/TON.md: update the hash of ${name} to ${committed.codeHashHex}`);
+  }
+});

@@ -23,7 +23,7 @@ public sealed class ChainUpTests : IDisposable
     {
         Contracts.EnsureInstalled();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "chain", "up", .. args })
+        foreach (var a in (string[])[Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "chain", "up", .. args])
         {
             psi.ArgumentList.Add(a);
         }
@@ -81,6 +81,7 @@ public sealed class ChainUpTests : IDisposable
     public async Task Chain_up_serves_the_api_says_it_is_an_emulator_and_keeps_its_state_across_a_restart(string signal)
     {
         const string address = "0:4444444444444444444444444444444444444444444444444444444444444444";
+        long now;
         var (p, rpc, stderr) = Start("--port", "0", "--state", _state);
         using (p)
         {
@@ -88,7 +89,7 @@ public sealed class ChainUpTests : IDisposable
             Assert.Equal("local-emulator", (await Get(local + "/info")).GetProperty("network").GetString());
             await Post(local + "/fund", new { address, amount = "1234567890123" });
             Assert.Equal("1234567890123", (await Get($"{rpc}/getAddressBalance?address={address}")).GetString());
-            var now = (await Get(local + "/now")).GetProperty("now").GetInt64();
+            now = (await Get(local + "/now")).GetProperty("now").GetInt64();
             await Post(local + "/time", new { advance_seconds = 604800 });
             Assert.True((await Get(local + "/now")).GetProperty("now").GetInt64() >= now + 604800);
             Assert.Equal(0, Signal(p, signal));

@@ -170,6 +170,23 @@ test('local chain: a wallet and a contract deployed over HTTP, getters, transact
   // the next wallet message still works (seqno 2), valid_until from the chain's clock
   const next = walletExternal(2, (await local('now')).result.now + 60, internal({ to: g.address, value: TON / 10n, body: L.opBody(L.OP.ParamsTopUp), bounce: false }), false);
   assert.equal((await api('sendBoc', { boc: next })).ok, true);
+
+  // getters with arguments: RecordAnchor.compute_root(leaf, proof cell) and get_root(epoch) with a negative number
+  const a = L.anchorInit({ keeper: admin, treasury: admin, verdictAuthority: admin, minStakeWeight: 0n, disputeBondMin: TON / 100n });
+  const deployAnchor = walletExternal(3, (await local('now')).result.now + 60, internal({ to: a.address, value: TON / 10n, init: a.init, bounce: false }), false);
+  assert.equal((await api('sendBoc', { boc: deployAnchor })).ok, true);
+  const m = L.merkle([5n, 6n, 7n]);
+  const proof = L.proofCell(m.proofs[1]).toBoc().toString('base64');
+  r = await api('runGetMethod', { address: a.address.toString(), method: 'compute_root', stack: [['num', '6'], ['tvm.Cell', proof]] });
+  assert.equal(r.result.exit_code, 0);
+  assert.equal(BigInt(r.result.stack[0][1]), m.root);
+  r = await api('runGetMethod', { address: a.address.toString(), method: 'compute_root', stack: [['num', '0x6'], ['tvm.Cell', proof]] });
+  assert.equal(BigInt(r.result.stack[0][1]), m.root);
+  r = await api('runGetMethod', { address: a.address.toString(), method: 'get_root', stack: [['num', '-0x1']] });
+  assert.equal(r.result.exit_code, 0);
+  assert.deepEqual(r.result.stack, [['num', '0x0']]);
+  r = await api('runGetMethod', { address: a.address.toString(), method: 'get_root', stack: [['num', '0xzz']] });
+  assert.equal(r.code, 400);
 });
 
 test('local chain: bad input is a clear error', async () => {

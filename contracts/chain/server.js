@@ -264,8 +264,10 @@ function handlers(chain) {
   const bc = chain.bc;
 
   async function send(params, returnHash) {
-    const boc = params.boc;
+    let boc = params.boc;
     if (typeof boc !== 'string' || boc.length === 0) throw new HttpError(400, 'missing boc (base64 bag of cells)');
+    // A GET query string turns an unencoded '+' of base64 into a space; base64 has no spaces, so undo it.
+    boc = boc.replace(/ /g, '+');
     let cell;
     try {
       const cells = Cell.fromBoc(Buffer.from(boc, 'base64'));

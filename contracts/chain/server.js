@@ -211,6 +211,13 @@ function bigintTo32(v) {
   return Buffer.from(v.toString(16).padStart(64, '0'), 'hex');
 }
 
+// "123", "-123", "0x7b", "-0x7b" (BigInt alone refuses a negative hex string).
+function parseInteger(value) {
+  const text = String(value).trim();
+  if (!/^-?(0x[0-9a-fA-F]+|[0-9]+)$/.test(text)) throw new Error('not an integer');
+  return text.startsWith('-') ? -BigInt(text.slice(1)) : BigInt(text);
+}
+
 // toncenter stack: [["num","0x.."], ["tvm.Cell", b64], ["tvm.Slice", b64]] in; [["num"],["cell",{bytes}],...] out.
 function stackIn(stack) {
   const tb = new TupleBuilder();
@@ -223,7 +230,7 @@ function stackIn(stack) {
     if (!Array.isArray(entry) || entry.length !== 2) throw new HttpError(400, 'each stack entry must be [type, value]');
     const [type, value] = entry;
     try {
-      if (type === 'num' || type === 'int') tb.writeNumber(BigInt(value));
+      if (type === 'num' || type === 'int') tb.writeNumber(parseInteger(value));
       else if (type === 'tvm.Cell' || type === 'cell') tb.writeCell(Cell.fromBase64(typeof value === 'object' ? value.bytes : value));
       else if (type === 'tvm.Slice' || type === 'slice') tb.writeSlice(Cell.fromBase64(typeof value === 'object' ? value.bytes : value));
       else if (type === 'addr' || type === 'address') tb.writeAddress(Address.parse(value));
@@ -257,8 +264,10 @@ function handlers(chain) {
   const bc = chain.bc;
 
   async function send(params, returnHash) {
-    const boc = params.boc;
+    let boc = params.boc;
     if (typeof boc !== 'string' || boc.length === 0) throw new HttpError(400, 'missing boc (base64 bag of cells)');
+    // A GET query string turns an unencoded '+' of base64 into a space; base64 has no spaces, so undo it.
+    boc = boc.replace(/ /g, '+');
     let cell;
     try {
       const cells = Cell.fromBoc(Buffer.from(boc, 'base64'));

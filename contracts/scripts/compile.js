@@ -12,11 +12,11 @@ const root = path.resolve(__dirname, '..');
 const srcDir = path.join(root, 'src');
 const buildDir = path.join(root, 'build');
 
-async function compile(name) {
+async function compile(name, dir = srcDir) {
   const result = await runTolkCompiler({
     entrypointFileName: `${name}.tolk`,
     // tolk-js asks for imports relative to the entry file's folder; @stdlib/* is served by the compiler itself.
-    fsReadCallback: (p) => fs.readFileSync(path.join(srcDir, p), 'utf8'),
+    fsReadCallback: (p) => fs.readFileSync(path.join(dir, p), 'utf8'),
     optimizationLevel: 2,
   });
   if (result.status !== 'ok') throw new Error(`${name}: ${result.message}`);

@@ -14,6 +14,7 @@ internal static class CliCommands
         root.Subcommands.Add(BenchCommand());
         root.Subcommands.Add(HostCommands.Host(ConfigDirOption()));
         root.Subcommands.Add(HostCommands.GridUp());
+        root.Subcommands.Add(DashboardCommands.Dashboard(ConfigDirOption()));
         root.Subcommands.Add(HelpCommand(root));
         return root;
     }

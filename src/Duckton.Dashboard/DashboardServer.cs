@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Duckton.Dashboard;
@@ -91,6 +92,9 @@ public sealed class DashboardServer : IAsyncDisposable
             k.AddServerHeader = false;
         });
         builder.Services.AddRoutingCore();
+        // The process that hosts the dashboard owns SIGINT/SIGTERM (duckton dashboard, grid up): the default console
+        // lifetime would take them and stop only the web server.
+        builder.Services.AddSingleton<IHostLifetime, ProcessOwnedLifetime>();
         var app = builder.Build();
         var data = new DashboardData(host, time);
         var hub = new SnapshotHub(data, options, time);
@@ -219,6 +223,14 @@ public sealed class DashboardServer : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
     }
+}
+
+/// <summary>A host lifetime that leaves signals to the process: starting and stopping are the caller's calls.</summary>
+internal sealed class ProcessOwnedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>

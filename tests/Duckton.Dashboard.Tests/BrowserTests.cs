@@ -121,7 +121,7 @@ public sealed partial class BrowserTests(ITestOutputHelper output) : IDisposable
         var (url, dir) = StartGrid();
         // Verified queries from another process sharing the requester's configuration: receipts for honest hosts, and
         // the SIMULATED cheater caught.
-        var queries = Enumerable.Range(0, 6).Select(i => $"SELECT count(*) FROM p2p_query('SELECT {i} AS k, sum(i) AS s FROM range({1000 + i}) t(i)')").ToArray();
+        var queries = Enumerable.Range(0, 6).Select(i => $"SELECT count(*) FROM p2p_query('SELECT {i} AS k, sum(i) AS s FROM range({1000 + i}) t(i)', replicas => 3, quorum => 2, prefer => 'remote')").ToArray();
         Sql(dir, queries);
 
         using var playwright = await Playwright.CreateAsync();
@@ -173,12 +173,12 @@ public sealed partial class BrowserTests(ITestOutputHelper output) : IDisposable
         // Both plots drew into SVG: the radar has the top and the penalised worker, the histogram its bars.
         Assert.Equal(2, await page.Locator("#radar g.trace").CountAsync());
         Assert.True(await page.Locator("#histogram g.trace path").CountAsync() > 0, "the latency histogram has bars");
-        Assert.True(await page.Locator("#peers tbody tr").CountAsync() == 3);
+        Assert.Equal(3, await page.Locator("#peers tbody tr").CountAsync());
         Assert.Contains("yes", await page.TextContentAsync("#order") ?? "", StringComparison.Ordinal);
 
         // A new query elsewhere: the open page updates by itself (server-sent events), no reload.
         var before = int.Parse(await Value("receipts"), CultureInfo.InvariantCulture);
-        Sql(dir, "SELECT count(*) FROM p2p_query('SELECT 99 AS live_update')");
+        Sql(dir, "SELECT count(*) FROM p2p_query('SELECT 99 AS live_update', replicas => 3, quorum => 2, prefer => 'remote')");
         await page.WaitForFunctionAsync($"() => Number(document.getElementById('receipts').dataset.value) > {before}", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
         Assert.Equal("live", await page.TextContentAsync("#live"));
 

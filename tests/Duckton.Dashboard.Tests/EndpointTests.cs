@@ -192,7 +192,8 @@ public sealed class EndpointTests : IAsyncLifetime
         }
         foreach (var path in new[] { "", "app.js", "api/dashboard", "api/summary", "api/peers", "api/receipts", "api/formula", "api/worked-example", "api/attestation", "api/selection", "api/verification", "api/flagged", "api/radar", "api/latency-ms", "api/node", "nope" })
         {
-            var body = await _http.GetStringAsync(new Uri(_server.Url, path)).ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : "");
+            using var response = await _http.GetAsync(new Uri(_server.Url, path));
+            var body = await response.Content.ReadAsStringAsync();
             foreach (var f in forbidden)
             {
                 Assert.DoesNotContain(f, body, StringComparison.OrdinalIgnoreCase);

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test of the solution. Fetches what the tests need that a fresh Debian machine may lack, when running as
 # root: Debian's b3sum (the BLAKE3 reference the hashing tests compare against), and what the extension's build needs
-# to link OpenSSL statically (libssl-dev's libssl.a/libcrypto.a and headers, cmake, make; see docs/EXTENSION.md).
+# to link OpenSSL statically (libssl-dev's libssl.a/libcrypto.a and headers, cmake, make; see docs/EXTENSION.md), and
+# what the dashboard needs (npm, which installs its pinned plotly with `npm ci`; chromium, which its browser tests drive).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 need=()
 command -v b3sum >/dev/null 2>&1 || need+=(b3sum)
 command -v cmake >/dev/null 2>&1 || need+=(cmake)
 command -v make >/dev/null 2>&1 || need+=(make)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ -f /usr/include/openssl/ssl.h ] && [ -n "$(find /usr/lib -name libcrypto.a -print -quit 2>/dev/null)" ] || need+=(libssl-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "test.sh: installing ${need[*]} (Debian) for the BLAKE3 conformance tests and the extension's build" >&2
+    echo "test.sh: installing ${need[*]} (Debian) for the BLAKE3 conformance tests, the extension's build and the dashboard" >&2
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") >/dev/null 2>&1 \
       || echo "test.sh: could not install ${need[*]}; the tests that need them will fail" >&2
   else

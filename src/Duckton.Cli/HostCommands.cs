@@ -199,7 +199,7 @@ internal static class HostCommands
     /// SIGINT/SIGTERM (and, when asked, stdin closing) as one wait. Created before the ready line is printed: a signal
     /// sent as soon as a supervisor reads that line must take the clean path (the runtime's default would just exit).
     /// </summary>
-    private sealed class Shutdown : IDisposable
+    internal sealed class Shutdown : IDisposable
     {
         private readonly ManualResetEventSlim _stop = new();
         private readonly PosixSignalRegistration _sigint;
@@ -247,14 +247,19 @@ internal static class HostCommands
         var basePort = new Option<int>("--base-port") { Description = "First port (host i listens on base+i); 0 = any free port" };
         var verbose = HostLog.VerboseOption();
         var quiet = HostLog.QuietOption();
+        var dashboard = new Option<int?>("--dashboard") { Description = "Also run a requester joined to the grid and serve its Trust & Attestation dashboard on 127.0.0.1:PORT (0 = any free port)" };
+        var workload = new Option<bool>("--workload") { Description = "With --dashboard: the requester runs a steady mixed query workload (a demo that fills the page)" };
         var up = new Command("up", "Start a local loopback grid of host processes until SIGINT/SIGTERM; the hosts log each job on stderr");
-        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort, verbose, quiet })
+        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort, verbose, quiet, dashboard, workload })
         {
             up.Options.Add(o);
         }
-        up.SetAction(parse => HostLog.Level(parse.GetValue(verbose), parse.GetValue(quiet)) is { } level
-            ? RunGrid(parse.GetValue(hosts), parse.GetValue(cheaters), parse.GetValue(flaky), parse.GetValue(configRoot), parse.GetValue(basePort), level)
-            : Usage("--verbose and --quiet exclude each other; give one"));
+        up.SetAction(parse => HostLog.Level(parse.GetValue(verbose), parse.GetValue(quiet)) is not { } level
+            ? Usage("--verbose and --quiet exclude each other; give one")
+            : parse.GetValue(dashboard) is < 0 or > 65535 ? Usage("--dashboard takes a port, 0..65535 (0 = any free port)")
+            : parse.GetValue(workload) && parse.GetValue(dashboard) is null ? Usage("--workload runs on the dashboard's requester; add --dashboard PORT")
+            : RunGrid(parse.GetValue(hosts), parse.GetValue(cheaters), parse.GetValue(flaky), parse.GetValue(configRoot), parse.GetValue(basePort), level,
+                parse.GetValue(dashboard), parse.GetValue(workload)));
         var grid = new Command("grid", "Local demo grids");
         grid.Subcommands.Add(up);
         return grid;
@@ -300,7 +305,7 @@ internal static class HostCommands
         return (p, parts[1]["node_id=".Length..], parts[2]["listen=".Length..]);
     }
 
-    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort, LogLevel logLevel)
+    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort, LogLevel logLevel, int? dashboardPort = null, bool workload = false)
     {
         if (hosts < 1 || cheaters < 0 || flaky < 0 || cheaters + flaky > hosts)
         {
@@ -380,6 +385,17 @@ internal static class HostCommands
             }
             Console.Out.WriteLine($"grid up: {hosts} hosts ({cheaters} SIMULATED cheaters, {flaky} SIMULATED flaky); join with p2p_join(bootstrap => ['{seed}']); config root {root}{(ownRoot ? " (temporary: removed on exit)" : "")}; Ctrl+C stops");
             Console.Out.Flush();
+            if (dashboardPort is { } port)
+            {
+                // The requester is in-process: its trust store, engine and receipts are what the page shows.
+                using var requester = GridDashboard.Start(Path.Combine(root, "requester"), seed, port, workload, log);
+                if (requester is null)
+                {
+                    return 1;
+                }
+                shutdown.Wait();
+                return 0;
+            }
             shutdown.Wait();
             return 0;
         }

@@ -22,11 +22,6 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
     {
         var c = host.Config.Effective().Config;
         var node = host.Node;
-        var engine = node.Trust;
-        var store = host.Trust;
-        // What this shows must survive a SIGKILL and include other processes' sightings: one session flushes and merges.
-        var known = store.KnownPeers();
-        var live = (node.GridIfStarted?.Membership.Live() ?? []).ToDictionary(p => p.NodeId, StringComparer.Ordinal);
         var now = DateTimeOffset.UtcNow;
         var ttl = c.Discovery.Gossip.CapabilityTtl;
         var table = new TypedResult()
@@ -57,43 +52,17 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
             .Column("rtt_ms", DuckType.Double)
             .Column("first_seen", TypedResult.TimestampTz)
             .Column("last_seen", TypedResult.TimestampTz);
-        var ids = known.Select(k => k.NodeId).Concat(live.Keys).Where(id => id != node.NodeId).Distinct(StringComparer.Ordinal)
-            .Order(StringComparer.Ordinal);
-        var byId = known.ToDictionary(k => k.NodeId, StringComparer.Ordinal);
-        foreach (var id in ids)
+        foreach (var v in TrustView.Peers(node, host.Trust, c))
         {
-            live.TryGetValue(id, out var peer);
-            byId.TryGetValue(id, out var stored);
-            var blocked = store.IsBlocked(id);
-            TrustBreakdown trust;
-            int observations;
-            string? standing = null;
-            string attestation;
-            if (peer is not null)
-            {
-                var assessment = engine.Assess(peer, c, Duckton.Node.QueryOverrides.None);
-                trust = assessment.Trust;
-                observations = assessment.Observations;
-                standing = assessment.Standing.ToString().ToLowerInvariant();
-                attestation = assessment.Attestation + (assessment.AttestationNote is { } note ? $" ({note})" : "");
-            }
-            else
-            {
-                // Not heard from in this process: attestation evidence is only checked live, so what counts is L0.
-                trust = engine.Evaluate(id, c);
-                observations = store.ObservationCount(id, node.NodeId);
-                attestation = "L0";
-            }
+            var peer = v.Live;
+            var stored = v.Stored;
+            var trust = v.Trust;
+            var attestation = v.Attestation + (v.AttestationNote is { } note ? $" ({note})" : "");
             var claimed = peer?.Advert.Attestation ?? stored?.Attestation ?? 0;
             var lastSeen = Max(peer?.LastSeen, stored?.LastSeen) ?? now;
-            var flagReason = engine.FlagReason(id);
-            var state = blocked ? "blocked"
-                : peer is { State: PeerState.Dead } ? "dead"
-                : peer is { State: PeerState.Suspect } ? "unreachable"
-                : now - lastSeen <= ttl ? "live"
-                : "stale";
-            table.Row(id, PeerNames.Of(id), peer?.Address ?? stored!.Address, state, state == "live", trust.Effective, trust.Reputation, (long)observations,
-                trust.Voucher, trust.Stake, trust.Penalties, flagReason is not null || trust.Penalties > 0, flagReason, engine.VettingOutcome(id), standing,
+            var state = PeerStates.Of(v, now, ttl);
+            table.Row(v.NodeId, v.Name, peer?.Address ?? stored!.Address, state, state == "live", trust.Effective, trust.Reputation, (long)v.Observations,
+                trust.Voucher, trust.Stake, trust.Penalties, v.Flagged, v.FlagReason, v.Vetted, v.Standing?.ToString().ToLowerInvariant(),
                 attestation, "L" + Math.Min(claimed, (byte)2), peer?.Advert.FreeMemoryBytes ?? stored!.FreeMemoryBytes,
                 (long)(peer?.Advert.FreeThreads ?? stored!.FreeThreads), (long)(peer?.Advert.MaxJobs ?? stored!.MaxJobs), peer?.Advert.Enabled ?? stored!.Enabled,
                 peer?.Advert.Region ?? stored!.Region, peer?.Advert.Networks ?? stored!.Networks, peer?.Advert.Groups ?? stored!.Groups,
@@ -103,4 +72,69 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
     }
 
     private static DateTimeOffset? Max(DateTimeOffset? x, DateTimeOffset? y) => x is null ? y : y is null ? x : x > y ? x : y;
+}
+
+/// <summary>The <c>state</c> column of <c>p2p_peers()</c> (also shown by the dashboard).</summary>
+public static class PeerStates
+{
+    /// <summary>blocked, dead (convicted by the failure detector), unreachable (live but failing), live (seen within the
+    /// capability TTL) or stale.</summary>
+    public static string Of(PeerTrustView v, DateTimeOffset now, TimeSpan ttl)
+    {
+        ArgumentNullException.ThrowIfNull(v);
+        var lastSeen = (v.Live?.LastSeen, v.Stored?.LastSeen) switch
+        {
+            (null, var s) => s,
+            (var l, null) => l,
+            (var l, var s) => l > s ? l : s,
+        } ?? now;
+        return v.Blocked ? "blocked"
+            : v.Live is { State: PeerState.Dead } ? "dead"
+            : v.Live is { State: PeerState.Suspect } ? "unreachable"
+            : now - lastSeen <= ttl ? "live"
+            : "stale";
+    }
+}
+
+/// <summary>
+/// <c>p2p_trust_terms()</c>: one row per known host with every term of its effective trust —
+/// <c>effective = gate · clamp(α·R + β·age + γ·voucher + δ·stake − penalties) + exploration</c> — each term, its weight and
+/// weighted contribution, as the trust engine computed them (the dashboard's worked example reads the same rows).
+/// </summary>
+internal sealed class TrustTermsFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_trust_terms";
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var c = host.Config.Effective().Config;
+        var w = TrustEngine.PolicyFor(c).Weights;
+        var table = new TypedResult()
+            .Column("node_id", DuckType.Varchar)
+            .Column("name", DuckType.Varchar)
+            .Column("reputation", DuckType.Double)
+            .Column("observations", DuckType.BigInt)
+            .Column("age_factor", DuckType.Double)
+            .Column("voucher", DuckType.Double)
+            .Column("stake_factor", DuckType.Double)
+            .Column("penalty", DuckType.Double)
+            .Column("alpha", DuckType.Double)
+            .Column("beta", DuckType.Double)
+            .Column("gamma", DuckType.Double)
+            .Column("delta", DuckType.Double)
+            .Column("soft_score", DuckType.Double)
+            .Column("exploration_bonus", DuckType.Double)
+            .Column("attestation", DuckType.Varchar)
+            .Column("attestation_gate", DuckType.Boolean)
+            .Column("flagged", DuckType.Boolean)
+            .Column("effective_trust", DuckType.Double)
+            .Column("selection_score", DuckType.Double);
+        foreach (var v in TrustView.Peers(host.Node, host.Trust, c))
+        {
+            var t = v.Trust;
+            table.Row(v.NodeId, v.Name, t.Reputation, (long)v.Observations, t.Age, t.Voucher, t.Stake, t.Penalties, w.Alpha, w.Beta, w.Gamma, w.Delta,
+                t.Soft, t.Exploration, v.Attestation.ToString(), t.Gate, v.Flagged, t.Effective, v.Selection);
+        }
+        return table.Build();
+    }
 }

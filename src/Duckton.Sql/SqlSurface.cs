@@ -35,6 +35,7 @@ public static class SqlSurface
         new PauseFunction(host, enable: false),
         new PauseFunction(host, enable: true),
         new PeersFunction(host),
+        new TrustTermsFunction(host),
         new NodeMetadataFunction(host),
         new StatusFunction(host),
     ];

@@ -343,7 +343,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
         return blocks.Select(b => b with { Text = replace.Aggregate(b.Text, (t, r) => r.Item1.Replace(t, r.Item2)) }).ToList();
     }
 
-    [GeneratedRegex(@"--listen\s+[^\s:]+:([0-9]+)")]
+    [GeneratedRegex(@"(?:--listen\s+[^\s:]+:|--dashboard\s+)([0-9]+)")]
     private static partial Regex ListenPort();
 
     [GeneratedRegex(@"--base-port\s+([0-9]+)")]
@@ -493,8 +493,15 @@ public sealed partial class ReadmeExamplesTests : IDisposable
             }
             case "grid" when args.Count > 1 && args[1] == "up":
             {
-                var (p, lines) = StartBackground(args, l => l.StartsWith("grid up:", StringComparison.Ordinal));
+                // With --dashboard, ready once the page is served (its line follows the "grid up:" line).
+                var withDashboard = args.Contains("--dashboard");
+                var (p, lines) = StartBackground(args, l => l.StartsWith(withDashboard ? "dashboard http://" : "grid up:", StringComparison.Ordinal));
                 background.Add(p);
+                if (withDashboard)
+                {
+                    Assert.Contains(lines, l => l.StartsWith("grid up:", StringComparison.Ordinal));
+                    AssertServes(what, lines[^1]);
+                }
                 // The comment names the hosts' addresses, e.g. 127.0.0.1:9494-9496: each printed a line.
                 if (AddressRange().Match(comment) is { Success: true } r)
                 {
@@ -503,6 +510,13 @@ public sealed partial class ReadmeExamplesTests : IDisposable
                         Assert.Contains(lines, l => l.StartsWith($"{r.Groups[1].Value}:{port} node_id=", StringComparison.Ordinal));
                     }
                 }
+                return null;
+            }
+            case "dashboard":
+            {
+                var (p, lines) = StartBackground(args, l => l.StartsWith("dashboard http://", StringComparison.Ordinal));
+                background.Add(p);
+                AssertServes(what, lines[^1]);
                 return null;
             }
             case "sql" when args.Contains("-c"):
@@ -539,6 +553,18 @@ public sealed partial class ReadmeExamplesTests : IDisposable
             default:
                 Assert.Fail($"{what}: a form of ./duckton this test does not know how to run (teach it, or excuse the command with its reason)");
                 return null;
+        }
+    }
+
+    /// <summary>The page of a "dashboard http://127.0.0.1:P/" line answers, and so does its summary.</summary>
+    private static void AssertServes(string what, string dashboardLine)
+    {
+        var url = new Uri(dashboardLine["dashboard ".Length..].Trim());
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        foreach (var path in new[] { "", "api/summary" })
+        {
+            using var r = http.GetAsync(new Uri(url, path)).GetAwaiter().GetResult();
+            Assert.True(r.IsSuccessStatusCode, $"{what}: GET {new Uri(url, path)} answered {(int)r.StatusCode}");
         }
     }
 

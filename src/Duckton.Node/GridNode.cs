@@ -348,7 +348,6 @@ public sealed class GridNode : IDisposable
             InputFingerprint = outcome.InputFingerprint,
             ResultRows = outcome.Result.RowCount,
             LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-            ObservedInputBytes = 0,
             ObservedResultBytes = outcome.ResultBytes,
             Certificate = outcome.Certificate,
             Unverifiable = outcome.UnverifiableReason,

@@ -25,7 +25,6 @@ public sealed record QueryMeta
     public string? InputFingerprint { get; init; }
     public long ResultRows { get; init; }
     public double LatencyMs { get; init; }
-    public long ObservedInputBytes { get; init; }
     public long ObservedResultBytes { get; init; }
     public string? Error { get; init; }
 
@@ -57,7 +56,6 @@ public sealed record QueryMeta
         yield return (g, "input_fingerprint", InputFingerprint is { Length: > 0 } f ? f : "<none>");
         yield return (g, "result_rows", ResultRows.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "latency_ms", LatencyMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
-        yield return (g, "observed_input_bytes", ObservedInputBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "probationary", Probationary.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "shadow_replicas", ShadowReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture));

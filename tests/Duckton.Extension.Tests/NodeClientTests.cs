@@ -45,7 +45,7 @@ public class NodeClientTests(ExtensionFixture fixture)
         Assert.Equal("true", meta["verified"]);
         Assert.Equal("3", meta["result_rows"]);
         Assert.Matches("^[0-9a-f]{32}$", meta["job_id"]);
-        foreach (var key in new[] { "agreement", "quorum", "winner", "participants", "receipts", "agreed_hash", "latency_ms", "observed_input_bytes", "observed_result_bytes" })
+        foreach (var key in new[] { "agreement", "quorum", "winner", "participants", "receipts", "agreed_hash", "latency_ms", "observed_result_bytes" })
         {
             Assert.True(meta.ContainsKey(key), key);
         }

@@ -55,7 +55,14 @@ public sealed class ShareTests : IDisposable
         // With a bid first, the same dispatch runs and commits before any row.
         await c.SendAsync(MessageType.Offer, new OfferMessage(job, new string('0', 64), WireDataClass.Public, 1, 0, 1, "", [], []).Encode());
         Assert.Equal(MessageType.Bid, (await c.ReceiveAsync()).Type);
+        // A query hash that is not BLAKE3 of this host's engine version and the SQL is refused, never signed.
         await c.SendAsync(MessageType.Dispatch, new DispatchMessage(job, new string('0', 64), "SELECT 1 AS x", 0, 1, 0, 0, []).Encode());
+        var mismatch = ErrorMessage.Decode((await c.ReceiveAsync()).Payload.Span);
+        Assert.Contains("query hash mismatch", mismatch.Message);
+        var queryHash = JobIds.QueryHash(Duckton.Node.GridNode.EngineVersion, "SELECT 1 AS x");
+        await c.SendAsync(MessageType.Offer, new OfferMessage(job, queryHash, WireDataClass.Public, 1, 0, 1, "", [], []).Encode());
+        Assert.Equal(MessageType.Bid, (await c.ReceiveAsync()).Type);
+        await c.SendAsync(MessageType.Dispatch, new DispatchMessage(job, queryHash, "SELECT 1 AS x", 0, 1, 0, 0, []).Encode());
         var commit = await c.ReceiveAsync();
         Assert.Equal(MessageType.Commit, commit.Type);
         var signed = CommitMessage.Decode(commit.Payload.Span);

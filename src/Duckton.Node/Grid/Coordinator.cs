@@ -383,8 +383,10 @@ public sealed class Coordinator
             {
                 v = judged;
             }
-            else if (r.Commit is { } c)
+            else if (r.Commit is { } c && CommitProblem(c, r.Candidate, jobId, queryHash) is null)
             {
+                // (A commit that arrived but was not yet checked when the quorum was reached is judged only if it is
+                // valid: a malformed one must not earn a verdict from agreeing.)
                 // A commit over other input (source drift) is partitioned out, not judged: the host answered its own data.
                 if (agreed is not null && verifiable && (c.AgreesWith(agreed) || c.InputFingerprint.AsSpan().SequenceEqual(agreed.InputFingerprint)))
                 {
@@ -545,7 +547,9 @@ public sealed class Coordinator
             // Quorum reached: cancel losers and stragglers at once, then fetch from the fastest agreeing host (the
             // speculative one first: its rows are already streaming).
             var agreed = outcome.Agreed!;
-            var agreeing = runs.Where(r => r.Commit is { } c && c.AgreesWith(agreed)).OrderBy(r => r == speculative ? 0 : 1).ThenBy(r => r.CommitOrder).ToList();
+            // Only commits the loop checked (signature, identity, job): a host's commit can land on its run before the
+            // loop has read it, and an unchecked one must not enter the certificate or win the fetch.
+            var agreeing = runs.Where(r => r.Commit is { } c && commits.Exists(x => ReferenceEquals(x, c)) && c.AgreesWith(agreed)).OrderBy(r => r == speculative ? 0 : 1).ThenBy(r => r.CommitOrder).ToList();
             if (speculative is not null && !agreeing.Contains(speculative))
             {
                 await StopSpeculationAsync().ConfigureAwait(false);

@@ -271,6 +271,14 @@ public sealed class Worker : IDisposable
                     await SendError(connection, dispatch.JobId, JobErrorCode.Paused, "host is paused (p2p_pause)", ct).ConfigureAwait(false);
                     return;
                 }
+                // The query hash binds the SQL to the engine that runs it: a host signs only a hash it computed itself, so a
+                // host on another DuckDB version (or a requester hashing other text) is refused instead of committing.
+                if (JobIds.QueryHash(GridNode.EngineVersion, dispatch.Sql) != dispatch.QueryHash)
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.Execution,
+                        $"query hash mismatch: this host runs {GridNode.EngineVersion}, and the dispatched query hash is not BLAKE3 of this engine version and the SQL", ct).ConfigureAwait(false);
+                    return;
+                }
                 var memory = (long)Math.Min(dispatch.MemoryLimitBytes == 0 ? (ulong)Options.PerJobMemoryBytes : dispatch.MemoryLimitBytes, (ulong)Options.PerJobMemoryBytes);
                 var threads = (int)Math.Clamp(dispatch.Threads == 0 ? (uint)Options.PerJobThreads : dispatch.Threads, 1u, (uint)Math.Max(1, Options.PerJobThreads));
                 if (!TryAdmit(memory, threads))

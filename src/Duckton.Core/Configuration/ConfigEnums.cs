@@ -101,16 +101,7 @@ public enum SandboxBackend
     Auto,
     None,
     Rlimit,
-    CgroupsSeccomp,
-    MacosSeatbelt,
-    WindowsJobobject,
-}
-
-/// <summary>Values of the configuration keys typed <c>EgressMode</c>.</summary>
-public enum EgressMode
-{
-    InheritStorage,
-    Explicit,
+    Cgroups,
 }
 
 /// <summary>Values of the configuration keys typed <c>TempDirPolicy</c>.</summary>
@@ -172,9 +163,6 @@ public static class ConfigEnum
         [AttestationLevel.L0] = "L0",
         [AttestationLevel.L1] = "L1",
         [AttestationLevel.L2] = "L2",
-        [SandboxBackend.CgroupsSeccomp] = "cgroups-seccomp",
-        [SandboxBackend.MacosSeatbelt] = "macos-seatbelt",
-        [SandboxBackend.WindowsJobobject] = "windows-jobobject",
     }.ToFrozenDictionary();
 
     /// <summary>The configuration spelling of <paramref name="value"/>.</summary>

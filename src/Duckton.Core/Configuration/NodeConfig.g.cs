@@ -648,10 +648,6 @@ public sealed partial record SandboxConfig
     public bool Enabled { get; init; }
     /// <summary>OS sandbox mechanism. (<c>sandbox.backend</c>)</summary>
     public SandboxBackend Backend { get; init; }
-    /// <summary>Network egress of a sandboxed job: the storage endpoint only, or egress_allowlist. (<c>sandbox.egress_mode</c>)</summary>
-    public EgressMode EgressMode { get; init; }
-    /// <summary>Hosts a sandboxed job may reach when egress_mode = explicit. (<c>sandbox.egress_allowlist</c>)</summary>
-    public ImmutableArray<string> EgressAllowlist { get; init; }
     /// <summary>Spill directory of a job: a fresh one per job, the process's, or temp_dir. (<c>sandbox.temp_dir_policy</c>)</summary>
     public TempDirPolicy TempDirPolicy { get; init; }
     /// <summary>Spill directory when temp_dir_policy = custom. (<c>sandbox.temp_dir</c>)</summary>
@@ -665,8 +661,6 @@ public sealed partial record SandboxConfig
     {
         Enabled = r.Bool(p + "enabled"),
         Backend = r.Enum<SandboxBackend>(p + "backend"),
-        EgressMode = r.Enum<EgressMode>(p + "egress_mode"),
-        EgressAllowlist = r.List(p + "egress_allowlist"),
         TempDirPolicy = r.Enum<TempDirPolicy>(p + "temp_dir_policy"),
         TempDir = r.Text(p + "temp_dir"),
         ProcessPerJob = r.Bool(p + "process_per_job"),

@@ -49,8 +49,7 @@ public class ConfigEnumTests
         RoundTrips<CredentialMode>("presigned", "scoped_secret", "sealed");
         RoundTrips<UrlStyle>("vhost", "path");
         RoundTrips<PlannerPreference>("local", "remote", "auto");
-        RoundTrips<SandboxBackend>("auto", "none", "rlimit", "cgroups-seccomp", "macos-seatbelt", "windows-jobobject");
-        RoundTrips<EgressMode>("inherit_storage", "explicit");
+        RoundTrips<SandboxBackend>("auto", "none", "rlimit", "cgroups");
         RoundTrips<TempDirPolicy>("ephemeral", "inherit", "custom");
         RoundTrips<SandboxLimitsMode>("inherit_budget", "explicit");
         RoundTrips<SettlementKind>("noop", "channel", "onchain", "mock");
@@ -66,7 +65,7 @@ public class ConfigEnumTests
         {
             typeof(CompressionAlgorithm), typeof(PinningMode), typeof(SecurityMode), typeof(GroupEnforcement), typeof(RegionTrust),
             typeof(DiscoveryMode), typeof(VerifyMode), typeof(DataClass), typeof(AttestationLevel), typeof(CredentialMode), typeof(UrlStyle),
-            typeof(PlannerPreference), typeof(SandboxBackend), typeof(EgressMode), typeof(TempDirPolicy), typeof(SandboxLimitsMode),
+            typeof(PlannerPreference), typeof(SandboxBackend), typeof(TempDirPolicy), typeof(SandboxLimitsMode),
             typeof(SettlementKind), typeof(TonNetwork), typeof(PaymentMode), typeof(PricingModel),
         };
         foreach (var key in ConfigCatalog.Keys.Where(k => k.EnumType is not null))

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Duckton.Core.Data;
-using Duckton.Core.Hashing;
 using Duckton.Engine;
 using Microsoft.Extensions.Logging;
 
@@ -14,8 +13,9 @@ namespace Duckton.Node.Grid.Execution;
 /// Runs each job in a separate worker process from a warm pool: inside its own control group (memory, CPU bandwidth,
 /// processes) or under rlimits, in an empty network namespace, with a fresh empty working directory, and with the same
 /// DuckDB lock-down as in-process. Cancelling or timing out a job kills its worker, so its memory is returned at once.
-/// The result comes back batch by batch: hashed as it arrives and kept in the host's memory only up to
-/// <see cref="SandboxOptions.SpoolMemoryBytes"/>, the rest in an owner-only spill file.
+/// The result comes back batch by batch with its canonical hash (computed by the worker as the batches leave it, within
+/// the worker's budget) and is kept in the host's memory only up to <see cref="SandboxOptions.SpoolMemoryBytes"/>, the
+/// rest in an owner-only spill file.
 /// </summary>
 public sealed class SandboxExecutor : IJobExecutor
 {
@@ -353,7 +353,7 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
-    /// <summary>Sends the job, then receives its result: hashed batch by batch, spooled past <paramref name="spoolMemory"/> bytes.</summary>
+    /// <summary>Sends the job, then receives its result batch by batch, spooled past <paramref name="spoolMemory"/> bytes, and its hash.</summary>
     public async Task<ExecutedJob> RunAsync(string sql, string spillDirectory, long spoolMemory, CancellationToken ct)
     {
         var output = _process.StandardOutput.BaseStream;
@@ -366,7 +366,6 @@ internal sealed class SandboxWorker : IDisposable
             throw Died("it ended before taking the job");
         }
         SpooledBatches? spool = null;
-        CanonicalResultHasher? hasher = null;
         ResultSchema? schema = null;
         try
         {
@@ -381,15 +380,12 @@ internal sealed class SandboxWorker : IDisposable
                         case SandboxPipe.Schema:
                             schema = BatchCodec.DecodeSchema(payload);
                             spool = new SpooledBatches(schema, spoolMemory, spillDirectory);
-                            hasher = new CanonicalResultHasher(schema);
                             break;
                         case SandboxPipe.Batch when spool is not null:
-                            var batch = BatchCodec.DecodeBatch(payload, schema!);
-                            hasher!.Add(batch);
-                            spool.Add(batch, payload);
+                            spool.Add(BatchCodec.DecodeBatch(payload, schema!), payload);
                             break;
                         case SandboxPipe.Done when spool is not null:
-                            var done = new ExecutedJob(new ResultSet(schema!, spool, spool.RowCount), hasher!.Finish().ToString());
+                            var done = new ExecutedJob(new ResultSet(schema!, spool, spool.RowCount), Encoding.UTF8.GetString(payload));
                             spool = null;
                             return done;
                         case SandboxPipe.Memory:

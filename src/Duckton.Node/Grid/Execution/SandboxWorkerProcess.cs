@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using Duckton.Core.Data;
+using Duckton.Core.Hashing;
 using Duckton.DuckDB;
 using Duckton.Engine;
 
@@ -11,7 +12,7 @@ namespace Duckton.Node.Grid.Execution;
 /// The sandbox worker: a separate process (the CLI's hidden <c>sandbox-worker</c> subcommand) that runs one job at a time
 /// in its own locked-down engine and streams the result to its host over stdout, batch by batch. Started by
 /// <see cref="SandboxExecutor"/> already inside its control group and network namespace; under rlimits it limits itself
-/// before reading any SQL.
+/// before reading any SQL. It also computes the result's canonical hash (sent with the last frame).
 /// </summary>
 public static partial class SandboxWorkerProcess
 {
@@ -42,6 +43,7 @@ public static partial class SandboxWorkerProcess
                 default: throw new ArgumentException("unknown sandbox-worker option " + args[i]);
             }
         }
+        Duckton.DuckDB.Native.DuckDBNative.InitializeFromLibrary();
         using var engine = new LockedDownEngine(new EngineOptions
         {
             MemoryLimitBytes = memory,
@@ -128,11 +130,15 @@ public static partial class SandboxWorkerProcess
         using (result)
         {
             SandboxPipe.Write(stdout, SandboxPipe.Schema, BatchCodec.EncodeSchema(result.Schema));
+            // Hashed here, as the batches go out: the canonical hash keeps a digest per row (32 bytes), which belongs
+            // in the worker's budget, not in the host.
+            var hasher = new CanonicalResultHasher(result.Schema);
             foreach (var batch in result.Batches)
             {
+                hasher.Add(batch);
                 SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
             }
-            SandboxPipe.Write(stdout, SandboxPipe.Done, []);
+            SandboxPipe.Write(stdout, SandboxPipe.Done, Encoding.UTF8.GetBytes(hasher.Finish().ToString()));
         }
     }
 

@@ -82,7 +82,7 @@ public static partial class ConfigCatalog
         Bool("scheduler.require_staked_hosts", false, "Select only hosts with stake.", env: ["P2P_REQUIRE_STAKED_HOSTS"]),
         // [worker]
         Bool("worker.enabled", true, "Serve jobs as a host (p2p_pause / p2p_resume switch it)."),
-        Millis("worker.job_timeout_ms", 60000, 0, "Cancel a job running longer than this; 0 = no limit."),
+        Millis("worker.job_timeout_ms", 60000, 0, "Cancel a job running longer than this (hosted jobs, and local queries given no timeout_ms); 0 = no limit."),
         Millis("worker.progress_interval_ms", 2000, 0, "Send a progress frame this often while running; 0 = never."),
         Bool("worker.self_measure_capability", false, "Benchmark this machine at start and advertise the figures (never a trust input)."),
         // [metadata]
@@ -103,7 +103,7 @@ public static partial class ConfigCatalog
         Bytes("budget.memory_bytes", 4 * GiB, 1, long.MaxValue, "Memory donated to hosted jobs in total."),
         Int("budget.threads", 2, 1, int.MaxValue, "Threads donated to hosted jobs in total."),
         Int("budget.max_jobs", 3, 1, int.MaxValue, "Hosted jobs run at once."),
-        Bytes("budget.per_job_memory_bytes", 1 * GiB, 1, long.MaxValue, "Memory limit of one hosted job."),
+        Bytes("budget.per_job_memory_bytes", 1 * GiB, 1, long.MaxValue, "Memory limit of one hosted job, and of a local query."),
         Int("budget.per_job_threads", 1, 1, int.MaxValue, "Threads of one hosted job."),
         Bytes("budget.max_spill_bytes", 0, 0, long.MaxValue, "Disk a hosted job may spill to; 0 = no cap."),
         Float("budget.local_reserved_fraction", 0.1, 0.0, 1.0, "Share of the budget kept for this node's own local queries.", maxExclusive: true),
@@ -149,7 +149,7 @@ public static partial class ConfigCatalog
         Bool("planner.enabled", true, "Decide per query between local and grid execution."),
         Bool("planner.local_execution_enabled", true, "Allow running queries on this node's own locked-down engine.", env: ["P2P_PLANNER_LOCAL_EXECUTION"]),
         Choice("planner.prefer", PlannerPreference.Auto, "Where queries run: local, remote (the grid) or auto."),
-        Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Share of this machine's RAM a local query may use.", minExclusive: true),
+        Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Cap on a local query's memory as a share of this machine's RAM (its limit is budget.per_job_memory_bytes, at most this share).", minExclusive: true),
         Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when the planner is enabled)."),
         Bytes("planner.size_threshold_bytes", 256 * MiB, 0, long.MaxValue, "Estimated input above which auto prefers the grid."),
         Bytes("planner.spill_tolerance_bytes", 512 * MiB, 0, long.MaxValue, "Spill a local query may need before auto prefers the grid."),

@@ -87,8 +87,8 @@ public class ConfigEnumTests
         Assert.False(attestation.TryParse("l3", out _, out problem));
         Assert.Equal("must be one of L0, L1, L2 (did you mean 'L0'?)", problem);
 
-        var error = Assert.Throws<ConfigException>(() => EffectiveConfig.Defaults.WithOverrides([new KeyValuePair<string, string>("sandbox.backend", "cgroups-secomp")]));
-        Assert.Equal("per-call override: sandbox.backend = cgroups-secomp is invalid: must be one of auto, none, rlimit, cgroups-seccomp, macos-seatbelt, windows-jobobject (did you mean 'cgroups-seccomp'?)", error.Message);
+        var error = Assert.Throws<ConfigException>(() => EffectiveConfig.Defaults.WithOverrides([new KeyValuePair<string, string>("sandbox.backend", "cgroupz")]));
+        Assert.Equal("per-call override: sandbox.backend = cgroupz is invalid: must be one of auto, none, rlimit, cgroups (did you mean 'cgroups'?)", error.Message);
 
         var parse = Assert.Throws<ArgumentException>(() => ConfigEnum.Parse<PlannerPreference>("remot"));
         Assert.StartsWith("must be one of local, remote, auto (did you mean 'remote'?)", parse.Message, StringComparison.Ordinal);

@@ -106,14 +106,11 @@ public sealed class SandboxExecutor : IJobExecutor
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var worker = await TakeAsync(cancellationToken).ConfigureAwait(false);
-        var reusable = false;
         try
         {
             using (cancellationToken.Register(static w => ((SandboxWorker)w!).Kill(), worker))
             {
-                var result = await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes, cancellationToken).ConfigureAwait(false);
-                reusable = !_sandbox.ProcessPerJob && !cancellationToken.IsCancellationRequested;
-                return result;
+                return await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
@@ -122,6 +119,8 @@ public sealed class SandboxExecutor : IJobExecutor
         }
         finally
         {
+            // Reused only after a clean end (a result, or an SQL error): never after a kill, a limit, or a broken pipe.
+            var reusable = worker.EndedCleanly && !_sandbox.ProcessPerJob && !cancellationToken.IsCancellationRequested;
             if (reusable && !_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
             {
                 _warm.Enqueue(Task.FromResult(worker));
@@ -222,6 +221,9 @@ internal sealed class SandboxWorker : IDisposable
     }
 
     public int Pid { get; private set; }
+
+    /// <summary>The last job ended with its result or an SQL error, and the worker is ready for another.</summary>
+    public bool EndedCleanly { get; private set; }
 
     public bool Exited
     {
@@ -357,6 +359,7 @@ internal sealed class SandboxWorker : IDisposable
     public async Task<ExecutedJob> RunAsync(string sql, string spillDirectory, long spoolMemory, CancellationToken ct)
     {
         var output = _process.StandardOutput.BaseStream;
+        EndedCleanly = false;
         try
         {
             await SandboxPipe.WriteAsync(_process.StandardInput.BaseStream, SandboxPipe.Query, Encoding.UTF8.GetBytes(sql), ct).ConfigureAwait(false);
@@ -387,10 +390,12 @@ internal sealed class SandboxWorker : IDisposable
                         case SandboxPipe.Done when spool is not null:
                             var done = new ExecutedJob(new ResultSet(schema!, spool, spool.RowCount), Encoding.UTF8.GetString(payload));
                             spool = null;
+                            EndedCleanly = true;
                             return done;
                         case SandboxPipe.Memory:
                             throw new JobLimitException($"memory limit: the job exceeded its memory budget of {_limits.MemoryBytes >> 20} MiB ({Encoding.UTF8.GetString(payload)})");
                         case SandboxPipe.Error:
+                            EndedCleanly = true;
                             throw new InvalidOperationException(Encoding.UTF8.GetString(payload));
                         default:
                             throw new InvalidDataException($"the sandbox worker sent an unexpected frame '{(char)frame.Type}'");

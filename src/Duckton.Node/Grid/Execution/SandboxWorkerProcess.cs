@@ -80,7 +80,8 @@ public static partial class SandboxWorkerProcess
             var frame = SandboxPipe.ReadAsync(stdin, CancellationToken.None).AsTask().GetAwaiter().GetResult();
             if (frame is not { } f)
             {
-                return 0; // the host closed the pipe
+                RemoveWorkingDirectory();
+                return 0; // the host closed the pipe (it is done with this worker, or it exited)
             }
             string sql;
             try
@@ -139,6 +140,23 @@ public static partial class SandboxWorkerProcess
                 SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
             }
             SandboxPipe.Write(stdout, SandboxPipe.Done, Encoding.UTF8.GetBytes(hasher.Finish().ToString()));
+        }
+    }
+
+    /// <summary>The fresh directory the host made for this worker: removed here too, since a host that exits does not wait.</summary>
+    private static void RemoveWorkingDirectory()
+    {
+        var dir = Environment.CurrentDirectory;
+        if (Path.GetFileName(dir).StartsWith("duckton-sandbox-", StringComparison.Ordinal))
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The host removes it, or the system's temp cleaner does.
+            }
         }
     }
 

@@ -219,12 +219,15 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         Assert.NotEqual(NetNamespace(grid.A.Pid), NetNamespace(worker));
         Assert.Equal("1024", ProcessTree.Limit(worker, "Max open files"));
         Assert.Equal((256L << 20).ToString(CultureInfo.InvariantCulture), ProcessTree.Limit(worker, "Max file size"));
-        // process_per_job = false: the workers that ended a job cleanly serve the next ones; none is replaced.
+        // process_per_job = false: a worker that ended a job cleanly serves the next ones. Three jobs would replace both
+        // warm workers with a fresh process per job; here at least one survives them (a job the requester cancels, such
+        // as a background canary, may still replace one).
         Answer(grid.Requester, grid.A);
         var serving = WaitForWorkers(grid.A);
         Answer(grid.Requester, grid.A);
         Answer(grid.Requester, grid.A);
-        Assert.Equal(serving.Order(), WaitForWorkers(grid.A).Order());
+        Answer(grid.Requester, grid.A);
+        Assert.NotEmpty(serving.Intersect(WaitForWorkers(grid.A)));
     }
 
     [Fact]

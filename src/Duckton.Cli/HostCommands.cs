@@ -94,7 +94,13 @@ internal static class HostCommands
             {
                 try
                 {
-                    store.Effective([setting]);
+                    var donated = store.Effective([setting]).Config.Budget.MemoryBytes;
+                    // A host cannot donate memory it does not have: a typo such as 99999TB is refused, not advertised.
+                    var ram = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+                    if (option == "--memory" && donated > ram)
+                    {
+                        return Usage($"--memory '{setting.Value}' is more than this machine's memory ({ram >> 20} MiB); the limit is the machine's memory");
+                    }
                 }
                 catch (ConfigException e)
                 {
@@ -109,6 +115,9 @@ internal static class HostCommands
         });
         return command;
     }
+
+    /// <summary>Most hosts <c>grid up</c> starts on one machine.</summary>
+    public const int MaxGridHosts = 64;
 
     /// <summary>A usage error: one line on stderr, exit code 2 (as for a bad option).</summary>
     public static int Usage(string message)
@@ -310,6 +319,10 @@ internal static class HostCommands
         if (hosts < 1 || cheaters < 0 || flaky < 0 || cheaters + flaky > hosts)
         {
             return Usage("need --hosts ≥ 1 and --cheaters + --flaky ≤ --hosts");
+        }
+        if (hosts > MaxGridHosts)
+        {
+            return Usage($"--hosts {hosts} is above the limit of {MaxGridHosts} for a local grid (each host is a process of its own, with its sandbox workers)");
         }
         if (basePort is < 0 or > 65535 - 1024)
         {

@@ -8,18 +8,46 @@ namespace Duckton.Cli;
 /// </summary>
 internal sealed class LineEditor
 {
-    private const int MaxHistory = 1000;
+    /// <summary>Lines kept in the history file (and recalled): older ones are dropped.</summary>
+    public const int MaxHistory = 10_000;
+
     private readonly List<string> _history = [];
     private readonly string? _historyFile;
+    private int _fileLines;
 
     public LineEditor(string? historyFile)
     {
         _historyFile = historyFile;
         if (historyFile is not null && File.Exists(historyFile))
         {
-            _history.AddRange(File.ReadAllLines(historyFile).TakeLast(MaxHistory));
+            try
+            {
+                var lines = File.ReadAllLines(historyFile);
+                _history.AddRange(lines.Where(l => !IsSecret(l)).TakeLast(MaxHistory));
+                _fileLines = lines.Length;
+                if (_history.Count != lines.Length)
+                {
+                    Rewrite(); // drops secrets an older version stored, and lines past the cap
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // History is a convenience.
+            }
         }
     }
+
+    private static readonly System.Text.RegularExpressions.Regex s_secretKey = new(
+        "secret|password|passphrase|token|private|credential|api_key|access_key|mnemonic", System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>
+    /// Lines never written to history: anything with <c>p2p_wallet</c> or a mnemonic, and <c>p2p_set</c> of a
+    /// secret-looking key (secret, password, token, private key, credential, ...).
+    /// </summary>
+    public static bool IsSecret(string line) =>
+        line.Contains("p2p_wallet", StringComparison.OrdinalIgnoreCase)
+        || line.Contains("mnemonic", StringComparison.OrdinalIgnoreCase)
+        || (line.Contains("p2p_set", StringComparison.OrdinalIgnoreCase) && s_secretKey.IsMatch(line));
 
     public IReadOnlyList<string> History => _history;
 
@@ -124,11 +152,15 @@ internal sealed class LineEditor
 
     public void Add(string entry)
     {
-        if (string.IsNullOrWhiteSpace(entry) || (_history.Count > 0 && _history[^1] == entry))
+        if (string.IsNullOrWhiteSpace(entry) || (_history.Count > 0 && _history[^1] == entry) || IsSecret(entry))
         {
             return;
         }
         _history.Add(entry);
+        if (_history.Count > MaxHistory)
+        {
+            _history.RemoveRange(0, _history.Count - MaxHistory);
+        }
         if (_historyFile is null)
         {
             return;
@@ -145,7 +177,13 @@ internal sealed class LineEditor
                     File.SetUnixFileMode(_historyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 }
             }
+            if (_fileLines >= MaxHistory)
+            {
+                Rewrite(); // back to the cap (the in-memory list holds the newest lines, this one included)
+                return;
+            }
             File.AppendAllText(_historyFile, entry.ReplaceLineEndings(" ") + "\n");
+            _fileLines++;
         }
         catch (IOException)
         {
@@ -154,5 +192,26 @@ internal sealed class LineEditor
         catch (UnauthorizedAccessException)
         {
         }
+    }
+
+    /// <summary>Writes the kept history (owner-only) in place of the file: a new file renamed over the old one.</summary>
+    private void Rewrite()
+    {
+        var keep = _history.TakeLast(MaxHistory * 9 / 10).ToList(); // room to append before the next rewrite
+        var temp = _historyFile + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        using (var writer = new StreamWriter(new FileStream(temp, options)))
+        {
+            foreach (var l in keep)
+            {
+                writer.Write(l.ReplaceLineEndings(" ") + "\n");
+            }
+        }
+        File.Move(temp, _historyFile!, overwrite: true);
+        _fileLines = keep.Count;
     }
 }

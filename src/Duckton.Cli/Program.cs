@@ -1,4 +1,16 @@
 using Duckton.Cli;
+using Duckton.Node.Grid.Execution;
+
+// Hidden subcommand: the sandbox worker a host starts for its jobs (stdout is its pipe to the host: nothing else may print).
+if (args.Length > 0 && args[0] == SandboxWorkerProcess.Subcommand)
+{
+    return SandboxWorkerProcess.Run(args[1..]);
+}
+
+// A host started from this program runs jobs in sandbox workers: this same program, run again with the subcommand.
+JobExecutors.WorkerCommand = Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) is "dotnet"
+    ? [self, typeof(CliCommands).Assembly.Location]
+    : Environment.ProcessPath is { } apphost ? [apphost] : null;
 
 // A process-wide decision this program makes for itself (the node library and the DuckDB extension never touch the
 // host process's thread pool): DuckDB calls into the node synchronously (table-function bind) and grid commands wait on

@@ -260,7 +260,7 @@ public sealed class DashboardData
                 ["price"] = w.Price,
                 ["latency"] = w.Latency,
                 ["throughput"] = w.Throughput,
-                ["capability"] = c.Economics.Ranking.CapabilityWeight,
+                ["capability"] = w.Capability, // what selection uses (0: advertised capability is not scored)
                 ["stake_reliability_floor"] = w.StakeReliabilityFloor,
             },
             ["data_classes"] = classes,

@@ -43,7 +43,7 @@ public sealed class LockedDownEngine : IDisposable
     /// <summary>The start-up settings of every job instance, in order; <see cref="LockdownSql"/> follows them.</summary>
     public static KeyValuePair<string, string>[] LockdownSettings(EngineOptions options) =>
     [
-        new("max_memory", (Math.Max(64L << 20, options.MemoryLimitBytes) >> 20).ToString(CultureInfo.InvariantCulture) + "MB"),
+        new("max_memory", (Math.Max(64L << 20, options.MemoryLimitBytes) >> 20).ToString(CultureInfo.InvariantCulture) + "MiB"), // MiB: DuckDB's MB is 10^6 bytes
         new("threads", Math.Max(1, options.Threads).ToString(CultureInfo.InvariantCulture)),
         new("autoinstall_known_extensions", "false"),
         new("autoload_known_extensions", "false"),

@@ -175,13 +175,16 @@ public sealed class GridNode : IDisposable
         }
     }
 
-    /// <summary>Local queries get <c>planner.ram_fraction</c> of the machine's memory and every core.</summary>
+    /// <summary>
+    /// Local queries get the memory limit of a hosted job (<c>budget.per_job_memory_bytes</c>), at most
+    /// <c>planner.ram_fraction</c> of the machine's memory, and every core.
+    /// </summary>
     private static EngineOptions LocalEngineOptions(NodeConfig config)
     {
         var ram = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
         return EngineOptions.Default with
         {
-            MemoryLimitBytes = Math.Max(64L << 20, (long)(ram * config.Planner.RamFraction)),
+            MemoryLimitBytes = Math.Max(64L << 20, Math.Min(config.Budget.PerJobMemoryBytes, (long)(ram * config.Planner.RamFraction))),
             WarmInstances = Math.Clamp(config.Planner.MaxConcurrentLocalJobs, 1, 4),
         };
     }
@@ -270,7 +273,19 @@ public sealed class GridNode : IDisposable
             {
                 throw new InvalidOperationException("local execution is disabled (planner.local_execution_enabled = false) and this node knows no peers; enable it with p2p_planner(local_execution => true) or join a grid");
             }
-            var result = EngineFor(config).Execute(sql, linked?.Token ?? cancellationToken);
+            // The local path has the limits of a hosted job: without timeout_ms, worker.job_timeout_ms ends it.
+            var localTimeout = overrides.TimeoutMs is null && config.Worker.JobTimeout > TimeSpan.Zero ? config.Worker.JobTimeout : (TimeSpan?)null;
+            using var defaultTimeout = localTimeout is { } d ? new CancellationTokenSource(d, _options.Time) : null;
+            using var localLinked = defaultTimeout is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, defaultTimeout.Token);
+            ResultSet result;
+            try
+            {
+                result = EngineFor(config).Execute(sql, localLinked?.Token ?? linked?.Token ?? cancellationToken);
+            }
+            catch (OperationCanceledException) when (defaultTimeout?.IsCancellationRequested == true && !cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"the local query exceeded the default timeout of {localTimeout!.Value.TotalMilliseconds:0} ms (worker.job_timeout_ms; pass timeout_ms => N to give it longer)");
+            }
             var meta = new QueryMeta
             {
                 JobId = jobId,

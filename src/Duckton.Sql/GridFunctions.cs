@@ -200,6 +200,7 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("status", "listen_addr", grid?.ListenAddress ?? ""),
             ("status", "running_jobs", (worker?.RunningJobs ?? 0).ToString(inv)),
             ("status", "jobs_served", (worker?.JobsServed ?? 0).ToString(inv)),
+            ("status", "job_isolation", worker?.Isolation ?? ""),
             ("status", "peers_live", live.Count.ToString(inv)),
             ("status", "peers_suspect", live.Count(p => p.State == PeerState.Suspect).ToString(inv)),
             ("status", "peers_dead", live.Count(p => p.State == PeerState.Dead).ToString(inv)),

@@ -54,13 +54,8 @@ public sealed class CancelTests(CancelGridFixture grid, ITestOutputHelper output
     internal static void Quick(Requester requester, CancelGridFixture g) =>
         requester.Host.Node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 2, Quorum = 2, Nodes = [g.H1.NodeId, g.H2.NodeId] });
 
-    /// <summary>CPU seconds a process used so far (/proc/PID/stat utime + stime).</summary>
-    private static double CpuSeconds(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
-    }
+    /// <summary>CPU seconds a host and its sandbox workers used so far (/proc/PID/stat utime + stime).</summary>
+    private static double CpuSeconds(int pid) => ProcessTree.TreeCpuSeconds(pid);
 
     /// <summary>Waits until both hosts burned at least half a CPU second since <paramref name="before"/>: the job runs on both.</summary>
     private void WaitUntilBothHostsWork((double H1, double H2) before, Func<bool> stillRunning)

@@ -67,7 +67,7 @@ public static partial class ConfigCatalog
         Bool("scheduler.require_staked_hosts", false, "Select only hosts with stake.", env: ["P2P_REQUIRE_STAKED_HOSTS"]),
         // [worker]
         Bool("worker.enabled", true, "Serve jobs as a host (p2p_pause / p2p_resume switch it)."),
-        Millis("worker.job_timeout_ms", 60000, 0, "Cancel a job running longer than this; 0 = no limit."),
+        Millis("worker.job_timeout_ms", 60000, 0, "Cancel a job running longer than this (hosted jobs, and local queries given no timeout_ms); 0 = no limit."),
         // [liveness.phi]
         Bool("liveness.phi.enabled", true, "Use the phi-accrual failure detector."),
         Float("liveness.phi.convict_threshold", 8.0, 0.0, double.PositiveInfinity, "Phi above which a peer is considered down.", minExclusive: true),
@@ -84,7 +84,7 @@ public static partial class ConfigCatalog
         Bytes("budget.memory_bytes", 4 * GiB, 1, long.MaxValue, "Memory donated to hosted jobs in total."),
         Int("budget.threads", 2, 1, int.MaxValue, "Threads donated to hosted jobs in total."),
         Int("budget.max_jobs", 3, 1, int.MaxValue, "Hosted jobs run at once."),
-        Bytes("budget.per_job_memory_bytes", 1 * GiB, 1, long.MaxValue, "Memory limit of one hosted job."),
+        Bytes("budget.per_job_memory_bytes", 1 * GiB, 1, long.MaxValue, "Memory limit of one hosted job, and of a local query."),
         Int("budget.per_job_threads", 1, 1, int.MaxValue, "Threads of one hosted job."),
         EnumList("budget.data_classes", [DataClass.Public], "Data classes this host accepts.", minCount: 1),
         // [trust]
@@ -113,7 +113,7 @@ public static partial class ConfigCatalog
         // [planner]
         Bool("planner.local_execution_enabled", true, "Allow running queries on this node's own locked-down engine.", env: ["P2P_PLANNER_LOCAL_EXECUTION"]),
         Choice("planner.prefer", PlannerPreference.Auto, "Where queries run: local, remote (the grid), or auto: the grid when it has enough usable hosts for the quorum the query needs, else locally (p2p_query_meta's planner row says which and why)."),
-        Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Share of this machine's RAM a local query may use.", minExclusive: true),
+        Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Cap on a local query's memory as a share of this machine's RAM (its limit is budget.per_job_memory_bytes, at most this share).", minExclusive: true),
         Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when local execution is enabled)."),
         // [limits]
         Int("limits.receipt_cache_per_worker", 256, 1, int.MaxValue, "Receipts kept in memory per host."),
@@ -122,20 +122,18 @@ public static partial class ConfigCatalog
         Int("limits.worker_pool_size", 8, 1, int.MaxValue, "Hosted jobs run at once across all requesters (global cap).", env: ["P2P_WORKER_POOL_SIZE"]),
         Int("limits.connection_pool_size", 1024, 1, int.MaxValue, "Open peer connections kept."),
         // [sandbox]
-        Bool("sandbox.enabled", false, "Run hosted jobs inside an OS sandbox as well as the DuckDB lock-down."),
-        Choice("sandbox.backend", SandboxBackend.Auto, "OS sandbox mechanism.", aliases: ["cgroups=cgroups-seccomp", "cgroup=cgroups-seccomp", "seccomp=cgroups-seccomp", "linux=cgroups-seccomp", "macos=macos-seatbelt", "seatbelt=macos-seatbelt", "windows=windows-jobobject", "jobobject=windows-jobobject", "job-object=windows-jobobject"]),
-        Choice("sandbox.egress_mode", EgressMode.InheritStorage, "Network egress of a sandboxed job: the storage endpoint only, or egress_allowlist.", aliases: ["inherit=inherit_storage"]),
-        List("sandbox.egress_allowlist", [], "Hosts a sandboxed job may reach when egress_mode = explicit.", StringRule.NonBlank),
+        Bool("sandbox.enabled", true, "Run hosted jobs in separate sandboxed worker processes (kernel memory/CPU limits, no network) as well as the DuckDB lock-down; needs a host started by the duckton program (inside the DuckDB extension jobs run in-process)."),
+        Choice("sandbox.backend", SandboxBackend.Auto, "What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits.", aliases: ["cgroup=cgroups", "linux=cgroups", "rlimits=rlimit"]),
         Choice("sandbox.temp_dir_policy", TempDirPolicy.Ephemeral, "Spill directory of a job: a fresh one per job, the process's, or temp_dir."),
         Text("sandbox.temp_dir", "", "Spill directory when temp_dir_policy = custom.", StringRule.AbsolutePath),
-        Bool("sandbox.process_per_job", false, "Run each hosted job in its own child process."),
+        Bool("sandbox.process_per_job", false, "A fresh worker process for every job (else a worker whose job ended cleanly serves the next one; a cancelled, timed-out or failed job's worker is always killed)."),
         // [sandbox.limits]
-        Choice("sandbox.limits.mode", SandboxLimitsMode.InheritBudget, "OS limits of a job: derived from [budget], or the explicit values below.", aliases: ["inherit=inherit_budget"]),
-        Bytes("sandbox.limits.memory_bytes", 0, 0, long.MaxValue, "Address-space limit of a job process; 0 = no cap.", env: ["P2P_SANDBOX_MEMORY_BYTES"]),
-        Seconds("sandbox.limits.cpu_seconds", 0, 0, "CPU time limit of a job process; 0 = no cap.", env: ["P2P_SANDBOX_CPU_SECONDS"], property: "CpuTime"),
-        Bytes("sandbox.limits.max_file_size_bytes", 0, 0, long.MaxValue, "Largest file a job process may write; 0 = no cap.", env: ["P2P_SANDBOX_MAX_FILE_SIZE_BYTES"]),
-        Int("sandbox.limits.max_open_files", 0, 0, int.MaxValue, "Open files of a job process; 0 = no cap.", env: ["P2P_SANDBOX_MAX_OPEN_FILES"]),
-        Int("sandbox.limits.max_processes", 0, 0, int.MaxValue, "Processes a job may start; 0 = no cap.", env: ["P2P_SANDBOX_MAX_PROCESSES"]),
+        Choice("sandbox.limits.mode", SandboxLimitsMode.InheritBudget, "Kernel limits of a job's worker: inherit_budget = memory budget.per_job_memory_bytes, file size the same, 1024 open files, 256 processes, no CPU-time cap; explicit = the values below.", aliases: ["inherit=inherit_budget"]),
+        Bytes("sandbox.limits.memory_bytes", 0, 0, long.MaxValue, "Memory of a job's worker process (cgroup memory limit; under rlimits: address space beyond the worker's start-up size); 0 = no cap.", env: ["P2P_SANDBOX_MEMORY_BYTES"]),
+        Seconds("sandbox.limits.cpu_seconds", 0, 0, "CPU time one job may use (RLIMIT_CPU; the worker is stopped past it); 0 = no cap.", env: ["P2P_SANDBOX_CPU_SECONDS"], property: "CpuTime"),
+        Bytes("sandbox.limits.max_file_size_bytes", 0, 0, long.MaxValue, "Largest file a job's worker may write (RLIMIT_FSIZE); 0 = no cap.", env: ["P2P_SANDBOX_MAX_FILE_SIZE_BYTES"]),
+        Int("sandbox.limits.max_open_files", 0, 0, int.MaxValue, "Open files of a job's worker (RLIMIT_NOFILE, raised to what the worker holds at start-up plus 16); 0 = no cap.", env: ["P2P_SANDBOX_MAX_OPEN_FILES"]),
+        Int("sandbox.limits.max_processes", 0, 0, int.MaxValue, "Processes and threads of a job's worker (cgroup pids.max; under rlimits RLIMIT_NPROC, which counts per user and not for root); 0 = no cap.", env: ["P2P_SANDBOX_MAX_PROCESSES"]),
         // [economics]
         Bool("economics.enabled", false, "Paid compute on TON; off = every job is free and no chain client is used."),
         Choice("economics.settlement", SettlementKind.Noop, "Settlement rail.", aliases: ["free=noop", "off=noop", "test=mock", "ton=onchain", "on-chain=onchain"]),

@@ -71,16 +71,7 @@ public enum SandboxBackend
     Auto,
     None,
     Rlimit,
-    CgroupsSeccomp,
-    MacosSeatbelt,
-    WindowsJobobject,
-}
-
-/// <summary>Values of the configuration keys typed <c>EgressMode</c>.</summary>
-public enum EgressMode
-{
-    InheritStorage,
-    Explicit,
+    Cgroups,
 }
 
 /// <summary>Values of the configuration keys typed <c>TempDirPolicy</c>.</summary>
@@ -142,9 +133,6 @@ public static class ConfigEnum
         [AttestationLevel.L0] = "L0",
         [AttestationLevel.L1] = "L1",
         [AttestationLevel.L2] = "L2",
-        [SandboxBackend.CgroupsSeccomp] = "cgroups-seccomp",
-        [SandboxBackend.MacosSeatbelt] = "macos-seatbelt",
-        [SandboxBackend.WindowsJobobject] = "windows-jobobject",
     }.ToFrozenDictionary();
 
     /// <summary>The configuration spelling of <paramref name="value"/>.</summary>

@@ -23,13 +23,16 @@ internal static class ConfigLayers
 
     private static string Show(string text) => text.Length == 0 ? "\"\"" : text;
 
+    /// <summary>Largest configuration file read (1 MiB): a real one is a few KiB; <c>P2P_CONFIG=/dev/zero</c> must not fill memory.</summary>
+    public const int MaxFileBytes = 1 << 20;
+
     /// <summary>Reads a TOML file as a sparse layer. Every key must be in the catalogue.</summary>
     public static Dictionary<string, ResolvedValue> ReadFile(string path, ConfigSource source)
     {
         TomlTable document;
         try
         {
-            document = TomlParser.ParseFile(path);
+            document = TomlParser.Parse(ReadBounded(path), path);
         }
         catch (TomlException e)
         {
@@ -40,6 +43,24 @@ internal static class ConfigLayers
             throw new ConfigException($"{path}: cannot read configuration file: {e.Message}", null, null, path, e);
         }
         return ReadDocument(document, path, source);
+    }
+
+    /// <summary>The file's bytes, refusing (without reading on) one larger than <see cref="MaxFileBytes"/>; works for devices and pipes too.</summary>
+    private static byte[] ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan);
+        var buffer = new byte[MaxFileBytes + 1];
+        var total = 0;
+        int n;
+        while (total < buffer.Length && (n = stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += n;
+        }
+        if (total > MaxFileBytes)
+        {
+            throw new ConfigException($"{path}: the configuration file is larger than the limit of 1 MiB ({MaxFileBytes} bytes); is it the right file (check P2P_CONFIG)?", null, null, path);
+        }
+        return buffer[..total];
     }
 
     /// <summary>Reads a parsed TOML document as a sparse layer; <paramref name="label"/> prefixes errors.</summary>

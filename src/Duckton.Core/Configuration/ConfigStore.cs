@@ -42,6 +42,44 @@ public sealed class ConfigStore
             watched.Add(named);
         }
         _watches = [.. watched.Distinct(StringComparer.Ordinal).Where(p => p != RuntimeFilePath).Select(ConfigFileWatch.For), _runtimeWatch];
+        RemoveStaleTempFiles(RuntimeFilePath, TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>
+    /// Deletes <c>.runtime.toml.*.tmp</c> files a killed process left behind (a write renames its temp file into place
+    /// within milliseconds, so one older than <paramref name="age"/> belongs to nobody). Returns how many were removed.
+    /// </summary>
+    public static int RemoveStaleTempFiles(string runtimeFile, TimeSpan age)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(runtimeFile))!;
+        if (!Directory.Exists(directory))
+        {
+            return 0;
+        }
+        var removed = 0;
+        try
+        {
+            foreach (var temp in Directory.EnumerateFiles(directory, "." + Path.GetFileName(runtimeFile) + ".*.tmp"))
+            {
+                try
+                {
+                    if (DateTime.UtcNow - File.GetLastWriteTimeUtc(temp) > age)
+                    {
+                        File.Delete(temp);
+                        removed++;
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Not ours to remove, or gone already.
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // An unreadable directory: the runtime layer reports that itself when it is used.
+        }
+        return removed;
     }
 
     /// <summary>

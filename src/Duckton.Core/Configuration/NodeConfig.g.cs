@@ -241,7 +241,7 @@ public sealed partial record WorkerConfig
 {
     /// <summary>Serve jobs as a host (p2p_pause / p2p_resume switch it). (<c>worker.enabled</c>)</summary>
     public bool Enabled { get; init; }
-    /// <summary>Cancel a job running longer than this; 0 = no limit. (<c>worker.job_timeout_ms</c>)</summary>
+    /// <summary>Cancel a job running longer than this (hosted jobs, and local queries given no timeout_ms); 0 = no limit. (<c>worker.job_timeout_ms</c>)</summary>
     public TimeSpan JobTimeout { get; init; }
 
     internal static WorkerConfig Bind(ConfigReader r, string p) => new()
@@ -323,7 +323,7 @@ public sealed partial record BudgetConfig
     public int Threads { get; init; }
     /// <summary>Hosted jobs run at once. (<c>budget.max_jobs</c>)</summary>
     public int MaxJobs { get; init; }
-    /// <summary>Memory limit of one hosted job. (<c>budget.per_job_memory_bytes</c>)</summary>
+    /// <summary>Memory limit of one hosted job, and of a local query. (<c>budget.per_job_memory_bytes</c>)</summary>
     public long PerJobMemoryBytes { get; init; }
     /// <summary>Threads of one hosted job. (<c>budget.per_job_threads</c>)</summary>
     public int PerJobThreads { get; init; }
@@ -444,7 +444,7 @@ public sealed partial record PlannerConfig
     public bool LocalExecutionEnabled { get; init; }
     /// <summary>Where queries run: local, remote (the grid), or auto: the grid when it has enough usable hosts for the quorum the query needs, else locally (p2p_query_meta's planner row says which and why). (<c>planner.prefer</c>)</summary>
     public PlannerPreference Prefer { get; init; }
-    /// <summary>Share of this machine's RAM a local query may use. (<c>planner.ram_fraction</c>)</summary>
+    /// <summary>Cap on a local query's memory as a share of this machine's RAM (its limit is budget.per_job_memory_bytes, at most this share). (<c>planner.ram_fraction</c>)</summary>
     public double RamFraction { get; init; }
     /// <summary>Local queries run at once (≥ 1 when local execution is enabled). (<c>planner.max_concurrent_local_jobs</c>)</summary>
     public int MaxConcurrentLocalJobs { get; init; }
@@ -485,17 +485,17 @@ public sealed partial record LimitsConfig
 /// <summary>The <c>[sandbox.limits]</c> section.</summary>
 public sealed partial record SandboxLimitsConfig
 {
-    /// <summary>OS limits of a job: derived from [budget], or the explicit values below. (<c>sandbox.limits.mode</c>)</summary>
+    /// <summary>Kernel limits of a job's worker: inherit_budget = memory budget.per_job_memory_bytes, file size the same, 1024 open files, 256 processes, no CPU-time cap; explicit = the values below. (<c>sandbox.limits.mode</c>)</summary>
     public SandboxLimitsMode Mode { get; init; }
-    /// <summary>Address-space limit of a job process; 0 = no cap. (<c>sandbox.limits.memory_bytes</c>)</summary>
+    /// <summary>Memory of a job's worker process (cgroup memory limit; under rlimits: address space beyond the worker's start-up size); 0 = no cap. (<c>sandbox.limits.memory_bytes</c>)</summary>
     public long MemoryBytes { get; init; }
-    /// <summary>CPU time limit of a job process; 0 = no cap. (<c>sandbox.limits.cpu_seconds</c>)</summary>
+    /// <summary>CPU time one job may use (RLIMIT_CPU; the worker is stopped past it); 0 = no cap. (<c>sandbox.limits.cpu_seconds</c>)</summary>
     public TimeSpan CpuTime { get; init; }
-    /// <summary>Largest file a job process may write; 0 = no cap. (<c>sandbox.limits.max_file_size_bytes</c>)</summary>
+    /// <summary>Largest file a job's worker may write (RLIMIT_FSIZE); 0 = no cap. (<c>sandbox.limits.max_file_size_bytes</c>)</summary>
     public long MaxFileSizeBytes { get; init; }
-    /// <summary>Open files of a job process; 0 = no cap. (<c>sandbox.limits.max_open_files</c>)</summary>
+    /// <summary>Open files of a job's worker (RLIMIT_NOFILE, raised to what the worker holds at start-up plus 16); 0 = no cap. (<c>sandbox.limits.max_open_files</c>)</summary>
     public int MaxOpenFiles { get; init; }
-    /// <summary>Processes a job may start; 0 = no cap. (<c>sandbox.limits.max_processes</c>)</summary>
+    /// <summary>Processes and threads of a job's worker (cgroup pids.max; under rlimits RLIMIT_NPROC, which counts per user and not for root); 0 = no cap. (<c>sandbox.limits.max_processes</c>)</summary>
     public int MaxProcesses { get; init; }
 
     internal static SandboxLimitsConfig Bind(ConfigReader r, string p) => new()
@@ -512,19 +512,15 @@ public sealed partial record SandboxLimitsConfig
 /// <summary>The <c>[sandbox]</c> section.</summary>
 public sealed partial record SandboxConfig
 {
-    /// <summary>Run hosted jobs inside an OS sandbox as well as the DuckDB lock-down. (<c>sandbox.enabled</c>)</summary>
+    /// <summary>Run hosted jobs in separate sandboxed worker processes (kernel memory/CPU limits, no network) as well as the DuckDB lock-down; needs a host started by the duckton program (inside the DuckDB extension jobs run in-process). (<c>sandbox.enabled</c>)</summary>
     public bool Enabled { get; init; }
-    /// <summary>OS sandbox mechanism. (<c>sandbox.backend</c>)</summary>
+    /// <summary>What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits. (<c>sandbox.backend</c>)</summary>
     public SandboxBackend Backend { get; init; }
-    /// <summary>Network egress of a sandboxed job: the storage endpoint only, or egress_allowlist. (<c>sandbox.egress_mode</c>)</summary>
-    public EgressMode EgressMode { get; init; }
-    /// <summary>Hosts a sandboxed job may reach when egress_mode = explicit. (<c>sandbox.egress_allowlist</c>)</summary>
-    public ImmutableArray<string> EgressAllowlist { get; init; }
     /// <summary>Spill directory of a job: a fresh one per job, the process's, or temp_dir. (<c>sandbox.temp_dir_policy</c>)</summary>
     public TempDirPolicy TempDirPolicy { get; init; }
     /// <summary>Spill directory when temp_dir_policy = custom. (<c>sandbox.temp_dir</c>)</summary>
     public string TempDir { get; init; } = "";
-    /// <summary>Run each hosted job in its own child process. (<c>sandbox.process_per_job</c>)</summary>
+    /// <summary>A fresh worker process for every job (else a worker whose job ended cleanly serves the next one; a cancelled, timed-out or failed job's worker is always killed). (<c>sandbox.process_per_job</c>)</summary>
     public bool ProcessPerJob { get; init; }
     /// <summary>The <c>[sandbox.limits]</c> section.</summary>
     public SandboxLimitsConfig Limits { get; init; } = null!;
@@ -533,8 +529,6 @@ public sealed partial record SandboxConfig
     {
         Enabled = r.Bool(p + "enabled"),
         Backend = r.Enum<SandboxBackend>(p + "backend"),
-        EgressMode = r.Enum<EgressMode>(p + "egress_mode"),
-        EgressAllowlist = r.List(p + "egress_allowlist"),
         TempDirPolicy = r.Enum<TempDirPolicy>(p + "temp_dir_policy"),
         TempDir = r.Text(p + "temp_dir"),
         ProcessPerJob = r.Bool(p + "process_per_job"),

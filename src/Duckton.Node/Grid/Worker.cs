@@ -5,6 +5,7 @@ using Duckton.Core.Data;
 using Duckton.Core.Hashing;
 using Duckton.Core.Protocol;
 using Duckton.Engine;
+using Duckton.Node.Grid.Execution;
 using Duckton.Transport;
 using Microsoft.Extensions.Logging;
 using CoreConfig = Duckton.Core.Configuration;
@@ -32,6 +33,9 @@ public sealed record WorkerOptions
     /// <summary>Read-only local directories hosted jobs may read (<c>storage.allowed_local_paths</c>); empty = no files.</summary>
     public IReadOnlyList<string> AllowedLocalPaths { get; init; } = [];
 
+    /// <summary>How jobs are isolated: sandboxed worker processes and their kernel limits (<c>[sandbox]</c>).</summary>
+    public SandboxOptions Sandbox { get; init; } = new();
+
     /// <summary>TEST/DEMO ONLY: claim this tier with evidence from the SIMULATED demo authority, bound to each offer's nonce.</summary>
     public CoreConfig.AttestationLevel SimulatedAttestation { get; init; }
 
@@ -50,6 +54,14 @@ public sealed record WorkerOptions
         MaxResultBytes = c.Transport.Result.MaxResultBytes,
         ChunkBytes = (int)Math.Clamp(c.Network.ResultChunkBytes, 4 << 10, 8 << 20),
         AllowedLocalPaths = c.Storage.AllowedLocalPaths,
+        Sandbox = new SandboxOptions
+        {
+            Enabled = c.Sandbox.Enabled,
+            Backend = c.Sandbox.Backend,
+            ProcessPerJob = c.Sandbox.ProcessPerJob,
+            Limits = SandboxOptions.LimitsFromConfig(c.Sandbox.Limits, Math.Min(c.Budget.PerJobMemoryBytes, c.Budget.MemoryBytes)),
+            WarmWorkers = Math.Clamp(c.Budget.MaxJobs, 1, 2),
+        },
     };
 }
 
@@ -62,7 +74,7 @@ public sealed class Worker : IDisposable
 {
     private static readonly TimeSpan s_dispatchAuthorization = TimeSpan.FromSeconds(300);
     private readonly NodeIdentity _identity;
-    private readonly LockedDownEngine _engine;
+    private readonly IJobExecutor _executor;
     private readonly ConcurrentDictionary<(string Peer, string Job), DateTimeOffset> _authorized = new();
     private readonly Lock _budgetGate = new();
     private readonly TimeProvider _time;
@@ -102,15 +114,21 @@ public sealed class Worker : IDisposable
         _observer = observer;
         _time = time;
         _logger = logger;
-        _engine = new LockedDownEngine(EngineOptions.Default with
+        _executor = JobExecutors.Create(EngineOptions.Default with
         {
             MemoryLimitBytes = options.PerJobMemoryBytes,
             Threads = Math.Max(1, options.PerJobThreads),
             WarmInstances = Math.Clamp(options.MaxJobs, 1, 4),
             MaxResultBytes = options.MaxResultBytes,
             AllowedDirectories = options.AllowedLocalPaths,
-        });
+        }, options.Sandbox, Math.Max(1, options.PerJobThreads), logger);
     }
+
+    /// <summary>How this host isolates jobs, in words (also in its start-up log).</summary>
+    public string Isolation => _executor.Isolation;
+
+    /// <summary>The job executor (sandboxed worker processes, or in-process).</summary>
+    internal IJobExecutor Executor => _executor;
 
     public WorkerOptions Options { get; private set; }
 
@@ -378,7 +396,7 @@ public sealed class Worker : IDisposable
     private static ValueTask SendError(PeerConnection c, string jobId, JobErrorCode code, string message, CancellationToken ct) =>
         c.SendAsync(MessageType.Error, new ErrorMessage(jobId, code, message).Encode(), ct);
 
-    public void Dispose() => _engine.Dispose();
+    public void Dispose() => _executor.Dispose();
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
     private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory) : IDisposable
@@ -445,26 +463,23 @@ public sealed class Worker : IDisposable
                     timeout.CancelAfter(jobTimeout);
                 }
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(token, timeout.Token);
-                ResultSet result;
+                ExecutedJob executed;
                 var inputs = InputSnapshot.None;
                 try
                 {
-                    result = await Task.Run(() =>
+                    // Fingerprint the inputs first: a host whose copy differs from the requester's pin refuses before any work.
+                    inputs = await Task.Run(() => worker._executor.Inputs.Snapshot(dispatch.Sql, linked.Token), CancellationToken.None).ConfigureAwait(false);
+                    if (dispatch.InputPin.Length > 0 && !dispatch.InputPin.AsSpan().SequenceEqual(inputs.Fingerprint))
                     {
-                        // Fingerprint the inputs first: a host whose copy differs from the requester's pin refuses before any work.
-                        inputs = worker._engine.Inputs.Snapshot(dispatch.Sql, linked.Token);
-                        if (dispatch.InputPin.Length > 0 && !dispatch.InputPin.AsSpan().SequenceEqual(inputs.Fingerprint))
-                        {
-                            throw new InvalidOperationException(
-                                $"input drift: this host's input fingerprint {(inputs.Fingerprint.Length == 0 ? "<none>" : Convert.ToHexStringLower(inputs.Fingerprint))} differs from input_pin {Convert.ToHexStringLower(dispatch.InputPin)}");
-                        }
-                        var rows = worker._engine.Execute(dispatch.Sql, linked.Token);
-                        if (!inputs.Unchanged())
-                        {
-                            throw new InvalidOperationException("input drift: a file the query reads changed while it ran; retry");
-                        }
-                        return rows;
-                    }, CancellationToken.None).ConfigureAwait(false);
+                        throw new InvalidOperationException(
+                            $"input drift: this host's input fingerprint {(inputs.Fingerprint.Length == 0 ? "<none>" : Convert.ToHexStringLower(inputs.Fingerprint))} differs from input_pin {Convert.ToHexStringLower(dispatch.InputPin)}");
+                    }
+                    executed = await worker._executor.ExecuteAsync(dispatch.Sql, linked.Token).ConfigureAwait(false);
+                    if (!inputs.Unchanged())
+                    {
+                        executed.Result.Dispose();
+                        throw new InvalidOperationException("input drift: a file the query reads changed while it ran; retry");
+                    }
                 }
                 catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
                 {
@@ -483,21 +498,30 @@ public sealed class Worker : IDisposable
                     await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.Execution, e.Message).Encode()).ConfigureAwait(false);
                     return;
                 }
+                using var result = executed.Result; // its batches may live in a spill file
                 worker.ReleaseThreads(ThreadsHeld);
                 ThreadsHeld = 0;
                 var (sent, committed) = fault.Answer(result);
-                // Hash batch by batch so a cancel (this host lost the race) stops the work at once instead of burning CPU.
-                var hasher = new CanonicalResultHasher(committed.Schema);
-                foreach (var batch in committed.Batches)
+                string hash;
+                if (ReferenceEquals(committed, result) && executed.Hash is { } streamed)
                 {
-                    if (token.IsCancellationRequested)
-                    {
-                        await EndCancelled().ConfigureAwait(false);
-                        return;
-                    }
-                    hasher.Add(batch);
+                    hash = streamed; // hashed as the rows arrived from the sandbox worker
                 }
-                var hash = hasher.Finish().ToString();
+                else
+                {
+                    // Hash batch by batch so a cancel (this host lost the race) stops the work at once instead of burning CPU.
+                    var hasher = new CanonicalResultHasher(committed.Schema);
+                    foreach (var batch in committed.Batches)
+                    {
+                        if (token.IsCancellationRequested)
+                        {
+                            await EndCancelled().ConfigureAwait(false);
+                            return;
+                        }
+                        hasher.Add(batch);
+                    }
+                    hash = hasher.Finish().ToString();
+                }
                 var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
                 var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), inputs.Fingerprint, hash,
                     (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));

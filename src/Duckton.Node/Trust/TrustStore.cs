@@ -123,15 +123,26 @@ public sealed class TrustStore : IDisposable
     public static TrustStore Open(string configDirectory, string? storePath = null, TimeProvider? time = null)
     {
         var dir = string.IsNullOrEmpty(storePath) ? Path.Combine(configDirectory, "trust") : storePath;
-        Directory.CreateDirectory(dir);
-        if (!OperatingSystem.IsWindows())
+        // Only a directory duckton creates is made owner-only: an existing one (trust.store_path may name a shared
+        // directory) keeps its mode; the store file itself is owner-only either way.
+        if (OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(dir);
+        }
+        else if (!Directory.Exists(dir))
+        {
+            Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
         var file = Path.Combine(dir, "trust.duckdb");
         try
         {
-            return new TrustStore(file, time ?? TimeProvider.System);
+            var store = new TrustStore(file, time ?? TimeProvider.System);
+            if (!OperatingSystem.IsWindows())
+            {
+                // DuckDB creates the file with the process umask (often 0644); narrow it right after.
+                File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+            return store;
         }
         catch (DuckDBException e)
         {

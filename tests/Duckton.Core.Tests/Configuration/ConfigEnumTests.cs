@@ -45,8 +45,7 @@ public class ConfigEnumTests
         RoundTrips<DataClass>("public", "internal", "sensitive");
         RoundTrips<AttestationLevel>("L0", "L1", "L2");
         RoundTrips<PlannerPreference>("local", "remote", "auto");
-        RoundTrips<SandboxBackend>("auto", "none", "rlimit", "cgroups-seccomp", "macos-seatbelt", "windows-jobobject");
-        RoundTrips<EgressMode>("inherit_storage", "explicit");
+        RoundTrips<SandboxBackend>("auto", "none", "rlimit", "cgroups");
         RoundTrips<TempDirPolicy>("ephemeral", "inherit", "custom");
         RoundTrips<SandboxLimitsMode>("inherit_budget", "explicit");
         RoundTrips<SettlementKind>("noop", "channel", "onchain", "mock");
@@ -62,7 +61,7 @@ public class ConfigEnumTests
         {
             typeof(PinningMode), typeof(SecurityMode), typeof(GroupEnforcement), typeof(RegionTrust),
             typeof(VerifyMode), typeof(DataClass), typeof(AttestationLevel),
-            typeof(PlannerPreference), typeof(SandboxBackend), typeof(EgressMode), typeof(TempDirPolicy), typeof(SandboxLimitsMode),
+            typeof(PlannerPreference), typeof(SandboxBackend), typeof(TempDirPolicy), typeof(SandboxLimitsMode),
             typeof(SettlementKind), typeof(TonNetwork), typeof(PaymentMode), typeof(PricingModel),
         };
         foreach (var key in ConfigCatalog.Keys.Where(k => k.EnumType is not null))
@@ -84,8 +83,8 @@ public class ConfigEnumTests
         Assert.False(attestation.TryParse("l3", out _, out problem));
         Assert.Equal("must be one of L0, L1, L2 (did you mean 'L0'?)", problem);
 
-        var error = Assert.Throws<ConfigException>(() => EffectiveConfig.Defaults.WithOverrides([new KeyValuePair<string, string>("sandbox.backend", "cgroups-secomp")]));
-        Assert.Equal("per-call override: sandbox.backend = cgroups-secomp is invalid: must be one of auto, none, rlimit, cgroups-seccomp, macos-seatbelt, windows-jobobject (did you mean 'cgroups-seccomp'?)", error.Message);
+        var error = Assert.Throws<ConfigException>(() => EffectiveConfig.Defaults.WithOverrides([new KeyValuePair<string, string>("sandbox.backend", "cgroupz")]));
+        Assert.Equal("per-call override: sandbox.backend = cgroupz is invalid: must be one of auto, none, rlimit, cgroups (did you mean 'cgroups'?)", error.Message);
 
         var parse = Assert.Throws<ArgumentException>(() => ConfigEnum.Parse<PlannerPreference>("remot"));
         Assert.StartsWith("must be one of local, remote, auto (did you mean 'remote'?)", parse.Message, StringComparison.Ordinal);

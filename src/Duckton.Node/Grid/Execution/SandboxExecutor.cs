@@ -1,0 +1,508 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Duckton.Core.Data;
+using Duckton.Engine;
+using Microsoft.Extensions.Logging;
+
+namespace Duckton.Node.Grid.Execution;
+
+/// <summary>
+/// Runs each job in a separate worker process from a warm pool: inside its own control group (memory, CPU bandwidth,
+/// processes) or under rlimits, in an empty network namespace, with a fresh empty working directory, and with the same
+/// DuckDB lock-down as in-process. Cancelling or timing out a job kills its worker, so its memory is returned at once.
+/// The result comes back batch by batch with its canonical hash (computed by the worker as the batches leave it, within
+/// the worker's budget) and is kept in the host's memory only up to <see cref="SandboxOptions.SpoolMemoryBytes"/>, the
+/// rest in an owner-only spill file.
+/// </summary>
+public sealed class SandboxExecutor : IJobExecutor
+{
+    private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
+    private readonly IReadOnlyList<string> _command;
+    private readonly EngineOptions _engine;
+    private readonly SandboxOptions _sandbox;
+    private readonly int _threads;
+    private readonly ILogger _logger;
+    private readonly KernelSandbox _kernel;
+    private readonly ConcurrentQueue<Task<SandboxWorker>> _warm = new();
+    private readonly string _spillDirectory;
+    private int _started;
+    private volatile bool _disposed;
+
+    public SandboxExecutor(IReadOnlyList<string> command, EngineOptions engine, SandboxOptions sandbox, int threads, ILogger logger)
+    {
+        _command = command;
+        _engine = engine;
+        _sandbox = sandbox;
+        _threads = Math.Max(1, threads);
+        _logger = logger;
+        _kernel = KernelSandbox.Choose(sandbox.Backend);
+        _kernel.RemoveStaleGroups();
+        Inputs = new LocalInputs(engine.AllowedDirectories);
+        _spillDirectory = Path.Combine(Path.GetTempPath(), "duckton-host-spill");
+        SpooledBatches.RemoveLeftovers(_spillDirectory);
+        Isolation = Describe();
+        Replenish();
+    }
+
+    public string Isolation { get; }
+
+    public LocalInputs Inputs { get; }
+
+    /// <summary>Worker processes started so far (a fresh one per job with <c>process_per_job</c>).</summary>
+    public int WorkersStarted => Volatile.Read(ref _started);
+
+    /// <summary>"cgroup v2", "cgroup v1", "rlimits" or "none".</summary>
+    public string LimitsBackend => _kernel.Kind;
+
+    private string Describe()
+    {
+        var l = _sandbox.Limits;
+        var parts = new List<string>();
+        if (_kernel.UsesCgroups)
+        {
+            parts.Add($"{_kernel.Kind}: memory {Size(l.MemoryBytes)}, CPU {_threads} thread(s), processes {(l.MaxProcesses > 0 ? l.MaxProcesses.ToString(CultureInfo.InvariantCulture) : "no cap")}");
+        }
+        var rl = new List<string>();
+        if (_kernel.MemoryByRlimit && l.MemoryBytes > 0)
+        {
+            rl.Add($"address space +{Size(l.MemoryBytes)}");
+        }
+        if (l.CpuTime > TimeSpan.Zero)
+        {
+            rl.Add($"CPU time {l.CpuTime.TotalSeconds:0.###} s");
+        }
+        if (l.MaxFileSizeBytes > 0)
+        {
+            rl.Add($"file size {Size(l.MaxFileSizeBytes)}");
+        }
+        if (l.MaxOpenFiles > 0)
+        {
+            rl.Add($"open files {l.MaxOpenFiles}");
+        }
+        if (!_kernel.UsesCgroups && l.MaxProcesses > 0 && _kernel.MemoryByRlimit)
+        {
+            rl.Add($"processes {l.MaxProcesses} (per user; not enforced for root)");
+        }
+        if (rl.Count > 0)
+        {
+            parts.Add("rlimits: " + string.Join(", ", rl));
+        }
+        if (_kernel.Kind == "none")
+        {
+            parts.Add("no kernel limits (sandbox.backend = none; DuckDB max_memory only)");
+        }
+        parts.Add("network: " + _kernel.Network);
+        parts.Add(_sandbox.ProcessPerJob ? "a fresh process per job" : "a process is reused after a job that ended cleanly");
+        return "sandboxed worker processes (" + string.Join("; ", parts) + ")";
+
+        static string Size(long bytes) => bytes <= 0 ? "no cap" : bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB" : $"{bytes >> 20} MiB";
+    }
+
+    public async Task<ExecutedJob> ExecuteAsync(string sql, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        var worker = await TakeAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            using (cancellationToken.Register(static w => ((SandboxWorker)w!).Kill(), worker))
+            {
+                return await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the job was cancelled; its worker process was killed", cancellationToken);
+        }
+        finally
+        {
+            // Reused only after a clean end (a result, or an SQL error): never after a kill, a limit, or a broken pipe.
+            var reusable = worker.EndedCleanly && !_sandbox.ProcessPerJob && !cancellationToken.IsCancellationRequested;
+            if (reusable && !_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
+            {
+                _warm.Enqueue(Task.FromResult(worker));
+            }
+            else
+            {
+                worker.Dispose();
+            }
+            Replenish();
+        }
+    }
+
+    private async Task<SandboxWorker> TakeAsync(CancellationToken ct)
+    {
+        while (_warm.TryDequeue(out var pending))
+        {
+            SandboxWorker? w = null;
+            try
+            {
+                w = await pending.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                _logger.SandboxWorkerFailed(e);
+                continue;
+            }
+            if (!w.Exited)
+            {
+                return w;
+            }
+            w.Dispose();
+        }
+        return await StartWorkerAsync(ct).ConfigureAwait(false);
+    }
+
+    private void Replenish()
+    {
+        while (!_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
+        {
+            var start = StartWorkerAsync(CancellationToken.None);
+            start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _warm.Enqueue(start);
+        }
+    }
+
+    private async Task<SandboxWorker> StartWorkerAsync(CancellationToken ct)
+    {
+        var worker = SandboxWorker.Start(_command, _engine, _sandbox.Limits, _threads, _kernel);
+        Interlocked.Increment(ref _started);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(s_startTimeout);
+            await worker.WaitReadyAsync(timeout.Token).ConfigureAwait(false);
+            _logger.SandboxWorkerStarted(worker.Pid);
+            if (_disposed)
+            {
+                worker.Dispose();
+                throw new ObjectDisposedException(nameof(SandboxExecutor));
+            }
+            return worker;
+        }
+        catch
+        {
+            worker.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        while (_warm.TryDequeue(out var pending))
+        {
+            pending.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        }
+    }
+}
+
+/// <summary>One worker process: its control group, its pipes, and what is known about how it ended.</summary>
+internal sealed class SandboxWorker : IDisposable
+{
+    private readonly Process _process;
+    private readonly KernelGroup? _group;
+    private readonly SandboxLimits _limits;
+    private readonly string _directory;
+    private readonly StringBuilder _stderr = new();
+    private int _killed;
+    private int _disposed;
+
+    private SandboxWorker(Process process, KernelGroup? group, SandboxLimits limits, string directory)
+    {
+        _process = process;
+        _group = group;
+        _limits = limits;
+        _directory = directory;
+    }
+
+    public int Pid { get; private set; }
+
+    /// <summary>The last job ended with its result or an SQL error, and the worker is ready for another.</summary>
+    public bool EndedCleanly { get; private set; }
+
+    public bool Exited
+    {
+        get
+        {
+            try
+            {
+                return _process.HasExited;
+            }
+            catch (InvalidOperationException)
+            {
+                return true;
+            }
+        }
+    }
+
+    public static SandboxWorker Start(IReadOnlyList<string> command, EngineOptions engine, SandboxLimits limits, int threads, KernelSandbox kernel)
+    {
+        var group = kernel.CreateGroup(limits, threads);
+        var directory = Directory.CreateTempSubdirectory("duckton-sandbox-").FullName; // empty, owner-only; DuckDB's default spill place
+        try
+        {
+            // sh joins the control groups, then execs (unshare into an empty network namespace, then) the worker: it never runs outside them.
+            var psi = new ProcessStartInfo("/bin/sh")
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = directory,
+            };
+            psi.ArgumentList.Add("-c");
+            psi.ArgumentList.Add("while [ \"$1\" != -- ]; do echo $$ > \"$1\" || exit 97; shift; done; shift; exec \"$@\"");
+            psi.ArgumentList.Add("sh");
+            foreach (var procs in group?.ProcsFiles ?? [])
+            {
+                psi.ArgumentList.Add(procs);
+            }
+            psi.ArgumentList.Add("--");
+            foreach (var a in kernel.NetPrefix)
+            {
+                psi.ArgumentList.Add(a);
+            }
+            foreach (var a in command)
+            {
+                psi.ArgumentList.Add(a);
+            }
+            psi.ArgumentList.Add(SandboxWorkerProcess.Subcommand);
+            void Arg(string name, string value)
+            {
+                psi.ArgumentList.Add(name);
+                psi.ArgumentList.Add(value);
+            }
+            var inv = CultureInfo.InvariantCulture;
+            Arg("--memory", engine.MemoryLimitBytes.ToString(inv));
+            Arg("--threads", Math.Max(1, threads).ToString(inv));
+            Arg("--max-result", engine.MaxResultBytes.ToString(inv));
+            foreach (var dir in engine.AllowedDirectories)
+            {
+                Arg("--allowed", dir);
+            }
+            if (kernel.MemoryByRlimit && limits.MemoryBytes > 0)
+            {
+                Arg("--rlimit-as", limits.MemoryBytes.ToString(inv));
+                // The managed heap reserves its range up front; capped, it cannot hide growth from the address-space limit.
+                psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + Math.Max(32L << 20, limits.MemoryBytes).ToString("x", inv);
+            }
+            if (limits.CpuTime > TimeSpan.Zero)
+            {
+                Arg("--rlimit-cpu", limits.CpuTime.TotalSeconds.ToString("0.###", inv));
+            }
+            if (limits.MaxFileSizeBytes > 0)
+            {
+                Arg("--rlimit-fsize", limits.MaxFileSizeBytes.ToString(inv));
+            }
+            if (limits.MaxOpenFiles > 0)
+            {
+                Arg("--rlimit-nofile", limits.MaxOpenFiles.ToString(inv));
+            }
+            if (limits.MaxProcesses > 0 && kernel.MemoryByRlimit)
+            {
+                Arg("--rlimit-nproc", limits.MaxProcesses.ToString(inv));
+            }
+            psi.Environment["DOTNET_gcServer"] = "0";
+            psi.Environment["DOTNET_TieredPGO"] = "0";
+            var process = new Process { StartInfo = psi };
+            var worker = new SandboxWorker(process, group, limits, directory);
+            process.ErrorDataReceived += (_, e) => worker.Stderr(e.Data);
+            process.Start();
+            worker.Pid = process.Id;
+            process.BeginErrorReadLine();
+            return worker;
+        }
+        catch
+        {
+            group?.Dispose();
+            TryDeleteDirectory(directory);
+            throw;
+        }
+    }
+
+    private void Stderr(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_stderr)
+        {
+            if (_stderr.Length > 4096)
+            {
+                _stderr.Remove(0, _stderr.Length - 2048);
+            }
+            _stderr.AppendLine(line);
+        }
+    }
+
+    public async Task WaitReadyAsync(CancellationToken ct)
+    {
+        var frame = await SandboxPipe.ReadAsync(_process.StandardOutput.BaseStream, ct).ConfigureAwait(false);
+        if (frame is not { } f)
+        {
+            throw Died("it ended while starting");
+        }
+        ArrayPool<byte>.Shared.Return(f.Buffer);
+        if (f.Type != SandboxPipe.Ready)
+        {
+            throw new InvalidOperationException("the sandbox worker sent an unexpected first frame");
+        }
+    }
+
+    /// <summary>Sends the job, then receives its result batch by batch, spooled past <paramref name="spoolMemory"/> bytes, and its hash.</summary>
+    public async Task<ExecutedJob> RunAsync(string sql, string spillDirectory, long spoolMemory, CancellationToken ct)
+    {
+        var output = _process.StandardOutput.BaseStream;
+        EndedCleanly = false;
+        try
+        {
+            await SandboxPipe.WriteAsync(_process.StandardInput.BaseStream, SandboxPipe.Query, Encoding.UTF8.GetBytes(sql), ct).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            throw Died("it ended before taking the job");
+        }
+        SpooledBatches? spool = null;
+        ResultSchema? schema = null;
+        try
+        {
+            while (true)
+            {
+                var frame = await SandboxPipe.ReadAsync(output, ct).ConfigureAwait(false) ?? throw Died("it ended while running the job");
+                try
+                {
+                    var payload = frame.Buffer.AsSpan(0, frame.Length);
+                    switch (frame.Type)
+                    {
+                        case SandboxPipe.Schema:
+                            schema = BatchCodec.DecodeSchema(payload);
+                            spool = new SpooledBatches(schema, spoolMemory, spillDirectory);
+                            break;
+                        case SandboxPipe.Batch when spool is not null:
+                            spool.Add(BatchCodec.DecodeBatch(payload, schema!), payload);
+                            break;
+                        case SandboxPipe.Done when spool is not null:
+                            var done = new ExecutedJob(new ResultSet(schema!, spool, spool.RowCount), Encoding.UTF8.GetString(payload));
+                            spool = null;
+                            EndedCleanly = true;
+                            return done;
+                        case SandboxPipe.Memory:
+                            throw new JobLimitException($"memory limit: the job exceeded its memory budget of {_limits.MemoryBytes >> 20} MiB ({Encoding.UTF8.GetString(payload)})");
+                        case SandboxPipe.Error:
+                            EndedCleanly = true;
+                            throw new InvalidOperationException(Encoding.UTF8.GetString(payload));
+                        default:
+                            throw new InvalidDataException($"the sandbox worker sent an unexpected frame '{(char)frame.Type}'");
+                    }
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(frame.Buffer);
+                }
+            }
+        }
+        catch (IOException) when (!ct.IsCancellationRequested)
+        {
+            throw Died("its output broke off");
+        }
+        finally
+        {
+            spool?.Dispose();
+        }
+    }
+
+    /// <summary>Why the worker ended (the kernel's OOM killer, the CPU time limit, or a crash), as the job's error.</summary>
+    private Exception Died(string when)
+    {
+        try
+        {
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        var code = Exited ? _process.ExitCode : -1;
+        if (Volatile.Read(ref _killed) != 0)
+        {
+            return new OperationCanceledException("the job's worker process was killed");
+        }
+        if (_group?.OomKilled() == true)
+        {
+            return new JobLimitException($"memory limit: the job exceeded its memory budget of {_limits.MemoryBytes >> 20} MiB; the kernel stopped its worker process and the memory is returned");
+        }
+        if (code == 128 + 24 || (code == 128 + 9 && _limits.CpuTime > TimeSpan.Zero))
+        {
+            return new JobLimitException($"CPU time limit: the job used more than {_limits.CpuTime.TotalSeconds:0.###} s of CPU (sandbox.limits.cpu_seconds); its worker process was stopped");
+        }
+        string tail;
+        lock (_stderr)
+        {
+            tail = _stderr.ToString().Trim();
+        }
+        if (tail.Contains("OutOfMemory", StringComparison.Ordinal) || tail.Contains("Out of memory", StringComparison.OrdinalIgnoreCase) || tail.Contains("bad_alloc", StringComparison.Ordinal))
+        {
+            return new JobLimitException($"memory limit: the job exceeded its memory budget of {_limits.MemoryBytes >> 20} MiB; its worker process could not allocate more and ended");
+        }
+        return new InvalidOperationException($"the sandboxed worker process failed: {when} (exit code {code}){(tail.Length > 0 ? ": " + tail[Math.Max(0, tail.Length - 500)..] : "")}");
+    }
+
+    /// <summary>Kills the process at once (SIGKILL): the kernel takes back all its memory.</summary>
+    public void Kill()
+    {
+        Interlocked.Exchange(ref _killed, 1);
+        try
+        {
+            _process.Kill(entireProcessTree: false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // Already gone.
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        if (!Exited)
+        {
+            try
+            {
+                // A clean end first (stdin closed), so a reused worker is not counted as killed; then the hard way.
+                _process.StandardInput.Close();
+                if (!_process.WaitForExit(200))
+                {
+                    Kill();
+                    _process.WaitForExit(5000);
+                }
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException)
+            {
+                Kill();
+            }
+        }
+        _process.Dispose();
+        _group?.Dispose();
+        TryDeleteDirectory(_directory);
+    }
+
+    private static void TryDeleteDirectory(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left for the system's temp cleaner.
+        }
+    }
+}

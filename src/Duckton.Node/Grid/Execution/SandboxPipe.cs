@@ -1,0 +1,69 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace Duckton.Node.Grid.Execution;
+
+/// <summary>
+/// Frames between a host and its sandbox worker over the worker's stdin/stdout: one type byte, a u32 LE length, the
+/// payload. Host to worker: <c>Q</c> (SQL). Worker to host: <c>R</c> ready, <c>S</c> schema, <c>B</c> batch (wire
+/// encoding), <c>D</c> done, <c>E</c> error message, <c>M</c> memory-limit message.
+/// </summary>
+internal static class SandboxPipe
+{
+    public const byte Ready = (byte)'R';
+    public const byte Query = (byte)'Q';
+    public const byte Schema = (byte)'S';
+    public const byte Batch = (byte)'B';
+    public const byte Done = (byte)'D';
+    public const byte Error = (byte)'E';
+    public const byte Memory = (byte)'M';
+
+    /// <summary>Largest frame either side accepts (a batch is a few MiB at most; the wire's own frame limit is 16 MiB).</summary>
+    public const int MaxFrameBytes = 64 << 20;
+
+    public static void Write(Stream output, byte type, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = stackalloc byte[5];
+        header[0] = type;
+        BinaryPrimitives.WriteUInt32LittleEndian(header[1..], (uint)payload.Length);
+        output.Write(header);
+        output.Write(payload);
+    }
+
+    public static async ValueTask WriteAsync(Stream output, byte type, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    {
+        var header = new byte[5];
+        header[0] = type;
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(1), (uint)payload.Length);
+        await output.WriteAsync(header, ct).ConfigureAwait(false);
+        await output.WriteAsync(payload, ct).ConfigureAwait(false);
+        await output.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Reads one frame into a pooled buffer (return it with <see cref="ArrayPool{T}.Shared"/>); null at end of stream.</summary>
+    public static async ValueTask<(byte Type, byte[] Buffer, int Length)?> ReadAsync(Stream input, CancellationToken ct)
+    {
+        var header = new byte[5];
+        var got = await input.ReadAtLeastAsync(header, 5, throwOnEndOfStream: false, ct).ConfigureAwait(false);
+        if (got < 5)
+        {
+            return null;
+        }
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(1));
+        if (length > MaxFrameBytes)
+        {
+            throw new InvalidDataException($"a sandbox worker frame of {length} bytes exceeds the limit of {MaxFrameBytes} bytes");
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(1, length));
+        try
+        {
+            await input.ReadExactlyAsync(buffer.AsMemory(0, (int)length), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        return (header[0], buffer, (int)length);
+    }
+}

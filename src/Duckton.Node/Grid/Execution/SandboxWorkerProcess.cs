@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Duckton.Core.Data;
+using Duckton.Core.Hashing;
+using Duckton.DuckDB;
+using Duckton.Engine;
+
+namespace Duckton.Node.Grid.Execution;
+
+/// <summary>
+/// The sandbox worker: a separate process (the CLI's hidden <c>sandbox-worker</c> subcommand) that runs one job at a time
+/// in its own locked-down engine and streams the result to its host over stdout, batch by batch. Started by
+/// <see cref="SandboxExecutor"/> already inside its control group and network namespace; under rlimits it limits itself
+/// before reading any SQL. It also computes the result's canonical hash (sent with the last frame).
+/// </summary>
+public static partial class SandboxWorkerProcess
+{
+    public const string Subcommand = "sandbox-worker";
+
+    /// <summary>Runs the worker loop until the host closes stdin; returns the exit code.</summary>
+    public static int Run(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        long memory = 1L << 30, maxResult = 4L << 30, asBudget = 0, fsize = 0;
+        int threads = 1, nofile = 0, nproc = 0;
+        double cpuSeconds = 0;
+        var allowed = new List<string>();
+        for (var i = 0; i + 1 < args.Count; i += 2)
+        {
+            var v = args[i + 1];
+            switch (args[i])
+            {
+                case "--memory": memory = long.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--max-result": maxResult = long.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--allowed": allowed.Add(v); break;
+                case "--rlimit-as": asBudget = long.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--rlimit-cpu": cpuSeconds = double.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--rlimit-fsize": fsize = long.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--rlimit-nofile": nofile = int.Parse(v, CultureInfo.InvariantCulture); break;
+                case "--rlimit-nproc": nproc = int.Parse(v, CultureInfo.InvariantCulture); break;
+                default: throw new ArgumentException("unknown sandbox-worker option " + args[i]);
+            }
+        }
+        Duckton.DuckDB.Native.DuckDBNative.InitializeFromLibrary();
+        using var engine = new LockedDownEngine(new EngineOptions
+        {
+            MemoryLimitBytes = memory,
+            Threads = Math.Max(1, threads),
+            WarmInstances = 1,
+            MaxResultBytes = maxResult,
+            AllowedDirectories = allowed,
+        });
+        // One query first, so the runtime, DuckDB and its threads are in place before the address space is capped.
+        engine.Execute("SELECT 1").Dispose();
+        if (asBudget > 0)
+        {
+            // The cap is what is mapped now plus the job's budget: untrusted SQL can grow the process by at most that.
+            SetLimit(RlimitAs, (ulong)(VirtualBytes() + asBudget));
+        }
+        if (fsize > 0)
+        {
+            SetLimit(RlimitFsize, (ulong)fsize);
+        }
+        if (nofile > 0)
+        {
+            SetLimit(RlimitNofile, (ulong)Math.Max(nofile, OpenFiles() + 16));
+        }
+        if (nproc > 0)
+        {
+            SetLimit(RlimitNproc, (ulong)nproc);
+        }
+        using var stdin = Console.OpenStandardInput();
+        using var stdout = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
+        SandboxPipe.Write(stdout, SandboxPipe.Ready, []);
+        stdout.Flush();
+        while (true)
+        {
+            var frame = SandboxPipe.ReadAsync(stdin, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            if (frame is not { } f)
+            {
+                RemoveWorkingDirectory();
+                return 0; // the host closed the pipe (it is done with this worker, or it exited)
+            }
+            string sql;
+            try
+            {
+                if (f.Type != SandboxPipe.Query)
+                {
+                    return 2;
+                }
+                sql = Encoding.UTF8.GetString(f.Buffer, 0, f.Length);
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(f.Buffer);
+            }
+            if (cpuSeconds > 0)
+            {
+                // RLIMIT_CPU counts the whole process: the soft cap is what this process has used so far plus one job's share.
+                SetLimit(RlimitCpu, (ulong)Math.Ceiling(Environment.CpuUsage.TotalTime.TotalSeconds + cpuSeconds), soft: true);
+            }
+            RunOne(engine, sql, stdout, memory);
+            stdout.Flush();
+        }
+    }
+
+    private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory)
+    {
+        ResultSet result;
+        try
+        {
+            result = engine.Execute(sql);
+        }
+        catch (DuckDBException e) when (e.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase))
+        {
+            SandboxPipe.Write(stdout, SandboxPipe.Memory, Encoding.UTF8.GetBytes(e.Message));
+            return;
+        }
+        catch (OutOfMemoryException)
+        {
+            SandboxPipe.Write(stdout, SandboxPipe.Memory, Encoding.UTF8.GetBytes($"the worker ran out of memory within its budget of {memory >> 20} MiB"));
+            return;
+        }
+        catch (Exception e)
+        {
+            SandboxPipe.Write(stdout, SandboxPipe.Error, Encoding.UTF8.GetBytes(e.Message));
+            return;
+        }
+        using (result)
+        {
+            SandboxPipe.Write(stdout, SandboxPipe.Schema, BatchCodec.EncodeSchema(result.Schema));
+            // Hashed here, as the batches go out: the canonical hash keeps a digest per row (32 bytes), which belongs
+            // in the worker's budget, not in the host.
+            var hasher = new CanonicalResultHasher(result.Schema);
+            foreach (var batch in result.Batches)
+            {
+                hasher.Add(batch);
+                SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
+            }
+            SandboxPipe.Write(stdout, SandboxPipe.Done, Encoding.UTF8.GetBytes(hasher.Finish().ToString()));
+        }
+    }
+
+    /// <summary>The fresh directory the host made for this worker: removed here too, since a host that exits does not wait.</summary>
+    private static void RemoveWorkingDirectory()
+    {
+        var dir = Environment.CurrentDirectory;
+        if (Path.GetFileName(dir).StartsWith("duckton-sandbox-", StringComparison.Ordinal))
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The host removes it, or the system's temp cleaner does.
+            }
+        }
+    }
+
+    private const int RlimitCpu = 0;
+    private const int RlimitFsize = 1;
+    private const int RlimitNproc = 6;
+    private const int RlimitNofile = 7;
+    private const int RlimitAs = 9;
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, in RLimit limit);
+
+    [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
+    private static partial int GetRLimit(int resource, out RLimit limit);
+
+    /// <summary>Sets a limit (soft and hard, or only the soft one so it can be moved again for the next job).</summary>
+    private static void SetLimit(int resource, ulong value, bool soft = false)
+    {
+        var limit = new RLimit { Current = value, Maximum = value };
+        if (soft && GetRLimit(resource, out var current) == 0)
+        {
+            limit.Maximum = current.Maximum;
+        }
+        if (SetRLimit(resource, limit) != 0)
+        {
+            throw new InvalidOperationException($"setrlimit({resource}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    private static long VirtualBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmSize:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmSize:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return 0;
+    }
+
+    private static int OpenFiles() => Directory.GetFiles("/proc/self/fd").Length;
+}

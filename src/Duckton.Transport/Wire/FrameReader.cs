@@ -52,6 +52,12 @@ public sealed class FrameReader : IDisposable
         }
     }
 
+    /// <summary>Shared memory budget large frames reserve from while being read (null: none); set once the peer is known.</summary>
+    internal FrameMemoryBudget? Budget { get; set; }
+
+    /// <summary>Whose share of <see cref="Budget"/> this reader's frames count against (the peer's node id).</summary>
+    internal string BudgetKey { get; set; } = "";
+
     /// <summary>Bytes received but not yet returned as part of a frame.</summary>
     public int BufferedBytes => _count;
 
@@ -113,7 +119,21 @@ public sealed class FrameReader : IDisposable
         }
 
         var total = (int)length;
-        var payload = Allocate(Math.Min(total, InitialPayloadChunk), pooled);
+        var budget = total > FrameMemoryBudget.ReserveThreshold ? Budget : null;
+        if (budget is not null)
+        {
+            await budget.ReserveAsync(BudgetKey, total, type, cancellationToken).ConfigureAwait(false);
+        }
+        byte[] payload;
+        try
+        {
+            payload = Allocate(Math.Min(total, InitialPayloadChunk), pooled);
+        }
+        catch
+        {
+            budget?.Release(BudgetKey, total);
+            throw;
+        }
         try
         {
             var filled = Math.Min(_count, total);
@@ -147,6 +167,11 @@ public sealed class FrameReader : IDisposable
         {
             Release(payload, pooled);
             throw;
+        }
+        finally
+        {
+            // The budget bounds frames being read; a returned frame belongs to its handler.
+            budget?.Release(BudgetKey, total);
         }
     }
 

@@ -100,7 +100,7 @@ public static partial class ConfigCatalog
         Millis("worker.offer_expiry_ms", 10000, 1, "A bid stays valid for a dispatch this long; an offer never dispatched or cancelled is forgotten after it."),
         Int("worker.max_pending_offers", 4096, 1, int.MaxValue, "Most bids awaiting dispatch at once, over all peers; past it offers are declined."),
         Int("worker.max_pending_offers_per_peer", 64, 1, int.MaxValue, "Most bids awaiting dispatch from one peer identity; past it its offers are declined."),
-        Int("worker.max_jobs_per_peer", 0, 0, int.MaxValue, "Job slots one peer identity may hold at once (running or holding a result); 0 = half of budget.max_jobs, rounded up."),
+        Int("worker.max_jobs_per_peer", 0, 0, int.MaxValue, "Job slots one peer identity may hold at once (running or holding a result); 0 = all but one of budget.max_jobs (at least 1), so one requester never takes every slot."),
         Millis("worker.result_hold_ms", 10000, 1, "How long a committed result waits for the requester's next fetch credit before it is dropped and its slot freed."),
         Int("worker.hold_strikes", 3, 1, int.MaxValue, "Results a peer may leave unfetched within worker.hold_penalty_ms before its offers are refused (and it gets a ResourceExceeded receipt)."),
         Millis("worker.hold_penalty_ms", 60000, 1, "How long a peer that left worker.hold_strikes results unfetched is refused; also the window strikes are counted in."),

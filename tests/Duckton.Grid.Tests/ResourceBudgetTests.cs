@@ -152,13 +152,19 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Finding2_one_identity_cannot_fill_the_connection_limit_and_idle_connections_are_closed()
     {
-        var host = Host("conns", "[network]\nmax_connections_per_peer = 8\nidle_timeout_ms = 2000\n");
+        var host = Host("conns", "[network]\nmax_connections_per_peer = 8\nidle_timeout_ms = 2000\nkeepalive_ms = 500\n");
         var r = RequesterOf(host);
         using var attacker = NodeIdentity.Create();
         var open = new List<PeerConnection>();
         var busy = new List<string>();
         // Scaled down from 1,024: 40 authenticated idle connections from one throwaway identity.
-        var attempts = await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ =>
+        var attempts = new List<(PeerConnection? Connection, string? Refusal)>();
+        for (var batch = 0; batch < 4; batch++)
+        {
+            // In batches of 10: more than network.max_handshakes_per_address (16) at once from one address would be cut before TLS.
+            attempts.AddRange(await Task.WhenAll(Enumerable.Range(0, 10).Select(ConnectOne)));
+        }
+        async Task<(PeerConnection? Connection, string? Refusal)> ConnectOne(int _)
         {
             try
             {
@@ -169,7 +175,7 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal(RejectReason.Busy, e.Reason);
                 return (Connection: (PeerConnection?)null, Refusal: e.Detail);
             }
-        }));
+        }
         open.AddRange(attempts.Where(a => a.Connection is not null).Select(a => a.Connection!));
         busy.AddRange(attempts.Where(a => a.Refusal is not null).Select(a => a.Refusal!));
         output.WriteLine($"attacker: {open.Count} connections accepted, {busy.Count} refused ({busy.FirstOrDefault()})");
@@ -219,14 +225,20 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
                 await s.ConnectAsync(endpoint);
                 sockets.Add(s);
             }
-            // Six legitimate requesters (fresh connections, fresh handshakes) while the sockets stay open.
+            // Six legitimate handshakes and a legitimate requester (fresh connections) while the sockets stay open.
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < 6; i++)
             {
-                var r = RequesterOf(host);
-                AssertServed(r, host, $"requester {i + 1} of 6 during the slowloris");
+                using var id = NodeIdentity.Create();
+                await using var c = await Connect(id, host);
+                Assert.True(c.IsOpen);
             }
-            output.WriteLine($"6 of 6 legitimate requesters served in {sw.ElapsedMilliseconds} ms with 200 silent sockets open");
+            output.WriteLine($"6 of 6 legitimate handshakes done in {sw.ElapsedMilliseconds} ms with 200 silent sockets open");
+            var r = RequesterOf(host);
+            for (var i = 0; i < 6; i++)
+            {
+                AssertServed(r, host, $"query {i + 1} of 6 during the slowloris");
+            }
             // Every silent socket is closed by the host: at once past 16 per address, after handshake_timeout_ms otherwise.
             var closed = await Task.WhenAll(sockets.Select(async s =>
             {
@@ -335,7 +347,12 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
         var before = RssBytes(host);
         var peakBefore = RssBytes(host, "VmHWM");
         var identities = Enumerable.Range(0, 8).Select(_ => NodeIdentity.Create()).ToList();
-        var connections = (await Task.WhenAll(Enumerable.Range(0, 24).Select(i => Connect(identities[i % 8], host)))).ToList();
+        var connections = new List<PeerConnection>();
+        for (var batch = 0; batch < 3; batch++)
+        {
+            // In batches: more than network.max_handshakes_per_address (16) at once from one address would be refused.
+            connections.AddRange(await Task.WhenAll(identities.Select(id => Connect(id, host))));
+        }
         var payload = new byte[16 << 20];
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(connections.Select(async c =>
@@ -353,8 +370,9 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
         var peak = RssBytes(host, "VmHWM");
         var after = RssBytes(host);
         output.WriteLine($"host RSS {before >> 20} MiB before, peak {peak >> 20} MiB (was {peakBefore >> 20} MiB), {after >> 20} MiB after");
-        // 32 MiB of frames at once (plus the GC's slack), not 384 MiB.
-        Assert.True(peak - Math.Max(before, peakBefore) < 160L << 20, $"host peak grew by {(peak - Math.Max(before, peakBefore)) >> 20} MiB");
+        // 32 MiB of frames at once (plus 24 TLS sessions and the GC's slack): measured +150 MiB; with the budget
+        // lifted (frame_memory_bytes = 4 GiB) the same attack measured +400 MiB.
+        Assert.True(peak - Math.Max(before, peakBefore) < 256L << 20, $"host peak grew by {(peak - Math.Max(before, peakBefore)) >> 20} MiB");
         foreach (var c in connections)
         {
             await c.DisposeAsync();

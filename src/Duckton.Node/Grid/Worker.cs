@@ -220,22 +220,27 @@ public sealed class Worker : IDisposable
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                Frame frame;
+                LeasedFrame leased;
                 try
                 {
-                    frame = await ReceiveOrIdleAsync(connection, jobs, cancellationToken).ConfigureAwait(false);
+                    leased = await ReceiveOrIdleAsync(connection, jobs, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception) when (!connection.IsOpen || cancellationToken.IsCancellationRequested)
                 {
                     return;
                 }
-                try
+                // Pooled payloads: a stream of large (even malformed) frames reuses buffers instead of leaving each one to the GC.
+                // Every decoder copies what it keeps, so the buffer goes back once the frame is handled.
+                using (leased)
                 {
-                    await HandleFrameAsync(connection, frame, jobs, cancellationToken).ConfigureAwait(false);
-                }
-                catch (ProtocolException)
-                {
-                    return; // a malformed frame ends the connection
+                    try
+                    {
+                        await HandleFrameAsync(connection, new Frame(leased.Type, leased.Payload), jobs, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ProtocolException)
+                    {
+                        return; // a malformed frame ends the connection
+                    }
                 }
             }
         }
@@ -253,17 +258,17 @@ public sealed class Worker : IDisposable
     /// the connection is then closed, so idle connections cannot pile up. A job in flight has its own bounds (job timeout,
     /// result hold).
     /// </summary>
-    private async ValueTask<Frame> ReceiveOrIdleAsync(PeerConnection connection, ConcurrentDictionary<string, HostJob> jobs, CancellationToken ct)
+    private async ValueTask<LeasedFrame> ReceiveOrIdleAsync(PeerConnection connection, ConcurrentDictionary<string, HostJob> jobs, CancellationToken ct)
     {
         if (!jobs.IsEmpty)
         {
-            return await connection.ReceiveAsync(ct).ConfigureAwait(false);
+            return await connection.ReceiveLeasedAsync(ct).ConfigureAwait(false);
         }
         using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
         idle.CancelAfter(Options.IdleTimeout);
         try
         {
-            return await connection.ReceiveAsync(idle.Token).ConfigureAwait(false);
+            return await connection.ReceiveLeasedAsync(idle.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (idle.IsCancellationRequested && !ct.IsCancellationRequested)
         {

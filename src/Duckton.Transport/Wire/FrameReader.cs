@@ -15,7 +15,8 @@ namespace Duckton.Transport;
 /// <para>
 /// The declared length is checked against <see cref="MaxFrameBytes"/> before anything is allocated, and even a length within
 /// the limit is never trusted up front: the payload array starts at most 1 MiB and doubles only as bytes actually arrive,
-/// so a peer that announces 16 MiB and sends ten bytes costs 1 MiB, not 16.
+/// so a peer that announces 16 MiB and sends ten bytes costs 1 MiB, not 16. With a <see cref="FrameMemoryBudget"/>, a frame
+/// above 64 KiB first reserves its declared size from the budget (waiting for room, bounded), then gets one array of that size.
 /// </para>
 /// </remarks>
 public sealed class FrameReader : IDisposable
@@ -127,7 +128,8 @@ public sealed class FrameReader : IDisposable
         byte[] payload;
         try
         {
-            payload = Allocate(Math.Min(total, InitialPayloadChunk), pooled);
+            // Reserved in full: one array of the final size (no doubling garbage). Unbudgeted: grow only as bytes arrive.
+            payload = Allocate(budget is not null ? total : Math.Min(total, InitialPayloadChunk), pooled);
         }
         catch
         {

@@ -340,7 +340,7 @@ public sealed partial record WorkerConfig
     public int MaxPendingOffers { get; init; }
     /// <summary>Most bids awaiting dispatch from one peer identity; past it its offers are declined. (<c>worker.max_pending_offers_per_peer</c>)</summary>
     public int MaxPendingOffersPerPeer { get; init; }
-    /// <summary>Job slots one peer identity may hold at once (running or holding a result); 0 = half of budget.max_jobs, rounded up. (<c>worker.max_jobs_per_peer</c>)</summary>
+    /// <summary>Job slots one peer identity may hold at once (running or holding a result); 0 = all but one of budget.max_jobs (at least 1), so one requester never takes every slot. (<c>worker.max_jobs_per_peer</c>)</summary>
     public int MaxJobsPerPeer { get; init; }
     /// <summary>How long a committed result waits for the requester's next fetch credit before it is dropped and its slot freed. (<c>worker.result_hold_ms</c>)</summary>
     public TimeSpan ResultHold { get; init; }

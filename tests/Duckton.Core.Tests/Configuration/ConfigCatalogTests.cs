@@ -62,7 +62,7 @@ public class ConfigCatalogTests
             "worker", "metadata", "liveness", "budget", "trust", "sybil", "storage", "planner", "limits", "sandbox", "economics", "antiabuse"];
         Assert.Equal(groups, ConfigCatalog.Keys.Select(k => k.Group).Distinct());
         Assert.Contains("trust.weights", ConfigCatalog.Sections);
-        Assert.Equal(252, ConfigCatalog.Keys.Length);
+        Assert.Equal(270, ConfigCatalog.Keys.Length);
     }
 
     [Fact]

@@ -82,12 +82,12 @@ public sealed record TransportOptions
     /// Default 32 (<c>network.max_connections_per_peer</c>).</summary>
     public int MaxConnectionsPerPeer { get; init; } = NodeConfig.Defaults.Network.MaxConnectionsPerPeer;
 
-    /// <summary>Most inbound connections one source address (IPv6: its /64) holds open at once. Default 128
+    /// <summary>Most inbound connections one source address (IPv6: its /64) holds open at once. Default 256
     /// (<c>network.max_connections_per_address</c>).</summary>
     public int MaxConnectionsPerAddress { get; init; } = NodeConfig.Defaults.Network.MaxConnectionsPerAddress;
 
     /// <summary>Most inbound handshakes in flight from one source address (IPv6: its /64); a further socket from it is closed
-    /// at once, so one address cannot occupy the <see cref="MaxConcurrentHandshakes"/> slots. Default 16
+    /// at once, so one address cannot occupy the <see cref="MaxConcurrentHandshakes"/> slots. Default 64
     /// (<c>network.max_handshakes_per_address</c>).</summary>
     public int MaxHandshakesPerAddress { get; init; } = NodeConfig.Defaults.Network.MaxHandshakesPerAddress;
 

@@ -161,7 +161,7 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
         var attempts = new List<(PeerConnection? Connection, string? Refusal)>();
         for (var batch = 0; batch < 4; batch++)
         {
-            // In batches of 10: more than network.max_handshakes_per_address (16) at once from one address would be cut before TLS.
+            // In batches of 10, well under network.max_handshakes_per_address: this test is about the connection limit.
             attempts.AddRange(await Task.WhenAll(Enumerable.Range(0, 10).Select(ConnectOne)));
         }
         async Task<(PeerConnection? Connection, string? Refusal)> ConnectOne(int _)
@@ -350,7 +350,7 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
         var connections = new List<PeerConnection>();
         for (var batch = 0; batch < 3; batch++)
         {
-            // In batches: more than network.max_handshakes_per_address (16) at once from one address would be refused.
+            // In batches of 8, well under network.max_handshakes_per_address: this test is about frame memory.
             connections.AddRange(await Task.WhenAll(identities.Select(id => Connect(id, host))));
         }
         var payload = new byte[16 << 20];

@@ -31,4 +31,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1350, Level = LogLevel.Information, Message = "Peer {NodeId} is dead: silent beyond its rhythm (phi {Phi:0.#}) and unreachable directly and through other peers")]
     public static partial void PeerConvicted(this ILogger logger, string nodeId, double phi);
+
+    [LoggerMessage(EventId = 1341, Level = LogLevel.Information, Message = "Closed the idle connection of {NodeId}: no frame and no job for {Milliseconds} ms (network.idle_timeout_ms)")]
+    public static partial void IdleConnectionClosed(this ILogger logger, string nodeId, double milliseconds);
+
+    [LoggerMessage(EventId = 1342, Level = LogLevel.Warning, Message = "Requester {NodeId} left {Strikes} committed results unfetched: refused for {Seconds} s and receipted (ResourceExceeded)")]
+    public static partial void RequesterRateLimited(this ILogger logger, string nodeId, int strikes, double seconds);
 }

@@ -25,4 +25,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1106, Level = LogLevel.Warning, Message = "Connection handlers did not finish within {Seconds} s of shutdown")]
     public static partial void HandlersStuck(this ILogger logger, double seconds);
+
+    [LoggerMessage(EventId = 1107, Level = LogLevel.Debug, Message = "Closed a socket from {Address} before TLS: it already has {Limit} handshakes in flight")]
+    public static partial void HandshakeRefused(this ILogger logger, string address, int limit);
 }

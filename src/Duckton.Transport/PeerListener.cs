@@ -10,8 +10,11 @@ namespace Duckton.Transport;
 /// <see cref="TransportOptions.HandshakeTimeout"/>), then the connection handler; the connection is closed when the handler returns.
 /// </summary>
 /// <remarks>
-/// At most <see cref="TransportOptions.MaxConcurrentHandshakes"/> handshakes run at once (later sockets wait in the kernel backlog);
-/// past <see cref="TransportOptions.MaxInboundConnections"/> open connections, new peers are answered with
+/// At most <see cref="TransportOptions.MaxConcurrentHandshakes"/> handshakes run at once (later sockets wait in the kernel backlog),
+/// and at most <see cref="TransportOptions.MaxHandshakesPerAddress"/> from one source address (a further socket from it is closed
+/// at once, so silent sockets from one address cannot hold every slot); each is bounded by the inbound handshake timeout.
+/// Past <see cref="TransportOptions.MaxInboundConnections"/> open connections in total, <see cref="TransportOptions.MaxConnectionsPerPeer"/>
+/// for one identity or <see cref="TransportOptions.MaxConnectionsPerAddress"/> for one address, new peers are answered with
 /// <see cref="RejectReason.Busy"/>. Handshake failures and handler exceptions are logged and never escape.
 /// </remarks>
 public sealed class PeerListener : IAsyncDisposable
@@ -27,6 +30,11 @@ public sealed class PeerListener : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _tasks = new();
     private readonly ConcurrentDictionary<PeerConnection, byte> _connections = new();
     private readonly string _listenAddress;
+    private readonly Lock _countGate = new();
+    private readonly Dictionary<string, int> _handshakesByAddress = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _connectionsByAddress = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _connectionsByPeer = new(StringComparer.Ordinal);
+    private long _refusedSockets;
     private Task _acceptLoop = Task.CompletedTask;
     private int _disposed;
     private int _open;
@@ -48,6 +56,9 @@ public sealed class PeerListener : IAsyncDisposable
 
     /// <summary>Connections currently handed to handlers.</summary>
     public int ActiveConnections => Volatile.Read(ref _open);
+
+    /// <summary>Sockets closed before any TLS because their address already had its handshakes in flight.</summary>
+    public long RefusedSockets => Interlocked.Read(ref _refusedSockets);
 
     /// <summary>Binds <paramref name="endpoint"/> and starts accepting.</summary>
     /// <param name="identity">This node.</param>
@@ -149,8 +160,18 @@ public sealed class PeerListener : IAsyncDisposable
                 _options.Logger.AcceptFailed(_listenAddress, ex);
                 return;
             }
+            var address = AddressKey(accepted);
+            if (!TryCount(_handshakesByAddress, address, _options.MaxHandshakesPerAddress))
+            {
+                // Closed before TLS: no CPU spent, and the global slot goes straight back.
+                Interlocked.Increment(ref _refusedSockets);
+                _handshakeSlots.Release();
+                _options.Logger.HandshakeRefused(address, _options.MaxHandshakesPerAddress);
+                accepted.Dispose();
+                continue;
+            }
             accepted.NoDelay = true;
-            Track(Task.Run(() => ServeAsync(accepted), CancellationToken.None));
+            Track(Task.Run(() => ServeAsync(accepted, address), CancellationToken.None));
         }
     }
 
@@ -161,15 +182,21 @@ public sealed class PeerListener : IAsyncDisposable
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private async Task ServeAsync(Socket socket)
+    private async Task ServeAsync(Socket socket, string address)
     {
         var token = _stopping.Token;
         var remote = "unknown";
         PeerConnection? connection;
+        string? admittedPeer = null;
         try
         {
             remote = socket.RemoteEndPoint is IPEndPoint ep ? PeerAddress.Format(ep) : remote;
-            connection = await PeerConnection.AcceptCoreAsync(socket, _identity, _options, _listenAddress, Admit, token).ConfigureAwait(false);
+            connection = await PeerConnection.AcceptCoreAsync(socket, _identity, _options, _listenAddress, peer =>
+            {
+                var refusal = Admit(peer, address);
+                admittedPeer = refusal is null ? peer : null;
+                return refusal;
+            }, token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -178,18 +205,22 @@ public sealed class PeerListener : IAsyncDisposable
                 _options.Logger.InboundHandshakeFailed(remote, ex.Message, ex);
             }
             socket.Dispose();
-            return;
+            connection = null;
         }
         finally
         {
+            Uncount(_handshakesByAddress, address);
             _handshakeSlots.Release();
         }
         if (connection is null)
         {
+            if (admittedPeer is not null)
+            {
+                Unadmit(admittedPeer, address);
+            }
             return;
         }
 
-        Interlocked.Increment(ref _open);
         _connections.TryAdd(connection, 0);
         try
         {
@@ -210,7 +241,7 @@ public sealed class PeerListener : IAsyncDisposable
         finally
         {
             _connections.TryRemove(connection, out _);
-            Interlocked.Decrement(ref _open);
+            Unadmit(connection.RemoteNodeId, address);
             try
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -222,8 +253,96 @@ public sealed class PeerListener : IAsyncDisposable
         }
     }
 
-    private (RejectReason Reason, string Message)? Admit() =>
-        Volatile.Read(ref _open) >= _options.MaxInboundConnections
-            ? (RejectReason.Busy, $"this node is at its limit of {_options.MaxInboundConnections} inbound connections; try again later")
-            : null;
+    /// <summary>Counts a handshaken peer against the total, its identity's and its address's limits, or says why not (nothing counted).</summary>
+    private (RejectReason Reason, string Message)? Admit(string peer, string address)
+    {
+        lock (_countGate)
+        {
+            if (_open >= _options.MaxInboundConnections)
+            {
+                return (RejectReason.Busy, $"this node is at its limit of {_options.MaxInboundConnections} inbound connections; try again later");
+            }
+            if (_connectionsByPeer.GetValueOrDefault(peer) >= _options.MaxConnectionsPerPeer)
+            {
+                return (RejectReason.Busy, $"this peer already holds {_options.MaxConnectionsPerPeer} connections to this node (network.max_connections_per_peer); reuse one");
+            }
+            if (_connectionsByAddress.GetValueOrDefault(address) >= _options.MaxConnectionsPerAddress)
+            {
+                return (RejectReason.Busy, $"address {address} already holds {_options.MaxConnectionsPerAddress} connections to this node (network.max_connections_per_address)");
+            }
+            _open++;
+            _connectionsByPeer[peer] = _connectionsByPeer.GetValueOrDefault(peer) + 1;
+            _connectionsByAddress[address] = _connectionsByAddress.GetValueOrDefault(address) + 1;
+            return null;
+        }
+    }
+
+    private void Unadmit(string peer, string address)
+    {
+        lock (_countGate)
+        {
+            _open--;
+            Decrement(_connectionsByPeer, peer);
+            Decrement(_connectionsByAddress, address);
+        }
+    }
+
+    private bool TryCount(Dictionary<string, int> counts, string key, int limit)
+    {
+        lock (_countGate)
+        {
+            var n = counts.GetValueOrDefault(key);
+            if (n >= limit)
+            {
+                return false;
+            }
+            counts[key] = n + 1;
+            return true;
+        }
+    }
+
+    private void Uncount(Dictionary<string, int> counts, string key)
+    {
+        lock (_countGate)
+        {
+            Decrement(counts, key);
+        }
+    }
+
+    private static void Decrement(Dictionary<string, int> counts, string key)
+    {
+        var n = counts.GetValueOrDefault(key) - 1;
+        if (n <= 0)
+        {
+            counts.Remove(key);
+        }
+        else
+        {
+            counts[key] = n;
+        }
+    }
+
+    /// <summary>The source a socket is counted under: its IPv4 address, or the /64 of an IPv6 one (one subscriber's usual allocation).</summary>
+    internal static string AddressKey(Socket socket)
+    {
+        try
+        {
+            if (socket.RemoteEndPoint is not IPEndPoint ep)
+            {
+                return "unknown";
+            }
+            var ip = ep.Address.IsIPv4MappedToIPv6 ? ep.Address.MapToIPv4() : ep.Address;
+            if (ip.AddressFamily != AddressFamily.InterNetworkV6)
+            {
+                return ip.ToString();
+            }
+            var bytes = ip.GetAddressBytes();
+            bytes.AsSpan(8).Clear();
+            return new IPAddress(bytes) + "/64";
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            return "unknown";
+        }
+    }
 }

@@ -66,14 +66,45 @@ public sealed record TransportOptions
     /// <summary>Most inbound handshakes in flight at once; further connections wait in the accept backlog. Default 512.</summary>
     public int MaxConcurrentHandshakes { get; init; } = 512;
 
-    /// <summary>How long a <see cref="ConnectionPool"/> keeps an idle connection. Default 30 s (<c>network.idle_timeout_ms</c>).</summary>
+    /// <summary>
+    /// How long a <see cref="ConnectionPool"/> keeps an idle connection, and how long a host keeps an inbound connection that
+    /// carries no frame and no job. Default 30 s (<c>network.idle_timeout_ms</c>).
+    /// </summary>
     public TimeSpan IdleTimeout { get; init; } = NodeConfig.Defaults.Network.IdleTimeout;
+
+    /// <summary>
+    /// Bound on an inbound TLS + Hello exchange, so a socket that sends nothing (or trickles) gives its handshake slot back
+    /// fast. Null = <see cref="HandshakeTimeout"/>. <c>network.handshake_timeout_ms</c>.
+    /// </summary>
+    public TimeSpan? InboundHandshakeTimeout { get; init; }
+
+    /// <summary>Most inbound connections one peer identity holds open at once; past it that peer gets <see cref="RejectReason.Busy"/>.
+    /// Default 32 (<c>network.max_connections_per_peer</c>).</summary>
+    public int MaxConnectionsPerPeer { get; init; } = NodeConfig.Defaults.Network.MaxConnectionsPerPeer;
+
+    /// <summary>Most inbound connections one source address (IPv6: its /64) holds open at once. Default 256
+    /// (<c>network.max_connections_per_address</c>).</summary>
+    public int MaxConnectionsPerAddress { get; init; } = NodeConfig.Defaults.Network.MaxConnectionsPerAddress;
+
+    /// <summary>Most inbound handshakes in flight from one source address (IPv6: its /64); a further socket from it is closed
+    /// at once, so one address cannot occupy the <see cref="MaxConcurrentHandshakes"/> slots. Default 64
+    /// (<c>network.max_handshakes_per_address</c>).</summary>
+    public int MaxHandshakesPerAddress { get; init; } = NodeConfig.Defaults.Network.MaxHandshakesPerAddress;
+
+    /// <summary>
+    /// Memory for large frames being received, shared by every connection built with these options (and their <c>with</c>
+    /// copies). Default: <c>network.frame_memory_bytes</c> in total, <c>network.frame_memory_per_peer_bytes</c> per peer.
+    /// </summary>
+    public FrameMemoryBudget FrameMemory { get; init; } = new(NodeConfig.Defaults.Network.FrameMemoryBytes,
+        NodeConfig.Defaults.Network.FrameMemoryPerPeerBytes, NodeConfig.Defaults.Network.FrameMemoryWait);
+
+    internal TimeSpan EffectiveInboundHandshakeTimeout => InboundHandshakeTimeout ?? HandshakeTimeout;
 
     /// <summary>Diagnostics (handshake failures, handler exceptions). Default none.</summary>
     public ILogger Logger { get; init; } = NullLogger.Instance;
 
     /// <summary>Options from a node's configuration: pinning and allowlist (<c>security.mode = private</c> forces allowlist), advertised
-    /// address, connect and idle timeouts, protocol versions.</summary>
+    /// address, connect and idle timeouts, protocol versions, and the resource budgets (<see cref="WithBudgets"/>).</summary>
     public static TransportOptions FromConfig(NodeConfig config, string softwareVersion = "0.1.0")
     {
         ArgumentNullException.ThrowIfNull(config);
@@ -82,11 +113,29 @@ public sealed record TransportOptions
             Pinning = config.Security.Mode == SecurityMode.Private ? PinningMode.Allowlist : config.Identity.PinningMode,
             Allowlist = config.Identity.Allowlist,
             HandshakeTimeout = config.Network.ConnectTimeout,
-            IdleTimeout = config.Network.IdleTimeout,
             AdvertisedAddress = string.IsNullOrEmpty(config.Network.AdvertisedAddr) ? null : config.Network.AdvertisedAddr,
             ProtocolVersion = config.Protocol.Version,
             MinSupportedVersion = config.Protocol.MinSupportedVersion,
             SoftwareVersion = softwareVersion,
+        }.WithBudgets(config.Network);
+    }
+
+    /// <summary>These options with the <c>[network]</c> budgets: idle and inbound handshake timeouts, connection and handshake
+    /// limits (total, per peer, per address), frame size and a new frame memory budget.</summary>
+    public TransportOptions WithBudgets(NetworkConfig network)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        return this with
+        {
+            IdleTimeout = network.IdleTimeout,
+            InboundHandshakeTimeout = network.HandshakeTimeout,
+            MaxInboundConnections = network.MaxInboundConnections,
+            MaxConnectionsPerPeer = network.MaxConnectionsPerPeer,
+            MaxConnectionsPerAddress = network.MaxConnectionsPerAddress,
+            MaxConcurrentHandshakes = network.MaxHandshakes,
+            MaxHandshakesPerAddress = network.MaxHandshakesPerAddress,
+            MaxFrameBytes = (int)Math.Clamp(network.MaxFrameBytes, FrameFormat.MinMaxFrameBytes, FrameFormat.MaxMaxFrameBytes),
+            FrameMemory = new FrameMemoryBudget(network.FrameMemoryBytes, network.FrameMemoryPerPeerBytes, network.FrameMemoryWait, Time),
         };
     }
 
@@ -114,10 +163,15 @@ public sealed record TransportOptions
         {
             throw new ArgumentException($"IdleTimeout must be positive, got {IdleTimeout}");
         }
-        if (MaxInboundConnections < 1 || MaxConcurrentHandshakes < 1)
+        if (MaxInboundConnections < 1 || MaxConcurrentHandshakes < 1 || MaxConnectionsPerPeer < 1 || MaxConnectionsPerAddress < 1 || MaxHandshakesPerAddress < 1)
         {
-            throw new ArgumentException("MaxInboundConnections and MaxConcurrentHandshakes must be at least 1");
+            throw new ArgumentException("MaxInboundConnections, MaxConcurrentHandshakes, MaxConnectionsPerPeer, MaxConnectionsPerAddress and MaxHandshakesPerAddress must be at least 1");
         }
+        if (InboundHandshakeTimeout is { } inbound && inbound <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"InboundHandshakeTimeout must be positive, got {inbound}");
+        }
+        ArgumentNullException.ThrowIfNull(FrameMemory);
         ArgumentNullException.ThrowIfNull(Allowlist);
         ArgumentNullException.ThrowIfNull(Time);
         ArgumentNullException.ThrowIfNull(Logger);

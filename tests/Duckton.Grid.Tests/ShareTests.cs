@@ -43,7 +43,7 @@ public sealed class ShareTests : IDisposable
         using var hostIdentity = NodeIdentity.Create();
         var alone = new AloneHost();
         using var worker = new Worker(hostIdentity, new WorkerOptions { MemoryBytes = 1L << 30, PerJobMemoryBytes = 256L << 20, Threads = 1, MaxJobs = 1 },
-            alone, alone, alone, IJobFaults.None, IJobObserver.None, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+            alone, alone, alone, alone, IJobFaults.None, IJobObserver.None, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         var listener = await PeerListener.StartAsync(hostIdentity, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), new TransportOptions(), worker.HandleConnectionAsync);
         using var me = NodeIdentity.Create();
         var c = await PeerConnector.ConnectAsync(me, listener.LocalEndPoint.ToString(), hostIdentity.NodeId, new TransportOptions());
@@ -113,9 +113,10 @@ public sealed class ShareTests : IDisposable
     }
 
     /// <summary>A host outside any grid: nobody is blocked, nothing to gossip.</summary>
-    private sealed class AloneHost : IDenyList, IGossipParticipant, IAdvertExchange
+    private sealed class AloneHost : IDenyList, IReceiptSink, IGossipParticipant, IAdvertExchange
     {
         public bool IsBlocked(string nodeId) => false;
+        public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => 0;
         public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
         public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
         public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);

@@ -64,10 +64,10 @@ public sealed class WiringTests : IDisposable
         var peers = new Nobody();
         var options = new WorkerOptions { MemoryBytes = 1L << 30, PerJobMemoryBytes = 256L << 20, Threads = 1, MaxJobs = 1 };
         EachArgumentIsRequired(
-            ["identity", "options", "denyList", "gossip", "adverts", "faults", "observer", "time", "logger"],
-            [_rig.Identity, options, peers, peers, peers, IJobFaults.None, IJobObserver.None, TimeProvider.System, NullLogger.Instance],
-            a => new Worker((NodeIdentity)a[0]!, (WorkerOptions)a[1]!, (IDenyList)a[2]!, (IGossipParticipant)a[3]!, (IAdvertExchange)a[4]!, (IJobFaults)a[5]!,
-                (IJobObserver)a[6]!, (TimeProvider)a[7]!, (Microsoft.Extensions.Logging.ILogger)a[8]!));
+            ["identity", "options", "denyList", "receipts", "gossip", "adverts", "faults", "observer", "time", "logger"],
+            [_rig.Identity, options, peers, peers, peers, peers, IJobFaults.None, IJobObserver.None, TimeProvider.System, NullLogger.Instance],
+            a => new Worker((NodeIdentity)a[0]!, (WorkerOptions)a[1]!, (IDenyList)a[2]!, (IReceiptSink)a[3]!, (IGossipParticipant)a[4]!, (IAdvertExchange)a[5]!,
+                (IJobFaults)a[6]!, (IJobObserver)a[7]!, (TimeProvider)a[8]!, (Microsoft.Extensions.Logging.ILogger)a[9]!));
     }
 
     [Fact]
@@ -100,9 +100,10 @@ public sealed class WiringTests : IDisposable
         public string ExpectedHash(string sql) => "";
     }
 
-    private sealed class Nobody : IDenyList, IGossipParticipant, IAdvertExchange
+    private sealed class Nobody : IDenyList, IReceiptSink, IGossipParticipant, IAdvertExchange
     {
         public bool IsBlocked(string nodeId) => false;
+        public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => 0;
         public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
         public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
         public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);

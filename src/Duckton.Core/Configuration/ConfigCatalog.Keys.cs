@@ -21,6 +21,18 @@ public static partial class ConfigCatalog
         Millis("network.connect_timeout_ms", 10000, 1, "Give up connecting to a peer after this long.", env: ["P2P_CONNECT_TIMEOUT_MS"]),
         Millis("network.keepalive_ms", 10000, 1, "Send a keep-alive this often on an idle connection (must be below idle_timeout_ms)."),
         Bytes("network.result_chunk_bytes", 1024 * KiB, 4 * KiB, 8 * MiB, "Size of one result batch frame on the wire."),
+        // [network] resource budgets: what one peer (identity or source address) may hold on this node
+        Millis("network.handshake_timeout_ms", 3000, 1, "Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets).", env: ["P2P_HANDSHAKE_TIMEOUT_MS"]),
+        Int("network.max_inbound_connections", 1024, 1, int.MaxValue, "Most inbound connections open at once; past it new peers are refused as busy."),
+        Int("network.max_connections_per_peer", 32, 1, int.MaxValue, "Most inbound connections one peer identity may hold open at once."),
+        Int("network.max_connections_per_address", 256, 1, int.MaxValue, "Most inbound connections one source address (IPv6: its /64) may hold open at once."),
+        Int("network.max_handshakes", 512, 1, int.MaxValue, "Most inbound handshakes in flight at once."),
+        Int("network.max_handshakes_per_address", 64, 1, int.MaxValue, "Most inbound handshakes in flight from one source address (IPv6: its /64); further sockets from it are closed at once."),
+        Bytes("network.max_frame_bytes", 16 * MiB, 4 * KiB, 1 * GiB, "Largest frame payload received or sent."),
+        Bytes("network.frame_memory_bytes", 256 * MiB, 1 * MiB, long.MaxValue, "Memory all connections together may use for large frames being received (each frame above 64 KiB reserves its size)."),
+        Bytes("network.frame_memory_per_peer_bytes", 64 * MiB, 64 * KiB, long.MaxValue, "Share of network.frame_memory_bytes one peer identity may hold at once."),
+        Millis("network.frame_memory_wait_ms", 5000, 1, "How long a frame waits for frame memory (its peer's share or the node's total) before its connection is closed."),
+        Bytes("network.max_sql_bytes", 1 * MiB, 1, 1 * MiB, "Largest SQL text sent to or accepted from a peer (the wire format's limit is 1 MiB)."),
         // [transport.result]
         Bytes("transport.result.max_result_bytes", 2 * GiB, 1, long.MaxValue, "Largest result accepted from a host; a larger one is refused."),
         Bytes("transport.result.max_buffer_bytes", 256 * MiB, 0, long.MaxValue, "Verified-before-returned result held in memory; beyond this the requester spills received frames to an owner-only temp file (0 = always spill)."),
@@ -68,6 +80,13 @@ public static partial class ConfigCatalog
         // [worker]
         Bool("worker.enabled", true, "Serve jobs as a host (p2p_pause / p2p_resume switch it)."),
         Millis("worker.job_timeout_ms", 60000, 0, "Cancel a job running longer than this (hosted jobs, and local queries given no timeout_ms); 0 = no limit."),
+        Millis("worker.offer_expiry_ms", 10000, 1, "A bid stays valid for a dispatch this long; an offer never dispatched or cancelled is forgotten after it."),
+        Int("worker.max_pending_offers", 4096, 1, int.MaxValue, "Most bids awaiting dispatch at once, over all peers; past it offers are declined."),
+        Int("worker.max_pending_offers_per_peer", 64, 1, int.MaxValue, "Most bids awaiting dispatch from one peer identity; past it its offers are declined."),
+        Int("worker.max_jobs_per_peer", 0, 0, int.MaxValue, "Job slots one peer identity may hold at once (running or holding a result); 0 = all but one of budget.max_jobs (at least 1), so one requester never takes every slot."),
+        Millis("worker.result_hold_ms", 10000, 1, "How long a committed result waits for the requester's next fetch credit before it is dropped and its slot freed."),
+        Int("worker.hold_strikes", 3, 1, int.MaxValue, "Results a peer may leave unfetched within worker.hold_penalty_ms before its offers are refused (and it gets a ResourceExceeded receipt)."),
+        Millis("worker.hold_penalty_ms", 60000, 1, "How long a peer that left worker.hold_strikes results unfetched is refused; also the window strikes are counted in."),
         // [liveness.phi]
         Bool("liveness.phi.enabled", true, "Use the phi-accrual failure detector."),
         Float("liveness.phi.convict_threshold", 8.0, 0.0, double.PositiveInfinity, "Phi above which a peer is considered down.", minExclusive: true),

@@ -35,6 +35,28 @@ public sealed partial record NetworkConfig
     public TimeSpan Keepalive { get; init; }
     /// <summary>Size of one result batch frame on the wire. (<c>network.result_chunk_bytes</c>)</summary>
     public long ResultChunkBytes { get; init; }
+    /// <summary>Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets). (<c>network.handshake_timeout_ms</c>)</summary>
+    public TimeSpan HandshakeTimeout { get; init; }
+    /// <summary>Most inbound connections open at once; past it new peers are refused as busy. (<c>network.max_inbound_connections</c>)</summary>
+    public int MaxInboundConnections { get; init; }
+    /// <summary>Most inbound connections one peer identity may hold open at once. (<c>network.max_connections_per_peer</c>)</summary>
+    public int MaxConnectionsPerPeer { get; init; }
+    /// <summary>Most inbound connections one source address (IPv6: its /64) may hold open at once. (<c>network.max_connections_per_address</c>)</summary>
+    public int MaxConnectionsPerAddress { get; init; }
+    /// <summary>Most inbound handshakes in flight at once. (<c>network.max_handshakes</c>)</summary>
+    public int MaxHandshakes { get; init; }
+    /// <summary>Most inbound handshakes in flight from one source address (IPv6: its /64); further sockets from it are closed at once. (<c>network.max_handshakes_per_address</c>)</summary>
+    public int MaxHandshakesPerAddress { get; init; }
+    /// <summary>Largest frame payload received or sent. (<c>network.max_frame_bytes</c>)</summary>
+    public long MaxFrameBytes { get; init; }
+    /// <summary>Memory all connections together may use for large frames being received (each frame above 64 KiB reserves its size). (<c>network.frame_memory_bytes</c>)</summary>
+    public long FrameMemoryBytes { get; init; }
+    /// <summary>Share of network.frame_memory_bytes one peer identity may hold at once. (<c>network.frame_memory_per_peer_bytes</c>)</summary>
+    public long FrameMemoryPerPeerBytes { get; init; }
+    /// <summary>How long a frame waits for frame memory (its peer's share or the node's total) before its connection is closed. (<c>network.frame_memory_wait_ms</c>)</summary>
+    public TimeSpan FrameMemoryWait { get; init; }
+    /// <summary>Largest SQL text sent to or accepted from a peer (the wire format's limit is 1 MiB). (<c>network.max_sql_bytes</c>)</summary>
+    public long MaxSqlBytes { get; init; }
 
     internal static NetworkConfig Bind(ConfigReader r, string p) => new()
     {
@@ -44,6 +66,17 @@ public sealed partial record NetworkConfig
         ConnectTimeout = r.Duration(p + "connect_timeout_ms"),
         Keepalive = r.Duration(p + "keepalive_ms"),
         ResultChunkBytes = r.Int(p + "result_chunk_bytes"),
+        HandshakeTimeout = r.Duration(p + "handshake_timeout_ms"),
+        MaxInboundConnections = (int)r.Int(p + "max_inbound_connections"),
+        MaxConnectionsPerPeer = (int)r.Int(p + "max_connections_per_peer"),
+        MaxConnectionsPerAddress = (int)r.Int(p + "max_connections_per_address"),
+        MaxHandshakes = (int)r.Int(p + "max_handshakes"),
+        MaxHandshakesPerAddress = (int)r.Int(p + "max_handshakes_per_address"),
+        MaxFrameBytes = r.Int(p + "max_frame_bytes"),
+        FrameMemoryBytes = r.Int(p + "frame_memory_bytes"),
+        FrameMemoryPerPeerBytes = r.Int(p + "frame_memory_per_peer_bytes"),
+        FrameMemoryWait = r.Duration(p + "frame_memory_wait_ms"),
+        MaxSqlBytes = r.Int(p + "max_sql_bytes"),
     };
 }
 
@@ -243,11 +276,32 @@ public sealed partial record WorkerConfig
     public bool Enabled { get; init; }
     /// <summary>Cancel a job running longer than this (hosted jobs, and local queries given no timeout_ms); 0 = no limit. (<c>worker.job_timeout_ms</c>)</summary>
     public TimeSpan JobTimeout { get; init; }
+    /// <summary>A bid stays valid for a dispatch this long; an offer never dispatched or cancelled is forgotten after it. (<c>worker.offer_expiry_ms</c>)</summary>
+    public TimeSpan OfferExpiry { get; init; }
+    /// <summary>Most bids awaiting dispatch at once, over all peers; past it offers are declined. (<c>worker.max_pending_offers</c>)</summary>
+    public int MaxPendingOffers { get; init; }
+    /// <summary>Most bids awaiting dispatch from one peer identity; past it its offers are declined. (<c>worker.max_pending_offers_per_peer</c>)</summary>
+    public int MaxPendingOffersPerPeer { get; init; }
+    /// <summary>Job slots one peer identity may hold at once (running or holding a result); 0 = all but one of budget.max_jobs (at least 1), so one requester never takes every slot. (<c>worker.max_jobs_per_peer</c>)</summary>
+    public int MaxJobsPerPeer { get; init; }
+    /// <summary>How long a committed result waits for the requester's next fetch credit before it is dropped and its slot freed. (<c>worker.result_hold_ms</c>)</summary>
+    public TimeSpan ResultHold { get; init; }
+    /// <summary>Results a peer may leave unfetched within worker.hold_penalty_ms before its offers are refused (and it gets a ResourceExceeded receipt). (<c>worker.hold_strikes</c>)</summary>
+    public int HoldStrikes { get; init; }
+    /// <summary>How long a peer that left worker.hold_strikes results unfetched is refused; also the window strikes are counted in. (<c>worker.hold_penalty_ms</c>)</summary>
+    public TimeSpan HoldPenalty { get; init; }
 
     internal static WorkerConfig Bind(ConfigReader r, string p) => new()
     {
         Enabled = r.Bool(p + "enabled"),
         JobTimeout = r.Duration(p + "job_timeout_ms"),
+        OfferExpiry = r.Duration(p + "offer_expiry_ms"),
+        MaxPendingOffers = (int)r.Int(p + "max_pending_offers"),
+        MaxPendingOffersPerPeer = (int)r.Int(p + "max_pending_offers_per_peer"),
+        MaxJobsPerPeer = (int)r.Int(p + "max_jobs_per_peer"),
+        ResultHold = r.Duration(p + "result_hold_ms"),
+        HoldStrikes = (int)r.Int(p + "hold_strikes"),
+        HoldPenalty = r.Duration(p + "hold_penalty_ms"),
     };
 }
 

@@ -212,6 +212,13 @@ public sealed class Coordinator
     public async Task<RemoteOutcome> RunAsync(string sql, string jobId, CoreConfig.NodeConfig config, QueryOverrides overrides, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _hasRun, true);
+        // Refused here, naming the bound: a host would only drop an oversized dispatch.
+        var sqlBytes = System.Text.Encoding.UTF8.GetByteCount(sql);
+        var sqlLimit = Math.Min(config.Network.MaxSqlBytes, ProtoLimits.MaxSqlBytes);
+        if (sqlBytes > sqlLimit)
+        {
+            throw new GridQueryException(Worker.SqlTooLarge(sqlBytes, sqlLimit));
+        }
         var s = config.Scheduler;
         var unverifiable = Determinism.UnverifiableReason(sql);
         var fast = s.VerifyMode == CoreConfig.VerifyMode.Fast;
@@ -591,6 +598,20 @@ public sealed class Coordinator
                     }, "", false, exclude, rejected) { Receipts = receipts };
                 }
                 exclude.Add(host.Candidate.NodeId);
+                if (fetched.TooLarge)
+                {
+                    // The agreed result is over a size bound: every agreeing host holds the same rows, so the query fails here,
+                    // and the host that honestly committed them is not blamed (ResourceExceeded does not count against it).
+                    host.JudgedAs = Duckton.Core.Trust.Verdict.ResourceExceeded;
+                    foreach (var other in agreeing.Where(a => a != host))
+                    {
+                        other.Release();
+                    }
+                    return new AttemptResult(null, $"the result cannot be delivered: {fetched.Error}", true, exclude, rejected)
+                    {
+                        Receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false),
+                    };
+                }
                 // An equivocating stream is a wrong answer; a stalled or broken one a timeout.
                 host.JudgedAs = fetched.Equivocated ? Duckton.Core.Trust.Verdict.Incorrect : Duckton.Core.Trust.Verdict.Timeout;
                 if (fetched.Equivocated)
@@ -682,7 +703,11 @@ public sealed class Coordinator
 
     private static string Short(string nodeId) => nodeId.Length > 11 ? nodeId[..11] : nodeId;
 
-    private sealed record FetchResult(ResultSet? Result, long Bytes, string? Error, bool Equivocated);
+    private sealed record FetchResult(ResultSet? Result, long Bytes, string? Error, bool Equivocated)
+    {
+        /// <summary>Refused on size: every agreeing host would send the same too-large result, and none is to blame.</summary>
+        public bool TooLarge { get; init; }
+    }
 
     /// <summary>One host's pipeline in one attempt: offer, bid, dispatch, commit; then fetch or release.</summary>
     private sealed class HostRun(Coordinator owner, PeerEntry candidate, OfferMessage offer, DispatchMessage dispatch, CoreConfig.SchedulerConfig scheduler, ChannelWriter<HostRun> events)
@@ -955,7 +980,7 @@ public sealed class Coordinator
                         if (bytes > maxBytes)
                         {
                             frame.Dispose();
-                            throw new HostFailure($"result exceeds transport.result.max_result_bytes = {maxBytes}");
+                            throw new HostFailure($"the result is over {Worker.Size(maxBytes)}, this requester's limit (transport.result.max_result_bytes)") { TooLarge = true };
                         }
                         try
                         {
@@ -1004,7 +1029,8 @@ public sealed class Coordinator
                         if (frame.Type == MessageType.Error)
                         {
                             _dispatched = false;
-                            throw new HostFailure(ErrorMessage.Decode(frame.Payload.Span).Message);
+                            var error = ErrorMessage.Decode(frame.Payload.Span);
+                            throw new HostFailure(error.Message) { TooLarge = error.Code == JobErrorCode.ResultTooLarge };
                         }
                         throw new HostFailure($"unexpected {frame.Type} frame while streaming");
                     }
@@ -1021,7 +1047,7 @@ public sealed class Coordinator
                 await stop.CancelAsync().ConfigureAwait(false);
                 frames.Writer.TryComplete();
                 await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                return await Fail(why, false).ConfigureAwait(false);
+                return (await Fail(why, false).ConfigureAwait(false)) with { TooLarge = e is HostFailure { TooLarge: true } };
             }
             finally
             {
@@ -1200,5 +1226,9 @@ public sealed class Coordinator
         }
     }
 
-    private sealed class HostFailure(string message) : Exception(message);
+    private sealed class HostFailure(string message) : Exception(message)
+    {
+        /// <summary>The result is over a size bound (the host's frame limit or this requester's result limit): no fault of the host.</summary>
+        public bool TooLarge { get; init; }
+    }
 }

@@ -17,6 +17,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
     private readonly Func<CoreConfig.NodeConfig> _config;
     private readonly TimeProvider _time;
     private readonly ITrustGate _trust;
+    private readonly IReceiptSink _receipts;
     private readonly IGossipParticipant _gossip;
     private readonly IJobFaults _faults;
     private readonly IJobObserver _jobs;
@@ -57,6 +58,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         Identity = identity;
         _config = config;
         _trust = trust;
+        _receipts = receipts;
         _gossip = gossip;
         _faults = faults;
         _jobs = jobs;
@@ -73,7 +75,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
             Time = _time,
             IsBlocked = trust.IsBlocked,
             Logger = logger,
-        };
+        }.WithBudgets(c.Network);
         Pool = new ConnectionPool(identity, TransportOptions);
         Membership = new Membership(identity.NodeId, _time, c.Sybil.PowDifficultyBits) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
         Coordinator = new Coordinator(identity, Pool, Membership, engineVersion, trust, receipts, _time, logger);
@@ -174,7 +176,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         }
         else
         {
-            var worker = new Worker(Identity, options, _trust, _gossip, this, _faults, _jobs, _time, _logger) { Enabled = enabled };
+            var worker = new Worker(Identity, options, _trust, _receipts, _gossip, this, _faults, _jobs, _time, _logger) { Enabled = enabled };
             var old = Worker;
             Worker = worker;
             old?.Dispose();

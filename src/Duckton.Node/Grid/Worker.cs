@@ -28,7 +28,17 @@ public sealed record WorkerOptions
     public long MaxResultBytes { get; init; } = CoreConfig.NodeConfig.Defaults.Transport.Result.MaxResultBytes;
     public int ChunkBytes { get; init; } = (int)CoreConfig.NodeConfig.Defaults.Network.ResultChunkBytes;
     public int MaxFrameBytes { get; init; } = 16 << 20;
-    public TimeSpan ResultHold { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How long a committed result waits for the requester's next fetch credit (<c>worker.result_hold_ms</c>).</summary>
+    public TimeSpan ResultHold { get; init; } = CoreConfig.NodeConfig.Defaults.Worker.ResultHold;
+
+    /// <summary>An inbound connection with no frame and no job for this long is closed (<c>network.idle_timeout_ms</c>).</summary>
+    public TimeSpan IdleTimeout { get; init; } = CoreConfig.NodeConfig.Defaults.Network.IdleTimeout;
+
+    /// <summary>Largest SQL text accepted in a dispatch (<c>network.max_sql_bytes</c>).</summary>
+    public long MaxSqlBytes { get; init; } = CoreConfig.NodeConfig.Defaults.Network.MaxSqlBytes;
+
+    /// <summary>Per-requester budgets: pending offers, job slots, unfetched results.</summary>
+    public AdmissionOptions Admission { get; init; } = new();
 
     /// <summary>Read-only local directories hosted jobs may read (<c>storage.allowed_local_paths</c>); empty = no files.</summary>
     public IReadOnlyList<string> AllowedLocalPaths { get; init; } = [];
@@ -62,6 +72,11 @@ public sealed record WorkerOptions
             Limits = SandboxOptions.LimitsFromConfig(c.Sandbox.Limits, Math.Min(c.Budget.PerJobMemoryBytes, c.Budget.MemoryBytes)),
             WarmWorkers = Math.Clamp(c.Budget.MaxJobs, 1, 2),
         },
+        MaxFrameBytes = (int)Math.Clamp(c.Network.MaxFrameBytes, 4 << 10, 1 << 30),
+        ResultHold = c.Worker.ResultHold,
+        IdleTimeout = c.Network.IdleTimeout,
+        MaxSqlBytes = c.Network.MaxSqlBytes,
+        Admission = AdmissionOptions.FromConfig(c),
     };
 }
 
@@ -72,16 +87,16 @@ public sealed record WorkerOptions
 /// </summary>
 public sealed class Worker : IDisposable
 {
-    private static readonly TimeSpan s_dispatchAuthorization = TimeSpan.FromSeconds(300);
     private readonly NodeIdentity _identity;
     private readonly IJobExecutor _executor;
-    private readonly ConcurrentDictionary<(string Peer, string Job), DateTimeOffset> _authorized = new();
+    private readonly HostAdmission _admission;
     private readonly Lock _budgetGate = new();
     private readonly TimeProvider _time;
     private long _usedMemory;
     private int _usedThreads;
     private int _usedSlots;
     private readonly IDenyList _denyList;
+    private readonly IReceiptSink _receipts;
     private readonly IGossipParticipant _gossip;
     private readonly IAdvertExchange _adverts;
 
@@ -93,12 +108,14 @@ public sealed class Worker : IDisposable
     private long _jobsServed;
 
     /// <param name="faults">Deviations from the protocol (a demo program's SIMULATED hosts); <see cref="IJobFaults.None"/> for an honest host.</param>
-    public Worker(NodeIdentity identity, WorkerOptions options, IDenyList denyList, IGossipParticipant gossip, IAdvertExchange adverts, IJobFaults faults,
+    /// <param name="receipts">Receipts against requesters that hold job slots without fetching.</param>
+    public Worker(NodeIdentity identity, WorkerOptions options, IDenyList denyList, IReceiptSink receipts, IGossipParticipant gossip, IAdvertExchange adverts, IJobFaults faults,
         IJobObserver observer, TimeProvider time, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(identity);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(denyList);
+        ArgumentNullException.ThrowIfNull(receipts);
         ArgumentNullException.ThrowIfNull(gossip);
         ArgumentNullException.ThrowIfNull(adverts);
         ArgumentNullException.ThrowIfNull(faults);
@@ -108,6 +125,8 @@ public sealed class Worker : IDisposable
         _identity = identity;
         Options = options;
         _denyList = denyList;
+        _receipts = receipts;
+        _admission = new HostAdmission(options.Admission, options.MaxJobs, time);
         _gossip = gossip;
         _adverts = adverts;
         _faults = faults;
@@ -136,6 +155,9 @@ public sealed class Worker : IDisposable
     public bool Enabled { get; set; } = true;
 
     public int RunningJobs => Volatile.Read(ref _usedSlots);
+
+    /// <summary>Per-requester bookkeeping (pending offers, slots, strikes).</summary>
+    public HostAdmission Admission => _admission;
     public long JobsServed => Interlocked.Read(ref _jobsServed);
 
     public (long Memory, int Threads, int Slots) Free()
@@ -169,8 +191,9 @@ public sealed class Worker : IDisposable
         }
     }
 
-    private void Release(long memory, int threads)
+    private void Release(string peer, long memory, int threads)
     {
+        _admission.ReleaseSlot(peer);
         lock (_budgetGate)
         {
             _usedSlots--;
@@ -218,22 +241,27 @@ public sealed class Worker : IDisposable
         {
             while (!cancellationToken.IsCancellationRequested)
             {
-                Frame frame;
+                LeasedFrame leased;
                 try
                 {
-                    frame = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                    leased = await ReceiveOrIdleAsync(connection, jobs, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception) when (!connection.IsOpen || cancellationToken.IsCancellationRequested)
                 {
                     return;
                 }
-                try
+                // Pooled payloads: a stream of large (even malformed) frames reuses buffers instead of leaving each one to the GC.
+                // Every decoder copies what it keeps, so the buffer goes back once the frame is handled.
+                using (leased)
                 {
-                    await HandleFrameAsync(connection, frame, jobs, cancellationToken).ConfigureAwait(false);
-                }
-                catch (ProtocolException)
-                {
-                    return; // a malformed frame ends the connection
+                    try
+                    {
+                        await HandleFrameAsync(connection, new Frame(leased.Type, leased.Payload), jobs, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (ProtocolException)
+                    {
+                        return; // a malformed frame ends the connection
+                    }
                 }
             }
         }
@@ -246,6 +274,31 @@ public sealed class Worker : IDisposable
         }
     }
 
+    /// <summary>
+    /// The next frame; while the connection carries no job, at most <see cref="WorkerOptions.IdleTimeout"/> is waited for it and
+    /// the connection is then closed, so idle connections cannot pile up. A job in flight has its own bounds (job timeout,
+    /// result hold).
+    /// </summary>
+    private async ValueTask<LeasedFrame> ReceiveOrIdleAsync(PeerConnection connection, ConcurrentDictionary<string, HostJob> jobs, CancellationToken ct)
+    {
+        if (!jobs.IsEmpty)
+        {
+            return await connection.ReceiveLeasedAsync(ct).ConfigureAwait(false);
+        }
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        idle.CancelAfter(Options.IdleTimeout);
+        try
+        {
+            return await connection.ReceiveLeasedAsync(idle.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            _logger.IdleConnectionClosed(connection.RemoteNodeId, Options.IdleTimeout.TotalMilliseconds);
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     private async Task HandleFrameAsync(PeerConnection connection, Frame frame, ConcurrentDictionary<string, HostJob> jobs, CancellationToken ct)
     {
         var peer = connection.RemoteNodeId;
@@ -255,12 +308,11 @@ public sealed class Worker : IDisposable
             {
                 var offer = OfferMessage.Decode(frame.Payload.Span);
                 // Checked on every offer, so a block also applies to connections opened before it.
-                if ((_denyList.IsBlocked(peer) ? "the requester is on this host's deny-list" : DeclineReason(offer)) is { } why)
+                if ((_denyList.IsBlocked(peer) ? "the requester is on this host's deny-list" : DeclineReason(offer) ?? _admission.TryAddOffer(peer, offer.JobId)) is { } why)
                 {
                     await connection.SendAsync(MessageType.Decline, new ReasonMessage(offer.JobId, why).Encode(), ct).ConfigureAwait(false);
                     return;
                 }
-                _authorized[(peer, offer.JobId)] = _time.GetUtcNow() + s_dispatchAuthorization;
                 var (mem, threads, slots) = Free();
                 var bid = new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), (byte)Options.SimulatedAttestation, 10);
                 if (Options.SimulatedAttestation > CoreConfig.AttestationLevel.L0)
@@ -279,7 +331,7 @@ public sealed class Worker : IDisposable
             case MessageType.Dispatch:
             {
                 var dispatch = DispatchMessage.Decode(frame.Payload.Span);
-                if (!_authorized.TryRemove((peer, dispatch.JobId), out var until) || until < _time.GetUtcNow())
+                if (!_admission.TryTakeOffer(peer, dispatch.JobId))
                 {
                     await SendError(connection, dispatch.JobId, JobErrorCode.NotAuthorized, "dispatch not authorized: no bid from this host to this peer for this job", ct).ConfigureAwait(false);
                     return;
@@ -299,15 +351,28 @@ public sealed class Worker : IDisposable
                 }
                 var memory = (long)Math.Min(dispatch.MemoryLimitBytes == 0 ? (ulong)Options.PerJobMemoryBytes : dispatch.MemoryLimitBytes, (ulong)Options.PerJobMemoryBytes);
                 var threads = (int)Math.Clamp(dispatch.Threads == 0 ? (uint)Options.PerJobThreads : dispatch.Threads, 1u, (uint)Math.Max(1, Options.PerJobThreads));
+                // An Execution error: the query's own fault, so a requester stops at once with this message instead of retrying elsewhere.
+                var sqlBytes = System.Text.Encoding.UTF8.GetByteCount(dispatch.Sql);
+                if (sqlBytes > Options.MaxSqlBytes)
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.Execution, SqlTooLarge(sqlBytes, Options.MaxSqlBytes), ct).ConfigureAwait(false);
+                    return;
+                }
+                if (_admission.TryTakeSlot(peer) is { } refused)
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.Busy, refused, ct).ConfigureAwait(false);
+                    return;
+                }
                 if (!TryAdmit(memory, threads))
                 {
+                    _admission.ReleaseSlot(peer);
                     await SendError(connection, dispatch.JobId, JobErrorCode.Busy, "at capacity", ct).ConfigureAwait(false);
                     return;
                 }
                 var job = new HostJob(this, connection, dispatch, threads, memory);
                 if (!jobs.TryAdd(dispatch.JobId, job))
                 {
-                    Release(memory, threads);
+                    Release(peer, memory, threads);
                     await SendError(connection, dispatch.JobId, JobErrorCode.Protocol, "job already dispatched on this connection", ct).ConfigureAwait(false);
                     return;
                 }
@@ -346,7 +411,7 @@ public sealed class Worker : IDisposable
             case MessageType.Cancel:
             {
                 var cancel = ReasonMessage.Decode(frame.Payload.Span);
-                _authorized.TryRemove((peer, cancel.JobId), out _);
+                _admission.CancelOffer(peer, cancel.JobId);
                 if (jobs.TryGetValue(cancel.JobId, out var job))
                 {
                     job.Cancel();
@@ -393,10 +458,44 @@ public sealed class Worker : IDisposable
         }
     }
 
+    /// <summary>The error for SQL over the limit, naming the bound (both sides say the same).</summary>
+    public static string SqlTooLarge(long bytes, long limit) =>
+        $"SQL text is {Size(bytes)}; the limit is {Size(limit)} (network.max_sql_bytes)";
+
+    /// <summary>Bytes for a message: "1.2 MiB", "900 KiB", "512 bytes".</summary>
+    public static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.#} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.#} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.#} KiB",
+        _ => $"{bytes} bytes",
+    };
+
+    /// <summary>A requester let a committed result expire unfetched: one strike; over the limit it is refused and receipted once.</summary>
+    private void ResultAbandoned(string peer, DispatchMessage dispatch, string resultHash, ulong rows)
+    {
+        if (!_admission.Strike(peer))
+        {
+            return;
+        }
+        _logger.RequesterRateLimited(peer, _admission.Options.HoldStrikes, _admission.Options.HoldPenalty.TotalSeconds);
+        try
+        {
+            _receipts.Issue(dispatch.JobId, dispatch.QueryHash, [new HostVerdict(peer, Duckton.Core.Trust.Verdict.ResourceExceeded, resultHash, rows, 0, 0,
+                $"left {_admission.Options.HoldStrikes} committed results unfetched within {_admission.Options.HoldPenalty.TotalSeconds:0} s")]);
+        }
+        catch (Exception e)
+        {
+            _logger.JobObserverFailed(dispatch.JobId, e);
+        }
+    }
+
     private static ValueTask SendError(PeerConnection c, string jobId, JobErrorCode code, string message, CancellationToken ct) =>
         c.SendAsync(MessageType.Error, new ErrorMessage(jobId, code, message).Encode(), ct);
 
     public void Dispose() => _executor.Dispose();
+
+    private sealed class ResultTooLargeException(string message) : Exception(message);
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
     private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory) : IDisposable
@@ -411,7 +510,7 @@ public sealed class Worker : IDisposable
         {
             if (Interlocked.Exchange(ref _slotFreed, 1) == 0)
             {
-                worker.Release(memory, ThreadsHeld);
+                worker.Release(connection.RemoteNodeId, memory, ThreadsHeld);
                 ThreadsHeld = 0;
             }
         }
@@ -548,7 +647,16 @@ public sealed class Worker : IDisposable
                 uint frames = 0;
                 try
                 {
-                    await _credit.WaitAsync(hold.Token).ConfigureAwait(false);
+                    try
+                    {
+                        await _credit.WaitAsync(hold.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                    {
+                        // Never fetched within worker.result_hold_ms: the slot is freed now and the requester gets a strike.
+                        worker.ResultAbandoned(connection.RemoteNodeId, dispatch, hash, committed.RowCount > 0 ? (ulong)committed.RowCount : 0);
+                        throw;
+                    }
                     // Encode on one task while this one sends: a small bounded channel keeps both busy and memory flat.
                     var encoded = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(3) { SingleReader = true, SingleWriter = true });
                     using var stopEncoding = CancellationTokenSource.CreateLinkedTokenSource(token);
@@ -573,9 +681,11 @@ public sealed class Worker : IDisposable
                         {
                             while (encoded.Reader.TryRead(out var payload))
                             {
-                                if (frames > 0)
+                                if (frames > 0 && !await _credit.WaitAsync(worker.Options.ResultHold, token).ConfigureAwait(false))
                                 {
-                                    await _credit.WaitAsync(token).ConfigureAwait(false);
+                                    // A requester that stops granting credit mid-stream holds the slot as surely as one that never fetches.
+                                    worker.ResultAbandoned(connection.RemoteNodeId, dispatch, hash, (ulong)committed.RowCount);
+                                    throw new OperationCanceledException("no fetch credit within worker.result_hold_ms");
                                 }
                                 await Send(MessageType.Batch, payload).ConfigureAwait(false);
                                 frames++;
@@ -592,6 +702,13 @@ public sealed class Worker : IDisposable
                 catch (OperationCanceledException)
                 {
                     await EndCancelled().ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception e) when (e is ResultTooLargeException || e.InnerException is ResultTooLargeException)
+                {
+                    // Said plainly, so the requester neither waits for rows that cannot come nor blames this host.
+                    FreeSlot();
+                    await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.ResultTooLarge, (e as ResultTooLargeException ?? e.InnerException!).Message).Encode()).ConfigureAwait(false);
                     return;
                 }
                 await Send(MessageType.End, new EndMessage(dispatch.JobId, EndStatus.Complete, frames, (ulong)sent.RowCount).Encode()).ConfigureAwait(false);
@@ -655,7 +772,8 @@ public sealed class Worker : IDisposable
                 var encoded = BatchCodec.EncodeBatch(batch);
                 if (encoded.Length + 64 > worker.Options.MaxFrameBytes)
                 {
-                    throw new InvalidOperationException("a result batch exceeds the frame limit");
+                    throw new ResultTooLargeException(
+                        $"a result batch is {Size(encoded.Length)} encoded (a single value or row that large cannot be split); the frame limit is {Size(worker.Options.MaxFrameBytes)} (network.max_frame_bytes)");
                 }
                 if (pending.Count > 0 && (size + encoded.Length > worker.Options.ChunkBytes || pending.Count == ushort.MaxValue || size + encoded.Length + 64 > worker.Options.MaxFrameBytes))
                 {

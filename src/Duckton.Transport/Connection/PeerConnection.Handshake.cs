@@ -165,10 +165,10 @@ public sealed partial class PeerConnection
     /// was rejected (the Reject was sent and the connection closed); throws on I/O errors and timeouts.
     /// </summary>
     internal static async Task<PeerConnection?> AcceptCoreAsync(Socket socket, NodeIdentity identity, TransportOptions options,
-        string? listenAddress, Func<(RejectReason Reason, string Message)?> admission, CancellationToken cancellationToken)
+        string? listenAddress, Func<string, (RejectReason Reason, string Message)?> admission, CancellationToken cancellationToken)
     {
         var remote = socket.RemoteEndPoint is IPEndPoint ep ? PeerAddress.Format(ep) : "unknown";
-        using var timeout = new CancellationTokenSource(options.HandshakeTimeout, options.Time);
+        using var timeout = new CancellationTokenSource(options.EffectiveInboundHandshakeTimeout, options.Time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         var token = linked.Token;
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
@@ -213,7 +213,7 @@ public sealed partial class PeerConnection
                 {
                     refusal = JudgeHello(hello, client.NodeId!, options)
                         ?? CheckPolicy(client.NodeId!, remote, expectedNodeId: null, options, pins: null, pinKey: null)
-                        ?? admission();
+                        ?? admission(client.NodeId!);
                     if (refusal is null)
                     {
                         negotiated = ProtocolVersion.Negotiate(options.Version, options.MinVersion,
@@ -239,7 +239,7 @@ public sealed partial class PeerConnection
         }
         catch (OperationCanceledException ex) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"inbound handshake from {remote} did not complete within {options.HandshakeTimeout.TotalSeconds:0.###} s", ex);
+            throw new TimeoutException($"inbound handshake from {remote} did not complete within {options.EffectiveInboundHandshakeTimeout.TotalSeconds:0.###} s", ex);
         }
         finally
         {

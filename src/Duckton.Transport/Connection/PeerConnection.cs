@@ -37,6 +37,8 @@ public sealed partial class PeerConnection : IAsyncDisposable
         _reader = reader;
         _options = options;
         _reader.MaxFrameBytes = options.MaxFrameBytes;
+        _reader.Budget = options.FrameMemory;
+        _reader.BudgetKey = remote.NodeId!;
         var sendLimit = remoteHello.MaxFrameBytes > 0 ? Math.Min(options.MaxFrameBytes, remoteHello.MaxFrameBytes) : options.MaxFrameBytes;
         _writer = new FrameWriter(ssl, sendLimit);
         RemoteAddress = remoteAddress;

@@ -15,7 +15,8 @@ namespace Duckton.Transport;
 /// <para>
 /// The declared length is checked against <see cref="MaxFrameBytes"/> before anything is allocated, and even a length within
 /// the limit is never trusted up front: the payload array starts at most 1 MiB and doubles only as bytes actually arrive,
-/// so a peer that announces 16 MiB and sends ten bytes costs 1 MiB, not 16.
+/// so a peer that announces 16 MiB and sends ten bytes costs 1 MiB, not 16. With a <see cref="FrameMemoryBudget"/>, a frame
+/// above 64 KiB first reserves its declared size from the budget (waiting for room, bounded), then gets one array of that size.
 /// </para>
 /// </remarks>
 public sealed class FrameReader : IDisposable
@@ -51,6 +52,12 @@ public sealed class FrameReader : IDisposable
             _maxFrameBytes = value;
         }
     }
+
+    /// <summary>Shared memory budget large frames reserve from while being read (null: none); set once the peer is known.</summary>
+    internal FrameMemoryBudget? Budget { get; set; }
+
+    /// <summary>Whose share of <see cref="Budget"/> this reader's frames count against (the peer's node id).</summary>
+    internal string BudgetKey { get; set; } = "";
 
     /// <summary>Bytes received but not yet returned as part of a frame.</summary>
     public int BufferedBytes => _count;
@@ -113,7 +120,22 @@ public sealed class FrameReader : IDisposable
         }
 
         var total = (int)length;
-        var payload = Allocate(Math.Min(total, InitialPayloadChunk), pooled);
+        var budget = total > FrameMemoryBudget.ReserveThreshold ? Budget : null;
+        if (budget is not null)
+        {
+            await budget.ReserveAsync(BudgetKey, total, type, cancellationToken).ConfigureAwait(false);
+        }
+        byte[] payload;
+        try
+        {
+            // Reserved in full: one array of the final size (no doubling garbage). Unbudgeted: grow only as bytes arrive.
+            payload = Allocate(budget is not null ? total : Math.Min(total, InitialPayloadChunk), pooled);
+        }
+        catch
+        {
+            budget?.Release(BudgetKey, total);
+            throw;
+        }
         try
         {
             var filled = Math.Min(_count, total);
@@ -147,6 +169,11 @@ public sealed class FrameReader : IDisposable
         {
             Release(payload, pooled);
             throw;
+        }
+        finally
+        {
+            // The budget bounds frames being read; a returned frame belongs to its handler.
+            budget?.Release(BudgetKey, total);
         }
     }
 

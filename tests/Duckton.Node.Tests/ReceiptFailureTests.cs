@@ -25,10 +25,10 @@ public sealed class ReceiptFailureTests
         using var requesterId = NodeIdentity.Create();
         var logger = new RecordingLogger();
         var sink = new ThrowingSink();
-        await using var host = new GridRuntime(hostId, () => config, "duckdb-test", everyone, everyone, everyone, IJobFaults.None, IJobObserver.None,
+        await using var host = new GridRuntime(hostId, () => config, GridNode.EngineVersion, everyone, everyone, everyone, IJobFaults.None, IJobObserver.None,
             TimeProvider.System, NullLogger.Instance);
         var address = await host.ShareAsync(new WorkerOptions { MemoryBytes = 1L << 30, PerJobMemoryBytes = 256L << 20, Threads = 1, MaxJobs = 1 }, "127.0.0.1:0", true);
-        await using var requester = new GridRuntime(requesterId, () => config, "duckdb-test", everyone, sink, everyone, IJobFaults.None, IJobObserver.None,
+        await using var requester = new GridRuntime(requesterId, () => config, GridNode.EngineVersion, everyone, sink, everyone, IJobFaults.None, IJobObserver.None,
             TimeProvider.System, logger);
         await requester.JoinAsync([address]);
         Assert.Contains(requester.Membership.Live(), p => p.NodeId == hostId.NodeId);

@@ -72,7 +72,7 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
     private static OfferMessage Offer(string jobId) =>
         new(jobId, new string('a', 64), WireDataClass.Public, 1, 64 << 20, 1, "", [], []);
 
-    private static DispatchMessage Dispatch(string jobId, string sql) => new(jobId, new string('a', 64), sql, 64 << 20, 1, 30_000, 0, []);
+    private static DispatchMessage Dispatch(string jobId, string sql) => new(jobId, JobIds.QueryHash(Duckton.Node.GridNode.EngineVersion, sql), sql, 64 << 20, 1, 30_000, 0, []);
 
     /// <summary>Offer + Dispatch; returns the host's answer to the dispatch (Commit, Error) or its Decline of the offer.</summary>
     private static async Task<(MessageType Type, string Text)> OfferAndDispatch(PeerConnection c, string jobId, string sql = "SELECT 1")

@@ -624,6 +624,16 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     {
         var c = context.Config;
         var o = context.Overrides;
+        var proven = candidates.Count(p => _evidence.ContainsKey(p.NodeId));
+        if (proven > 0)
+        {
+            var usable = candidates.Count(p => Assess(p, c, o).Standing is Standing.Trusted or Standing.Vetted);
+            if (usable < needed)
+            {
+                return $"not enough hosts: {usable} of {candidates.Count} can be selected, need quorum {needed}; {proven} host(s) are excluded by evidence of wrong answers "
+                    + "(their own signed commits; see flag_reason in p2p_peers()) whatever min_trust says; add hosts, lower quorum => or run it here with prefer => 'local'";
+            }
+        }
         if (o.MinTrustSource == ConfigSource.Default || candidates.Count == 0)
         {
             return null;

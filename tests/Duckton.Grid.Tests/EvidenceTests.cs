@@ -98,13 +98,14 @@ public sealed class EvidenceTests : IDisposable
         using (var again = new Requester(_root, "requester"))
         {
             var node = again.Host.Node;
-            var config = again.Host.Config.Effective().Config;
             again.JoinAndLearn(grid.Seed, 3);
             foreach (var cheater in cheaters)
             {
                 Assert.NotNull(node.Trust.Evidence(cheater));
             }
             var overrides = new QueryOverrides { MinTrust = 0, MinTrustSource = ConfigSource.Call };
+            var config = again.Host.Config.Effective(overrides.ToConfigLayer()).Config;
+            Assert.Equal(0, config.Trust.MinTrust);
             var ranked = node.Trust.Rank(node.GridIfStarted!.Coordinator.Eligible(config, overrides), new CandidateContext("x", "SELECT 1", config, overrides));
             Assert.Equal(new[] { honest }, ranked.Select(p => p.NodeId));
             var peers = again.Rows("SELECT node_id, standing, flag_reason FROM p2p_peers()").ToDictionary(r => r[0]!, r => r);

@@ -93,13 +93,28 @@ internal static class ChaosRunner
         try
         {
             output.WriteLine(string.Create(f, $"grid chaos: {trials:N0} trials, {hosts} hosts, seed {seed}, quorum {Quorum} of {Replicas} replicas (all misbehaviour SIMULATED)"));
-            for (var i = 0; i < hosts; i++)
+            // The first host is the seed; the others start in parallel (a host process takes seconds to start on a busy machine).
+            Member Start(int i)
             {
                 var role = i < Plan.Length ? Plan[i] : "none";
                 var dir = Path.Combine(root, $"host-{i}");
-                var (p, id, addr) = HostCommands.StartChild(dir, role, fleet.Count > 0 ? fleet[0].Address : null, 0, Budget);
-                fleet.Add(new Member(role, dir, id, addr) { Process = p });
-                output.WriteLine($"  {addr} {id[..15]} {(role == "none" ? "honest" : HostCommands.Describe(ParseRole(role)))}");
+                var (p, id, addr) = HostCommands.StartChild(dir, role, i > 0 ? fleet[0].Address : null, 0, Budget);
+                return new Member(role, dir, id, addr) { Process = p };
+            }
+            fleet.Add(Start(0));
+            var rest = Enumerable.Range(1, hosts - 1).Select(i => Task.Run(() => Start(i))).ToArray();
+            try
+            {
+                Task.WaitAll(rest);
+            }
+            finally
+            {
+                // Started hosts are stopped in the finally below even when another failed to start.
+                fleet.AddRange(rest.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
+            foreach (var m in fleet)
+            {
+                output.WriteLine($"  {m.Address} {m.NodeId[..15]} {(m.Honest ? "honest" : HostCommands.Describe(ParseRole(m.Role)))}");
             }
             var honest = fleet.Where(m => m.Honest).Select(m => m.NodeId).ToHashSet(StringComparer.Ordinal);
             output.Flush();

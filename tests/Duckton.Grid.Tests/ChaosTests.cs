@@ -13,6 +13,33 @@ public sealed partial class ChaosTests
     [GeneratedRegex(@"^\| (?<name>[^|]+?) \| (?<n>[0-9,]+) \|$", RegexOptions.Multiline)]
     private static partial Regex Row();
 
+    [Theory]
+    [InlineData("--trials", "0", "--trials must be 1..10,000,000")]
+    [InlineData("--trials", "10000001", "--trials must be 1..10,000,000")]
+    [InlineData("--hosts", "4", "--hosts must be 5..64")]
+    [InlineData("--hosts", "65", "--hosts must be 5..64")]
+    public async Task Out_of_range_counts_are_refused_with_one_line(string option, string value, string message)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var args = new List<string> { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "chaos", "--trials", "1" };
+        if (option == "--trials")
+        {
+            args.RemoveRange(args.Count - 2, 2);
+        }
+        args.AddRange([option, value]);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(2, p.ExitCode);
+        Assert.Equal($"Error: {message}", (await stderr).Trim());
+        Assert.Equal("", await stdout);
+    }
+
     [Fact]
     public async Task Sixty_hostile_trials_accept_no_wrong_answer_and_penalise_no_honest_host()
     {

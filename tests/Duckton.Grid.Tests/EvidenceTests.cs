@@ -120,6 +120,44 @@ public sealed class EvidenceTests : IDisposable
         r.Rows("SELECT node_id, trust::VARCHAR FROM p2p_peers()").ToDictionary(x => x[0]!, x => double.Parse(x[1]!, Inv));
 
     [Fact]
+    public void A_commit_contradicting_a_quorum_of_vetted_hosts_is_evidence_and_any_other_disagreement_a_vote()
+    {
+        using var requester = new Requester(_root, "judge");
+        var trust = requester.Host.Node.Trust;
+        var keys = Enumerable.Range(0, 6).Select(_ => Duckton.Core.Crypto.Ed25519Key.Generate()).ToList();
+        var ids = keys.Select(k => JobIds.NodeIdOf(k.PublicKey)).ToList();
+        var (a, b, c, liar, unvetted, honest) = (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]);
+        var queryHash = new string('d', 64);
+        // a, b and c prove themselves (a shadow replica's checked answer vets a host like a canary).
+        trust.Issue(JobIds.NewJobId(), queryHash, [.. new[] { a, b, c }.Select(n => new HostVerdict(n, Verdict.Correct, "x", 1, 5, 0, null) { Shadow = true })]);
+        Assert.True(trust.IsVetted(a) && trust.IsVetted(b) && trust.IsVetted(c));
+        CommitMessage Signed(int who, string jobId) => new CommitMessage(jobId, queryHash, requester.Host.Node.Identity.NodeId, keys[who].PublicKey.ToArray(), [],
+            new string('e', 64), 1, [], 10).SignWith(m => keys[who].Sign(m));
+
+        // Against a quorum of vetted hosts without evidence: evidence, stored with the signed commit as proof.
+        var job = JobIds.NewJobId();
+        trust.Issue(job, queryHash, [new HostVerdict(liar, Verdict.Incorrect, new string('e', 64), 1, 5, 0, null) { Quorum = [a, b, c], Contradicting = Signed(3, job) }]);
+        Assert.StartsWith("commit contradicting a verified certificate", trust.Evidence(liar), StringComparison.Ordinal);
+        var stored = Assert.Single(trust.Store.Evidence(), e => e.NodeId == liar);
+        Assert.Equal(EvidenceKinds.ContradictsCertificate, stored.Kind);
+        Assert.True(CommitMessage.Decode(stored.Proof).VerifySignature());
+
+        // Against a quorum holding an unvetted host: a vote (Incorrect receipt), not evidence.
+        job = JobIds.NewJobId();
+        Assert.Equal(1, trust.Issue(job, queryHash, [new HostVerdict(honest, Verdict.Incorrect, new string('e', 64), 1, 5, 0, null) { Quorum = [a, unvetted, b], Contradicting = Signed(5, job) }]));
+        Assert.Null(trust.Evidence(honest));
+
+        // A forged proof (signature does not verify) is not evidence either.
+        job = JobIds.NewJobId();
+        var forged = Signed(4, job) with { ResultHash = new string('f', 64) };
+        trust.Issue(job, queryHash, [new HostVerdict(unvetted, Verdict.Incorrect, new string('f', 64), 1, 5, 0, null) { Quorum = [a, b, c], Contradicting = forged }]);
+        Assert.Null(trust.Evidence(unvetted));
+
+        // Nobody is judged on the word of a quorum that holds the liar.
+        Assert.Equal(0, trust.Issue(JobIds.NewJobId(), queryHash, [new HostVerdict(c, Verdict.Incorrect, "y", 1, 5, 0, null) { Quorum = [a, liar, b] }]));
+    }
+
+    [Fact]
     public void Address_prefixes_group_IPv4_by_24_and_IPv6_by_64()
     {
         Assert.True(TrustEngine.SamePrefix("10.1.2.3:7000", "10.1.2.200:7001"));

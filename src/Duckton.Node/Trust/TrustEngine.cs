@@ -904,7 +904,7 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
             return null;
         }
         if (v is { Verdict: Verdict.Incorrect, Contradicting: { } commit, Quorum: { Count: > 0 } signers }
-            && !signers.Contains(v.NodeId) && signers.All(s => IsVetted(s) && !_evidence.ContainsKey(s)) && commit.VerifySignature())
+            && commit.HostNodeId == v.NodeId && !signers.Contains(v.NodeId) && signers.All(s => IsVetted(s) && !_evidence.ContainsKey(s)) && commit.VerifySignature())
         {
             // Under the honest-majority assumption a quorum of hosts that each proved a known answer contains an
             // honest host, so a signed commit over the same input that contradicts it is wrong.

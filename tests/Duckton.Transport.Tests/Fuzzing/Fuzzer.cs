@@ -112,7 +112,8 @@ public static class Fuzzer
     /// Runs <paramref name="inputs"/> mutated inputs through <paramref name="target"/> on this thread. Stops early
     /// after 16 crashes. Seeds are decoded first and must be accepted (a fuzzer whose seeds fail proves nothing).
     /// </summary>
-    public static FuzzReport Run(FuzzTarget target, long inputs, int seed)
+    /// <param name="done">When given, the count of inputs finished so far (a watchdog tells a hang from a slow machine by it).</param>
+    public static FuzzReport Run(FuzzTarget target, long inputs, int seed, System.Runtime.CompilerServices.StrongBox<long>? done = null)
     {
         foreach (var s in target.Seeds)
         {
@@ -146,6 +147,10 @@ public static class Fuzzer
                 outcome = "crash:" + e.GetType().Name;
             }
             var took = Stopwatch.GetElapsedTime(started);
+            if (done is not null)
+            {
+                Volatile.Write(ref done.Value, i + 1);
+            }
             if (took > slowest)
             {
                 slowest = took;

@@ -130,6 +130,23 @@ public sealed class Coordinator
         }
     }
 
+    /// <summary>
+    /// The trust gate's evidence against a host; an exception inside the gate counts as evidence (fail closed: the
+    /// host's vote is not counted) and is logged as an assessment failure.
+    /// </summary>
+    private string? EvidenceAgainst(string nodeId)
+    {
+        try
+        {
+            return _trust.Evidence(nodeId);
+        }
+        catch (Exception e)
+        {
+            _logger.AssessmentFailed(nodeId, e);
+            return "evidence could not be checked: " + e.Message;
+        }
+    }
+
     public int MaxFrameBytes { get; init; } = 16 << 20;
 
     /// <summary>Sees each remote query's phases (offers, commits, quorum, verified rows); null: nobody watches.</summary>
@@ -492,7 +509,7 @@ public sealed class Coordinator
                 if (ev.Commit is { } commit)
                 {
                     var problem = CommitProblem(commit, ev.Candidate, jobId, queryHash);
-                    if (problem is null && _trust.Evidence(ev.Candidate.NodeId) is { } evidence)
+                    if (problem is null && EvidenceAgainst(ev.Candidate.NodeId) is { } evidence)
                     {
                         // Evidence found while this query ran (a canary in parallel): its vote no longer counts, and
                         // it is not judged again here.

@@ -23,6 +23,8 @@ internal static class HostCommands
         ["stall-stream"] = SimulatedFault.StallStream,
         ["die-stream"] = SimulatedFault.DieStream,
         ["flaky"] = SimulatedFault.Flaky,
+        ["collude"] = SimulatedFault.Collude,
+        ["split-view"] = SimulatedFault.SplitView,
     };
 
     public static string Describe(SimulatedFault f) => f switch
@@ -33,6 +35,8 @@ internal static class HostCommands
         SimulatedFault.StallStream => "SIMULATED flaky host (stalls mid-stream)",
         SimulatedFault.DieStream => "SIMULATED flaky host (SIGKILLs itself mid-stream)",
         SimulatedFault.Flaky => "SIMULATED flaky host (alternately stalls before committing and mid-stream)",
+        SimulatedFault.Collude => "SIMULATED colluder (agrees with the other colluders on one wrong answer)",
+        SimulatedFault.SplitView => "SIMULATED split-view equivocator (wrong answer to a random half of its jobs)",
         _ => "honest",
     };
 
@@ -271,6 +275,7 @@ internal static class HostCommands
                 parse.GetValue(dashboard), parse.GetValue(workload)));
         var grid = new Command("grid", "Local demo grids");
         grid.Subcommands.Add(up);
+        grid.Subcommands.Add(ChaosRunner.Command());
         return grid;
     }
 

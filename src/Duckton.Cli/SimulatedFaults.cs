@@ -23,6 +23,16 @@ internal enum SimulatedFault
     DieStream,
     /// <summary>Alternates per job between stalling before the commit and stalling mid-stream.</summary>
     Flaky,
+    /// <summary>
+    /// One of a colluding group: every member perturbs the same value the same way (the first candidate value, bit 1),
+    /// so the members agree with each other on a wrong answer (caught while the group is smaller than the quorum).
+    /// </summary>
+    Collude,
+    /// <summary>
+    /// Equivocates across requesters: a random half of its jobs get a wrong answer (bit 2 of the first candidate value),
+    /// the other half the right one, so different requesters (and different jobs) see different answers.
+    /// </summary>
+    SplitView,
 }
 
 /// <summary>
@@ -61,7 +71,14 @@ internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay
 
         public (ResultSet Sent, ResultSet Committed) Answer(ResultSet result)
         {
-            var sent = fault is SimulatedFault.Cheat or SimulatedFault.Equivocate ? Perturb(result) : result;
+            var sent = fault switch
+            {
+                SimulatedFault.Cheat or SimulatedFault.Equivocate => Perturb(result),
+                // Distinct bits per kind of liar: independent liars never agree by accident, only a colluding group does.
+                SimulatedFault.Collude => Perturb(result, mask: 2, first: true),
+                SimulatedFault.SplitView when Random.Shared.Next(2) == 0 => Perturb(result, mask: 4, first: true),
+                _ => result,
+            };
             return (sent, fault == SimulatedFault.Equivocate ? result : sent);
         }
 
@@ -92,7 +109,7 @@ internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay
     }
 
     /// <summary>A copy of <paramref name="result"/> with one valid value changed (SIMULATED cheating).</summary>
-    internal static ResultSet Perturb(ResultSet result)
+    internal static ResultSet Perturb(ResultSet result, byte mask = 1, bool first = false)
     {
         var candidates = new List<(int Batch, int Column, int Row)>();
         for (var b = 0; b < result.Batches.Count; b++)
@@ -117,7 +134,7 @@ internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay
         {
             return result;
         }
-        var (bi, ci, ri) = candidates[Random.Shared.Next(candidates.Count)];
+        var (bi, ci, ri) = candidates[first ? 0 : Random.Shared.Next(candidates.Count)];
         var batches = result.Batches.ToArray();
         var old = batches[bi];
         var columns = (ColumnVector[])old.Columns.Clone();
@@ -125,13 +142,13 @@ internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay
         if (v.Type.FixedWidth > 0)
         {
             var data = (byte[])v.Fixed.Clone();
-            data[ri * v.Type.FixedWidth] ^= 1;
+            data[ri * v.Type.FixedWidth] ^= mask;
             columns[ci] = new ColumnVector(v.Type, v.Length, data, v.Validity, v.Offsets, v.Bytes, v.Children);
         }
         else
         {
             var data = (byte[])v.Bytes.Clone();
-            data[v.Offsets[ri]] ^= 1;
+            data[v.Offsets[ri]] ^= mask;
             columns[ci] = new ColumnVector(v.Type, v.Length, v.Fixed, v.Validity, v.Offsets, data, v.Children);
         }
         batches[bi] = new ResultBatch(old.Schema, columns, old.RowCount);

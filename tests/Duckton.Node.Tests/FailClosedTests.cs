@@ -98,6 +98,7 @@ public sealed class FailClosedTests : IDisposable
 
         public string? CheckBid(PeerEntry host, ulong nonce, BidMessage bid) => throw Failure;
         public bool IsBlocked(string nodeId) => throw Failure;
+        public string? Evidence(string nodeId) => throw Failure;
         public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => throw Failure;
     }
 }

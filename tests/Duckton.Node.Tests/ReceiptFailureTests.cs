@@ -51,6 +51,7 @@ public sealed class ReceiptFailureTests
     {
         public string? CheckBid(PeerEntry host, ulong nonce, BidMessage bid) => null;
         public bool IsBlocked(string nodeId) => false;
+        public string? Evidence(string nodeId) => null;
         public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => candidates;
         public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => verdicts.Count;
         public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }

@@ -20,6 +20,9 @@ public interface ITrustGate : ICandidateRanker, IDenyList
 {
     /// <summary>Null to accept the bid, else why its attestation is not acceptable (or could not be checked).</summary>
     string? CheckBid(PeerEntry host, ulong nonce, BidMessage bid);
+
+    /// <summary>Why <paramref name="nodeId"/> carries objective evidence of a wrong answer (its vote never counts), or null.</summary>
+    string? Evidence(string nodeId);
 }
 
 /// <summary>Receives the verdicts of every attempt and issues receipts from them; returns how many it stored.</summary>

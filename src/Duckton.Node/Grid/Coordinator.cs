@@ -53,6 +53,12 @@ public sealed record HostVerdict(string NodeId, Duckton.Core.Trust.Verdict Verdi
 {
     /// <summary>The host ran as a shadow replica: checked against the quorum's answer, not counted in it.</summary>
     public bool Shadow { get; init; }
+
+    /// <summary>The hosts whose agreeing commits this verdict was judged against (empty: judged without a quorum).</summary>
+    public IReadOnlyList<string> Quorum { get; init; } = [];
+
+    /// <summary>The host's own signed commit when it contradicts the quorum's (Incorrect): the proof if the quorum is beyond doubt.</summary>
+    public CommitMessage? Contradicting { get; init; }
 }
 
 /// <summary>A single host's answer to a commit-only probe (canaries).</summary>
@@ -121,6 +127,23 @@ public sealed class Coordinator
         {
             _logger.BidCheckFailed(host.NodeId, bid.JobId, e);
             return "attestation could not be checked: " + e.Message;
+        }
+    }
+
+    /// <summary>
+    /// The trust gate's evidence against a host; an exception inside the gate counts as evidence (fail closed: the
+    /// host's vote is not counted) and is logged as an assessment failure.
+    /// </summary>
+    private string? EvidenceAgainst(string nodeId)
+    {
+        try
+        {
+            return _trust.Evidence(nodeId);
+        }
+        catch (Exception e)
+        {
+            _logger.AssessmentFailed(nodeId, e);
+            return "evidence could not be checked: " + e.Message;
         }
     }
 
@@ -380,9 +403,11 @@ public sealed class Coordinator
     /// bad commits Malformed, hosts that did not commit in time Timeout. Nothing is judged without a verified quorum
     /// except Malformed and Timeout.
     /// </summary>
-    private int Report(string jobId, string queryHash, List<HostRun> runs, CommitMessage? agreed, bool verifiable, bool deadlinePassed, bool shadow = false)
+    private int Report(string jobId, string queryHash, List<HostRun> runs, CommitMessage? agreed, bool verifiable, bool deadlinePassed, bool shadow = false,
+        IReadOnlyList<string>? quorumHosts = null)
     {
         var verdicts = new List<HostVerdict>();
+        var quorum = agreed is null ? [] : quorumHosts ?? runs.Where(r => r.Commit is { } c && c.AgreesWith(agreed)).Select(r => r.Candidate.NodeId).ToList();
         foreach (var r in runs)
         {
             Duckton.Core.Trust.Verdict? v = null;
@@ -407,7 +432,12 @@ public sealed class Coordinator
             if (v is { } verdict)
             {
                 verdicts.Add(new HostVerdict(r.Candidate.NodeId, verdict, r.Commit?.ResultHash ?? "", r.Commit?.RowCount ?? 0, r.CommitLatencyMs, r.FetchedBytes,
-                    r.Failure ?? (shadow ? "shadow replica" : null)) { Shadow = shadow });
+                    r.Failure ?? (shadow ? "shadow replica" : null))
+                {
+                    Shadow = shadow,
+                    Quorum = verdict is Duckton.Core.Trust.Verdict.Correct or Duckton.Core.Trust.Verdict.Incorrect ? quorum : [],
+                    Contradicting = verdict == Duckton.Core.Trust.Verdict.Incorrect && r.Commit is { } own && agreed is not null && !own.AgreesWith(agreed) ? own : null,
+                });
             }
         }
         if (verdicts.Count == 0)
@@ -460,6 +490,7 @@ public sealed class Coordinator
             shadow.Start();
         }
         CommitMessage? judgedAgainst = null;
+        IReadOnlyList<string> judgedBy = [];
         // Speculative fetch: the first committing host starts streaming (into the verifying buffer, never to the caller)
         // while the others are still executing; if its commit ends up in the quorum, its rows are already on the way.
         HostRun? speculative = null;
@@ -492,6 +523,21 @@ public sealed class Coordinator
                 if (ev.Commit is { } commit)
                 {
                     var problem = CommitProblem(commit, ev.Candidate, jobId, queryHash);
+                    if (problem is null && EvidenceAgainst(ev.Candidate.NodeId) is { } evidence)
+                    {
+                        // Evidence found while this query ran (a canary in parallel): its vote no longer counts, and
+                        // it is not judged again here.
+                        ev.Commit = null;
+                        ev.Failure = "excluded by evidence: " + evidence;
+                        ev.Release();
+                        exclude.Add(ev.Candidate.NodeId);
+                        rejected.Add($"{ev.Candidate.NodeId}: {ev.Failure}");
+                        if (next < candidates.Count)
+                        {
+                            Launch();
+                        }
+                        continue;
+                    }
                     if (problem is not null)
                     {
                         ev.Commit = null;
@@ -587,6 +633,7 @@ public sealed class Coordinator
                     var agreeingCommits = agreeing.Select(a => a.Commit!).ToList();
                     host.FetchedBytes = fetched.Bytes;
                     judgedAgainst = verifiable ? agreed : null;
+                    judgedBy = [.. agreeing.Select(a => a.Candidate.NodeId)];
                     var receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false);
                     Notify(jobId, GridPhase.Verified, runs.Count, commits.Count, quorum, rows.RowCount);
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
@@ -634,7 +681,7 @@ public sealed class Coordinator
             }
             if (shadows.Count > 0)
             {
-                _ = JudgeShadowsAsync(shadows, shadowEvents.Reader, judgedAgainst, jobId, queryHash, s.AttemptDeadline);
+                _ = JudgeShadowsAsync(shadows, shadowEvents.Reader, judgedAgainst, judgedBy, jobId, queryHash, s.AttemptDeadline);
             }
         }
 
@@ -656,7 +703,8 @@ public sealed class Coordinator
     /// receipt against the verified answer (Correct, Incorrect, Malformed, Timeout). Without a verified answer the
     /// shadows are cancelled unjudged.
     /// </summary>
-    private async Task JudgeShadowsAsync(List<HostRun> shadows, ChannelReader<HostRun> events, CommitMessage? agreed, string jobId, string queryHash, TimeSpan wait)
+    private async Task JudgeShadowsAsync(List<HostRun> shadows, ChannelReader<HostRun> events, CommitMessage? agreed, IReadOnlyList<string> quorumHosts, string jobId, string queryHash,
+        TimeSpan wait)
     {
         try
         {
@@ -685,7 +733,7 @@ public sealed class Coordinator
                 }
                 ev.Release();
             }
-            Report(jobId, queryHash, shadows, agreed, verifiable: true, deadlinePassed: true, shadow: true);
+            Report(jobId, queryHash, shadows, agreed, verifiable: true, deadlinePassed: true, shadow: true, quorumHosts: quorumHosts);
         }
         catch (Exception e)
         {

@@ -59,6 +59,8 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     private readonly ConcurrentDictionary<string, Task<bool>> _canaries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Perf> _perf = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _flags = new(StringComparer.Ordinal);
+    /// <summary>Node id → the first piece of objective evidence against it (mirrors the store's evidence table).</summary>
+    private readonly ConcurrentDictionary<string, string> _evidence = new(StringComparer.Ordinal);
 
     /// <param name="knownAnswers">Computes canaries' expected answers locally.</param>
     /// <param name="logger">Where fail-closed decisions (a store or verifier that failed) are explained.</param>
@@ -101,6 +103,11 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         foreach (var node in _flags.Keys.Where(n => !flags.ContainsKey(n)))
         {
             _flags.TryRemove(node, out _);
+        }
+        foreach (var e in store.Evidence())
+        {
+            // Evidence is never withdrawn: only added (by this process or another sharing the store).
+            _evidence.TryAdd(e.NodeId, Describe(e));
         }
         foreach (var (node, p) in store.Perf())
         {
@@ -373,7 +380,7 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         return Adjust(workerId, b);
     }
 
-    private TrustBreakdown Adjust(string workerId, TrustBreakdown b) => _flags.ContainsKey(workerId) ? b with { Effective = 0 } : b;
+    private TrustBreakdown Adjust(string workerId, TrustBreakdown b) => _flags.ContainsKey(workerId) || _evidence.ContainsKey(workerId) ? b with { Effective = 0 } : b;
 
     /// <summary>
     /// Where <paramref name="peer"/> stands for this query. Fails closed: if the store or configuration fails, the host
@@ -399,11 +406,16 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         var (level, note) = VerifiedAttestation(peer);
         CheckReceiptDigest(peer.Advert);
         var trust = Evaluate(peer.NodeId, c, level, out var observations);
-        var flagged = _flags.ContainsKey(peer.NodeId) || trust.Penalties > 0;
+        var flagged = _flags.ContainsKey(peer.NodeId) || _evidence.ContainsKey(peer.NodeId) || trust.Penalties > 0;
         Standing standing;
         if (Store.IsBlocked(peer.NodeId))
         {
             standing = Standing.Blocked;
+        }
+        else if (_evidence.ContainsKey(peer.NodeId))
+        {
+            // Objective evidence (its own signed wrong answer) outranks every vote and every floor, min_trust => 0 included.
+            standing = Standing.Failed;
         }
         else if (level < minLevel)
         {
@@ -467,7 +479,122 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             assessed.RemoveAll(x => x.a.Standing != Standing.Trusted);
         }
-        return assessed.OrderBy(x => x.a.Standing == Standing.Trusted ? 0 : 1).ThenByDescending(x => x.a.Selection).ThenBy(x => x.tie).Select(x => x.p).ToList();
+        var ranked = assessed.OrderBy(x => x.a.Standing == Standing.Trusted ? 0 : 1).ThenByDescending(x => x.a.Selection).ThenBy(x => x.tie).Select(x => x.p).ToList();
+        return Diversify(ranked, Math.Max(c.Scheduler.Replicas, c.Scheduler.Quorum), Related);
+    }
+
+    /// <summary>Hosts first seen within this window of each other look like one operator's batch.</summary>
+    public static readonly TimeSpan RelatedFirstSeenWindow = TimeSpan.FromMinutes(2);
+
+    private (long At, IReadOnlyDictionary<string, DateTimeOffset> FirstSeen) _firstSeen = (0, new Dictionary<string, DateTimeOffset>());
+
+    /// <summary>First sightings from the store, re-read at most every few seconds (selection runs per query).</summary>
+    private IReadOnlyDictionary<string, DateTimeOffset> FirstSeen()
+    {
+        var cached = _firstSeen;
+        var now = _time.GetTimestamp();
+        if (cached.At != 0 && _time.GetElapsedTime(cached.At, now) < TimeSpan.FromSeconds(5))
+        {
+            return cached.FirstSeen;
+        }
+        IReadOnlyDictionary<string, DateTimeOffset> map;
+        try
+        {
+            map = Store.KnownPeers().ToDictionary(p => p.NodeId, p => p.FirstSeen, StringComparer.Ordinal);
+        }
+        catch (Exception e)
+        {
+            // Diversity is a preference, not a gate: without first sightings only the address and vouch signals apply.
+            _logger.AssessmentFailed("(first-seen times)", e);
+            map = cached.FirstSeen;
+        }
+        _firstSeen = (now, map);
+        return map;
+    }
+
+    /// <summary>
+    /// Whether two hosts look like one operator: the same /24 (IPv4) or /64 (IPv6) address prefix, first seen within
+    /// <see cref="RelatedFirstSeenWindow"/> of each other, or vouching for each other (either way).
+    /// </summary>
+    private bool Related(PeerEntry a, PeerEntry b)
+    {
+        if (SamePrefix(a.Address, b.Address))
+        {
+            return true;
+        }
+        var seen = FirstSeen();
+        if (seen.TryGetValue(a.NodeId, out var fa) && seen.TryGetValue(b.NodeId, out var fb) && (fa - fb).Duration() <= RelatedFirstSeenWindow)
+        {
+            return true;
+        }
+        var store = Store;
+        return store.VouchersOf(a.NodeId).Contains(b.NodeId, StringComparer.Ordinal) || store.VouchersOf(b.NodeId).Contains(a.NodeId, StringComparer.Ordinal);
+    }
+
+    /// <summary>True when both addresses are IP literals in the same /24 (IPv4) or /64 (IPv6) network.</summary>
+    public static bool SamePrefix(string addressA, string addressB)
+    {
+        if (!TryPrefix(addressA, out var a) || !TryPrefix(addressB, out var b))
+        {
+            return false;
+        }
+        return a.AsSpan().SequenceEqual(b);
+
+        static bool TryPrefix(string address, out byte[] prefix)
+        {
+            prefix = [];
+            var host = address;
+            if (host.StartsWith('['))
+            {
+                var end = host.IndexOf(']', StringComparison.Ordinal);
+                host = end > 0 ? host[1..end] : host;
+            }
+            else if (host.Count(ch => ch == ':') == 1)
+            {
+                host = host[..host.IndexOf(':', StringComparison.Ordinal)];
+            }
+            if (!System.Net.IPAddress.TryParse(host, out var ip))
+            {
+                return false;
+            }
+            if (ip.IsIPv4MappedToIPv6)
+            {
+                ip = ip.MapToIPv4();
+            }
+            var bytes = ip.GetAddressBytes();
+            prefix = ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? bytes[..3] : bytes[..8];
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Reorders <paramref name="ranked"/> so its first <paramref name="picks"/> hosts avoid related pairs when
+    /// unrelated hosts are available: greedily, in rank order, each pick is the best-ranked host related to none
+    /// already picked (or, if every remaining host is related, the one related to the fewest). The rest keep their order.
+    /// </summary>
+    public static IReadOnlyList<T> Diversify<T>(IReadOnlyList<T> ranked, int picks, Func<T, T, bool> related)
+    {
+        ArgumentNullException.ThrowIfNull(ranked);
+        ArgumentNullException.ThrowIfNull(related);
+        var remaining = ranked.ToList();
+        var chosen = new List<T>();
+        while (chosen.Count < picks && remaining.Count > 0)
+        {
+            var best = 0;
+            var bestRelated = int.MaxValue;
+            for (var i = 0; i < remaining.Count && bestRelated > 0; i++)
+            {
+                var n = chosen.Count(c => related(c, remaining[i]));
+                if (n < bestRelated)
+                {
+                    (best, bestRelated) = (i, n);
+                }
+            }
+            chosen.Add(remaining[best]);
+            remaining.RemoveAt(best);
+        }
+        chosen.AddRange(remaining);
+        return chosen;
     }
 
     /// <summary>
@@ -497,6 +624,16 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     {
         var c = context.Config;
         var o = context.Overrides;
+        var proven = candidates.Count(p => _evidence.ContainsKey(p.NodeId));
+        if (proven > 0)
+        {
+            var usable = candidates.Count(p => Assess(p, c, o).Standing is Standing.Trusted or Standing.Vetted);
+            if (usable < needed)
+            {
+                return $"not enough hosts: {usable} of {candidates.Count} can be selected, need quorum {needed}; {proven} host(s) are excluded by evidence of wrong answers "
+                    + "(their own signed commits; see flag_reason in p2p_peers()) whatever min_trust says; add hosts, lower quorum => or run it here with prefer => 'local'";
+            }
+        }
         if (o.MinTrustSource == ConfigSource.Default || candidates.Count == 0)
         {
             return null;
@@ -596,6 +733,12 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             Issue(jobId, queryHash, [new HostVerdict(peer.NodeId, v, probe.Commit?.ResultHash ?? "", probe.Commit?.RowCount ?? 0, probe.LatencyMs, 0, probe.Detail ?? "canary")], c);
         }
+        if (verdict == Verdict.Incorrect && probe.Commit is { } wrong)
+        {
+            // The host signed an answer that differs from the one this node computed itself: evidence, not a vote.
+            RecordEvidence(new EvidenceEntry(peer.NodeId, EvidenceKinds.WrongCanary, jobId,
+                $"signed canary answer {Abbrev(wrong.ResultHash)}, expected {Abbrev(expected)}", wrong.Encode(), _time.GetUtcNow()));
+        }
         var passed = verdict == Verdict.Correct;
         if (verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
         {
@@ -624,8 +767,12 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         var c = config ?? _config();
         var stored = 0;
         var now = (ulong)_time.GetUtcNow().ToUnixTimeSeconds();
-        foreach (var v in verdicts)
+        foreach (var given in verdicts)
         {
+            if (Reconsider(jobId, given) is not { } v)
+            {
+                continue;
+            }
             var receipt = new Receipt
             {
                 JobId = jobId,
@@ -706,6 +853,66 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
             }
         }
         return stored;
+    }
+
+    // ---------------------------------------------------------------- evidence
+
+    /// <summary>
+    /// Stores <paramref name="entry"/> durably (first) and excludes its host from selection from now on. A store that
+    /// fails still excludes the host in this process; the failure is logged.
+    /// </summary>
+    public void RecordEvidence(EvidenceEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        _evidence.TryAdd(entry.NodeId, Describe(entry));
+        try
+        {
+            Store.AddEvidence(entry);
+        }
+        catch (Exception e)
+        {
+            _logger.AssessmentFailed(entry.NodeId, e);
+        }
+        _cache.TryRemove(entry.NodeId, out _);
+    }
+
+    /// <summary>Why <paramref name="nodeId"/> is excluded by objective evidence, or null when there is none.</summary>
+    public string? Evidence(string nodeId) => _evidence.TryGetValue(nodeId, out var why) ? why : null;
+
+    /// <summary>Every host with evidence against it and why (what <c>p2p_peers()</c> and the chaos runner show).</summary>
+    public IReadOnlyDictionary<string, string> EvidenceByHost() => new Dictionary<string, string>(_evidence, StringComparer.Ordinal);
+
+    private static string Describe(EvidenceEntry e) => (e.Kind == EvidenceKinds.WrongCanary ? "wrong canary answer" : "commit contradicting a verified certificate")
+        + $" in job {Abbrev(e.JobId)}: {e.Detail}";
+
+    private static string Abbrev(string s) => s.Length > 16 ? s[..16] : s;
+
+    /// <summary>
+    /// The verdict to issue for <paramref name="v"/> given the evidence: none for a verdict taken on the word of a
+    /// quorum that holds a host with evidence (an honest minority is not judged by proven cheaters), no Correct for a
+    /// host with evidence (its reputation cannot rise), and evidence recorded for a commit that contradicts a quorum of
+    /// vetted hosts without evidence.
+    /// </summary>
+    private HostVerdict? Reconsider(string jobId, HostVerdict v)
+    {
+        if (v.Quorum is { Count: > 0 } quorum && quorum.Any(_evidence.ContainsKey) && v.Verdict is Verdict.Incorrect or Verdict.Correct)
+        {
+            return null;
+        }
+        if (v.Verdict == Verdict.Correct && _evidence.ContainsKey(v.NodeId))
+        {
+            return null;
+        }
+        if (v is { Verdict: Verdict.Incorrect, Contradicting: { } commit, Quorum: { Count: > 0 } signers }
+            && commit.HostNodeId == v.NodeId && !signers.Contains(v.NodeId) && signers.All(s => IsVetted(s) && !_evidence.ContainsKey(s)) && commit.VerifySignature())
+        {
+            // Under the honest-majority assumption a quorum of hosts that each proved a known answer contains an
+            // honest host, so a signed commit over the same input that contradicts it is wrong.
+            RecordEvidence(new EvidenceEntry(v.NodeId, EvidenceKinds.ContradictsCertificate, jobId,
+                $"signed result {Abbrev(commit.ResultHash)} where {signers.Count} vetted host(s) certified another over the same input",
+                commit.Encode(), _time.GetUtcNow()));
+        }
+        return v;
     }
 
     // ---------------------------------------------------------------- receipt gossip and the hidden-receipt check
@@ -1026,7 +1233,7 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         }
     }
 
-    public string? FlagReason(string nodeId) => _flags.TryGetValue(nodeId, out var r) ? r : null;
+    public string? FlagReason(string nodeId) => _flags.TryGetValue(nodeId, out var r) ? r : _evidence.TryGetValue(nodeId, out var e) ? "evidence: " + e : null;
 
     /// <summary>True when <paramref name="nodeId"/> passed its latest canary (persisted: also before a restart).</summary>
     public bool IsVetted(string nodeId) => _vetted.TryGetValue(nodeId, out var v) && v;

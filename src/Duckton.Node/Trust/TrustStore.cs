@@ -14,6 +14,21 @@ public enum BlockKind
 }
 
 /// <summary>One deny-list entry.</summary>
+/// <summary>
+/// Objective evidence that a host answered wrongly: <paramref name="Proof"/> is the host's own signed commit (anyone can
+/// check its signature), <paramref name="Kind"/> says what it contradicts (see <see cref="EvidenceKinds"/>).
+/// </summary>
+public sealed record EvidenceEntry(string NodeId, string Kind, string JobId, string Detail, byte[] Proof, DateTimeOffset At);
+
+/// <summary>The kinds of evidence the trust engine records.</summary>
+public static class EvidenceKinds
+{
+    /// <summary>A signed commit to a canary whose answer this node computed itself.</summary>
+    public const string WrongCanary = "wrong_canary";
+    /// <summary>A signed commit contradicting a quorum certificate signed only by vetted hosts without evidence.</summary>
+    public const string ContradictsCertificate = "contradicts_certificate";
+}
+
 public sealed record BlockEntry(string Id, BlockKind Kind, string Reason, string Source, DateTimeOffset Timestamp);
 
 /// <summary>One host this node has seen (from its verified advert), persisted so <c>p2p_peers()</c> lists it in later sessions.</summary>
@@ -49,7 +64,7 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// </summary>
 public sealed class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 2;
+    private const int SchemaVersion = 3;
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
@@ -220,6 +235,8 @@ public sealed class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS vetting (node_id VARCHAR PRIMARY KEY, passed BOOLEAN NOT NULL, ts_ms UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS flags (node_id VARCHAR PRIMARY KEY, reason VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL);
+            CREATE TABLE IF NOT EXISTS evidence (node_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, job_id VARCHAR NOT NULL, detail VARCHAR NOT NULL,
+                proof BLOB NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT, PRIMARY KEY (node_id, job_id));
             CREATE TABLE IF NOT EXISTS perf (node_id VARCHAR PRIMARY KEY, latency_ms DOUBLE NOT NULL, bytes DOUBLE NOT NULL, samples BIGINT NOT NULL,
                 byte_samples BIGINT NOT NULL, ts_ms UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS peers (node_id VARCHAR PRIMARY KEY, addr VARCHAR NOT NULL, attestation UTINYINT NOT NULL, free_memory_bytes UBIGINT NOT NULL,
@@ -338,6 +355,7 @@ public sealed class TrustStore : IDisposable
         }
         var external = _loaded && ReadLong(connection.QueryWith(
             "SELECT (SELECT count(*) FROM vetting WHERE coalesce(seq, 0)::BIGINT > $1) + (SELECT count(*) FROM flags WHERE coalesce(seq, 0)::BIGINT > $1) " +
+            "+ (SELECT count(*) FROM evidence WHERE coalesce(seq, 0)::BIGINT > $1) " +
             "+ (SELECT count(*) FROM perf WHERE coalesce(seq, 0)::BIGINT > $1)", since), 0, 0) > 0;
         _loaded = true;
         Volatile.Write(ref _mergedSeq, seq);
@@ -789,6 +807,9 @@ public sealed class TrustStore : IDisposable
     /// <summary>Unweighted: the sum of the vouch weights for <paramref name="workerId"/>, capped at 1 (each voucher counted as fully trusted).</summary>
     public double VoucherTrust(string workerId) => Math.Min(1, VouchesAbout(workerId).Sum(v => v.Weight));
 
+    /// <summary>Who vouched positively for <paramref name="workerId"/> (in memory, kept current by writes and merges).</summary>
+    public IReadOnlyList<string> VouchersOf(string workerId) => VouchesAbout(workerId).Select(v => v.Voucher).ToList();
+
     /// <summary>The positive vouches about <paramref name="workerId"/> from others (in memory, kept current by writes and merges).</summary>
     private List<(string Voucher, double Weight)> VouchesAbout(string workerId)
     {
@@ -859,6 +880,27 @@ public sealed class TrustStore : IDisposable
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         ForEachRow(rows, (b, r) => map[Text(b, 0, r)] = Text(b, 1, r));
         return map;
+    }
+
+    /// <summary>
+    /// Stores objective evidence against <paramref name="entry"/>'s host (idempotent per host and job). Written at once,
+    /// not behind: a host with evidence must stay excluded even if this process is killed the next moment.
+    /// </summary>
+    public void AddEvidence(EvidenceEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        Write((connection, seq) => connection.QueryWith("INSERT OR IGNORE INTO evidence VALUES ($1, $2, $3, $4, $5, $6::UBIGINT, $7::UBIGINT)",
+            entry.NodeId, entry.Kind, entry.JobId, entry.Detail, entry.Proof, U((ulong)Math.Max(0, entry.At.ToUnixTimeMilliseconds())), seq));
+    }
+
+    /// <summary>Every stored piece of evidence, oldest first.</summary>
+    public IReadOnlyList<EvidenceEntry> Evidence()
+    {
+        var rows = Session(connection => connection.QueryWith("SELECT node_id, kind, job_id, detail, proof, ts_ms::BIGINT FROM evidence ORDER BY ts_ms, node_id, job_id"));
+        var list = new List<EvidenceEntry>();
+        ForEachRow(rows, (b, r) => list.Add(new EvidenceEntry(Text(b, 0, r), Text(b, 1, r), Text(b, 2, r), Text(b, 3, r), b.Columns[4].GetBytes(r).ToArray(),
+            DateTimeOffset.FromUnixTimeMilliseconds(Long(b, 5, r)))));
+        return list;
     }
 
     /// <summary>Every stored vetting outcome: node id → (passed, when).</summary>

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Duckton.Grid.Tests;
+
+/// <summary>
+/// A reduced <c>duckton grid chaos</c> run (the full one: <c>--trials 10000</c>, docs/SECURITY.md): real host processes
+/// with every SIMULATED role and attacker, one verified query per trial checked against the local answer.
+/// </summary>
+public sealed partial class ChaosTests
+{
+    [GeneratedRegex(@"^\| (?<name>[^|]+?) \| (?<n>[0-9,]+) \|$", RegexOptions.Multiline)]
+    private static partial Regex Row();
+
+    [Theory]
+    [InlineData("--trials", "0", "--trials must be 1..10,000,000")]
+    [InlineData("--trials", "10000001", "--trials must be 1..10,000,000")]
+    [InlineData("--hosts", "4", "--hosts must be 5..64")]
+    [InlineData("--hosts", "65", "--hosts must be 5..64")]
+    public async Task Out_of_range_counts_are_refused_with_one_line(string option, string value, string message)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var args = new List<string> { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "chaos", "--trials", "1" };
+        if (option == "--trials")
+        {
+            args.RemoveRange(args.Count - 2, 2);
+        }
+        args.AddRange([option, value]);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(2, p.ExitCode);
+        Assert.Equal($"Error: {message}", (await stderr).Trim());
+        Assert.Equal("", await stdout);
+    }
+
+    [Fact]
+    public async Task Sixty_hostile_trials_accept_no_wrong_answer_and_penalise_no_honest_host()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "chaos", "--trials", "60", "--hosts", "10", "--seed", "11" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        var wall = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromSeconds(300)))
+        {
+            p.Kill(entireProcessTree: true);
+            Assert.Fail($"grid chaos did not finish in 300 s; stdout so far:\n{await stdout}");
+        }
+        var text = await stdout;
+        var rows = Row().Matches(text).ToDictionary(m => m.Groups["name"].Value, m => int.Parse(m.Groups["n"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture));
+        Assert.True(rows.Count > 8, $"no result table:\n{text}\n{await stderr}");
+        Assert.Equal(60, rows["trials (verified queries attempted)"]);
+        Assert.Equal(0, rows["wrong answers accepted as verified"]);
+        Assert.Equal(0, rows["honest hosts wrongly penalised (Incorrect/Malformed receipts, penalties, evidence)"]);
+        // The attackers were really there: the roles are started and the liars caught.
+        Assert.Contains("SIMULATED colluder", text, StringComparison.Ordinal);
+        Assert.Contains("SIMULATED split-view equivocator", text, StringComparison.Ordinal);
+        Assert.True(rows["dishonest hosts excluded by evidence (summed over requesters)"] >= 2, text);
+        Assert.True(rows["correct answers"] >= 30, $"fewer than half the trials answered:\n{text}");
+        Assert.Equal(0, p.ExitCode);
+        // No host process outlives the runner.
+        var leftover = Directory.EnumerateDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)).Count(d =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(d, "cmdline")).Contains("duckton-chaos-", StringComparison.Ordinal);
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+            catch (UnauthorizedAccessException)
+            {
+                return false;
+            }
+        });
+        Assert.Equal(0, leftover);
+        Assert.True(wall.Elapsed < TimeSpan.FromSeconds(300), $"took {wall.Elapsed}");
+    }
+}

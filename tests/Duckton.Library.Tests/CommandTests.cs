@@ -42,7 +42,7 @@ public sealed class CommandTests : IDisposable
         {
             var s = await node.GetSettingAsync("scheduler.replicas");
             Assert.Equal("5", s!.Value);
-            Assert.Contains("environment", s.Source, StringComparison.Ordinal);
+            Assert.Equal("env", s.Source);
         }
         await using (var plain = new DucktonNode(new DucktonNodeOptions { ConfigDirectory = dir }))
         {

@@ -21,4 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
     echo "test.sh: missing ${need[*]} (not root or no apt-get: install them yourself); the tests that need them will fail" >&2
   fi
 fi
+# The package tests (tests/Duckton.Library.Tests PackageTests) pack the NuGet packages, install them in a fresh project
+# with an empty NuGet cache and install the dotnet tool: minutes of restore and build, so they run only when asked.
+export DUCKTON_PACKAGE_TESTS="${DUCKTON_PACKAGE_TESTS:-1}"
 exec dotnet test "$root/Duckton.sln" -c Release --nologo "$@"

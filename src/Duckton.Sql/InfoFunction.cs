@@ -34,8 +34,18 @@ public static class ProtocolInfo
     /// <summary>This build's version (the assembly's informational version, without build metadata).</summary>
     public static string ExtensionVersion { get; } = ReadVersion();
 
+    // The informational version is the build's full SemVer (MinVer: e.g. 1.2.0 or 0.0.0-alpha.0.42); the assembly
+    // version keeps only the major number, so it cannot tell builds apart.
     private static string ReadVersion()
     {
+        var informational = typeof(ProtocolInfo).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion;
+        if (!string.IsNullOrEmpty(informational))
+        {
+            var plus = informational.IndexOf('+', StringComparison.Ordinal);
+            return plus < 0 ? informational : informational[..plus];
+        }
         var v = typeof(ProtocolInfo).Assembly.GetName().Version;
         return v is null ? "0.0.0" : $"{v.Major}.{v.Minor}.{v.Build}";
     }

@@ -64,10 +64,19 @@ public sealed class NodeHost : IDisposable
     public NodeHost(string configDirectory, Func<string, string?>? environment = null)
     {
         Config = new ConfigStore(configDirectory, environment);
-        _trust = new Lazy<TrustStore>(() => TrustStore.Open(configDirectory, Config.Effective().Config.Trust.StorePath), LazyThreadSafetyMode.ExecutionAndPublication);
-        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions { ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value, GridProgress = GridProgress }),
+        _trust = new Lazy<TrustStore>(() => TrustStore.Open(configDirectory, Config.Effective().Config.Trust.StorePath, Time), LazyThreadSafetyMode.ExecutionAndPublication);
+        _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions
+            {
+                ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value, GridProgress = GridProgress, Time = Time, Logger = Logger,
+            }),
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
+
+    /// <summary>The node's clock (the .NET library passes its caller's; set before the first use).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Where the node explains its decisions (the .NET library passes its caller's; set before the first use).</summary>
+    public Microsoft.Extensions.Logging.ILogger Logger { get; init; } = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
 
     /// <summary>Sees the phases of remote queries (set before the first query; the shell shows them as a spinner).</summary>
     public Duckton.Node.Grid.IGridProgressObserver? GridProgress { get; init; }

@@ -6,7 +6,7 @@ namespace Duckton.Node.Grid;
 
 /// <summary>
 /// Failure detection (<c>[liveness]</c>): every gossip round, a peer whose silence is unlikely given its own rhythm
-/// (phi above <c>liveness.phi.convict_threshold</c>) is pinged directly; if it does not answer, up to
+/// (phi above <c>liveness.phi.convict_threshold</c>) and whose last direct contact failed is pinged directly; if it does not answer, up to
 /// <c>liveness.swim.indirect_probe_count</c> other hosts are asked to ping it (SWIM), so a slow link between two nodes
 /// does not convict a healthy peer. Unreachable by all, it is marked <see cref="PeerState.Dead"/>: shown as dead by
 /// <c>p2p_peers()</c> and never selected, until it is heard from again.
@@ -24,7 +24,9 @@ public sealed partial class GridRuntime
             return;
         }
         var peers = Membership.Live().Where(p => p.NodeId != Identity.NodeId && p.State != PeerState.Dead).ToList();
-        var silent = peers.Where(p => Membership.PhiOf(p.NodeId) > phi.ConvictThreshold).ToList();
+        // Probed only when both say so: silence beyond the peer's rhythm, and a direct contact that failed. Relayed adverts
+        // arrive at the signer's refresh interval, not ours, so phi alone would suspect healthy peers we never contacted.
+        var silent = peers.Where(p => p.ConsecutiveFailures > 0 && Membership.PhiOf(p.NodeId) > phi.ConvictThreshold).ToList();
         await Task.WhenAll(silent.Select(async suspect =>
         {
             if (await PingAsync(suspect.Address, suspect.NodeId, swim.ProbeTimeout, cancellationToken).ConfigureAwait(false))

@@ -91,7 +91,9 @@ public static class FuzzTargets
             ReceiptCount = 2,
             ReceiptDigest = Random(32, 7),
         };
-        var certificate = CommitCertificate.Encode([Commit(1), Commit(2)]);
+        using var requester = Duckton.Core.Crypto.Ed25519Key.FromSeed(Random(32, 9));
+        CommitMessage[] commits = [Commit(1), Commit(2)];
+        var certificate = CommitCertificate.Encode(commits, requester.PublicKey, 3, 2, [.. commits.Select(c => c.HostNodeId)], m => requester.Sign(m));
         var batch = BatchCodec.EncodeBatch(Batch());
         var toml = new[]
         {

@@ -79,7 +79,7 @@ public sealed record TransportOptions
     public TimeSpan? InboundHandshakeTimeout { get; init; }
 
     /// <summary>Most inbound connections one peer identity holds open at once; past it that peer gets <see cref="RejectReason.Busy"/>.
-    /// Default 32 (<c>network.max_connections_per_peer</c>).</summary>
+    /// Default 128 (<c>network.max_connections_per_peer</c>).</summary>
     public int MaxConnectionsPerPeer { get; init; } = NodeConfig.Defaults.Network.MaxConnectionsPerPeer;
 
     /// <summary>Most inbound connections one source address (IPv6: its /64) holds open at once. Default 256

@@ -22,10 +22,15 @@ public sealed partial class CliGrid : IDisposable
     private readonly StringBuilder _stderr = new();
     private bool _stopped;
 
-    public CliGrid(string root, int hosts, int cheaters, int flaky)
+    /// <param name="environment">Extra environment of the grid's processes (its hosts read P2P_* settings from it).</param>
+    public CliGrid(string root, int hosts, int cheaters, int flaky, IReadOnlyDictionary<string, string>? environment = null)
     {
         ConfigRoot = Path.Combine(root, "grid");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[k] = v;
+        }
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", hosts.ToString(CultureInfo.InvariantCulture),
             "--cheaters", cheaters.ToString(CultureInfo.InvariantCulture), "--flaky", flaky.ToString(CultureInfo.InvariantCulture), "--config-root", ConfigRoot })
         {

@@ -22,9 +22,9 @@ public static partial class ConfigCatalog
         Millis("network.keepalive_ms", 10000, 1, "Send a keep-alive this often on an idle connection (must be below idle_timeout_ms)."),
         Bytes("network.result_chunk_bytes", 1024 * KiB, 4 * KiB, 8 * MiB, "Size of one result batch frame on the wire."),
         // [network] resource budgets: what one peer (identity or source address) may hold on this node
-        Millis("network.handshake_timeout_ms", 3000, 1, "Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets).", env: ["P2P_HANDSHAKE_TIMEOUT_MS"]),
+        Millis("network.handshake_timeout_ms", 10000, 1, "Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets).", env: ["P2P_HANDSHAKE_TIMEOUT_MS"]),
         Int("network.max_inbound_connections", 1024, 1, int.MaxValue, "Most inbound connections open at once; past it new peers are refused as busy."),
-        Int("network.max_connections_per_peer", 32, 1, int.MaxValue, "Most inbound connections one peer identity may hold open at once."),
+        Int("network.max_connections_per_peer", 128, 1, int.MaxValue, "Most inbound connections one peer identity may hold open at once (one identity may run many processes: each shell sharing a config directory keeps about three per host)."),
         Int("network.max_connections_per_address", 256, 1, int.MaxValue, "Most inbound connections one source address (IPv6: its /64) may hold open at once."),
         Int("network.max_handshakes", 512, 1, int.MaxValue, "Most inbound handshakes in flight at once."),
         Int("network.max_handshakes_per_address", 64, 1, int.MaxValue, "Most inbound handshakes in flight from one source address (IPv6: its /64); further sockets from it are closed at once."),

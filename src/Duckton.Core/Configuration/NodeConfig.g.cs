@@ -39,7 +39,7 @@ public sealed partial record NetworkConfig
     public TimeSpan HandshakeTimeout { get; init; }
     /// <summary>Most inbound connections open at once; past it new peers are refused as busy. (<c>network.max_inbound_connections</c>)</summary>
     public int MaxInboundConnections { get; init; }
-    /// <summary>Most inbound connections one peer identity may hold open at once. (<c>network.max_connections_per_peer</c>)</summary>
+    /// <summary>Most inbound connections one peer identity may hold open at once (one identity may run many processes: each shell sharing a config directory keeps about three per host). (<c>network.max_connections_per_peer</c>)</summary>
     public int MaxConnectionsPerPeer { get; init; }
     /// <summary>Most inbound connections one source address (IPv6: its /64) may hold open at once. (<c>network.max_connections_per_address</c>)</summary>
     public int MaxConnectionsPerAddress { get; init; }

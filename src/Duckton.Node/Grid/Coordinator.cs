@@ -292,7 +292,7 @@ public sealed class Coordinator
             }
             var before = excluded.Count;
             excluded.UnionWith(result.Exclude);
-            if (excluded.Count == before)
+            if (excluded.Count == before && !result.Busy)
             {
                 throw new GridQueryException($"re-dispatch cannot make progress after {attempt} attempt(s) (last reason: {lastReason})");
             }
@@ -344,6 +344,9 @@ public sealed class Coordinator
     private sealed record AttemptResult(RemoteOutcome? Outcome, string Reason, bool Terminal, IReadOnlyList<string> Exclude, IReadOnlyList<string> Rejected)
     {
         public int Receipts { get; set; }
+
+        /// <summary>Some host was busy: a retry may succeed with the same hosts.</summary>
+        public bool Busy { get; init; }
     }
 
     private static DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast, byte[] inputPin) =>
@@ -573,7 +576,10 @@ public sealed class Coordinator
                 }
                 else
                 {
-                    exclude.Add(ev.Candidate.NodeId);
+                    if (!ev.Busy)
+                    {
+                        exclude.Add(ev.Candidate.NodeId);
+                    }
                     if (next < candidates.Count)
                     {
                         Launch(); // hedge: keep k hosts racing
@@ -592,9 +598,14 @@ public sealed class Coordinator
                 var disagreeing = commits.Select(c => c.HostNodeId);
                 var reasons = string.Join("; ", runs.Where(r => r.Failure is not null).Select(r => $"{Short(r.Candidate.NodeId)}: {r.Failure}").Take(4));
                 var reason = $"quorum not reached: best agreement {best}/{quorum}" + (reasons.Length > 0 ? $" ({reasons})" : "");
-                // Disagreeing commits with no host left to break the tie: retry elsewhere, excluding everyone tried.
-                exclude.AddRange(disagreeing);
-                return new AttemptResult(null, reason, false, exclude, rejected) { Receipts = Report(jobId, queryHash, runs, null, verifiable, deadlinePassed: false) };
+                // Disagreeing commits with no host left to break the tie: retry elsewhere, excluding everyone tried. Commits
+                // that all agree but fell short only because other hosts were busy stay eligible: the next attempt may agree.
+                var busy = runs.Any(r => r.Busy);
+                if (!busy || commits.Select(c => c.ResultHash).Distinct(StringComparer.Ordinal).Count() > 1)
+                {
+                    exclude.AddRange(disagreeing);
+                }
+                return new AttemptResult(null, reason, false, exclude, rejected) { Receipts = Report(jobId, queryHash, runs, null, verifiable, deadlinePassed: false), Busy = busy };
             }
 
             // Quorum reached: cancel losers and stragglers at once, then fetch from the fastest agreeing host (the
@@ -779,6 +790,12 @@ public sealed class Coordinator
         public double CommitLatencyMs { get; private set; }
         public long FetchedBytes { get; set; }
         public JobErrorCode? FailureCode { get; private set; }
+
+        /// <summary>The host turned the job down for lack of room (declined at capacity, or a Busy error): worth asking
+        /// again after a backoff, not a fault to exclude it for.</summary>
+        public bool Busy => FailureCode == JobErrorCode.Busy
+            || Failure?.StartsWith("declined: at capacity", StringComparison.Ordinal) == true
+            || Failure?.Contains("(worker.max_jobs_per_peer)", StringComparison.Ordinal) == true;
         public string? FailureDetail { get; private set; }
         public bool Reported { get; set; }
 

@@ -28,7 +28,7 @@ public sealed record CertificateVerification(bool IsValid, string? Error, string
 public static class CertificateVerifier
 {
     /// <summary>Checks <paramref name="certificate"/> against the rows of <paramref name="result"/>.</summary>
-    /// <param name="certificate">The <c>dcc1:</c> text.</param>
+    /// <param name="certificate">The <c>dcc2:</c> text.</param>
     /// <param name="result">The rows the certificate should vouch for (their canonical hash is recomputed here).</param>
     /// <param name="quorum">How many agreeing hosts you require.</param>
     public static CertificateVerification Verify(string certificate, QueryResult result, int quorum)

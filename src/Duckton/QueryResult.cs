@@ -59,7 +59,7 @@ public sealed record QueryVerification
     public TimeSpan Latency { get; init; }
 
     /// <summary>
-    /// The agreeing hosts' signed commits (<c>dcc1:</c>...), for a remote result; anyone can check it offline with
+    /// The agreeing hosts' signed commits (<c>dcc2:</c>...), for a remote result; anyone can check it offline with
     /// <see cref="CertificateVerifier"/>. Null for a local result.
     /// </summary>
     public string? Certificate { get; init; }

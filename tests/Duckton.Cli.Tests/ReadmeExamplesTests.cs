@@ -34,6 +34,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
     [
         ("./test.sh", "runs every suite, this one included; CI and the lead run it"),
         ("dotnet publish src/Duckton.Extension", "Duckton.Extension.Tests publishes the extension itself (ExtensionBuild.EnsurePublished) and loads the result"),
+        ("dotnet add package Duckton", "Duckton.Library.Tests PackageTests packs the packages into a local feed and runs this in a fresh console project with an empty NuGet cache (and dotnet tool install for Duckton.Tool)"),
         ("duckdb -unsigned", "needs the duckdb CLI, which is not installed here; Duckton.Extension.Tests loads the extension into libduckdb with allow_unsigned_extensions from CoreCLR, Node and C instead"),
     ];
 
@@ -343,7 +344,7 @@ public sealed partial class ReadmeExamplesTests : IDisposable
         return blocks.Select(b => b with { Text = replace.Aggregate(b.Text, (t, r) => r.Item1.Replace(t, r.Item2)) }).ToList();
     }
 
-    [GeneratedRegex(@"(?:--listen\s+[^\s:]+:|--dashboard\s+)([0-9]+)")]
+    [GeneratedRegex(@"(?:--listen\s+[^\s:]+:|--dashboard\s+|--port\s+)([0-9]+)")]
     private static partial Regex ListenPort();
 
     [GeneratedRegex(@"--base-port\s+([0-9]+)")]
@@ -420,6 +421,18 @@ public sealed partial class ReadmeExamplesTests : IDisposable
                         }
                         // Any other untagged block is a diagram, not an example.
                         break;
+                    case "csharp":
+                    {
+                        // C# runs in the library's own tests and samples; here every API name the example uses must be
+                        // public API of the Duckton package (tracked in its PublicAPI files), so the README cannot drift.
+                        var api = string.Concat(Directory.GetFiles(Path.Combine(CliRunner.RepoRoot, "src", "Duckton"), "PublicAPI.*.txt").Select(File.ReadAllText));
+                        foreach (var name in Regex.Matches(block.Text, @"(?:new |\.)([A-Z]\w+)").Select(m => m.Groups[1].Value).Where(n => n is not "WriteLine"))
+                        {
+                            Assert.True(api.Contains(name, StringComparison.Ordinal), $"{where}: {name} is not public API of the Duckton package");
+                        }
+                        ran++;
+                        break;
+                    }
                     default:
                         Assert.Fail($"{where}: a ```{block.Lang} block this test does not know how to run");
                         break;
@@ -510,6 +523,17 @@ public sealed partial class ReadmeExamplesTests : IDisposable
                         Assert.Contains(lines, l => l.StartsWith($"{r.Groups[1].Value}:{port} node_id=", StringComparison.Ordinal));
                     }
                 }
+                return null;
+            }
+            case "chain" when args.Count > 1 && args[1] == "up":
+            {
+                // The local chain: ready once it prints its API, which answers and says it is an emulator.
+                var (p, lines) = StartBackground(args, l => l.StartsWith("ready rpc=http://127.0.0.1:", StringComparison.Ordinal));
+                background.Add(p);
+                var rpc = lines[^1]["ready rpc=".Length..].Trim();
+                using var http = new System.Net.Http.HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+                var info = http.GetStringAsync(rpc[..rpc.IndexOf("/api/v2", StringComparison.Ordinal)] + "/local/info").GetAwaiter().GetResult();
+                Assert.Contains("local-emulator", info, StringComparison.Ordinal);
                 return null;
             }
             case "dashboard":

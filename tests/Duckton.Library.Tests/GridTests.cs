@@ -45,7 +45,7 @@ public sealed class GridTests : IAsyncLifetime
         Assert.False(v.ExecutedLocally);
         Assert.True(v.Verified);
         Assert.True(v.Agreement >= 2, $"agreement {v.Agreement}");
-        Assert.StartsWith("dcc1:", v.Certificate, StringComparison.Ordinal);
+        Assert.StartsWith("dcc2:", v.Certificate, StringComparison.Ordinal);
         var row = Assert.Single(await result.ToListAsync());
         Assert.Equal((Int128)499500, row["total"]);
         Assert.Equal(1000L, row["n"]);
@@ -64,9 +64,9 @@ public sealed class GridTests : IAsyncLifetime
         Assert.Contains("different result hash", wrong.Error, StringComparison.Ordinal);
 
         // A tampered certificate fails its signatures (or decoding).
-        var raw = Convert.FromBase64String(v.Certificate!["dcc1:".Length..]);
+        var raw = Convert.FromBase64String(v.Certificate!["dcc2:".Length..]);
         raw[^10] ^= 0x5a;
-        Assert.False(CertificateVerifier.Verify("dcc1:" + Convert.ToBase64String(raw), result, quorum: 2).IsValid);
+        Assert.False(CertificateVerifier.Verify("dcc2:" + Convert.ToBase64String(raw), result, quorum: 2).IsValid);
 
         var peers = await requester.GetPeersAsync();
         Assert.Equal(3, peers.Count(p => p.Live));

@@ -253,6 +253,7 @@ public sealed class Coordinator
         var rejected = new List<string>();
         var started = _time.GetTimestamp();
         var attempt = 0;
+        var busyRetries = 0;
         var receipts = 0;
         string lastReason = "";
         while (true)
@@ -292,7 +293,13 @@ public sealed class Coordinator
             }
             var before = excluded.Count;
             excluded.UnionWith(result.Exclude);
-            if (excluded.Count == before && !result.Busy)
+            // Busy hosts are asked again after a backoff, a few times: room frees up as their jobs end, but a grid that
+            // stays full must still fail the query rather than retry forever.
+            if (result.Busy && excluded.Count == before)
+            {
+                busyRetries++;
+            }
+            if (excluded.Count == before && (!result.Busy || busyRetries > MaxBusyRetries))
             {
                 throw new GridQueryException($"re-dispatch cannot make progress after {attempt} attempt(s) (last reason: {lastReason})");
             }
@@ -340,6 +347,9 @@ public sealed class Coordinator
             return true;
         }
     }
+
+    /// <summary>Attempts repeated only because hosts were busy (declined at capacity or their share for this requester).</summary>
+    private const int MaxBusyRetries = 3;
 
     private sealed record AttemptResult(RemoteOutcome? Outcome, string Reason, bool Terminal, IReadOnlyList<string> Exclude, IReadOnlyList<string> Rejected)
     {

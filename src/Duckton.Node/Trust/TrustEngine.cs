@@ -58,6 +58,9 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     private readonly ConcurrentDictionary<string, bool> _vetted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task<bool>> _canaries = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Perf> _perf = new(StringComparer.Ordinal);
+
+    /// <summary>Smallest fetched result that counts as a throughput sample (64 KiB).</summary>
+    internal const long MinThroughputSampleBytes = 64 * 1024;
     private readonly ConcurrentDictionary<string, string> _flags = new(StringComparer.Ordinal);
     /// <summary>Node id → the first piece of objective evidence against it (mirrors the store's evidence table).</summary>
     private readonly ConcurrentDictionary<string, string> _evidence = new(StringComparer.Ordinal);
@@ -818,9 +821,11 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
                     const double alpha = 0.3;
                     p.LatencyMs = p.Samples == 0 ? v.LatencyMs : ((1 - alpha) * p.LatencyMs) + (alpha * v.LatencyMs);
                     p.Samples++;
-                    if (v.Bytes > 0)
+                    if (v.Bytes >= MinThroughputSampleBytes)
                     {
-                        // Throughput only from results this node actually fetched from the host.
+                        // Throughput only from results this node actually fetched from the host, and only from results
+                        // big enough for transfer to dominate: a few hundred bytes measure latency, not bandwidth, and
+                        // would rank a measured host below an unmeasured one (whose score is the neutral 0.5).
                         p.Bytes = p.ByteSamples == 0 ? v.Bytes : ((1 - alpha) * p.Bytes) + (alpha * v.Bytes);
                         p.ByteSamples++;
                     }

@@ -595,6 +595,8 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         if (verdict is { } v)
         {
             Issue(jobId, queryHash, [new HostVerdict(peer.NodeId, v, probe.Commit?.ResultHash ?? "", probe.Commit?.RowCount ?? 0, probe.LatencyMs, 0, probe.Detail ?? "canary")], c);
+            // Counted where the SQL status and the dashboard read it (a probe the host refused outright is not a judged run).
+            Store.RecordCanary(jobId, peer.NodeId, v);
         }
         var passed = verdict == Verdict.Correct;
         if (verdict is Verdict.Correct or Verdict.Incorrect or Verdict.Malformed)
@@ -1037,6 +1039,8 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     // ---------------------------------------------------------------- wiring (the grid's collaborator interfaces)
 
     int IReceiptSink.Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => Issue(jobId, queryHash, verdicts);
+
+    void IReceiptSink.RecordDrift(string jobId, int drifted) => Store.RecordDrift(jobId, drifted);
 
     void IGossipParticipant.IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) => IngestReceipt(payload.Span, fromPeer);
 

@@ -49,7 +49,7 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// </summary>
 public sealed class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 3;
+    private const int SchemaVersion = 4; // 4: the canaries and drift tables
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;

@@ -271,11 +271,13 @@ public sealed class DashboardData
     private JsonObject Verification(GridNode node, NodeConfig c, IReadOnlyList<Receipt> receipts)
     {
         var vetting = _host.Trust.Vetting();
+        // The newest job with receipts: what each worker committed and how the quorum judged it.
+        var job = receipts.Count > 0 ? receipts[0].JobId : null;
+        // Canaries and drift from the trust store, the rows p2p_status() shows (one read).
+        var checks = _host.Trust.Verification(job);
         JsonObject? last = null;
-        if (receipts.Count > 0)
+        if (job is not null)
         {
-            // The newest job with receipts: what each worker committed and how the quorum judged it.
-            var job = receipts[0].JobId;
             var ofJob = receipts.Where(r => r.JobId == job).ToList();
             var hashes = new JsonArray([.. ofJob.GroupBy(r => r.ResultHash, StringComparer.Ordinal).Select(g => (JsonNode)new JsonObject
             {
@@ -289,6 +291,7 @@ public sealed class DashboardData
                 ["agreement"] = ofJob.Count(r => r.Verdict == Verdict.Correct),
                 ["quorum"] = c.Scheduler.Quorum,
                 ["replicas"] = ofJob.Count,
+                ["drifted"] = checks.DriftedOfJob,
                 ["hashes"] = hashes,
             };
         }
@@ -304,6 +307,8 @@ public sealed class DashboardData
                 ["failed"] = vetting.Values.Count(v => !v.Passed),
                 ["canary_rate"] = c.Trust.CanaryRate,
             },
+            ["canaries"] = new JsonObject { ["run"] = checks.CanariesRun, ["failed"] = checks.CanariesFailed },
+            ["drift"] = new JsonObject { ["partitions"] = checks.DriftedCommits, ["queries"] = checks.DriftedQueries },
         };
     }
 

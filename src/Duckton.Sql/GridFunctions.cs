@@ -226,11 +226,13 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
         Duckton.Node.Trust.TrustEngine engine;
         long receipts;
         long vouches;
+        Duckton.Node.Trust.TrustStore.VerificationCounts checks;
         try
         {
             engine = host.Node.Trust;
             receipts = engine.Store.ReceiptCount();
             vouches = engine.Store.VouchCount();
+            checks = engine.Store.Verification();
         }
         catch (Duckton.DuckDB.DuckDBException e)
         {
@@ -257,6 +259,11 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("trust", "vouches_gossip_replayed", engine.VouchesReplayed.ToString(inv)),
             ("trust", "vouches_gossip_rejected", engine.VouchesRejected.ToString(inv)),
             ("trust", "attestation_verifier", engine.VerifierDescription()),
+            // The same stored counts the dashboard's verification section shows.
+            ("trust", "canaries_run", checks.CanariesRun.ToString(inv)),
+            ("trust", "canaries_failed", checks.CanariesFailed.ToString(inv)),
+            ("trust", "drift_partitions", checks.DriftedCommits.ToString(inv)),
+            ("trust", "drift_queries", checks.DriftedQueries.ToString(inv)),
         ];
     }
 }

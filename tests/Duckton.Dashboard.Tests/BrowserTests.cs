@@ -176,6 +176,16 @@ public sealed partial class BrowserTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(3, await page.Locator("#peers tbody tr").CountAsync());
         Assert.Contains("yes", await page.TextContentAsync("#order") ?? "", StringComparison.Ordinal);
 
+        // Canaries run and failed (the newcomers' warm-up probes; the SIMULATED cheater fails its own), and drift
+        // partitions: the page's rows equal p2p_status()'s, both read from the requester's trust store.
+        var checks = Sql(dir, "SELECT max(value) FILTER (key = 'canaries_run'), max(value) FILTER (key = 'canaries_failed'), max(value) FILTER (key = 'drift_partitions'), " +
+            "max(value) FILTER (key = 'drift_queries') FROM p2p_status() WHERE \"group\" = 'trust'")[1];
+        Assert.True(int.Parse(checks[0], CultureInfo.InvariantCulture) >= 3, $"canaries run: {checks[0]} (every newcomer gets one)");
+        Assert.True(int.Parse(checks[1], CultureInfo.InvariantCulture) >= 1, $"canaries failed: {checks[1]} (the SIMULATED cheater's)");
+        output.WriteLine($"p2p_status: canaries_run={checks[0]} canaries_failed={checks[1]} drift_partitions={checks[2]} drift_queries={checks[3]}");
+        var expected = $"canaries run{checks[0]}canaries failed{checks[1]}drift partitions (commits){checks[2]}queries with drift{checks[3]}";
+        await page.WaitForFunctionAsync($"() => document.getElementById('checks').textContent === '{expected}'", null, new PageWaitForFunctionOptions { Timeout = 30_000 });
+
         // A new query elsewhere: the open page updates by itself (server-sent events), no reload.
         var before = int.Parse(await Value("receipts"), CultureInfo.InvariantCulture);
         Sql(dir, "SELECT count(*) FROM p2p_query('SELECT 99 AS live_update', replicas => 3, quorum => 2, prefer => 'remote')");

@@ -112,6 +112,44 @@ public sealed class InputsTests(InputsFixture grid)
         Assert.Equal("<none>", grid.Requester.Meta("'SELECT 42 AS x'", options)["input_fingerprint"]);
     }
 
+    /// <summary>The trust group's drift rows of <c>p2p_status()</c>: commits left out for other input, and queries that had any.</summary>
+    private (long Partitions, long Queries) DriftStatus()
+    {
+        var r = grid.Requester.Rows("SELECT max(value) FILTER (key = 'drift_partitions'), max(value) FILTER (key = 'drift_queries') FROM p2p_status() WHERE \"group\" = 'trust'")[0];
+        return (long.Parse(r[0]!, System.Globalization.CultureInfo.InvariantCulture), long.Parse(r[1]!, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Commits_over_drifted_input_are_counted_as_drift_partitions_in_sql_and_on_the_dashboard()
+    {
+        var options = $", nodes => {Nodes(grid.H1, grid.H2, grid.H3)}, replicas => 3, quorum => 2, prefer => 'remote'";
+        // H3's commit is counted when it arrives before the attempt ends (H1 and H2 may close the quorum first):
+        // repeat the query until one attempt saw it. Only H3 has other input, so a query has at most one partition.
+        string? drifting = null;
+        for (var i = 0; i < 15 && drifting is null; i++)
+        {
+            var before = DriftStatus();
+            var meta = grid.Requester.Meta(Lit(DriftSql), options);
+            Assert.Equal("true", meta["verified"]);
+            var after = DriftStatus();
+            Assert.InRange(after.Partitions - before.Partitions, 0, 1);
+            Assert.Equal(after.Partitions - before.Partitions, after.Queries - before.Queries);
+            drifting = after.Partitions > before.Partitions ? meta["job_id"] : null;
+        }
+        Assert.True(drifting is not null, "H3's drifted commit was not counted in 15 queries");
+        // A query on the same input everywhere drifts nothing.
+        var quiet = DriftStatus();
+        Assert.Equal("true", grid.Requester.Meta("'SELECT 42 AS x'", options)["verified"]);
+        Assert.Equal(quiet, DriftStatus());
+
+        // The dashboard reads the same stored counts: the totals, and the drifted job's own partition.
+        var verification = new Duckton.Dashboard.DashboardData(grid.Requester.Host, TimeProvider.System).Snapshot()["verification"]!;
+        Assert.Equal(quiet.Partitions, (long)verification["drift"]!["partitions"]!);
+        Assert.Equal(quiet.Queries, (long)verification["drift"]!["queries"]!);
+        Assert.Equal(1, grid.Requester.Host.Trust.Verification(drifting).DriftedOfJob);
+        Assert.Equal(0, grid.Requester.Host.Trust.Verification("no-such-job").DriftedOfJob);
+    }
+
     [Fact]
     public void Pinning_an_input_keeps_hosts_on_other_input_out()
     {

@@ -104,6 +104,14 @@ public sealed class ProtocolTests
         Assert.True(drift.Reached);
         Assert.Equal(2, drift.Drifted);
         Assert.Equal(h1, drift.Agreed!.ResultHash);
+
+        // What is recorded as drift partitions: pinned, the same count; unpinned, commits over other input than the
+        // agreed commit's; without an agreement or a pin, nothing (no input to differ from); no fingerprint never drifts.
+        var all = new[] { SignedCommit(a, job, h1, pin), SignedCommit(b, job, h2, [9, 9]), SignedCommit(c, job, h1, pin), SignedCommit(d, job, h2, []) };
+        Assert.Equal(1, QuorumEvaluator.DriftedFrom(all, pin, null));
+        Assert.Equal(1, QuorumEvaluator.DriftedFrom(all, null, all[0]));
+        Assert.Equal(2, QuorumEvaluator.DriftedFrom(all, null, all[1]));
+        Assert.Equal(0, QuorumEvaluator.DriftedFrom(all, null, null));
     }
 
     [Fact]

@@ -74,6 +74,33 @@ public sealed class TrustStatusTests : IDisposable
         Assert.Null(_node.Host.Node.Trust.Verifier);
     }
 
+    [Fact]
+    public void Status_counts_canaries_run_and_failed_and_drift_partitions_from_the_trust_store()
+    {
+        var t = Trust();
+        foreach (var key in new[] { "canaries_run", "canaries_failed", "drift_partitions", "drift_queries" })
+        {
+            Assert.Equal("0", t[key]);
+        }
+        var store = _node.Host.Trust;
+        using var host = NodeIdentity.Create();
+        store.RecordCanary("canary-1", host.NodeId, Verdict.Correct);
+        store.RecordCanary("canary-2", host.NodeId, Verdict.Incorrect);
+        store.RecordCanary("canary-3", host.NodeId, Verdict.Timeout);
+        store.RecordCanary("canary-3", host.NodeId, Verdict.Timeout); // the same probe is one run
+        store.RecordDrift("job-a", 2);
+        store.RecordDrift("job-a", 1); // a re-dispatched attempt of the same job adds to it
+        store.RecordDrift("job-b", 1);
+        store.RecordDrift("job-c", 0); // no drift: nothing recorded
+        t = Trust();
+        Assert.Equal("3", t["canaries_run"]);
+        Assert.Equal("2", t["canaries_failed"]);
+        Assert.Equal("4", t["drift_partitions"]);
+        Assert.Equal("2", t["drift_queries"]);
+        Assert.Equal(3, store.Verification("job-a").DriftedOfJob);
+        Assert.Equal(0, store.Verification("job-c").DriftedOfJob);
+    }
+
     [Theory]
     [InlineData("p2p_vouch('b3:abc')", "not a node id")]
     [InlineData("p2p_vouch('b3:0000000000000000000000000000000000000000000000000000000000000000', weight => 1.5)", "out of range")]

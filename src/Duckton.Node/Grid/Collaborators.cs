@@ -29,6 +29,14 @@ public interface ITrustGate : ICandidateRanker, IDenyList
 public interface IReceiptSink
 {
     int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts);
+
+    /// <summary>
+    /// Notes that <paramref name="drifted"/> commits of an attempt at <paramref name="jobId"/> were left out of its quorum
+    /// because their input fingerprint differed. A sink without a trust store keeps no such count.
+    /// </summary>
+    void RecordDrift(string jobId, int drifted)
+    {
+    }
 }
 
 /// <summary>The trust side of gossip: receipts and vouches received from and pushed to peers.</summary>

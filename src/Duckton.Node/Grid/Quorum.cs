@@ -16,6 +16,17 @@ public sealed record QuorumOutcome(CommitMessage? Agreed, int Agreement, int Quo
 /// </summary>
 public static class QuorumEvaluator
 {
+    /// <summary>
+    /// How many of <paramref name="commits"/> were computed over other input than the query's: a non-empty fingerprint
+    /// that differs from the pin or, unpinned, from the agreed commit's (none without either). Such a commit is
+    /// partitioned out of the quorum and not judged.
+    /// </summary>
+    public static int DriftedFrom(IEnumerable<CommitMessage> commits, byte[]? pinnedFingerprint, CommitMessage? agreed)
+    {
+        var reference = pinnedFingerprint is { Length: > 0 } ? pinnedFingerprint : agreed?.InputFingerprint;
+        return reference is not { Length: > 0 } ? 0 : commits.Count(c => c.InputFingerprint.Length > 0 && !c.InputFingerprint.AsSpan().SequenceEqual(reference));
+    }
+
     public static QuorumOutcome Evaluate(IReadOnlyList<CommitMessage> commits, int quorum, byte[]? pinnedFingerprint = null)
     {
         var groups = new List<(CommitMessage Representative, int Count)>();

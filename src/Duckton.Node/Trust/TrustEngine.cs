@@ -735,6 +735,8 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         if (verdict is { } v)
         {
             Issue(jobId, queryHash, [new HostVerdict(peer.NodeId, v, probe.Commit?.ResultHash ?? "", probe.Commit?.RowCount ?? 0, probe.LatencyMs, 0, probe.Detail ?? "canary")], c);
+            // Counted where the SQL status and the dashboard read it (a probe the host refused outright is not a judged run).
+            Store.RecordCanary(jobId, peer.NodeId, v);
         }
         if (verdict == Verdict.Incorrect && probe.Commit is { } wrong)
         {
@@ -1249,6 +1251,8 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     // ---------------------------------------------------------------- wiring (the grid's collaborator interfaces)
 
     int IReceiptSink.Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => Issue(jobId, queryHash, verdicts);
+
+    void IReceiptSink.RecordDrift(string jobId, int drifted) => Store.RecordDrift(jobId, drifted);
 
     void IGossipParticipant.IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) => IngestReceipt(payload.Span, fromPeer);
 

@@ -64,7 +64,7 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// </summary>
 public sealed class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 3;
+    private const int SchemaVersion = 4; // 3: the evidence table; 4: the canaries and drift tables
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
@@ -107,6 +107,7 @@ public sealed class TrustStore : IDisposable
     private readonly Lock _pendingGate = new();
     private List<Receipt> _pending = [];
     private Dictionary<string, KnownPeer> _pendingPeers = new(StringComparer.Ordinal);
+    private List<VerificationEvent> _pendingEvents = [];
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopWriter = new();
     private readonly Task _writer;
@@ -242,6 +243,8 @@ public sealed class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS peers (node_id VARCHAR PRIMARY KEY, addr VARCHAR NOT NULL, attestation UTINYINT NOT NULL, free_memory_bytes UBIGINT NOT NULL,
                 free_threads UBIGINT NOT NULL, max_jobs UBIGINT NOT NULL, region VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, first_seen_ms UBIGINT NOT NULL,
                 last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
+            CREATE TABLE IF NOT EXISTS canaries (job_id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, verdict UTINYINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
+            CREATE TABLE IF NOT EXISTS drift (job_id VARCHAR NOT NULL, drifted BIGINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;
@@ -461,17 +464,20 @@ public sealed class TrustStore : IDisposable
     private void FlushLocked(DuckDBConnection connection, bool force)
     {
         List<Receipt> batch;
+        List<VerificationEvent> events;
         Dictionary<string, PerfSample> perf;
         Dictionary<string, KnownPeer> peers;
         lock (_pendingGate)
         {
             var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval;
-            if (_pending.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
+            if (_pending.Count == 0 && _pendingEvents.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
             {
                 return;
             }
             batch = _pending;
             _pending = [];
+            events = _pendingEvents;
+            _pendingEvents = [];
             // Performance samples and peer sightings change with every query or heartbeat: committed at most every SlowWriteInterval (and on read or Dispose).
             if (slowDue)
             {
@@ -487,7 +493,7 @@ public sealed class TrustStore : IDisposable
                 peers = [];
             }
         }
-        if (batch.Count == 0 && perf.Count == 0 && peers.Count == 0)
+        if (batch.Count == 0 && events.Count == 0 && perf.Count == 0 && peers.Count == 0)
         {
             return;
         }
@@ -512,6 +518,17 @@ public sealed class TrustStore : IDisposable
                     p.NodeId, p.Address, (long)p.Attestation, U(p.FreeMemoryBytes), U(p.FreeThreads), U(p.MaxJobs), p.Region, p.Enabled,
                     U((ulong)Math.Max(0, p.FirstSeen.ToUnixTimeMilliseconds())), U((ulong)Math.Max(0, p.LastSeen.ToUnixTimeMilliseconds())), p.RttMs, seq,
                     string.Join('\n', p.Networks), string.Join('\n', p.Groups));
+            }
+            foreach (var e in events)
+            {
+                if (e.Verdict is { } verdict)
+                {
+                    connection.QueryWith("INSERT OR IGNORE INTO canaries VALUES ($1, $2, $3::UTINYINT, $4::UBIGINT, $5::UBIGINT)", e.JobId, e.NodeId, (long)verdict, U((ulong)Math.Max(0, e.TsMs)), seq);
+                }
+                else
+                {
+                    connection.QueryWith("INSERT INTO drift VALUES ($1, $2, $3::UBIGINT, $4::UBIGINT)", e.JobId, (long)e.Drifted, U((ulong)Math.Max(0, e.TsMs)), seq);
+                }
             }
             // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
             foreach (var chunk in batch.Chunk(64))
@@ -540,6 +557,7 @@ public sealed class TrustStore : IDisposable
             lock (_pendingGate)
             {
                 _pending.InsertRange(0, batch); // retried by the next flush
+                _pendingEvents.InsertRange(0, events);
                 foreach (var (nodeId, p) in perf)
                 {
                     _pendingPerf.TryAdd(nodeId, p);
@@ -636,7 +654,7 @@ public sealed class TrustStore : IDisposable
     {
         lock (_pendingGate)
         {
-            return _pending.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
+            return _pending.Count > 0 || _pendingEvents.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
         }
     }
 
@@ -976,6 +994,51 @@ public sealed class TrustStore : IDisposable
 
     /// <summary>How many receipts this store holds (about any worker, from every process sharing it).</summary>
     public long ReceiptCount() => Session(connection => ReadLong(connection.QueryWith("SELECT count(*) FROM receipts"), 0, 0));
+
+    // ---------------------------------------------------------------- canaries and drift partitions
+
+    /// <summary>A canary's outcome (<see cref="Verdict"/> set) or a query's drift partition (<see cref="Drifted"/> commits), written behind with receipts.</summary>
+    private sealed record VerificationEvent(string JobId, string? NodeId, Verdict? Verdict, int Drifted, long TsMs);
+
+    /// <summary>Records one canary probe that was judged (<paramref name="verdict"/>: Correct passed, anything else failed).</summary>
+    public void RecordCanary(string jobId, string nodeId, Verdict verdict)
+    {
+        lock (_pendingGate)
+        {
+            _pendingEvents.Add(new VerificationEvent(jobId, nodeId, verdict, 0, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        }
+        Wake();
+    }
+
+    /// <summary>Records that <paramref name="drifted"/> commits of job <paramref name="jobId"/> were left out of its quorum for other input (nothing for 0).</summary>
+    public void RecordDrift(string jobId, int drifted)
+    {
+        if (drifted <= 0)
+        {
+            return;
+        }
+        lock (_pendingGate)
+        {
+            _pendingEvents.Add(new VerificationEvent(jobId, null, null, drifted, _time.GetUtcNow().ToUnixTimeMilliseconds()));
+        }
+        Wake();
+    }
+
+    /// <summary>Canaries and drift partitions as stored (this process's pending ones included), and the drift of one job.</summary>
+    public readonly record struct VerificationCounts(long CanariesRun, long CanariesFailed, long DriftedCommits, long DriftedQueries, long DriftedOfJob);
+
+    /// <summary>
+    /// What <c>p2p_status()</c> and the dashboard show about canaries and drift, in one read:
+    /// <paramref name="jobId"/> (optional) also gives that job's drifted commits.
+    /// </summary>
+    public VerificationCounts Verification(string? jobId = null)
+    {
+        var rows = Session(connection => connection.QueryWith(
+            "SELECT (SELECT count(*) FROM canaries), (SELECT count(*) FROM canaries WHERE verdict <> $1::UTINYINT), " +
+            "(SELECT coalesce(sum(drifted), 0) FROM drift)::BIGINT, (SELECT count(DISTINCT job_id) FROM drift), " +
+            "(SELECT coalesce(sum(drifted), 0) FROM drift WHERE job_id = $2)::BIGINT", (long)Verdict.Correct, jobId));
+        return new VerificationCounts(ReadLong(rows, 0, 0), ReadLong(rows, 1, 0), ReadLong(rows, 2, 0), ReadLong(rows, 3, 0), ReadLong(rows, 4, 0));
+    }
 
     /// <summary>Blocks (or re-blocks with a new reason) a node id or wallet. Every process sharing the store honours it from its next query.</summary>
     public void Block(string id, BlockKind kind, string reason, string source = "manual")

@@ -115,6 +115,24 @@ public sealed class SandboxCancelTests
     }
 
     [Fact]
+    public async Task Overlapping_jobs_reuse_the_warm_workers_instead_of_starting_new_ones()
+    {
+        using var executor = new SandboxExecutor(s_worker, EngineOptions.Default,
+            new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), WarmWorkers = 2 }, 1, NullLogger.Instance);
+        for (var round = 0; round < 6; round++)
+        {
+            // Two jobs at once, each long enough (a few hundred ms) to overlap.
+            var jobs = Enumerable.Range(0, 2).Select(_ => executor.ExecuteAsync("SELECT count(*) AS n FROM range(20000000) t(i) WHERE i % 7 = 3", CancellationToken.None)).ToArray();
+            foreach (var job in jobs)
+            {
+                (await job).Result.Dispose();
+            }
+        }
+        // Only the two warm workers ever ran (each overlap used to start a third process and close one that came back).
+        Assert.True(executor.WorkersStarted <= 2, $"workers started: {executor.WorkersStarted}");
+    }
+
+    [Fact]
     public void Jobs_cancelled_while_their_worker_starts_leave_no_worker_behind()
     {
         using var executor = Executor(TimeSpan.FromSeconds(30));

@@ -29,6 +29,7 @@ public sealed class SandboxExecutor : IJobExecutor
     private readonly ConcurrentQueue<Task<SandboxWorker>> _warm = new();
     private readonly string _spillDirectory;
     private int _started;
+    private int _busy;
     private volatile bool _disposed;
 
     public SandboxExecutor(IReadOnlyList<string> command, EngineOptions engine, SandboxOptions sandbox, int threads, ILogger logger)
@@ -106,6 +107,7 @@ public sealed class SandboxExecutor : IJobExecutor
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var worker = await TakeAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _busy);
         try
         {
             // A cancel first interrupts the job inside the worker, which answers at once and stays warm (starting a
@@ -141,6 +143,7 @@ public sealed class SandboxExecutor : IJobExecutor
             // Reused only after a clean end (a result, an SQL error, or a cancel it acknowledged): never after a kill, a
             // limit, or a broken pipe.
             var reusable = worker.EndedCleanly && !worker.WasKilled && !_sandbox.ProcessPerJob;
+            Interlocked.Decrement(ref _busy);
             if (reusable && !_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
             {
                 _warm.Enqueue(Task.FromResult(worker));
@@ -183,9 +186,14 @@ public sealed class SandboxExecutor : IJobExecutor
         return await StartWorkerAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Starts workers until the warm ones and those running a job make <see cref="SandboxOptions.WarmWorkers"/> (a busy
+    /// worker comes back to the pool when its job ends cleanly). Counting only the idle ones started a process whenever
+    /// jobs overlapped, and the one that came back then found the pool full and was closed: a process per overlap.
+    /// </summary>
     private void Replenish()
     {
-        while (!_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
+        while (!_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(1, _sandbox.WarmWorkers))
         {
             var start = StartWorkerAsync(CancellationToken.None);
             start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,

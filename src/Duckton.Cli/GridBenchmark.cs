@@ -210,8 +210,8 @@ internal static class GridBenchmark
         using var database = Duckton.DuckDB.DuckDBDatabase.Open(null);
         using var connection = database.Connect();
         var local = new QueryOverrides { Prefer = PlannerPreference.Local };
-        var direct = Measure(runs, 1, () => connection.QueryAll(sql).Dispose());
-        var via = Measure(runs, 1, () => node.Query(sql, local).Result.Dispose());
+        // Interleaved (direct, local, direct, ...) so both see the same machine load.
+        var (direct, via) = MeasurePair(runs, 1, () => connection.QueryAll(sql).Dispose(), () => node.Query(sql, local).Result.Dispose());
         return (direct, via);
     }
 
@@ -354,19 +354,24 @@ internal static class GridBenchmark
         }
         var ta = new double[runs];
         var tb = new double[runs];
+        TimeSpan cpuA = TimeSpan.Zero, cpuB = TimeSpan.Zero;
         for (var i = 0; i < runs; i++)
         {
+            var cpu = Environment.CpuUsage.TotalTime;
             var start = Stopwatch.GetTimestamp();
             a();
             ta[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            var mid = Environment.CpuUsage.TotalTime;
+            cpuA += mid - cpu;
             start = Stopwatch.GetTimestamp();
             b();
             tb[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            cpuB += Environment.CpuUsage.TotalTime - mid;
         }
         Array.Sort(ta);
         Array.Sort(tb);
         var p99 = Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1);
-        return (new Stats(ta[runs / 2], ta[p99], 0), new Stats(tb[runs / 2], tb[p99], 0));
+        return (new Stats(ta[runs / 2], ta[p99], cpuA.TotalMilliseconds / runs), new Stats(tb[runs / 2], tb[p99], cpuB.TotalMilliseconds / runs));
     }
 
     /// <summary>The anchor: <paramref name="total"/> bytes over one TLS 1.3 SslStream on loopback, 1 MiB writes.</summary>

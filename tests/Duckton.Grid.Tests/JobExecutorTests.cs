@@ -53,3 +53,96 @@ public sealed class JobExecutorTests
         Assert.Equal(1, Answer(executor));
     }
 }
+
+/// <summary>Cancelling sandboxed jobs: a worker stops an interrupted job and stays warm; one that does not is killed.</summary>
+public sealed class SandboxCancelTests
+{
+    private static readonly IReadOnlyList<string> s_worker = ["dotnet", Path.Combine(AppContext.BaseDirectory, "duckton.dll")];
+    private const string Endless = "SELECT sum(hash(i)) AS s FROM range(100000000000) t(i)";
+
+    private static SandboxExecutor Executor(TimeSpan grace) =>
+        new(s_worker, EngineOptions.Default, new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), WarmWorkers = 1, CancelGrace = grace }, 1, NullLogger.Instance);
+
+    private static long Answer(IJobExecutor executor)
+    {
+        using var result = executor.ExecuteAsync("SELECT 42 AS answer", CancellationToken.None).GetAwaiter().GetResult().Result;
+        return result.RowCount;
+    }
+
+    private static OperationCanceledException CancelAfter(IJobExecutor executor, string sql, TimeSpan after)
+    {
+        using var cts = new CancellationTokenSource(after);
+        return Assert.ThrowsAny<OperationCanceledException>(() => executor.ExecuteAsync(sql, cts.Token).GetAwaiter().GetResult().Result.Dispose());
+    }
+
+    /// <summary>Runs <paramref name="sql"/> with a cancel after <paramref name="after"/>; finishing first is fine too.</summary>
+    private static void TryRun(IJobExecutor executor, string sql, TimeSpan after)
+    {
+        using var cts = new CancellationTokenSource(after);
+        try
+        {
+            executor.ExecuteAsync(sql, cts.Token).GetAwaiter().GetResult().Result.Dispose();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [Fact]
+    public void A_cancelled_running_job_is_stopped_by_its_worker_which_then_serves_the_next_job()
+    {
+        using var executor = Executor(TimeSpan.FromSeconds(30)); // generous: this test is about the interrupt, not the kill
+        Assert.Equal(1, Answer(executor));
+        Assert.Equal(1, executor.WorkersStarted);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = CancelAfter(executor, Endless, TimeSpan.FromMilliseconds(500));
+        Assert.Contains("worker stopped it", e.Message, StringComparison.Ordinal);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"the cancel took {sw.Elapsed.TotalSeconds:0.0} s");
+        // The same process answers the next job: no replacement was started.
+        Assert.Equal(1, Answer(executor));
+        Assert.Equal(1, executor.WorkersStarted);
+    }
+
+    [Fact]
+    public void A_worker_that_does_not_stop_within_the_grace_is_killed_and_replaced()
+    {
+        using var executor = Executor(TimeSpan.Zero); // no grace: the kill follows the interrupt at once
+        Assert.Equal(1, Answer(executor));
+        var e = CancelAfter(executor, Endless, TimeSpan.FromMilliseconds(500));
+        Assert.Contains("killed", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, Answer(executor));
+        Assert.True(executor.WorkersStarted >= 2, $"workers started: {executor.WorkersStarted}");
+    }
+
+    [Fact]
+    public async Task Overlapping_jobs_reuse_the_warm_workers_instead_of_starting_new_ones()
+    {
+        using var executor = new SandboxExecutor(s_worker, EngineOptions.Default,
+            new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), WarmWorkers = 2 }, 1, NullLogger.Instance);
+        for (var round = 0; round < 6; round++)
+        {
+            // Two jobs at once, each long enough (a few hundred ms) to overlap.
+            var jobs = Enumerable.Range(0, 2).Select(_ => executor.ExecuteAsync("SELECT count(*) AS n FROM range(20000000) t(i) WHERE i % 7 = 3", CancellationToken.None)).ToArray();
+            foreach (var job in jobs)
+            {
+                (await job).Result.Dispose();
+            }
+        }
+        // Only the two warm workers ever ran (each overlap used to start a third process and close one that came back).
+        Assert.True(executor.WorkersStarted <= 2, $"workers started: {executor.WorkersStarted}");
+    }
+
+    [Fact]
+    public void Jobs_cancelled_while_their_worker_starts_leave_no_worker_behind()
+    {
+        using var executor = Executor(TimeSpan.FromSeconds(30));
+        // Cancelled long before a fresh .NET worker process can be ready: each used to drop the starting worker (left
+        // running, idle) and make the next job start another.
+        for (var i = 0; i < 5; i++)
+        {
+            TryRun(executor, "SELECT 1", TimeSpan.FromMilliseconds(30));
+        }
+        Assert.Equal(1, Answer(executor));
+        Assert.True(executor.WorkersStarted <= 2, $"workers started: {executor.WorkersStarted}");
+    }
+}

@@ -159,7 +159,7 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
     }
 
     [Fact]
-    public void A_timed_out_job_stops_burning_CPU_at_once_because_its_worker_is_killed()
+    public void A_timed_out_job_stops_burning_CPU_at_once_because_its_worker_stops_it_or_is_killed()
     {
         Answer(grid.Requester, grid.A);
         var host = grid.A.Pid;
@@ -167,7 +167,7 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         var error = Assert.Throws<QueryFailedException>(() =>
             grid.Requester.Host.Node.Query("SELECT sum(hash(i)) AS s FROM range(100000000000) t(i)", On(grid.A, timeoutMs: 3000)).Result.Dispose());
         output.WriteLine($"failed after {sw.ElapsedMilliseconds} ms: {error.Message}");
-        // The worker that ran it is killed: within a moment no process of the host's tree is busy.
+        // The worker that ran it interrupts the job (or is killed after sandbox.CancelGrace): within a moment no process of the host's tree is busy.
         Thread.Sleep(1000);
         var before = ProcessTree.TreeCpuSeconds(host);
         var busyBefore = ProcessTree.Descendants(host).ToDictionary(p => p, ProcessTree.CpuSeconds);

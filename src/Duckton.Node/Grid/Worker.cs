@@ -567,7 +567,10 @@ public sealed class Worker : IDisposable
                 try
                 {
                     // Fingerprint the inputs first: a host whose copy differs from the requester's pin refuses before any work.
-                    inputs = await Task.Run(() => worker._executor.Inputs.Snapshot(dispatch.Sql, linked.Token), CancellationToken.None).ConfigureAwait(false);
+                    // (Off the frame loop only when there are files to hash: a host that shares none has nothing to read.)
+                    inputs = worker._executor.Inputs.Enabled
+                        ? await Task.Run(() => worker._executor.Inputs.Snapshot(dispatch.Sql, linked.Token), CancellationToken.None).ConfigureAwait(false)
+                        : InputSnapshot.None;
                     if (dispatch.InputPin.Length > 0 && !dispatch.InputPin.AsSpan().SequenceEqual(inputs.Fingerprint))
                     {
                         throw new InvalidOperationException(

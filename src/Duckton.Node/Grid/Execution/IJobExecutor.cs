@@ -52,6 +52,12 @@ public sealed record SandboxOptions
     /// <summary>Result bytes a sandboxed job keeps in the host's memory before the rest goes to an owner-only spill file.</summary>
     public long SpoolMemoryBytes { get; init; } = 8L << 20;
 
+    /// <summary>
+    /// How long a cancelled job's worker has to stop it after the interrupt before it is killed (an interrupted worker
+    /// stays warm for the next job; DuckDB stops within milliseconds, so only a worker that hangs reaches this).
+    /// </summary>
+    public TimeSpan CancelGrace { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>Worker processes kept started and waiting for a job.</summary>
     public int WarmWorkers { get; init; } = 1;
 

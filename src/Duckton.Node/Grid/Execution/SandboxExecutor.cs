@@ -29,6 +29,7 @@ public sealed class SandboxExecutor : IJobExecutor
     private readonly ConcurrentQueue<Task<SandboxWorker>> _warm = new();
     private readonly string _spillDirectory;
     private int _started;
+    private int _busy;
     private volatile bool _disposed;
 
     public SandboxExecutor(IReadOnlyList<string> command, EngineOptions engine, SandboxOptions sandbox, int threads, ILogger logger)
@@ -106,21 +107,43 @@ public sealed class SandboxExecutor : IJobExecutor
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
         var worker = await TakeAsync(cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _busy);
         try
         {
-            using (cancellationToken.Register(static w => ((SandboxWorker)w!).Kill(), worker))
+            // A cancel first interrupts the job inside the worker, which answers at once and stays warm (starting a
+            // replacement process costs far more CPU than the small job a lost race usually is); a worker that has not
+            // answered within the grace is killed, so a runaway job still stops and its memory is returned.
+            using var kill = new CancellationTokenSource();
+            var job = worker.NextJob();
+            using (kill.Token.Register(static w => ((SandboxWorker)w!).Kill(), worker))
+            using (cancellationToken.Register(static s =>
             {
-                return await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes, cancellationToken).ConfigureAwait(false);
+                var (w, n, k, grace) = ((SandboxWorker, int, CancellationTokenSource, TimeSpan))s!;
+                w.Interrupt(n);
+                try
+                {
+                    k.CancelAfter(grace);
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The job already ended.
+                }
+            }, (worker, job, kill, _sandbox.CancelGrace)))
+            {
+                // Reads end with the job's last frame, or when a killed worker's pipe closes.
+                return await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes, CancellationToken.None).ConfigureAwait(false);
             }
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
         {
-            throw new OperationCanceledException("the job was cancelled; its worker process was killed", cancellationToken);
+            throw new OperationCanceledException(worker.WasKilled ? "the job was cancelled; its worker process was killed" : "the job was cancelled; its worker stopped it", cancellationToken);
         }
         finally
         {
-            // Reused only after a clean end (a result, or an SQL error): never after a kill, a limit, or a broken pipe.
-            var reusable = worker.EndedCleanly && !_sandbox.ProcessPerJob && !cancellationToken.IsCancellationRequested;
+            // Reused only after a clean end (a result, an SQL error, or a cancel it acknowledged): never after a kill, a
+            // limit, or a broken pipe.
+            var reusable = worker.EndedCleanly && !worker.WasKilled && !_sandbox.ProcessPerJob;
+            Interlocked.Decrement(ref _busy);
             if (reusable && !_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
             {
                 _warm.Enqueue(Task.FromResult(worker));
@@ -142,7 +165,14 @@ public sealed class SandboxExecutor : IJobExecutor
             {
                 w = await pending.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The job was cancelled while this worker was still starting: it goes back to the pool (it used to be
+                // dropped here and left running, one idle process per cancelled job).
+                _warm.Enqueue(pending);
+                throw;
+            }
+            catch (Exception e)
             {
                 _logger.SandboxWorkerFailed(e);
                 continue;
@@ -156,9 +186,14 @@ public sealed class SandboxExecutor : IJobExecutor
         return await StartWorkerAsync(ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Starts workers until the warm ones and those running a job make <see cref="SandboxOptions.WarmWorkers"/> (a busy
+    /// worker comes back to the pool when its job ends cleanly). Counting only the idle ones started a process whenever
+    /// jobs overlapped, and the one that came back then found the pool full and was closed: a process per overlap.
+    /// </summary>
     private void Replenish()
     {
-        while (!_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
+        while (!_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(1, _sandbox.WarmWorkers))
         {
             var start = StartWorkerAsync(CancellationToken.None);
             start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
@@ -211,6 +246,8 @@ internal sealed class SandboxWorker : IDisposable
     private readonly StringBuilder _stderr = new();
     private int _killed;
     private int _disposed;
+    private int _jobs;
+    private readonly SemaphoreSlim _stdin = new(1, 1);
 
     private SandboxWorker(Process process, KernelGroup? group, SandboxLimits limits, string directory)
     {
@@ -360,6 +397,7 @@ internal sealed class SandboxWorker : IDisposable
     {
         var output = _process.StandardOutput.BaseStream;
         EndedCleanly = false;
+        await _stdin.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             await SandboxPipe.WriteAsync(_process.StandardInput.BaseStream, SandboxPipe.Query, Encoding.UTF8.GetBytes(sql), ct).ConfigureAwait(false);
@@ -367,6 +405,10 @@ internal sealed class SandboxWorker : IDisposable
         catch (IOException)
         {
             throw Died("it ended before taking the job");
+        }
+        finally
+        {
+            _stdin.Release();
         }
         SpooledBatches? spool = null;
         ResultSchema? schema = null;
@@ -397,6 +439,9 @@ internal sealed class SandboxWorker : IDisposable
                         case SandboxPipe.Error:
                             EndedCleanly = true;
                             throw new InvalidOperationException(Encoding.UTF8.GetString(payload));
+                        case SandboxPipe.Cancelled:
+                            EndedCleanly = true;
+                            throw new OperationCanceledException("the worker stopped the job on a cancel");
                         default:
                             throw new InvalidDataException($"the sandbox worker sent an unexpected frame '{(char)frame.Type}'");
                     }
@@ -450,6 +495,41 @@ internal sealed class SandboxWorker : IDisposable
             return new JobLimitException($"memory limit: the job exceeded its memory budget of {_limits.MemoryBytes >> 20} MiB; its worker process could not allocate more and ended");
         }
         return new InvalidOperationException($"the sandboxed worker process failed: {when} (exit code {code}){(tail.Length > 0 ? ": " + tail[Math.Max(0, tail.Length - 500)..] : "")}");
+    }
+
+    /// <summary>The number the worker gives the next job it is sent (it counts its <c>Q</c> frames from 1).</summary>
+    public int NextJob() => Interlocked.Increment(ref _jobs);
+
+    /// <summary>True once <see cref="Kill"/> ran: the worker is never reused.</summary>
+    public bool WasKilled => Volatile.Read(ref _killed) != 0;
+
+    /// <summary>
+    /// Asks the worker to stop job <paramref name="job"/> (running or about to start: it interrupts DuckDB and answers <c>X</c>). Never throws and never blocks
+    /// the caller (a cancel callback): the frame is written on the thread pool, after any job frame being written.
+    /// </summary>
+    public void Interrupt(int job)
+    {
+        _ = Task.Run(async () =>
+        {
+            var payload = new byte[4];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(payload, (uint)job);
+            try
+            {
+                await _stdin.WaitAsync().ConfigureAwait(false);
+                try
+                {
+                    await SandboxPipe.WriteAsync(_process.StandardInput.BaseStream, SandboxPipe.Cancel, payload, CancellationToken.None).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _stdin.Release();
+                }
+            }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+            {
+                // The worker is gone or being disposed: nothing left to stop.
+            }
+        });
     }
 
     /// <summary>Kills the process at once (SIGKILL): the kernel takes back all its memory.</summary>

@@ -5,8 +5,9 @@ namespace Duckton.Node.Grid.Execution;
 
 /// <summary>
 /// Frames between a host and its sandbox worker over the worker's stdin/stdout: one type byte, a u32 LE length, the
-/// payload. Host to worker: <c>Q</c> (SQL). Worker to host: <c>R</c> ready, <c>S</c> schema, <c>B</c> batch (wire
-/// encoding), <c>D</c> done, <c>E</c> error message, <c>M</c> memory-limit message.
+/// payload. Host to worker: <c>Q</c> (SQL), <c>C</c> cancel (u32 LE: the number of the job
+/// to stop, counting <c>Q</c> frames from 1). Worker to host: <c>R</c> ready, <c>S</c> schema, <c>B</c> batch (wire
+/// encoding), <c>D</c> done, <c>E</c> error message, <c>M</c> memory-limit message, <c>X</c> the job stopped on a cancel.
 /// </summary>
 internal static class SandboxPipe
 {
@@ -17,6 +18,8 @@ internal static class SandboxPipe
     public const byte Done = (byte)'D';
     public const byte Error = (byte)'E';
     public const byte Memory = (byte)'M';
+    public const byte Cancel = (byte)'C';
+    public const byte Cancelled = (byte)'X';
 
     /// <summary>Largest frame either side accepts (a batch is a few MiB at most; the wire's own frame limit is 16 MiB).</summary>
     public const int MaxFrameBytes = 64 << 20;

@@ -75,43 +75,128 @@ public static partial class SandboxWorkerProcess
         using var stdout = new BufferedStream(Console.OpenStandardOutput(), 1 << 16);
         SandboxPipe.Write(stdout, SandboxPipe.Ready, []);
         stdout.Flush();
-        while (true)
+        // stdin is read on its own thread so a cancel reaches the job while it runs: the engine is interrupted and this
+        // process stays warm for the next job (a kill would cost the host a new process). The host still kills us if
+        // the interrupt does not end the job within its grace.
+        var jobs = new System.Collections.Concurrent.BlockingCollection<(int Number, string Sql)>();
+        var current = new Job();
+        var reader = new Thread(() => ReadCommands(stdin, jobs, current)) { IsBackground = true, Name = "sandbox stdin" };
+        reader.Start();
+        foreach (var (number, sql) in jobs.GetConsumingEnumerable())
         {
-            var frame = SandboxPipe.ReadAsync(stdin, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-            if (frame is not { } f)
+            if (sql.Length == 0 && number < 0)
             {
-                RemoveWorkingDirectory();
-                return 0; // the host closed the pipe (it is done with this worker, or it exited)
-            }
-            string sql;
-            try
-            {
-                if (f.Type != SandboxPipe.Query)
-                {
-                    return 2;
-                }
-                sql = Encoding.UTF8.GetString(f.Buffer, 0, f.Length);
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(f.Buffer);
+                return 2; // an unexpected frame
             }
             if (cpuSeconds > 0)
             {
                 // RLIMIT_CPU counts the whole process: the soft cap is what this process has used so far plus one job's share.
                 SetLimit(RlimitCpu, (ulong)Math.Ceiling(Environment.CpuUsage.TotalTime.TotalSeconds + cpuSeconds), soft: true);
             }
-            RunOne(engine, sql, stdout, memory);
+            using var cancel = current.Begin(number);
+            RunOne(engine, sql, stdout, memory, cancel.Token);
+            current.End();
             stdout.Flush();
+        }
+        RemoveWorkingDirectory();
+        return 0; // the host closed the pipe (it is done with this worker, or it exited)
+    }
+
+    /// <summary>The job being run (its number and cancel source), shared by the job loop and the stdin reader.</summary>
+    private sealed class Job
+    {
+        private readonly Lock _gate = new();
+        private int _number;
+        private int _cancelledUpTo;
+        private CancellationTokenSource? _cancel;
+
+        public CancellationTokenSource Begin(int number)
+        {
+            var cts = new CancellationTokenSource();
+            lock (_gate)
+            {
+                _number = number;
+                _cancel = cts;
+                if (_cancelledUpTo >= number)
+                {
+                    cts.Cancel(); // cancelled before it started
+                }
+            }
+            return cts;
+        }
+
+        public void End()
+        {
+            lock (_gate)
+            {
+                _cancel = null;
+            }
+        }
+
+        /// <summary>Stops job <paramref name="number"/> if it runs now or has not started yet; a cancel for a finished job is ignored.</summary>
+        public void Cancel(int number)
+        {
+            lock (_gate)
+            {
+                _cancelledUpTo = Math.Max(_cancelledUpTo, number);
+                if (_cancel is not null && _number == number)
+                {
+                    _cancel.Cancel();
+                }
+            }
         }
     }
 
-    private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory)
+    private static void ReadCommands(Stream stdin, System.Collections.Concurrent.BlockingCollection<(int Number, string Sql)> jobs, Job current)
+    {
+        var received = 0;
+        try
+        {
+            while (SandboxPipe.ReadAsync(stdin, CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } f)
+            {
+                try
+                {
+                    if (f.Type == SandboxPipe.Query)
+                    {
+                        jobs.Add((++received, Encoding.UTF8.GetString(f.Buffer, 0, f.Length)));
+                    }
+                    else if (f.Type == SandboxPipe.Cancel && f.Length == 4)
+                    {
+                        current.Cancel((int)System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(f.Buffer));
+                    }
+                    else
+                    {
+                        jobs.Add((-1, ""));
+                        return;
+                    }
+                }
+                finally
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(f.Buffer);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The host went away: the same as a closed pipe.
+        }
+        finally
+        {
+            jobs.CompleteAdding();
+        }
+    }
+
+    private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory, CancellationToken ct)
     {
         ResultSet result;
         try
         {
-            result = engine.Execute(sql);
+            result = engine.Execute(sql, ct);
+        }
+        catch (OperationCanceledException)
+        {
+            SandboxPipe.Write(stdout, SandboxPipe.Cancelled, []);
+            return;
         }
         catch (DuckDBException e) when (e.Message.Contains("Out of Memory", StringComparison.OrdinalIgnoreCase))
         {
@@ -125,7 +210,7 @@ public static partial class SandboxWorkerProcess
         }
         catch (Exception e)
         {
-            SandboxPipe.Write(stdout, SandboxPipe.Error, Encoding.UTF8.GetBytes(e.Message));
+            SandboxPipe.Write(stdout, ct.IsCancellationRequested ? SandboxPipe.Cancelled : SandboxPipe.Error, ct.IsCancellationRequested ? [] : Encoding.UTF8.GetBytes(e.Message));
             return;
         }
         using (result)
@@ -136,6 +221,11 @@ public static partial class SandboxWorkerProcess
             var hasher = new CanonicalResultHasher(result.Schema);
             foreach (var batch in result.Batches)
             {
+                if (ct.IsCancellationRequested)
+                {
+                    SandboxPipe.Write(stdout, SandboxPipe.Cancelled, []);
+                    return;
+                }
                 hasher.Add(batch);
                 SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
             }

@@ -90,7 +90,7 @@ public sealed class EconomicsRuntime : IDisposable
 
     /// <summary>The node's wallet; a clear error when there is none.</summary>
     public TonWallet Wallet() => TryWallet() ?? throw new EconomicsException(
-        $"no wallet for {Settings.NetworkName}: SELECT * FROM p2p_wallet(create => true) (or import => '/path/to/mnemonic.txt')");
+        $"no wallet for {Settings.NetworkName}: SELECT * FROM p2p_wallet(generate => true) (or import => '/path/to/mnemonic.txt')");
 
     /// <summary>The address a mnemonic gives on this network (no chain access).</summary>
     public TonAddress AddressOf(IReadOnlyList<string> words)

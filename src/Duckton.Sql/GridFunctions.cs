@@ -212,6 +212,11 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("status", "planner_prefer", c.Planner.Prefer.ToConfigString()),
             ("status", "execution_mode", c.Planner.LocalExecutionEnabled ? "local+grid" : "remote-only (never executes locally)"),
         };
+        if (c.Economics.Enabled)
+        {
+            // From the configuration only: p2p_status never builds a chain client.
+            rows.Add(("status", "network", Duckton.Node.Economics.EconomicsSettings.NameOf(c.Economics.Network)));
+        }
         rows.AddRange(TrustRows(c, live));
         return TextResult.GroupKeyValue(rows);
     }

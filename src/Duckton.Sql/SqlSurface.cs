@@ -38,6 +38,13 @@ public static class SqlSurface
         new TrustTermsFunction(host),
         new NodeMetadataFunction(host),
         new StatusFunction(host),
+        new EconomicsFunction(host),
+        new WalletFunction(host),
+        new ContractsFunction(host),
+        new ChainParamsFunction(host, feesOnly: true),
+        new ChainParamsFunction(host, feesOnly: false),
+        new StakeFunction(host, unstake: false),
+        new StakeFunction(host, unstake: true),
     ];
 
     /// <summary>Registers every function on <paramref name="connection"/> (a raw <c>duckdb_connection</c>).</summary>
@@ -58,12 +65,16 @@ public sealed class NodeHost : IDisposable
 {
     private readonly Lazy<GridNode> _node;
     private readonly Lazy<TrustStore> _trust;
+    private readonly Lazy<Duckton.Node.Economics.EconomicsHost> _economics;
 
     /// <param name="configDirectory">The resolved configuration directory.</param>
     /// <param name="environment">Environment accessor (tests inject one); the process environment by default.</param>
     public NodeHost(string configDirectory, Func<string, string?>? environment = null)
     {
         Config = new ConfigStore(configDirectory, environment);
+        // Time and Logger are init-only: read them when first needed, after the initializer ran.
+        _economics = new Lazy<Duckton.Node.Economics.EconomicsHost>(() => new Duckton.Node.Economics.EconomicsHost(Config, Time, Logger),
+            LazyThreadSafetyMode.ExecutionAndPublication);
         _trust = new Lazy<TrustStore>(() => TrustStore.Open(configDirectory, Config.Effective().Config.Trust.StorePath, Time), LazyThreadSafetyMode.ExecutionAndPublication);
         _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions
             {
@@ -83,6 +94,9 @@ public sealed class NodeHost : IDisposable
 
     public ConfigStore Config { get; }
 
+    /// <summary>The economics runtime's owner: builds nothing (no chain client, no connection) while economics is off.</summary>
+    public Duckton.Node.Economics.EconomicsHost Economics => _economics.Value;
+
     public GridNode Node => _node.Value;
 
     /// <summary>The persistent receipts, penalties, vouches and deny-list, opened on first use.</summary>
@@ -90,6 +104,10 @@ public sealed class NodeHost : IDisposable
 
     public void Dispose()
     {
+        if (_economics.IsValueCreated)
+        {
+            _economics.Value.Dispose();
+        }
         if (_node.IsValueCreated)
         {
             _node.Value.Dispose();

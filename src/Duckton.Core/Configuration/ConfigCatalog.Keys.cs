@@ -159,7 +159,8 @@ public static partial class ConfigCatalog
         Choice("economics.custody", "noncustodial", ["noncustodial"], "Custody model (only noncustodial exists)."),
         Choice("economics.accounting_unit", "ton", ["ton"], "Accounting unit (only ton exists)."),
         Choice("economics.chain", "ton", ["ton"], "Settlement chain (only ton exists)."),
-        Choice("economics.network", TonNetwork.Testnet, "TON network; mainnet also needs mainnet_confirmed = true."),
+        Choice("economics.network", TonNetwork.Testnet, "TON network: local (the emulator of duckton chain up), testnet, or mainnet (also needs mainnet_confirmed = true)."),
+        Millis("economics.rpc_timeout_ms", 10000, 100, "Longest wait for one reply of the TON API; a call gives up after two such waits."),
         Bool("economics.mainnet_confirmed", false, "Explicit opt-in to real TON on mainnet."),
         Choice("economics.default_payment", PaymentMode.Auto, "Payment of a query: free, paid, or auto (public data free, internal/sensitive paid)."),
         Text("economics.fee_recipient", "", "TON address receiving platform fees (required for channel/onchain settlement)."),
@@ -234,13 +235,14 @@ public static partial class ConfigCatalog
         // [economics.testnet] and [economics.mainnet]: one shape (the typed TonNetworkConfig serves both)
         .. TonNetworkKeys("testnet"),
         .. TonNetworkKeys("mainnet"),
+        .. TonNetworkKeys("local"),
     ];
 
     /// <summary>The keys of one TON network's section (<c>economics.testnet</c>, <c>economics.mainnet</c>).</summary>
     private static ConfigKey[] TonNetworkKeys(string n) =>
     [
         // [economics.{n}]
-        Text($"economics.{n}.rpc", "", $"toncenter-compatible API endpoint ({n}); empty = toncenter's public endpoint.", StringRule.HttpUrl),
+        Text($"economics.{n}.rpc", "", $"toncenter-compatible API endpoint ({n}); empty = toncenter's public endpoint (local: http://127.0.0.1:8081/api/v2, what duckton chain up serves).", StringRule.HttpUrl),
         Text($"economics.{n}.explorer", "", $"Block explorer used for links ({n}); empty = tonviewer."),
         Text($"economics.{n}.api_key_file", "", $"File holding the API key of the endpoint ({n}).", StringRule.AbsolutePath),
         Text($"economics.{n}.api_key", "", $"API key of the endpoint ({n}); prefer api_key_file.", secret: true),

@@ -103,6 +103,8 @@ public enum TonNetwork
 {
     Testnet,
     Mainnet,
+    /// <summary>The local emulator of <c>duckton chain up</c> (no real TON).</summary>
+    Local,
 }
 
 /// <summary>Values of the configuration keys typed <c>PaymentMode</c>.</summary>

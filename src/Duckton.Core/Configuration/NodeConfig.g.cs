@@ -887,7 +887,7 @@ public sealed partial record TonWalletConfig
 /// <summary>The <c>[economics.&lt;network&gt;]</c> section.</summary>
 public sealed partial record TonNetworkConfig
 {
-    /// <summary>toncenter-compatible API endpoint (per network); empty = toncenter's public endpoint. (<c>economics.&lt;network&gt;.rpc</c>)</summary>
+    /// <summary>toncenter-compatible API endpoint (per network); empty = toncenter's public endpoint (local: http://127.0.0.1:8081/api/v2, what duckton chain up serves). (<c>economics.&lt;network&gt;.rpc</c>)</summary>
     public string Rpc { get; init; } = "";
     /// <summary>Block explorer used for links (per network); empty = tonviewer. (<c>economics.&lt;network&gt;.explorer</c>)</summary>
     public string Explorer { get; init; } = "";
@@ -924,8 +924,10 @@ public sealed partial record EconomicsConfig
     public string AccountingUnit { get; init; } = "";
     /// <summary>Settlement chain (only ton exists). (<c>economics.chain</c>)</summary>
     public string Chain { get; init; } = "";
-    /// <summary>TON network; mainnet also needs mainnet_confirmed = true. (<c>economics.network</c>)</summary>
+    /// <summary>TON network: local (the emulator of duckton chain up), testnet, or mainnet (also needs mainnet_confirmed = true). (<c>economics.network</c>)</summary>
     public TonNetwork Network { get; init; }
+    /// <summary>Longest wait for one reply of the TON API; a call gives up after two such waits. (<c>economics.rpc_timeout_ms</c>)</summary>
+    public TimeSpan RpcTimeout { get; init; }
     /// <summary>Explicit opt-in to real TON on mainnet. (<c>economics.mainnet_confirmed</c>)</summary>
     public bool MainnetConfirmed { get; init; }
     /// <summary>Payment of a query: free, paid, or auto (public data free, internal/sensitive paid). (<c>economics.default_payment</c>)</summary>
@@ -954,6 +956,8 @@ public sealed partial record EconomicsConfig
     public TonNetworkConfig Testnet { get; init; } = null!;
     /// <summary>The <c>[economics.mainnet]</c> section.</summary>
     public TonNetworkConfig Mainnet { get; init; } = null!;
+    /// <summary>The <c>[economics.local]</c> section.</summary>
+    public TonNetworkConfig Local { get; init; } = null!;
 
     internal static EconomicsConfig Bind(ConfigReader r, string p) => new()
     {
@@ -963,6 +967,7 @@ public sealed partial record EconomicsConfig
         AccountingUnit = r.Text(p + "accounting_unit"),
         Chain = r.Text(p + "chain"),
         Network = r.Enum<TonNetwork>(p + "network"),
+        RpcTimeout = r.Duration(p + "rpc_timeout_ms"),
         MainnetConfirmed = r.Bool(p + "mainnet_confirmed"),
         DefaultPayment = r.Enum<PaymentMode>(p + "default_payment"),
         FeeRecipient = r.Text(p + "fee_recipient"),
@@ -977,6 +982,7 @@ public sealed partial record EconomicsConfig
         Pricing = EconomicsPricingConfig.Bind(r, p + "pricing."),
         Testnet = TonNetworkConfig.Bind(r, p + "testnet."),
         Mainnet = TonNetworkConfig.Bind(r, p + "mainnet."),
+        Local = TonNetworkConfig.Bind(r, p + "local."),
     };
 }
 

@@ -21,7 +21,7 @@ public static class NodeConfigSource
 
     /// <summary>Sibling sections of one shape that share a record: parent, instances, placeholder, record prefix.</summary>
     private static readonly (string Parent, string[] Instances, string Placeholder, string RecordPrefix)[] s_shared =
-        [("economics", ["testnet", "mainnet"], "network", "Ton")];
+        [("economics", ["testnet", "mainnet", "local"], "network", "Ton")];
 
     private sealed class Section(string path)
     {

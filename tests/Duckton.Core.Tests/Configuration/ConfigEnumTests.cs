@@ -49,7 +49,7 @@ public class ConfigEnumTests
         RoundTrips<TempDirPolicy>("ephemeral", "inherit", "custom");
         RoundTrips<SandboxLimitsMode>("inherit_budget", "explicit");
         RoundTrips<SettlementKind>("noop", "channel", "onchain", "mock");
-        RoundTrips<TonNetwork>("testnet", "mainnet");
+        RoundTrips<TonNetwork>("testnet", "mainnet", "local");
         RoundTrips<PaymentMode>("free", "paid", "auto");
         RoundTrips<PricingModel>("metered", "fixed");
     }

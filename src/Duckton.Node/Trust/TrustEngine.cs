@@ -700,14 +700,24 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
                 }, CancellationToken.None)));
             }
         }
-        // A canary asked again while its host is busy may start its last probe at the end of the busy window.
-        var bound = Task.Delay(CanaryBusyWindow + CanaryTimeout + TimeSpan.FromSeconds(1), _time, cancellationToken);
+        var started = _time.GetTimestamp();
+        var bound = Task.Delay(CanaryTimeout + TimeSpan.FromSeconds(1), _time, cancellationToken);
+        var extended = false;
         while (ready < needed && pending.Count > 0)
         {
             var done = await Task.WhenAny([.. pending, bound]).ConfigureAwait(false);
             if (done == bound)
             {
-                break;
+                // Only canaries asking a busy host again earn more time: one may start its last probe at the end of
+                // the busy window. A silent host still costs the first query no more than the canary timeout.
+                if (extended || Volatile.Read(ref _busyCanaries) == 0)
+                {
+                    break;
+                }
+                extended = true;
+                var left = CanaryBusyWindow + CanaryTimeout + TimeSpan.FromSeconds(1) - _time.GetElapsedTime(started);
+                bound = Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken);
+                continue;
             }
             var t = (Task<bool>)done;
             pending.Remove(t);
@@ -729,23 +739,42 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         // directory) vet the same hosts at once, so busy answers are the norm right after they join.
         var s = c.Scheduler;
         var started = _time.GetTimestamp();
-        for (var busy = 0; ; busy++)
+        var counted = false;
+        try
         {
-            var (passed, wasBusy) = await RunCanaryOnceAsync(coordinator, peer, c, cancellationToken).ConfigureAwait(false);
-            if (!wasBusy)
+            for (var busy = 0; ; busy++)
             {
-                return passed;
+                var (passed, wasBusy) = await RunCanaryOnceAsync(coordinator, peer, c, cancellationToken).ConfigureAwait(false);
+                if (!wasBusy)
+                {
+                    return passed;
+                }
+                var left = CanaryBusyWindow - _time.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero || !coordinator.TakeRetryToken(s))
+                {
+                    return false;
+                }
+                if (!counted)
+                {
+                    counted = true;
+                    Interlocked.Increment(ref _busyCanaries);
+                }
+                var backoff = Math.Min(s.BackoffInitial.TotalMilliseconds * Math.Pow(2, Math.Min(busy, 30)), s.BackoffMax.TotalMilliseconds);
+                var delay = TimeSpan.FromMilliseconds(Math.Max(0, backoff * (1 - (s.BackoffJitterFrac * Random.Shared.NextDouble()))));
+                await Task.Delay(delay < left ? delay : left, _time, cancellationToken).ConfigureAwait(false);
             }
-            var left = CanaryBusyWindow - _time.GetElapsedTime(started);
-            if (left <= TimeSpan.Zero || !coordinator.TakeRetryToken(s))
+        }
+        finally
+        {
+            if (counted)
             {
-                return false;
+                Interlocked.Decrement(ref _busyCanaries);
             }
-            var backoff = Math.Min(s.BackoffInitial.TotalMilliseconds * Math.Pow(2, Math.Min(busy, 30)), s.BackoffMax.TotalMilliseconds);
-            var delay = TimeSpan.FromMilliseconds(Math.Max(0, backoff * (1 - (s.BackoffJitterFrac * Random.Shared.NextDouble()))));
-            await Task.Delay(delay < left ? delay : left, _time, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Canaries currently asking a busy host again (the warm-up waits longer only for them).</summary>
+    private int _busyCanaries;
 
     /// <summary>One canary probe: (passed, the host declined it as busy so nothing was judged).</summary>
     private async Task<(bool Passed, bool Busy)> RunCanaryOnceAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)

@@ -92,8 +92,8 @@ public sealed class NodeIdentity : IDisposable
         }
         // First start: creation is serialised across processes by an exclusive lock file, so two nodes starting at once
         // end up with one key; the key itself appears atomically (written to a temporary file, then renamed).
-        using var creationLock = AcquireCreationLock(directory);
-        if (Exists(path))
+        using var creationLock = AcquireCreationLock(directory, path);
+        if (creationLock is null || Exists(path))
         {
             return new NodeIdentity(Ed25519Key.FromSeed(ReadSeed(path)), directory, path);
         }
@@ -211,8 +211,11 @@ public sealed class NodeIdentity : IDisposable
 
     private static bool Exists(string path) => File.Exists(path) || Directory.Exists(path) || new FileInfo(path).LinkTarget is not null;
 
-    /// <summary>Holds an exclusive lock on <c>.node_key.lock</c> until disposed; waits up to 10 s for another process creating the key.</summary>
-    private static FileStream AcquireCreationLock(string directory)
+    /// <summary>
+    /// Holds an exclusive lock on <c>.node_key.lock</c> until disposed; waits up to 60 s for another process creating the
+    /// key. Null when the key appeared meanwhile: processes starting together need not take the lock one by one to read it.
+    /// </summary>
+    private static FileStream? AcquireCreationLock(string directory, string keyPath)
     {
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
@@ -220,7 +223,7 @@ public sealed class NodeIdentity : IDisposable
             options.UnixCreateMode = FileMode600;
         }
         var path = Path.Combine(directory, "." + KeyFileName + ".lock");
-        var deadline = Environment.TickCount64 + 10_000;
+        var deadline = Environment.TickCount64 + 60_000;
         while (true)
         {
             try
@@ -230,6 +233,10 @@ public sealed class NodeIdentity : IDisposable
             catch (IOException) when (Environment.TickCount64 < deadline)
             {
                 Thread.Sleep(10); // another process is creating the key
+                if (Exists(keyPath))
+                {
+                    return null;
+                }
             }
         }
     }

@@ -150,6 +150,42 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task One_identitys_share_stays_bounded_across_its_processes_and_its_canary_waits_for_room_instead_of_failing_the_host()
+    {
+        // Held results are dropped after 3 s (worker.result_hold_ms), which frees the identity's share again.
+        var host = Host("share", "[worker]\nresult_hold_ms = 3000\n");
+        var r = RequesterOf(host);
+        // Another process on the requester's own config directory (one identity, as shells sharing it are) takes the
+        // identity's whole share of the 3-slot host and leaves the results unfetched.
+        using var same = NodeIdentity.LoadOrCreate(r.ConfigDirectory);
+        Assert.Equal(r.Host.Node.NodeId, same.NodeId);
+        await using var c = await Connect(same, host);
+        var holds = new List<(MessageType Type, string Text)>();
+        for (var i = 0; i < 3; i++)
+        {
+            holds.Add(await OfferAndDispatch(c, JobIds.NewJobId()));
+        }
+        output.WriteLine("the other process's three jobs: " + string.Join(" | ", holds));
+        Assert.Equal(2, holds.Count(h => h.Type == MessageType.Commit)); // still bounded: all but one of the 3 slots, whatever process asks
+        Assert.Contains(holds, h => h.Type == MessageType.Decline && h.Text.Contains("worker.max_jobs_per_peer", StringComparison.Ordinal));
+
+        // This process vets the host with a canary now: the host declines it as busy (the identity's share is taken).
+        // A busy host has not failed: the canary asks again with backoff and passes once the held results are dropped.
+        var node = r.Host.Node;
+        var grid = node.GridIfStarted!;
+        var peer = Assert.Single(grid.Membership.Live(), p => p.NodeId == host.NodeId);
+        var config = r.Host.Config.Effective().Config;
+        var sw = Stopwatch.StartNew();
+        var passed = await node.Trust.RunCanaryAsync(grid.Coordinator, peer, config, CancellationToken.None);
+        output.WriteLine($"canary passed={passed} after {sw.ElapsedMilliseconds} ms");
+        Assert.True(passed, "a canary declined as busy must be asked again, not count as failed");
+        Assert.True(sw.Elapsed >= TimeSpan.FromSeconds(1), $"the canary passed after {sw.Elapsed}: it was never declined, so this test proves nothing");
+        Assert.True(sw.Elapsed < Duckton.Node.Trust.TrustEngine.CanaryBusyWindow + Duckton.Node.Trust.TrustEngine.CanaryTimeout,
+            $"the canary took {sw.Elapsed}");
+        Assert.Equal(Duckton.Node.Trust.Standing.Vetted, node.Trust.Assess(peer, config, new QueryOverrides()).Standing);
+    }
+
+    [Fact]
     public async Task Finding2_one_identity_cannot_fill_the_connection_limit_and_idle_connections_are_closed()
     {
         var host = Host("conns", "[network]\nmax_connections_per_peer = 8\nidle_timeout_ms = 2000\nkeepalive_ms = 500\n");

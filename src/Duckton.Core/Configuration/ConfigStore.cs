@@ -214,24 +214,36 @@ public sealed class ConfigStore
             var resolved = ConfigLayers.ParseText(key, text, ConfigSource.Runtime, origin: null);
             parsed[ConfigCatalog.Get(key.Trim()).Key] = resolved;
         }
-        Dictionary<string, ResolvedValue> WithChanges()
+        bool AlreadySet(Dictionary<string, ResolvedValue> runtime) =>
+            parsed.All(p => runtime.TryGetValue(p.Key, out var v) && v.Value.Equals(p.Value.Value));
+        Dictionary<string, ResolvedValue> WithChanges(Dictionary<string, ResolvedValue> runtime)
         {
-            var runtime = LoadRuntimeLayer();
             foreach (var (key, value) in parsed)
             {
                 runtime[key] = value;
             }
             return runtime;
         }
+        // Setting what the runtime layer already holds (every shell on one config directory joining the same seeds)
+        // neither takes the lock nor rewrites the file: many processes would otherwise queue on the lock for nothing.
+        var current = LoadRuntimeLayer();
+        if (AlreadySet(current))
+        {
+            return Effective();
+        }
         // Validate without taking the lock, so a rejected change leaves the disk exactly as it was;
         // then validate again under the lock, against what other writers may have written meanwhile.
-        Resolve(WithChanges());
+        Resolve(WithChanges(current));
         lock (_writeLock)
         {
             using var fileLock = AcquireFileLock();
-            var runtime = WithChanges();
-            Resolve(runtime);
-            WriteRuntimeLayer(runtime);
+            var runtime = LoadRuntimeLayer();
+            if (!AlreadySet(runtime))
+            {
+                runtime = WithChanges(runtime);
+                Resolve(runtime);
+                WriteRuntimeLayer(runtime);
+            }
         }
         return Effective();
     }
@@ -269,7 +281,10 @@ public sealed class ConfigStore
         return Effective();
     }
 
-    /// <summary>Holds an exclusive lock on <c>.runtime.toml.lock</c> until disposed; waits up to 10 s for another writer.</summary>
+    /// <summary>
+    /// Holds an exclusive lock on <c>.runtime.toml.lock</c> until disposed; waits up to 30 s for other writers (each
+    /// holds it for one small write, but many processes on one directory of a starved machine queue behind each other).
+    /// </summary>
     private FileStream AcquireFileLock()
     {
         var directory = Path.GetDirectoryName(RuntimeFilePath)!;
@@ -280,7 +295,7 @@ public sealed class ConfigStore
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
-        var deadline = Environment.TickCount64 + 10_000;
+        var deadline = Environment.TickCount64 + 30_000;
         while (true)
         {
             try

@@ -62,7 +62,11 @@ public sealed record HostVerdict(string NodeId, Duckton.Core.Trust.Verdict Verdi
 }
 
 /// <summary>A single host's answer to a commit-only probe (canaries).</summary>
-public sealed record ProbeResult(CommitMessage? Commit, Duckton.Core.Trust.Verdict? Failure, string? Detail, double LatencyMs);
+public sealed record ProbeResult(CommitMessage? Commit, Duckton.Core.Trust.Verdict? Failure, string? Detail, double LatencyMs)
+{
+    /// <summary>The host declined for lack of room (no verdict): worth asking again after a backoff.</summary>
+    public bool Busy { get; init; }
+}
 
 /// <summary>A remote query that failed; <see cref="Terminal"/> when retrying cannot help.</summary>
 public sealed class GridQueryException(string message, bool terminal = true, Exception? inner = null) : Exception(message, inner)
@@ -321,7 +325,8 @@ public sealed class Coordinator
         }
     }
 
-    private bool TakeRetryToken(CoreConfig.SchedulerConfig s)
+    /// <summary>Takes one token of the retry budget shared by every retry this node makes (re-dispatches, busy canaries); false when empty.</summary>
+    internal bool TakeRetryToken(CoreConfig.SchedulerConfig s)
     {
         if (s.RetryBudgetMaxTokens <= 0)
         {
@@ -396,7 +401,7 @@ public sealed class Coordinator
                     : new ProbeResult(commit, null, null, ev.CommitLatencyMs);
             }
             var timedOut = ev.Failure?.StartsWith("timed out", StringComparison.Ordinal) == true;
-            return new ProbeResult(null, timedOut ? Duckton.Core.Trust.Verdict.Timeout : null, ev.Failure, sw.Elapsed.TotalMilliseconds);
+            return new ProbeResult(null, timedOut ? Duckton.Core.Trust.Verdict.Timeout : null, ev.Failure, sw.Elapsed.TotalMilliseconds) { Busy = ev.Busy };
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -808,7 +813,8 @@ public sealed class Coordinator
         /// again after a backoff, not a fault to exclude it for.</summary>
         public bool Busy => FailureCode == JobErrorCode.Busy
             || Failure?.StartsWith("declined: at capacity", StringComparison.Ordinal) == true
-            || Failure?.Contains("(worker.max_jobs_per_peer)", StringComparison.Ordinal) == true;
+            || Failure?.Contains("(worker.max_jobs_per_peer)", StringComparison.Ordinal) == true
+            || Failure?.Contains("(worker.max_pending_offers", StringComparison.Ordinal) == true;
         public string? FailureDetail { get; private set; }
         public bool Reported { get; set; }
 

@@ -49,6 +49,12 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     /// <summary>Longest a canary probe waits for a newcomer's commit.</summary>
     public static readonly TimeSpan CanaryTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a canary keeps asking a newcomer that declines it as busy (at capacity, or this identity's share of its
+    /// job slots taken), with the scheduler's backoff and retry budget, before the newcomer counts as not vetted.
+    /// </summary>
+    public static readonly TimeSpan CanaryBusyWindow = TimeSpan.FromSeconds(20);
+
     private readonly Func<TrustStore> _store;
     private readonly NodeIdentity _identity;
     private readonly Func<NodeConfig> _config;
@@ -697,13 +703,24 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
                 }, CancellationToken.None)));
             }
         }
+        var started = _time.GetTimestamp();
         var bound = Task.Delay(CanaryTimeout + TimeSpan.FromSeconds(1), _time, cancellationToken);
+        var extended = false;
         while (ready < needed && pending.Count > 0)
         {
             var done = await Task.WhenAny([.. pending, bound]).ConfigureAwait(false);
             if (done == bound)
             {
-                break;
+                // Only canaries asking a busy host again earn more time: one may start its last probe at the end of
+                // the busy window. A silent host still costs the first query no more than the canary timeout.
+                if (extended || Volatile.Read(ref _busyCanaries) == 0)
+                {
+                    break;
+                }
+                extended = true;
+                var left = CanaryBusyWindow + CanaryTimeout + TimeSpan.FromSeconds(1) - _time.GetElapsedTime(started);
+                bound = Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken);
+                continue;
             }
             var t = (Task<bool>)done;
             pending.Remove(t);
@@ -718,6 +735,53 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     /// <summary>Runs one canary on <paramref name="peer"/>; true when it committed the expected answer.</summary>
     public async Task<bool> RunCanaryAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(coordinator);
+        ArgumentNullException.ThrowIfNull(c);
+        // A host that declines for lack of room (its slots, or this identity's share of them, are taken) has not failed
+        // the canary: it is asked again after a backoff. Many processes on one identity (shells sharing a config
+        // directory) vet the same hosts at once, so busy answers are the norm right after they join.
+        var s = c.Scheduler;
+        var started = _time.GetTimestamp();
+        var counted = false;
+        try
+        {
+            for (var busy = 0; ; busy++)
+            {
+                var (passed, wasBusy) = await RunCanaryOnceAsync(coordinator, peer, c, cancellationToken).ConfigureAwait(false);
+                if (!wasBusy)
+                {
+                    return passed;
+                }
+                var left = CanaryBusyWindow - _time.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero || !coordinator.TakeRetryToken(s))
+                {
+                    return false;
+                }
+                if (!counted)
+                {
+                    counted = true;
+                    Interlocked.Increment(ref _busyCanaries);
+                }
+                var backoff = Math.Min(s.BackoffInitial.TotalMilliseconds * Math.Pow(2, Math.Min(busy, 30)), s.BackoffMax.TotalMilliseconds);
+                var delay = TimeSpan.FromMilliseconds(Math.Max(0, backoff * (1 - (s.BackoffJitterFrac * Random.Shared.NextDouble()))));
+                await Task.Delay(delay < left ? delay : left, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (counted)
+            {
+                Interlocked.Decrement(ref _busyCanaries);
+            }
+        }
+    }
+
+    /// <summary>Canaries currently asking a busy host again (the warm-up waits longer only for them).</summary>
+    private int _busyCanaries;
+
+    /// <summary>One canary probe: (passed, the host declined it as busy so nothing was judged).</summary>
+    private async Task<(bool Passed, bool Busy)> RunCanaryOnceAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)
+    {
         var sql = CanarySql();
         string expected;
         try
@@ -726,10 +790,14 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         }
         catch (Exception)
         {
-            return false;
+            return (false, false);
         }
         var jobId = Duckton.Core.Protocol.JobIds.NewJobId();
         var probe = await coordinator.ProbeAsync(peer, sql, jobId, c, CanaryTimeout, cancellationToken).ConfigureAwait(false);
+        if (probe.Busy)
+        {
+            return (false, true);
+        }
         var queryHash = Duckton.Core.Protocol.JobIds.QueryHash(GridNode.EngineVersion, sql);
         Verdict? verdict = probe.Commit is { } commit ? (commit.ResultHash == expected ? Verdict.Correct : Verdict.Incorrect) : probe.Failure;
         if (verdict is { } v)
@@ -749,7 +817,7 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             SetVetted(peer.NodeId, passed);
         }
-        return passed;
+        return (passed, false);
     }
 
     /// <summary>A fresh deterministic known-answer query (random constants, so answers cannot be memorised).</summary>

@@ -81,8 +81,11 @@ public sealed class TrustStore : IDisposable
     private long _mergedSeq;
     private long _blockSeqSeen = -1;
 
-    /// <summary>Longest a session waits for another process's session (they last milliseconds).</summary>
-    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Longest a session waits for other processes' sessions. Each lasts milliseconds, but many processes on one store
+    /// (shells sharing a config directory) starting together on a starved machine queue behind each other.
+    /// </summary>
+    public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>How often the background writer merges other processes' changes into this process's view.</summary>
     public static readonly TimeSpan MergeInterval = TimeSpan.FromMilliseconds(500);

@@ -419,4 +419,30 @@ public class ConfigStoreConcurrencyTests
         Assert.Equal(keys.Order(), overrides.Keys.Order());
         Assert.All(overrides.Values, v => Assert.Equal(7, v.AsInt));
     }
+
+    [Fact]
+    public void Setting_a_value_the_runtime_layer_already_holds_takes_no_lock_and_writes_nothing()
+    {
+        // Every shell on one config directory joining the same seeds sets discovery.bootstrap to what it already is.
+        using var dir = new TempConfigDir();
+        dir.Store().Set("discovery.bootstrap", "[\"10.0.0.5:9494\"]");
+        var written = File.ReadAllText(dir.RuntimeFile);
+        var stamp = File.GetLastWriteTimeUtc(dir.RuntimeFile);
+        var other = dir.Store();
+        // Another process holds the runtime layer's lock (as a writer would, or one starved mid-write).
+        var lockPath = Path.Combine(dir.ConfigDir, ".runtime.toml.lock");
+        using (new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var effective = other.Set("discovery.bootstrap", "[\"10.0.0.5:9494\"]");
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"a no-op set waited {sw.Elapsed} for the lock");
+            Assert.Equal(["10.0.0.5:9494"], effective.Config.Discovery.Bootstrap);
+            Assert.Equal(ConfigSource.Runtime, effective.SourceOf("discovery.bootstrap"));
+        }
+        Assert.Equal(written, File.ReadAllText(dir.RuntimeFile));
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(dir.RuntimeFile));
+        // A real change is still written (under the lock, which is free again).
+        other.Set("discovery.bootstrap", "[\"10.0.0.5:9494\", \"10.0.0.6:9494\"]");
+        Assert.Equal(["10.0.0.5:9494", "10.0.0.6:9494"], dir.Store().Effective().Config.Discovery.Bootstrap);
+    }
 }

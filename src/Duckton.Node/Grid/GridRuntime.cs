@@ -176,7 +176,11 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         }
         else
         {
-            var worker = new Worker(Identity, options, _trust, _receipts, _gossip, this, _faults, _jobs, _time, _logger) { Enabled = enabled };
+            var worker = new Worker(Identity, options, _trust, _receipts, _gossip, this, _faults, _jobs, _time, _logger)
+            {
+                Enabled = enabled,
+                Pricing = () => Economics.Pricing.QuoteFor(_config()),
+            };
             var old = Worker;
             Worker = worker;
             old?.Dispose();

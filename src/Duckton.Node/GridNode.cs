@@ -276,6 +276,12 @@ public sealed class GridNode : IDisposable
                 _ when grid is null => "local: no peers",
                 _ => $"local: the grid cannot meet the policy ({usable} usable host(s) for quorum {needed})",
             };
+            // Refused, never silently free: a paid query with economics off, or one this node would run itself (paid work is bought from hosts).
+            if (Economics.PaymentPolicy.IsPaid(config, overrides) && !remote)
+            {
+                throw new InvalidOperationException($"a paid query runs on hosts, and the planner chose to run this one here ({plannerReason}); join hosts whose price fits the bid, "
+                    + "pass prefer => 'remote', or use payment => 'free'");
+            }
             if (remote)
             {
                 if (grid is null)

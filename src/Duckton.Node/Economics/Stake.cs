@@ -90,8 +90,8 @@ public sealed class ChainStakeSource(ToncenterClient client, IVaultAddressResolv
         {
             return new StakeReading(0, 0, vault.ToRaw());
         }
-        var state = StakeVault.ParseState(await client.RunGetMethodAsync(vault, "get_vault_state", cancellationToken: cancellationToken).ConfigureAwait(false));
-        return new StakeReading(Saturate(state.Staked.Nanoton), Saturate(state.Unbonding.Nanoton), vault.ToRaw());
+        var (staked, cooling, _, _, _) = StakeVault.ParseState(await client.RunGetMethodAsync(vault, "get_vault_state", cancellationToken: cancellationToken).ConfigureAwait(false));
+        return new StakeReading(Saturate(staked.Nanoton), Saturate(cooling.Nanoton), vault.ToRaw());
     }
 
     private static ulong Saturate(UInt128 v) => v > ulong.MaxValue ? ulong.MaxValue : (ulong)v;

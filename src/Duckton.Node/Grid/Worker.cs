@@ -156,9 +156,11 @@ public sealed class Worker : IDisposable
 
     /// <summary>
     /// This host's price, read on every offer and dispatch (the runtime passes the live configuration, so
-    /// <c>p2p_pricing</c> applies without re-sharing). Free by default.
+    /// <c>p2p_pricing</c> applies without re-sharing). Null: it takes no paid jobs (economics off, the default).
     /// </summary>
-    public Func<PriceQuote> Pricing { get; init; } = static () => default;
+    public Func<PriceQuote?> Pricing { get; init; } = static () => null;
+
+    private const string NoPaidJobs = "this host takes no paid jobs (economics off; it serves the free grid only)";
 
     public int RunningJobs => Volatile.Read(ref _usedSlots);
 
@@ -214,7 +216,7 @@ public sealed class Worker : IDisposable
         {
             return "host is paused (p2p_pause)";
         }
-        if (offer.Paid && PriceProblem(Pricing(), offer.MaxBidNanoton) is { } price)
+        if (offer.Paid && (Pricing() is { } quote ? PriceProblem(quote, offer.MaxBidNanoton) : NoPaidJobs) is { } price)
         {
             return price;
         }
@@ -340,7 +342,7 @@ public sealed class Worker : IDisposable
                 var quote = Pricing();
                 var bid = new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), (byte)Options.SimulatedAttestation, 10)
                 {
-                    Quote = quote.IsFree ? null : quote,
+                    Quote = quote is { IsFree: false } ? quote : null,
                 };
                 if (Options.SimulatedAttestation > CoreConfig.AttestationLevel.L0)
                 {
@@ -370,7 +372,7 @@ public sealed class Worker : IDisposable
                 }
                 // Priced now, not at the offer: the price may have changed in between, and the host never runs below the current one.
                 var price = Pricing();
-                if (dispatch.AgreedPriceNanoton is { } agreed && PriceProblem(price, agreed, dispatch.TimeoutMs) is { } belowPrice)
+                if (dispatch.AgreedPriceNanoton is { } agreed && (price is { } p ? PriceProblem(p, agreed, dispatch.TimeoutMs) : NoPaidJobs) is { } belowPrice)
                 {
                     await SendError(connection, dispatch.JobId, JobErrorCode.NotAuthorized, belowPrice, ct).ConfigureAwait(false);
                     return;
@@ -403,7 +405,7 @@ public sealed class Worker : IDisposable
                     await SendError(connection, dispatch.JobId, JobErrorCode.Busy, "at capacity", ct).ConfigureAwait(false);
                     return;
                 }
-                var job = new HostJob(this, connection, dispatch, threads, memory, price);
+                var job = new HostJob(this, connection, dispatch, threads, memory, price ?? default);
                 if (!jobs.TryAdd(dispatch.JobId, job))
                 {
                     Release(peer, memory, threads);

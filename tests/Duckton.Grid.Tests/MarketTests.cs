@@ -90,22 +90,21 @@ public sealed class MarketTests(MarketFixture grid) : IClassFixture<MarketFixtur
     [Fact]
     public void A_host_that_quotes_one_price_and_claims_another_is_caught()
     {
-        var meta = Ran($"payment => 'paid', replicas => 3, quorum => 2, {Nodes(grid.Cheap, grid.Mid, grid.Overcharger)}");
-        Assert.DoesNotContain(grid.Overcharger.NodeId, CertifiedHosts(meta, 2));
-        // Its signed claim of 2 TON against its 1 TON quote: rejected and receipted as a malformed answer.
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        string verdicts;
-        do
+        // Its signed claim of 2 TON against its 1 TON quote is rejected and receipted as a malformed answer. A commit that
+        // lands after the quorum is cancelled unread (not judged), so the query repeats until the overcharger's was read.
+        string verdicts = "";
+        for (var i = 0; i < 8 && !verdicts.Contains("Malformed", StringComparison.Ordinal); i++)
         {
+            var meta = Ran($"payment => 'paid', replicas => 3, quorum => 2, {Nodes(grid.Cheap, grid.Mid, grid.Overcharger)}");
+            Assert.DoesNotContain(grid.Overcharger.NodeId, CertifiedHosts(meta, 2));
+            if (meta.TryGetValue("rejected", out var rejected) && rejected?.Contains(grid.Overcharger.NodeId, StringComparison.Ordinal) == true)
+            {
+                Assert.Contains("price mismatch", rejected);
+                Assert.Contains("claims 2 TON", rejected);
+            }
             verdicts = string.Join(",", grid.Requester.Rows($"SELECT verdict FROM p2p_receipts(worker => '{grid.Overcharger.NodeId}')").Select(r => r[0]));
         }
-        while (!verdicts.Contains("Malformed", StringComparison.Ordinal) && DateTime.UtcNow < deadline);
         Assert.Contains("Malformed", verdicts);
-        if (meta.TryGetValue("rejected", out var rejected) && rejected is not null && rejected.Contains(grid.Overcharger.NodeId, StringComparison.Ordinal))
-        {
-            Assert.Contains("price mismatch", rejected);
-            Assert.Contains("claims 2 TON", rejected);
-        }
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public class ConfigCatalogTests
             "worker", "liveness", "budget", "trust", "sybil", "storage", "planner", "limits", "sandbox", "economics"];
         Assert.Equal(groups, ConfigCatalog.Keys.Select(k => k.Group).Distinct());
         Assert.Contains("trust.weights", ConfigCatalog.Sections);
-        Assert.Equal(208, ConfigCatalog.Keys.Length);
+        Assert.Equal(209, ConfigCatalog.Keys.Length);
     }
 
     [Fact]

@@ -25,6 +25,7 @@ internal static class HostCommands
         ["flaky"] = SimulatedFault.Flaky,
         ["collude"] = SimulatedFault.Collude,
         ["split-view"] = SimulatedFault.SplitView,
+        ["overcharge"] = SimulatedFault.Overcharge,
     };
 
     public static string Describe(SimulatedFault f) => f switch
@@ -37,6 +38,7 @@ internal static class HostCommands
         SimulatedFault.Flaky => "SIMULATED flaky host (alternately stalls before committing and mid-stream)",
         SimulatedFault.Collude => "SIMULATED colluder (agrees with the other colluders on one wrong answer)",
         SimulatedFault.SplitView => "SIMULATED split-view equivocator (wrong answer to a random half of its jobs)",
+        SimulatedFault.Overcharge => "SIMULATED overcharger (its signed commit claims twice the price it quoted for a paid job)",
         _ => "honest",
     };
 

@@ -33,6 +33,8 @@ internal enum SimulatedFault
     /// the other half the right one, so different requesters (and different jobs) see different answers.
     /// </summary>
     SplitView,
+    /// <summary>Quotes its configured price in its bids, then claims twice that in the signed commit of a paid job (caught by the requester).</summary>
+    Overcharge,
 }
 
 /// <summary>
@@ -55,6 +57,8 @@ internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay
 
     private sealed class Job(SimulatedFault fault, TimeSpan commitDelay) : IJobFault
     {
+        public ulong ClaimedPrice(ulong honest) => fault == SimulatedFault.Overcharge ? (honest > ulong.MaxValue / 2 ? ulong.MaxValue : honest * 2) : honest;
+
         public async ValueTask<bool> BeforeCommitAsync(CancellationToken cancellationToken)
         {
             if (fault == SimulatedFault.StallCommit)

@@ -38,6 +38,14 @@ public sealed record GridNodeOptions
 
     /// <summary>Sees every job a host started by this node finished (the host's job log).</summary>
     public IJobObserver JobObserver { get; init; } = IJobObserver.None;
+
+    /// <summary>
+    /// Where hosts' stake is read with economics on (the economics runtime supplies a <see cref="Economics.ChainStakeSource"/>);
+    /// asked on every use, so it must return the same instance while its settings are unchanged. Never asked with
+    /// economics off: the stake source is then the null source (stake 0, no chain client, no connection). Null: with
+    /// economics on, stake is unknown (counts 0; stake requirements fail closed).
+    /// </summary>
+    public Func<NodeConfig, Economics.IStakeSource>? StakeSource { get; init; }
 }
 
 /// <summary>
@@ -71,10 +79,20 @@ public sealed class GridNode : IDisposable
             _ownStore = new Lazy<TrustStore>(() => Duckton.Node.Trust.TrustStore.Open(Config.ConfigDirectory, Config.Effective().Config.Trust.StorePath, _options.Time),
                 LazyThreadSafetyMode.ExecutionAndPublication);
         }
-        _trust = new Lazy<TrustEngine>(() => new TrustEngine(() => TrustStore, Identity, () => Config.Effective().Config, new LocalAnswers(this), _options.Time, _options.Logger),
+        _trust = new Lazy<TrustEngine>(() => new TrustEngine(() => TrustStore, Identity, () => Config.Effective().Config, new LocalAnswers(this), _options.Time, _options.Logger)
+            {
+                Stakes = new Economics.StakeBook(() => StakeSourceFor(Config.Effective().Config), () => Config.Effective().Config.Economics.Stake.Refresh, _options.Time, _options.Logger),
+            },
             LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
     }
+
+    private static readonly Economics.UnavailableStakeSource s_noChainSource =
+        new("economics is on but no chain stake source is wired (the economics runtime supplies it)");
+
+    /// <summary>The stake source for <paramref name="c"/>: the null source with economics off, whatever else is configured.</summary>
+    private Economics.IStakeSource StakeSourceFor(NodeConfig c) =>
+        !c.Economics.Enabled ? Economics.NullStakeSource.Instance : _options.StakeSource?.Invoke(c) ?? s_noChainSource;
 
     /// <summary>The node's one persistent trust store (injected by the host, or opened here on first use).</summary>
     public TrustStore TrustStore => _options.TrustStore is { } shared ? shared() : _ownStore!.Value;
@@ -258,6 +276,12 @@ public sealed class GridNode : IDisposable
                 _ when grid is null => "local: no peers",
                 _ => $"local: the grid cannot meet the policy ({usable} usable host(s) for quorum {needed})",
             };
+            // Refused, never silently free: a paid query with economics off, or one this node would run itself (paid work is bought from hosts).
+            if (Economics.PaymentPolicy.IsPaid(config, overrides) && !remote)
+            {
+                throw new InvalidOperationException($"a paid query runs on hosts, and the planner chose to run this one here ({plannerReason}); join hosts whose price fits the bid, "
+                    + "pass prefer => 'remote', or use payment => 'free'");
+            }
             if (remote)
             {
                 if (grid is null)

@@ -37,4 +37,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 1342, Level = LogLevel.Warning, Message = "Requester {NodeId} left {Strikes} committed results unfetched: refused for {Seconds} s and receipted (ResourceExceeded)")]
     public static partial void RequesterRateLimited(this ILogger logger, string nodeId, int strikes, double seconds);
+
+    [LoggerMessage(EventId = 1360, Level = LogLevel.Warning, Message = "Reading the stake of {NodeId} failed; its last reading (or none: stake unknown, counted 0) stays in use")]
+    public static partial void StakeReadFailed(this ILogger logger, string nodeId, Exception exception);
 }

@@ -24,6 +24,19 @@ internal static class AdminRows
         return Rows(effective, keys);
     }
 
+    /// <summary>Applies <paramref name="changes"/> all-or-nothing (none: just reads) and returns the effective configuration.</summary>
+    public static NodeConfig ApplyConfig(ConfigStore store, string function, IReadOnlyList<KeyValuePair<string, string>> changes)
+    {
+        try
+        {
+            return (changes.Count == 0 ? store.Effective() : store.Set(changes)).Config;
+        }
+        catch (ConfigException e)
+        {
+            throw new SqlFunctionException($"{function}: {e.Message}", e);
+        }
+    }
+
     public static ResultSet Rows(EffectiveConfig effective, IEnumerable<string> keys)
     {
         // Entries split a key at its first dot: group "trust", key "weights.alpha_reputation".
@@ -168,5 +181,99 @@ internal sealed class TrustFunction(NodeHost host) : TableFunctionDefinition
             changes.Add(new("trust.min_attestation", level.Trim().ToUpperInvariant()));
         }
         return AdminRows.Apply(host.Config, Name, changes, ["trust.min_trust", "trust.min_attestation"]);
+    }
+}
+
+/// <summary>
+/// <c>p2p_pricing(model, unit_price, rate_per_second)</c>: this host's price (shown, or set and persisted in the runtime
+/// layer). Hosts quote it in every bid; a paid job is never run below it. One typed row.
+/// </summary>
+internal sealed class PricingFunction(NodeHost host) : TableFunctionDefinition
+{
+    public override string Name => "p2p_pricing";
+
+    public override IReadOnlyList<TableFunctionParameter> Named =>
+    [
+        new("model", ParameterKind.Varchar),
+        new("unit_price", ParameterKind.BigInt),
+        new("rate_per_second", ParameterKind.BigInt),
+    ];
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var changes = new List<KeyValuePair<string, string>>();
+        if (a.GetString("model") is { } model)
+        {
+            changes.Add(new("economics.pricing.model", model.Trim().ToLowerInvariant()));
+        }
+        if (a.GetInt64("unit_price") is { } unit)
+        {
+            changes.Add(new("economics.pricing.unit_price", AdminRows.Text(unit)));
+        }
+        if (a.GetInt64("rate_per_second") is { } rate)
+        {
+            changes.Add(new("economics.pricing.rate_per_second", AdminRows.Text(rate)));
+        }
+        var c = AdminRows.ApplyConfig(host.Config, Name, changes);
+        var quote = Duckton.Node.Economics.Pricing.QuoteFor(c);
+        return new TypedResult()
+            .Column("model", DuckType.Varchar)
+            .Column("unit_price_ton", DuckType.BigInt)
+            .Column("rate_per_second_nanoton", DuckType.BigInt)
+            .Column("quote_nanoton", TypedResult.UBigInt)
+            .Column("quote", DuckType.Varchar)
+            .Column("economics_enabled", DuckType.Boolean)
+            .Row(c.Economics.Pricing.Model.ToConfigString(), c.Economics.Pricing.UnitPrice, c.Economics.Pricing.RatePerSecond, quote.UnitNanoton,
+                quote.IsFree ? "free" : quote.ToString(), c.Economics.Enabled)
+            .Build();
+    }
+}
+
+/// <summary>
+/// <c>p2p_bidding(max_bid, w_quality, w_stake, w_price, stake_reliability_floor)</c>: this requester's most per paid job
+/// and how it weighs hosts (quality, reliability-gated stake, price) — shown, or set and persisted. One typed row.
+/// </summary>
+internal sealed class BiddingFunction(NodeHost host) : TableFunctionDefinition
+{
+    private static readonly (string Param, string Key)[] Weights =
+    [
+        ("w_quality", "economics.ranking.w_quality"),
+        ("w_stake", "economics.ranking.w_stake"),
+        ("w_price", "economics.ranking.w_price"),
+        ("stake_reliability_floor", "economics.ranking.stake_reliability_floor"),
+    ];
+
+    public override string Name => "p2p_bidding";
+
+    public override IReadOnlyList<TableFunctionParameter> Named =>
+        [new("max_bid", ParameterKind.BigInt), .. Weights.Select(w => new TableFunctionParameter(w.Param, ParameterKind.Double))];
+
+    public override ResultSet Bind(TableFunctionArguments a)
+    {
+        var changes = new List<KeyValuePair<string, string>>();
+        if (a.GetInt64("max_bid") is { } bid)
+        {
+            changes.Add(new("economics.pricing.max_bid", AdminRows.Text(bid)));
+        }
+        foreach (var (param, key) in Weights)
+        {
+            if (a.GetDouble(param) is { } v)
+            {
+                changes.Add(new(key, AdminRows.Text(v)));
+            }
+        }
+        var c = AdminRows.ApplyConfig(host.Config, Name, changes);
+        var r = c.Economics.Ranking;
+        return new TypedResult()
+            .Column("max_bid_ton", DuckType.BigInt)
+            .Column("max_bid_nanoton", TypedResult.UBigInt)
+            .Column("w_quality", DuckType.Double)
+            .Column("w_stake", DuckType.Double)
+            .Column("w_price", DuckType.Double)
+            .Column("stake_reliability_floor", DuckType.Double)
+            .Column("economics_enabled", DuckType.Boolean)
+            .Row(c.Economics.Pricing.MaxBid, c.Economics.Pricing.MaxBid == 0 ? null : Duckton.Node.Economics.Pricing.MaxBidNanoton(c), r.WQuality, r.WStake, r.WPrice,
+                r.StakeReliabilityFloor, c.Economics.Enabled)
+            .Build();
     }
 }

@@ -51,7 +51,10 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
             .Column("groups", TypedResult.VarcharList)
             .Column("rtt_ms", DuckType.Double)
             .Column("first_seen", TypedResult.TimestampTz)
-            .Column("last_seen", TypedResult.TimestampTz);
+            .Column("last_seen", TypedResult.TimestampTz)
+            .Column("stake_ton", DuckType.Double)
+            .Column("price_model", DuckType.Varchar)
+            .Column("price_nanoton", TypedResult.UBigInt);
         foreach (var v in TrustView.Peers(node, host.Trust, c))
         {
             var peer = v.Live;
@@ -66,7 +69,8 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
                 attestation, "L" + Math.Min(claimed, (byte)2), peer?.Advert.FreeMemoryBytes ?? stored!.FreeMemoryBytes,
                 (long)(peer?.Advert.FreeThreads ?? stored!.FreeThreads), (long)(peer?.Advert.MaxJobs ?? stored!.MaxJobs), peer?.Advert.Enabled ?? stored!.Enabled,
                 peer?.Advert.Region ?? stored!.Region, peer?.Advert.Networks ?? stored!.Networks, peer?.Advert.Groups ?? stored!.Groups,
-                peer?.RttMs ?? stored?.RttMs, stored?.FirstSeen ?? peer!.LastSeen, lastSeen);
+                peer?.RttMs ?? stored?.RttMs, stored?.FirstSeen ?? peer!.LastSeen, lastSeen, v.StakeTon,
+                v.Quote is { } q ? (q.Model == WirePriceModel.Fixed ? "fixed" : "metered") : null, v.Quote?.UnitNanoton);
         }
         return table.Build();
     }

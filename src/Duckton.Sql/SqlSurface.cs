@@ -24,6 +24,8 @@ public static class SqlSurface
         new PlannerFunction(host),
         new SelectionFunction(host),
         new TrustFunction(host),
+        new PricingFunction(host),
+        new BiddingFunction(host),
         new BlockFunction(host),
         new UnblockFunction(host),
         new BlocklistFunction(host),

@@ -114,6 +114,34 @@ public class NodeClientTests(ExtensionFixture fixture)
     }
 
     [Fact]
+    public void p2p_pricing_and_p2p_bidding_show_set_type_and_refuse_in_the_Node_client()
+    {
+        var dir = Directory.CreateTempSubdirectory("duckton-ext-pricing-").FullName;
+        try
+        {
+            var result = NodeClient.Run("pricing.cjs", [fixture.ExtensionPath], new Dictionary<string, string?> { ["P2P_CONFIG_DIR"] = dir });
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var report = NodeClient.LastJsonLine(result);
+            var before = report.GetProperty("before");
+            Assert.Equal(["model", "unit_price_ton", "rate_per_second_nanoton", "quote_nanoton", "quote", "economics_enabled"],
+                before.GetProperty("names").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(["VARCHAR", "BIGINT", "BIGINT", "UBIGINT", "VARCHAR", "BOOLEAN"], before.GetProperty("types").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal("metered", before.GetProperty("values")[0].GetString());
+            Assert.False(before.GetProperty("values")[5].GetBoolean());
+            var set = report.GetProperty("set").GetProperty("values");
+            Assert.Equal(("fixed", "7", "7000000000", "7 TON per job"), (set[0].GetString(), set[1].GetString(), set[2].GetString(), set[3].GetString()));
+            var bidding = report.GetProperty("bidding").GetProperty("values");
+            Assert.Equal(("9", "9000000000", 0.4), (bidding[0].GetString(), bidding[1].GetString(), bidding[2].GetDouble()));
+            Assert.Contains("p2p_pricing:", report.GetProperty("error").GetString());
+            Assert.Equal("7", report.GetProperty("after").GetProperty("values")[0].GetString()); // the refused call changed nothing
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Node_exits_cleanly_after_hosting_with_p2p_share()
     {
         var dir = Directory.CreateTempSubdirectory("duckton-ext-host-").FullName;

@@ -170,6 +170,7 @@ public static partial class ConfigCatalog
         Int("economics.stake.min_stake_sensitive", 1000, 0, long.MaxValue, "Stake (whole TON) to serve sensitive jobs."),
         Int("economics.stake.stake_cap", 100000, 0, long.MaxValue, "Stake (whole TON) above which stake adds nothing to selection."),
         Seconds("economics.stake.unbonding_secs", 604800, 0, "Delay between unstake and withdrawal (≥ slashing.challenge_window_secs)."),
+        Seconds("economics.stake.refresh_secs", 300, 1, "How long a host's stake read from its vault is used before it is read again (economics on)."),
         Bool("economics.stake.receipt_jetton", true, "Mint a stake receipt jetton."),
         Bool("economics.stake.receipt_transfer_locked", true, "Stake receipt jettons cannot be transferred."),
         // [economics.ranking]

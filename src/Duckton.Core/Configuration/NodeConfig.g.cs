@@ -603,6 +603,8 @@ public sealed partial record EconomicsStakeConfig
     public long StakeCap { get; init; }
     /// <summary>Delay between unstake and withdrawal (≥ slashing.challenge_window_secs). (<c>economics.stake.unbonding_secs</c>)</summary>
     public TimeSpan Unbonding { get; init; }
+    /// <summary>How long a host's stake read from its vault is used before it is read again (economics on). (<c>economics.stake.refresh_secs</c>)</summary>
+    public TimeSpan Refresh { get; init; }
     /// <summary>Mint a stake receipt jetton. (<c>economics.stake.receipt_jetton</c>)</summary>
     public bool ReceiptJetton { get; init; }
     /// <summary>Stake receipt jettons cannot be transferred. (<c>economics.stake.receipt_transfer_locked</c>)</summary>
@@ -615,6 +617,7 @@ public sealed partial record EconomicsStakeConfig
         MinStakeSensitive = r.Int(p + "min_stake_sensitive"),
         StakeCap = r.Int(p + "stake_cap"),
         Unbonding = r.Duration(p + "unbonding_secs"),
+        Refresh = r.Duration(p + "refresh_secs"),
         ReceiptJetton = r.Bool(p + "receipt_jetton"),
         ReceiptTransferLocked = r.Bool(p + "receipt_transfer_locked"),
     };

@@ -66,12 +66,22 @@ public enum WireDataClass : byte
 public sealed record OfferMessage(string JobId, string QueryHash, WireDataClass DataClass, ulong Nonce, ulong MemoryBytes, uint Threads,
     string Network, IReadOnlyList<string> Groups, IReadOnlyList<string> Regions)
 {
+    /// <summary>A paid job (optional trailing field; absent = free): the host must not run it below its price.</summary>
+    public bool Paid { get; init; }
+
+    /// <summary>The most the requester pays for this job, in nanoton (paid jobs only; <see cref="ulong.MaxValue"/> = no cap).</summary>
+    public ulong MaxBidNanoton { get; init; }
+
     public byte[] Encode()
     {
         var w = new ProtoWriter(128);
         JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
         JobIds.WriteHex(w, QueryHash, ProtoLimits.HashBytes);
         w.U8((byte)DataClass).U64(Nonce).U64(MemoryBytes).U32(Threads).String(Network).Strings(Groups).Strings(Regions);
+        if (Paid)
+        {
+            w.U8(1).U64(MaxBidNanoton);
+        }
         return w.ToArray();
     }
 
@@ -88,6 +98,15 @@ public sealed record OfferMessage(string JobId, string QueryHash, WireDataClass 
             r.String(ProtoLimits.MaxLabelBytes, "offer.network"),
             r.Strings(ProtoLimits.MaxLabels, ProtoLimits.MaxLabelBytes, "offer.groups"),
             r.Strings(ProtoLimits.MaxLabels, ProtoLimits.MaxLabelBytes, "offer.regions"));
+        if (r.Remaining > 0)
+        {
+            // Only "paid" is ever written: a free offer carries no payment field.
+            if (r.U8("offer.payment") != 1)
+            {
+                throw new ProtocolException("offer.payment must be 1 (paid) when present");
+            }
+            m = m with { Paid = true, MaxBidNanoton = r.U64("offer.max_bid") };
+        }
         r.End("offer");
         return m;
     }
@@ -99,14 +118,21 @@ public sealed record BidMessage(string JobId, ulong FreeMemoryBytes, uint FreeTh
     /// <summary>Attestation evidence bound to the offer's nonce (optional trailing field; empty for L0).</summary>
     public byte[] Evidence { get; init; } = [];
 
+    /// <summary>The host's price (optional trailing field after the evidence; null = it charges nothing).</summary>
+    public PriceQuote? Quote { get; init; }
+
     public byte[] Encode()
     {
-        var w = new ProtoWriter(48 + Evidence.Length);
+        var w = new ProtoWriter(64 + Evidence.Length);
         JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
         w.U64(FreeMemoryBytes).U32(FreeThreads).U32(FreeSlots).U8(Attestation).U32(EtaMs);
-        if (Evidence.Length > 0)
+        if (Evidence.Length > 0 || Quote is not null)
         {
             w.Bytes(Evidence);
+        }
+        if (Quote is { } q)
+        {
+            w.U8((byte)q.Model).U64(q.UnitNanoton);
         }
         return w.ToArray();
     }
@@ -118,6 +144,11 @@ public sealed record BidMessage(string JobId, ulong FreeMemoryBytes, uint FreeTh
         if (r.Remaining > 0)
         {
             m = m with { Evidence = r.Bytes(4096, "bid.evidence").ToArray() };
+        }
+        if (r.Remaining > 0)
+        {
+            var model = r.U8("bid.price_model") switch { <= 1 and var b => (WirePriceModel)b, var b => throw new ProtocolException($"bid.price_model {b} is unknown") };
+            m = m with { Quote = new PriceQuote(model, r.U64("bid.unit_price")) };
         }
         r.End("bid");
         return m;
@@ -179,12 +210,23 @@ public sealed record ErrorMessage(string JobId, JobErrorCode Code, string Messag
 /// <summary><c>Dispatch</c> (13): requester → host, only after that host's Bid for this job.</summary>
 public sealed record DispatchMessage(string JobId, string QueryHash, string Sql, ulong MemoryLimitBytes, uint Threads, uint TimeoutMs, byte VerifyMode, byte[] InputPin)
 {
+    /// <summary>
+    /// Paid jobs only (optional trailing field; absent = free): the price the requester agreed to, in nanoton — the
+    /// host's own quote for this job's time bound. A host refuses a paid dispatch below its price.
+    /// </summary>
+    public ulong? AgreedPriceNanoton { get; init; }
+
     public byte[] Encode()
     {
         var w = new ProtoWriter(64 + Sql.Length);
         JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
         JobIds.WriteHex(w, QueryHash, ProtoLimits.HashBytes);
-        return w.String(Sql).U64(MemoryLimitBytes).U32(Threads).U32(TimeoutMs).U8(VerifyMode).Bytes(InputPin).ToArray();
+        w.String(Sql).U64(MemoryLimitBytes).U32(Threads).U32(TimeoutMs).U8(VerifyMode).Bytes(InputPin);
+        if (AgreedPriceNanoton is { } price)
+        {
+            w.U64(price);
+        }
+        return w.ToArray();
     }
 
     public static DispatchMessage Decode(ReadOnlySpan<byte> payload)
@@ -199,6 +241,10 @@ public sealed record DispatchMessage(string JobId, string QueryHash, string Sql,
             r.U32("dispatch.timeout_ms"),
             r.U8("dispatch.verify_mode"),
             r.Bytes(ProtoLimits.MaxFingerprintBytes, "dispatch.input_pin").ToArray());
+        if (r.Remaining > 0)
+        {
+            m = m with { AgreedPriceNanoton = r.U64("dispatch.agreed_price") };
+        }
         r.End("dispatch");
         return m;
     }
@@ -215,6 +261,12 @@ public sealed record CommitMessage(string JobId, string QueryHash, string Reques
 
     public byte[] Signature { get; init; } = [];
 
+    /// <summary>
+    /// What the host claims this job costs, in nanoton (signed; written only when non-zero, so a free job's commit is
+    /// unchanged). The requester holds it to the host's quote: a host that quotes one price and claims another is caught.
+    /// </summary>
+    public ulong ClaimedPriceNanoton { get; init; }
+
     /// <summary>The host's node id, derived from <see cref="HostPublicKey"/>.</summary>
     public string HostNodeId => JobIds.NodeIdOf(HostPublicKey);
 
@@ -225,6 +277,10 @@ public sealed record CommitMessage(string JobId, string QueryHash, string Reques
         w.String(RequesterNodeId).Fixed(HostPublicKey, ProtoLimits.PublicKeyBytes).Bytes(InputFingerprint);
         JobIds.WriteHex(w, ResultHash, ProtoLimits.HashBytes);
         w.U64(RowCount).Bytes(Schema).U64(ExecMicros);
+        if (ClaimedPriceNanoton > 0)
+        {
+            w.U64(ClaimedPriceNanoton);
+        }
     }
 
     /// <summary>The exact bytes the signature covers.</summary>
@@ -264,10 +320,17 @@ public sealed record CommitMessage(string JobId, string QueryHash, string Reques
             JobIds.ReadHex(ref r, ProtoLimits.HashBytes, "commit.result_hash"),
             r.U64("commit.row_count"),
             r.Bytes(ProtoLimits.MaxSchemaBytes, "commit.schema").ToArray(),
-            r.U64("commit.exec_micros"))
+            r.U64("commit.exec_micros"));
+        if (r.Remaining == 8 + ProtoLimits.SignatureBytes)
         {
-            Signature = r.Fixed(ProtoLimits.SignatureBytes, "commit.signature").ToArray(),
-        };
+            var claimed = r.U64("commit.claimed_price");
+            if (claimed == 0)
+            {
+                throw new ProtocolException("commit.claimed_price is written only when non-zero");
+            }
+            m = m with { ClaimedPriceNanoton = claimed };
+        }
+        m = m with { Signature = r.Fixed(ProtoLimits.SignatureBytes, "commit.signature").ToArray() };
         r.End("commit");
         return m;
     }

@@ -117,4 +117,7 @@ public interface IJobFault
 
     /// <summary>Runs after each batch frame was sent.</summary>
     ValueTask AfterBatchAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>The price a paid job's signed commit claims, given the honest bill under the host's quote (honest: unchanged).</summary>
+    ulong ClaimedPrice(ulong honest) => honest;
 }

@@ -253,6 +253,7 @@ public sealed class Coordinator
         var replicas = Math.Max(s.Replicas, quorum);
         var queryHash = JobIds.QueryHash(_engineVersion, sql);
         var inputPin = overrides.InputPin is { Length: > 0 } pin ? Convert.FromHexString(pin) : [];
+        var paid = Economics.PaymentPolicy.IsPaid(config, overrides);
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         var rejected = new List<string>();
         var started = _time.GetTimestamp();
@@ -282,7 +283,7 @@ public sealed class Coordinator
                 }
                 throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
             }
-            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, shadows, replicas, quorum, unverifiable, fast, inputPin, cancellationToken).ConfigureAwait(false);
+            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, shadows, replicas, quorum, unverifiable, fast, inputPin, paid, cancellationToken).ConfigureAwait(false);
             attempt++;
             rejected.AddRange(result.Rejected);
             receipts += result.Receipts;
@@ -368,14 +369,21 @@ public sealed class Coordinator
         new(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
             (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, inputPin);
 
-    private static OfferMessage NewOffer(string jobId, string queryHash, CoreConfig.NodeConfig config) =>
-        new(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads, "", [], []);
+    private static OfferMessage NewOffer(string jobId, string queryHash, CoreConfig.NodeConfig config, bool paid = false) =>
+        new(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads, "", [], [])
+        {
+            Paid = paid,
+            MaxBidNanoton = paid ? Economics.Pricing.MaxBidNanoton(config) : 0,
+        };
 
-    /// <summary>Why a commit is not acceptable for this job, or null.</summary>
-    private string? CommitProblem(CommitMessage commit, PeerEntry candidate, string jobId, string queryHash) =>
-        commit.HostNodeId != candidate.NodeId ? "commit signed by another identity"
+    /// <summary>Why a commit is not acceptable for this job, or null (a signed claim of another price than quoted included).</summary>
+    private string? CommitProblem(CommitMessage commit, HostRun run, string jobId, string queryHash) =>
+        commit.HostNodeId != run.Candidate.NodeId ? "commit signed by another identity"
         : commit.JobId != jobId || commit.QueryHash != queryHash || commit.RequesterNodeId != _identity.NodeId ? "commit for another job"
-        : !commit.VerifySignature() ? "commit signature does not verify" : null;
+        : !commit.VerifySignature() ? "commit signature does not verify"
+        : run.ExpectedClaim(commit) is var expected && commit.ClaimedPriceNanoton != expected
+            ? $"price mismatch: the host quoted {(run.Quote is { } q ? q.ToString() : "nothing (free)")}, which bills {PriceQuote.Describe(expected)} for this job, but its signed commit claims {PriceQuote.Describe(commit.ClaimedPriceNanoton)}"
+        : null;
 
     /// <summary>
     /// Runs <paramref name="sql"/> on one host up to its signed commit only (no rows are fetched), then cancels it:
@@ -396,7 +404,7 @@ public sealed class Coordinator
             ev.Reported = true;
             if (ev.Commit is { } commit)
             {
-                return CommitProblem(commit, candidate, jobId, queryHash) is { } problem
+                return CommitProblem(commit, ev, jobId, queryHash) is { } problem
                     ? new ProbeResult(null, Duckton.Core.Trust.Verdict.Malformed, problem, sw.Elapsed.TotalMilliseconds)
                     : new ProbeResult(commit, null, null, ev.CommitLatencyMs);
             }
@@ -433,7 +441,7 @@ public sealed class Coordinator
             {
                 v = judged;
             }
-            else if (r.Commit is { } c && CommitProblem(c, r.Candidate, jobId, queryHash) is null)
+            else if (r.Commit is { } c && CommitProblem(c, r, jobId, queryHash) is null)
             {
                 // (A commit that arrived but was not yet checked when the quorum was reached is judged only if it is
                 // valid: a malformed one must not earn a verdict from agreeing.)
@@ -480,14 +488,14 @@ public sealed class Coordinator
         CommitCertificate.Encode(agreeing, _identity.PublicKey.Span, replicas, quorum, [.. dispatched.Select(r => r.Candidate.NodeId).Distinct()], _identity.Sign);
 
     private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
-        IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, byte[] inputPin, CancellationToken cancellationToken)
+        IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, byte[] inputPin, bool paid, CancellationToken cancellationToken)
     {
         var s = config.Scheduler;
         var events = Channel.CreateUnbounded<HostRun>();
         var runs = new List<HostRun>();
         var next = 0;
         var dispatch = NewDispatch(jobId, queryHash, sql, config, fast, inputPin);
-        var offer = NewOffer(jobId, queryHash, config);
+        var offer = NewOffer(jobId, queryHash, config, paid);
         var verifiable = !fast && unverifiable is null;
         void Launch()
         {
@@ -540,7 +548,7 @@ public sealed class Coordinator
                 ev.Reported = true;
                 if (ev.Commit is { } commit)
                 {
-                    var problem = CommitProblem(commit, ev.Candidate, jobId, queryHash);
+                    var problem = CommitProblem(commit, ev, jobId, queryHash);
                     if (problem is null && EvidenceAgainst(ev.Candidate.NodeId) is { } evidence)
                     {
                         // Evidence found while this query ran (a canary in parallel): its vote no longer counts, and
@@ -754,7 +762,7 @@ public sealed class Coordinator
                     break;
                 }
                 ev.Reported = true;
-                if (ev.Commit is { } commit && CommitProblem(commit, ev.Candidate, jobId, queryHash) is { } problem)
+                if (ev.Commit is { } commit && CommitProblem(commit, ev, jobId, queryHash) is { } problem)
                 {
                     ev.Commit = null;
                     ev.JudgedAs = Duckton.Core.Trust.Verdict.Malformed;
@@ -800,6 +808,12 @@ public sealed class Coordinator
 
         public PeerEntry Candidate { get; } = candidate;
         public CommitMessage? Commit { get; set; }
+
+        /// <summary>The price the host quoted in its bid (null: none, it charges nothing).</summary>
+        public PriceQuote? Quote { get; private set; }
+
+        /// <summary>What an honest host's commit claims: a paid job's bill under its quote, nothing for a free job.</summary>
+        public ulong ExpectedClaim(CommitMessage commit) => dispatch.AgreedPriceNanoton is null ? 0 : (Quote ?? default).Bill(dispatch.TimeoutMs, commit.ExecMicros);
         public int CommitOrder { get; private set; }
         public string? Failure { get; set; }
         /// <summary>A verdict fixed by what happened outside the quorum (bad commit, equivocation, broken stream).</summary>
@@ -855,6 +869,17 @@ public sealed class Coordinator
                     throw new HostFailure("attestation: " + attestationProblem);
                 }
                 _offered = false;
+                Quote = bid.Quote;
+                if (offer.Paid)
+                {
+                    // The host's price for this job's time bound must fit the bid; it is what the dispatch agrees to pay.
+                    var price = (bid.Quote ?? default).JobCap(dispatch.TimeoutMs);
+                    if (price > offer.MaxBidNanoton)
+                    {
+                        throw new HostFailure($"price: the host quotes {bid.Quote}, {PriceQuote.Describe(price)} for this job, above the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid)");
+                    }
+                    dispatch = dispatch with { AgreedPriceNanoton = price };
+                }
                 await _connection.SendAsync(MessageType.Dispatch, dispatch.Encode()).ConfigureAwait(false);
                 _dispatched = true;
                 var answer = await Next(scheduler.DispatchTimeout).ConfigureAwait(false);

@@ -176,7 +176,12 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         }
         else
         {
-            var worker = new Worker(Identity, options, _trust, _receipts, _gossip, this, _faults, _jobs, _time, _logger) { Enabled = enabled };
+            var worker = new Worker(Identity, options, _trust, _receipts, _gossip, this, _faults, _jobs, _time, _logger)
+            {
+                Enabled = enabled,
+                // Read live: p2p_pricing and the economics switch apply to the next offer. Economics off: no paid jobs.
+                Pricing = () => _config() is { Economics.Enabled: true } c ? Economics.Pricing.QuoteFor(c) : null,
+            };
             var old = Worker;
             Worker = worker;
             old?.Dispose();

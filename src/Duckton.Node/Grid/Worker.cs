@@ -154,6 +154,14 @@ public sealed class Worker : IDisposable
     /// <summary>Serving jobs (false = paused: offers are declined).</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// This host's price, read on every offer and dispatch (the runtime passes the live configuration, so
+    /// <c>p2p_pricing</c> applies without re-sharing). Null: it takes no paid jobs (economics off, the default).
+    /// </summary>
+    public Func<PriceQuote?> Pricing { get; init; } = static () => null;
+
+    private const string NoPaidJobs = "this host takes no paid jobs (economics off; it serves the free grid only)";
+
     public int RunningJobs => Volatile.Read(ref _usedSlots);
 
     /// <summary>Per-requester bookkeeping (pending offers, slots, strikes).</summary>
@@ -208,6 +216,10 @@ public sealed class Worker : IDisposable
         {
             return "host is paused (p2p_pause)";
         }
+        if (offer.Paid && (Pricing() is { } quote ? PriceProblem(quote, offer.MaxBidNanoton) : NoPaidJobs) is { } price)
+        {
+            return price;
+        }
         var cls = (CoreConfig.DataClass)(int)offer.DataClass;
         if (!Options.DataClasses.Contains(cls))
         {
@@ -231,6 +243,19 @@ public sealed class Worker : IDisposable
             return $"at capacity (free: {slots} job slot(s), {threads} thread(s), {mem >> 20} MiB; a job needs 1, {Options.PerJobThreads}, {Options.PerJobMemoryBytes >> 20} MiB)";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Why a paid job at <paramref name="offered"/> nanoton is below this host's price, or null. An offer carries the
+    /// requester's max bid (compared with the least this host bills: its unit price, or one metered second); a dispatch
+    /// carries the agreed price (compared with this host's cap for the job's time bound).
+    /// </summary>
+    internal static string? PriceProblem(PriceQuote quote, ulong offered, uint? timeoutMs = null)
+    {
+        var needed = timeoutMs is { } t ? quote.JobCap(t) : quote.UnitNanoton;
+        return offered >= needed ? null
+            : $"price: this host charges {quote}" + (timeoutMs is { } ms && quote.Model == WirePriceModel.Metered ? $" ({PriceQuote.Describe(needed)} for a {ms} ms time bound)" : "")
+              + $"; the requester offers {PriceQuote.Describe(offered)} — a paid job never runs below the host's price";
     }
 
     /// <summary>Serves one authenticated connection until it closes.</summary>
@@ -314,7 +339,11 @@ public sealed class Worker : IDisposable
                     return;
                 }
                 var (mem, threads, slots) = Free();
-                var bid = new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), (byte)Options.SimulatedAttestation, 10);
+                var quote = Pricing();
+                var bid = new BidMessage(offer.JobId, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)Math.Max(0, slots), (byte)Options.SimulatedAttestation, 10)
+                {
+                    Quote = quote is { IsFree: false } ? quote : null,
+                };
                 if (Options.SimulatedAttestation > CoreConfig.AttestationLevel.L0)
                 {
                     var nonce = new byte[8];
@@ -339,6 +368,13 @@ public sealed class Worker : IDisposable
                 if (!Enabled)
                 {
                     await SendError(connection, dispatch.JobId, JobErrorCode.Paused, "host is paused (p2p_pause)", ct).ConfigureAwait(false);
+                    return;
+                }
+                // Priced now, not at the offer: the price may have changed in between, and the host never runs below the current one.
+                var price = Pricing();
+                if (dispatch.AgreedPriceNanoton is { } agreed && (price is { } p ? PriceProblem(p, agreed, dispatch.TimeoutMs) : NoPaidJobs) is { } belowPrice)
+                {
+                    await SendError(connection, dispatch.JobId, JobErrorCode.NotAuthorized, belowPrice, ct).ConfigureAwait(false);
                     return;
                 }
                 // The query hash binds the SQL to the engine that runs it: a host signs only a hash it computed itself, so a
@@ -369,7 +405,7 @@ public sealed class Worker : IDisposable
                     await SendError(connection, dispatch.JobId, JobErrorCode.Busy, "at capacity", ct).ConfigureAwait(false);
                     return;
                 }
-                var job = new HostJob(this, connection, dispatch, threads, memory);
+                var job = new HostJob(this, connection, dispatch, threads, memory, price ?? default);
                 if (!jobs.TryAdd(dispatch.JobId, job))
                 {
                     Release(peer, memory, threads);
@@ -498,7 +534,7 @@ public sealed class Worker : IDisposable
     private sealed class ResultTooLargeException(string message) : Exception(message);
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
-    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory) : IDisposable
+    private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory, PriceQuote price) : IDisposable
     {
         private int _slotFreed;
 
@@ -626,7 +662,11 @@ public sealed class Worker : IDisposable
                 }
                 var execMicros = (ulong)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
                 var commit = new CommitMessage(dispatch.JobId, dispatch.QueryHash, connection.RemoteNodeId, worker._identity.PublicKey.ToArray(), inputs.Fingerprint, hash,
-                    (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros).SignWith(b => worker._identity.Sign(b));
+                    (ulong)committed.RowCount, BatchCodec.EncodeSchema(committed.Schema), execMicros)
+                {
+                    // A paid job's bill under the quote it was dispatched at; a free job claims nothing.
+                    ClaimedPriceNanoton = dispatch.AgreedPriceNanoton is null ? 0 : fault.ClaimedPrice(price.Bill(dispatch.TimeoutMs, execMicros)),
+                }.SignWith(b => worker._identity.Sign(b));
                 bool commitNow;
                 try
                 {

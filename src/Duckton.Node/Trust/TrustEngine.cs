@@ -27,6 +27,8 @@ public enum Standing
     Blocked,
     /// <summary>Could not be assessed (the trust store or configuration failed): never selected, the error is logged.</summary>
     Unassessable,
+    /// <summary>Stake below what the query requires (<c>require_staked_hosts</c>, <c>sybil.min_stake</c>); unknown stake counts as none.</summary>
+    BelowStake,
 }
 
 /// <summary>Computes a canary's expected canonical result hash (the node runs it in its local locked-down engine).</summary>
@@ -36,7 +38,11 @@ public interface IKnownAnswers
 }
 
 /// <summary>One candidate's standing, effective trust (with its terms) and selection score.</summary>
-public sealed record HostAssessment(string NodeId, Standing Standing, TrustBreakdown Trust, int Observations, AttestationLevel Attestation, string? AttestationNote, double Selection, bool Flagged);
+public sealed record HostAssessment(string NodeId, Standing Standing, TrustBreakdown Trust, int Observations, AttestationLevel Attestation, string? AttestationNote, double Selection, bool Flagged)
+{
+    /// <summary>The host's stake in whole TON as read from its vault (0 with economics off; null = unknown).</summary>
+    public double? StakeTon { get; init; }
+}
 
 /// <summary>
 /// The requester's trust engine (docs/TRUST.md): issues and stores signed receipts for every verdict,
@@ -156,6 +162,20 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     }
 
     public TrustStore Store => _store();
+
+    /// <summary>
+    /// Hosts' stake, read from their vaults (cached): feeds the δ·stake term of trust, the reliability-gated stake term of
+    /// selection and the stake requirements. <see cref="StakeBook.None"/> (economics off): every stake is 0.
+    /// </summary>
+    public Economics.StakeBook Stakes { get; set; } = Economics.StakeBook.None;
+
+    /// <summary>Each host's latest price quote (from its bids): the price term of paid selection.</summary>
+    private readonly ConcurrentDictionary<string, Duckton.Core.Protocol.PriceQuote> _quotes = new(StringComparer.Ordinal);
+
+    /// <summary>The latest price a host quoted this node (null: it never bid here).</summary>
+    public Duckton.Core.Protocol.PriceQuote? LastQuote(string nodeId) => _quotes.TryGetValue(nodeId, out var q) ? q : null;
+
+    private static double StakeFactorOf(double stakeTon, NodeConfig c) => StakeFactor.Compute(stakeTon, c.Economics.Stake.MinStake, c.Economics.Stake.StakeCap);
 
     /// <summary>
     /// The deny-list check every grid part uses (requester, host, transport): a store that cannot be read blocks rather
@@ -320,6 +340,7 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
 
     private string? CheckBidOrThrow(PeerEntry peer, ulong nonce, Duckton.Core.Protocol.BidMessage bid)
     {
+        _quotes[peer.NodeId] = bid.Quote ?? default;
         var claimed = (AttestationLevel)Math.Min(bid.Attestation, (byte)AttestationLevel.L2);
         (AttestationLevel Level, string? Note) result;
         if (claimed == AttestationLevel.L0)
@@ -358,27 +379,31 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
 
     public void EndJob(string jobId) => _jobFloors.TryRemove(jobId, out _);
 
-    /// <summary>Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties and vouchers (stake 0: free jobs).</summary>
-    public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0) => Evaluate(workerId, c, level, out _);
+    /// <summary>
+    /// Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties, vouchers and the
+    /// stake last read for it (none read yet: 0).
+    /// </summary>
+    public TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level = AttestationLevel.L0) =>
+        Evaluate(workerId, c, level, StakeFactorOf(Stakes.Peek(workerId).Counted, c), out _);
 
-    private sealed record Cached(long Generation, long At, (TrustPolicy, ReputationParameters, double, int) Key, AttestationLevel Level, TrustBreakdown Trust, int Observations);
+    private sealed record Cached(long Generation, long At, (TrustPolicy, ReputationParameters, double, int, double) Key, AttestationLevel Level, TrustBreakdown Trust, int Observations);
 
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
 
     /// <summary>Cached for a second unless the worker's stored history changed (reputation decays over days).</summary>
-    private TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level, out int observations)
+    private TrustBreakdown Evaluate(string workerId, NodeConfig c, AttestationLevel level, double stakeFactor, out int observations)
     {
         var store = Store;
         var generation = store.Generation(workerId);
         var now = _time.GetTimestamp();
-        var key = (PolicyFor(c), ParametersFor(c), c.Economics.Ranking.NewcomerTrustCeiling, c.Economics.Ranking.NewcomerObsThreshold);
+        var key = (PolicyFor(c), ParametersFor(c), c.Economics.Ranking.NewcomerTrustCeiling, c.Economics.Ranking.NewcomerObsThreshold, stakeFactor);
         if (_cache.TryGetValue(workerId, out var hit) && hit.Generation == generation && hit.Level == level && hit.Key == key
             && _time.GetElapsedTime(hit.At, now) < TimeSpan.FromSeconds(1))
         {
             observations = hit.Observations;
             return Adjust(workerId, hit.Trust);
         }
-        var b = store.Evaluate(workerId, key.Item1, key.Item2, stake: 0, attestation: level, requesterId: _identity.NodeId);
+        var b = store.Evaluate(workerId, key.Item1, key.Item2, stake: stakeFactor, attestation: level, requesterId: _identity.NodeId);
         observations = store.ObservationCount(workerId, _identity.NodeId);
         var ceiling = c.Economics.Ranking.NewcomerTrustCeiling;
         if (ceiling < 1 && observations < c.Economics.Ranking.NewcomerObsThreshold)
@@ -395,11 +420,14 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     /// Where <paramref name="peer"/> stands for this query. Fails closed: if the store or configuration fails, the host
     /// is <see cref="Standing.Unassessable"/> (never selected) and the error logged.
     /// </summary>
-    public HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
+    public HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides) => Assess(peer, c, overrides, priceScore: 1);
+
+    /// <param name="priceScore">The host's place among the quotes of a paid query's candidates (1 cheapest; 1 for free queries).</param>
+    private HostAssessment Assess(PeerEntry peer, NodeConfig c, QueryOverrides overrides, double priceScore)
     {
         try
         {
-            return AssessOrThrow(peer, c, overrides);
+            return AssessOrThrow(peer, c, overrides, priceScore);
         }
         catch (Exception e)
         {
@@ -409,12 +437,14 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         }
     }
 
-    private HostAssessment AssessOrThrow(PeerEntry peer, NodeConfig c, QueryOverrides overrides)
+    private HostAssessment AssessOrThrow(PeerEntry peer, NodeConfig c, QueryOverrides overrides, double priceScore)
     {
         var (minTrust, minLevel) = Floors(c, overrides);
         var (level, note) = VerifiedAttestation(peer);
         CheckReceiptDigest(peer.Advert);
-        var trust = Evaluate(peer.NodeId, c, level, out var observations);
+        var stake = Stakes.Get(peer.NodeId, peer.Advert.PublicKey);
+        var requiredStake = Economics.PaymentPolicy.RequiredStakeTon(c);
+        var trust = Evaluate(peer.NodeId, c, level, StakeFactorOf(stake.Counted, c), out var observations);
         var flagged = _flags.ContainsKey(peer.NodeId) || _evidence.ContainsKey(peer.NodeId) || trust.Penalties > 0;
         Standing standing;
         if (Store.IsBlocked(peer.NodeId))
@@ -425,6 +455,10 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             // Objective evidence (its own signed wrong answer) outranks every vote and every floor, min_trust => 0 included.
             standing = Standing.Failed;
+        }
+        else if (requiredStake > 0 && stake.Counted < requiredStake)
+        {
+            standing = Standing.BelowStake;
         }
         else if (level < minLevel)
         {
@@ -454,12 +488,17 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             standing = Standing.Unvetted;
         }
-        return new HostAssessment(peer.NodeId, standing, trust, observations, level, note, Selection(peer.NodeId, trust, c), flagged);
+        return new HostAssessment(peer.NodeId, standing, trust, observations, level, note, Selection(peer.NodeId, trust, c, priceScore), flagged) { StakeTon = stake.StakeTon };
     }
 
-    private double Selection(string nodeId, TrustBreakdown trust, NodeConfig c)
+    /// <remarks>
+    /// The stake term is the trust's stake factor, gated by the host's verified-success rate (its reputation R from
+    /// receipts: no stake counts below <c>economics.ranking.stake_reliability_floor</c>), so stake amplifies only
+    /// hosts that have proved reliable.
+    /// </remarks>
+    private double Selection(string nodeId, TrustBreakdown trust, NodeConfig c, double priceScore)
     {
-        var inputs = new SelectionInputs { EffectiveTrust = trust.Effective, Reliability = trust.Reputation, StakeFactor = 0 };
+        var inputs = new SelectionInputs { EffectiveTrust = trust.Effective, Reliability = trust.Reputation, StakeFactor = trust.Stake, PriceScore = priceScore };
         if (_perf.TryGetValue(nodeId, out var p) && p.Samples > 0)
         {
             inputs = inputs with
@@ -481,7 +520,9 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context)
     {
         var c = context.Config;
-        var assessed = candidates.Select(p => (p, a: Assess(p, c, context.Overrides), tie: Random.Shared.Next()))
+        Stakes.Warm(candidates.Select(p => (p.NodeId, (ReadOnlyMemory<byte>)p.Advert.PublicKey)), StakeWarmBound);
+        var prices = PriceScores(candidates, c, context.Overrides);
+        var assessed = candidates.Select(p => (p, a: Assess(p, c, context.Overrides, prices.GetValueOrDefault(p.NodeId, 1)), tie: Random.Shared.Next()))
             .Where(x => x.a.Standing is Standing.Trusted or Standing.Vetted).ToList();
         var trusted = assessed.Count(x => x.a.Standing == Standing.Trusted);
         if (trusted >= Math.Max(c.Scheduler.Replicas, c.Scheduler.Quorum) || !c.Trust.ProbationFillsQuorum)
@@ -490,6 +531,32 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         }
         var ranked = assessed.OrderBy(x => x.a.Standing == Standing.Trusted ? 0 : 1).ThenByDescending(x => x.a.Selection).ThenBy(x => x.tie).Select(x => x.p).ToList();
         return Diversify(ranked, Math.Max(c.Scheduler.Replicas, c.Scheduler.Quorum), Related);
+    }
+
+    /// <summary>Longest a selection waits for the first stake readings of hosts it has none for.</summary>
+    public static readonly TimeSpan StakeWarmBound = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// The price term of a paid query: <c>1 − (p − pmin) / (pmax − pmin)</c> over the candidates' latest quotes, p being the
+    /// quote's price for this job's time bound (all equal: 1). A host that never quoted here gets 0.5 (unknown). Free
+    /// queries: every host 1 (price plays no part).
+    /// </summary>
+    private Dictionary<string, double> PriceScores(IReadOnlyList<PeerEntry> candidates, NodeConfig c, QueryOverrides overrides)
+    {
+        var scores = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (!Economics.PaymentPolicy.IsPaid(c, overrides))
+        {
+            return scores;
+        }
+        var timeoutMs = (uint)Math.Min(uint.MaxValue, c.Scheduler.DispatchTimeout.TotalMilliseconds);
+        var known = candidates.Select(p => (p.NodeId, Price: LastQuote(p.NodeId)?.JobCap(timeoutMs))).ToList();
+        var prices = known.Where(k => k.Price is not null).Select(k => (double)k.Price!.Value).ToList();
+        var (min, max) = prices.Count == 0 ? (0d, 0d) : (prices.Min(), prices.Max());
+        foreach (var (id, price) in known)
+        {
+            scores[id] = price is not { } p ? 0.5 : max <= min ? 1 : 1 - ((p - min) / (max - min));
+        }
+        return scores;
     }
 
     /// <summary>Hosts first seen within this window of each other look like one operator's batch.</summary>
@@ -633,6 +700,19 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     {
         var c = context.Config;
         var o = context.Overrides;
+        if (Economics.PaymentPolicy.RequiredStakeTon(c) is > 0 and var required)
+        {
+            var below = candidates.Select(p => Assess(p, c, o)).Where(a => a.Standing == Standing.BelowStake).ToList();
+            var usable = candidates.Count - below.Count;
+            if (below.Count > 0 && usable < needed)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"not enough staked hosts: {below.Count} of {candidates.Count} host(s) have less stake than required ")
+                    + (c.Scheduler.RequireStakedHosts ? "(require_staked_hosts" : "(")
+                    + (c.Sybil.MinStake > 0 ? string.Create(CultureInfo.InvariantCulture, $"{(c.Scheduler.RequireStakedHosts ? ", " : "")}sybil.min_stake {c.Sybil.MinStake} TON") : "")
+                    + $"): {string.Join(", ", below.Take(4).Select(a => $"{a.NodeId[..Math.Min(12, a.NodeId.Length)]} {(a.StakeTon is { } t ? t.ToString("0.###", CultureInfo.InvariantCulture) + " TON" : "unknown")}"))}"
+                    + $"; need quorum {needed} (stake source: {Stakes.Source.Description}); see stake_ton in p2p_peers()";
+            }
+        }
         var proven = candidates.Count(p => _evidence.ContainsKey(p.NodeId));
         if (proven > 0)
         {

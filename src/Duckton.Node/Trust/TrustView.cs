@@ -18,6 +18,12 @@ public sealed record PeerTrustView(string NodeId, string Name, PeerEntry? Live, 
 {
     /// <summary>Flagged: caught hiding receipts, or penalised for a wrong answer.</summary>
     public bool Flagged => FlagReason is not null || Trust.Penalties > 0;
+
+    /// <summary>Stake in whole TON read from the host's vault (0 with economics off; null = unknown: not read yet, or the read failed).</summary>
+    public double? StakeTon { get; init; }
+
+    /// <summary>The price the host last quoted this node (null: it never bid here).</summary>
+    public PriceQuote? Quote { get; init; }
 }
 
 /// <summary>
@@ -38,6 +44,8 @@ public static class TrustView
         var live = (node.GridIfStarted?.Membership.Live() ?? []).ToDictionary(p => p.NodeId, StringComparer.Ordinal);
         var byId = known.ToDictionary(k => k.NodeId, StringComparer.Ordinal);
         var ids = known.Select(k => k.NodeId).Concat(live.Keys).Where(id => id != node.NodeId).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        // Live hosts' stake is read (in parallel, bounded) before the rows are built, so a first call shows it.
+        engine.Stakes.Warm(live.Values.Where(p => p.NodeId != node.NodeId).Select(p => (p.NodeId, (ReadOnlyMemory<byte>)p.Advert.PublicKey)), TrustEngine.StakeWarmBound);
         var rows = new List<PeerTrustView>();
         foreach (var id in ids)
         {
@@ -47,13 +55,13 @@ public static class TrustView
             {
                 var a = engine.Assess(peer, c, QueryOverrides.None);
                 rows.Add(new PeerTrustView(id, PeerNames.Of(id), peer, stored, a.Trust, a.Observations, a.Standing, a.Attestation, a.AttestationNote, a.Selection,
-                    engine.FlagReason(id), engine.VettingOutcome(id), store.IsBlocked(id)));
+                    engine.FlagReason(id), engine.VettingOutcome(id), store.IsBlocked(id)) { StakeTon = a.StakeTon, Quote = engine.LastQuote(id) });
             }
             else
             {
                 // Not heard from in this process: attestation evidence is only checked live, so what counts is L0.
                 rows.Add(new PeerTrustView(id, PeerNames.Of(id), null, stored, engine.Evaluate(id, c), store.ObservationCount(id, node.NodeId), null,
-                    AttestationLevel.L0, null, null, engine.FlagReason(id), engine.VettingOutcome(id), store.IsBlocked(id)));
+                    AttestationLevel.L0, null, null, engine.FlagReason(id), engine.VettingOutcome(id), store.IsBlocked(id)) { StakeTon = engine.Stakes.Peek(id).StakeTon, Quote = engine.LastQuote(id) });
             }
         }
         return rows;

@@ -436,13 +436,13 @@ public class ConfigStoreConcurrencyTests
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var effective = other.Set("discovery.bootstrap", "[\"10.0.0.5:9494\"]");
             Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"a no-op set waited {sw.Elapsed} for the lock");
-            Assert.Equal(["10.0.0.5:9494"], effective.Config.Discovery.Bootstrap);
+            Assert.Equal(["10.0.0.5:9494"], effective.Config.Discovery.Bootstrap.ToArray());
             Assert.Equal(ConfigSource.Runtime, effective.SourceOf("discovery.bootstrap"));
         }
         Assert.Equal(written, File.ReadAllText(dir.RuntimeFile));
         Assert.Equal(stamp, File.GetLastWriteTimeUtc(dir.RuntimeFile));
         // A real change is still written (under the lock, which is free again).
         other.Set("discovery.bootstrap", "[\"10.0.0.5:9494\", \"10.0.0.6:9494\"]");
-        Assert.Equal(["10.0.0.5:9494", "10.0.0.6:9494"], dir.Store().Effective().Config.Discovery.Bootstrap);
+        Assert.Equal(["10.0.0.5:9494", "10.0.0.6:9494"], dir.Store().Effective().Config.Discovery.Bootstrap.ToArray());
     }
 }

@@ -17,13 +17,15 @@ public enum PeerState
 /// <summary>A peer the membership table knows: its latest verified advert and what this node measured.</summary>
 public sealed class PeerEntry
 {
-    internal PeerEntry(AdvertMessage advert, DateTimeOffset lastSeen)
+    internal PeerEntry(AdvertMessage advert, DateTimeOffset lastSeen, string? nodeId = null)
     {
         Advert = advert;
         LastSeen = lastSeen;
+        NodeId = nodeId ?? advert.NodeId;
     }
 
-    public string NodeId => Advert.NodeId;
+    /// <summary>The peer's id (kept: an advert derives it by hashing its key, and the table is sorted and searched by it).</summary>
+    public string NodeId { get; }
     public string Address => Advert.ListenAddress;
     public AdvertMessage Advert { get; internal set; }
     public DateTimeOffset LastSeen { get; internal set; }
@@ -50,12 +52,19 @@ public sealed class Membership
     public const int SuspectAfterFailures = 2;
     private readonly ConcurrentDictionary<string, PeerEntry> _peers = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly Func<AdvertMessage, int, string?> _verify;
 
-    public Membership(string selfNodeId, TimeProvider? time = null, int minPowBits = ProofOfWork.DefaultBits)
+    /// <param name="verify">
+    /// Checks an advert's signature and proof of work (null: <see cref="AdvertMessage.Verify"/>). Only the grid simulator
+    /// passes its own: one that runs <see cref="AdvertMessage.Verify"/> once per signed advert and shares the outcome
+    /// among the simulated nodes, which all receive the very same advert object.
+    /// </param>
+    public Membership(string selfNodeId, TimeProvider? time = null, int minPowBits = ProofOfWork.DefaultBits, Func<AdvertMessage, int, string?>? verify = null)
     {
         SelfNodeId = selfNodeId;
         _time = time ?? TimeProvider.System;
         MinPowBits = minPowBits;
+        _verify = verify ?? (static (advert, bits) => advert.Verify(bits));
     }
 
     public string SelfNodeId { get; }
@@ -79,7 +88,8 @@ public sealed class Membership
     public string? Ingest(AdvertMessage advert, bool direct = false)
     {
         ArgumentNullException.ThrowIfNull(advert);
-        if (advert.NodeId == SelfNodeId)
+        var nodeId = advert.NodeId;
+        if (nodeId == SelfNodeId)
         {
             return null;
         }
@@ -93,16 +103,16 @@ public sealed class Membership
         {
             return "advert expired";
         }
-        if (_peers.TryGetValue(advert.NodeId, out var known) && advert.Seq <= known.Advert.Seq)
+        if (_peers.TryGetValue(nodeId, out var known) && advert.Seq <= known.Advert.Seq)
         {
             if (direct)
             {
                 MarkSeen(known, now);
-                Notify(advert.NodeId);
+                Notify(nodeId);
             }
             return null;
         }
-        if (advert.Verify(MinPowBits) is { } why)
+        if (_verify(advert, MinPowBits) is { } why)
         {
             return why;
         }
@@ -110,7 +120,7 @@ public sealed class Membership
         {
             return "membership table full";
         }
-        var entry = _peers.AddOrUpdate(advert.NodeId, _ => new PeerEntry(advert, direct ? now : signedAt), (_, e) =>
+        var entry = _peers.AddOrUpdate(nodeId, _ => new PeerEntry(advert, direct ? now : signedAt, nodeId), (_, e) =>
         {
             e.Advert = advert;
             var seen = direct ? now : signedAt;
@@ -131,7 +141,7 @@ public sealed class Membership
             return e;
         });
         entry.Heartbeats.Heartbeat(direct ? now : signedAt, Phi);
-        Notify(advert.NodeId);
+        Notify(nodeId);
         return null;
     }
 
@@ -216,9 +226,88 @@ public sealed class Membership
         return _peers.Values.Where(e => now - e.LastSeen <= Ttl).OrderBy(e => e.NodeId, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Fresh adverts to gossip on (at most <paramref name="max"/>, most recently signed first).</summary>
-    public IReadOnlyList<AdvertMessage> FreshAdverts(int max) =>
-        Live().Where(e => e.State == PeerState.Alive).Select(e => e.Advert).OrderByDescending(a => a.TimestampMs).Take(max).ToList();
+    /// <summary>
+    /// Fresh adverts to gossip on (at most <paramref name="max"/> of live, alive peers; most recently signed first, ties by
+    /// node id). Runs on every exchange in both directions, so it keeps only the best <paramref name="max"/> while it scans
+    /// (O(n log max)) instead of sorting the whole table.
+    /// </summary>
+    public IReadOnlyList<AdvertMessage> FreshAdverts(int max)
+    {
+        if (max <= 0)
+        {
+            return [];
+        }
+        var now = _time.GetUtcNow();
+        // A min-heap on freshness: its root is the least fresh of the best seen so far, replaced when a fresher one comes.
+        var best = new PriorityQueue<AdvertMessage, AdvertMessage>(max + 1, Freshness.Least);
+        foreach (var e in _peers.Values)
+        {
+            if (now - e.LastSeen > Ttl || e.State != PeerState.Alive)
+            {
+                continue;
+            }
+            var advert = e.Advert;
+            if (best.Count < max)
+            {
+                best.Enqueue(advert, advert);
+            }
+            else if (Freshness.Least.Compare(advert, best.Peek()) > 0)
+            {
+                best.EnqueueDequeue(advert, advert);
+            }
+        }
+        var result = new AdvertMessage[best.Count];
+        for (var i = result.Length - 1; i >= 0; i--)
+        {
+            result[i] = best.Dequeue();
+        }
+        return result;
+    }
+
+    /// <summary>Orders adverts least fresh first: older signature first; on equal times the larger node id first.</summary>
+    private sealed class Freshness : IComparer<AdvertMessage>
+    {
+        public static readonly Freshness Least = new();
+
+        public int Compare(AdvertMessage? x, AdvertMessage? y)
+        {
+            var byTime = x!.TimestampMs.CompareTo(y!.TimestampMs);
+            return byTime != 0 ? byTime : string.CompareOrdinal(y.NodeId, x.NodeId);
+        }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="count"/> live peers (suspects included) chosen uniformly at random, skipping those
+    /// <paramref name="skip"/> names; one pass over the table (reservoir sampling), in no particular order.
+    /// </summary>
+    public IReadOnlyList<PeerEntry> SampleLive(int count, Random random, Func<PeerEntry, bool>? skip = null)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        if (count <= 0)
+        {
+            return [];
+        }
+        var now = _time.GetUtcNow();
+        var chosen = new List<PeerEntry>(Math.Min(count, 64));
+        var seen = 0;
+        foreach (var e in _peers.Values)
+        {
+            if (now - e.LastSeen > Ttl || (skip is not null && skip(e)))
+            {
+                continue;
+            }
+            seen++;
+            if (chosen.Count < count)
+            {
+                chosen.Add(e);
+            }
+            else if (random.Next(seen) is var j && j < count)
+            {
+                chosen[j] = e;
+            }
+        }
+        return chosen;
+    }
 
     public PeerEntry? Find(string nodeId) => _peers.TryGetValue(nodeId, out var e) ? e : null;
 }

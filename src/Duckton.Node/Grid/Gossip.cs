@@ -15,8 +15,12 @@ public static class Gossip
     public const int AdvertsPerExchange = 32;
 
     /// <summary>
-    /// The peers one round exchanges with: every seed, then <paramref name="fanout"/> live peers chosen uniformly at random
-    /// among those not reached through a seed address.
+    /// The peers one round exchanges with: the seeds, then <paramref name="fanout"/> live peers chosen uniformly at random
+    /// among those not reached through a seed address. Every seed is asked while this node knows fewer live peers than
+    /// <paramref name="fanout"/> (joining, or cut off); after that one seed, picked at random, with probability
+    /// fanout / live peers. Asking every seed every round made each seed answer every host of the grid every heartbeat
+    /// (O(n) exchanges per seed per round); this way a seed answers about fanout / seeds of them, whatever the grid's size,
+    /// and a grid smaller than the fanout behaves as before.
     /// </summary>
     public static List<(string Address, string? NodeId)> Targets(IReadOnlyList<string> seeds, Membership membership, int fanout, Random random)
     {
@@ -24,12 +28,24 @@ public static class Gossip
         ArgumentNullException.ThrowIfNull(membership);
         ArgumentNullException.ThrowIfNull(random);
         var targets = new List<(string Address, string? NodeId)>(seeds.Count + Math.Max(0, fanout));
-        foreach (var s in seeds)
+        if (seeds.Count > 0)
         {
-            targets.Add((s, null));
+            var live = membership.CountLive();
+            if (live < Math.Max(1, fanout))
+            {
+                foreach (var s in seeds)
+                {
+                    targets.Add((s, null));
+                }
+            }
+            else if (random.NextDouble() * live < fanout)
+            {
+                targets.Add((seeds[random.Next(seeds.Count)], null));
+            }
         }
-        var seedSet = seeds.Count == 0 ? null : new HashSet<string>(seeds, StringComparer.Ordinal);
-        foreach (var p in membership.SampleLive(fanout, random, p => seedSet is not null && seedSet.Contains(p.Address)))
+        // A peer already asked through its seed address is not asked twice.
+        var asked = targets.Count == 0 ? null : new HashSet<string>(targets.Select(t => t.Address), StringComparer.Ordinal);
+        foreach (var p in membership.SampleLive(fanout, random, p => asked is not null && asked.Contains(p.Address)))
         {
             targets.Add((p.Address, p.NodeId));
         }

@@ -22,7 +22,8 @@ public static class Gossip
     /// (O(n) exchanges per seed per round); this way a seed answers about fanout / seeds of them, whatever the grid's size,
     /// and a grid smaller than the fanout behaves as before.
     /// </summary>
-    public static List<(string Address, string? NodeId)> Targets(IReadOnlyList<string> seeds, Membership membership, int fanout, Random random)
+    /// <param name="askEverySeed">Ask every seed whatever this node knows (a join: the seeds just given must be reached).</param>
+    public static List<(string Address, string? NodeId)> Targets(IReadOnlyList<string> seeds, Membership membership, int fanout, Random random, bool askEverySeed = false)
     {
         ArgumentNullException.ThrowIfNull(seeds);
         ArgumentNullException.ThrowIfNull(membership);
@@ -31,7 +32,7 @@ public static class Gossip
         if (seeds.Count > 0)
         {
             var live = membership.CountLive();
-            if (live < Math.Max(1, fanout))
+            if (askEverySeed || live < Math.Max(1, fanout))
             {
                 foreach (var s in seeds)
                 {

@@ -296,7 +296,8 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
     {
         var config = _config();
         Membership.MinPowBits = config.Sybil.PowDifficultyBits;
-        var targets = Gossip.Targets(Seeds, Membership, config.Discovery.Gossip.Fanout, Random.Shared);
+        // The round a join starts (firstAnswer given) reaches every seed; later rounds follow the seed rule of Gossip.Targets.
+        var targets = Gossip.Targets(Seeds, Membership, config.Discovery.Gossip.Fanout, Random.Shared, askEverySeed: firstAnswer is not null);
         await Task.WhenAll(targets.Select(t => ExchangeAsync(t.Address, t.NodeId, config.Scheduler.OfferTimeout, cancellationToken, firstAnswer))).ConfigureAwait(false);
         await DetectFailuresAsync(config, cancellationToken).ConfigureAwait(false);
         Membership.Expire();

@@ -110,6 +110,7 @@ internal static class CliCommands
         var bench = new Command("bench", "End-to-end benchmarks");
         bench.Subcommands.Add(local);
         bench.Subcommands.Add(grid);
+        bench.Subcommands.Add(SimBenchmark.Command());
         return bench;
     }
 

@@ -200,9 +200,9 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
 
     public bool Hosting => Worker is not null;
 
-    void IAdvertExchange.IngestAdvert(AdvertMessage advert, string fromPeer) => Membership.Ingest(advert, direct: advert.NodeId == fromPeer);
+    void IAdvertExchange.IngestAdvert(AdvertMessage advert, string fromPeer) => Gossip.TakeAdvert(Membership, advert, fromPeer);
 
-    IReadOnlyList<AdvertMessage> IAdvertExchange.AdvertsToShare() => [.. SelfAdverts(), .. Membership.FreshAdverts(32)];
+    IReadOnlyList<AdvertMessage> IAdvertExchange.AdvertsToShare() => Gossip.AdvertsToShare(SelfAdverts(), Membership);
 
     async Task<bool> IAdvertExchange.ProbeForAsync(string nodeId, string address, TimeSpan timeout, string fromPeer, CancellationToken cancellationToken)
     {
@@ -247,8 +247,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         }
         var now = (ulong)_time.GetUtcNow().ToUnixTimeMilliseconds();
         var current = _advert;
-        var refreshMs = (ulong)Math.Max(1000, Membership.Ttl.TotalMilliseconds / 3);
-        if (current is null || now - current.TimestampMs > refreshMs)
+        if (Gossip.AdvertIsStale(current, now, Membership.Ttl))
         {
             var (mem, threads, _) = w.Free();
             current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, (byte)w.Options.SimulatedAttestation, w.Enabled,
@@ -302,13 +301,8 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
     {
         var config = _config();
         Membership.MinPowBits = config.Sybil.PowDifficultyBits;
-        var targets = new List<(string Address, string? NodeId)>();
-        foreach (var s in Seeds)
-        {
-            targets.Add((s, null));
-        }
-        var known = Membership.Live().Where(p => !targets.Any(t => t.Address == p.Address)).OrderBy(_ => Random.Shared.Next()).Take(config.Discovery.Gossip.Fanout);
-        targets.AddRange(known.Select(p => (p.Address, (string?)p.NodeId)));
+        // The round a join starts (firstAnswer given) reaches every seed; later rounds follow the seed rule of Gossip.Targets.
+        var targets = Gossip.Targets(Seeds, Membership, config.Discovery.Gossip.Fanout, Random.Shared, askEverySeed: firstAnswer is not null);
         await Task.WhenAll(targets.Select(t => ExchangeAsync(t.Address, t.NodeId, config.Scheduler.OfferTimeout, cancellationToken, firstAnswer))).ConfigureAwait(false);
         await DetectFailuresAsync(config, cancellationToken).ConfigureAwait(false);
         Membership.Expire();
@@ -323,7 +317,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
             cts.CancelAfter(timeout);
             c = await Pool.RentAsync(address, nodeId, cts.Token).ConfigureAwait(false);
             var sw = Stopwatch.StartNew();
-            foreach (var a in SelfAdverts().Concat(Membership.FreshAdverts(32)))
+            foreach (var a in Gossip.AdvertsToShare(SelfAdverts(), Membership))
             {
                 await c.SendAsync(MessageType.Advert, a.Encode(), cts.Token).ConfigureAwait(false);
             }
@@ -344,8 +338,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
                     var f = await c.ReceiveAsync().ConfigureAwait(false);
                     if (f.Type == MessageType.Advert)
                     {
-                        var advert = AdvertMessage.Decode(f.Payload.Span);
-                        Membership.Ingest(advert, direct: advert.NodeId == c.RemoteNodeId);
+                        Gossip.TakeAdvert(Membership, AdvertMessage.Decode(f.Payload.Span), c.RemoteNodeId);
                     }
                     else if (f.Type == MessageType.Receipt)
                     {

@@ -17,13 +17,15 @@ public enum PeerState
 /// <summary>A peer the membership table knows: its latest verified advert and what this node measured.</summary>
 public sealed class PeerEntry
 {
-    internal PeerEntry(AdvertMessage advert, DateTimeOffset lastSeen)
+    internal PeerEntry(AdvertMessage advert, DateTimeOffset lastSeen, string? nodeId = null)
     {
         Advert = advert;
         LastSeen = lastSeen;
+        NodeId = nodeId ?? advert.NodeId;
     }
 
-    public string NodeId => Advert.NodeId;
+    /// <summary>The peer's id (kept: an advert derives it by hashing its key, and the table is sorted and searched by it).</summary>
+    public string NodeId { get; }
     public string Address => Advert.ListenAddress;
     public AdvertMessage Advert { get; internal set; }
     public DateTimeOffset LastSeen { get; internal set; }
@@ -36,6 +38,9 @@ public sealed class PeerEntry
 
     /// <summary>Signs of life (direct contacts, later-signed adverts) for the phi-accrual failure detector.</summary>
     internal PhiAccrual Heartbeats { get; } = new();
+
+    /// <summary>The signing time this entry is filed under in the membership's freshness index (guarded by its lock).</summary>
+    internal ulong IndexedTimestampMs { get; set; }
 
     internal void ObserveRtt(double ms) => RttMs = RttMs is { } old ? (0.7 * old) + (0.3 * ms) : ms;
 }
@@ -50,12 +55,23 @@ public sealed class Membership
     public const int SuspectAfterFailures = 2;
     private readonly ConcurrentDictionary<string, PeerEntry> _peers = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly Func<AdvertMessage, int, string?> _verify;
+    private readonly Lock _freshGate = new();
 
-    public Membership(string selfNodeId, TimeProvider? time = null, int minPowBits = ProofOfWork.DefaultBits)
+    /// <summary>Every entry filed by the signing time of its advert, freshest first (see <see cref="FreshAdverts"/>).</summary>
+    private readonly SortedSet<(ulong TimestampMs, string NodeId)> _fresh = new(Freshest.Order);
+
+    /// <param name="verify">
+    /// Checks an advert's signature and proof of work (null: <see cref="AdvertMessage.Verify"/>). Only the grid simulator
+    /// passes its own: one that runs <see cref="AdvertMessage.Verify"/> once per signed advert and shares the outcome
+    /// among the simulated nodes, which all receive the very same advert object.
+    /// </param>
+    public Membership(string selfNodeId, TimeProvider? time = null, int minPowBits = ProofOfWork.DefaultBits, Func<AdvertMessage, int, string?>? verify = null)
     {
         SelfNodeId = selfNodeId;
         _time = time ?? TimeProvider.System;
         MinPowBits = minPowBits;
+        _verify = verify ?? (static (advert, bits) => advert.Verify(bits));
     }
 
     public string SelfNodeId { get; }
@@ -79,7 +95,8 @@ public sealed class Membership
     public string? Ingest(AdvertMessage advert, bool direct = false)
     {
         ArgumentNullException.ThrowIfNull(advert);
-        if (advert.NodeId == SelfNodeId)
+        var nodeId = advert.NodeId;
+        if (nodeId == SelfNodeId)
         {
             return null;
         }
@@ -93,16 +110,16 @@ public sealed class Membership
         {
             return "advert expired";
         }
-        if (_peers.TryGetValue(advert.NodeId, out var known) && advert.Seq <= known.Advert.Seq)
+        if (_peers.TryGetValue(nodeId, out var known) && advert.Seq <= known.Advert.Seq)
         {
             if (direct)
             {
                 MarkSeen(known, now);
-                Notify(advert.NodeId);
+                Notify(nodeId);
             }
             return null;
         }
-        if (advert.Verify(MinPowBits) is { } why)
+        if (_verify(advert, MinPowBits) is { } why)
         {
             return why;
         }
@@ -110,7 +127,7 @@ public sealed class Membership
         {
             return "membership table full";
         }
-        var entry = _peers.AddOrUpdate(advert.NodeId, _ => new PeerEntry(advert, direct ? now : signedAt), (_, e) =>
+        var entry = _peers.AddOrUpdate(nodeId, _ => new PeerEntry(advert, direct ? now : signedAt, nodeId), (_, e) =>
         {
             e.Advert = advert;
             var seen = direct ? now : signedAt;
@@ -131,7 +148,14 @@ public sealed class Membership
             return e;
         });
         entry.Heartbeats.Heartbeat(direct ? now : signedAt, Phi);
-        Notify(advert.NodeId);
+        lock (_freshGate)
+        {
+            // Re-filed under the signing time of the advert the entry holds now (the last writer's, under races).
+            _fresh.Remove((entry.IndexedTimestampMs, nodeId));
+            entry.IndexedTimestampMs = entry.Advert.TimestampMs;
+            _fresh.Add((entry.IndexedTimestampMs, nodeId));
+        }
+        Notify(nodeId);
         return null;
     }
 
@@ -204,9 +228,28 @@ public sealed class Membership
             if (now - e.LastSeen > Ttl && _peers.TryRemove(id, out _))
             {
                 removed++;
+                lock (_freshGate)
+                {
+                    _fresh.Remove((e.IndexedTimestampMs, id));
+                }
             }
         }
         return removed;
+    }
+
+    /// <summary>How many peers are live (not expired), suspects included; one pass, no list.</summary>
+    public int CountLive()
+    {
+        var now = _time.GetUtcNow();
+        var count = 0;
+        foreach (var e in _peers.Values)
+        {
+            if (now - e.LastSeen <= Ttl)
+            {
+                count++;
+            }
+        }
+        return count;
     }
 
     /// <summary>Live peers (not expired), suspects included.</summary>
@@ -216,9 +259,82 @@ public sealed class Membership
         return _peers.Values.Where(e => now - e.LastSeen <= Ttl).OrderBy(e => e.NodeId, StringComparer.Ordinal).ToList();
     }
 
-    /// <summary>Fresh adverts to gossip on (at most <paramref name="max"/>, most recently signed first).</summary>
-    public IReadOnlyList<AdvertMessage> FreshAdverts(int max) =>
-        Live().Where(e => e.State == PeerState.Alive).Select(e => e.Advert).OrderByDescending(a => a.TimestampMs).Take(max).ToList();
+    /// <summary>
+    /// Fresh adverts to gossip on (at most <paramref name="max"/> of live, alive peers; most recently signed first, ties by
+    /// node id). Runs on every exchange in both directions, so it reads them off an index kept in signing order instead
+    /// of scanning or sorting the table: O(max + log n) rather than O(n log n), which made a seed answering every node
+    /// of a large grid quadratic.
+    /// </summary>
+    public IReadOnlyList<AdvertMessage> FreshAdverts(int max)
+    {
+        if (max <= 0)
+        {
+            return [];
+        }
+        var now = _time.GetUtcNow();
+        var result = new List<AdvertMessage>(Math.Min(max, 64));
+        lock (_freshGate)
+        {
+            foreach (var (timestampMs, id) in _fresh)
+            {
+                // Entries that are expired, suspect or dead stay filed until they change or expire: skip them here.
+                if (_peers.TryGetValue(id, out var e) && e.Advert.TimestampMs == timestampMs && now - e.LastSeen <= Ttl && e.State == PeerState.Alive)
+                {
+                    result.Add(e.Advert);
+                    if (result.Count == max)
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Most recently signed first; on equal times by node id.</summary>
+    private sealed class Freshest : IComparer<(ulong TimestampMs, string NodeId)>
+    {
+        public static readonly Freshest Order = new();
+
+        public int Compare((ulong TimestampMs, string NodeId) x, (ulong TimestampMs, string NodeId) y)
+        {
+            var byTime = y.TimestampMs.CompareTo(x.TimestampMs);
+            return byTime != 0 ? byTime : string.CompareOrdinal(x.NodeId, y.NodeId);
+        }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="count"/> live peers (suspects included) chosen uniformly at random, skipping those
+    /// <paramref name="skip"/> names; one pass over the table (reservoir sampling), in no particular order.
+    /// </summary>
+    public IReadOnlyList<PeerEntry> SampleLive(int count, Random random, Func<PeerEntry, bool>? skip = null)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        if (count <= 0)
+        {
+            return [];
+        }
+        var now = _time.GetUtcNow();
+        var chosen = new List<PeerEntry>(Math.Min(count, 64));
+        var seen = 0;
+        foreach (var e in _peers.Values)
+        {
+            if (now - e.LastSeen > Ttl || (skip is not null && skip(e)))
+            {
+                continue;
+            }
+            seen++;
+            if (chosen.Count < count)
+            {
+                chosen.Add(e);
+            }
+            else if (random.Next(seen) is var j && j < count)
+            {
+                chosen[j] = e;
+            }
+        }
+        return chosen;
+    }
 
     public PeerEntry? Find(string nodeId) => _peers.TryGetValue(nodeId, out var e) ? e : null;
 }

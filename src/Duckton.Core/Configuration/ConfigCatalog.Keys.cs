@@ -19,7 +19,6 @@ public static partial class ConfigCatalog
         Text("network.advertised_addr", "", "Address announced to peers when it differs from the bind address (NAT, containers); empty = the bound address.", StringRule.SocketAddress, env: ["P2P_ADVERTISED_ADDR"]),
         Millis("network.idle_timeout_ms", 30000, 1, "Close a connection after this long without traffic.", env: ["P2P_IDLE_TIMEOUT_MS"]),
         Millis("network.connect_timeout_ms", 10000, 1, "Give up connecting to a peer after this long.", env: ["P2P_CONNECT_TIMEOUT_MS"]),
-        Millis("network.keepalive_ms", 10000, 1, "Send a keep-alive this often on an idle connection (must be below idle_timeout_ms)."),
         Bytes("network.result_chunk_bytes", 1024 * KiB, 4 * KiB, 8 * MiB, "Size of one result batch frame on the wire."),
         // [network] resource budgets: what one peer (identity or source address) may hold on this node
         Millis("network.handshake_timeout_ms", 10000, 1, "Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets).", env: ["P2P_HANDSHAKE_TIMEOUT_MS"]),
@@ -135,11 +134,8 @@ public static partial class ConfigCatalog
         Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Cap on a local query's memory as a share of this machine's RAM (its limit is budget.per_job_memory_bytes, at most this share).", minExclusive: true),
         Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when local execution is enabled)."),
         // [limits]
-        Int("limits.receipt_cache_per_worker", 256, 1, int.MaxValue, "Receipts kept in memory per host."),
-        Int("limits.trust_store_capacity", 100000, 1, int.MaxValue, "Hosts kept in the reputation store."),
         Int("limits.peer_cache_capacity", 50000, 1, int.MaxValue, "Peers kept in the membership cache."),
-        Int("limits.worker_pool_size", 8, 1, int.MaxValue, "Hosted jobs run at once across all requesters (global cap).", env: ["P2P_WORKER_POOL_SIZE"]),
-        Int("limits.connection_pool_size", 1024, 1, int.MaxValue, "Open peer connections kept."),
+        Int("limits.connection_pool_size", 1024, 0, int.MaxValue, "Idle outbound peer connections kept open for reuse, over all peers (at most 4 per peer); a connection returned past it is closed; 0 = none kept."),
         // [sandbox]
         Bool("sandbox.enabled", true, "Run hosted jobs in separate sandboxed worker processes (kernel memory/CPU limits, no network) as well as the DuckDB lock-down; needs a host started by the duckton program (inside the DuckDB extension jobs run in-process)."),
         Choice("sandbox.backend", SandboxBackend.Auto, "What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits.", aliases: ["cgroup=cgroups", "linux=cgroups", "rlimits=rlimit"]),

@@ -31,8 +31,6 @@ public sealed partial record NetworkConfig
     public TimeSpan IdleTimeout { get; init; }
     /// <summary>Give up connecting to a peer after this long. (<c>network.connect_timeout_ms</c>)</summary>
     public TimeSpan ConnectTimeout { get; init; }
-    /// <summary>Send a keep-alive this often on an idle connection (must be below idle_timeout_ms). (<c>network.keepalive_ms</c>)</summary>
-    public TimeSpan Keepalive { get; init; }
     /// <summary>Size of one result batch frame on the wire. (<c>network.result_chunk_bytes</c>)</summary>
     public long ResultChunkBytes { get; init; }
     /// <summary>Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets). (<c>network.handshake_timeout_ms</c>)</summary>
@@ -64,7 +62,6 @@ public sealed partial record NetworkConfig
         AdvertisedAddr = r.Text(p + "advertised_addr"),
         IdleTimeout = r.Duration(p + "idle_timeout_ms"),
         ConnectTimeout = r.Duration(p + "connect_timeout_ms"),
-        Keepalive = r.Duration(p + "keepalive_ms"),
         ResultChunkBytes = r.Int(p + "result_chunk_bytes"),
         HandshakeTimeout = r.Duration(p + "handshake_timeout_ms"),
         MaxInboundConnections = (int)r.Int(p + "max_inbound_connections"),
@@ -515,23 +512,14 @@ public sealed partial record PlannerConfig
 /// <summary>The <c>[limits]</c> section.</summary>
 public sealed partial record LimitsConfig
 {
-    /// <summary>Receipts kept in memory per host. (<c>limits.receipt_cache_per_worker</c>)</summary>
-    public int ReceiptCachePerWorker { get; init; }
-    /// <summary>Hosts kept in the reputation store. (<c>limits.trust_store_capacity</c>)</summary>
-    public int TrustStoreCapacity { get; init; }
     /// <summary>Peers kept in the membership cache. (<c>limits.peer_cache_capacity</c>)</summary>
     public int PeerCacheCapacity { get; init; }
-    /// <summary>Hosted jobs run at once across all requesters (global cap). (<c>limits.worker_pool_size</c>)</summary>
-    public int WorkerPoolSize { get; init; }
-    /// <summary>Open peer connections kept. (<c>limits.connection_pool_size</c>)</summary>
+    /// <summary>Idle outbound peer connections kept open for reuse, over all peers (at most 4 per peer); a connection returned past it is closed; 0 = none kept. (<c>limits.connection_pool_size</c>)</summary>
     public int ConnectionPoolSize { get; init; }
 
     internal static LimitsConfig Bind(ConfigReader r, string p) => new()
     {
-        ReceiptCachePerWorker = (int)r.Int(p + "receipt_cache_per_worker"),
-        TrustStoreCapacity = (int)r.Int(p + "trust_store_capacity"),
         PeerCacheCapacity = (int)r.Int(p + "peer_cache_capacity"),
-        WorkerPoolSize = (int)r.Int(p + "worker_pool_size"),
         ConnectionPoolSize = (int)r.Int(p + "connection_pool_size"),
     };
 }

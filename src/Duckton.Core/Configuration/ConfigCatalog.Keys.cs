@@ -139,8 +139,8 @@ public static partial class ConfigCatalog
         // [sandbox]
         Bool("sandbox.enabled", true, "Run hosted jobs in separate sandboxed worker processes (kernel memory/CPU limits, no network) as well as the DuckDB lock-down; needs a host started by the duckton program (inside the DuckDB extension jobs run in-process)."),
         Choice("sandbox.backend", SandboxBackend.Auto, "What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits.", aliases: ["cgroup=cgroups", "linux=cgroups", "rlimits=rlimit"]),
-        Choice("sandbox.temp_dir_policy", TempDirPolicy.Ephemeral, "Spill directory of a job: a fresh one per job, the process's, or temp_dir."),
-        Text("sandbox.temp_dir", "", "Spill directory when temp_dir_policy = custom.", StringRule.AbsolutePath),
+        Choice("sandbox.temp_dir_policy", TempDirPolicy.Ephemeral, "Where a hosted job spills what does not fit in its memory limit: ephemeral = a fresh directory per job (under temp_dir when set, else the system temp directory), deleted when the job ends; inherit = one directory for the host's (or sandbox worker's) process, deleted when it stops; custom = temp_dir. A job may read its spill directory but never write files itself."),
+        Text("sandbox.temp_dir", "", "Spill directory when temp_dir_policy = custom; with ephemeral, where the per-job directories are made (empty = the system temp directory).", StringRule.AbsolutePath),
         Bool("sandbox.process_per_job", false, "A fresh worker process for every job (else a worker whose job ended cleanly serves the next one; a cancelled, timed-out or failed job's worker is always killed)."),
         // [sandbox.limits]
         Choice("sandbox.limits.mode", SandboxLimitsMode.InheritBudget, "Kernel limits of a job's worker: inherit_budget = memory budget.per_job_memory_bytes, file size the same, 1024 open files, 256 processes, no CPU-time cap; explicit = the values below.", aliases: ["inherit=inherit_budget"]),

@@ -17,8 +17,6 @@ public static partial class ConfigCatalog
         "membership.region_issuers",
         "membership.region_token",
         "membership.region_trust",
-        "sandbox.temp_dir",
-        "sandbox.temp_dir_policy",
         "scheduler.require_staked_hosts",
         "sybil.min_stake",
         // Paid compute on TON.

@@ -117,6 +117,16 @@ public sealed class LockedDownEngine : IDisposable
         return s_resultSettingsSql + $"SET allowed_directories=[{list}]; SET temp_directory={temp}; SET enable_external_access=false; SET lock_configuration=true;";
     }
 
+    private static string CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return Directory.CreateDirectory(path).FullName;
+        }
+        // Other local users must not read a job's spilled rows.
+        return Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
+    }
+
     private static string RequireAbsolute(string path) => Path.IsPathFullyQualified(path)
         ? path
         : throw new ArgumentException($"the spill directory must be an absolute path, got \"{path}\"");
@@ -124,9 +134,9 @@ public sealed class LockedDownEngine : IDisposable
     /// <summary>The spill directory of a new instance (null = none), created now.</summary>
     private string? SpillDirectoryForInstance() => _options.SpillPolicy switch
     {
-        global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral => Directory.CreateDirectory(Path.Combine(
+        global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral => CreateOwnerOnly(Path.Combine(
             _options.SpillDirectory.Length > 0 ? RequireAbsolute(_options.SpillDirectory) : Path.GetTempPath(),
-            "duckton-spill-job-" + Guid.NewGuid().ToString("N"))).FullName,
+            "duckton-spill-job-" + Guid.NewGuid().ToString("N"))),
         null => null,
         _ => _processSpill,
     };

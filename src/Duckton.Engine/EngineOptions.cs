@@ -21,5 +21,18 @@ public sealed record EngineOptions
     /// </summary>
     public IReadOnlyList<string> AllowedDirectories { get; init; } = [];
 
+    /// <summary>
+    /// Where a job's DuckDB spills what does not fit in <see cref="MemoryLimitBytes"/> (<c>sandbox.temp_dir_policy</c>):
+    /// <c>Ephemeral</c> = a fresh directory per job under <see cref="SpillDirectory"/> (or the system temp directory), deleted
+    /// when the job ends; <c>Inherit</c> = one directory for this engine's process, deleted when the engine is disposed;
+    /// <c>Custom</c> = <see cref="SpillDirectory"/> itself. Null (default): no spilling, the local file system stays switched
+    /// off and a query past its memory limit fails. A job may read its spill directory but never write a file itself.
+    /// </summary>
+    public global::Duckton.Core.Configuration.TempDirPolicy? SpillPolicy { get; init; }
+
+    /// <summary>Absolute directory for <see cref="SpillPolicy"/> <c>Custom</c>, or the parent of the per-job directories of
+    /// <c>Ephemeral</c> (empty = the system temp directory). <c>sandbox.temp_dir</c>.</summary>
+    public string SpillDirectory { get; init; } = "";
+
     public static EngineOptions Default { get; } = new();
 }

@@ -18,6 +18,7 @@ public sealed class LockedDownEngine : IDisposable
     private readonly EngineOptions _options;
     private readonly KeyValuePair<string, string>[] _settings;
     private readonly string _lockdownSql;
+    private readonly string? _processSpill; // Inherit: one directory for the engine's life; Custom: the configured one
     private int _replenishing;
     private volatile bool _disposed;
 
@@ -27,10 +28,19 @@ public sealed class LockedDownEngine : IDisposable
         _settings = LockdownSettings(_options);
         _lockdownSql = LockdownSqlFor(_options);
         Inputs = new LocalInputs(_options.AllowedDirectories);
+        _processSpill = _options.SpillPolicy switch
+        {
+            global::Duckton.Core.Configuration.TempDirPolicy.Inherit => Directory.CreateTempSubdirectory($"duckton-spill-{Environment.ProcessId}-").FullName,
+            global::Duckton.Core.Configuration.TempDirPolicy.Custom => Directory.CreateDirectory(RequireAbsolute(_options.SpillDirectory)).FullName,
+            _ => null,
+        };
         Replenish();
     }
 
     public EngineOptions Options => _options;
+
+    /// <summary>The spill directory shared by this engine's jobs (policy <c>Inherit</c> or <c>Custom</c>); null otherwise.</summary>
+    public string? SharedSpillDirectory => _processSpill;
 
     private int _running;
 
@@ -51,7 +61,7 @@ public sealed class LockedDownEngine : IDisposable
         new("allow_unsigned_extensions", "false"),
         // With shared directories this is switched off in LockdownSqlFor instead: DuckDB accepts allowed_directories
         // only while external access is still on (and not as an open-time option).
-        .. options.AllowedDirectories.Count == 0 ? [new KeyValuePair<string, string>("enable_external_access", "false")] : Array.Empty<KeyValuePair<string, string>>(),
+        .. options.AllowedDirectories.Count == 0 && options.SpillPolicy is null ? [new KeyValuePair<string, string>("enable_external_access", "false")] : Array.Empty<KeyValuePair<string, string>>(),
         new("allow_unredacted_secrets", "false"),
     ];
 
@@ -92,16 +102,44 @@ public sealed class LockedDownEngine : IDisposable
     /// before checking), no temp directory (DuckDB would otherwise add its <c>.tmp</c> under the working directory to the
     /// allowed list, and it is writable), then external access off and the configuration locked.
     /// </summary>
-    public static string LockdownSqlFor(EngineOptions options)
+    public static string LockdownSqlFor(EngineOptions options, string? spillDirectory = null)
     {
         var roots = new LocalInputs(options.AllowedDirectories).Roots;
-        if (roots.Count == 0)
+        if (roots.Count == 0 && spillDirectory is null)
         {
             return LockdownSql;
         }
-        var list = string.Join(", ", roots.Select(r => "'" + r.Replace("'", "''", StringComparison.Ordinal) + "'"));
-        return s_resultSettingsSql + $"SET allowed_directories=[{list}]; SET temp_directory=''; SET enable_external_access=false; SET lock_configuration=true;";
+        // A spill directory must be reachable for DuckDB's own temp files: it joins the allowed list (with a trailing
+        // separator, so a sibling sharing its prefix is not), and statements that could write a file stay refused.
+        IEnumerable<string> allowed = spillDirectory is null ? roots : roots.Append(Path.TrimEndingDirectorySeparator(spillDirectory) + Path.DirectorySeparatorChar);
+        var list = string.Join(", ", allowed.Select(r => "'" + r.Replace("'", "''", StringComparison.Ordinal) + "'"));
+        var temp = spillDirectory is null ? "''" : "'" + spillDirectory.Replace("'", "''", StringComparison.Ordinal) + "'";
+        return s_resultSettingsSql + $"SET allowed_directories=[{list}]; SET temp_directory={temp}; SET enable_external_access=false; SET lock_configuration=true;";
     }
+
+    private static string CreateOwnerOnly(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return Directory.CreateDirectory(path).FullName;
+        }
+        // Other local users must not read a job's spilled rows.
+        return Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
+    }
+
+    private static string RequireAbsolute(string path) => Path.IsPathFullyQualified(path)
+        ? path
+        : throw new ArgumentException($"the spill directory must be an absolute path, got \"{path}\"");
+
+    /// <summary>The spill directory of a new instance (null = none), created now.</summary>
+    private string? SpillDirectoryForInstance() => _options.SpillPolicy switch
+    {
+        global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral => CreateOwnerOnly(Path.Combine(
+            _options.SpillDirectory.Length > 0 ? RequireAbsolute(_options.SpillDirectory) : Path.GetTempPath(),
+            "duckton-spill-job-" + Guid.NewGuid().ToString("N"))),
+        null => null,
+        _ => _processSpill,
+    };
 
     /// <summary>
     /// Statement kinds that may run when files are reachable: none of them can write a file (COPY, EXPORT, ATTACH,
@@ -158,7 +196,7 @@ public sealed class LockedDownEngine : IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        var files = Inputs.Enabled;
+        var files = Inputs.Enabled || _options.SpillPolicy is not null; // the spill directory is on disk too
         if (files)
         {
             // Checked before DuckDB prepares anything: binding EXPORT DATABASE already creates its directory.
@@ -199,7 +237,8 @@ public sealed class LockedDownEngine : IDisposable
                 {
                     RequireReadOnly(statement);
                 }
-                pristine = statement.StatementType == DuckDBStatementType.Select;
+                // A per-job spill directory makes every instance single-use: the next job gets a fresh directory.
+                pristine = statement.StatementType == DuckDBStatementType.Select && _options.SpillPolicy != global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral;
                 ResultSet rows;
                 using (var result = statement.Execute())
                 {
@@ -290,7 +329,7 @@ public sealed class LockedDownEngine : IDisposable
         {
             return warm;
         }
-        var fresh = Instance.Open(_settings, _lockdownSql);
+        var fresh = OpenInstance();
         Replenish();
         return fresh;
     }
@@ -319,7 +358,7 @@ public sealed class LockedDownEngine : IDisposable
             {
                 while (!engine._disposed && engine._warm.Count < engine._options.WarmInstances)
                 {
-                    engine._warm.Enqueue(Instance.Open(engine._settings, engine._lockdownSql));
+                    engine._warm.Enqueue(engine.OpenInstance());
                 }
             }
             catch
@@ -349,15 +388,56 @@ public sealed class LockedDownEngine : IDisposable
     {
         _disposed = true;
         DrainWarm();
+        if (_options.SpillPolicy == global::Duckton.Core.Configuration.TempDirPolicy.Inherit && _processSpill is not null)
+        {
+            DeleteQuietly(_processSpill);
+        }
+    }
+
+    private Instance OpenInstance()
+    {
+        var spill = SpillDirectoryForInstance();
+        try
+        {
+            var sql = spill is null ? _lockdownSql : LockdownSqlFor(_options, spill);
+            // Ephemeral: the directory is the instance's own and goes with it.
+            return Instance.Open(_settings, sql, _options.SpillPolicy == global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral ? spill : null);
+        }
+        catch
+        {
+            if (_options.SpillPolicy == global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral && spill is not null)
+            {
+                DeleteQuietly(spill);
+            }
+            throw;
+        }
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A spill file still held open (a job being torn down) or gone already: nothing a caller can act on.
+        }
     }
 
     private sealed class Instance : IDisposable
     {
-        private Instance(DuckDBDatabase database) => Database = database;
+        private readonly string? _ownSpill;
+
+        private Instance(DuckDBDatabase database, string? ownSpill)
+        {
+            Database = database;
+            _ownSpill = ownSpill;
+        }
 
         public DuckDBDatabase Database { get; }
 
-        public static Instance Open(KeyValuePair<string, string>[] settings, string lockdownSql)
+        public static Instance Open(KeyValuePair<string, string>[] settings, string lockdownSql, string? ownSpill)
         {
             var db = DuckDBDatabase.Open(null, settings);
             try
@@ -366,7 +446,7 @@ public sealed class LockedDownEngine : IDisposable
                 {
                     connection.Execute(lockdownSql);
                 }
-                return new Instance(db);
+                return new Instance(db, ownSpill);
             }
             catch
             {
@@ -375,6 +455,13 @@ public sealed class LockedDownEngine : IDisposable
             }
         }
 
-        public void Dispose() => Database.Dispose();
+        public void Dispose()
+        {
+            Database.Dispose(); // closes DuckDB's temp files first
+            if (_ownSpill is not null)
+            {
+                DeleteQuietly(_ownSpill);
+            }
+        }
     }
 }

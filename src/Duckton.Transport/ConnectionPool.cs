@@ -2,8 +2,8 @@ namespace Duckton.Transport;
 
 /// <summary>
 /// Reuses outbound connections per address. <see cref="RentAsync"/> hands out an idle healthy connection when there is one, else
-/// connects; <see cref="Return"/> keeps up to <c>maxIdlePerPeer</c> idle connections per address for
-/// <see cref="TransportOptions.IdleTimeout"/>.
+/// connects; <see cref="Return"/> keeps up to <c>maxIdlePerPeer</c> idle connections per address, and
+/// <see cref="TransportOptions.MaxPooledConnections"/> over all addresses, for <see cref="TransportOptions.IdleTimeout"/>.
 /// </summary>
 /// <remarks>
 /// When no idle connection is at hand, <see cref="RentAsync"/> dials and at the same time waits for one being returned (a
@@ -197,7 +197,8 @@ public sealed class ConnectionPool : IAsyncDisposable
                     {
                         _idle[key] = stack = new Stack<(PeerConnection, long)>();
                     }
-                    if (stack.Count < _maxIdlePerPeer)
+                    // The total cap (limits.connection_pool_size) bounds the sockets and TLS sessions a node with many peers keeps.
+                    if (stack.Count < _maxIdlePerPeer && _idle.Values.Sum(st => st.Count) < _options.MaxPooledConnections)
                     {
                         stack.Push((c, _options.Time.GetTimestamp()));
                         return;

@@ -72,6 +72,10 @@ public sealed record TransportOptions
     /// </summary>
     public TimeSpan IdleTimeout { get; init; } = NodeConfig.Defaults.Network.IdleTimeout;
 
+    /// <summary>Most idle outbound connections a <see cref="ConnectionPool"/> keeps over all peers; a connection returned past it
+    /// is closed. Default 1024 (<c>limits.connection_pool_size</c>).</summary>
+    public int MaxPooledConnections { get; init; } = NodeConfig.Defaults.Limits.ConnectionPoolSize;
+
     /// <summary>
     /// Bound on an inbound TLS + Hello exchange, so a socket that sends nothing (or trickles) gives its handshake slot back
     /// fast. Null = <see cref="HandshakeTimeout"/>. <c>network.handshake_timeout_ms</c>.
@@ -117,6 +121,7 @@ public sealed record TransportOptions
             ProtocolVersion = config.Protocol.Version,
             MinSupportedVersion = config.Protocol.MinSupportedVersion,
             SoftwareVersion = softwareVersion,
+            MaxPooledConnections = config.Limits.ConnectionPoolSize,
         }.WithBudgets(config.Network);
     }
 
@@ -158,6 +163,10 @@ public sealed record TransportOptions
         if (HandshakeTimeout <= TimeSpan.Zero)
         {
             throw new ArgumentException($"HandshakeTimeout must be positive, got {HandshakeTimeout}");
+        }
+        if (MaxPooledConnections < 0)
+        {
+            throw new ArgumentException($"MaxPooledConnections must not be negative, got {MaxPooledConnections}");
         }
         if (IdleTimeout <= TimeSpan.Zero)
         {

@@ -188,7 +188,7 @@ public sealed class ResourceBudgetTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task Finding2_one_identity_cannot_fill_the_connection_limit_and_idle_connections_are_closed()
     {
-        var host = Host("conns", "[network]\nmax_connections_per_peer = 8\nidle_timeout_ms = 2000\nkeepalive_ms = 500\n");
+        var host = Host("conns", "[network]\nmax_connections_per_peer = 8\nidle_timeout_ms = 2000\n");
         var r = RequesterOf(host);
         using var attacker = NodeIdentity.Create();
         var open = new List<PeerConnection>();

@@ -74,6 +74,52 @@ public sealed class ListenerAndPoolTests
         Assert.Equal(0, pool.IdleCount);
     }
 
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(1, 1)]
+    [InlineData(0, 0)]
+    public async Task The_pool_keeps_at_most_MaxPooledConnections_idle_over_all_peers(int cap, int kept)
+    {
+        // limits.connection_pool_size: idle connections to three different peers, but only `cap` of them stay open.
+        using var client = NodeIdentity.Create();
+        var servers = Enumerable.Range(0, 3).Select(_ => NodeIdentity.Create()).ToList();
+        var listeners = new List<PeerListener>();
+        try
+        {
+            foreach (var server in servers)
+            {
+                listeners.Add(await PeerListener.StartAsync(server, Loopback.Any, Loopback.Options(), Loopback.Echo));
+            }
+            await using var pool = new ConnectionPool(client, Loopback.Options() with { MaxPooledConnections = cap });
+            var rented = new List<PeerConnection>();
+            for (var i = 0; i < 3; i++)
+            {
+                rented.Add(await pool.RentAsync(Loopback.Address(listeners[i]), servers[i].NodeId));
+            }
+            foreach (var c in rented)
+            {
+                pool.Return(c);
+            }
+            Assert.Equal(kept, pool.IdleCount);
+            // The connections past the cap are closed, not merely forgotten.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (rented.Count(c => c.IsOpen) > kept && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            Assert.Equal(kept, rented.Count(c => c.IsOpen));
+            Assert.All(rented.Take(kept), c => Assert.True(c.IsOpen));
+        }
+        finally
+        {
+            foreach (var l in listeners)
+            {
+                await l.DisposeAsync();
+            }
+            servers.ForEach(s => s.Dispose());
+        }
+    }
+
     [Fact]
     public async Task Idle_connections_expire_after_the_idle_timeout()
     {

@@ -19,7 +19,6 @@ public static partial class ConfigCatalog
         Text("network.advertised_addr", "", "Address announced to peers when it differs from the bind address (NAT, containers); empty = the bound address.", StringRule.SocketAddress, env: ["P2P_ADVERTISED_ADDR"]),
         Millis("network.idle_timeout_ms", 30000, 1, "Close a connection after this long without traffic.", env: ["P2P_IDLE_TIMEOUT_MS"]),
         Millis("network.connect_timeout_ms", 10000, 1, "Give up connecting to a peer after this long.", env: ["P2P_CONNECT_TIMEOUT_MS"]),
-        Millis("network.keepalive_ms", 10000, 1, "Send a keep-alive this often on an idle connection (must be below idle_timeout_ms)."),
         Bytes("network.result_chunk_bytes", 1024 * KiB, 4 * KiB, 8 * MiB, "Size of one result batch frame on the wire."),
         // [network] resource budgets: what one peer (identity or source address) may hold on this node
         Millis("network.handshake_timeout_ms", 10000, 1, "Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets).", env: ["P2P_HANDSHAKE_TIMEOUT_MS"]),
@@ -135,16 +134,13 @@ public static partial class ConfigCatalog
         Float("planner.ram_fraction", 0.6, 0.0, 1.0, "Cap on a local query's memory as a share of this machine's RAM (its limit is budget.per_job_memory_bytes, at most this share).", minExclusive: true),
         Int("planner.max_concurrent_local_jobs", 4, 0, int.MaxValue, "Local queries run at once (≥ 1 when local execution is enabled)."),
         // [limits]
-        Int("limits.receipt_cache_per_worker", 256, 1, int.MaxValue, "Receipts kept in memory per host."),
-        Int("limits.trust_store_capacity", 100000, 1, int.MaxValue, "Hosts kept in the reputation store."),
         Int("limits.peer_cache_capacity", 50000, 1, int.MaxValue, "Peers kept in the membership cache."),
-        Int("limits.worker_pool_size", 8, 1, int.MaxValue, "Hosted jobs run at once across all requesters (global cap).", env: ["P2P_WORKER_POOL_SIZE"]),
-        Int("limits.connection_pool_size", 1024, 1, int.MaxValue, "Open peer connections kept."),
+        Int("limits.connection_pool_size", 1024, 0, int.MaxValue, "Idle outbound peer connections kept open for reuse, over all peers (at most 4 per peer); a connection returned past it is closed; 0 = none kept."),
         // [sandbox]
         Bool("sandbox.enabled", true, "Run hosted jobs in separate sandboxed worker processes (kernel memory/CPU limits, no network) as well as the DuckDB lock-down; needs a host started by the duckton program (inside the DuckDB extension jobs run in-process)."),
         Choice("sandbox.backend", SandboxBackend.Auto, "What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits.", aliases: ["cgroup=cgroups", "linux=cgroups", "rlimits=rlimit"]),
-        Choice("sandbox.temp_dir_policy", TempDirPolicy.Ephemeral, "Spill directory of a job: a fresh one per job, the process's, or temp_dir."),
-        Text("sandbox.temp_dir", "", "Spill directory when temp_dir_policy = custom.", StringRule.AbsolutePath),
+        Choice("sandbox.temp_dir_policy", TempDirPolicy.Ephemeral, "Where a hosted job spills what does not fit in its memory limit: ephemeral = a fresh directory per job (under temp_dir when set, else the system temp directory), deleted when the job ends; inherit = one directory for the host's (or sandbox worker's) process, deleted when it shuts down cleanly; custom = temp_dir. A job may read its spill directory but never write files itself."),
+        Text("sandbox.temp_dir", "", "Spill directory when temp_dir_policy = custom; with ephemeral, where the per-job directories are made (empty = the system temp directory).", StringRule.AbsolutePath),
         Bool("sandbox.process_per_job", false, "A fresh worker process for every job (else a worker whose job ended cleanly serves the next one; a cancelled, timed-out or failed job's worker is always killed)."),
         // [sandbox.limits]
         Choice("sandbox.limits.mode", SandboxLimitsMode.InheritBudget, "Kernel limits of a job's worker: inherit_budget = memory budget.per_job_memory_bytes, file size the same, 1024 open files, 256 processes, no CPU-time cap; explicit = the values below.", aliases: ["inherit=inherit_budget"]),

@@ -11,19 +11,12 @@ public static partial class ConfigCatalog
     /// </summary>
     public static FrozenSet<string> NotYetInEffect { get; } = new[]
     {
-        "limits.connection_pool_size",
-        "limits.receipt_cache_per_worker",
-        "limits.trust_store_capacity",
-        "limits.worker_pool_size",
         "membership.group_enforcement",
         "membership.group_issuers",
         "membership.group_token",
         "membership.region_issuers",
         "membership.region_token",
         "membership.region_trust",
-        "network.keepalive_ms",
-        "sandbox.temp_dir",
-        "sandbox.temp_dir_policy",
         // Paid compute on TON.
         "economics.accounting_unit",
         "economics.chain",

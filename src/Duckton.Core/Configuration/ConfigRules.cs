@@ -36,10 +36,6 @@ internal static class ConfigRules
         Require(c.Scheduler.BackoffMax >= c.Scheduler.BackoffInitial, "scheduler.backoff_max_ms",
             $"must be at least scheduler.backoff_initial_ms ({V("scheduler.backoff_initial_ms")})");
 
-        // [network]
-        Require(c.Network.Keepalive < c.Network.IdleTimeout, "network.keepalive_ms",
-            $"must be below network.idle_timeout_ms ({V("network.idle_timeout_ms")}) or idle connections would close");
-
         // [identity] / [security] / [membership]
         Require(c.Identity.PinningMode != PinningMode.Allowlist || c.Identity.Allowlist.Length > 0, "identity.allowlist",
             "must list at least one node id when identity.pinning_mode = \"allowlist\"");

@@ -31,8 +31,6 @@ public sealed partial record NetworkConfig
     public TimeSpan IdleTimeout { get; init; }
     /// <summary>Give up connecting to a peer after this long. (<c>network.connect_timeout_ms</c>)</summary>
     public TimeSpan ConnectTimeout { get; init; }
-    /// <summary>Send a keep-alive this often on an idle connection (must be below idle_timeout_ms). (<c>network.keepalive_ms</c>)</summary>
-    public TimeSpan Keepalive { get; init; }
     /// <summary>Size of one result batch frame on the wire. (<c>network.result_chunk_bytes</c>)</summary>
     public long ResultChunkBytes { get; init; }
     /// <summary>Drop an inbound connection that has not finished TLS and the Hello exchange within this long (slow or silent sockets). (<c>network.handshake_timeout_ms</c>)</summary>
@@ -64,7 +62,6 @@ public sealed partial record NetworkConfig
         AdvertisedAddr = r.Text(p + "advertised_addr"),
         IdleTimeout = r.Duration(p + "idle_timeout_ms"),
         ConnectTimeout = r.Duration(p + "connect_timeout_ms"),
-        Keepalive = r.Duration(p + "keepalive_ms"),
         ResultChunkBytes = r.Int(p + "result_chunk_bytes"),
         HandshakeTimeout = r.Duration(p + "handshake_timeout_ms"),
         MaxInboundConnections = (int)r.Int(p + "max_inbound_connections"),
@@ -515,23 +512,14 @@ public sealed partial record PlannerConfig
 /// <summary>The <c>[limits]</c> section.</summary>
 public sealed partial record LimitsConfig
 {
-    /// <summary>Receipts kept in memory per host. (<c>limits.receipt_cache_per_worker</c>)</summary>
-    public int ReceiptCachePerWorker { get; init; }
-    /// <summary>Hosts kept in the reputation store. (<c>limits.trust_store_capacity</c>)</summary>
-    public int TrustStoreCapacity { get; init; }
     /// <summary>Peers kept in the membership cache. (<c>limits.peer_cache_capacity</c>)</summary>
     public int PeerCacheCapacity { get; init; }
-    /// <summary>Hosted jobs run at once across all requesters (global cap). (<c>limits.worker_pool_size</c>)</summary>
-    public int WorkerPoolSize { get; init; }
-    /// <summary>Open peer connections kept. (<c>limits.connection_pool_size</c>)</summary>
+    /// <summary>Idle outbound peer connections kept open for reuse, over all peers (at most 4 per peer); a connection returned past it is closed; 0 = none kept. (<c>limits.connection_pool_size</c>)</summary>
     public int ConnectionPoolSize { get; init; }
 
     internal static LimitsConfig Bind(ConfigReader r, string p) => new()
     {
-        ReceiptCachePerWorker = (int)r.Int(p + "receipt_cache_per_worker"),
-        TrustStoreCapacity = (int)r.Int(p + "trust_store_capacity"),
         PeerCacheCapacity = (int)r.Int(p + "peer_cache_capacity"),
-        WorkerPoolSize = (int)r.Int(p + "worker_pool_size"),
         ConnectionPoolSize = (int)r.Int(p + "connection_pool_size"),
     };
 }
@@ -570,9 +558,9 @@ public sealed partial record SandboxConfig
     public bool Enabled { get; init; }
     /// <summary>What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits. (<c>sandbox.backend</c>)</summary>
     public SandboxBackend Backend { get; init; }
-    /// <summary>Spill directory of a job: a fresh one per job, the process's, or temp_dir. (<c>sandbox.temp_dir_policy</c>)</summary>
+    /// <summary>Where a hosted job spills what does not fit in its memory limit: ephemeral = a fresh directory per job (under temp_dir when set, else the system temp directory), deleted when the job ends; inherit = one directory for the host's (or sandbox worker's) process, deleted when it shuts down cleanly; custom = temp_dir. A job may read its spill directory but never write files itself. (<c>sandbox.temp_dir_policy</c>)</summary>
     public TempDirPolicy TempDirPolicy { get; init; }
-    /// <summary>Spill directory when temp_dir_policy = custom. (<c>sandbox.temp_dir</c>)</summary>
+    /// <summary>Spill directory when temp_dir_policy = custom; with ephemeral, where the per-job directories are made (empty = the system temp directory). (<c>sandbox.temp_dir</c>)</summary>
     public string TempDir { get; init; } = "";
     /// <summary>A fresh worker process for every job (else a worker whose job ended cleanly serves the next one; a cancelled, timed-out or failed job's worker is always killed). (<c>sandbox.process_per_job</c>)</summary>
     public bool ProcessPerJob { get; init; }

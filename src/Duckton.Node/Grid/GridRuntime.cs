@@ -75,6 +75,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
             Time = _time,
             IsBlocked = trust.IsBlocked,
             Logger = logger,
+            MaxPooledConnections = c.Limits.ConnectionPoolSize,
         }.WithBudgets(c.Network);
         Pool = new ConnectionPool(identity, TransportOptions);
         Membership = new Membership(identity.NodeId, _time, c.Sybil.PowDifficultyBits) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };

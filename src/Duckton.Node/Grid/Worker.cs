@@ -49,6 +49,12 @@ public sealed record WorkerOptions
     /// <summary>TEST/DEMO ONLY: claim this tier with evidence from the SIMULATED demo authority, bound to each offer's nonce.</summary>
     public CoreConfig.AttestationLevel SimulatedAttestation { get; init; }
 
+    /// <summary>Where a job spills beyond its memory limit (<c>sandbox.temp_dir_policy</c>); null = no spilling.</summary>
+    public CoreConfig.TempDirPolicy? TempDirPolicy { get; init; } = CoreConfig.NodeConfig.Defaults.Sandbox.TempDirPolicy;
+
+    /// <summary><c>sandbox.temp_dir</c>: the custom spill directory, or the parent of ephemeral ones (empty = system temp).</summary>
+    public string TempDir { get; init; } = CoreConfig.NodeConfig.Defaults.Sandbox.TempDir;
+
     public static WorkerOptions FromConfig(CoreConfig.NodeConfig c) => new()
     {
         MemoryBytes = c.Budget.MemoryBytes,
@@ -64,6 +70,8 @@ public sealed record WorkerOptions
         MaxResultBytes = c.Transport.Result.MaxResultBytes,
         ChunkBytes = (int)Math.Clamp(c.Network.ResultChunkBytes, 4 << 10, 8 << 20),
         AllowedLocalPaths = c.Storage.AllowedLocalPaths,
+        TempDirPolicy = c.Sandbox.TempDirPolicy,
+        TempDir = c.Sandbox.TempDir,
         Sandbox = new SandboxOptions
         {
             Enabled = c.Sandbox.Enabled,
@@ -140,6 +148,8 @@ public sealed class Worker : IDisposable
             WarmInstances = Math.Clamp(options.MaxJobs, 1, 4),
             MaxResultBytes = options.MaxResultBytes,
             AllowedDirectories = options.AllowedLocalPaths,
+            SpillPolicy = options.TempDirPolicy,
+            SpillDirectory = options.TempDir,
         }, options.Sandbox, Math.Max(1, options.PerJobThreads), logger);
     }
 

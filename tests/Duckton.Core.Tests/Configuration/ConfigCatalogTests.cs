@@ -62,7 +62,7 @@ public class ConfigCatalogTests
             "worker", "liveness", "budget", "trust", "sybil", "storage", "planner", "limits", "sandbox", "economics"];
         Assert.Equal(groups, ConfigCatalog.Keys.Select(k => k.Group).Distinct());
         Assert.Contains("trust.weights", ConfigCatalog.Sections);
-        Assert.Equal(220, ConfigCatalog.Keys.Length); // 208 + economics.rpc_timeout_ms, the ten economics.local.* keys, economics.stake.refresh_secs
+        Assert.Equal(216, ConfigCatalog.Keys.Length); // 208 + economics.rpc_timeout_ms, ten economics.local.*, economics.stake.refresh_secs − four inert limits.*/keepalive keys
     }
 
     [Fact]

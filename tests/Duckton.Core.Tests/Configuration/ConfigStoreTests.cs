@@ -412,7 +412,7 @@ public class ConfigStoreConcurrencyTests
     public void Concurrent_setters_on_separate_store_instances_lose_no_change()
     {
         using var dir = new TempConfigDir();
-        string[] keys = ["budget.threads", "budget.max_jobs", "budget.per_job_threads", "limits.worker_pool_size",
+        string[] keys = ["budget.threads", "budget.max_jobs", "budget.per_job_threads", "limits.peer_cache_capacity",
             "limits.connection_pool_size", "scheduler.max_inflight_jobs", "discovery.gossip.fanout", "discovery.candidate_sample_size"];
         Parallel.ForEach(keys, key => dir.Store().Set(key, "7"));
         var overrides = dir.Store().RuntimeOverrides();

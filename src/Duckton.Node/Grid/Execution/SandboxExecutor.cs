@@ -322,6 +322,11 @@ internal sealed class SandboxWorker : IDisposable
             {
                 Arg("--allowed", dir);
             }
+            if (engine.SpillPolicy is { } spill)
+            {
+                Arg("--spill-policy", spill.ToString());
+                Arg("--spill-dir", engine.SpillDirectory);
+            }
             if (kernel.MemoryByRlimit && limits.MemoryBytes > 0)
             {
                 Arg("--rlimit-as", limits.MemoryBytes.ToString(inv));

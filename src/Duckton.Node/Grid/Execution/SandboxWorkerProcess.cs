@@ -26,6 +26,8 @@ public static partial class SandboxWorkerProcess
         int threads = 1, nofile = 0, nproc = 0;
         double cpuSeconds = 0;
         var allowed = new List<string>();
+        global::Duckton.Core.Configuration.TempDirPolicy? spillPolicy = null;
+        var spillDir = "";
         for (var i = 0; i + 1 < args.Count; i += 2)
         {
             var v = args[i + 1];
@@ -35,6 +37,8 @@ public static partial class SandboxWorkerProcess
                 case "--threads": threads = int.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--max-result": maxResult = long.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--allowed": allowed.Add(v); break;
+                case "--spill-policy": spillPolicy = Enum.Parse<global::Duckton.Core.Configuration.TempDirPolicy>(v); break;
+                case "--spill-dir": spillDir = v; break;
                 case "--rlimit-as": asBudget = long.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--rlimit-cpu": cpuSeconds = double.Parse(v, CultureInfo.InvariantCulture); break;
                 case "--rlimit-fsize": fsize = long.Parse(v, CultureInfo.InvariantCulture); break;
@@ -51,6 +55,8 @@ public static partial class SandboxWorkerProcess
             WarmInstances = 1,
             MaxResultBytes = maxResult,
             AllowedDirectories = allowed,
+            SpillPolicy = spillPolicy,
+            SpillDirectory = spillDir,
         });
         // One query first, so the runtime, DuckDB and its threads are in place before the address space is capped.
         engine.Execute("SELECT 1").Dispose();

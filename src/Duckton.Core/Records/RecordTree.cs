@@ -135,3 +135,21 @@ public static class RecordTree
         }
     }
 }
+
+/// <summary>What a RecordAnchor contract holds now: its newest anchored epoch (0 = none) and that epoch's root (32 zero bytes = none).</summary>
+public sealed record AnchorChainState(uint CurrentEpoch, byte[] LastRoot);
+
+/// <summary>
+/// Where a keeper anchors sealed epoch roots (the chain, through Duckton.Ton's <c>ChainEpochAnchor</c>). Epochs go in
+/// strictly one above the anchored one, each chained to the previous root.
+/// </summary>
+public interface IEpochAnchor
+{
+    /// <summary>The network name recorded with each anchor (local, testnet, mainnet).</summary>
+    string Network { get; }
+
+    Task<AnchorChainState> StateAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Submits <paramref name="root"/> as <paramref name="epoch"/> (= current + 1) after <paramref name="previousRoot"/>, waits for it, returns where it is.</summary>
+    Task<AnchorReference> AnchorAsync(uint epoch, byte[] root, byte[] previousRoot, CancellationToken cancellationToken = default);
+}

@@ -62,9 +62,10 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// from running sums in the ledger, decayed to "now" at read time.
 /// </para>
 /// </summary>
-public sealed class TrustStore : IDisposable
+public sealed partial class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 3;
+    // 5: job_records and record_epochs (anchored job records). 4 is another change's number; both are additive.
+    private const int SchemaVersion = 5;
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
@@ -242,6 +243,10 @@ public sealed class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS peers (node_id VARCHAR PRIMARY KEY, addr VARCHAR NOT NULL, attestation UTINYINT NOT NULL, free_memory_bytes UBIGINT NOT NULL,
                 free_threads UBIGINT NOT NULL, max_jobs UBIGINT NOT NULL, region VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, first_seen_ms UBIGINT NOT NULL,
                 last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
+            CREATE TABLE IF NOT EXISTS job_records (job_id VARCHAR PRIMARY KEY, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
+                certificate_hash BLOB NOT NULL, requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT);
+            CREATE TABLE IF NOT EXISTS record_epochs (epoch UBIGINT PRIMARY KEY, root BLOB NOT NULL, leaf_count UBIGINT NOT NULL, sealed_ms UBIGINT NOT NULL,
+                network VARCHAR, anchor_address VARCHAR, anchor_tx VARCHAR, anchored_ms UBIGINT);
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;

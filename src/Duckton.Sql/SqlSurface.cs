@@ -38,6 +38,9 @@ public static class SqlSurface
         new TrustTermsFunction(host),
         new NodeMetadataFunction(host),
         new StatusFunction(host),
+        new JobProofFunction(host),
+        new VerifyProofFunction(),
+        new EpochsFunction(host),
     ];
 
     /// <summary>Registers every function on <paramref name="connection"/> (a raw <c>duckdb_connection</c>).</summary>

@@ -112,6 +112,21 @@ public class RecordTreeTests
     }
 
     [Fact]
+    public void The_worked_example_of_PROTOCOL_md_holds()
+    {
+        var record = new JobRecord("job-1", "q", "h", new byte[32], "b3:" + new string('a', 64), "b3:" + new string('b', 64), 1);
+        Assert.Equal("581c50073e23a4788e2bb1b113859d8d65b48fa03117e6c17bbc886adc343d56", Convert.ToHexStringLower(record.Leaf()));
+        Assert.Equal("63dca600cdab5daf78282def4c30431054991b75b0b8373b5ef8fc0c823dc8a9", Convert.ToHexStringLower(RecordTree.LeafNode(record.Leaf())));
+        var leaves = new List<byte[]> { record.Leaf(), Blake3.Hash([2]), Blake3.Hash([3]) };
+        var (root, path) = RecordTree.Prove(leaves, 0);
+        Assert.Equal("887cf49c4359cad874b2b3b324b86f0a51c852bce27471fa992bb86d6ecc523d", Convert.ToHexStringLower(root));
+        Assert.Equal(["right 07f41b5b286d7fdaa092e70b24b41f6b2e62015c3e1311e6fee1408d08003f62", "right b86086ac8a72f4cc8f7aac06aba2b43210a603d280c1adb077700e51eb3a3b2b"],
+            path.Select(p => (p.SiblingIsLeft ? "left " : "right ") + Convert.ToHexStringLower(p.Sibling)));
+        var (_, path2) = RecordTree.Prove(leaves, 2);
+        Assert.True(Assert.Single(path2).SiblingIsLeft);
+    }
+
+    [Fact]
     public void Malformed_documents_are_refused_with_a_reason()
     {
         var records = Epoch(5, 6);

@@ -19,7 +19,11 @@ public sealed class AnchoredRecordsTests : IClassFixture<LocalChain>, IDisposabl
     private readonly LocalChain _chain;
     private readonly string _dir = Directory.CreateTempSubdirectory("duckton-anchor-").FullName;
 
-    public AnchoredRecordsTests(LocalChain chain) => _chain = chain;
+    public AnchoredRecordsTests(LocalChain chain)
+    {
+        _chain = chain;
+        Duckton.DuckDB.Native.DuckDBNative.InitializeFromLibrary(); // the trust store is a DuckDB file
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 

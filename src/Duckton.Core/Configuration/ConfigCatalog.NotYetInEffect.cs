@@ -31,7 +31,6 @@ public static partial class ConfigCatalog
         "economics.chain",
         "economics.custody",
         "economics.default_payment",
-        "economics.enabled",
         "economics.fee_recipient",
         "economics.fees.bonus_aggressiveness",
         "economics.fees.lambda_quality",

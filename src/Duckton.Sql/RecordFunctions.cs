@@ -97,7 +97,7 @@ internal sealed class VerifyProofFunction : TableFunctionDefinition
         }
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw new SqlFunctionException("p2p_verify_proof: give a proof, e.g. SELECT * FROM p2p_verify_proof((SELECT proof FROM p2p_job_proof('<job_id>')))");
+            throw new SqlFunctionException("p2p_verify_proof: give a proof, e.g. SELECT * FROM p2p_verify_proof('<the proof column of p2p_job_proof>') or p2p_verify_proof(file => 'proof.json')");
         }
         return Rows(JobProof.Verify(text));
     }

@@ -61,7 +61,7 @@ internal sealed class JobProofFunction(NodeHost host) : TableFunctionDefinition
 }
 
 /// <summary>
-/// <c>p2p_verify_proof(proof)</c> or <c>p2p_verify_proof(file => 'path')</c>: checks a job proof offline (no node, no
+/// <c>p2p_verify_proof(proof)</c> or <c>p2p_verify_proof(NULL, file => 'path')</c>: checks a job proof offline (no node, no
 /// chain): the leaf is the record's hash and the path folds to the root. Whether that root is the one anchored is a
 /// chain question (the anchor columns are what the proof claims).
 /// </summary>
@@ -97,7 +97,7 @@ internal sealed class VerifyProofFunction : TableFunctionDefinition
         }
         if (string.IsNullOrWhiteSpace(text))
         {
-            throw new SqlFunctionException("p2p_verify_proof: give a proof, e.g. SELECT * FROM p2p_verify_proof('<the proof column of p2p_job_proof>') or p2p_verify_proof(file => 'proof.json')");
+            throw new SqlFunctionException("p2p_verify_proof: give a proof, e.g. SELECT * FROM p2p_verify_proof('<the proof column of p2p_job_proof>') or p2p_verify_proof(NULL, file => 'proof.json')");
         }
         return Rows(JobProof.Verify(text));
     }

@@ -132,7 +132,7 @@ public partial class JobProofTests : IDisposable
         var tamperedSql = doc.ToJsonString().Replace("'", "''", StringComparison.Ordinal);
         r = Sql($"SELECT valid, error, job_id, epoch FROM p2p_verify_proof('{proof.Replace("'", "''", StringComparison.Ordinal)}')", // DuckDB takes no subquery as a table function argument
             $"SELECT valid, error FROM p2p_verify_proof('{tamperedSql}')",
-            $"SELECT valid FROM p2p_verify_proof(file => '{Path.Combine(_dir, "proof.json")}')");
+            $"SELECT valid FROM p2p_verify_proof(NULL, file => '{Path.Combine(_dir, "proof.json")}')");
         Assert.True(r.ExitCode == 0, r.Stderr);
         rows = Rows(r.Stdout);
         Assert.True((bool)rows[0]["valid"]!);

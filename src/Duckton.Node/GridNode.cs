@@ -46,6 +46,12 @@ public sealed record GridNodeOptions
     /// economics on, stake is unknown (counts 0; stake requirements fail closed).
     /// </summary>
     public Func<NodeConfig, Economics.IStakeSource>? StakeSource { get; init; }
+
+    /// <summary>
+    /// Where the record keeper anchors sealed epoch roots when economics is on and this node is the keeper
+    /// (economics.records.keeper); called only then. Null or returning null: roots are only stored locally.
+    /// </summary>
+    public Func<Duckton.Core.Records.IEpochAnchor?>? EpochAnchor { get; init; }
 }
 
 /// <summary>
@@ -64,6 +70,7 @@ public sealed class GridNode : IDisposable
     private string? _nodeId;
     private readonly Lazy<TrustStore>? _ownStore;
     private readonly Lazy<TrustEngine> _trust;
+    private readonly Lazy<Records.RecordKeeper> _keeper;
 
     public GridNode(GridNodeOptions? options = null)
     {
@@ -84,6 +91,8 @@ public sealed class GridNode : IDisposable
                 Stakes = new Economics.StakeBook(() => StakeSourceFor(Config.Effective().Config), () => Config.Effective().Config.Economics.Stake.Refresh, _options.Time, _options.Logger),
             },
             LazyThreadSafetyMode.ExecutionAndPublication);
+        _keeper = new Lazy<Records.RecordKeeper>(() => new Records.RecordKeeper(() => TrustStore, () => Config.Effective().Config, () => _options.EpochAnchor?.Invoke(),
+            _options.Time, _options.Logger), LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
     }
 
@@ -93,6 +102,9 @@ public sealed class GridNode : IDisposable
     /// <summary>The stake source for <paramref name="c"/>: the null source with economics off, whatever else is configured.</summary>
     private Economics.IStakeSource StakeSourceFor(NodeConfig c) =>
         !c.Economics.Enabled ? Economics.NullStakeSource.Instance : _options.StakeSource?.Invoke(c) ?? s_noChainSource;
+
+    /// <summary>Seals this node's job records into epochs (and anchors their roots on the keeper node with economics on).</summary>
+    public Records.RecordKeeper RecordKeeper => _keeper.Value;
 
     /// <summary>The node's one persistent trust store (injected by the host, or opened here on first use).</summary>
     public TrustStore TrustStore => _options.TrustStore is { } shared ? shared() : _ownStore!.Value;
@@ -124,6 +136,7 @@ public sealed class GridNode : IDisposable
                     Trust.Grid = grid;
                     grid.Membership.Observed = RememberPeer;
                     _grid = grid;
+                    RecordKeeper.Start(); // a node on the grid seals its job records at each epoch's end
                 }
                 return _grid;
             }
@@ -392,7 +405,28 @@ public sealed class GridNode : IDisposable
             Unverifiable = outcome.UnverifiableReason,
             Rejected = outcome.Rejected.Count == 0 ? null : string.Join(" | ", outcome.Rejected),
         };
+        if (outcome.Verified && outcome.Certificate is { } certificate)
+        {
+            RecordJob(jobId, sql, outcome.AgreedHash, certificate, outcome.Winner);
+        }
         return new QueryOutcome(outcome.Result, meta);
+    }
+
+    /// <summary>
+    /// Stores the job record of a verified remote query (sealed into the next epoch). A store failure is logged, not
+    /// thrown: the rows are verified and the caller gets them; only the record's anchoring is lost.
+    /// </summary>
+    private void RecordJob(string jobId, string sql, string agreedHash, string certificate, string winner)
+    {
+        try
+        {
+            TrustStore.AddJobRecord(jobId, Duckton.Core.Protocol.JobIds.QueryHash(EngineVersion, sql), agreedHash,
+                Duckton.Core.Records.JobRecord.HashCertificate(certificate), NodeId, winner, _options.Time.GetUtcNow());
+        }
+        catch (Exception e) when (e is ObjectDisposedException or IOException or Duckton.DuckDB.DuckDBException or TimeoutException)
+        {
+            _options.Logger.LogWarning("job {JobId}: its record was not stored: {Error}", jobId, e.Message);
+        }
     }
 
     /// <summary>
@@ -415,6 +449,10 @@ public sealed class GridNode : IDisposable
 
     public void Dispose()
     {
+        if (_keeper.IsValueCreated)
+        {
+            _keeper.Value.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
         lock (_gridGate)
         {
             _grid?.DisposeAsync().AsTask().GetAwaiter().GetResult();

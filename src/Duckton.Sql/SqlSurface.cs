@@ -47,6 +47,9 @@ public static class SqlSurface
         new ChainParamsFunction(host, feesOnly: false),
         new StakeFunction(host, unstake: false),
         new StakeFunction(host, unstake: true),
+        new JobProofFunction(host),
+        new VerifyProofFunction(),
+        new EpochsFunction(host),
     ];
 
     /// <summary>Registers every function on <paramref name="connection"/> (a raw <c>duckdb_connection</c>).</summary>

@@ -53,6 +53,20 @@ public class NodeClientTests(ExtensionFixture fixture)
     }
 
     [Fact]
+    public void Job_proofs_verify_offline_in_the_extension_and_a_tampered_one_fails()
+    {
+        var valid = Report.GetProperty("proofValid");
+        Assert.True(valid.GetProperty("valid").GetBoolean(), valid.ToString());
+        Assert.Equal(JsonValueKind.Null, valid.GetProperty("error").ValueKind);
+        Assert.Equal(("job-1", "1", "UBIGINT"), (valid.GetProperty("job_id").GetString(), valid.GetProperty("epoch").GetString(), valid.GetProperty("epoch_type").GetString()));
+        var tampered = Report.GetProperty("proofTampered");
+        Assert.False(tampered.GetProperty("valid").GetBoolean());
+        Assert.Equal("the stated leaf is not the hash of the record", tampered.GetProperty("error").GetString());
+        Assert.Contains("p2p_job_proof: no job record for 'no-such-job'", Report.GetProperty("jobProofUnknown").GetProperty("error").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, Report.GetProperty("epochs").GetInt32());
+    }
+
+    [Fact]
     public void A_bad_query_is_a_SQL_error_and_the_process_lives_on()
     {
         var error = Report.GetProperty("badQuery").GetProperty("error").GetString();

@@ -36,7 +36,6 @@ public static partial class ConfigCatalog
         "economics.quality.w_throughput",
         "economics.ranking.capability_weight",
         "economics.records.anchor_quorum_pct",
-        "economics.records.epoch_secs",
         "economics.selection.checksum_allow_degraded",
         "economics.selection.checksum_min",
         "economics.selection.n_default",

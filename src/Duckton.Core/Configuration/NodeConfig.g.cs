@@ -797,14 +797,17 @@ public sealed partial record EconomicsSlashingConfig
 /// <summary>The <c>[economics.records]</c> section.</summary>
 public sealed partial record EconomicsRecordsConfig
 {
-    /// <summary>Length of a job-record epoch whose Merkle root is anchored. (<c>economics.records.epoch_secs</c>)</summary>
+    /// <summary>Length of a job-record epoch: at each window's end the job records received before it are sealed into one epoch and its Merkle root is computed (and anchored by the keeper). (<c>economics.records.epoch_secs</c>)</summary>
     public TimeSpan Epoch { get; init; }
+    /// <summary>This node anchors its sealed epoch roots in the RecordAnchor contract (economics on; its wallet must be the anchor's keeper). (<c>economics.records.keeper</c>)</summary>
+    public bool Keeper { get; init; }
     /// <summary>Share of anchors that must agree on an epoch root. (<c>economics.records.anchor_quorum_pct</c>)</summary>
     public double AnchorQuorumPct { get; init; }
 
     internal static EconomicsRecordsConfig Bind(ConfigReader r, string p) => new()
     {
         Epoch = r.Duration(p + "epoch_secs"),
+        Keeper = r.Bool(p + "keeper"),
         AnchorQuorumPct = r.Float(p + "anchor_quorum_pct"),
     };
 }

@@ -62,9 +62,9 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// from running sums in the ledger, decayed to "now" at read time.
 /// </para>
 /// </summary>
-public sealed class TrustStore : IDisposable
+public sealed partial class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 4; // 3: the evidence table; 4: the canaries and drift tables
+    private const int SchemaVersion = 5; // 3: the evidence table; 4: the canaries and drift tables; 5: job_records and record_epochs
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
@@ -248,6 +248,10 @@ public sealed class TrustStore : IDisposable
                 last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
             CREATE TABLE IF NOT EXISTS canaries (job_id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, verdict UTINYINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
             CREATE TABLE IF NOT EXISTS drift (job_id VARCHAR NOT NULL, drifted BIGINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
+            CREATE TABLE IF NOT EXISTS job_records (job_id VARCHAR PRIMARY KEY, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
+                certificate_hash BLOB NOT NULL, requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT);
+            CREATE TABLE IF NOT EXISTS record_epochs (epoch UBIGINT PRIMARY KEY, root BLOB NOT NULL, leaf_count UBIGINT NOT NULL, sealed_ms UBIGINT NOT NULL,
+                network VARCHAR, anchor_address VARCHAR, anchor_tx VARCHAR, anchored_ms UBIGINT);
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS ts_ms UBIGINT;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS voucher_pubkey BLOB;
             ALTER TABLE vouches ADD COLUMN IF NOT EXISTS signature BLOB;

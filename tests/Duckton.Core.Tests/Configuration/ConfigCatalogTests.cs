@@ -62,7 +62,7 @@ public class ConfigCatalogTests
             "worker", "liveness", "budget", "trust", "sybil", "storage", "planner", "limits", "sandbox", "economics"];
         Assert.Equal(groups, ConfigCatalog.Keys.Select(k => k.Group).Distinct());
         Assert.Contains("trust.weights", ConfigCatalog.Sections);
-        Assert.Equal(216, ConfigCatalog.Keys.Length); // 208 + economics.rpc_timeout_ms, ten economics.local.*, economics.stake.refresh_secs − four inert limits.*/keepalive keys
+        Assert.Equal(217, ConfigCatalog.Keys.Length); // 208 + economics.rpc_timeout_ms, ten economics.local.*, economics.stake.refresh_secs, economics.records.keeper − four inert limits.*/keepalive keys
     }
 
     [Fact]

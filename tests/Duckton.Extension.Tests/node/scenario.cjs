@@ -68,6 +68,31 @@ async function main() {
   const r2 = await second.connection.runAndReadAll("SELECT * FROM p2p_query('SELECT ''second'' AS who')");
   report.secondDatabase = r2.getRowsJS()[0][0];
 
+  // Job proofs: the worked example of docs/PROTOCOL.md ("Job records and epoch roots") checked offline, then tampered.
+  const proof = {
+    format: 'duckton-job-proof-v1',
+    record: { job_id: 'job-1', query_hash: 'q', result_hash: 'h', certificate_hash: '00'.repeat(32),
+      requester: 'b3:' + 'a'.repeat(64), winner: 'b3:' + 'b'.repeat(64), epoch: 1 },
+    leaf: '581c50073e23a4788e2bb1b113859d8d65b48fa03117e6c17bbc886adc343d56',
+    index: 0,
+    leaf_count: 3,
+    path: [{ side: 'right', hash: '07f41b5b286d7fdaa092e70b24b41f6b2e62015c3e1311e6fee1408d08003f62' },
+      { side: 'right', hash: 'b86086ac8a72f4cc8f7aac06aba2b43210a603d280c1adb077700e51eb3a3b2b' }],
+    root: '887cf49c4359cad874b2b3b324b86f0a51c852bce27471fa992bb86d6ecc523d',
+    anchor: null,
+  };
+  const verify = async (doc) => (await connection.runAndReadAll(
+    `SELECT valid, error, job_id, epoch::VARCHAR AS epoch, typeof(epoch) AS epoch_type FROM p2p_verify_proof('${JSON.stringify(doc).replaceAll("'", "''")}')`)).getRowObjectsJson()[0];
+  report.proofValid = await verify(proof);
+  report.proofTampered = await verify({ ...proof, record: { ...proof.record, epoch: 2 } });
+  try {
+    await connection.run("SELECT * FROM p2p_job_proof('no-such-job')");
+    report.jobProofUnknown = { error: null };
+  } catch (e) {
+    report.jobProofUnknown = { error: String(e.message) };
+  }
+  report.epochs = (await connection.runAndReadAll('SELECT count(*)::INTEGER AS n FROM p2p_epochs()')).getRowsJS()[0][0];
+
   const ext = await connection.runAndReadAll(
     "SELECT loaded, extension_version FROM duckdb_extensions() WHERE extension_name = 'duckton'");
   report.extension = ext.getRowObjectsJson()[0] ?? null;

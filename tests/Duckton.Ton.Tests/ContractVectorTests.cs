@@ -124,6 +124,12 @@ public class ContractVectorTests
                 .Select(s => (s.GetProperty("siblingIsLeft").GetBoolean(), s.GetProperty("sibling").GetString())).ToArray();
             Assert.Equal(expected, proof.Select(s => (s.SiblingIsLeft, (string?)Convert.ToHexStringLower(s.Sibling))).ToArray());
         }
+        // The node's record tree hashes exactly the cells the contract hashes.
+        foreach (var leaf in leaves)
+        {
+            Assert.Equal(RecordAnchor.LeafNode(leaf), Duckton.Core.Records.RecordTree.LeafNode(leaf));
+        }
+        Assert.Equal(RecordAnchor.InteriorNode(leaves[0], leaves[1]), Duckton.Core.Records.RecordTree.InteriorNode(leaves[0], leaves[1]));
         var (r, proof2) = RecordAnchor.Tree(leaves, 2);
         Same("anchor_submit_root", RecordAnchor.SubmitRoot(1, r, new byte[32], Ton(10), 6));
         Same("anchor_open_dispute", RecordAnchor.OpenDispute(1, leaves[2], proof2, 7));

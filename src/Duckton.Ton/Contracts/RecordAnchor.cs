@@ -67,7 +67,11 @@ public static class RecordAnchor
 
     public static byte[] InteriorNode(byte[] left, byte[] right) => new CellBuilder().StoreBytes(left).StoreBytes(right).EndCell().HashBytes();
 
-    /// <summary>The root over <paramref name="leaves"/> and the inclusion proof of leaf <paramref name="index"/>.</summary>
+    /// <summary>
+    /// The root over <paramref name="leaves"/> and the inclusion proof of leaf <paramref name="index"/>: the node's own
+    /// record tree (<see cref="Duckton.Core.Records.RecordTree"/>), whose SHA-256 node hashes are the cell hashes the
+    /// contract computes (<see cref="LeafNode"/>, <see cref="InteriorNode"/> build those cells; the vector tests check both agree).
+    /// </summary>
     public static (byte[] Root, IReadOnlyList<MerkleStep> Proof) Tree(IReadOnlyList<byte[]> leaves, int index)
     {
         ArgumentNullException.ThrowIfNull(leaves);
@@ -75,32 +79,7 @@ public static class RecordAnchor
         {
             throw new ArgumentOutOfRangeException(nameof(index));
         }
-        var level = leaves.Select(LeafNode).ToList();
-        var proof = new List<MerkleStep>();
-        var at = index;
-        while (level.Count > 1)
-        {
-            var next = new List<byte[]>();
-            for (var i = 0; i < level.Count; i += 2)
-            {
-                if (i + 1 == level.Count)
-                {
-                    next.Add(level[i]);
-                    continue;
-                }
-                next.Add(InteriorNode(level[i], level[i + 1]));
-                if (at == i)
-                {
-                    proof.Add(new MerkleStep(false, level[i + 1]));
-                }
-                else if (at == i + 1)
-                {
-                    proof.Add(new MerkleStep(true, level[i]));
-                }
-            }
-            at /= 2;
-            level = next;
-        }
-        return (level[0], proof);
+        var (root, proof) = Duckton.Core.Records.RecordTree.Prove(leaves, index);
+        return (root, proof.Select(s => new MerkleStep(s.SiblingIsLeft, s.Sibling)).ToList());
     }
 }

@@ -136,34 +136,10 @@ public sealed class EconomicsTests : IDisposable
             ["P2P_ECONOMICS_LOCAL_RPC"] = rpc.Url,
         };
         // Three host processes and the requester, every one of them with the endpoint configured and economics off.
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", "3", "--config-root", Path.Combine(_dir, "grid") })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        foreach (var (k, v) in env)
-        {
-            psi.Environment[k] = v;
-        }
-        using var grid = Process.Start(psi)!;
+        var (started, seed) = GridUpProcess.Start(Path.Combine(_dir, "grid"), environment: env);
+        using var grid = started;
         try
         {
-            grid.ErrorDataReceived += (_, _) => { };
-            grid.BeginErrorReadLine();
-            string? seed = null;
-            var deadline = Stopwatch.StartNew();
-            while (seed is null && deadline.Elapsed < TimeSpan.FromMinutes(3))
-            {
-                var read = grid.StandardOutput.ReadLineAsync();
-                if (await Task.WhenAny(read, Task.Delay(TimeSpan.FromMinutes(3) - deadline.Elapsed)) != read || await read is not { } line)
-                {
-                    break;
-                }
-                var m = System.Text.RegularExpressions.Regex.Match(line, @"p2p_join\(bootstrap => \['([^']+)'\]\)");
-                seed = m.Success ? m.Groups[1].Value : null;
-            }
-            Assert.NotNull(seed);
-            _ = grid.StandardOutput.ReadToEndAsync();
             var r = Sql(env,
                 $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])",
                 "SELECT n FROM p2p_query('SELECT count(*) AS n FROM range(12345)', replicas => 3, quorum => 2, prefer => 'remote')",

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 
 namespace Duckton.Cli.Tests;
 
@@ -39,32 +38,9 @@ public partial class JobProofTests : IDisposable
 
     private string StartGrid()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", "3", "--config-root", Path.Combine(_dir, "grid") })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        _grid = Process.Start(psi)!;
-        _grid.ErrorDataReceived += (_, _) => { };
-        _grid.BeginErrorReadLine();
-        var waited = Stopwatch.StartNew();
-        while (waited.Elapsed < TimeSpan.FromMinutes(3))
-        {
-            var read = _grid.StandardOutput.ReadLineAsync();
-            if (!read.Wait(TimeSpan.FromMinutes(3) - waited.Elapsed) || read.Result is not { } line)
-            {
-                break;
-            }
-            if (Seed().Match(line) is { Success: true } m)
-            {
-                return m.Groups[1].Value;
-            }
-        }
-        throw new InvalidOperationException("grid up did not print its seed");
+        (_grid, var seed) = GridUpProcess.Start(Path.Combine(_dir, "grid"), wait: TimeSpan.FromMinutes(3));
+        return seed;
     }
-
-    [GeneratedRegex(@"p2p_join\(bootstrap => \['([^']+)'\]\)")]
-    private static partial Regex Seed();
 
     [Fact]
     public void A_verified_remote_job_gets_an_inclusion_proof_that_verifies_offline_and_a_tampered_one_does_not()

@@ -25,32 +25,9 @@ public partial class ShellGridTests : IDisposable
 
     private string StartGrid()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", "3", "--config-root", Path.Combine(_dir, "grid") })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        _grid = Process.Start(psi)!;
-        _grid.ErrorDataReceived += (_, _) => { };
-        _grid.BeginErrorReadLine();
-        var deadline = Stopwatch.StartNew();
-        while (deadline.Elapsed < TimeSpan.FromMinutes(2))
-        {
-            var read = _grid.StandardOutput.ReadLineAsync();
-            if (!read.Wait(TimeSpan.FromMinutes(2) - deadline.Elapsed) || read.Result is not { } line)
-            {
-                break;
-            }
-            if (Seed().Match(line) is { Success: true } m)
-            {
-                return m.Groups[1].Value;
-            }
-        }
-        throw new InvalidOperationException("grid up did not print its seed");
+        (_grid, var seed) = GridUpProcess.Start(Path.Combine(_dir, "grid"), wait: TimeSpan.FromMinutes(2));
+        return seed;
     }
-
-    [GeneratedRegex(@"p2p_join\(bootstrap => \['([^']+)'\]\)")]
-    private static partial Regex Seed();
 
     [Fact]
     public void A_remote_query_shows_its_grid_phases_on_a_terminal_then_the_verified_rows()

@@ -71,7 +71,7 @@ internal static class TokenCommands
 
     private static int Issue(string kind, string value, string node, string keyPath, int days)
     {
-        if (!NodeIds.TryDigest(node, out _))
+        if (!MembershipToken.TryNodeDigest(node, out _))
         {
             Console.Error.WriteLine($"Error: --node '{node}' is not a node id (b3: and 64 lower-case hex digits)");
             return 2;

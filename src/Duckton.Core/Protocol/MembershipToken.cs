@@ -37,7 +37,7 @@ public sealed record MembershipToken(MembershipKind Kind, string NodeId, string 
 
     private void WriteBody(ProtoWriter w)
     {
-        if (!Duckton.Core.Protocol.NodeIds.TryDigest(NodeId, out var digest))
+        if (!TryNodeDigest(NodeId, out var digest))
         {
             throw new ArgumentException($"'{NodeId}' is not a node id (b3: and 64 lower-case hex digits)");
         }
@@ -111,6 +111,19 @@ public sealed record MembershipToken(MembershipKind Kind, string NodeId, string 
         };
         r.End("membership token");
         return t;
+    }
+
+    /// <summary>The 32-byte digest of a node id <c>b3:&lt;64 lower-case hex&gt;</c>.</summary>
+    public static bool TryNodeDigest(string nodeId, out byte[] digest)
+    {
+        digest = [];
+        if (nodeId is not { Length: 67 } || !nodeId.StartsWith("b3:", StringComparison.Ordinal)
+            || nodeId.AsSpan(3).ContainsAnyExcept("0123456789abcdef"))
+        {
+            return false;
+        }
+        digest = Convert.FromHexString(nodeId.AsSpan(3));
+        return true;
     }
 
     public string ToText() => TextPrefix + Base64Url.EncodeToString(Encode());
@@ -215,22 +228,5 @@ public sealed record MembershipToken(MembershipKind Kind, string NodeId, string 
             }
         }
         return why ?? "no token (self-declared)";
-    }
-}
-
-/// <summary>Node id text forms.</summary>
-public static class NodeIds
-{
-    /// <summary>The 32-byte digest of a node id <c>b3:&lt;64 lower-case hex&gt;</c>.</summary>
-    public static bool TryDigest(string nodeId, out byte[] digest)
-    {
-        digest = [];
-        if (nodeId is not { Length: 67 } || !nodeId.StartsWith("b3:", StringComparison.Ordinal)
-            || nodeId.AsSpan(3).ContainsAnyExcept("0123456789abcdef"))
-        {
-            return false;
-        }
-        digest = Convert.FromHexString(nodeId.AsSpan(3));
-        return true;
     }
 }

@@ -64,6 +64,14 @@ public sealed class MembershipTokenFixture : IDisposable
     /// <summary>Runs the real CLI; its stdout (fails the fixture on a non-zero exit).</summary>
     public static string Cli(params string[] args)
     {
+        var (exit, stdout, stderr) = Run(args);
+        Assert.True(exit == 0, $"duckton {string.Join(' ', args)} exited {exit}: {stderr}");
+        return stdout;
+    }
+
+    /// <summary>Runs the real CLI: its exit code, stdout and stderr.</summary>
+    public static (int Exit, string Stdout, string Stderr) Run(params string[] args)
+    {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "duckton.dll"));
         foreach (var a in args)
@@ -74,8 +82,7 @@ public sealed class MembershipTokenFixture : IDisposable
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"duckton {string.Join(' ', args)} exited {p.ExitCode}: {stderr.Result}");
-        return stdout;
+        return (p.ExitCode, stdout, stderr.Result);
     }
 
     public string Root { get; }
@@ -182,6 +189,29 @@ public sealed class MembershipTokenTests(MembershipTokenFixture grid) : IClassFi
                 Assert.Equal(("g", "", "false"), peers[h.NodeId]);
             }
         });
+    }
+
+    [Fact]
+    public void The_token_cli_refuses_bad_input_and_never_overwrites_a_key()
+    {
+        var key = Path.Combine(grid.Root, "issuer.key");
+        var before = File.ReadAllText(key);
+        var again = MembershipTokenFixture.Run("token", "keygen", "--key", key);
+        Assert.Equal(2, again.Exit);
+        Assert.Contains("already exists", again.Stderr);
+        Assert.Equal(before, File.ReadAllText(key));
+        var badNode = MembershipTokenFixture.Run("token", "issue", "--kind", "group", "--value", "g", "--node", "node-1", "--key", key);
+        Assert.Equal(2, badNode.Exit);
+        Assert.Contains("is not a node id", badNode.Stderr);
+        var badDays = MembershipTokenFixture.Run("token", "issue", "--kind", "group", "--value", "g", "--node", grid.Valid.NodeId, "--key", key, "--days", "0");
+        Assert.Equal(2, badDays.Exit);
+        Assert.Contains("--days", badDays.Stderr);
+        var ok = MembershipTokenFixture.Run("token", "issue", "--kind", "region", "--value", "eu", "--node", grid.Valid.NodeId, "--key", key, "--days", "7");
+        Assert.Equal(0, ok.Exit);
+        var token = MembershipToken.Parse(ok.Stdout);
+        Assert.Equal((MembershipKind.Region, "eu", grid.Valid.NodeId, grid.IssuerPublicKey), (token.Kind, token.Value, token.NodeId, Convert.ToHexStringLower(token.IssuerKey)));
+        Assert.InRange(token.ExpiresMs - token.IssuedMs, 7UL * 86_400_000, 7UL * 86_400_000);
+        Assert.Contains($"eu={grid.IssuerPublicKey}", ok.Stderr);
     }
 
     [Fact]

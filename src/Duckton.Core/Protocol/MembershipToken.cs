@@ -33,7 +33,9 @@ public sealed record MembershipToken(MembershipKind Kind, string NodeId, string 
 
     public byte[] Signature { get; init; } = [];
 
-    private int _signatureValid; // 0 unknown, 1 valid, 2 invalid: the check is pure, so computed once per instance.
+    // The check is pure, so it runs once per instance; kept outside the record so that a copy made with `with`
+    // (which may change any signed field) never inherits the original's verdict.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<MembershipToken, object> s_verdicts = [];
 
     private void WriteBody(ProtoWriter w)
     {
@@ -69,12 +71,9 @@ public sealed record MembershipToken(MembershipKind Kind, string NodeId, string 
     {
         get
         {
-            if (_signatureValid == 0)
-            {
-                var ok = Signature.Length == ProtoLimits.SignatureBytes && Ed25519Key.Verify(IssuerKey, SignedBytes(), Signature);
-                _signatureValid = ok ? 1 : 2;
-            }
-            return _signatureValid == 1;
+            return (bool)s_verdicts.GetValue(this, t =>
+                t.Signature.Length == ProtoLimits.SignatureBytes && t.IssuerKey.Length == ProtoLimits.PublicKeyBytes
+                && Ed25519Key.Verify(t.IssuerKey, t.SignedBytes(), t.Signature));
         }
     }
 

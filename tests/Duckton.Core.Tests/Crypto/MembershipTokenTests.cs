@@ -39,6 +39,11 @@ public sealed class MembershipTokenTests : IDisposable
         var forged = unsigned with { Signature = forger.Sign(unsigned.SignedBytes()) };
         Assert.Equal("bad token signature", MembershipToken.Parse(forged.ToText()).Refusal(MembershipKind.Group, "g", Node, Issuers("g"), Now));
 
+        // A copy of a verified token with another signed field does not inherit the verdict.
+        var verified = Token();
+        Assert.True(verified.SignatureValid);
+        Assert.False((verified with { Value = "admins" }).SignatureValid);
+        Assert.False((verified with { ExpiresMs = verified.ExpiresMs + 1 }).SignatureValid);
         // Changing any signed field breaks the signature: here the value.
         var retargeted = MembershipToken.Parse((Token() with { Value = "admins" }).ToText());
         Assert.Equal("bad token signature", retargeted.Refusal(MembershipKind.Group, "admins", Node, Issuers("admins"), Now));

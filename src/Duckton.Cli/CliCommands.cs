@@ -16,6 +16,7 @@ internal static class CliCommands
         root.Subcommands.Add(HostCommands.GridUp());
         root.Subcommands.Add(ChainCommands.Chain());
         root.Subcommands.Add(ProofCommands.Proof());
+        root.Subcommands.Add(TokenCommands.Token());
         root.Subcommands.Add(DashboardCommands.Dashboard(ConfigDirOption()));
         root.Subcommands.Add(HelpCommand(root));
         return root;

@@ -54,7 +54,9 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
             .Column("last_seen", TypedResult.TimestampTz)
             .Column("stake_ton", DuckType.Double)
             .Column("price_model", DuckType.Varchar)
-            .Column("price_nanoton", TypedResult.UBigInt);
+            .Column("price_nanoton", TypedResult.UBigInt)
+            .Column("verified_groups", TypedResult.VarcharList)
+            .Column("region_verified", DuckType.Boolean);
         foreach (var v in TrustView.Peers(node, host.Trust, c))
         {
             var peer = v.Live;
@@ -70,7 +72,10 @@ internal sealed class PeersFunction(NodeHost host) : TableFunctionDefinition
                 (long)(peer?.Advert.FreeThreads ?? stored!.FreeThreads), (long)(peer?.Advert.MaxJobs ?? stored!.MaxJobs), peer?.Advert.Enabled ?? stored!.Enabled,
                 peer?.Advert.Region ?? stored!.Region, peer?.Advert.Networks ?? stored!.Networks, peer?.Advert.Groups ?? stored!.Groups,
                 peer?.RttMs ?? stored?.RttMs, stored?.FirstSeen ?? peer!.LastSeen, lastSeen, v.StakeTon,
-                v.Quote is { } q ? (q.Model == WirePriceModel.Fixed ? "fixed" : "metered") : null, v.Quote?.UnitNanoton);
+                v.Quote is { } q ? (q.Model == WirePriceModel.Fixed ? "fixed" : "metered") : null, v.Quote?.UnitNanoton,
+                // Memberships proven by a signed token from an issuer this node lists; the rest are self-declared.
+                peer is null ? [] : Memberships.VerifiedGroups(peer.Advert, peer.NodeId, c.Membership, now),
+                peer is not null && Memberships.RegionVerified(peer.Advert, peer.NodeId, c.Membership, now));
         }
         return table.Build();
     }

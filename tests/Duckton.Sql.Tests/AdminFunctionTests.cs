@@ -41,11 +41,15 @@ public class AdminFunctionTests(SqlFixture db)
     [Fact]
     public void Secrets_are_redacted()
     {
-        db.Query("SELECT * FROM p2p_set('membership.group_token', 'very-secret-token')");
+        using var issuer = Duckton.Core.Crypto.Ed25519Key.Generate();
+        var token = Duckton.Core.Protocol.MembershipToken.Issue(issuer, Duckton.Core.Protocol.MembershipKind.Group, "b3:" + new string('a', 64), "g",
+            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1)).ToText();
+        db.Query($"SELECT * FROM p2p_set('membership.group_token', '{token}')");
         try
         {
             var all = string.Join("\n", Rows(db.Query("SELECT * FROM p2p_config()")).Select(r => string.Join("|", r)));
-            Assert.DoesNotContain("very-secret-token", all);
+            Assert.DoesNotContain(token, all);
+            Assert.DoesNotContain(token[..20], all);
             Assert.Contains("<redacted>", Setting("membership.group_token"));
         }
         finally

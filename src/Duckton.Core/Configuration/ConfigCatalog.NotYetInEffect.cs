@@ -11,12 +11,6 @@ public static partial class ConfigCatalog
     /// </summary>
     public static FrozenSet<string> NotYetInEffect { get; } = new[]
     {
-        "membership.group_enforcement",
-        "membership.group_issuers",
-        "membership.group_token",
-        "membership.region_issuers",
-        "membership.region_token",
-        "membership.region_trust",
         // Paid compute on TON.
         "economics.accounting_unit",
         "economics.chain",

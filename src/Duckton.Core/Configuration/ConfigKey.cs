@@ -28,6 +28,8 @@ public enum StringRule
     Ed25519PublicKey,
     /// <summary><c>L1:&lt;hex&gt;</c> or <c>L2:&lt;hex&gt;</c>: an allowlisted attestation measurement of that tier.</summary>
     MeasurementEntry,
+    /// <summary>Empty, or signed membership tokens (<c>dkt1.…</c>) separated by spaces or commas, at most 8.</summary>
+    MembershipTokens,
 }
 
 /// <summary>
@@ -143,6 +145,7 @@ public sealed class ConfigKey
         StringRule.HttpUrl => "http(s) URL",
         StringRule.Ed25519PublicKey => "<64 hex ed25519 public key>",
         StringRule.MeasurementEntry => "L1:<hex> or L2:<hex> (even number of hex digits)",
+        StringRule.MembershipTokens => "dkt1.<token> ... (duckton token issue), at most 8",
         _ => "any text",
     };
 
@@ -509,6 +512,7 @@ public sealed class ConfigKey
             StringRule.HttpUrl => Uri.TryCreate(s, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps),
             StringRule.Ed25519PublicKey => s.Length == 64 && IsHex(s),
             StringRule.MeasurementEntry => Duckton.Core.Trust.AttestationVerifier.TryParseMeasurement(s, out _, out _),
+            StringRule.MembershipTokens => ParsesAsTokens(s),
             _ => true,
         };
         if (!ok)
@@ -556,6 +560,19 @@ public sealed class ConfigKey
             if (!(char.IsAsciiDigit(c) || c is >= 'a' and <= 'f')) return false;
         }
         return s.Length > 0;
+    }
+
+    private static bool ParsesAsTokens(string s)
+    {
+        try
+        {
+            _ = Duckton.Core.Protocol.MembershipToken.ParseList(s);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static bool IsHex(ReadOnlySpan<char> s)

@@ -140,17 +140,17 @@ public sealed partial record MembershipConfig
     public ImmutableArray<string> Groups { get; init; }
     /// <summary>Declared region of this node (e.g. eu-west); empty = none. (<c>membership.region</c>)</summary>
     public string Region { get; init; } = "";
-    /// <summary>soft trusts declared groups; token requires a signed group token from a listed issuer. (<c>membership.group_enforcement</c>)</summary>
+    /// <summary>soft trusts declared groups; token: groups =&gt; only routes to hosts holding a valid signed token for the group from an issuer in group_issuers. (<c>membership.group_enforcement</c>)</summary>
     public GroupEnforcement GroupEnforcement { get; init; }
-    /// <summary>attested: region constraints also require attestation ≥ L1. (<c>membership.region_trust</c>)</summary>
+    /// <summary>declared trusts declared regions (a token is still required for a region listed in region_issuers); attested: regions =&gt; also requires attestation ≥ L1. (<c>membership.region_trust</c>)</summary>
     public RegionTrust RegionTrust { get; init; }
-    /// <summary>Trusted group-token issuers as group=&lt;Ed25519 public key hex&gt;. (<c>membership.group_issuers</c>)</summary>
+    /// <summary>Trusted group-token issuers as group=&lt;Ed25519 public key hex&gt; (several per group allowed); tokens from them mark a host's group verified. (<c>membership.group_issuers</c>)</summary>
     public ImmutableArray<string> GroupIssuers { get; init; }
-    /// <summary>Trusted region-token issuers as region=&lt;Ed25519 public key hex&gt;. (<c>membership.region_issuers</c>)</summary>
+    /// <summary>Trusted region-token issuers as region=&lt;Ed25519 public key hex&gt;; regions =&gt; a listed region only routes to hosts holding a valid token from one of them. (<c>membership.region_issuers</c>)</summary>
     public ImmutableArray<string> RegionIssuers { get; init; }
-    /// <summary>Signed capability token proving this node's groups (JSON). (<c>membership.group_token</c>)</summary>
+    /// <summary>This host's signed group tokens (duckton token issue --kind group), separated by spaces; carried in its advert. (<c>membership.group_token</c>)</summary>
     public string GroupToken { get; init; } = "";
-    /// <summary>Signed capability token proving this node's region (JSON). (<c>membership.region_token</c>)</summary>
+    /// <summary>This host's signed region token (duckton token issue --kind region); carried in its advert. (<c>membership.region_token</c>)</summary>
     public string RegionToken { get; init; } = "";
 
     internal static MembershipConfig Bind(ConfigReader r, string p) => new()

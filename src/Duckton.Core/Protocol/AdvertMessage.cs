@@ -24,12 +24,33 @@ public sealed record AdvertMessage(byte[] PublicKey, string ListenAddress, ulong
     /// </summary>
     public byte[] ReceiptDigest { get; init; } = new byte[32];
 
+    /// <summary>
+    /// Signed group/region membership tokens the host holds (at most <see cref="MembershipToken.MaxPerAdvert"/>), each
+    /// proving one membership to requesters that trust its issuer. Written only when there is at least one, so an
+    /// advert without tokens is byte-for-byte the older format (and older decoders refuse one with tokens as trailing bytes).
+    /// </summary>
+    public IReadOnlyList<MembershipToken> Tokens { get; init; } = [];
+
     public string NodeId => JobIds.NodeIdOf(PublicKey);
 
-    private void WriteBody(ProtoWriter w) =>
+    private void WriteBody(ProtoWriter w)
+    {
         w.Fixed(PublicKey, ProtoLimits.PublicKeyBytes).String(ListenAddress).U64(FreeMemoryBytes).U32(FreeThreads).U32(MaxJobs).U8(Attestation).U8(Enabled ? (byte)1 : (byte)0)
             .Strings(Networks).Strings(Groups).String(Region).U64(PowNonce).U8(PowBits).U64(TimestampMs).U64(Seq)
             .U64(ReceiptCount).Fixed(ReceiptDigest, 32);
+        if (Tokens.Count > 0)
+        {
+            if (Tokens.Count > MembershipToken.MaxPerAdvert)
+            {
+                throw new ArgumentException($"an advert carries at most {MembershipToken.MaxPerAdvert} membership tokens");
+            }
+            w.U8((byte)Tokens.Count);
+            foreach (var t in Tokens)
+            {
+                w.Bytes(t.Encode());
+            }
+        }
+    }
 
     public byte[] SignedBytes()
     {
@@ -87,8 +108,23 @@ public sealed record AdvertMessage(byte[] PublicKey, string ListenAddress, ulong
         {
             ReceiptCount = r.U64("advert.receipt_count"),
             ReceiptDigest = r.Fixed(32, "advert.receipt_digest").ToArray(),
-            Signature = r.Fixed(ProtoLimits.SignatureBytes, "advert.signature").ToArray(),
         };
+        // Anything between the receipt digest and the final signature is the token section (absent in older adverts).
+        if (r.Remaining > ProtoLimits.SignatureBytes)
+        {
+            var n = r.U8("advert.tokens");
+            if (n is 0 or > MembershipToken.MaxPerAdvert)
+            {
+                throw new ProtocolException($"advert.tokens has {n} items, expected 1..{MembershipToken.MaxPerAdvert}");
+            }
+            var tokens = new MembershipToken[n];
+            for (var i = 0; i < n; i++)
+            {
+                tokens[i] = MembershipToken.Decode(r.Bytes(MembershipToken.MaxBytes, "advert.token"));
+            }
+            m = m with { Tokens = tokens };
+        }
+        m = m with { Signature = r.Fixed(ProtoLimits.SignatureBytes, "advert.signature").ToArray() };
         r.End("advert");
         return m;
     }

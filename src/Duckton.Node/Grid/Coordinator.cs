@@ -180,6 +180,7 @@ public sealed class Coordinator
     public IReadOnlyList<PeerEntry> Eligible(CoreConfig.NodeConfig config, QueryOverrides overrides, IReadOnlySet<string>? excluded = null)
     {
         var minLevel = config.Trust.MinAttestation;
+        var now = _time.GetUtcNow();
         return _membership.Live().Where(p =>
             p.NodeId != _identity.NodeId
             && p.State == PeerState.Alive
@@ -188,8 +189,8 @@ public sealed class Coordinator
             && p.Advert.Attestation >= (int)minLevel
             && (overrides.Nodes is not { Count: > 0 } nodes || nodes.Contains(p.NodeId))
             && (overrides.Network is not { Length: > 0 } net || p.Advert.Networks.Contains(net))
-            && (overrides.Groups is not { Count: > 0 } groups || groups.Any(p.Advert.Groups.Contains))
-            && (overrides.Regions is not { Count: > 0 } regions || regions.Contains(p.Advert.Region))).ToList();
+            && (overrides.Groups is not { Count: > 0 } groups || Memberships.MatchesGroups(p.Advert, p.NodeId, groups, config.Membership, now))
+            && (overrides.Regions is not { Count: > 0 } regions || Memberships.MatchesRegions(p.Advert, p.NodeId, regions, config.Membership, now))).ToList();
     }
 
     /// <summary>
@@ -203,6 +204,7 @@ public sealed class Coordinator
             return null;
         }
         var live = _membership.Live().Where(p => p.NodeId != _identity.NodeId && p.State == PeerState.Alive && p.Advert.Enabled).ToList();
+        var now = _time.GetUtcNow();
         static string Short(PeerEntry p) => p.NodeId.Length > 12 ? p.NodeId[..12] : p.NodeId;
         static string Quoted(IEnumerable<string> items) => "[" + string.Join(", ", items.Select(i => $"'{i}'")) + "]";
         var filters = new List<(string Name, Func<PeerEntry, bool> Match, Func<PeerEntry, string> Shows)>();
@@ -216,11 +218,16 @@ public sealed class Coordinator
         }
         if (overrides.Groups is { Count: > 0 } groups)
         {
-            filters.Add(($"groups => {Quoted(groups)}", p => groups.Any(p.Advert.Groups.Contains), p => "groups " + Quoted(p.Advert.Groups)));
+            var m = config.Membership;
+            var enforced = m.GroupEnforcement == CoreConfig.GroupEnforcement.Token;
+            filters.Add(($"groups => {Quoted(groups)}", p => Memberships.MatchesGroups(p.Advert, p.NodeId, groups, m, now),
+                p => "groups " + Quoted(p.Advert.Groups) + (enforced && groups.FirstOrDefault(p.Advert.Groups.Contains) is { } g
+                    ? $", '{g}' not verified: {Memberships.GroupRefusal(p.Advert, p.NodeId, g, m, now)} (group_enforcement = token)" : "")));
         }
         if (overrides.Regions is { Count: > 0 } regions)
         {
-            filters.Add(($"regions => {Quoted(regions)}", p => regions.Contains(p.Advert.Region), p => p.Advert.Region.Length == 0 ? "no region" : $"region '{p.Advert.Region}'"));
+            filters.Add(($"regions => {Quoted(regions)}", p => Memberships.MatchesRegions(p.Advert, p.NodeId, regions, config.Membership, now),
+                p => Memberships.RegionRefusal(p.Advert, p.NodeId, regions, config.Membership, now) ?? ""));
         }
         var excludedBy = filters.Select(f => (f.Name, Hosts: live.Where(p => !f.Match(p)).Select(p => $"{Short(p)} ({f.Shows(p)})").ToList()))
             .Where(f => f.Hosts.Count > 0).ToList();

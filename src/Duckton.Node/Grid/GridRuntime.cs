@@ -252,7 +252,10 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         {
             var (mem, threads, _) = w.Free();
             current = new AdvertMessage(Identity.PublicKey.ToArray(), ListenAddress, (ulong)Math.Max(0, mem), (uint)Math.Max(0, threads), (uint)w.Options.MaxJobs, (byte)w.Options.SimulatedAttestation, w.Enabled,
-                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, (byte)_powBits, now, Interlocked.Increment(ref _seq));
+                [.. w.Options.Networks], [.. w.Options.Groups], w.Options.Region, _powNonce, (byte)_powBits, now, Interlocked.Increment(ref _seq))
+            {
+                Tokens = w.Options.MembershipTokens,
+            };
             var summary = _faults.AdvertisedReceipts(_gossip.ReceiptSummary());
             current = current with { ReceiptCount = summary.Count, ReceiptDigest = summary.Digest };
             current = current.SignWith(b => Identity.Sign(b));

@@ -24,6 +24,9 @@ public sealed record WorkerOptions
     public IReadOnlyList<string> Networks { get; init; } = CoreConfig.NodeConfig.Defaults.Membership.Networks;
     public IReadOnlyList<string> Groups { get; init; } = [];
     public string Region { get; init; } = "";
+
+    /// <summary>Signed membership tokens this host carries in its advert (<c>membership.group_token</c>, <c>region_token</c>).</summary>
+    public IReadOnlyList<MembershipToken> MembershipTokens { get; init; } = [];
     public TimeSpan JobTimeout { get; init; } = CoreConfig.NodeConfig.Defaults.Worker.JobTimeout;
     public long MaxResultBytes { get; init; } = CoreConfig.NodeConfig.Defaults.Transport.Result.MaxResultBytes;
     public int ChunkBytes { get; init; } = (int)CoreConfig.NodeConfig.Defaults.Network.ResultChunkBytes;
@@ -66,6 +69,7 @@ public sealed record WorkerOptions
         Networks = c.Membership.Networks,
         Groups = c.Membership.Groups,
         Region = c.Membership.Region,
+        MembershipTokens = InstalledTokens(c.Membership),
         JobTimeout = c.Worker.JobTimeout,
         MaxResultBytes = c.Transport.Result.MaxResultBytes,
         ChunkBytes = (int)Math.Clamp(c.Network.ResultChunkBytes, 4 << 10, 8 << 20),
@@ -86,6 +90,22 @@ public sealed record WorkerOptions
         MaxSqlBytes = c.Network.MaxSqlBytes,
         Admission = AdmissionOptions.FromConfig(c),
     };
+
+    /// <summary>
+    /// The installed group and region tokens (validated when set, so a parse failure here means a hand-edited store;
+    /// then none are carried rather than failing the host). At most <see cref="MembershipToken.MaxPerAdvert"/>.
+    /// </summary>
+    private static IReadOnlyList<MembershipToken> InstalledTokens(CoreConfig.MembershipConfig m)
+    {
+        try
+        {
+            return [.. MembershipToken.ParseList(m.GroupToken).Concat(MembershipToken.ParseList(m.RegionToken)).Take(MembershipToken.MaxPerAdvert)];
+        }
+        catch (FormatException)
+        {
+            return [];
+        }
+    }
 }
 
 /// <summary>

@@ -240,7 +240,10 @@ public class ConfigStoreTests
     public void Secrets_are_redacted_in_entries()
     {
         using var dir = new TempConfigDir();
-        dir.Env["P2P_MEMBERSHIP_GROUP_TOKEN"] = "{\"sig\":\"very-secret\"}";
+        using var issuer = Duckton.Core.Crypto.Ed25519Key.Generate();
+        var secretToken = Duckton.Core.Protocol.MembershipToken.Issue(issuer, Duckton.Core.Protocol.MembershipKind.Group, "b3:" + new string('a', 64), "g",
+            DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1)).ToText();
+        dir.Env["P2P_MEMBERSHIP_GROUP_TOKEN"] = secretToken;
         var store = dir.Store();
         store.Set("economics.testnet.api_key", "toncenter-key-123");
 
@@ -251,7 +254,7 @@ public class ConfigStoreTests
         var apiKey = Assert.Single(entries, e => e.Group == "economics" && e.Key == "testnet.api_key");
         Assert.Equal("<redacted>", apiKey.Value);
         Assert.Equal("runtime", apiKey.SourceName);
-        Assert.DoesNotContain(entries, e => e.Value.Contains("secret", StringComparison.Ordinal) || e.Value.Contains("toncenter-key", StringComparison.Ordinal));
+        Assert.DoesNotContain(entries, e => e.Value.Contains(secretToken[..20], StringComparison.Ordinal) || e.Value.Contains("toncenter-key", StringComparison.Ordinal));
         // Unset secrets show as empty, so "not configured" stays visible.
         Assert.Equal("", Assert.Single(entries, e => e.Key == "region_token").Value);
     }

@@ -92,6 +92,9 @@ public static class FuzzTargets
             ReceiptDigest = Random(32, 7),
         };
         using var requester = Duckton.Core.Crypto.Ed25519Key.FromSeed(Random(32, 9));
+        using var issuer = Duckton.Core.Crypto.Ed25519Key.FromSeed(Random(32, 11));
+        var token = MembershipToken.Issue(issuer, MembershipKind.Group, NodeId, "team-a", DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
+        var regionToken = MembershipToken.Issue(issuer, MembershipKind.Region, NodeId, "eu", DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), DateTimeOffset.FromUnixTimeMilliseconds(1_800_000_000_000));
         CommitMessage[] commits = [Commit(1), Commit(2)];
         var certificate = CommitCertificate.Encode(commits, requester.PublicKey, 3, 2, [.. commits.Select(c => c.HostNodeId)], m => requester.Sign(m));
         var batch = BatchCodec.EncodeBatch(Batch());
@@ -125,7 +128,8 @@ public static class FuzzTargets
             new("ping", [new PingMessage(1, 2).Encode()], b => PingMessage.Decode(b), Protocol),
             new("receipt", [ReceiptMessage.Encode(receipt)], b => ReceiptMessage.Decode(b).Problem(), Protocol),
             new("vouch", [VouchMessage.Encode(vouch)], b => VouchMessage.Decode(b).Problem(), Protocol),
-            new("advert", [advert.Encode()], b => AdvertMessage.Decode(b).Verify(8), Protocol),
+            new("advert", [advert.Encode(), (advert with { Tokens = [token, regionToken] }).Encode()], b => AdvertMessage.Decode(b).Verify(8), Protocol),
+            new("membership-token", [token.Encode(), regionToken.Encode()], b => _ = MembershipToken.Decode(b).SignatureValid, Protocol),
             new("certificate", [CertificateBinary(certificate)], b => Certificate(CertificateText(b)), Protocol),
             new("certificate-text", [Encoding.UTF8.GetBytes(certificate)], b => Certificate(Encoding.UTF8.GetString(b)), Protocol),
             new("toml", [.. toml.Select(Encoding.UTF8.GetBytes)], b => TomlParser.Parse(b, "fuzz.toml"), [typeof(TomlException)]),

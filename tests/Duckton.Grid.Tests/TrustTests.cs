@@ -410,6 +410,39 @@ public sealed class TrustTests(TrustFixture grid)
     }
 
     [Fact]
+    public async Task A_host_that_never_served_the_requester_learns_the_cheaters_Incorrect_receipt_within_a_few_heartbeats()
+    {
+        var node = R.Host.Node;
+        if (node.GridIfStarted is null || node.GridIfStarted.Membership.Live().Count < grid.All.Count())
+        {
+            R.JoinAndLearn(grid.Honest[0].Address, grid.All.Count());
+        }
+        // The requester's own canary catches the cheater: an Incorrect receipt it signs.
+        var config = R.Host.Config.Effective().Config;
+        var grid0 = node.GridIfStarted!;
+        await node.Trust.RunCanaryAsync(grid0.Coordinator, grid0.Membership.Find(grid.Cheater.NodeId)!, config, CancellationToken.None);
+        var requesterId = node.Identity.NodeId;
+        string Incorrect(Requester who) => $"SELECT verdict FROM p2p_receipts() WHERE worker_id = '{grid.Cheater.NodeId}' AND requester_id = '{requesterId}' AND verdict = 'Incorrect'";
+        Assert.NotEmpty(R.Rows(Incorrect(R)));
+
+        // A host started only now has served nobody; its own trust store (read through its config directory) must
+        // come to hold the receipt through gossip alone.
+        var name = "late-" + Guid.NewGuid().ToString("N")[..6];
+        using var late = HostProcess.Start(grid.Root, name, "--seed", grid.Honest[0].Address);
+        using var view = new Requester(grid.Root, name);
+        var waited = Stopwatch.StartNew();
+        var held = false;
+        while (!held && waited.Elapsed < TimeSpan.FromSeconds(90))
+        {
+            await grid0.GossipRoundAsync();
+            await Task.Delay(1000);
+            held = view.Rows(Incorrect(view)).Count > 0;
+        }
+        Assert.True(held, $"the late host's store did not hold the cheater's Incorrect receipt after {waited.Elapsed.TotalSeconds:0} s");
+        Assert.Empty(view.Rows($"SELECT job_id FROM p2p_receipts() WHERE worker_id = '{late.NodeId}'"));
+    }
+
+    [Fact]
     public void A_blocked_requester_is_refused_by_the_host_at_once()
     {
         using var host = new Requester(grid.Root, "blocking-host-" + Guid.NewGuid().ToString("N")[..6]);

@@ -238,13 +238,15 @@ public sealed class LockedDownEngine : IDisposable
                     RequireReadOnly(statement);
                 }
                 // A per-job spill directory makes every instance single-use: the next job gets a fresh directory.
-                pristine = statement.StatementType == DuckDBStatementType.Select && _options.SpillPolicy != global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral;
+                var select = statement.StatementType == DuckDBStatementType.Select;
+                pristine = select && _options.SpillPolicy != global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral;
                 ResultSet rows;
                 using (var result = statement.Execute())
                 {
                     rows = result.ReadAll(_options.MaxResultBytes);
                 }
-                return pristine ? RestoreNullTypes(connection, sql, rows) : rows;
+                // Whether or not the instance is reused, a lone SELECT keeps its untyped NULL columns' type.
+                return select ? RestoreNullTypes(connection, sql, rows) : rows;
             }
             catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
             {

@@ -34,7 +34,9 @@ public sealed class SpillDirectoryTests : IDisposable
     {
         var seen = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
         using var stop = new CancellationTokenSource();
-        var watcher = Task.Run(async () =>
+        // A dedicated thread (not the pool, which a loaded test run may starve), and the query starts only once it looks.
+        var looking = new ManualResetEventSlim();
+        var watcher = Task.Factory.StartNew(() =>
         {
             while (!stop.IsCancellationRequested)
             {
@@ -49,9 +51,11 @@ public sealed class SpillDirectoryTests : IDisposable
                 {
                     // A directory deleted while listed: look again.
                 }
-                await Task.Delay(10);
+                looking.Set();
+                Thread.Sleep(5);
             }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        looking.Wait(TimeSpan.FromSeconds(30));
         var r = engine.Execute(SpillingQuery);
         stop.Cancel();
         watcher.Wait();

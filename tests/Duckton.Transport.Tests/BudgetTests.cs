@@ -160,11 +160,14 @@ public sealed class BudgetTests
         var ex = await Assert.ThrowsAsync<FrameException>(async () => await budget.ReserveAsync("hog", 512 << 10, MessageType.Batch, CancellationToken.None));
         Assert.True(sw.Elapsed >= TimeSpan.FromMilliseconds(250), $"gave up after {sw.Elapsed}");
         Assert.Contains("network.frame_memory_per_peer_bytes", ex.Message, StringComparison.Ordinal);
-        // A release lets a waiting frame in.
-        var waiting = budget.ReserveAsync("hog", 512 << 10, MessageType.Batch, CancellationToken.None).AsTask();
-        budget.Release("hog", 1 << 20);
-        await waiting.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.Equal((1 << 20) + (512 << 10), budget.InUse);
+        // A release lets a waiting frame in (a patient budget, so a slow machine cannot time the waiter out first).
+        var patient = new FrameMemoryBudget(64 << 20, 1 << 20, TimeSpan.FromSeconds(30));
+        await patient.ReserveAsync("hog", 1 << 20, MessageType.Batch, CancellationToken.None);
+        var waiting = patient.ReserveAsync("hog", 512 << 10, MessageType.Batch, CancellationToken.None).AsTask();
+        Assert.False(waiting.IsCompleted);
+        patient.Release("hog", 1 << 20);
+        await waiting.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(512 << 10, patient.InUse);
 
         // The node's total binds across peers the same way.
         var small = new FrameMemoryBudget(1 << 20, 1 << 20, TimeSpan.FromMilliseconds(200));

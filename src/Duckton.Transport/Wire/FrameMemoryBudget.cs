@@ -87,15 +87,18 @@ public sealed class FrameMemoryBudget
                 changed = _changed.Task;
             }
             var left = Wait - _time.GetElapsedTime(started);
-            try
+            if (left > TimeSpan.Zero)
             {
-                if (left <= TimeSpan.Zero)
+                try
                 {
-                    throw new TimeoutException();
+                    await changed.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
                 }
-                await changed.WaitAsync(left, _time, cancellationToken).ConfigureAwait(false);
+                catch (TimeoutException)
+                {
+                    // Look once more before giving up: a release may have landed while this thread was not running.
+                }
             }
-            catch (TimeoutException)
+            else
             {
                 var whose = peerUsed + bytes > PerPeerBytes
                     ? $"this peer already holds {peerUsed} of its {PerPeerBytes}-byte share (network.frame_memory_per_peer_bytes)"

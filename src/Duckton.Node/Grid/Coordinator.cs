@@ -714,7 +714,7 @@ public sealed class Coordinator
                 r.Release();
             }
             // Drift partitions: valid commits left out of the quorum because they were computed over other input.
-            var valid = runs.Select(r => (Run: r, Commit: r.Commit)).Where(x => x.Commit is not null && CommitProblem(x.Commit, x.Run.Candidate, jobId, queryHash) is null).Select(x => x.Commit!);
+            var valid = runs.Select(r => (Run: r, Commit: r.Commit)).Where(x => x.Commit is not null && CommitProblem(x.Commit, x.Run, jobId, queryHash) is null).Select(x => x.Commit!);
             _receipts.RecordDrift(jobId, QuorumEvaluator.DriftedFrom(valid, inputPin, outcome?.Agreed));
             if (shadows.Count > 0)
             {

@@ -124,6 +124,23 @@ public sealed partial class EconomicsWiringTests : IDisposable
         Assert.Equal(50_000_000, received.Value);
     }
 
+    [Fact]
+    public void P2p_wallet_takes_one_source_of_its_key()
+    {
+        foreach (var args in new[] { "generate => true, node_key => true", "import => '/tmp/x', node_key => true", "generate => true, import => '/tmp/x'" })
+        {
+            var r = CliRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "sql", "--config-dir", Requester, "-c", $"SELECT * FROM p2p_wallet({args})"],
+                timeout: TimeSpan.FromMinutes(2));
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains("p2p_wallet: give one of generate => true, import => '<file>' or node_key => true", r.Stderr, StringComparison.Ordinal);
+        }
+        // Economics off: node_key => true is refused like every wallet call.
+        var off = CliRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "sql", "--config-dir", Requester, "-c", "SELECT * FROM p2p_wallet(node_key => true)"],
+            timeout: TimeSpan.FromMinutes(2));
+        Assert.Equal(1, off.ExitCode);
+        Assert.Contains("economics is off", off.Stderr, StringComparison.Ordinal);
+    }
+
     /// <summary>The requester's wallet in the friendly form the emulator reports senders in (same hash; flags do not matter to the comparison).</summary>
     private static string ToFriendlyOf(string raw, string friendlyTemplate)
     {

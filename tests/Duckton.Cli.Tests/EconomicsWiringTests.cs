@@ -125,6 +125,94 @@ public sealed partial class EconomicsWiringTests : IDisposable
     }
 
     [Fact]
+    public async Task A_paid_query_opens_an_escrow_sized_by_the_contract_formula_and_pays_exactly_the_winner_the_verifiers_and_the_treasury()
+    {
+        await using var chain = await LocalChainProcess.StartAsync();
+        var on = $"SELECT enabled FROM p2p_economics(enabled => true, network => 'local', rpc => '{chain.Rpc}')";
+        string WalletOf(string dir, params string[] before) =>
+            (string)Sql(dir, [on, .. before, "SELECT address_raw FROM p2p_wallet(node_key => true)"]).Single(r => r.ContainsKey("address_raw"))["address_raw"]!;
+
+        // The treasury (fee recipient) and the requester, which deploys GlobalParams with that treasury.
+        var treasuryDir = Path.Combine(_dir, "treasury");
+        var treasury = WalletOf(treasuryDir);
+        var requester = WalletOf(Requester, $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')");
+        await chain.FundAsync(requester, 20_000_000_000);
+        var globalParams = (string)Sql(Requester, "SELECT contract, address FROM p2p_contracts(deploy => true)").Single(r => (string)r["contract"]! == "GlobalParams")["address"]!;
+        var useParams = $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')";
+
+        // Three hosts charging a fixed 1 TON per job; each wallet is deployed by its first request (a 1 TON stake).
+        var hosts = new Dictionary<string, string>(); // wallet (raw) -> config dir
+        foreach (var dir in new[] { treasuryDir }.Concat(Enumerable.Range(0, 3).Select(i => Path.Combine(GridRoot, $"host-{i}"))))
+        {
+            Directory.CreateDirectory(dir);
+            var wallet = dir == treasuryDir ? treasury : WalletOf(dir, "SELECT * FROM p2p_set('economics.pricing.model', 'fixed')", "SELECT * FROM p2p_set('economics.pricing.unit_price', '1')");
+            await chain.FundAsync(wallet, 3_000_000_000);
+            Assert.Equal(1_000_000_000L, (long)Sql(dir, useParams, "SELECT staked_nanoton FROM p2p_stake(1)").Single(r => r.ContainsKey("staked_nanoton"))["staked_nanoton"]!);
+            if (dir != treasuryDir)
+            {
+                hosts[wallet] = dir;
+            }
+        }
+        var before = new Dictionary<string, long> { [treasury] = await chain.BalanceAsync(treasury) };
+        foreach (var w in hosts.Keys)
+        {
+            before[w] = await chain.BalanceAsync(w);
+        }
+
+        var seed = StartGrid();
+        var rows = Sql(Requester, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])",
+            "SELECT \"group\", key, value FROM p2p_query_meta('SELECT 42 AS v, sum(range) AS s FROM range(700)', payment => 'paid', prefer => 'remote', replicas => 3, quorum => 2)");
+        var meta = rows.Where(r => r.ContainsKey("key")).ToDictionary(r => (string)r["group"]! + "." + (string)r["key"]!, r => (string?)r["value"]);
+        Assert.True(meta["query.verified"] == "true", string.Join("\n", meta));
+        Assert.True(meta["payment.state"] == "settled", string.Join("\n", meta));
+        Assert.Equal("paid", meta["payment.mode"]);
+        Assert.False(meta.ContainsKey("payment.error"));
+
+        // The legs: base 1 TON to the winner, 15 % to the treasury, 5 % to each agreeing verifier; B covers exactly those.
+        var legs = meta.Where(m => m.Key.StartsWith("payment.leg_", StringComparison.Ordinal))
+            .Select(m => (Role: m.Key["payment.leg_".Length..], To: m.Value!.Split(' ')[0], Nano: long.Parse(m.Value!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var commissions = legs.Count(l => l.Role.StartsWith("commission", StringComparison.Ordinal));
+        Assert.InRange(commissions, 1, 2);
+        Assert.Equal(1_000_000_000, legs.Single(l => l.Role == "winner").Nano);
+        var platformFee = legs.Single(l => l.Role == "platform_fee");
+        Assert.Equal((treasury, 150_000_000L), (platformFee.To, platformFee.Nano));
+        Assert.All(legs.Where(l => l.Role.StartsWith("commission", StringComparison.Ordinal)), l => Assert.Equal(50_000_000, l.Nano));
+        var locked = 1_000_000_000L + 150_000_000L + commissions * 50_000_000L;
+        Assert.Equal(locked.ToString(System.Globalization.CultureInfo.InvariantCulture), meta["payment.locked_nanoton"]);
+        Assert.Equal("0", meta["payment.refund_nanoton"]);
+
+        // On chain, to the nanoton: each payee received exactly its leg from the escrow, and its balance rose by that less its receiving fee.
+        var escrow = meta["payment.escrow"]!;
+        foreach (var (_, to, nano) in legs)
+        {
+            Assert.True(to == treasury || hosts.ContainsKey(to), to);
+            var (value, fee) = await chain.LastIncomingAsync(to, Friendly(escrow));
+            Assert.Equal(nano, value);
+            Assert.Equal(before[to] + nano - fee, await chain.BalanceAsync(to));
+        }
+        // Hosts that were not among the agreeing ones got nothing.
+        foreach (var w in hosts.Keys.Where(w => legs.All(l => l.To != w)))
+        {
+            Assert.Equal(before[w], await chain.BalanceAsync(w));
+        }
+        Assert.Equal(50_000_000, await chain.BalanceAsync(escrow)); // the escrow keeps exactly its reserve
+        // The settled escrow is on disk, closed: a restart has nothing to resume.
+        var stored = File.ReadAllText(Directory.GetFiles(Path.Combine(Requester, "escrows"), "*.json").Single());
+        Assert.Contains("\"State\": \"settled\"", stored, StringComparison.Ordinal);
+    }
+
+    /// <summary>A raw address (<c>0:hex</c>) in the base64 form the chain helper compares senders by (only workchain and hash are compared).</summary>
+    private static string Friendly(string raw)
+    {
+        var parts = raw.Split(':');
+        var bytes = new byte[36];
+        bytes[0] = 0x11;
+        bytes[1] = (byte)sbyte.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        Convert.FromHexString(parts[1]).CopyTo(bytes, 2);
+        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+    }
+
+    [Fact]
     public void P2p_wallet_takes_one_source_of_its_key()
     {
         foreach (var args in new[] { "generate => true, node_key => true", "import => '/tmp/x', node_key => true", "generate => true, import => '/tmp/x'" })

@@ -146,6 +146,40 @@ public sealed class EscrowSettlement
     }
 
     /// <summary>
+    /// Pays a verified paid job: each host's wallet is the wallet v5r1 of its node key; the escrow is opened for the
+    /// winner's signed bill as base and one commission per agreeing verifier, then settled with the result hash
+    /// BLAKE3(agreed hash). A failure after the escrow is open is reported with the escrow (it stays on disk: a later
+    /// resume settles nothing twice and refunds it after its deadline).
+    /// </summary>
+    public async Task<PaymentReport> PayAsync(PaidJob job, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.BaseNanoton == 0)
+        {
+            return new PaymentReport { Error = "not settled: the winner's signed commit claims nothing for this job" };
+        }
+        var gid = _runtime.NetworkGlobalId;
+        var winner = new WalletV5R1(job.WinnerPublicKey, 0, gid).Address;
+        var verifiers = job.Verifiers.Select(v => new WalletV5R1(v.PublicKey, 0, gid).Address).ToList();
+        var hash = Duckton.Core.Hashing.Blake3.Hash(System.Text.Encoding.UTF8.GetBytes(job.AgreedHash));
+        var open = await OpenAsync(job.JobId, hash, winner, verifiers, Coins.FromNanoton(job.BaseNanoton), ct).ConfigureAwait(false);
+        var report = new PaymentReport { Escrow = open.Escrow, LockedNanoton = open.AmountNanoton, State = open.State, OpenTx = open.OpenTx };
+        try
+        {
+            var settled = await SettleAsync(open, hash, ct).ConfigureAwait(false);
+            return report with
+            {
+                State = settled.State, Legs = settled.Legs, SettleTx = settled.CloseTx,
+                RefundNanoton = settled.AmountNanoton - settled.Legs.Sum(l => l.Nanoton),
+            };
+        }
+        catch (EconomicsException e)
+        {
+            return report with { Error = $"the escrow is open but not settled: {e.Message}; it is refunded after {DateTimeOffset.FromUnixTimeSeconds(open.Deadline):yyyy-MM-dd HH:mm:ss} UTC" };
+        }
+    }
+
+    /// <summary>
     /// What a host checks before it releases rows: the escrow at the address its terms give is deployed, not settled,
     /// holds at least B and names <paramref name="payee"/> among its candidates. Returns why not, or null when it is funded.
     /// </summary>

@@ -417,7 +417,7 @@ public sealed class GridNode : IDisposable
         }
         if (outcome.Paid)
         {
-            meta = meta with { Payment = Pay(jobId, outcome, cancellationToken) };
+            meta = meta with { Payment = Pay(jobId, outcome, config, cancellationToken) };
         }
         return new QueryOutcome(outcome.Result, meta);
     }
@@ -426,8 +426,13 @@ public sealed class GridNode : IDisposable
     /// Settles a paid job after its result was verified: the rows are already the requester's, so a payment that fails is
     /// reported in <c>p2p_query_meta</c>'s payment group (with what is left to do), not thrown. An unverified result pays nobody.
     /// </summary>
-    private Economics.PaymentReport Pay(string jobId, RemoteOutcome outcome, CancellationToken cancellationToken)
+    private Economics.PaymentReport Pay(string jobId, RemoteOutcome outcome, NodeConfig config, CancellationToken cancellationToken)
     {
+        if (config.Economics.Settlement != SettlementKind.Onchain)
+        {
+            // Prices are still quoted, checked and claimed; only the on-chain rail moves TON.
+            return new Economics.PaymentReport { State = $"not settled (economics.settlement = {config.Economics.Settlement.ToString().ToLowerInvariant()}: nothing is paid on chain)" };
+        }
         if (!outcome.Verified)
         {
             return new Economics.PaymentReport { Error = "not settled: the result is not verified, so no escrow was opened and nothing was paid" };

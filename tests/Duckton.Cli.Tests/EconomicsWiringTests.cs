@@ -135,7 +135,7 @@ public sealed partial class EconomicsWiringTests : IDisposable
         // The treasury (fee recipient) and the requester, which deploys GlobalParams with that treasury.
         var treasuryDir = Path.Combine(_dir, "treasury");
         var treasury = WalletOf(treasuryDir);
-        var requester = WalletOf(Requester, $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')");
+        var requester = WalletOf(Requester, $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')", "SELECT rail FROM p2p_economics(rail => 'ton')");
         await chain.FundAsync(requester, 20_000_000_000);
         var globalParams = (string)Sql(Requester, "SELECT contract, address FROM p2p_contracts(deploy => true)").Single(r => (string)r["contract"]! == "GlobalParams")["address"]!;
         var useParams = $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')";
@@ -166,7 +166,7 @@ public sealed partial class EconomicsWiringTests : IDisposable
         Assert.True(meta["query.verified"] == "true", string.Join("\n", meta));
         Assert.True(meta["payment.state"] == "settled", string.Join("\n", meta));
         Assert.Equal("paid", meta["payment.mode"]);
-        Assert.False(meta.ContainsKey("payment.error"));
+        Assert.False(meta.ContainsKey("payment.settle_error"));
 
         // The legs: base 1 TON to the winner, 15 % to the treasury, 5 % to each agreeing verifier; B covers exactly those.
         var legs = meta.Where(m => m.Key.StartsWith("payment.leg_", StringComparison.Ordinal))

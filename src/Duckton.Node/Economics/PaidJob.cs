@@ -39,7 +39,7 @@ public sealed record PaymentReport
         yield return (g, "settle_tx", SettleTx ?? "<none>");
         if (Error is not null)
         {
-            yield return (g, "error", Error);
+            yield return (g, "settle_error", Error);
         }
     }
 }

@@ -14,7 +14,7 @@ namespace Duckton.Node.Economics;
 public sealed record ContractStatus(string Contract, string? Address, string CodeHash, string State, bool CodeMatches, bool DeployedNow, string? Transaction);
 
 /// <summary>This node's stake as its vault reports it, with what the call did.</summary>
-public sealed record VaultStatus(TonAddress Vault, VaultState State, string Action, TonTransaction? WalletTransaction, TonTransaction? VaultTransaction, Coins Sent);
+public sealed record VaultOperation(TonAddress Vault, VaultState State, string Action, TonTransaction? WalletTransaction, TonTransaction? VaultTransaction, Coins Sent);
 
 /// <summary>
 /// The node's link to TON, built only when economics is enabled: the chain client, the node's wallet and the addresses
@@ -274,7 +274,7 @@ public sealed class EconomicsRuntime : IDisposable
     // ---------------------------------------------------------------- stake
 
     /// <summary>This node's vault and its state (nothing sent).</summary>
-    public async Task<VaultStatus> VaultAsync(CancellationToken ct = default)
+    public async Task<VaultOperation> VaultAsync(CancellationToken ct = default)
     {
         var vault = Configured(Settings.Contracts.StakeVault, "stake_vault");
         if (vault is null)
@@ -282,11 +282,11 @@ public sealed class EconomicsRuntime : IDisposable
             var (init, _) = await VaultInitAsync(ct).ConfigureAwait(false);
             vault = init.Address();
         }
-        return new VaultStatus(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), "show", null, null, Coins.Zero);
+        return new VaultOperation(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), "show", null, null, Coins.Zero);
     }
 
     /// <summary>Deposits <paramref name="amount"/> into this node's vault, deploying it on first use.</summary>
-    public async Task<VaultStatus> StakeAsync(Coins amount, CancellationToken ct = default)
+    public async Task<VaultOperation> StakeAsync(Coins amount, CancellationToken ct = default)
     {
         if (amount == Coins.Zero)
         {
@@ -310,11 +310,11 @@ public sealed class EconomicsRuntime : IDisposable
         var sent = await SendAsync([new OutMessage(vault, value, Bounce: true, Body: StakeVault.Deposit(amount), Init: deployInit)], ct).ConfigureAwait(false);
         var vaultTx = await ExpectOutcomeAsync(vault, wallet.Address, sent.Wallet, "stake", ct).ConfigureAwait(false);
         _persist([new(Settings.SectionPrefix + "contracts.stake_vault", Show(vault, true))]);
-        return new VaultStatus(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), deployInit is null ? "deposit" : "deploy+deposit", sent.Wallet, vaultTx, value);
+        return new VaultOperation(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), deployInit is null ? "deposit" : "deploy+deposit", sent.Wallet, vaultTx, value);
     }
 
     /// <summary>Starts the unbonding of <paramref name="amount"/> (it becomes withdrawable after the cooldown).</summary>
-    public async Task<VaultStatus> UnstakeAsync(Coins amount, CancellationToken ct = default)
+    public async Task<VaultOperation> UnstakeAsync(Coins amount, CancellationToken ct = default)
     {
         var vault = LiveVault();
         var state = await VaultStateAsync(vault, ct).ConfigureAwait(false);
@@ -330,11 +330,11 @@ public sealed class EconomicsRuntime : IDisposable
         var wallet = Wallet();
         var sent = await SendAsync([new OutMessage(vault, VaultRequestValue, Body: StakeVault.RequestUnbond(amount))], ct).ConfigureAwait(false);
         var vaultTx = await ExpectOutcomeAsync(vault, wallet.Address, sent.Wallet, "unstake", ct).ConfigureAwait(false);
-        return new VaultStatus(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), "unbond", sent.Wallet, vaultTx, VaultRequestValue);
+        return new VaultOperation(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), "unbond", sent.Wallet, vaultTx, VaultRequestValue);
     }
 
     /// <summary>Withdraws the unbonded amount once its cooldown is over.</summary>
-    public async Task<VaultStatus> WithdrawAsync(CancellationToken ct = default)
+    public async Task<VaultOperation> WithdrawAsync(CancellationToken ct = default)
     {
         var vault = LiveVault();
         var state = await VaultStateAsync(vault, ct).ConfigureAwait(false);
@@ -350,7 +350,7 @@ public sealed class EconomicsRuntime : IDisposable
         var wallet = Wallet();
         var sent = await SendAsync([new OutMessage(vault, VaultRequestValue, Body: StakeVault.Withdraw())], ct).ConfigureAwait(false);
         var vaultTx = await ExpectOutcomeAsync(vault, wallet.Address, sent.Wallet, "withdraw", ct).ConfigureAwait(false);
-        return new VaultStatus(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), "withdraw", sent.Wallet, vaultTx, VaultRequestValue);
+        return new VaultOperation(vault, await VaultStateAsync(vault, ct).ConfigureAwait(false), "withdraw", sent.Wallet, vaultTx, VaultRequestValue);
     }
 
     private TonAddress LiveVault() => Configured(Settings.Contracts.StakeVault, "stake_vault")

@@ -52,6 +52,12 @@ public sealed record GridNodeOptions
     /// (economics.records.keeper); called only then. Null or returning null: roots are only stored locally.
     /// </summary>
     public Func<Duckton.Core.Records.IEpochAnchor?>? EpochAnchor { get; init; }
+
+    /// <summary>
+    /// Pays a verified paid job (the economics runtime opens and settles its escrow); called only for paid jobs. Null: a
+    /// paid job's payment is reported as not settled.
+    /// </summary>
+    public Func<Economics.PaidJob, CancellationToken, Task<Economics.PaymentReport>>? SettlePaidJob { get; init; }
 }
 
 /// <summary>
@@ -409,7 +415,42 @@ public sealed class GridNode : IDisposable
         {
             RecordJob(jobId, sql, outcome.AgreedHash, certificate, outcome.Winner);
         }
+        if (outcome.Paid)
+        {
+            meta = meta with { Payment = Pay(jobId, outcome, config, cancellationToken) };
+        }
         return new QueryOutcome(outcome.Result, meta);
+    }
+
+    /// <summary>
+    /// Settles a paid job after its result was verified: the rows are already the requester's, so a payment that fails is
+    /// reported in <c>p2p_query_meta</c>'s payment group (with what is left to do), not thrown. An unverified result pays nobody.
+    /// </summary>
+    private Economics.PaymentReport Pay(string jobId, RemoteOutcome outcome, NodeConfig config, CancellationToken cancellationToken)
+    {
+        if (config.Economics.Settlement != SettlementKind.Onchain)
+        {
+            // Prices are still quoted, checked and claimed; only the on-chain rail moves TON.
+            return new Economics.PaymentReport { State = $"not settled (economics.settlement = {config.Economics.Settlement.ToString().ToLowerInvariant()}: nothing is paid on chain)" };
+        }
+        if (!outcome.Verified)
+        {
+            return new Economics.PaymentReport { Error = "not settled: the result is not verified, so no escrow was opened and nothing was paid" };
+        }
+        if (_options.SettlePaidJob is not { } settle)
+        {
+            return new Economics.PaymentReport { Error = "not settled: this node has no settlement rail" };
+        }
+        var job = new Economics.PaidJob(jobId, outcome.AgreedHash, outcome.Winner, outcome.WinnerPublicKey, outcome.WinnerClaimNanoton, outcome.Verifiers);
+        try
+        {
+            return WaitWithoutSpinning(settle(job, cancellationToken));
+        }
+        catch (Exception e) when (e is Economics.EconomicsException or Duckton.Ton.Rpc.ToncenterException or IOException)
+        {
+            _options.Logger.LogWarning("job {JobId}: payment failed: {Error}", jobId, e.Message);
+            return new Economics.PaymentReport { Error = e.Message };
+        }
     }
 
     /// <summary>

@@ -40,6 +40,9 @@ public sealed record QueryMeta
     /// <summary>Hosts whose answers were rejected (bad signature, equivocation), with the reason.</summary>
     public string? Rejected { get; init; }
 
+    /// <summary>A paid job's payment (null for a free job).</summary>
+    public Economics.PaymentReport? Payment { get; init; }
+
     /// <summary>The <c>(group, key, value)</c> rows of <c>p2p_query_meta</c>, in their documented order.</summary>
     public IEnumerable<(string Group, string Key, string? Value)> ToRows()
     {
@@ -78,6 +81,13 @@ public sealed record QueryMeta
         if (Error is not null)
         {
             yield return (g, "error", Error);
+        }
+        if (Payment is { } p)
+        {
+            foreach (var row in p.ToRows())
+            {
+                yield return row;
+            }
         }
     }
 

@@ -149,20 +149,26 @@ internal sealed class WalletFunction(NodeHost host) : TableFunctionDefinition
 
     public override bool Interruptible => true;
 
-    public override IReadOnlyList<TableFunctionParameter> Named => [new("generate", ParameterKind.Boolean), new("import", ParameterKind.Varchar)];
+    public override IReadOnlyList<TableFunctionParameter> Named => [new("generate", ParameterKind.Boolean), new("import", ParameterKind.Varchar), new("node_key", ParameterKind.Boolean)];
 
     public override ResultSet Bind(TableFunctionArguments a)
     {
         var generate = a.GetBoolean("generate") == true;
         var import = a.GetString("import");
-        if (generate && import is not null)
+        var nodeKey = a.GetBoolean("node_key") == true;
+        if ((generate ? 1 : 0) + (import is null ? 0 : 1) + (nodeKey ? 1 : 0) > 1)
         {
-            throw new SqlFunctionException($"{Name}: give generate => true or import => '<file>', not both");
+            throw new SqlFunctionException($"{Name}: give one of generate => true, import => '<file>' or node_key => true");
         }
         return Chain.Run(host, Name, async (rt, ct) =>
         {
             var created = false;
-            if (generate || import is not null)
+            if (nodeKey)
+            {
+                rt.UseNodeKeyAsWallet();
+                created = true;
+            }
+            else if (generate || import is not null)
             {
                 rt.CreateOrImportWallet(import?.Trim());
                 created = true;

@@ -22,7 +22,15 @@ internal sealed class JobProofFunction(NodeHost host) : TableFunctionDefinition
             throw new SqlFunctionException("p2p_job_proof: give a job id, e.g. SELECT * FROM p2p_job_proof('<job_id from p2p_query_meta>')");
         }
         var keeper = host.Node.RecordKeeper;
-        keeper.SealDue();
+        if (keeper.ActiveAnchor() is not null)
+        {
+            // The keeper node (economics on): seal and anchor what is due now, so the proof names its anchor transaction.
+            keeper.RunOnceAsync(a.Cancellation).GetAwaiter().GetResult();
+        }
+        else
+        {
+            keeper.SealDue();
+        }
         var record = host.Trust.JobRecordOf(jobId)
             ?? throw new SqlFunctionException($"p2p_job_proof: no job record for '{jobId}'; records are kept for the verified remote queries this node requested");
         if (record.Epoch is null)

@@ -84,6 +84,8 @@ public sealed class NodeHost : IDisposable
         _node = new Lazy<GridNode>(() => new GridNode(new GridNodeOptions
             {
                 ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value, GridProgress = GridProgress, Time = Time, Logger = Logger,
+                StakeSource = _ => ChainStakeSource(), EpochAnchor = ChainEpochAnchor,
+                SettlePaidJob = (job, ct) => new Duckton.Node.Economics.EscrowSettlement(Economics.Runtime(), Logger).PayAsync(job, ct),
             }),
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -106,6 +108,46 @@ public sealed class NodeHost : IDisposable
 
     /// <summary>The persistent receipts, penalties, vouches and deny-list, opened on first use.</summary>
     public TrustStore Trust => _trust.Value;
+
+    private Duckton.Node.Economics.IStakeSource? _unavailableStake;
+
+    /// <summary>Peers' stake from the economics runtime (asked only with economics on); a runtime that cannot be built makes stake unknown, with why.</summary>
+    private Duckton.Node.Economics.IStakeSource ChainStakeSource()
+    {
+        try
+        {
+            var source = Economics.Runtime().StakeSource;
+            _unavailableStake = null;
+            return source;
+        }
+        catch (Duckton.Node.Economics.EconomicsException e)
+        {
+            // The same instance while the reason holds, so the stake cache is not reset on every use.
+            return _unavailableStake is { } u && u.Description.EndsWith(e.Message, StringComparison.Ordinal) ? u
+                : _unavailableStake = new Duckton.Node.Economics.UnavailableStakeSource(e.Message);
+        }
+    }
+
+    /// <summary>The RecordAnchor the keeper anchors in (asked only with economics on and this node the keeper); null, and a warning, when there is none.</summary>
+    private Duckton.Core.Records.IEpochAnchor? ChainEpochAnchor()
+    {
+        try
+        {
+            var anchor = Economics.Runtime().EpochAnchor();
+            if (anchor is null)
+            {
+                Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(Logger,
+                    "record keeper: no RecordAnchor or no wallet configured; epoch roots are only stored locally (SELECT * FROM p2p_contracts(deploy => true))");
+            }
+            return anchor;
+        }
+        catch (Duckton.Node.Economics.EconomicsException e)
+        {
+            // The keeper's loop must keep sealing; the reason is logged and the next round asks again.
+            Microsoft.Extensions.Logging.LoggerExtensions.LogWarning(Logger, "record keeper: cannot anchor: {Error}", e.Message);
+            return null;
+        }
+    }
 
     public void Dispose()
     {

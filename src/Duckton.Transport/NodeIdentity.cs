@@ -154,6 +154,22 @@ public sealed class NodeIdentity : IDisposable
             && Ed25519Key.Verify(publicKey, message, signature);
     }
 
+    /// <summary>
+    /// The private key kept in the node key file <paramref name="path"/>, with the same checks as <see cref="LoadOrCreate"/>
+    /// (owner-only, not a link, well-formed). For a node that uses its identity key as its TON wallet key (its stake vault
+    /// is then at the address every peer derives from its node id); the caller owns and disposes the key.
+    /// </summary>
+    /// <exception cref="NodeIdentityException">The file is missing, malformed, a link, or readable by others.</exception>
+    public static Ed25519Key ReadKey(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!Exists(path))
+        {
+            throw new NodeIdentityException($"the node key {path} does not exist.");
+        }
+        return Ed25519Key.FromSeed(ReadSeed(path));
+    }
+
     /// <summary>Signs <paramref name="message"/> with the node key (64-byte Ed25519 signature).</summary>
     public byte[] Sign(ReadOnlySpan<byte> message)
     {

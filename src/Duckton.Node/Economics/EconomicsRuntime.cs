@@ -84,7 +84,7 @@ public sealed class EconomicsRuntime : IDisposable
         {
             return null;
         }
-        var key = WalletFile.Key(Settings.MnemonicFile);
+        var key = UsesNodeKey(Settings.MnemonicFile) ? ReadNodeKey(Settings.MnemonicFile) : WalletFile.Key(Settings.MnemonicFile);
         return new TonWallet(Client, new WalletV5R1(key.PublicKey, 0, NetworkGlobalId), key, _time);
     }
 
@@ -97,6 +97,43 @@ public sealed class EconomicsRuntime : IDisposable
     {
         var key = Duckton.Ton.Mnemonics.TonMnemonic.ToKey(words);
         return new WalletV5R1(key.PublicKey, 0, NetworkGlobalId).Address;
+    }
+
+    /// <summary>
+    /// True when the wallet key is the node's own identity key (<c>mnemonic_file</c> names the node's <c>node_key</c>): its
+    /// stake vault is then the one every peer derives from its node id, so its stake counts in their trust and selection.
+    /// </summary>
+    public static bool UsesNodeKey(string walletFile) =>
+        string.Equals(Path.GetFileName(walletFile), Duckton.Transport.NodeIdentity.KeyFileName, StringComparison.Ordinal);
+
+    private static Duckton.Core.Crypto.Ed25519Key ReadNodeKey(string path)
+    {
+        try
+        {
+            return Duckton.Transport.NodeIdentity.ReadKey(path);
+        }
+        catch (Duckton.Transport.NodeIdentityException e)
+        {
+            throw new EconomicsException("the wallet is the node key, which is unusable: " + e.Message, e);
+        }
+    }
+
+    /// <summary>
+    /// Makes the node's identity key (<c>&lt;config dir&gt;/node_key</c>, created if missing) its wallet key on this network:
+    /// no second secret, and its stake vault is where peers look for it.
+    /// </summary>
+    public TonAddress UseNodeKeyAsWallet()
+    {
+        if (Settings.MnemonicFile.Length > 0 && File.Exists(Settings.MnemonicFile))
+        {
+            throw new EconomicsException($"this node already has a {Settings.NetworkName} wallet ({Settings.WalletAddress}); it is kept: "
+                + $"unset economics.{Settings.Network.ToConfigString()}.wallet.mnemonic_file first to use another one");
+        }
+        using var identity = Duckton.Transport.NodeIdentity.LoadOrCreate(ConfigDirectory);
+        var address = new WalletV5R1(identity.PublicKey.Span, 0, NetworkGlobalId).Address;
+        _persist([new(Settings.SectionPrefix + "wallet.mnemonic_file", identity.KeyPath!), new(Settings.SectionPrefix + "wallet.address", Show(address))]);
+        _logger.LogInformation("economics: the {Network} wallet is the node key's, {Address}", Settings.NetworkName, Show(address));
+        return address;
     }
 
     /// <summary>Creates (new words) or imports (words from a file) the node's wallet for this network, stored owner-only.</summary>
@@ -330,9 +367,71 @@ public sealed class EconomicsRuntime : IDisposable
     {
         var wallet = Wallet();
         var (_, gp) = await GlobalParamsAsync(ct).ConfigureAwait(false);
+        return (StakeVault.StateInit(wallet.Address, VaultConfigOf(gp)), gp);
+    }
+
+    /// <summary>The configuration every node's vault is deployed with under <paramref name="gp"/> (so a peer can derive its address).</summary>
+    public static VaultConfig VaultConfigOf(GlobalParamsState gp)
+    {
+        ArgumentNullException.ThrowIfNull(gp);
         var p = gp.Params;
         var split = new SlashSplit(gp.FeeRecipient, gp.FeeRecipient, p.SplitChallengerBps, p.SplitRedundancyBps, p.SplitBurnBps, p.SplitTreasuryBps);
-        return (StakeVault.StateInit(wallet.Address, new VaultConfig(p.MinStake, p.UnbondingSecs, gp.Admin, split)), gp);
+        return new VaultConfig(p.MinStake, p.UnbondingSecs, gp.Admin, split);
+    }
+
+    // ---------------------------------------------------------------- node wiring: stake of peers, epoch anchoring
+
+    private readonly Lock _wiringGate = new();
+    private (string GlobalParams, RuntimeStakeSource Source)? _stakeSource;
+    private (string Anchor, string WalletFile, RecordAnchorClient Client)? _anchor;
+
+    /// <summary>
+    /// Where peers' stake is read: their StakeVaults, at the addresses derived from their node keys and the vault
+    /// configuration in GlobalParams. The same instance while the GlobalParams address is unchanged (a new one starts an
+    /// empty stake cache).
+    /// </summary>
+    public IStakeSource StakeSource
+    {
+        get
+        {
+            lock (_wiringGate)
+            {
+                var gp = Settings.Contracts.GlobalParams.Trim();
+                if (_stakeSource is not { } s || s.GlobalParams != gp)
+                {
+                    _stakeSource = s = (gp, new RuntimeStakeSource(this));
+                }
+                return s.Source;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The RecordAnchor in use, driven by this node's wallet (the keeper's root submissions); null when no anchor address
+    /// or no wallet is configured. The same instance while the anchor and the wallet are unchanged.
+    /// </summary>
+    public Duckton.Core.Records.IEpochAnchor? EpochAnchor()
+    {
+        lock (_wiringGate)
+        {
+            var anchorText = Settings.Contracts.RecordAnchor.Trim();
+            var walletFile = Settings.MnemonicFile;
+            if (anchorText.Length == 0 || walletFile.Length == 0)
+            {
+                return null;
+            }
+            if (_anchor is { } a && a.Anchor == anchorText && a.WalletFile == walletFile)
+            {
+                return a.Client;
+            }
+            var address = Configured(anchorText, "record_anchor")!;
+            var local = Settings.Network == TonNetwork.Local;
+            var client = new RecordAnchorClient(Client, Wallet(), address, Settings.Network.ToConfigString(), new RecordAnchorClientOptions(
+                Coins.FromTon(0.05m), local ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(3), local ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(2),
+                Clock: async ct => DateTimeOffset.FromUnixTimeSeconds(await ChainNowAsync(ct).ConfigureAwait(false))));
+            _anchor = (anchorText, walletFile, client);
+            return client;
+        }
     }
 
     private async Task<VaultState> VaultStateAsync(TonAddress vault, CancellationToken ct)

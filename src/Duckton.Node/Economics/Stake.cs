@@ -260,3 +260,41 @@ public sealed class StakeBook
         }
     }
 }
+
+/// <summary>
+/// The economics runtime's stake source: a <see cref="ChainStakeSource"/> over <see cref="DerivedVaultAddresses"/> built
+/// from the vault configuration GlobalParams holds (read from the chain once, then kept; a failed read is retried on the
+/// next use). A host's vault is found only if it was deployed by the wallet of its node key (<c>p2p_wallet(node_key => true)</c>).
+/// </summary>
+public sealed class RuntimeStakeSource(EconomicsRuntime runtime) : IStakeSource
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ChainStakeSource? _chain;
+
+    public bool Live => true;
+
+    public string Description => "StakeVault get_vault_state via " + runtime.Settings.Rpc.GetLeftPart(UriPartial.Authority) + " (vaults derived from node keys and GlobalParams)";
+
+    public async Task<StakeReading> ReadAsync(string nodeId, ReadOnlyMemory<byte> publicKey, CancellationToken cancellationToken)
+    {
+        var chain = _chain;
+        if (chain is null)
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (_chain is null)
+                {
+                    var (_, gp) = await runtime.GlobalParamsAsync(cancellationToken).ConfigureAwait(false);
+                    _chain = new ChainStakeSource(runtime.Client, new DerivedVaultAddresses(EconomicsRuntime.VaultConfigOf(gp), runtime.NetworkGlobalId));
+                }
+                chain = _chain;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        return await chain.ReadAsync(nodeId, publicKey, cancellationToken).ConfigureAwait(false);
+    }
+}

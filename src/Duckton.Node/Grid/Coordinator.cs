@@ -46,6 +46,18 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
 
     /// <summary>The agreed input fingerprint (hex; empty when the query reads no shared files): pass it as input_pin to pin it.</summary>
     public string InputFingerprint { get; init; } = "";
+
+    /// <summary>The job was paid: <see cref="WinnerClaimNanoton"/> is the winner's signed bill (checked against its quote).</summary>
+    public bool Paid { get; init; }
+
+    /// <summary>What the winner's signed commit claims for the job (0 for a free job).</summary>
+    public ulong WinnerClaimNanoton { get; init; }
+
+    /// <summary>The winner's Ed25519 key (its wallet is derived from it).</summary>
+    public byte[] WinnerPublicKey { get; init; } = [];
+
+    /// <summary>The agreeing hosts other than the winner (each earns a commission on a paid job), with their keys.</summary>
+    public IReadOnlyList<(string NodeId, byte[] PublicKey)> Verifiers { get; init; } = [];
 }
 
 /// <summary>The requester's verdict on one host's part in one attempt (what a receipt is issued from).</summary>
@@ -683,6 +695,10 @@ public sealed class Coordinator
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
                         Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],
                         InputFingerprint = Convert.ToHexStringLower(agreed.InputFingerprint),
+                        Paid = paid,
+                        WinnerClaimNanoton = host.Commit?.ClaimedPriceNanoton ?? 0,
+                        WinnerPublicKey = host.Candidate.Advert.PublicKey,
+                        Verifiers = [.. agreeing.Where(a => a != host).Select(a => (a.Candidate.NodeId, a.Candidate.Advert.PublicKey))],
                     }, "", false, exclude, rejected) { Receipts = receipts };
                 }
                 exclude.Add(host.Candidate.NodeId);

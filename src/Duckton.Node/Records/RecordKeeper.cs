@@ -74,8 +74,18 @@ public sealed class RecordKeeper : IAsyncDisposable
             var anchor = ActiveAnchor();
             if (anchor is not null)
             {
-                // A new epoch must be numbered above what the chain holds, or the contract refuses it (241).
-                _chainEpoch = (await anchor.StateAsync(cancellationToken).ConfigureAwait(false)).CurrentEpoch;
+                try
+                {
+                    // A new epoch must be numbered above what the chain holds, or the contract refuses it (241).
+                    _chainEpoch = (await anchor.StateAsync(cancellationToken).ConfigureAwait(false)).CurrentEpoch;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // The chain being down must not stop sealing: this round seals locally and anchors nothing.
+                    LastAnchorError = e.Message;
+                    _logger.LogWarning("record keeper: the anchor's state is unreadable, nothing anchored this round: {Error}", e.Message);
+                    anchor = null;
+                }
             }
             var sealedEpoch = _store().SealEpoch(WindowStart(), _chainEpoch + 1);
             if (anchor is not null)

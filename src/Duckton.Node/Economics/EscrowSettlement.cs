@@ -1,0 +1,370 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Duckton.Core.Configuration;
+using Duckton.Ton;
+using Duckton.Ton.Addresses;
+using Duckton.Ton.Contracts;
+using Duckton.Ton.Rpc;
+using Duckton.Ton.Wallets;
+using Microsoft.Extensions.Logging;
+
+namespace Duckton.Node.Economics;
+
+/// <summary>One leg a settlement pays: to whom (raw address), what, and why (<c>winner</c>, <c>platform_fee</c>, <c>commission</c>).</summary>
+public sealed record EscrowLeg(string Role, string To, long Nanoton);
+
+/// <summary>
+/// A paid job's escrow as this node (the requester) keeps it on disk from before it is funded until it is settled or
+/// refunded, so a restart in between resumes it instead of losing it. Everything that determines the escrow's address is
+/// here, so the address can be rebuilt and checked.
+/// </summary>
+public sealed record PendingEscrow
+{
+    public required string JobId { get; init; }
+    public required string Network { get; init; }
+    public required string Escrow { get; init; }
+    public required string Requester { get; init; }
+    public required string Arbiter { get; init; }
+    public required string Treasury { get; init; }
+    public required long AmountNanoton { get; init; }
+    public required uint Deadline { get; init; }
+    public required string ExpectedHash { get; init; }
+    public required uint ParamsVersion { get; init; }
+    public required ushort PlatformFeeBps { get; init; }
+    public required ushort CommissionBps { get; init; }
+    public required long BaseNanoton { get; init; }
+    public required string Winner { get; init; }
+    public required IReadOnlyList<string> Verifiers { get; init; }
+    /// <summary><c>opening</c> (stored, deploy being sent), <c>open</c> (funded), <c>settled</c>, <c>refunded</c>, <c>abandoned</c> (never funded).</summary>
+    public required string State { get; init; }
+    public required long CreatedAt { get; init; }
+    public string? OpenTx { get; init; }
+    public string? CloseTx { get; init; }
+    public IReadOnlyList<EscrowLeg> Legs { get; init; } = [];
+
+    /// <summary>The contract configuration these fields describe (its state init gives <see cref="Escrow"/>).</summary>
+    public JobEscrowConfig Config() => new(TonAddress.Parse(Requester), TonAddress.Parse(Arbiter), Coins.FromNanoton(AmountNanoton), Deadline,
+        new EscrowTerms(TonAddress.Parse(Treasury), Convert.FromHexString(ExpectedHash), JobEscrow.CandidatesHash(Candidates()), ParamsVersion, PlatformFeeBps, CommissionBps));
+
+    /// <summary>The payees the requester commits to: the winner and every agreeing verifier.</summary>
+    public IReadOnlyList<TonAddress> Candidates() => [TonAddress.Parse(Winner), .. Verifiers.Select(TonAddress.Parse)];
+}
+
+/// <summary>
+/// The requester's side of a paid job on chain: opens a JobEscrow sized for the winner's base, the platform fee and one
+/// commission per agreeing verifier (the contract's formula), settles exactly those legs, refunds after the deadline, and
+/// keeps every escrow on disk (<c>&lt;config dir&gt;/escrows/</c>) until it is closed. The node's wallet is both requester
+/// and arbiter. Not yet driven by <c>p2p_query(payment => 'paid')</c>: the coordinator does not call it.
+/// </summary>
+public sealed class EscrowSettlement
+{
+    /// <summary>Extra value sent with the funded deploy: the escrow keeps 0.05 TON after closing (its storage reserve).</summary>
+    public static readonly Coins DeployBuffer = Coins.FromTon(0.05m);
+
+    /// <summary>Value sent with a settle or refund (the contract's compute; the unused part returns with the remainder).</summary>
+    public static readonly Coins CloseValue = Coins.FromTon(0.05m);
+
+    /// <summary>Shortest escrow window: a refund is possible only from the deadline on.</summary>
+    public static readonly TimeSpan MinimumWindow = TimeSpan.FromSeconds(600);
+
+
+    private readonly EconomicsRuntime _runtime;
+    private readonly ILogger _logger;
+
+    public EscrowSettlement(EconomicsRuntime runtime, ILogger? logger = null)
+    {
+        _runtime = runtime ?? throw new ArgumentNullException(nameof(runtime));
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    }
+
+    /// <summary>Where the pending escrows are kept.</summary>
+    public string Directory => Path.Combine(_runtime.ConfigDirectory, "escrows");
+
+    /// <summary>What B must be for <paramref name="baseAmount"/> and <paramref name="verifiers"/> agreeing verifiers: base + fee + N·commission.</summary>
+    public static Coins Size(Coins baseAmount, int verifiers, ushort feeBps, ushort commissionBps) =>
+        JobEscrow.RequiredTotal(baseAmount, verifiers, feeBps, commissionBps);
+
+    /// <summary>
+    /// Opens (deploys and funds) the escrow of <paramref name="jobId"/>: terms from GlobalParams as they are now, B sized
+    /// for <paramref name="baseAmount"/> and the verifiers, deadline max(challenge window, 600 s) from the chain's clock.
+    /// Stored before anything is sent.
+    /// </summary>
+    public async Task<PendingEscrow> OpenAsync(string jobId, byte[] expectedHash, TonAddress winner, IReadOnlyList<TonAddress> verifiers, Coins baseAmount,
+        CancellationToken ct = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobId);
+        ArgumentNullException.ThrowIfNull(expectedHash);
+        ArgumentNullException.ThrowIfNull(winner);
+        ArgumentNullException.ThrowIfNull(verifiers);
+        if (expectedHash.Length != 32)
+        {
+            throw new EconomicsException("the agreed result hash must be 32 bytes");
+        }
+        if (baseAmount == Coins.Zero)
+        {
+            throw new EconomicsException("a paid job's base must be above 0");
+        }
+        var wallet = _runtime.Wallet();
+        if (winner == wallet.Address || verifiers.Contains(wallet.Address))
+        {
+            // The contract refuses a winner that is the arbiter (280); a payee that is the requester would pay itself.
+            throw new EconomicsException("the requester's own wallet cannot be paid by its escrow");
+        }
+        if (verifiers.Distinct().Count() != verifiers.Count || verifiers.Contains(winner))
+        {
+            throw new EconomicsException("each payee is paid once: the winner and the verifiers must be distinct wallets");
+        }
+        var (_, gp) = await _runtime.GlobalParamsAsync(ct).ConfigureAwait(false);
+        var p = gp.Params;
+        var amount = Size(baseAmount, verifiers.Count, p.PlatformFeeBps, p.ParticipationCommissionBps);
+        var now = await _runtime.ChainNowAsync(ct).ConfigureAwait(false);
+        var window = Math.Max((long)p.ChallengeWindowSecs, (long)MinimumWindow.TotalSeconds);
+        var pending = new PendingEscrow
+        {
+            JobId = jobId, Network = _runtime.Settings.Network.ToConfigString(), Escrow = "", Requester = wallet.Address.ToRaw(), Arbiter = wallet.Address.ToRaw(),
+            Treasury = gp.FeeRecipient.ToRaw(), AmountNanoton = EconomicsRuntime.Nano(amount), Deadline = (uint)(now + window),
+            ExpectedHash = Convert.ToHexStringLower(expectedHash), ParamsVersion = gp.Version, PlatformFeeBps = p.PlatformFeeBps,
+            CommissionBps = p.ParticipationCommissionBps, BaseNanoton = EconomicsRuntime.Nano(baseAmount), Winner = winner.ToRaw(),
+            Verifiers = [.. verifiers.Select(v => v.ToRaw())], State = "opening", CreatedAt = now,
+        };
+        var config = pending.Config();
+        var address = JobEscrow.Address(config);
+        pending = pending with { Escrow = address.ToRaw() };
+        Store(pending);
+        var sent = await _runtime.SendAsync([new OutMessage(address, amount + DeployBuffer, Bounce: false, Body: JobEscrow.TopUp(), Init: JobEscrow.StateInit(config))], ct)
+            .ConfigureAwait(false);
+        var state = await StateAsync(address, ct).ConfigureAwait(false)
+            ?? throw new EconomicsException($"the escrow {_runtime.Show(address, true)} was not deployed by transaction {sent.Wallet.Hash}; kept as pending, resumed on the next start");
+        if (state.EscrowAmount != amount)
+        {
+            throw new EconomicsException($"the escrow {_runtime.Show(address, true)} holds terms for {state.EscrowAmount.ToTonString()} TON, not {amount.ToTonString()} TON");
+        }
+        pending = pending with { State = "open", OpenTx = sent.Wallet.Hash };
+        Store(pending);
+        _logger.LogInformation("escrow {Escrow} opened for job {Job}: {Amount} TON locked", address.ToRaw(), jobId, amount.ToTonString());
+        return pending;
+    }
+
+    /// <summary>
+    /// Pays a verified paid job: each host's wallet is the wallet v5r1 of its node key; the escrow is opened for the
+    /// winner's signed bill as base and one commission per agreeing verifier, then settled with the result hash
+    /// BLAKE3(agreed hash). A failure after the escrow is open is reported with the escrow (it stays on disk: a later
+    /// resume settles nothing twice and refunds it after its deadline).
+    /// </summary>
+    public async Task<PaymentReport> PayAsync(PaidJob job, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.BaseNanoton == 0)
+        {
+            return new PaymentReport { Error = "not settled: the winner's signed commit claims nothing for this job" };
+        }
+        var gid = _runtime.NetworkGlobalId;
+        var winner = new WalletV5R1(job.WinnerPublicKey, 0, gid).Address;
+        var verifiers = job.Verifiers.Select(v => new WalletV5R1(v.PublicKey, 0, gid).Address).ToList();
+        var hash = Duckton.Core.Hashing.Blake3.Hash(System.Text.Encoding.UTF8.GetBytes(job.AgreedHash));
+        var open = await OpenAsync(job.JobId, hash, winner, verifiers, Coins.FromNanoton(job.BaseNanoton), ct).ConfigureAwait(false);
+        var report = new PaymentReport { Escrow = open.Escrow, LockedNanoton = open.AmountNanoton, State = open.State, OpenTx = open.OpenTx };
+        try
+        {
+            var settled = await SettleAsync(open, hash, ct).ConfigureAwait(false);
+            return report with
+            {
+                State = settled.State, Legs = settled.Legs, SettleTx = settled.CloseTx,
+                RefundNanoton = settled.AmountNanoton - settled.Legs.Sum(l => l.Nanoton),
+            };
+        }
+        catch (EconomicsException e)
+        {
+            return report with { Error = $"the escrow is open but not settled: {e.Message}; it is refunded after {DateTimeOffset.FromUnixTimeSeconds(open.Deadline):yyyy-MM-dd HH:mm:ss} UTC" };
+        }
+    }
+
+    /// <summary>
+    /// What a host checks before it releases rows: the escrow at the address its terms give is deployed, not settled,
+    /// holds at least B and names <paramref name="payee"/> among its candidates. Returns why not, or null when it is funded.
+    /// </summary>
+    public static async Task<string?> FundedProblemAsync(ToncenterClient client, JobEscrowConfig config, IReadOnlyList<TonAddress> candidates, TonAddress payee,
+        CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(candidates);
+        if (!candidates.Contains(payee) || !JobEscrow.CandidatesHash(candidates).AsSpan().SequenceEqual(config.Terms.CandidatesHash))
+        {
+            return "this host's wallet is not among the escrow's committed payees";
+        }
+        var address = JobEscrow.Address(config);
+        var info = await client.GetAddressInformationAsync(address, ct).ConfigureAwait(false);
+        if (!info.IsActive)
+        {
+            return $"no escrow is deployed at {address.ToRaw()}";
+        }
+        var state = JobEscrow.ParseState(await client.RunGetMethodAsync(address, "get_escrow_state", cancellationToken: ct).ConfigureAwait(false));
+        if (state.Settled)
+        {
+            return "the escrow is already closed";
+        }
+        return info.Balance < config.EscrowAmount ? $"the escrow holds {info.Balance.ToTonString()} TON, less than its {config.EscrowAmount.ToTonString()} TON" : null;
+    }
+
+    /// <summary>Settles an open escrow: the winner gets base, the treasury floor(base·φ), each verifier floor(base·κ); the rest returns to the requester.</summary>
+    public async Task<PendingEscrow> SettleAsync(PendingEscrow pending, byte[] resultHash, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        ArgumentNullException.ThrowIfNull(resultHash);
+        if (pending.State != "open")
+        {
+            throw new EconomicsException($"the escrow of job {pending.JobId} is {pending.State}, not open");
+        }
+        var baseAmount = Coins.FromNanoton(pending.BaseNanoton);
+        var fee = JobEscrow.PlatformFee(baseAmount, pending.PlatformFeeBps);
+        var commission = JobEscrow.Commission(baseAmount, pending.CommissionBps);
+        var winner = TonAddress.Parse(pending.Winner);
+        var participants = pending.Verifiers.ToDictionary(v => TonAddress.Parse(v), _ => commission);
+        var body = JobEscrow.Settle(resultHash, winner, baseAmount, baseAmount, fee, participants, pending.Candidates());
+        var escrow = TonAddress.Parse(pending.Escrow);
+        var tx = await CloseAsync(escrow, body, "settle", ct).ConfigureAwait(false);
+        List<EscrowLeg> legs = [new("winner", pending.Winner, pending.BaseNanoton), new("platform_fee", pending.Treasury, EconomicsRuntime.Nano(fee)),
+            .. pending.Verifiers.Select(v => new EscrowLeg("commission", v, EconomicsRuntime.Nano(commission)))];
+        var settled = pending with { State = "settled", CloseTx = tx.Hash, Legs = legs };
+        Store(settled);
+        return settled;
+    }
+
+    /// <summary>Refunds an open escrow once its deadline has passed (before then the contract refuses, 225: said here first).</summary>
+    public async Task<PendingEscrow> RefundAsync(PendingEscrow pending, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(pending);
+        if (pending.State != "open")
+        {
+            throw new EconomicsException($"the escrow of job {pending.JobId} is {pending.State}, not open");
+        }
+        var now = await _runtime.ChainNowAsync(ct).ConfigureAwait(false);
+        if (now < pending.Deadline)
+        {
+            throw new EconomicsException($"the escrow of job {pending.JobId} can be refunded from {DateTimeOffset.FromUnixTimeSeconds(pending.Deadline):yyyy-MM-dd HH:mm:ss} UTC (in {pending.Deadline - now} s)");
+        }
+        var tx = await CloseAsync(TonAddress.Parse(pending.Escrow), JobEscrow.Refund(), "refund", ct).ConfigureAwait(false);
+        var refunded = pending with { State = "refunded", CloseTx = tx.Hash };
+        Store(refunded);
+        return refunded;
+    }
+
+    /// <summary>Every stored escrow, newest first.</summary>
+    public IReadOnlyList<PendingEscrow> Stored()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return [];
+        }
+        return [.. System.IO.Directory.EnumerateFiles(Directory, "*.json").Select(f => JsonSerializer.Deserialize(File.ReadAllText(f), EscrowJson.Default.PendingEscrow)!)
+            .OrderByDescending(e => e.CreatedAt)];
+    }
+
+    /// <summary>
+    /// After a restart: brings every stored escrow that is not closed up to date with the chain. One the chain shows closed is
+    /// marked so; one never deployed is abandoned once its deploy can no longer land (nothing was locked); an open one past
+    /// its deadline is refunded. Open ones before their deadline are returned for the caller to settle or wait on.
+    /// </summary>
+    public async Task<IReadOnlyList<PendingEscrow>> ResumeAsync(CancellationToken ct = default)
+    {
+        var result = new List<PendingEscrow>();
+        foreach (var e in Stored().Where(e => e.State is "opening" or "open" && e.Network == _runtime.Settings.Network.ToConfigString()))
+        {
+            var address = TonAddress.Parse(e.Escrow);
+            var state = await StateAsync(address, ct).ConfigureAwait(false);
+            var now = await _runtime.ChainNowAsync(ct).ConfigureAwait(false);
+            PendingEscrow next;
+            if (state is null)
+            {
+                // The wallet request is valid for 2 minutes: past that (with a margin) it can no longer deploy anything.
+                next = now > e.CreatedAt + 300 ? e with { State = "abandoned" } : e;
+                Store(next);
+            }
+            else if (state.Settled)
+            {
+                next = e with { State = e.Legs.Count > 0 ? "settled" : "closed" };
+                Store(next);
+            }
+            else
+            {
+                next = e with { State = "open" };
+                Store(next);
+                if (now >= e.Deadline)
+                {
+                    next = await RefundAsync(next, ct).ConfigureAwait(false);
+                }
+            }
+            _logger.LogInformation("escrow {Escrow} of job {Job} resumed: {State}", e.Escrow, e.JobId, next.State);
+            result.Add(next);
+        }
+        return result;
+    }
+
+    private async Task<EscrowState?> StateAsync(TonAddress escrow, CancellationToken ct)
+    {
+        var info = await _runtime.AccountAsync(escrow, ct).ConfigureAwait(false);
+        if (!info.IsActive)
+        {
+            return null;
+        }
+        try
+        {
+            return JobEscrow.ParseState(await _runtime.Client.RunGetMethodAsync(escrow, "get_escrow_state", cancellationToken: ct).ConfigureAwait(false));
+        }
+        catch (Exception e) when (e is TonFormatException or ToncenterException)
+        {
+            throw new EconomicsException($"the escrow {_runtime.Show(escrow, true)} answered unexpectedly: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Sends a settle or refund and returns the escrow's own transaction; a refusal names its exit code.</summary>
+    private async Task<TonTransaction> CloseAsync(TonAddress escrow, Duckton.Ton.Cells.Cell body, string what, CancellationToken ct)
+    {
+        var wallet = _runtime.Wallet();
+        var sent = await _runtime.SendAsync([new OutMessage(escrow, CloseValue, Body: body)], ct).ConfigureAwait(false);
+        var expected = sent.Wallet.OutMessages.FirstOrDefault(m => m.Destination == escrow)?.Hash;
+        var txs = await _runtime.Client.GetTransactionsAsync(escrow, 20, ct).ConfigureAwait(false);
+        var tx = txs.FirstOrDefault(t => t.InMessage?.Source == wallet.Address && (expected is null || t.InMessage.Hash is null || t.InMessage.Hash == expected))
+            ?? throw new EconomicsException($"{what}: the wallet's message (transaction {sent.Wallet.Hash}) has no transaction at the escrow yet");
+        if (tx.Outcome is { Succeeded: false } o)
+        {
+            throw new EconomicsException($"the escrow refused the {what} with exit code {o.ComputeExitCode} ({ExitName(o.ComputeExitCode)}); transaction {tx.Hash}");
+        }
+        return tx;
+    }
+
+    private static string ExitName(int? code) => code switch
+    {
+        222 => "not the arbiter",
+        223 => "result hash differs from the agreed one",
+        224 => "already closed",
+        225 => "deadline not reached",
+        226 => "payout exceeds the escrow",
+        280 => "the winner is the arbiter",
+        281 => "a payee is not a committed candidate",
+        285 => "platform fee mismatch",
+        286 => "commission mismatch",
+        _ => "see docs/TON.md, JobEscrow",
+    };
+
+    private void Store(PendingEscrow e)
+    {
+        // Owner-only, written to a temporary file and renamed: a crash leaves the old record or the new one, never half of one.
+        System.IO.Directory.CreateDirectory(Directory);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        var path = Path.Combine(Directory, SafeName(e.JobId) + ".json");
+        var temp = path + ".tmp";
+        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(e, EscrowJson.Default.PendingEscrow));
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static string SafeName(string jobId) => new([.. jobId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_')]);
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(PendingEscrow))]
+internal sealed partial class EscrowJson : JsonSerializerContext;

@@ -220,7 +220,7 @@ public static partial class ConfigCatalog
         Float("economics.slashing.slash_to_treasury", 0.1, 0.0, 1.0, "Share of a slash paid to the treasury."),
         // [economics.records]
         Seconds("economics.records.epoch_secs", 60, 1, "Length of a job-record epoch: at each window's end the job records received before it are sealed into one epoch and its Merkle root is computed (and anchored by the keeper)."),
-        Bool("economics.records.keeper", false, "This node anchors its sealed epoch roots in the RecordAnchor contract (economics on; its wallet must be the anchor's keeper; needs an epoch anchor from the node's host — the CLI and the extension do not wire one yet, so there roots stay local)."),
+        Bool("economics.records.keeper", false, "This node anchors its sealed epoch roots in the RecordAnchor contract (economics on; its wallet must be the anchor's keeper)."),
         Float("economics.records.anchor_quorum_pct", 0.66, 0.0, 1.0, "Share of anchors that must agree on an epoch root."),
         // [economics.pricing]
         Choice("economics.pricing.model", PricingModel.Metered, "metered charges per second and GiB; fixed charges unit_price per job."),

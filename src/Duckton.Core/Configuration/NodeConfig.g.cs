@@ -799,7 +799,7 @@ public sealed partial record EconomicsRecordsConfig
 {
     /// <summary>Length of a job-record epoch: at each window's end the job records received before it are sealed into one epoch and its Merkle root is computed (and anchored by the keeper). (<c>economics.records.epoch_secs</c>)</summary>
     public TimeSpan Epoch { get; init; }
-    /// <summary>This node anchors its sealed epoch roots in the RecordAnchor contract (economics on; its wallet must be the anchor's keeper; needs an epoch anchor from the node's host — the CLI and the extension do not wire one yet, so there roots stay local). (<c>economics.records.keeper</c>)</summary>
+    /// <summary>This node anchors its sealed epoch roots in the RecordAnchor contract (economics on; its wallet must be the anchor's keeper). (<c>economics.records.keeper</c>)</summary>
     public bool Keeper { get; init; }
     /// <summary>Share of anchors that must agree on an epoch root. (<c>economics.records.anchor_quorum_pct</c>)</summary>
     public double AnchorQuorumPct { get; init; }

@@ -151,7 +151,7 @@ public static partial class ConfigCatalog
         Int("sandbox.limits.max_processes", 0, 0, int.MaxValue, "Processes and threads of a job's worker (cgroup pids.max; under rlimits RLIMIT_NPROC, which counts per user and not for root); 0 = no cap.", env: ["P2P_SANDBOX_MAX_PROCESSES"]),
         // [economics]
         Bool("economics.enabled", false, "Paid compute on TON; off = every job is free and no chain client is used."),
-        Choice("economics.settlement", SettlementKind.Noop, "Settlement rail.", aliases: ["free=noop", "off=noop", "test=mock", "ton=onchain", "on-chain=onchain"]),
+        Choice("economics.settlement", SettlementKind.Noop, "Settlement rail of paid queries: onchain settles each verified paid job through a JobEscrow on the configured network; noop, mock and channel settle nothing on chain (the payment group of p2p_query_meta says not settled).", aliases: ["free=noop", "off=noop", "test=mock", "ton=onchain", "on-chain=onchain"]),
         Choice("economics.custody", "noncustodial", ["noncustodial"], "Custody model (only noncustodial exists)."),
         Choice("economics.accounting_unit", "ton", ["ton"], "Accounting unit (only ton exists)."),
         Choice("economics.chain", "ton", ["ton"], "Settlement chain (only ton exists)."),

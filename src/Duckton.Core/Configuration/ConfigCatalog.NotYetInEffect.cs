@@ -36,7 +36,6 @@ public static partial class ConfigCatalog
         "economics.selection.n_max",
         "economics.selection.n_public",
         "economics.selection.requester_overridable",
-        "economics.settlement",
         "economics.stake.min_stake_internal",
         "economics.stake.min_stake_sensitive",
         "economics.stake.receipt_jetton",

@@ -910,7 +910,7 @@ public sealed partial record EconomicsConfig
 {
     /// <summary>Paid compute on TON; off = every job is free and no chain client is used. (<c>economics.enabled</c>)</summary>
     public bool Enabled { get; init; }
-    /// <summary>Settlement rail. (<c>economics.settlement</c>)</summary>
+    /// <summary>Settlement rail of paid queries: onchain settles each verified paid job through a JobEscrow on the configured network; noop, mock and channel settle nothing on chain (the payment group of p2p_query_meta says not settled). (<c>economics.settlement</c>)</summary>
     public SettlementKind Settlement { get; init; }
     /// <summary>Custody model (only noncustodial exists). (<c>economics.custody</c>)</summary>
     public string Custody { get; init; } = "";

@@ -26,8 +26,10 @@ public class MnemonicAndWalletTests
         var bad = (string[])words.Clone();
         bad[4] = "notaword";
         var e = Assert.Throws<TonMnemonicException>(() => TonMnemonic.ToKey(bad));
-        Assert.Equal("word 5 of 24 is not in the BIP-39 English word list", e.Message);
-        foreach (var w in bad)
+        const string Expected = "word 5 of 24 is not in the BIP-39 English word list";
+        Assert.Equal(Expected, e.Message);
+        // The message is fixed text; a generated word can itself be "word" or "list", so only the others are looked for.
+        foreach (var w in bad.Where(w => !Expected.Contains(w, StringComparison.OrdinalIgnoreCase)))
         {
             Assert.DoesNotContain(w, e.Message, StringComparison.OrdinalIgnoreCase);
         }

@@ -66,6 +66,9 @@ public sealed record GridNodeOptions
 /// </summary>
 public sealed class GridNode : IDisposable
 {
+    /// <summary>Join rounds a query tries against its persisted seeds while no host is known (each bounded by scheduler.offer_timeout_ms).</summary>
+    private const int JoinRounds = 3;
+
     private readonly GridNodeOptions _options;
     private readonly Lock _engineGate = new();
     private LockedDownEngine? _engine;
@@ -275,7 +278,12 @@ public sealed class GridNode : IDisposable
             {
                 // Seeds persisted by an earlier p2p_join: join them now.
                 grid = Grid;
-                grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken, waitForEverySeed: false).GetAwaiter().GetResult();
+                // A seed that does not answer one round in time (a loaded machine, a host still starting) gets two more
+                // before the query is planned without it; a seed that answers costs no extra round.
+                for (var round = 0; round < JoinRounds && grid.Membership.CountLive() == 0; round++)
+                {
+                    grid.JoinAsync(config.Discovery.Bootstrap, linked?.Token ?? cancellationToken, waitForEverySeed: false).GetAwaiter().GetResult();
+                }
             }
             // auto goes to the grid only when it can meet the policy: enough usable hosts for the quorum this query needs.
             var usable = grid is null ? 0 : Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count;
@@ -308,6 +316,11 @@ public sealed class GridNode : IDisposable
                     throw new InvalidOperationException(config.Planner.LocalExecutionEnabled
                         ? "prefer => 'remote' needs peers, and this node knows none; join a grid with p2p_join(bootstrap => [...]) or use prefer => 'local'"
                         : "local execution is disabled (planner.local_execution_enabled = false) and this node knows no peers; enable it with p2p_planner(local_execution => true) or join a grid");
+                }
+                if (grid.Membership.CountLive() == 0 && grid.Seeds.Count > 0 && grid.LastGossipError is { } why)
+                {
+                    throw new InvalidOperationException($"no hosts available: none of this node's bootstrap seeds ({string.Join(", ", grid.Seeds)}) answered "
+                        + $"(last: {why}); check that a host runs there, or run it locally with prefer => 'local'");
                 }
                 var outcome = RunRemote(grid, sql, jobId, config, overrides, started, linked?.Token ?? cancellationToken);
                 return outcome with { Meta = outcome.Meta with { Planner = plannerReason } };

@@ -36,6 +36,24 @@ public class SqlCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_query_whose_persisted_seed_does_not_answer_names_the_seed_and_why()
+    {
+        // A port nothing listens on: bound, then released.
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        var seed = $"127.0.0.1:{((System.Net.IPEndPoint)probe.LocalEndpoint).Port}";
+        probe.Stop();
+        Assert.Equal(0, Sql(null, "-c", $"SELECT * FROM p2p_join(bootstrap => ['{seed}'])").ExitCode);
+        // A new process joins its persisted seed (several rounds), then says which seed failed and how.
+        var r = Sql(null, "-c", "SELECT * FROM p2p_query('SELECT 1', prefer => 'remote')");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"none of this node's bootstrap seeds ({seed}) answered", r.Stderr, StringComparison.Ordinal);
+        Assert.Contains("refused", r.Stderr, StringComparison.OrdinalIgnoreCase);
+        // auto plans it locally instead.
+        Assert.Equal("x\n1\n", Sql(null, "--format", "csv", "-c", "SELECT * FROM p2p_query('SELECT 1 AS x')").Stdout);
+    }
+
+    [Fact]
     public void Json_output_is_an_array_of_row_objects()
     {
         var r = Sql(null, "--format", "json", "-c", "SELECT i, 'v' || i AS s, [i] AS l FROM range(2) t(i)");

@@ -161,19 +161,20 @@ internal static class ChaosRunner
             }
             output.Flush();
             // A crasher is restarted in the background as soon as it died, so no requester waits for a host to start.
-            restarter = Task.Run(() => RestartLoop(fleet, tally, stopAttacks.Token));
+            restarter = Task.Factory.StartNew(() => RestartLoop(fleet, tally, stopAttacks.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
             // Requesters are started one ahead and retired in the background: joining (minting the identity's
             // proof of work, learning every host) and judging a trust store are the runner's own work, not a trial's.
             var retiring = new List<Task>();
             var directories = -1;
-            Task<GridNode> Prepare() => Task.Run(() =>
+            // Both block on the node's synchronous API: on threads of their own, not the thread pool the nodes' I/O needs.
+            Task<GridNode> Prepare() => Task.Factory.StartNew(() =>
             {
                 var setup = Stopwatch.GetTimestamp();
                 var node = NewRequester(root, Interlocked.Increment(ref directories), fleet);
                 Interlocked.Add(ref tally.SetupTicks, Stopwatch.GetTimestamp() - setup);
                 return node;
-            });
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
             void Requester()
             {
@@ -196,7 +197,7 @@ internal static class ChaosRunner
                                 var old = node;
                                 lock (retiring)
                                 {
-                                    retiring.Add(Task.Run(() => Retire(old, fleet, tally)));
+                                    retiring.Add(Task.Factory.StartNew(() => Retire(old, fleet, tally), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
                                 }
                             }
                             node = next.GetAwaiter().GetResult();
@@ -424,9 +425,9 @@ internal static class ChaosRunner
     }
 
     /// <summary>A crasher SIGKILLed itself mid-stream: start it again at once on the same configuration directory (same identity).</summary>
-    private static async Task RestartLoop(List<Member> fleet, Tally tally, CancellationToken stop)
+    private static void RestartLoop(List<Member> fleet, Tally tally, CancellationToken stop)
     {
-        while (!stop.IsCancellationRequested)
+        while (!stop.WaitHandle.WaitOne(100))
         {
             foreach (var m in fleet.Where(m => m.Process is { HasExited: true }))
             {
@@ -455,14 +456,6 @@ internal static class ChaosRunner
                     m.Address = addr;
                     m.Process = p;
                 }
-            }
-            try
-            {
-                await Task.Delay(100, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
             }
         }
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Net.Sockets;
 using Duckton.Core.Configuration;
 using Duckton.Core.Data;
@@ -8,6 +9,8 @@ using Duckton.Core.Protocol;
 using Duckton.Core.Trust;
 using Duckton.DuckDB.Native;
 using Duckton.Node;
+using Duckton.Node.Grid;
+using Duckton.Node.Trust;
 using Duckton.Transport;
 
 namespace Duckton.Cli;
@@ -39,20 +42,32 @@ internal static class ChaosRunner
     /// <summary>Each host donates 2 GB, 2 threads and 4 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
     private static readonly string[] Budget = ["--memory", "2GB", "--threads", "2", "--max-jobs", "4"];
 
+    /// <summary>Most concurrent requesters (<c>--parallel</c>): each is a node of its own inside this process.</summary>
+    public const int MaxParallel = 16;
+
+    /// <summary>SIMULATED attacks running at once, per requester: the same attack pressure per trial whatever <c>--parallel</c> is.</summary>
+    private const int AttacksPerRequester = 2;
+
     public static Command Command()
     {
         var trials = new Option<int>("--trials") { Description = $"Verified queries to run (1..{MaxTrials:N0})", Required = true };
         var hosts = new Option<int>("--hosts") { Description = $"Host processes ({MinHosts}..{MaxHosts}; 10 gives every role)", DefaultValueFactory = _ => 10 };
         var seed = new Option<int?>("--seed") { Description = "Seed of the trial plan (queries and attacks); default: random, printed" };
+        var parallel = new Option<int>("--parallel")
+        {
+            Description = $"Requesters running trials at once against the same hosts, each with its own identity and configuration directory (1..{MaxParallel})",
+            DefaultValueFactory = _ => 1,
+        };
         var chaos = new Command("chaos", "Hostile-trial runner: real hosts with SIMULATED cheaters, colluders, equivocators, stallers, crashers and flooders; prints a table");
         chaos.Options.Add(trials);
         chaos.Options.Add(hosts);
         chaos.Options.Add(seed);
-        chaos.SetAction(parse => Run(parse.GetValue(trials), parse.GetValue(hosts), parse.GetValue(seed) ?? Random.Shared.Next(), Console.Out));
+        chaos.Options.Add(parallel);
+        chaos.SetAction(parse => Run(parse.GetValue(trials), parse.GetValue(hosts), parse.GetValue(seed) ?? Random.Shared.Next(), parse.GetValue(parallel), Console.Out));
         return chaos;
     }
 
-    /// <summary>What the runner counts.</summary>
+    /// <summary>What the runner counts (updated by every requester under its own lock).</summary>
     internal sealed class Tally
     {
         public int Trials;
@@ -68,9 +83,23 @@ internal static class ChaosRunner
         public int Requesters;
         public readonly Dictionary<string, int> Attacks = new(StringComparer.Ordinal);
         public readonly Dictionary<string, int> FailureReasons = new(StringComparer.Ordinal);
+
+        /// <summary>Where the runner's wall time went, summed over requesters (ticks of <see cref="Stopwatch"/>).</summary>
+        public long SetupTicks, LocalTicks, FirstRemoteTicks, RemoteTicks, JudgeTicks;
+        public int FirstRemotes;
     }
 
-    public static int Run(int trials, int hosts, int seed, TextWriter output)
+    /// <summary>The trial plan of trial <paramref name="trial"/>: its own generator, so the plan does not depend on which requester ran it.</summary>
+    private static Random TrialRandom(int seed, int trial)
+    {
+        // splitmix64 of (seed, trial): neighbouring trials get unrelated generators.
+        var z = unchecked(((ulong)(uint)seed << 32) + (ulong)(uint)trial + 0x9E3779B97F4A7C15UL);
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        return new Random(unchecked((int)(z ^ (z >> 31))));
+    }
+
+    public static int Run(int trials, int hosts, int seed, int parallel, TextWriter output)
     {
         if (trials is < 1 or > MaxTrials)
         {
@@ -80,19 +109,33 @@ internal static class ChaosRunner
         {
             return HostCommands.Usage($"--hosts must be {MinHosts}..{MaxHosts}");
         }
+        if (parallel is < 1 or > MaxParallel)
+        {
+            return HostCommands.Usage($"--parallel must be 1..{MaxParallel}");
+        }
         DuckDBNative.InitializeFromLibrary();
         var f = CultureInfo.InvariantCulture;
-        var rng = new Random(seed);
         var root = Directory.CreateTempSubdirectory("duckton-chaos-").FullName;
         var fleet = new List<Member>();
         var tally = new Tally();
         var wall = Stopwatch.StartNew();
         using var stopAttacks = new CancellationTokenSource();
         var attacks = new List<Task>();
-        GridNode? node = null;
+        var nextTrial = -1;
+        // SIGINT / SIGTERM: no new trial starts; the running ones finish, every requester is judged and the table printed.
+        var stopping = false;
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            Volatile.Write(ref stopping, true);
+        }
+        using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        Task? restarter = null;
         try
         {
-            output.WriteLine(string.Create(f, $"grid chaos: {trials:N0} trials, {hosts} hosts, seed {seed}, quorum {Quorum} of {Replicas} replicas (all misbehaviour SIMULATED)"));
+            output.WriteLine(string.Create(f,
+                $"grid chaos: {trials:N0} trials, {hosts} hosts, {parallel} requester(s) at once, seed {seed}, quorum {Quorum} of {Replicas} replicas (all misbehaviour SIMULATED)"));
             // The first host is the seed; the others start in parallel (a host process takes seconds to start on a busy machine).
             Member Start(int i)
             {
@@ -116,56 +159,161 @@ internal static class ChaosRunner
             {
                 output.WriteLine($"  {m.Address} {m.NodeId[..15]} {(m.Honest ? "honest" : HostCommands.Describe(ParseRole(m.Role)))}");
             }
-            var honest = fleet.Where(m => m.Honest).Select(m => m.NodeId).ToHashSet(StringComparer.Ordinal);
             output.Flush();
-            for (var t = 0; t < trials; t++)
+            // A crasher is restarted in the background as soon as it died, so no requester waits for a host to start.
+            restarter = Task.Factory.StartNew(() => RestartLoop(fleet, tally, stopAttacks.Token), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            // Requesters are started one ahead and retired in the background: joining (minting the identity's
+            // proof of work, learning every host) and judging a trust store are the runner's own work, not a trial's.
+            var retiring = new List<Task>();
+            var directories = -1;
+            // Both block on the node's synchronous API: on threads of their own, not the thread pool the nodes' I/O needs.
+            Task<GridNode> Prepare() => Task.Factory.StartNew(() =>
             {
-                if (t % TrialsPerRequester == 0)
+                var setup = Stopwatch.GetTimestamp();
+                var node = NewRequester(root, Interlocked.Increment(ref directories), fleet);
+                Interlocked.Add(ref tally.SetupTicks, Stopwatch.GetTimestamp() - setup);
+                return node;
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+            void Requester()
+            {
+                GridNode? node = null;
+                var next = Prepare();
+                var ran = 0;
+                try
+                {
+                    while (!Volatile.Read(ref stopping))
+                    {
+                        var t = Interlocked.Increment(ref nextTrial);
+                        if (t >= trials)
+                        {
+                            break;
+                        }
+                        if (ran++ % TrialsPerRequester == 0)
+                        {
+                            if (node is not null)
+                            {
+                                var old = node;
+                                lock (retiring)
+                                {
+                                    retiring.Add(Task.Factory.StartNew(() => Retire(old, fleet, tally), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                                }
+                            }
+                            node = next.GetAwaiter().GetResult();
+                            Interlocked.Increment(ref tally.Requesters);
+                            next = Prepare();
+                        }
+                        var rng = TrialRandom(seed, t);
+                        var attack = rng.Next(12) switch
+                        {
+                            0 => "slot-hold",
+                            1 => "connection-flood",
+                            2 => "offer-flood",
+                            3 => "handshake-flood",
+                            _ => null,
+                        };
+                        var target = fleet[rng.Next(fleet.Count)];
+                        if (attack is not null)
+                        {
+                            lock (attacks)
+                            {
+                                attacks.RemoveAll(a => a.IsCompleted);
+                                if (attacks.Count < AttacksPerRequester * parallel)
+                                {
+                                    lock (tally)
+                                    {
+                                        tally.Attacks[attack] = tally.Attacks.GetValueOrDefault(attack) + 1;
+                                    }
+                                    attacks.Add(Task.Run(() => AttackAsync(attack, target, stopAttacks.Token)));
+                                }
+                            }
+                        }
+                        var done = Trial(node!, rng, fleet, tally, first: ran % TrialsPerRequester == 1);
+                        if (done % 500 == 0)
+                        {
+                            lock (output)
+                            {
+                                lock (tally)
+                                {
+                                    output.WriteLine(string.Create(f,
+                                        $"  ... {done:N0} trials: {tally.Correct:N0} correct, {tally.WrongAccepted} wrong accepted, {tally.Failed} failed ({tally.FailedWithHonestQuorum} with an honest quorum available), honest penalised {tally.HonestPenalised} (requesters judged so far), {wall.Elapsed.TotalMinutes:F1} min"));
+                                }
+                                output.Flush();
+                            }
+                        }
+                    }
+                }
+                finally
                 {
                     if (node is not null)
                     {
-                        Judge(node, fleet, tally);
-                        node.Dispose();
+                        Retire(node, fleet, tally);
                     }
-                    node = NewRequester(root, tally.Requesters++, fleet[0].Address, fleet.Count);
-                }
-                RestartCrashed(fleet, tally);
-                attacks.RemoveAll(a => a.IsCompleted);
-                var attack = rng.Next(12) switch
-                {
-                    0 => "slot-hold",
-                    1 => "connection-flood",
-                    2 => "offer-flood",
-                    3 => "handshake-flood",
-                    _ => null,
-                };
-                if (attack is not null && attacks.Count < 2)
-                {
-                    var target = fleet[rng.Next(fleet.Count)];
-                    tally.Attacks[attack] = tally.Attacks.GetValueOrDefault(attack) + 1;
-                    attacks.Add(Task.Run(() => AttackAsync(attack, target, stopAttacks.Token)));
-                }
-                Trial(node!, rng, fleet, honest, tally);
-                if ((t + 1) % 500 == 0)
-                {
-                    output.WriteLine(string.Create(f,
-                        $"  ... {t + 1:N0} trials: {tally.Correct:N0} correct, {tally.WrongAccepted} wrong accepted, {tally.Failed} failed ({tally.FailedWithHonestQuorum} with an honest quorum available), honest penalised {tally.HonestPenalised} (requesters judged so far), {wall.Elapsed.TotalMinutes:F1} min"));
-                    output.Flush();
+                    // The requester started ahead ran no trial: nothing to judge.
+                    try
+                    {
+                        next.GetAwaiter().GetResult().Dispose();
+                    }
+                    catch (Exception e) when (e is not OutOfMemoryException)
+                    {
+                    }
                 }
             }
-            Judge(node!, fleet, tally);
+
+            // One thread per requester: each runs its trials one after another, as a user's session would.
+            Exception? laneFailure = null;
+            var lanes = Enumerable.Range(0, parallel).Select(lane => new Thread(() =>
+            {
+                try
+                {
+                    Requester();
+                }
+                catch (Exception e)
+                {
+                    // The runner itself failed (not a query: those are counted): stop every requester and report it.
+                    Interlocked.CompareExchange(ref laneFailure, e, null);
+                    Volatile.Write(ref nextTrial, trials);
+                }
+            }) { IsBackground = true, Name = $"chaos requester {lane}" }).ToList();
+            foreach (var lane in lanes)
+            {
+                lane.Start();
+            }
+            foreach (var lane in lanes)
+            {
+                lane.Join();
+            }
+            Task.WaitAll([.. retiring]);
+            if (laneFailure is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(laneFailure);
+            }
+            if (Volatile.Read(ref stopping))
+            {
+                output.WriteLine(string.Create(f, $"grid chaos: stopped early by a signal after {tally.Trials:N0} of {trials:N0} trials (every requester judged)"));
+            }
             stopAttacks.Cancel();
             Task.WaitAll([.. attacks], TimeSpan.FromSeconds(10));
-            Print(tally, hosts, seed, wall.Elapsed, output);
+            Print(tally, hosts, seed, parallel, wall.Elapsed, output);
             return tally.WrongAccepted == 0 && tally.HonestPenalised == 0 ? 0 : 1;
         }
         finally
         {
             stopAttacks.Cancel();
-            node?.Dispose();
+            try
+            {
+                restarter?.Wait(TimeSpan.FromSeconds(30));
+            }
+            catch (AggregateException)
+            {
+            }
             foreach (var m in fleet)
             {
-                m.Stop();
+                lock (m)
+                {
+                    m.Stop();
+                }
             }
             try
             {
@@ -197,6 +345,23 @@ internal static class ChaosRunner
         public Process? Process { get; set; }
         public bool Honest => Role == "none";
 
+        /// <summary>The host process is up (a crasher is briefly not, between its SIGKILL and its restart).</summary>
+        public bool Running
+        {
+            get
+            {
+                try
+                {
+                    return Process is { HasExited: false };
+                }
+                catch (InvalidOperationException)
+                {
+                    // Read while the restarter disposed of the dead process.
+                    return false;
+                }
+            }
+        }
+
         public void Stop()
         {
             if (Process is not { } p)
@@ -220,45 +385,77 @@ internal static class ChaosRunner
         }
     }
 
-    private static GridNode NewRequester(string root, int n, string seed, int hosts)
+    /// <summary>
+    /// A fresh requester (its own identity, configuration directory and trust store) that knows every running host before
+    /// its first trial: a query started before gossip finished would count as a failure.
+    /// </summary>
+    private static GridNode NewRequester(string root, int n, List<Member> fleet)
     {
         var store = new ConfigStore(Path.Combine(root, $"requester-{n}"));
         store.Set("scheduler.quorum", Quorum.ToString(CultureInfo.InvariantCulture));
         store.Set("scheduler.replicas", Replicas.ToString(CultureInfo.InvariantCulture));
         store.Set("scheduler.offer_timeout_ms", "5000");
         var node = new GridNode(new GridNodeOptions { ConfigDirectory = store.ConfigDirectory, Config = store });
-        node.Join([seed]);
-        // Learn every host before the first trial: a query started before gossip finished would count as a failure.
+        node.Join([fleet[0].Address]);
         var learning = Stopwatch.StartNew();
-        while (node.Grid.Membership.Live().Count < hosts && learning.Elapsed < TimeSpan.FromSeconds(30))
+        // Every running host must be known and believed alive (on a loaded machine that can take a while; a requester
+        // that started its trials knowing no host would count failures the hosts did not cause). A crasher being
+        // restarted is not waited for: it is learned by gossip when it is back.
+        while (node.Grid.Membership.Live().Count(p => p.State == PeerState.Alive) < fleet.Count(m => m.Running) && learning.Elapsed < TimeSpan.FromSeconds(120))
         {
             node.Grid.GossipRoundAsync().GetAwaiter().GetResult();
-            Thread.Sleep(200);
+            Thread.Sleep(50);
         }
         return node;
     }
 
-    /// <summary>A crasher SIGKILLed itself mid-stream: start it again on the same configuration directory (same identity).</summary>
-    private static void RestartCrashed(List<Member> fleet, Tally tally)
+    /// <summary>Judges a requester's trust store, then disposes of it.</summary>
+    private static void Retire(GridNode node, List<Member> fleet, Tally tally)
     {
-        foreach (var m in fleet.Where(m => m.Process is { HasExited: true }))
+        var started = Stopwatch.GetTimestamp();
+        try
         {
-            tally.Crashes++;
-            m.Process!.Dispose();
-            var port = m.Address[(m.Address.LastIndexOf(':') + 1)..];
-            try
+            Judge(node, fleet, tally);
+        }
+        finally
+        {
+            node.Dispose();
+            Interlocked.Add(ref tally.JudgeTicks, Stopwatch.GetTimestamp() - started);
+        }
+    }
+
+    /// <summary>A crasher SIGKILLed itself mid-stream: start it again at once on the same configuration directory (same identity).</summary>
+    private static void RestartLoop(List<Member> fleet, Tally tally, CancellationToken stop)
+    {
+        while (!stop.WaitHandle.WaitOne(100))
+        {
+            foreach (var m in fleet.Where(m => m.Process is { HasExited: true }))
             {
-                var (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, int.Parse(port, CultureInfo.InvariantCulture), Budget);
-                m.Process = p;
-                m.Address = addr;
-            }
-            catch (InvalidOperationException)
-            {
-                // The port may still be held for a moment: try again before the next trial.
-                m.Process = null;
-                var (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, 0, Budget);
-                m.Process = p;
-                m.Address = addr;
+                lock (m)
+                {
+                    if (stop.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                    Interlocked.Increment(ref tally.Crashes);
+                    var dead = m.Process!;
+                    m.Process = null;
+                    dead.Dispose();
+                    var port = int.Parse(m.Address[(m.Address.LastIndexOf(':') + 1)..], CultureInfo.InvariantCulture);
+                    string addr;
+                    Process p;
+                    try
+                    {
+                        (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, port, Budget);
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        // The port may still be held for a moment: take another one (gossip spreads the new address).
+                        (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, 0, Budget);
+                    }
+                    m.Address = addr;
+                    m.Process = p;
+                }
             }
         }
     }
@@ -272,21 +469,54 @@ internal static class ChaosRunner
         _ => string.Create(CultureInfo.InvariantCulture, $"SELECT sum(i)::DOUBLE / {rng.Next(1, 50)} AS avg_ish, max(i) AS m FROM range({rng.Next(1, 100_000)}) t(i)"),
     };
 
-    private static void Trial(GridNode node, Random rng, List<Member> fleet, HashSet<string> honest, Tally tally)
+    /// <summary>One trial; returns how many trials have finished (this one included).</summary>
+    private static int Trial(GridNode node, Random rng, List<Member> fleet, Tally tally, bool first)
     {
-        tally.Trials++;
         var sql = Query(rng);
+        var started = Stopwatch.GetTimestamp();
         using var expected = node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Local }).Result;
+        var remote = Stopwatch.GetTimestamp();
+        Interlocked.Add(ref tally.LocalTicks, remote - started);
+        string? failure = null;
+        var honestQuorum = false;
+        var verdict = 0;
         try
         {
             var outcome = node.Query(sql, new QueryOverrides { Prefer = PlannerPreference.Remote, TimeoutMs = 60_000 });
             using var got = outcome.Result;
-            var wrong = BatchComparer.Difference(expected, got) is not null;
-            if (!wrong)
+            verdict = BatchComparer.Difference(expected, got) is null ? 0 : outcome.Meta.Verified ? 1 : 2;
+        }
+        catch (QueryFailedException e)
+        {
+            failure = e.Message.Length > 90 ? e.Message[..90] : e.Message;
+            // Every honest host runs throughout (only the crasher dies), so an honest quorum was available whenever
+            // at least q honest processes were alive.
+            honestQuorum = fleet.Count(m => m.Honest && m.Running) >= Quorum;
+        }
+        var elapsed = Stopwatch.GetTimestamp() - remote;
+        lock (tally)
+        {
+            tally.Trials++;
+            if (first)
+            {
+                tally.FirstRemoteTicks += elapsed;
+                tally.FirstRemotes++;
+            }
+            else
+            {
+                tally.RemoteTicks += elapsed;
+            }
+            if (failure is not null)
+            {
+                tally.Failed++;
+                tally.FailedWithHonestQuorum += honestQuorum ? 1 : 0;
+                tally.FailureReasons[failure] = tally.FailureReasons.GetValueOrDefault(failure) + 1;
+            }
+            else if (verdict == 0)
             {
                 tally.Correct++;
             }
-            else if (outcome.Meta.Verified)
+            else if (verdict == 1)
             {
                 tally.WrongAccepted++;
             }
@@ -294,18 +524,7 @@ internal static class ChaosRunner
             {
                 tally.WrongUnverified++;
             }
-        }
-        catch (QueryFailedException e)
-        {
-            tally.Failed++;
-            // Every honest host runs throughout (only the crasher dies), so an honest quorum was available whenever
-            // at least q honest processes were alive.
-            if (fleet.Count(m => m.Honest && m.Process is { HasExited: false }) >= Quorum)
-            {
-                tally.FailedWithHonestQuorum++;
-            }
-            var reason = e.Message.Length > 90 ? e.Message[..90] : e.Message;
-            tally.FailureReasons[reason] = tally.FailureReasons.GetValueOrDefault(reason) + 1;
+            return tally.Trials;
         }
     }
 
@@ -314,6 +533,14 @@ internal static class ChaosRunner
     {
         var store = node.TrustStore;
         var evidence = node.Trust.EvidenceByHost();
+        lock (tally)
+        {
+            JudgeLocked(store, evidence, fleet, tally);
+        }
+    }
+
+    private static void JudgeLocked(TrustStore store, IReadOnlyDictionary<string, string> evidence, List<Member> fleet, Tally tally)
+    {
         foreach (var m in fleet)
         {
             var receipts = store.Receipts(m.NodeId, limit: 100_000);
@@ -331,11 +558,12 @@ internal static class ChaosRunner
         }
     }
 
-    private static void Print(Tally t, int hosts, int seed, TimeSpan elapsed, TextWriter o)
+    private static void Print(Tally t, int hosts, int seed, int parallel, TimeSpan elapsed, TextWriter o)
     {
         var f = CultureInfo.InvariantCulture;
         o.WriteLine();
-        o.WriteLine(string.Create(f, $"grid chaos results (seed {seed}, {hosts} hosts, quorum {Quorum}/{Replicas}, {t.Requesters} requesters, {elapsed.TotalMinutes:F1} min)"));
+        o.WriteLine(string.Create(f,
+            $"grid chaos results (seed {seed}, {hosts} hosts, quorum {Quorum}/{Replicas}, {t.Requesters} requesters, {parallel} at once, {elapsed.TotalMinutes:F1} min)"));
         o.WriteLine("| measure | count |");
         o.WriteLine("|---|---:|");
         void Row(string name, long value) => o.WriteLine(string.Create(f, $"| {name} | {value:N0} |"));
@@ -357,6 +585,11 @@ internal static class ChaosRunner
         {
             o.WriteLine(string.Create(f, $"  failure x{n}: {reason}"));
         }
+        // Where the time went, summed over requesters (with --parallel P the sum is about P times the wall time).
+        static double Ms(long ticks, int n) => n == 0 ? 0 : ticks * 1000.0 / Stopwatch.Frequency / n;
+        var later = t.Trials - t.FirstRemotes;
+        o.WriteLine(string.Create(f,
+            $"  time per trial: {elapsed.TotalMilliseconds / Math.Max(1, t.Trials):F0} ms wall; per requester: remote query {Ms(t.RemoteTicks, later):F0} ms (a new requester's first, with canary vetting: {Ms(t.FirstRemoteTicks, t.FirstRemotes):F0} ms), local comparison {Ms(t.LocalTicks, t.Trials):F0} ms, requester start {Ms(t.SetupTicks, t.Requesters):F0} ms and retirement {Ms(t.JudgeTicks, t.Requesters):F0} ms each (both off the trials' path)"));
         o.Flush();
     }
 

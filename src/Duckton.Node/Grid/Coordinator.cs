@@ -647,6 +647,14 @@ public sealed class Coordinator
                 {
                     return new AttemptResult(null, engineError, true, exclude, rejected);
                 }
+                // Every host that answered declined on price: raising the bid is the only way, so say so with the cheapest ask.
+                var asks = runs.Select(r => Worker.AskedBy(r.Failure)).ToList();
+                if (paid && commits.Count == 0 && asks.Count > 0 && asks.All(a => a is not null))
+                {
+                    var cheapest = asks.Min()!.Value;
+                    return new AttemptResult(null, $"no host runs this paid job for the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid): "
+                        + $"the cheapest of the {asks.Count} host(s) asked asks {PriceQuote.Describe(cheapest)}; raise it with p2p_bidding(max_bid => ...); no escrow was opened", true, exclude, rejected);
+                }
                 var best = outcome?.Agreement ?? 0;
                 var disagreeing = commits.Select(c => c.HostNodeId);
                 var reasons = string.Join("; ", runs.Where(r => r.Failure is not null).Select(r => $"{Short(r.Candidate.NodeId)}: {r.Failure}").Take(4));
@@ -946,7 +954,7 @@ public sealed class Coordinator
                     var price = (bid.Quote ?? default).JobCap(dispatch.TimeoutMs);
                     if (price > offer.MaxBidNanoton)
                     {
-                        throw new HostFailure($"price: the host quotes {bid.Quote}, {PriceQuote.Describe(price)} for this job, above the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid)");
+                        throw new HostFailure($"price: the host quotes {bid.Quote}, {PriceQuote.Describe(price)} for this job, above the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid)" + Worker.AsksSuffix(price));
                     }
                     dispatch = dispatch with { AgreedPriceNanoton = price };
                 }

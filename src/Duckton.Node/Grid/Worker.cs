@@ -292,7 +292,27 @@ public sealed class Worker : IDisposable
         var needed = timeoutMs is { } t ? quote.JobCap(t) : quote.UnitNanoton;
         return offered >= needed ? null
             : $"price: this host charges {quote}" + (timeoutMs is { } ms && quote.Model == WirePriceModel.Metered ? $" ({PriceQuote.Describe(needed)} for a {ms} ms time bound)" : "")
-              + $"; the requester offers {PriceQuote.Describe(offered)} — a paid job never runs below the host's price";
+              + $"; the requester offers {PriceQuote.Describe(offered)} — a paid job never runs below the host's price" + AsksSuffix(needed);
+    }
+
+    /// <summary>The machine-readable end of a price decline: <c> (asks N nanoton)</c>, so a requester can name the cheapest host.</summary>
+    internal static string AsksSuffix(ulong nanoton) => $" (asks {nanoton.ToString(System.Globalization.CultureInfo.InvariantCulture)} nanoton)";
+
+    /// <summary>What a price decline asks, in nanoton, or null when <paramref name="reason"/> is not one.</summary>
+    internal static ulong? AskedBy(string? reason)
+    {
+        const string open = " (asks ";
+        if (reason is null || !reason.EndsWith(" nanoton)", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var i = reason.LastIndexOf(open, StringComparison.Ordinal);
+        if (i < 0)
+        {
+            return null;
+        }
+        var digits = reason.AsSpan(i + open.Length, reason.Length - i - open.Length - " nanoton)".Length);
+        return ulong.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
     /// <summary>Serves one authenticated connection until it closes.</summary>

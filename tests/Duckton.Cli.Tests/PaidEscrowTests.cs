@@ -111,10 +111,10 @@ public sealed partial class PaidEscrowTests : IDisposable
     }
 
     /// <summary>A host's config dir: on the on-chain rail, charging <paramref name="tonPerJob"/> TON per job, its node-key wallet deployed (a 1 TON stake).</summary>
-    private static async Task<string> HostAsync(LocalChainProcess chain, string dir, string globalParams, int tonPerJob)
+    private static async Task<string> HostAsync(LocalChainProcess chain, string dir, string globalParams, string treasury, int tonPerJob)
     {
         Directory.CreateDirectory(dir);
-        var wallet = WalletOf(dir, On(chain), "SELECT rail FROM p2p_economics(rail => 'ton')", $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')",
+        var wallet = WalletOf(dir, On(chain), $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')", "SELECT rail FROM p2p_economics(rail => 'ton')", $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')",
             "SELECT * FROM p2p_set('economics.pricing.model', 'fixed')", $"SELECT * FROM p2p_set('economics.pricing.unit_price', '{tonPerJob}')");
         await chain.FundAsync(wallet, 3_000_000_000);
         Assert.Equal(1_000_000_000L, (long)Sql(dir, "SELECT staked_nanoton FROM p2p_stake(1)").Single(r => r.ContainsKey("staked_nanoton"))["staked_nanoton"]!);
@@ -167,7 +167,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         var treasury = WalletOf(Path.Combine(_dir, "treasury"), On(chain));
         var (requesterWallet, globalParams) = await RequesterAsync(chain, treasury);
         var hostDir = Path.Combine(_dir, "host");
-        var hostWallet = await HostAsync(chain, hostDir, globalParams, 1);
+        var hostWallet = await HostAsync(chain, hostDir, globalParams, treasury, 1);
         var host = Start("host", "--config-dir", hostDir, "--listen", "127.0.0.1:0", "--exit-with-stdin");
         var address = WaitFor(host, Ready());
         var hostBefore = await chain.BalanceAsync(hostWallet);
@@ -231,12 +231,12 @@ public sealed partial class PaidEscrowTests : IDisposable
     }
 
     /// <summary>Three hosts charging <paramref name="tonPerJob"/> TON on the on-chain rail, started by `grid up`; returns their wallets and the seed.</summary>
-    private async Task<(List<string> Wallets, string Seed)> GridAsync(LocalChainProcess chain, string globalParams, int tonPerJob)
+    private async Task<(List<string> Wallets, string Seed)> GridAsync(LocalChainProcess chain, string globalParams, string treasury, int tonPerJob)
     {
         var wallets = new List<string>();
         for (var i = 0; i < 3; i++)
         {
-            wallets.Add(await HostAsync(chain, Path.Combine(GridRoot, $"host-{i}"), globalParams, tonPerJob));
+            wallets.Add(await HostAsync(chain, Path.Combine(GridRoot, $"host-{i}"), globalParams, treasury, tonPerJob));
         }
         var grid = Start("grid", "up", "--hosts", "3", "--config-root", GridRoot);
         return (wallets, WaitFor(grid, Seed()));
@@ -253,7 +253,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         await using var chain = await LocalChainProcess.StartAsync();
         var treasury = WalletOf(Path.Combine(_dir, "treasury"), On(chain));
         var (requester, globalParams) = await RequesterAsync(chain, treasury);
-        var (hosts, seed) = await GridAsync(chain, globalParams, 1);
+        var (hosts, seed) = await GridAsync(chain, globalParams, treasury, 1);
         Sql(Requester, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])");
         var payees = hosts.Append(treasury).ToList();
         var before = new Dictionary<string, long>();
@@ -334,7 +334,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         var adminWallet = WalletOf(admin, On(chain), $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')");
         await chain.FundAsync(adminWallet, 5_000_000_000);
         var globalParams = (string)Sql(admin, "SELECT contract, address FROM p2p_contracts(deploy => true)").Single(r => (string)r["contract"]! == "GlobalParams")["address"]!;
-        var (hosts, seed) = await GridAsync(chain, globalParams, 2);
+        var (hosts, seed) = await GridAsync(chain, globalParams, treasury, 2);
         var join = $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])";
         var paid = string.Format(System.Globalization.CultureInfo.InvariantCulture, PaidQuery, 900);
         var hostsBefore = new List<long>();
@@ -351,7 +351,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         var escrows = Path.Combine(Requester, "escrows");
 
         // No wallet.
-        Sql(Requester, On(chain), "SELECT rail FROM p2p_economics(rail => 'ton')", $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')", join);
+        Sql(Requester, On(chain), $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')", "SELECT rail FROM p2p_economics(rail => 'ton')", $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')", join);
         Assert.Contains("no wallet for local-emulator", Fails(join, paid), StringComparison.Ordinal);
         Assert.False(Directory.Exists(escrows));
 

@@ -653,7 +653,8 @@ public sealed class Coordinator
                 {
                     var cheapest = asks.Min()!.Value;
                     return new AttemptResult(null, $"no host runs this paid job for the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid): "
-                        + $"the cheapest of the {asks.Count} host(s) asked asks {PriceQuote.Describe(cheapest)}; raise it with p2p_bidding(max_bid => ...); no escrow was opened", true, exclude, rejected);
+                        + $"the cheapest of the {asks.Count} host(s) asked asks {PriceQuote.Describe(cheapest)}; raise it with p2p_bidding(max_bid => ...); no escrow was opened "
+                        + $"({string.Join("; ", runs.Select(r => $"{Short(r.Candidate.NodeId)}: {r.Failure}"))})", true, exclude, rejected);
                 }
                 var best = outcome?.Agreement ?? 0;
                 var disagreeing = commits.Select(c => c.HostNodeId);

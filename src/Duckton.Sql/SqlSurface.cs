@@ -152,13 +152,14 @@ public sealed class NodeHost : IDisposable
 
     public void Dispose()
     {
-        if (_economics.IsValueCreated)
-        {
-            _economics.Value.Dispose();
-        }
+        // The node first: it waits for a start-up escrow resume, which uses the economics runtime.
         if (_node.IsValueCreated)
         {
             _node.Value.Dispose();
+        }
+        if (_economics.IsValueCreated)
+        {
+            _economics.Value.Dispose();
         }
         if (_trust.IsValueCreated)
         {

@@ -173,6 +173,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         var hostBefore = await chain.BalanceAsync(hostWallet);
 
         // A raw requester (no grid code on this side): its own identity, the escrows opened from the requester's wallet.
+        Duckton.DuckDB.Native.DuckDBNative.InitializeFromLibrary(); // the engine version the query hash binds to
         using var me = NodeIdentity.Create();
         await using var c = await PeerConnector.ConnectAsync(me, address, null, new TransportOptions { HandshakeTimeout = TimeSpan.FromSeconds(30) });
         using var economics = new EconomicsHost(new ConfigStore(Requester));
@@ -254,7 +255,6 @@ public sealed partial class PaidEscrowTests : IDisposable
         var treasury = WalletOf(Path.Combine(_dir, "treasury"), On(chain));
         var (requester, globalParams) = await RequesterAsync(chain, treasury);
         var (hosts, seed) = await GridAsync(chain, globalParams, treasury, 1);
-        Sql(Requester, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])");
         var payees = hosts.Append(treasury).ToList();
         var before = new Dictionary<string, long>();
         foreach (var w in payees)
@@ -264,7 +264,7 @@ public sealed partial class PaidEscrowTests : IDisposable
 
         // SIMULATED crash after the rows verified, before the settle is sent: the process dies; the record says the escrow is owed.
         var crash = new Dictionary<string, string> { [SimulatedCrash.Variable] = SimulatedCrash.BeforeSettle };
-        var r = Run(Requester, crash, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])", string.Format(System.Globalization.CultureInfo.InvariantCulture, PaidQuery, 600));
+        var r = Run(Requester, crash, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])", "SELECT * FROM p2p_peers()", string.Format(System.Globalization.CultureInfo.InvariantCulture, PaidQuery, 600));
         Assert.True(r.ExitCode == SimulatedCrash.ExitCode, r.Stdout + r.Stderr);
         Assert.Contains("SIMULATED crash at escrow_before_settle", r.Stderr, StringComparison.Ordinal);
         var owed = StoredEscrow(Requester);
@@ -274,8 +274,8 @@ public sealed partial class PaidEscrowTests : IDisposable
             Assert.Equal(before[w], await chain.BalanceAsync(w)); // nothing paid yet
         }
 
-        // The next start (any statement) resumes it in the background and settles it before the process exits.
-        Sql(Requester, "SELECT 1 AS restarted");
+        // The next start of the node resumes it in the background and settles it before the process exits.
+        Sql(Requester, "SELECT count(*) AS restarted FROM p2p_status()"); // the node starts (and resumes its escrows)
         var settled = StoredEscrow(Requester);
         Assert.Equal("settled", settled.State);
         Assert.Equal(1_000_000_000, settled.Legs.Single(l => l.Role == "winner").Nanoton);
@@ -293,7 +293,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         {
             after[w] = await chain.BalanceAsync(w);
         }
-        Sql(Requester, "SELECT 1 AS restarted_again");
+        Sql(Requester, "SELECT count(*) AS restarted_again FROM p2p_status()"); // the node starts (and resumes its escrows)
         foreach (var w in payees)
         {
             Assert.Equal(after[w], await chain.BalanceAsync(w));
@@ -308,10 +308,10 @@ public sealed partial class PaidEscrowTests : IDisposable
         var open = StoredEscrow(Requester);
         Assert.Equal(("open", false), (open.State, open.Verified));
         Assert.InRange(await chain.BalanceAsync(open.Escrow), open.AmountNanoton, open.AmountNanoton + 50_000_000);
-        Sql(Requester, "SELECT 1 AS before_deadline");
+        Sql(Requester, "SELECT count(*) AS before_deadline FROM p2p_status()"); // the node starts (and resumes its escrows)
         Assert.Equal("open", StoredEscrow(Requester).State); // before its deadline the contract would refuse a refund: it waits
         await chain.AdvanceAsync(open.Deadline - await chain.NowAsync() + 1);
-        Sql(Requester, "SELECT 1 AS after_deadline");
+        Sql(Requester, "SELECT count(*) AS after_deadline FROM p2p_status()"); // the node starts (and resumes its escrows)
         var refunded = StoredEscrow(Requester);
         Assert.Equal("refunded", refunded.State);
         Assert.Equal(50_000_000, await chain.BalanceAsync(refunded.Escrow)); // only the reserve stays
@@ -342,11 +342,14 @@ public sealed partial class PaidEscrowTests : IDisposable
         {
             hostsBefore.Add(await chain.BalanceAsync(w));
         }
+        // p2p_query_meta reports a failed query in its error row.
         string Fails(params string[] commands)
         {
             var r = Run(Requester, null, commands);
-            Assert.True(r.ExitCode != 0, r.Stdout);
-            return r.Stderr;
+            Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+            var error = Rows(r).SingleOrDefault(x => x.ContainsKey("key") && (string)x["key"]! == "error");
+            Assert.True(error is not null, r.Stdout);
+            return (string)error["value"]!;
         }
         var escrows = Path.Combine(Requester, "escrows");
 

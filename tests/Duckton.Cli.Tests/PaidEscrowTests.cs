@@ -245,6 +245,28 @@ public sealed partial class PaidEscrowTests : IDisposable
 
     private const string PaidQuery = "SELECT \"group\", key, value FROM p2p_query_meta('SELECT 42 AS v, sum(range) AS s FROM range({0})', payment => 'paid', prefer => 'remote', replicas => 3, quorum => 2)";
 
+    /// <summary>
+    /// Runs the paid query with a SIMULATED crash. On this loaded machine a fresh process's join can miss the hosts' adverts
+    /// ("no hosts available": nothing dispatched, nothing opened); that run is repeated (discovery is not what is tested here).
+    /// </summary>
+    private CliRunner.Result CrashRun(Dictionary<string, string> crash, string seed, int rows)
+    {
+        var join = $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])";
+        CliRunner.Result r = null!;
+        for (var i = 0; i < 4; i++)
+        {
+            r = Run(Requester, crash, join, string.Format(System.Globalization.CultureInfo.InvariantCulture, PaidQuery, rows));
+            if (!r.Stdout.Contains("no hosts available", StringComparison.Ordinal))
+            {
+                break;
+            }
+            // Nothing was opened by a run that found no host.
+            Assert.False(Directory.Exists(Path.Combine(Requester, "escrows")) && Directory.GetFiles(Path.Combine(Requester, "escrows"), "*.json").Length > 0);
+            Thread.Sleep(2000);
+        }
+        return r;
+    }
+
     private static PendingEscrow StoredEscrow(string requester) =>
         System.Text.Json.JsonSerializer.Deserialize<PendingEscrow>(File.ReadAllText(Directory.GetFiles(Path.Combine(requester, "escrows"), "*.json").Single()))!;
 
@@ -264,7 +286,7 @@ public sealed partial class PaidEscrowTests : IDisposable
 
         // SIMULATED crash after the rows verified, before the settle is sent: the process dies; the record says the escrow is owed.
         var crash = new Dictionary<string, string> { [SimulatedCrash.Variable] = SimulatedCrash.BeforeSettle };
-        var r = Run(Requester, crash, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])", "SELECT * FROM p2p_peers()", string.Format(System.Globalization.CultureInfo.InvariantCulture, PaidQuery, 600));
+        var r = CrashRun(crash, seed, 600);
         Assert.True(r.ExitCode == SimulatedCrash.ExitCode, r.Stdout + r.Stderr);
         Assert.Contains("SIMULATED crash at escrow_before_settle", r.Stderr, StringComparison.Ordinal);
         var owed = StoredEscrow(Requester);
@@ -303,7 +325,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         File.Delete(Directory.GetFiles(Path.Combine(Requester, "escrows"), "*.json").Single());
         var requesterBefore = await chain.BalanceAsync(requester);
         crash[SimulatedCrash.Variable] = SimulatedCrash.AfterOpen;
-        r = Run(Requester, crash, $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])", string.Format(System.Globalization.CultureInfo.InvariantCulture, PaidQuery, 800));
+        r = CrashRun(crash, seed, 800);
         Assert.True(r.ExitCode == SimulatedCrash.ExitCode, r.Stdout + r.Stderr);
         var open = StoredEscrow(Requester);
         Assert.Equal(("open", false), (open.State, open.Verified));

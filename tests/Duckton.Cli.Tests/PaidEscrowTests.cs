@@ -276,6 +276,10 @@ public sealed partial class PaidEscrowTests : IDisposable
         await using var chain = await LocalChainProcess.StartAsync();
         var treasury = WalletOf(Path.Combine(_dir, "treasury"), On(chain));
         var (requester, globalParams) = await RequesterAsync(chain, treasury);
+        // The treasury's wallet is deployed (by a 1 TON stake) so its fee leg is received, not bounced into the escrow's pull ledger.
+        await chain.FundAsync(treasury, 3_000_000_000);
+        Assert.Equal(1_000_000_000L, (long)Sql(Path.Combine(_dir, "treasury"), $"SELECT * FROM p2p_set('economics.local.contracts.global_params', '{globalParams}')",
+            "SELECT staked_nanoton FROM p2p_stake(1)").Single(r => r.ContainsKey("staked_nanoton"))["staked_nanoton"]!);
         var (hosts, seed) = await GridAsync(chain, globalParams, treasury, 1);
         var payees = hosts.Append(treasury).ToList();
         var before = new Dictionary<string, long>();

@@ -58,6 +58,12 @@ public sealed record GridNodeOptions
     /// paid job's payment is reported as not settled.
     /// </summary>
     public Func<Economics.PaidJob, CancellationToken, Task<Economics.PaymentReport>>? SettlePaidJob { get; init; }
+
+    /// <summary>
+    /// The economics runtime's owner, shared with whoever else needs it (the SQL surface). Null: the node keeps its own,
+    /// which builds nothing (no chain client, no connection) while economics is off.
+    /// </summary>
+    public Economics.EconomicsHost? Economics { get; init; }
 }
 
 /// <summary>
@@ -80,6 +86,9 @@ public sealed class GridNode : IDisposable
     private readonly Lazy<TrustStore>? _ownStore;
     private readonly Lazy<TrustEngine> _trust;
     private readonly Lazy<Records.RecordKeeper> _keeper;
+    private readonly Economics.EconomicsHost _economics;
+    private readonly bool _ownEconomics;
+    private readonly Task _resume = Task.CompletedTask;
 
     public GridNode(GridNodeOptions? options = null)
     {
@@ -103,7 +112,78 @@ public sealed class GridNode : IDisposable
         _keeper = new Lazy<Records.RecordKeeper>(() => new Records.RecordKeeper(() => TrustStore, () => Config.Effective().Config, () => _options.EpochAnchor?.Invoke(),
             _options.Time, _options.Logger), LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
+        _ownEconomics = _options.Economics is null;
+        _economics = _options.Economics ?? new Economics.EconomicsHost(Config, _options.Time, _options.Logger);
+        _resume = StartEscrowResume(Config.Effective().Config);
     }
+
+    /// <summary>
+    /// Escrows a previous run of this node left open (a crash or kill between open and settle): resumed once, in the
+    /// background, when economics is on with the on-chain rail — settled when the record says the rows verified,
+    /// refunded past the deadline, marked closed or abandoned as the chain shows. Nothing pending: nothing runs.
+    /// </summary>
+    private Task StartEscrowResume(NodeConfig c)
+    {
+        if (!c.Economics.Enabled || c.Economics.Settlement != SettlementKind.Onchain || !HasPendingEscrows())
+        {
+            return Task.CompletedTask;
+        }
+        return Task.Run(async () =>
+        {
+            try
+            {
+                var settlement = new Economics.EscrowSettlement(_economics.Runtime(), _options.Logger);
+                var resumed = await settlement.ResumeAsync().ConfigureAwait(false);
+                _options.Logger.LogInformation("resumed {Count} pending escrow(s): {States}", resumed.Count, string.Join(", ", resumed.Select(e => $"{e.JobId} {e.State}")));
+            }
+            catch (Exception e) when (e is Economics.EconomicsException or Duckton.Ton.Rpc.ToncenterException or IOException or System.Text.Json.JsonException)
+            {
+                _options.Logger.LogWarning("pending escrows not resumed (the next start tries again): {Error}", e.Message);
+            }
+        });
+    }
+
+    private bool HasPendingEscrows()
+    {
+        var dir = Path.Combine(Config.ConfigDirectory, "escrows");
+        try
+        {
+            return Directory.Exists(dir) && Directory.EnumerateFiles(dir, "*.json").Any(f => File.ReadAllText(f) is var t
+                && (t.Contains("\"State\": \"open\"", StringComparison.Ordinal) || t.Contains("\"State\": \"opening\"", StringComparison.Ordinal)));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _options.Logger.LogWarning("pending escrows not read: {Error}", e.Message);
+            return false;
+        }
+    }
+
+    /// <summary>Completes when the start-up escrow resume (if any) has finished.</summary>
+    public Task EscrowResume => _resume;
+
+    /// <summary>The host side: the escrow of a paid job this host bills for, checked on chain (on-chain rail only).</summary>
+    private async Task<string?> CheckEscrowAsync(Economics.EscrowCheckRequest request, CancellationToken ct)
+    {
+        var c = Config.Effective().Config;
+        if (!c.Economics.Enabled || c.Economics.Settlement != SettlementKind.Onchain)
+        {
+            return null;
+        }
+        Economics.EconomicsRuntime runtime;
+        try
+        {
+            runtime = _economics.Runtime();
+        }
+        catch (Economics.EconomicsException e)
+        {
+            return $"not funded as far as this host can tell: {e.Message}";
+        }
+        return await Economics.EscrowGate.ProblemAsync(runtime, Identity.PublicKey.ToArray(), request, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The requester side: funds a paid job's escrow after its quorum, before its rows are fetched.</summary>
+    private Task<Economics.PendingEscrow> FundEscrowAsync(Economics.EscrowFunding funding, CancellationToken ct) =>
+        new Economics.EscrowSettlement(_economics.Runtime(), _options.Logger).FundAsync(funding, ct);
 
     private static readonly Economics.UnavailableStakeSource s_noChainSource =
         new("economics is on but no chain stake source is wired (the economics runtime supplies it)");
@@ -141,6 +221,8 @@ public sealed class GridNode : IDisposable
                         _options.Time, _options.Logger, Config.ConfigDirectory);
                     grid.Coordinator.SpillDirectory = Path.Combine(Config.ConfigDirectory, "tmp");
                     grid.Coordinator.Progress = _options.GridProgress;
+                    grid.Coordinator.FundEscrow = FundEscrowAsync;
+                    grid.EscrowCheck = CheckEscrowAsync;
                     Duckton.Core.Data.SpooledBatches.RemoveLeftovers(grid.Coordinator.SpillDirectory); // from a killed process
                     Trust.Grid = grid;
                     grid.Membership.Observed = RememberPeer;
@@ -392,6 +474,11 @@ public sealed class GridNode : IDisposable
         async Task<RemoteOutcome> RemoteAsync()
         {
             using var slot = await _inflight.EnterAsync(config.Scheduler.MaxInflightJobs, cancellationToken).ConfigureAwait(false);
+            if (config.Economics.Settlement == SettlementKind.Onchain && Economics.PaymentPolicy.IsPaid(config, overrides))
+            {
+                // Before any host computes: a paid job this node cannot pay for is refused here, not after the quorum.
+                await new Economics.EscrowSettlement(_economics.Runtime(), _options.Logger).PreflightAsync(cancellationToken).ConfigureAwait(false);
+            }
             await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
             Trust.BeginJob(jobId, TrustEngine.Floors(config, overrides).MinAttestation);
             try
@@ -450,11 +537,11 @@ public sealed class GridNode : IDisposable
         {
             return new Economics.PaymentReport { Error = "not settled: the result is not verified, so no escrow was opened and nothing was paid" };
         }
-        if (_options.SettlePaidJob is not { } settle)
+        var settle = _options.SettlePaidJob ?? ((j, ct) => new Economics.EscrowSettlement(_economics.Runtime(), _options.Logger).PayAsync(j, ct));
+        var job = new Economics.PaidJob(jobId, outcome.AgreedHash, outcome.Winner, outcome.WinnerPublicKey, outcome.WinnerClaimNanoton, outcome.Verifiers)
         {
-            return new Economics.PaymentReport { Error = "not settled: this node has no settlement rail" };
-        }
-        var job = new Economics.PaidJob(jobId, outcome.AgreedHash, outcome.Winner, outcome.WinnerPublicKey, outcome.WinnerClaimNanoton, outcome.Verifiers);
+            Funded = outcome.Escrow,
+        };
         try
         {
             return WaitWithoutSpinning(settle(job, cancellationToken));
@@ -503,6 +590,15 @@ public sealed class GridNode : IDisposable
 
     public void Dispose()
     {
+        // A resume in flight finishes first (each chain call is bounded by economics.rpc_timeout_ms): a record is never left half-done by an exit.
+        if (!_resume.Wait(TimeSpan.FromMinutes(2)))
+        {
+            _options.Logger.LogWarning("the pending escrow resume did not finish before exit; the next start tries again");
+        }
+        if (_ownEconomics)
+        {
+            _economics.Dispose();
+        }
         if (_keeper.IsValueCreated)
         {
             _keeper.Value.DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -86,6 +86,7 @@ public sealed class NodeHost : IDisposable
                 ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value, GridProgress = GridProgress, Time = Time, Logger = Logger,
                 StakeSource = _ => ChainStakeSource(), EpochAnchor = ChainEpochAnchor,
                 SettlePaidJob = (job, ct) => new Duckton.Node.Economics.EscrowSettlement(Economics.Runtime(), Logger).PayAsync(job, ct),
+                Economics = Economics,
             }),
             LazyThreadSafetyMode.ExecutionAndPublication);
     }
@@ -151,13 +152,14 @@ public sealed class NodeHost : IDisposable
 
     public void Dispose()
     {
-        if (_economics.IsValueCreated)
-        {
-            _economics.Value.Dispose();
-        }
+        // The node first: it waits for a start-up escrow resume, which uses the economics runtime.
         if (_node.IsValueCreated)
         {
             _node.Value.Dispose();
+        }
+        if (_economics.IsValueCreated)
+        {
+            _economics.Value.Dispose();
         }
         if (_trust.IsValueCreated)
         {

@@ -339,19 +339,103 @@ public sealed record CommitMessage(string JobId, string QueryHash, string Reques
 /// <summary><c>Fetch</c> (15): requester → host: "send me up to <see cref="Credit"/> more Batch frames".</summary>
 public sealed record FetchMessage(string JobId, uint Credit)
 {
+    /// <summary>
+    /// The funded escrow of a paid job (optional trailing field, first Fetch only; absent = none named): a host that
+    /// charges checks it on chain before it streams a row.
+    /// </summary>
+    public FetchEscrow? Escrow { get; init; }
+
     public byte[] Encode()
     {
-        var w = new ProtoWriter(24);
+        var w = new ProtoWriter(Escrow is null ? 24 : 400);
         JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
-        return w.U32(Credit).ToArray();
+        w.U32(Credit);
+        Escrow?.Write(w);
+        return w.ToArray();
     }
 
     public static FetchMessage Decode(ReadOnlySpan<byte> payload)
     {
         var r = new ProtoReader(payload);
         var m = new FetchMessage(JobIds.ReadHex(ref r, ProtoLimits.JobIdBytes, "fetch.job_id"), r.U32("fetch.credit"));
+        if (r.Remaining > 0)
+        {
+            m = m with { Escrow = FetchEscrow.Read(ref r) };
+        }
         r.End("fetch");
         return m;
+    }
+}
+
+/// <summary>A TON account in a protocol field: workchain (i8) and 32-byte account hash, as in the raw form <c>wc:hex</c>.</summary>
+public sealed record WireAccount(sbyte Workchain, byte[] Hash)
+{
+    /// <summary>The raw form <c>wc:hex</c>.</summary>
+    public override string ToString() => $"{Workchain}:{Convert.ToHexStringLower(Hash)}";
+
+    internal void Write(ProtoWriter w) => w.U8(unchecked((byte)Workchain)).Fixed(Hash, ProtoLimits.HashBytes);
+
+    internal static WireAccount Read(ref ProtoReader r, string what) => new(unchecked((sbyte)r.U8(what + ".workchain")), r.Fixed(ProtoLimits.HashBytes, what + ".hash").ToArray());
+}
+
+/// <summary>
+/// Everything that determines a paid job's JobEscrow (and so its address), as the requester opened it: version 1 of
+/// the Fetch escrow field (docs/PROTOCOL.md, "Fetch"). The host rebuilds the address from these terms and reads the
+/// contract there; nothing here is taken on trust.
+/// </summary>
+public sealed record FetchEscrow(WireAccount Requester, WireAccount Arbiter, WireAccount Treasury, ulong AmountNanoton, uint Deadline, byte[] ExpectedHash,
+    uint ParamsVersion, ushort PlatformFeeBps, ushort CommissionBps, IReadOnlyList<WireAccount> Candidates)
+{
+    /// <summary>The only version written; a host refuses others (it cannot check terms it does not know).</summary>
+    public const byte Version = 1;
+
+    /// <summary>The contract settles at most this many payees.</summary>
+    public const int MaxCandidates = 32;
+
+    internal void Write(ProtoWriter w)
+    {
+        if (Candidates.Count is 0 or > MaxCandidates)
+        {
+            throw new ArgumentException($"an escrow names 1 to {MaxCandidates} candidates, not {Candidates.Count}");
+        }
+        w.U8(Version);
+        Requester.Write(w);
+        Arbiter.Write(w);
+        Treasury.Write(w);
+        w.U64(AmountNanoton).U32(Deadline).Fixed(ExpectedHash, ProtoLimits.HashBytes).U32(ParamsVersion).U16(PlatformFeeBps).U16(CommissionBps).U8((byte)Candidates.Count);
+        foreach (var c in Candidates)
+        {
+            c.Write(w);
+        }
+    }
+
+    internal static FetchEscrow Read(ref ProtoReader r)
+    {
+        var version = r.U8("fetch.escrow.version");
+        if (version != Version)
+        {
+            throw new ProtocolException($"fetch.escrow.version {version} is unknown (this node reads version {Version})");
+        }
+        var requester = WireAccount.Read(ref r, "fetch.escrow.requester");
+        var arbiter = WireAccount.Read(ref r, "fetch.escrow.arbiter");
+        var treasury = WireAccount.Read(ref r, "fetch.escrow.treasury");
+        var amount = r.U64("fetch.escrow.amount");
+        var deadline = r.U32("fetch.escrow.deadline");
+        var expected = r.Fixed(ProtoLimits.HashBytes, "fetch.escrow.expected_hash").ToArray();
+        var paramsVersion = r.U32("fetch.escrow.params_version");
+        var fee = r.U16("fetch.escrow.platform_fee_bps");
+        var commission = r.U16("fetch.escrow.commission_bps");
+        int count = r.U8("fetch.escrow.candidates");
+        if (count is 0 or > MaxCandidates)
+        {
+            throw new ProtocolException($"fetch.escrow.candidates must be 1 to {MaxCandidates}, not {count}");
+        }
+        var candidates = new WireAccount[count];
+        for (var i = 0; i < count; i++)
+        {
+            candidates[i] = WireAccount.Read(ref r, "fetch.escrow.candidate");
+        }
+        return new FetchEscrow(requester, arbiter, treasury, amount, deadline, expected, paramsVersion, fee, commission, candidates);
     }
 }
 

@@ -40,6 +40,9 @@ public sealed record PendingEscrow
     public required long CreatedAt { get; init; }
     public string? OpenTx { get; init; }
     public string? CloseTx { get; init; }
+
+    /// <summary>The rows re-hashed to the agreed hash: the escrow is owed to its payees and a restart settles it (not refunds it).</summary>
+    public bool Verified { get; init; }
     public IReadOnlyList<EscrowLeg> Legs { get; init; } = [];
 
     /// <summary>The contract configuration these fields describe (its state init gives <see cref="Escrow"/>).</summary>
@@ -54,7 +57,8 @@ public sealed record PendingEscrow
 /// The requester's side of a paid job on chain: opens a JobEscrow sized for the winner's base, the platform fee and one
 /// commission per agreeing verifier (the contract's formula), settles exactly those legs, refunds after the deadline, and
 /// keeps every escrow on disk (<c>&lt;config dir&gt;/escrows/</c>) until it is closed. The node's wallet is both requester
-/// and arbiter. Not yet driven by <c>p2p_query(payment => 'paid')</c>: the coordinator does not call it.
+/// and arbiter. A paid query funds its escrow after the quorum and before any row is fetched (<see cref="FundAsync"/>),
+/// and settles it once the rows verified (<see cref="PayAsync"/>).
 /// </summary>
 public sealed class EscrowSettlement
 {
@@ -63,6 +67,9 @@ public sealed class EscrowSettlement
 
     /// <summary>Value sent with a settle or refund (the contract's compute; the unused part returns with the remainder).</summary>
     public static readonly Coins CloseValue = Coins.FromTon(0.05m);
+
+    /// <summary>What a wallet must hold beyond B and the reserve to open an escrow: its own fees and the settle's value.</summary>
+    public static readonly Coins GasMargin = Coins.FromTon(0.1m);
 
     /// <summary>Shortest escrow window: a refund is possible only from the deadline on.</summary>
     public static readonly TimeSpan MinimumWindow = TimeSpan.FromSeconds(600);
@@ -130,6 +137,16 @@ public sealed class EscrowSettlement
         var config = pending.Config();
         var address = JobEscrow.Address(config);
         pending = pending with { Escrow = address.ToRaw() };
+        // Checked before anything is stored or sent: a wallet that cannot cover B opens nothing.
+        var balance = await _runtime.BalanceAsync(wallet.Address, ct).ConfigureAwait(false);
+        var needed = amount + DeployBuffer + GasMargin;
+        if (balance < needed)
+        {
+            throw new EconomicsException(balance == Coins.Zero
+                ? $"the wallet {_runtime.Show(wallet.Address)} is empty: send it TON first (this paid job locks {amount.ToTonString()} TON); no escrow was opened"
+                : $"the wallet {_runtime.Show(wallet.Address)} holds {balance.ToTonString()} TON, less than the {needed.ToTonString()} TON this paid job needs "
+                  + $"({amount.ToTonString()} TON locked, {DeployBuffer.ToTonString()} TON escrow reserve, {GasMargin.ToTonString()} TON for fees): send it TON first; no escrow was opened");
+        }
         Store(pending);
         var sent = await _runtime.SendAsync([new OutMessage(address, amount + DeployBuffer, Bounce: false, Body: JobEscrow.TopUp(), Init: JobEscrow.StateInit(config))], ct)
             .ConfigureAwait(false);
@@ -146,10 +163,47 @@ public sealed class EscrowSettlement
     }
 
     /// <summary>
-    /// Pays a verified paid job: each host's wallet is the wallet v5r1 of its node key; the escrow is opened for the
-    /// winner's signed bill as base and one commission per agreeing verifier, then settled with the result hash
-    /// BLAKE3(agreed hash). A failure after the escrow is open is reported with the escrow (it stays on disk: a later
-    /// resume settles nothing twice and refunds it after its deadline).
+    /// Before a paid job is offered: the wallet exists and holds something, so hosts do not compute a job that cannot be
+    /// paid. The exact amount is checked when the escrow is opened (the bills are known only at the quorum).
+    /// </summary>
+    public async Task PreflightAsync(CancellationToken ct = default)
+    {
+        var wallet = _runtime.Wallet();
+        if (await _runtime.BalanceAsync(wallet.Address, ct).ConfigureAwait(false) == Coins.Zero)
+        {
+            throw new EconomicsException($"the wallet {_runtime.Show(wallet.Address)} is empty: send it TON first (a paid query locks its hosts' bills in an escrow before it fetches rows); no escrow was opened");
+        }
+    }
+
+    /// <summary>
+    /// Opens and funds the escrow of a paid job whose commits reached the quorum, before any row is fetched: candidates are
+    /// every agreeing host's wallet (the wallet v5r1 of its node key), the first one the planned winner, and B covers the
+    /// largest of their signed bills, so whichever of them serves the rows can be paid from it.
+    /// </summary>
+    public async Task<PendingEscrow> FundAsync(EscrowFunding funding, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(funding);
+        if (funding.Payees.Count == 0)
+        {
+            throw new EconomicsException("a paid job's escrow needs at least one payee");
+        }
+        var gid = _runtime.NetworkGlobalId;
+        var wallets = funding.Payees.Select(p => new WalletV5R1(p.PublicKey, 0, gid).Address).ToList();
+        var hash = Duckton.Core.Hashing.Blake3.Hash(System.Text.Encoding.UTF8.GetBytes(funding.AgreedHash));
+        var baseAmount = Coins.FromNanoton(funding.Payees.Max(p => p.ClaimNanoton));
+        var open = await OpenAsync(funding.JobId, hash, wallets[0], wallets.Skip(1).ToList(), baseAmount, ct).ConfigureAwait(false);
+        if (SimulatedCrash.Requested(SimulatedCrash.AfterOpen))
+        {
+            SimulatedCrash.Exit(SimulatedCrash.AfterOpen, _logger);
+        }
+        return open;
+    }
+
+    /// <summary>
+    /// Pays a verified paid job from the escrow funded before its rows were fetched: the host that served the rows is the
+    /// winner (base = its signed bill), the other agreeing hosts the verifiers; the settle result hash is BLAKE3(agreed hash).
+    /// The record is marked verified first, so a crash before the settle lands is settled by the next start. A failure is
+    /// reported with the escrow (it stays on disk; a resume settles it and nothing is paid twice).
     /// </summary>
     public async Task<PaymentReport> PayAsync(PaidJob job, CancellationToken ct = default)
     {
@@ -158,15 +212,30 @@ public sealed class EscrowSettlement
         {
             return new PaymentReport { Error = "not settled: the winner's signed commit claims nothing for this job" };
         }
+        if (job.Funded is not { } open)
+        {
+            return new PaymentReport { Error = "not settled: no escrow was funded for this job before its rows were fetched" };
+        }
         var gid = _runtime.NetworkGlobalId;
         var winner = new WalletV5R1(job.WinnerPublicKey, 0, gid).Address;
         var verifiers = job.Verifiers.Select(v => new WalletV5R1(v.PublicKey, 0, gid).Address).ToList();
-        var hash = Duckton.Core.Hashing.Blake3.Hash(System.Text.Encoding.UTF8.GetBytes(job.AgreedHash));
-        var open = await OpenAsync(job.JobId, hash, winner, verifiers, Coins.FromNanoton(job.BaseNanoton), ct).ConfigureAwait(false);
-        var report = new PaymentReport { Escrow = open.Escrow, LockedNanoton = open.AmountNanoton, State = open.State, OpenTx = open.OpenTx };
+        var candidates = open.Candidates();
+        if (!candidates.Contains(winner) || verifiers.Any(v => !candidates.Contains(v)) || (long)job.BaseNanoton > open.BaseNanoton)
+        {
+            return new PaymentReport { Escrow = open.Escrow, LockedNanoton = open.AmountNanoton, State = open.State, OpenTx = open.OpenTx,
+                Error = "not settled: the host that served the rows is not covered by the funded escrow" };
+        }
+        // The same candidate set (the address does not change), now with the actual winner and its bill.
+        var owed = open with { Winner = winner.ToRaw(), Verifiers = [.. verifiers.Select(v => v.ToRaw())], BaseNanoton = (long)job.BaseNanoton, Verified = true };
+        Store(owed);
+        var report = new PaymentReport { Escrow = owed.Escrow, LockedNanoton = owed.AmountNanoton, State = owed.State, OpenTx = owed.OpenTx };
+        if (SimulatedCrash.Requested(SimulatedCrash.BeforeSettle))
+        {
+            SimulatedCrash.Exit(SimulatedCrash.BeforeSettle, _logger);
+        }
         try
         {
-            var settled = await SettleAsync(open, hash, ct).ConfigureAwait(false);
+            var settled = await SettleAsync(owed, Convert.FromHexString(owed.ExpectedHash), ct).ConfigureAwait(false);
             return report with
             {
                 State = settled.State, Legs = settled.Legs, SettleTx = settled.CloseTx,
@@ -175,7 +244,7 @@ public sealed class EscrowSettlement
         }
         catch (EconomicsException e)
         {
-            return report with { Error = $"the escrow is open but not settled: {e.Message}; it is refunded after {DateTimeOffset.FromUnixTimeSeconds(open.Deadline):yyyy-MM-dd HH:mm:ss} UTC" };
+            return report with { Error = $"the escrow is open but not settled: {e.Message}; the next start of this node settles it (it is owed: the rows verified)" };
         }
     }
 
@@ -263,13 +332,31 @@ public sealed class EscrowSettlement
 
     /// <summary>
     /// After a restart: brings every stored escrow that is not closed up to date with the chain. One the chain shows closed is
-    /// marked so; one never deployed is abandoned once its deploy can no longer land (nothing was locked); an open one past
-    /// its deadline is refunded. Open ones before their deadline are returned for the caller to settle or wait on.
+    /// marked so; one never deployed is abandoned once its deploy can no longer land (nothing was locked); an open one whose
+    /// rows verified is settled; any other open one past its deadline is refunded. Open ones before their deadline are
+    /// returned still open (the next start looks again).
     /// </summary>
     public async Task<IReadOnlyList<PendingEscrow>> ResumeAsync(CancellationToken ct = default)
     {
         var result = new List<PendingEscrow>();
         foreach (var e in Stored().Where(e => e.State is "opening" or "open" && e.Network == _runtime.Settings.Network.ToConfigString()))
+        {
+            try
+            {
+                result.Add(await ResumeOneAsync(e, ct).ConfigureAwait(false));
+            }
+            catch (Exception x) when (x is EconomicsException or ToncenterException or TonFormatException)
+            {
+                // One escrow that cannot be brought up to date does not hold up the others; it stays pending for the next start.
+                _logger.LogWarning("escrow {Escrow} of job {Job} not resumed: {Error}", e.Escrow, e.JobId, x.Message);
+                result.Add(e);
+            }
+        }
+        return result;
+    }
+
+    private async Task<PendingEscrow> ResumeOneAsync(PendingEscrow e, CancellationToken ct)
+    {
         {
             var address = TonAddress.Parse(e.Escrow);
             var state = await StateAsync(address, ct).ConfigureAwait(false);
@@ -290,15 +377,19 @@ public sealed class EscrowSettlement
             {
                 next = e with { State = "open" };
                 Store(next);
-                if (now >= e.Deadline)
+                if (e.Verified)
+                {
+                    // The rows were delivered and verified before the stop: the payees are owed, whatever the deadline.
+                    next = await SettleAsync(next, Convert.FromHexString(e.ExpectedHash), ct).ConfigureAwait(false);
+                }
+                else if (now >= e.Deadline)
                 {
                     next = await RefundAsync(next, ct).ConfigureAwait(false);
                 }
             }
             _logger.LogInformation("escrow {Escrow} of job {Job} resumed: {State}", e.Escrow, e.JobId, next.State);
-            result.Add(next);
+            return next;
         }
-        return result;
     }
 
     private async Task<EscrowState?> StateAsync(TonAddress escrow, CancellationToken ct)

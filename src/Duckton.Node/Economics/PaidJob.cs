@@ -4,7 +4,11 @@ namespace Duckton.Node.Economics;
 
 /// <summary>A verified paid job to settle: the agreed hash, the winner and its signed bill, and the agreeing verifiers.</summary>
 public sealed record PaidJob(string JobId, string AgreedHash, string WinnerNodeId, byte[] WinnerPublicKey, ulong BaseNanoton,
-    IReadOnlyList<(string NodeId, byte[] PublicKey)> Verifiers);
+    IReadOnlyList<(string NodeId, byte[] PublicKey)> Verifiers)
+{
+    /// <summary>The escrow funded after the quorum, before the rows were fetched (null: none was).</summary>
+    public PendingEscrow? Funded { get; init; }
+}
 
 /// <summary>How a paid job was paid: <c>p2p_query_meta</c>'s <c>payment</c> group.</summary>
 public sealed record PaymentReport

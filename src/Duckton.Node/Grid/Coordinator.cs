@@ -58,6 +58,9 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
 
     /// <summary>The agreeing hosts other than the winner (each earns a commission on a paid job), with their keys.</summary>
     public IReadOnlyList<(string NodeId, byte[] PublicKey)> Verifiers { get; init; } = [];
+
+    /// <summary>The escrow funded after the quorum and before the fetch (paid jobs on the on-chain rail); null: none was opened.</summary>
+    public Economics.PendingEscrow? Escrow { get; init; }
 }
 
 /// <summary>The requester's verdict on one host's part in one attempt (what a receipt is issued from).</summary>
@@ -167,6 +170,12 @@ public sealed class Coordinator
 
     /// <summary>Sees each remote query's phases (offers, commits, quorum, verified rows); null: nobody watches.</summary>
     public IGridProgressObserver? Progress { get; set; }
+
+    /// <summary>
+    /// Opens and funds a paid job's escrow once its commits reach the quorum, before any Fetch (on-chain rail only): hosts
+    /// that charge stream rows only against it. Null: no escrow can be funded, so such hosts refuse to stream.
+    /// </summary>
+    public Func<Economics.EscrowFunding, CancellationToken, Task<Economics.PendingEscrow>>? FundEscrow { get; set; }
 
     private void Notify(string jobId, GridPhase phase, int hosts, int commits, int quorum, long rows = 0)
     {
@@ -516,6 +525,8 @@ public sealed class Coordinator
         var dispatch = NewDispatch(jobId, queryHash, sql, config, fast, inputPin);
         var offer = NewOffer(jobId, queryHash, config, paid);
         var verifiable = !fast && unverifiable is null;
+        // Paid on chain: the escrow names the agreeing hosts, known only at the quorum, so nothing is fetched before it.
+        var escrowed = paid && config.Economics.Settlement == CoreConfig.SettlementKind.Onchain;
         void Launch()
         {
             var run = new HostRun(this, candidates[next++], offer, dispatch, s, events.Writer);
@@ -605,7 +616,7 @@ public sealed class Coordinator
                         {
                             break;
                         }
-                        if (speculation is null && verifiable && config.Scheduler.SpeculativeFetch
+                        if (speculation is null && verifiable && !escrowed && config.Scheduler.SpeculativeFetch
                             && (inputPin.Length == 0 || commit.InputFingerprint.Length == 0 || commit.InputFingerprint.AsSpan().SequenceEqual(inputPin)))
                         {
                             speculative = ev;
@@ -635,6 +646,15 @@ public sealed class Coordinator
                 if (commits.Count == 0 && jobFault is not null && jobFault.Count() >= Math.Max(quorum, 1) && jobFault.Key is { } engineError)
                 {
                     return new AttemptResult(null, engineError, true, exclude, rejected);
+                }
+                // Every host that answered declined on price: raising the bid is the only way, so say so with the cheapest ask.
+                var asks = runs.Select(r => Worker.AskedBy(r.Failure)).ToList();
+                if (paid && commits.Count == 0 && asks.Count > 0 && asks.All(a => a is not null))
+                {
+                    var cheapest = asks.Min()!.Value;
+                    return new AttemptResult(null, $"no host runs this paid job for the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid): "
+                        + $"the cheapest of the {asks.Count} host(s) asked asks {PriceQuote.Describe(cheapest)}; raise it with p2p_bidding(max_bid => ...); no escrow was opened "
+                        + $"({string.Join("; ", runs.Select(r => $"{Short(r.Candidate.NodeId)}: {r.Failure}"))})", true, exclude, rejected);
                 }
                 var best = outcome?.Agreement ?? 0;
                 var disagreeing = commits.Select(c => c.HostNodeId);
@@ -666,12 +686,38 @@ public sealed class Coordinator
             }
             var schema = BatchCodec.DecodeSchema(agreed.Schema);
             Notify(jobId, GridPhase.Quorum, runs.Count, commits.Count, quorum);
+            Economics.PendingEscrow? escrow = null;
+            if (escrowed && agreeing.Max(a => a.Commit!.ClaimedPriceNanoton) > 0)
+            {
+                if (FundEscrow is not { } fund)
+                {
+                    return new AttemptResult(null, "this paid job cannot be paid: this node has no settlement rail to fund its escrow, and hosts that charge release rows only against a funded escrow", true, exclude, rejected);
+                }
+                try
+                {
+                    // The first agreeing host is the planned winner; B covers the largest bill among them, so any of them can serve the rows.
+                    escrow = await fund(new Economics.EscrowFunding(jobId, agreed.ResultHash,
+                        [.. agreeing.Select(a => new Economics.EscrowPayee(a.Candidate.NodeId, a.Candidate.Advert.PublicKey, a.Commit!.ClaimedPriceNanoton))]), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is Economics.EconomicsException or Duckton.Ton.Rpc.ToncenterException or IOException or HttpRequestException)
+                {
+                    foreach (var r in agreeing)
+                    {
+                        r.Release();
+                    }
+                    return new AttemptResult(null, $"the paid job's escrow was not funded, so no rows were fetched: {e.Message}", true, exclude, rejected)
+                    {
+                        Receipts = 0,
+                    };
+                }
+            }
+            var fetchEscrow = escrow is null ? null : Economics.EscrowGate.ToWire(escrow);
             var fetchStarted = Stopwatch.GetTimestamp();
             foreach (var host in agreeing)
             {
                 var fetched = host == speculative && speculation is not null
                     ? await speculation.ConfigureAwait(false)
-                    : await host.FetchAsync(schema, agreed, config, deadline.Token).ConfigureAwait(false);
+                    : await host.FetchAsync(schema, agreed, config, deadline.Token, fetchEscrow).ConfigureAwait(false);
                 if (host == speculative)
                 {
                     speculation = null; // settled: nothing left to stop
@@ -699,6 +745,7 @@ public sealed class Coordinator
                         WinnerClaimNanoton = host.Commit?.ClaimedPriceNanoton ?? 0,
                         WinnerPublicKey = host.Candidate.Advert.PublicKey,
                         Verifiers = [.. agreeing.Where(a => a != host).Select(a => (a.Candidate.NodeId, a.Candidate.Advert.PublicKey))],
+                        Escrow = escrow,
                     }, "", false, exclude, rejected) { Receipts = receipts };
                 }
                 exclude.Add(host.Candidate.NodeId);
@@ -722,6 +769,15 @@ public sealed class Coordinator
                 {
                     rejected.Add($"{host.Candidate.NodeId}: {fetched.Error}");
                 }
+            }
+            if (escrow is not null)
+            {
+                // Funded but no rows: nothing is settled; the escrow is refunded from its deadline on (the record stays on disk).
+                return new AttemptResult(null, $"every agreeing host failed to deliver its committed result ({string.Join("; ", agreeing.Select(a => $"{Short(a.Candidate.NodeId)}: {a.Failure}"))}); "
+                    + $"the escrow {escrow.Escrow} is not settled and is refunded from {DateTimeOffset.FromUnixTimeSeconds(escrow.Deadline):yyyy-MM-dd HH:mm:ss} UTC", true, exclude, rejected)
+                {
+                    Receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false),
+                };
             }
             return new AttemptResult(null, "every agreeing host failed to deliver its committed result", false, exclude, rejected)
             {
@@ -899,7 +955,7 @@ public sealed class Coordinator
                     var price = (bid.Quote ?? default).JobCap(dispatch.TimeoutMs);
                     if (price > offer.MaxBidNanoton)
                     {
-                        throw new HostFailure($"price: the host quotes {bid.Quote}, {PriceQuote.Describe(price)} for this job, above the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid)");
+                        throw new HostFailure($"price: the host quotes {bid.Quote}, {PriceQuote.Describe(price)} for this job, above the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid)" + Worker.AsksSuffix(price));
                     }
                     dispatch = dispatch with { AgreedPriceNanoton = price };
                 }
@@ -1063,7 +1119,7 @@ public sealed class Coordinator
         /// reads frames (pooled buffers) and grants credit, a second task decodes them and feeds the hasher; a bounded channel
         /// between them caps memory in flight (when it is full, no credit is granted and the host pauses).
         /// </summary>
-        public async Task<FetchResult> FetchAsync(ResultSchema schema, CommitMessage agreed, CoreConfig.NodeConfig config, CancellationToken cancellationToken)
+        public async Task<FetchResult> FetchAsync(ResultSchema schema, CommitMessage agreed, CoreConfig.NodeConfig config, CancellationToken cancellationToken, FetchEscrow? escrow = null)
         {
             var c = _connection;
             if (c is null)
@@ -1084,7 +1140,7 @@ public sealed class Coordinator
             var delivered = false;
             try
             {
-                await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit).Encode(), cancellationToken).ConfigureAwait(false);
+                await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit) { Escrow = escrow }.Encode(), cancellationToken).ConfigureAwait(false);
                 long bytes = 0;
                 var consumed = 0;
                 uint expectedSeq = 0;

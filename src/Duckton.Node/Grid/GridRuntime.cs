@@ -161,6 +161,9 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         return Task.WhenAll(hosts.Select(p => Pool.WarmAsync(p.Address, p.NodeId, WarmConnectionsPerPeer, cancellationToken)));
     }
 
+    /// <summary>The worker's escrow check for paid jobs (set before hosting starts; see <see cref="Worker.EscrowCheck"/>).</summary>
+    public Func<Economics.EscrowCheckRequest, CancellationToken, Task<string?>>? EscrowCheck { get; set; }
+
     /// <summary>Starts hosting (or updates what is donated when already hosting); returns the listen address.</summary>
     public async Task<string> ShareAsync(WorkerOptions options, string bindAddress, bool enabled, CancellationToken cancellationToken = default)
     {
@@ -182,6 +185,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
                 Enabled = enabled,
                 // Read live: p2p_pricing and the economics switch apply to the next offer. Economics off: no paid jobs.
                 Pricing = () => _config() is { Economics.Enabled: true } c ? Economics.Pricing.QuoteFor(c) : null,
+                EscrowCheck = EscrowCheck,
             };
             var old = Worker;
             Worker = worker;

@@ -192,6 +192,13 @@ public sealed class Worker : IDisposable
 
     private const string NoPaidJobs = "this host takes no paid jobs (economics off; it serves the free grid only)";
 
+    /// <summary>
+    /// Checks the escrow of a paid job this host bills for before it streams a row: null when the rows may go, else why
+    /// not (sent to the requester as a not-authorized error). Read on every such Fetch; the function itself returns null at
+    /// once when this host is not on the on-chain rail. Null: no check (no paid jobs settle on chain here).
+    /// </summary>
+    public Func<Economics.EscrowCheckRequest, CancellationToken, Task<string?>>? EscrowCheck { get; init; }
+
     public int RunningJobs => Volatile.Read(ref _usedSlots);
 
     /// <summary>Per-requester bookkeeping (pending offers, slots, strikes).</summary>
@@ -285,7 +292,27 @@ public sealed class Worker : IDisposable
         var needed = timeoutMs is { } t ? quote.JobCap(t) : quote.UnitNanoton;
         return offered >= needed ? null
             : $"price: this host charges {quote}" + (timeoutMs is { } ms && quote.Model == WirePriceModel.Metered ? $" ({PriceQuote.Describe(needed)} for a {ms} ms time bound)" : "")
-              + $"; the requester offers {PriceQuote.Describe(offered)} — a paid job never runs below the host's price";
+              + $"; the requester offers {PriceQuote.Describe(offered)} — a paid job never runs below the host's price" + AsksSuffix(needed);
+    }
+
+    /// <summary>The machine-readable end of a price decline: <c> (asks N nanoton)</c>, so a requester can name the cheapest host.</summary>
+    internal static string AsksSuffix(ulong nanoton) => $" (asks {nanoton.ToString(System.Globalization.CultureInfo.InvariantCulture)} nanoton)";
+
+    /// <summary>What a price decline asks, in nanoton, or null when <paramref name="reason"/> is not one.</summary>
+    internal static ulong? AskedBy(string? reason)
+    {
+        const string open = " (asks ";
+        if (reason is null || !reason.EndsWith(" nanoton)", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var i = reason.LastIndexOf(open, StringComparison.Ordinal);
+        if (i < 0)
+        {
+            return null;
+        }
+        var digits = reason.AsSpan(i + open.Length, reason.Length - i - open.Length - " nanoton)".Length);
+        return ulong.TryParse(digits, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : null;
     }
 
     /// <summary>Serves one authenticated connection until it closes.</summary>
@@ -470,6 +497,7 @@ public sealed class Worker : IDisposable
                 var fetch = FetchMessage.Decode(frame.Payload.Span);
                 if (jobs.TryGetValue(fetch.JobId, out var job))
                 {
+                    job.NameEscrow(fetch.Escrow);
                     job.AddCredit((int)Math.Min(fetch.Credit, 1024u));
                 }
                 return;
@@ -602,6 +630,17 @@ public sealed class Worker : IDisposable
             }
         }
 
+        private FetchEscrow? _escrow;
+
+        /// <summary>The escrow the requester names (the first Fetch that names one counts; later ones cannot swap it).</summary>
+        public void NameEscrow(FetchEscrow? escrow)
+        {
+            if (escrow is not null)
+            {
+                Interlocked.CompareExchange(ref _escrow, escrow, null);
+            }
+        }
+
         public void AddCredit(int n)
         {
             if (n > 0)
@@ -729,6 +768,15 @@ public sealed class Worker : IDisposable
                         // Never fetched within worker.result_hold_ms: the slot is freed now and the requester gets a strike.
                         worker.ResultAbandoned(connection.RemoteNodeId, dispatch, hash, committed.RowCount > 0 ? (ulong)committed.RowCount : 0);
                         throw;
+                    }
+                    // A job this host bills for: no row leaves before its escrow is seen funded on chain (off the frame loop: this is the job's task).
+                    if (commit.ClaimedPriceNanoton > 0 && worker.EscrowCheck is { } check
+                        && await check(new Economics.EscrowCheckRequest(dispatch.JobId, commit.ClaimedPriceNanoton, hash, Volatile.Read(ref _escrow)), token).ConfigureAwait(false) is { } unpaid)
+                    {
+                        worker._logger.LogWarning("job {JobId}: rows withheld from {Requester}: {Reason}", dispatch.JobId, connection.RemoteNodeId, unpaid);
+                        FreeSlot();
+                        await Send(MessageType.Error, new ErrorMessage(dispatch.JobId, JobErrorCode.NotAuthorized, "escrow: " + unpaid).Encode()).ConfigureAwait(false);
+                        return;
                     }
                     // Encode on one task while this one sends: a small bounded channel keeps both busy and memory flat.
                     var encoded = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(3) { SingleReader = true, SingleWriter = true });

@@ -41,6 +41,9 @@ public static class FuzzTargets
         Signature = Random(64, seed + 2),
     };
 
+    private static FetchEscrow Escrow(int seed) => new(new WireAccount(0, Random(32, seed)), new WireAccount(0, Random(32, seed)), new WireAccount(-1, Random(32, seed + 1)),
+        1_250_000_000, 1_700_000_600, Random(32, seed + 2), 1, 1500, 500, [new WireAccount(0, Random(32, seed + 3)), new WireAccount(0, Random(32, seed + 4))]);
+
     private static byte[] Frame(MessageType type, byte[] payload)
     {
         var b = new byte[FrameFormat.HeaderLength + payload.Length];
@@ -121,7 +124,7 @@ public static class FuzzTargets
                 new BidMessage(JobId, 1 << 30, 2, 1, 0, 10) { Quote = new PriceQuote(WirePriceModel.Metered, 1_000) }.Encode()], b => BidMessage.Decode(b), Protocol),
             new("dispatch", [new DispatchMessage(JobId, Hash, "SELECT 42 AS answer", 1 << 30, 2, 60_000, 0, Random(32, 10)).Encode(),
                 new DispatchMessage(JobId, Hash, "SELECT 1", 1 << 30, 2, 30_000, 0, []) { AgreedPriceNanoton = 3_000_000_000 }.Encode()], b => DispatchMessage.Decode(b), Protocol),
-            new("fetch", [new FetchMessage(JobId, 8).Encode()], b => FetchMessage.Decode(b), Protocol),
+            new("fetch", [new FetchMessage(JobId, 8).Encode(), new FetchMessage(JobId, 8) { Escrow = Escrow(5) }.Encode()], b => FetchMessage.Decode(b), Protocol),
             new("end", [new EndMessage(JobId, EndStatus.Complete, 3, 99).Encode()], b => EndMessage.Decode(b), Protocol),
             new("error", [new ErrorMessage(JobId, JobErrorCode.Execution, "boom").Encode()], b => ErrorMessage.Decode(b), Protocol),
             new("reason", [new ReasonMessage(JobId, "at capacity").Encode()], b => ReasonMessage.Decode(b), Protocol),

@@ -108,7 +108,9 @@ internal static class CliCommands
         grid.Options.Add(gridRuns);
         var spillOnly = new Option<bool>("--spill-only") { Description = "Only the requester's spill-to-disk cost (in-memory vs spilled result)" };
         grid.Options.Add(spillOnly);
-        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out, parse.GetValue(spillOnly)));
+        var smallOnly = new Option<bool>("--small-only") { Description = "Only the small verified query (latency and CPU per query, requester and hosts)" };
+        grid.Options.Add(smallOnly);
+        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out, parse.GetValue(spillOnly), parse.GetValue(smallOnly)));
         var bench = new Command("bench", "End-to-end benchmarks");
         bench.Subcommands.Add(local);
         bench.Subcommands.Add(grid);

@@ -54,9 +54,9 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// from another process with one memory read, without opening any file, and reloads the deny-list before deciding.
 /// </para>
 /// <para>
-/// Penalties, vouches, vetting, flags and deny-list changes are committed before the call returns. Receipts,
-/// performance samples and seen peers are written behind: the query path only updates an in-memory ledger per
-/// worker and a background writer commits them, batched in one session, within <see cref="WriteBehindWindow"/>;
+/// Penalties, vouches, vetting, flags and deny-list changes are committed before the call returns. Receipts, job
+/// records, performance samples and seen peers are written behind: the query path only updates an in-memory ledger per
+/// worker (or queues the record) and a background writer commits them, batched in one session, within <see cref="WriteBehindWindow"/>;
 /// the same writer merges other processes' changes at least every <see cref="MergeInterval"/>. Anything that reads
 /// from the file (and what users are shown: p2p_peers, p2p_receipts, p2p_status) flushes first. Reputation comes
 /// from running sums in the ledger, decayed to "now" at read time.
@@ -471,18 +471,21 @@ public sealed partial class TrustStore : IDisposable
     private void FlushLocked(DuckDBConnection connection, bool force)
     {
         List<Receipt> batch;
+        List<PendingJobRecord> records;
         List<VerificationEvent> events;
         Dictionary<string, PerfSample> perf;
         Dictionary<string, KnownPeer> peers;
         lock (_pendingGate)
         {
             var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval;
-            if (_pending.Count == 0 && _pendingEvents.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
+            if (_pending.Count == 0 && _pendingRecords.Count == 0 && _pendingEvents.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
             {
                 return;
             }
             batch = _pending;
             _pending = [];
+            records = _pendingRecords;
+            _pendingRecords = [];
             events = _pendingEvents;
             _pendingEvents = [];
             // Performance samples and peer sightings change with every query or heartbeat: committed at most every SlowWriteInterval (and on read or Dispose).
@@ -500,7 +503,7 @@ public sealed partial class TrustStore : IDisposable
                 peers = [];
             }
         }
-        if (batch.Count == 0 && events.Count == 0 && perf.Count == 0 && peers.Count == 0)
+        if (batch.Count == 0 && records.Count == 0 && events.Count == 0 && perf.Count == 0 && peers.Count == 0)
         {
             return;
         }
@@ -556,6 +559,7 @@ public sealed partial class TrustStore : IDisposable
                 }
                 connection.QueryWith(sql.ToString(), [.. args]);
             }
+            InsertJobRecords(connection, records);
             connection.Execute("COMMIT");
         }
         catch
@@ -564,6 +568,7 @@ public sealed partial class TrustStore : IDisposable
             lock (_pendingGate)
             {
                 _pending.InsertRange(0, batch); // retried by the next flush
+                _pendingRecords.InsertRange(0, records);
                 _pendingEvents.InsertRange(0, events);
                 foreach (var (nodeId, p) in perf)
                 {
@@ -661,7 +666,7 @@ public sealed partial class TrustStore : IDisposable
     {
         lock (_pendingGate)
         {
-            return _pending.Count > 0 || _pendingEvents.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
+            return _pending.Count > 0 || _pendingRecords.Count > 0 || _pendingEvents.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
         }
     }
 
@@ -1216,6 +1221,10 @@ public sealed partial class TrustStore : IDisposable
             {
                 return;
             }
+        }
+        lock (_pendingGate)
+        {
+            _recordsClosed = true; // from here a job record is refused rather than queued after the last flush below
         }
         _stopWriter.Cancel();
         try

@@ -62,7 +62,7 @@ internal static class GridBenchmark
         output.WriteLine(string.Create(f, $"spill, {rows:N0} rows, median of {runs} interleaved: in memory fetch {memFetch:F0} ms + read-back {memRead:F0} ms; spilled (max_buffer_bytes = 0) fetch {diskFetch:F0} ms + read-back {diskRead:F0} ms; total {(diskFetch + diskRead) / (memFetch + memRead):F2}x"));
     }
 
-    public static int Run(long rows, int runs, TextWriter output, bool spillOnly = false, bool smallOnly = false)
+    public static int Run(long rows, int runs, TextWriter output, bool spillOnly = false, bool smallOnly = false, int warmup = 1000)
     {
         DuckDBNative.InitializeFromLibrary();
         var root = Directory.CreateTempSubdirectory("duckton-bench-grid-").FullName;
@@ -100,7 +100,7 @@ internal static class GridBenchmark
 
             // 1. Small verified query at steady state: after 1000 unmeasured ones (tiered JIT, thread-pool sizing and the
             // hosts' warm engines settle over the first ~1000 queries; the first 500 measured after only 300 run ~1.7x slower).
-            for (var i = 0; i < 1000; i++)
+            for (var i = 0; i < warmup; i++)
             {
                 Check(node.Query("SELECT 42 AS answer", Remote(honest)));
             }

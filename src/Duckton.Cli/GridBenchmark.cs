@@ -78,6 +78,13 @@ internal static class GridBenchmark
             store.Set("scheduler.offer_timeout_ms", "10000");
             using var node = new GridNode(new GridNodeOptions { ConfigDirectory = store.ConfigDirectory, Config = store });
             node.Join([hosts[0].Addr]);
+            // The join answers once the seed did; the other hosts arrive by gossip, which on a loaded machine can take
+            // longer than the first query waits for them ("no hosts available").
+            var joining = Stopwatch.StartNew();
+            while (hosts.Any(h => !node.Grid.Membership.Live().Any(p => p.NodeId == h.Id)) && joining.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                Thread.Sleep(100);
+            }
             var honest = new[] { hosts[0].Id, hosts[1].Id, hosts[2].Id };
             var stalled = new[] { hosts[0].Id, hosts[1].Id, hosts[3].Id };
             QueryOverrides Remote(string[] nodes) => new() { Prefer = PlannerPreference.Remote, Replicas = 3, Quorum = 2, Nodes = nodes };

@@ -108,7 +108,11 @@ internal static class CliCommands
         grid.Options.Add(gridRuns);
         var spillOnly = new Option<bool>("--spill-only") { Description = "Only the requester's spill-to-disk cost (in-memory vs spilled result)" };
         grid.Options.Add(spillOnly);
-        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out, parse.GetValue(spillOnly)));
+        var smallOnly = new Option<bool>("--small-only") { Description = "Only the small verified query (latency and CPU per query, requester and hosts)" };
+        grid.Options.Add(smallOnly);
+        var warmup = new Option<int>("--warmup") { Description = "Unmeasured small queries before the timed ones (steady state: JIT tiers, thread pool, warm engines)", DefaultValueFactory = _ => 1000 };
+        grid.Options.Add(warmup);
+        grid.SetAction(parse => GridBenchmark.Run(parse.GetValue(gridRows), parse.GetValue(gridRuns), Console.Out, parse.GetValue(spillOnly), parse.GetValue(smallOnly), parse.GetValue(warmup)));
         var bench = new Command("bench", "End-to-end benchmarks");
         bench.Subcommands.Add(local);
         bench.Subcommands.Add(grid);

@@ -1,5 +1,6 @@
 using Duckton.Core.Data;
 using Duckton.Core.Records;
+using Duckton.DuckDB;
 
 namespace Duckton.Node.Trust;
 
@@ -12,16 +13,73 @@ public sealed record SealedEpoch(uint Epoch, byte[] Root, long LeafCount, DateTi
 
 public sealed partial class TrustStore
 {
-    /// <summary>Stores the record of a verified job (idempotent per job id); written at once, it is sealed into the next epoch.</summary>
+    /// <summary>A job record accepted but not yet committed (written behind with the receipts).</summary>
+    private sealed record PendingJobRecord(string JobId, string QueryHash, string ResultHash, byte[] CertificateHash, string Requester, string Winner, ulong TsMs);
+
+    private List<PendingJobRecord> _pendingRecords = [];
+    private bool _recordsClosed;
+
+    /// <summary>
+    /// Stores the record of a verified job (idempotent per job id), sealed into the next epoch. Written behind like a
+    /// receipt: the query path only queues it, and the background writer commits it with the receipts of the same
+    /// window (<see cref="WriteBehindWindow"/>); sealing, every read of the records and <see cref="Dispose"/> commit
+    /// what is queued first.
+    /// </summary>
     public void AddJobRecord(string jobId, string queryHash, string resultHash, byte[] certificateHash, string requester, string winner, DateTimeOffset at)
     {
+        ArgumentNullException.ThrowIfNull(jobId);
+        ArgumentNullException.ThrowIfNull(queryHash);
+        ArgumentNullException.ThrowIfNull(resultHash);
         ArgumentNullException.ThrowIfNull(certificateHash);
+        ArgumentNullException.ThrowIfNull(requester);
+        ArgumentNullException.ThrowIfNull(winner);
         if (certificateHash.Length != 32)
         {
             throw new ArgumentException("the certificate hash must be 32 bytes", nameof(certificateHash));
         }
-        Write((connection, _) => connection.QueryWith("INSERT OR IGNORE INTO job_records VALUES ($1, $2, $3, $4, $5, $6, $7::UBIGINT, NULL, NULL)",
-            jobId, queryHash, resultHash, certificateHash, requester, winner, U((ulong)Math.Max(0, at.ToUnixTimeMilliseconds()))));
+        var record = new PendingJobRecord(jobId, queryHash, resultHash, (byte[])certificateHash.Clone(), requester, winner, (ulong)Math.Max(0, at.ToUnixTimeMilliseconds()));
+        lock (_pendingGate)
+        {
+            // Not _gate: that is held for a whole session, and the query path must not wait on the file. Dispose closes
+            // the queue under this lock before its last flush, so a record is either refused here or committed there.
+            ObjectDisposedException.ThrowIf(_recordsClosed, this);
+            _pendingRecords.Add(record);
+        }
+        Wake();
+    }
+
+    /// <summary>Job records accepted but not yet committed to the file by the background writer.</summary>
+    public int PendingJobRecords
+    {
+        get
+        {
+            lock (_pendingGate)
+            {
+                return _pendingRecords.Count;
+            }
+        }
+    }
+
+    /// <summary>Inserts queued job records in the flush's transaction (one multi-row statement per chunk).</summary>
+    private static void InsertJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
+    {
+        // A job id queued twice in one window is stored once (the first), as a unique key would have.
+        foreach (var chunk in records.DistinctBy(r => r.JobId, StringComparer.Ordinal).Chunk(64))
+        {
+            // No unique index (see DropGrowingKeys): a record of a job id already stored is skipped.
+            var sql = new System.Text.StringBuilder("INSERT INTO job_records SELECT * FROM (VALUES ");
+            var args = new List<object?>(chunk.Length * 7);
+            foreach (var r in chunk)
+            {
+                var b = args.Count;
+                sql.Append(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{(b == 0 ? "" : ", ")}(${b + 1}, ${b + 2}, ${b + 3}, ${b + 4}::BLOB, ${b + 5}, ${b + 6}, ${b + 7}::UBIGINT, NULL::UBIGINT, NULL::UBIGINT)");
+                args.AddRange([r.JobId, r.QueryHash, r.ResultHash, r.CertificateHash, r.Requester, r.Winner, U(r.TsMs)]);
+            }
+            sql.Append(") v(job_id, query_hash, result_hash, certificate_hash, requester, winner, ts_ms, epoch, leaf_index) " +
+                "WHERE NOT EXISTS (SELECT 1 FROM job_records s WHERE s.job_id = v.job_id)");
+            connection.QueryWith(sql.ToString(), [.. args]);
+        }
     }
 
     /// <summary>

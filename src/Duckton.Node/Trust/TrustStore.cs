@@ -54,9 +54,9 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// from another process with one memory read, without opening any file, and reloads the deny-list before deciding.
 /// </para>
 /// <para>
-/// Penalties, vouches, vetting, flags and deny-list changes are committed before the call returns. Receipts,
-/// performance samples and seen peers are written behind: the query path only updates an in-memory ledger per
-/// worker and a background writer commits them, batched in one session, within <see cref="WriteBehindWindow"/>;
+/// Penalties, vouches, vetting, flags and deny-list changes are committed before the call returns. Receipts, job
+/// records, performance samples and seen peers are written behind: the query path only updates an in-memory ledger per
+/// worker (or queues the record) and a background writer commits them, batched in one session, within <see cref="WriteBehindWindow"/>;
 /// the same writer merges other processes' changes at least every <see cref="MergeInterval"/>. Anything that reads
 /// from the file (and what users are shown: p2p_peers, p2p_receipts, p2p_status) flushes first. Reputation comes
 /// from running sums in the ledger, decayed to "now" at read time.
@@ -64,7 +64,9 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// </summary>
 public sealed partial class TrustStore : IDisposable
 {
-    private const int SchemaVersion = 5; // 3: the evidence table; 4: the canaries and drift tables; 5: job_records and record_epochs
+    // 3: the evidence table; 4: the canaries and drift tables; 5: job_records and record_epochs; 6: receipts and job_records
+    // without a unique index (see DropGrowingKeys).
+    private const int SchemaVersion = 6;
     private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
@@ -232,8 +234,7 @@ public sealed partial class TrustStore : IDisposable
                 worker_id VARCHAR NOT NULL, replay_fp UBIGINT NOT NULL, job_id VARCHAR NOT NULL, requester_id VARCHAR NOT NULL,
                 query_hash VARCHAR, input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT NOT NULL,
                 latency_ms UBIGINT, ts UBIGINT NOT NULL, observed_input_bytes UBIGINT, observed_result_rows UBIGINT,
-                observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB, received_at TIMESTAMPTZ DEFAULT now(),
-                PRIMARY KEY (worker_id, replay_fp));
+                observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB, received_at TIMESTAMPTZ DEFAULT now(), seq UBIGINT);
             CREATE TABLE IF NOT EXISTS penalties (worker_id VARCHAR NOT NULL, amount DOUBLE NOT NULL, reason VARCHAR, ts UBIGINT NOT NULL);
             CREATE TABLE IF NOT EXISTS vouches (voucher_id VARCHAR NOT NULL, worker_id VARCHAR NOT NULL, weight DOUBLE NOT NULL, ts UBIGINT NOT NULL, PRIMARY KEY (voucher_id, worker_id));
             CREATE TABLE IF NOT EXISTS blocklist (id VARCHAR PRIMARY KEY, kind VARCHAR NOT NULL, reason VARCHAR, source VARCHAR, ts UBIGINT NOT NULL);
@@ -248,7 +249,7 @@ public sealed partial class TrustStore : IDisposable
                 last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
             CREATE TABLE IF NOT EXISTS canaries (job_id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, verdict UTINYINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
             CREATE TABLE IF NOT EXISTS drift (job_id VARCHAR NOT NULL, drifted BIGINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
-            CREATE TABLE IF NOT EXISTS job_records (job_id VARCHAR PRIMARY KEY, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
+            CREATE TABLE IF NOT EXISTS job_records (job_id VARCHAR NOT NULL, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
                 certificate_hash BLOB NOT NULL, requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT);
             CREATE TABLE IF NOT EXISTS record_epochs (epoch UBIGINT PRIMARY KEY, root BLOB NOT NULL, leaf_count UBIGINT NOT NULL, sealed_ms UBIGINT NOT NULL,
                 network VARCHAR, anchor_address VARCHAR, anchor_tx VARCHAR, anchored_ms UBIGINT);
@@ -265,7 +266,44 @@ public sealed partial class TrustStore : IDisposable
             INSERT OR IGNORE INTO meta VALUES ('seq', '0');
             INSERT OR IGNORE INTO meta VALUES ('block_seq', '0');
             """);
+        DropGrowingKeys(connection);
         connection.QueryWith("INSERT OR REPLACE INTO meta VALUES ('schema_version', $1)", SchemaVersion.ToString(CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>
+    /// Rebuilds a store written before schema 6 without the unique index on receipts (worker, replay fingerprint) and
+    /// job records (job id). DuckDB rewrites an index in full at every checkpoint, and a session checkpoints when it
+    /// detaches the file, so with the index every write-behind commit cost time proportional to all receipts ever
+    /// stored (about 1 ms per 600 receipts here; 100 ms per commit at 60,000). Uniqueness is kept by the inserts,
+    /// which skip rows whose key is already stored (under the store's lock, so no other process inserts meanwhile).
+    /// </summary>
+    private static void DropGrowingKeys(DuckDBConnection connection)
+    {
+        foreach (var table in new[] { "receipts", "job_records" })
+        {
+            var keyed = connection.QueryWith("SELECT count(*) FROM duckdb_constraints() WHERE database_name = 'trust_store' AND table_name = $1 " +
+                "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", table);
+            if (ReadLong(keyed, 0, 0) == 0)
+            {
+                continue;
+            }
+            var columns = connection.QueryWith("SELECT column_name, data_type, is_nullable, column_default FROM duckdb_columns() WHERE database_name = 'trust_store' " +
+                "AND table_name = $1 ORDER BY column_index", table);
+            var definitions = new List<string>();
+            ForEachRow(columns, (b, r) => definitions.Add($"\"{Text(b, 0, r)}\" {Text(b, 1, r)}" +
+                $"{(b.Columns[3].IsValid(r) ? " DEFAULT " + Text(b, 3, r) : "")}{(b.Columns[2].IsValid(r) && b.Columns[2].GetFixed(r)[0] == 0 ? " NOT NULL" : "")}"));
+            connection.Execute("BEGIN TRANSACTION");
+            try
+            {
+                connection.Execute($"CREATE TABLE {table}_v6 ({string.Join(", ", definitions)}); INSERT INTO {table}_v6 BY NAME SELECT * FROM {table}; " +
+                    $"DROP TABLE {table}; ALTER TABLE {table}_v6 RENAME TO {table}; COMMIT");
+            }
+            catch
+            {
+                connection.Execute("ROLLBACK");
+                throw;
+            }
+        }
     }
 
     private static bool SchemaIsCurrent(DuckDBConnection connection)
@@ -471,18 +509,21 @@ public sealed partial class TrustStore : IDisposable
     private void FlushLocked(DuckDBConnection connection, bool force)
     {
         List<Receipt> batch;
+        List<PendingJobRecord> records;
         List<VerificationEvent> events;
         Dictionary<string, PerfSample> perf;
         Dictionary<string, KnownPeer> peers;
         lock (_pendingGate)
         {
             var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval;
-            if (_pending.Count == 0 && _pendingEvents.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
+            if (_pending.Count == 0 && _pendingRecords.Count == 0 && _pendingEvents.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
             {
                 return;
             }
             batch = _pending;
             _pending = [];
+            records = _pendingRecords;
+            _pendingRecords = [];
             events = _pendingEvents;
             _pendingEvents = [];
             // Performance samples and peer sightings change with every query or heartbeat: committed at most every SlowWriteInterval (and on read or Dispose).
@@ -500,7 +541,7 @@ public sealed partial class TrustStore : IDisposable
                 peers = [];
             }
         }
-        if (batch.Count == 0 && events.Count == 0 && perf.Count == 0 && peers.Count == 0)
+        if (batch.Count == 0 && records.Count == 0 && events.Count == 0 && perf.Count == 0 && peers.Count == 0)
         {
             return;
         }
@@ -540,9 +581,10 @@ public sealed partial class TrustStore : IDisposable
             // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
             foreach (var chunk in batch.Chunk(64))
             {
+                // No unique index (see DropGrowingKeys): a receipt another process stored meanwhile is skipped here.
                 var sql = new StringBuilder(
-                    "INSERT OR IGNORE INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
-                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) VALUES ");
+                    "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
+                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) SELECT * FROM (VALUES ");
                 var args = new List<object?>(chunk.Length * ReceiptColumns);
                 foreach (var receipt in chunk)
                 {
@@ -554,8 +596,12 @@ public sealed partial class TrustStore : IDisposable
                         receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
                         U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature, seq]);
                 }
+                sql.Append(") v(worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
+                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) " +
+                    "WHERE NOT EXISTS (SELECT 1 FROM receipts s WHERE s.worker_id = v.worker_id AND s.replay_fp = v.replay_fp)");
                 connection.QueryWith(sql.ToString(), [.. args]);
             }
+            InsertJobRecords(connection, records);
             connection.Execute("COMMIT");
         }
         catch
@@ -564,6 +610,7 @@ public sealed partial class TrustStore : IDisposable
             lock (_pendingGate)
             {
                 _pending.InsertRange(0, batch); // retried by the next flush
+                _pendingRecords.InsertRange(0, records);
                 _pendingEvents.InsertRange(0, events);
                 foreach (var (nodeId, p) in perf)
                 {
@@ -661,7 +708,7 @@ public sealed partial class TrustStore : IDisposable
     {
         lock (_pendingGate)
         {
-            return _pending.Count > 0 || _pendingEvents.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
+            return _pending.Count > 0 || _pendingRecords.Count > 0 || _pendingEvents.Count > 0 || ((_pendingPerf.Count > 0 || _pendingPeers.Count > 0) && _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval);
         }
     }
 
@@ -1216,6 +1263,10 @@ public sealed partial class TrustStore : IDisposable
             {
                 return;
             }
+        }
+        lock (_pendingGate)
+        {
+            _recordsClosed = true; // from here a job record is refused rather than queued after the last flush below
         }
         _stopWriter.Cancel();
         try

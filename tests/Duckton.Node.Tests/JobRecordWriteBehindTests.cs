@@ -1,0 +1,178 @@
+using System.Diagnostics;
+using Duckton.Core.Crypto;
+using Duckton.Core.Trust;
+using Duckton.DuckDB.Native;
+using Duckton.Node.Trust;
+
+namespace Duckton.Node.Tests;
+
+/// <summary>
+/// The job record a verified remote query leaves is written behind with the receipts: queuing it does not touch the
+/// store file, the background writer commits it within the write-behind window, and a clean dispose commits whatever
+/// is still queued.
+/// </summary>
+public sealed class JobRecordWriteBehindTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("duckton-job-records-").FullName;
+
+    public JobRecordWriteBehindTests() => DuckDBNative.InitializeFromLibrary();
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static byte[] Cert(int i) => Duckton.Core.Hashing.Blake3.Hash(BitConverter.GetBytes(i));
+
+    private static void Add(TrustStore store, int i, DateTimeOffset at) =>
+        store.AddJobRecord($"job-{i:D4}", "q" + new string('a', 63), $"hash-{i}", Cert(i), "requester-1", $"winner-{i % 3}", at);
+
+    /// <summary>Holds the store's OS lock, as another process in the middle of a long session would.</summary>
+    private FileStream HoldStoreLock() => new(Path.Combine(_dir, "trust", "trust.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+
+    [Fact]
+    public async Task Queuing_a_job_record_does_not_wait_on_the_store_and_a_clean_dispose_loses_none()
+    {
+        var at = DateTimeOffset.UtcNow;
+        var store = TrustStore.Open(_dir);
+        try
+        {
+            // While the file is locked by "another process", a synchronous write would wait for the lock (up to
+            // TrustStore.LockTimeout, 60 s). Queuing must not: 300 records from three threads return at once.
+            using (HoldStoreLock())
+            {
+                var queued = Stopwatch.StartNew();
+                await Task.WhenAll(Enumerable.Range(0, 3).Select(t => Task.Run(() =>
+                {
+                    for (var i = t; i < 300; i += 3)
+                    {
+                        Add(store, i, at);
+                    }
+                })));
+                Assert.True(queued.Elapsed < TimeSpan.FromSeconds(5), $"queuing took {queued.Elapsed}");
+                await Task.Delay(TrustStore.WriteBehindWindow * 3); // the writer is due, but cannot take the lock
+                Assert.Equal(300, store.PendingJobRecords);
+            }
+
+            // Lock released: the background writer commits them with no read or flush asked for.
+            var waited = Stopwatch.StartNew();
+            while (store.PendingJobRecords > 0 && waited.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                await Task.Delay(10);
+            }
+            Assert.Equal(0, store.PendingJobRecords);
+
+            // Queued just before a clean dispose (inside the write-behind window): Dispose commits them. A repeat of a
+            // job id is idempotent, as before.
+            for (var i = 300; i < 350; i++)
+            {
+                Add(store, i, at);
+            }
+            Add(store, 7, at);   // committed before: skipped
+            Add(store, 349, at); // queued twice in one window: stored once
+            Assert.InRange(store.PendingJobRecords, 1, 52);
+        }
+        finally
+        {
+            store.Dispose();
+        }
+        Assert.Throws<ObjectDisposedException>(() => Add(store, 999, at)); // refused, not queued after the last flush
+
+        using var reopened = TrustStore.Open(_dir);
+        for (var i = 0; i < 350; i++)
+        {
+            var r = reopened.JobRecordOf($"job-{i:D4}");
+            Assert.NotNull(r);
+            Assert.Equal(($"hash-{i}", $"winner-{i % 3}", "requester-1"), (r.ResultHash, r.Winner, r.Requester));
+            Assert.Equal(Cert(i), r.CertificateHash);
+            Assert.Equal(at.ToUnixTimeMilliseconds(), r.At.ToUnixTimeMilliseconds());
+            Assert.Null(r.Epoch);
+        }
+        Assert.Null(reopened.JobRecordOf("job-0999"));
+
+        // Sealing commits what is still queued first: a record queued a moment ago is in the epoch, and every job id
+        // is one leaf (no duplicate rows from the repeats above).
+        Add(reopened, 350, at);
+        var sealedEpoch = reopened.SealEpoch(at.AddSeconds(1));
+        Assert.NotNull(sealedEpoch);
+        Assert.Equal(351, sealedEpoch.LeafCount);
+        Assert.Equal(sealedEpoch.Epoch, reopened.JobRecordOf("job-0350")!.Epoch);
+    }
+
+    [Fact]
+    public void A_store_written_with_unique_keys_is_rebuilt_without_them_and_keeps_its_rows_and_uniqueness()
+    {
+        // A schema-5 store: receipts and job records under a unique index, which DuckDB rewrites in full at every
+        // checkpoint (each write-behind commit). Opening it rebuilds both tables without the index.
+        var trustDir = Path.Combine(_dir, "trust");
+        Directory.CreateDirectory(trustDir);
+        using (var db = Duckton.DuckDB.DuckDBDatabase.Open(Path.Combine(trustDir, "trust.duckdb")))
+        using (var c = db.Connect())
+        {
+            c.Execute("""
+                CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+                INSERT INTO meta VALUES ('seq', '1'), ('block_seq', '0'), ('schema_version', '5');
+                CREATE TABLE receipts (
+                    worker_id VARCHAR NOT NULL, replay_fp UBIGINT NOT NULL, job_id VARCHAR NOT NULL, requester_id VARCHAR NOT NULL,
+                    query_hash VARCHAR, input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT NOT NULL,
+                    latency_ms UBIGINT, ts UBIGINT NOT NULL, observed_input_bytes UBIGINT, observed_result_rows UBIGINT,
+                    observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB, received_at TIMESTAMPTZ DEFAULT now(),
+                    PRIMARY KEY (worker_id, replay_fp));
+                ALTER TABLE receipts ADD COLUMN seq UBIGINT;
+                INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, verdict, ts, seq) VALUES ('w1', 42, 'old-job', 'r1', 1, 1700000000, 1);
+                CREATE TABLE job_records (job_id VARCHAR PRIMARY KEY, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
+                    certificate_hash BLOB NOT NULL, requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT);
+                """);
+            c.QueryWith("INSERT INTO job_records VALUES ('job-0001', 'q', 'h', $1, 'r1', 'w1', 5, NULL, NULL)", Cert(1));
+        }
+        var at = DateTimeOffset.UtcNow;
+        using (var store = TrustStore.Open(_dir))
+        {
+            Assert.Equal(1, store.ReceiptCount());
+            Assert.Equal("old-job", Assert.Single(store.Receipts("w1")).JobId);
+            Assert.Equal("h", store.JobRecordOf("job-0001")!.ResultHash);
+            Add(store, 1, at); // the same job id again: skipped by the insert, as the index did
+            Add(store, 2, at);
+        }
+        // Two handles on the store (two processes sharing a config directory) that both accepted one receipt: stored once.
+        using (var requester = Ed25519Key.Generate())
+        using (var worker = Ed25519Key.Generate())
+        {
+            var receipt = new Receipt
+            {
+                JobId = "shared-job",
+                WorkerId = NodeIds.FromPublicKey(worker.PublicKey),
+                RequesterId = NodeIds.FromPublicKey(requester.PublicKey),
+                QueryHash = "q",
+                ResultHash = "r",
+                Verdict = Verdict.Correct,
+                Timestamp = (ulong)at.ToUnixTimeSeconds(),
+                LatencyMs = 3,
+            }.SignWith(requester);
+            using var a = TrustStore.Open(_dir);
+            using var b = TrustStore.Open(_dir);
+            Assert.True(a.AddReceipt(receipt));
+            Assert.True(b.AddReceipt(receipt)); // b has not merged a's pending receipt: it counts it too
+            a.Flush();
+            b.Flush();
+            Assert.Equal(2, a.ReceiptCount());
+            Assert.Equal(2, b.ReceiptCount());
+        }
+        using (var db = Duckton.DuckDB.DuckDBDatabase.Open(Path.Combine(trustDir, "trust.duckdb")))
+        using (var c = db.Connect())
+        {
+            var keys = c.QueryWith("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('receipts', 'job_records') AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')");
+            Assert.Equal(0L, BitConverter.ToInt64(keys.Batches[0].Columns[0].GetFixed(0)));
+            var rows = c.QueryWith("SELECT count(*), count(*) FILTER (WHERE job_id = 'job-0001' AND result_hash = 'h') FROM job_records");
+            Assert.Equal((2L, 1L), (BitConverter.ToInt64(rows.Batches[0].Columns[0].GetFixed(0)), BitConverter.ToInt64(rows.Batches[0].Columns[1].GetFixed(0))));
+            var received = c.QueryWith("SELECT count(*) FROM receipts WHERE received_at IS NOT NULL AND seq = 1");
+            Assert.Equal(1L, BitConverter.ToInt64(received.Batches[0].Columns[0].GetFixed(0)));
+        }
+    }
+}

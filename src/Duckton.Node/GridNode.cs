@@ -58,6 +58,12 @@ public sealed record GridNodeOptions
     /// paid job's payment is reported as not settled.
     /// </summary>
     public Func<Economics.PaidJob, CancellationToken, Task<Economics.PaymentReport>>? SettlePaidJob { get; init; }
+
+    /// <summary>
+    /// The economics runtime the slasher sends slashes through (asked only with economics on); null: evidence is recorded
+    /// but nobody slashes.
+    /// </summary>
+    public Func<Economics.EconomicsRuntime>? EconomicsRuntime { get; init; }
 }
 
 /// <summary>
@@ -77,6 +83,7 @@ public sealed class GridNode : IDisposable
     private readonly Lazy<TrustStore>? _ownStore;
     private readonly Lazy<TrustEngine> _trust;
     private readonly Lazy<Records.RecordKeeper> _keeper;
+    private readonly Lazy<Economics.EvidenceSlasher?> _slasher;
 
     public GridNode(GridNodeOptions? options = null)
     {
@@ -99,6 +106,9 @@ public sealed class GridNode : IDisposable
             LazyThreadSafetyMode.ExecutionAndPublication);
         _keeper = new Lazy<Records.RecordKeeper>(() => new Records.RecordKeeper(() => TrustStore, () => Config.Effective().Config, () => _options.EpochAnchor?.Invoke(),
             _options.Time, _options.Logger), LazyThreadSafetyMode.ExecutionAndPublication);
+        _slasher = new Lazy<Economics.EvidenceSlasher?>(() => _options.EconomicsRuntime is { } runtime
+            ? new Economics.EvidenceSlasher(() => TrustStore, Trust, () => Config.Effective().Config, runtime, Config.ConfigDirectory, EngineVersion, _options.Time, _options.Logger)
+            : null, LazyThreadSafetyMode.ExecutionAndPublication);
         _ = EngineFor(Config.Effective().Config);
     }
 
@@ -111,6 +121,9 @@ public sealed class GridNode : IDisposable
 
     /// <summary>Seals this node's job records into epochs (and anchors their roots on the keeper node with economics on).</summary>
     public Records.RecordKeeper RecordKeeper => _keeper.Value;
+
+    /// <summary>Slashes hosts by the evidence this node holds (with economics on, on the vaults' slasher); null when no runtime is wired.</summary>
+    public Economics.EvidenceSlasher? Slasher => _slasher.Value;
 
     /// <summary>The node's one persistent trust store (injected by the host, or opened here on first use).</summary>
     public TrustStore TrustStore => _options.TrustStore is { } shared ? shared() : _ownStore!.Value;
@@ -143,6 +156,7 @@ public sealed class GridNode : IDisposable
                     grid.Membership.Observed = RememberPeer;
                     _grid = grid;
                     RecordKeeper.Start(); // a node on the grid seals its job records at each epoch's end
+                    Slasher?.Start(); // and slashes by its evidence (economics on, this node the slasher; idle otherwise)
                 }
                 return _grid;
             }
@@ -463,6 +477,7 @@ public sealed class GridNode : IDisposable
         {
             TrustStore.AddJobRecord(jobId, Duckton.Core.Protocol.JobIds.QueryHash(EngineVersion, sql), agreedHash,
                 Duckton.Core.Records.JobRecord.HashCertificate(certificate), NodeId, winner, _options.Time.GetUtcNow());
+            Slasher?.OfferCertificate(jobId, certificate); // kept only for a job with evidence of a contradicting commit
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or Duckton.DuckDB.DuckDBException or TimeoutException)
         {
@@ -493,6 +508,10 @@ public sealed class GridNode : IDisposable
         if (_keeper.IsValueCreated)
         {
             _keeper.Value.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        if (_slasher.IsValueCreated && _slasher.Value is { } slasher)
+        {
+            slasher.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
         lock (_gridGate)
         {

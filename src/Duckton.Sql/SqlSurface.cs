@@ -86,6 +86,7 @@ public sealed class NodeHost : IDisposable
                 ConfigDirectory = configDirectory, Config = Config, TrustStore = () => _trust.Value, GridProgress = GridProgress, Time = Time, Logger = Logger,
                 StakeSource = _ => ChainStakeSource(), EpochAnchor = ChainEpochAnchor,
                 SettlePaidJob = (job, ct) => new Duckton.Node.Economics.EscrowSettlement(Economics.Runtime(), Logger).PayAsync(job, ct),
+                EconomicsRuntime = () => Economics.Runtime(),
             }),
             LazyThreadSafetyMode.ExecutionAndPublication);
     }

@@ -41,7 +41,7 @@ internal sealed record GridEconomics(string Rpc, string GlobalParams, int StakeT
     }
 
     /// <summary>What one host ended up with.</summary>
-    public sealed record Prepared(string Wallet, string Vault, decimal StakedTon);
+    public sealed record Prepared(string Wallet, string WalletRaw, string Vault, decimal StakedTon);
 
     /// <summary>Configures, funds and stakes the host whose configuration directory is <paramref name="dir"/> (idempotent: a host already staked is not funded again).</summary>
     public Prepared Prepare(string dir, ILogger log)
@@ -62,7 +62,7 @@ internal sealed record GridEconomics(string Rpc, string GlobalParams, int StakeT
         var vault = runtime.VaultAsync().GetAwaiter().GetResult();
         if (vault.State.Staked >= want)
         {
-            return new Prepared(runtime.Show(wallet), runtime.Show(vault.Vault, true), (decimal)EconomicsRuntime.Nano(vault.State.Staked) / 1_000_000_000m);
+            return new Prepared(runtime.Show(wallet), wallet.ToRaw(), runtime.Show(vault.Vault, true), (decimal)EconomicsRuntime.Nano(vault.State.Staked) / 1_000_000_000m);
         }
         var missing = want - vault.State.Staked;
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
@@ -78,6 +78,6 @@ internal sealed record GridEconomics(string Rpc, string GlobalParams, int StakeT
             }
         }
         var op = runtime.StakeAsync(missing).GetAwaiter().GetResult();
-        return new Prepared(runtime.Show(wallet), runtime.Show(op.Vault, true), (decimal)EconomicsRuntime.Nano(op.State.Staked) / 1_000_000_000m);
+        return new Prepared(runtime.Show(wallet), wallet.ToRaw(), runtime.Show(op.Vault, true), (decimal)EconomicsRuntime.Nano(op.State.Staked) / 1_000_000_000m);
     }
 }

@@ -384,7 +384,7 @@ internal static class HostCommands
                     try
                     {
                         var staked = paid.Prepare(dir, log);
-                        Console.Out.WriteLine($"host {i}: economics on ({paid.Rpc}); wallet {staked.Wallet}; staked {staked.StakedTon} TON in {staked.Vault}; price {paid.PriceTon} TON per job");
+                        Console.Out.WriteLine($"host {i}: economics on ({paid.Rpc}); wallet {staked.Wallet} ({staked.WalletRaw}); staked {staked.StakedTon} TON in {staked.Vault}; price {paid.PriceTon} TON per job");
                         Console.Out.Flush();
                     }
                     catch (Exception e) when (e is Duckton.Node.Economics.EconomicsException or ConfigException or HttpRequestException or IOException or TaskCanceledException)

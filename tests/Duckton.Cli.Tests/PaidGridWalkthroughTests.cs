@@ -149,6 +149,32 @@ public sealed partial class PaidGridWalkthroughTests : IDisposable
     }
 
     [Fact]
+    public void Grid_up_economics_options_that_do_not_fit_are_usage_errors_before_anything_starts()
+    {
+        const string Gp = "0:1111111111111111111111111111111111111111111111111111111111111111";
+        foreach (var (args, message) in new (string[] Args, string Message)[]
+        {
+            (["--economics", "http://127.0.0.1:9/api/v2"], "--economics needs --global-params ADDR"),
+            (["--economics", "not a url", "--global-params", Gp], "is not an http(s) URL"),
+            (["--economics", "http://127.0.0.1:9/api/v2", "--global-params", "nope"], "--global-params 'nope' is not a TON address"),
+            (["--global-params", Gp], "--global-params goes with --economics RPC"),
+            (["--economics", "http://127.0.0.1:9/api/v2", "--global-params", Gp, "--stake", "0"], "--stake must be at least 1"),
+        })
+        {
+            var r = CliRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", "1", "--config-root", Path.Combine(_dir, "unused"), .. args],
+                timeout: TimeSpan.FromMinutes(2));
+            Assert.True(r.ExitCode == 2, r.Stdout + r.Stderr);
+            Assert.Contains(message, r.Stderr, StringComparison.Ordinal);
+            Assert.Empty(r.Stdout.Trim());
+        }
+        // A chain that is not there: the first host's setup fails with the reason, and nothing is left running.
+        var down = CliRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "grid", "up", "--hosts", "1", "--config-root", Path.Combine(_dir, "down"),
+            "--economics", "http://127.0.0.1:9/api/v2", "--global-params", Gp], timeout: TimeSpan.FromMinutes(2));
+        Assert.Equal(1, down.ExitCode);
+        Assert.Contains("host 0: economics setup failed: the TON API at http://127.0.0.1:9 failed", down.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Paid_queries_on_a_staked_grid_pay_every_leg_to_the_nanoton_the_cheater_is_slashed_and_a_job_proof_verifies()
     {
         var started = Stopwatch.StartNew();

@@ -190,7 +190,9 @@ public sealed partial class PaidGridWalkthroughTests : IDisposable
         // The requester: node-key wallet, funded by the faucet; it deploys GlobalParams (so it is the admin, the vaults'
         // slasher) and RecordAnchor (so it is the keeper), with one-second epochs.
         var requester = WalletOf(Requester, $"SELECT * FROM p2p_set('economics.fee_recipient', '{treasury}')", "SELECT rail FROM p2p_economics(rail => 'ton')",
-            "SELECT * FROM p2p_set('economics.records.keeper', 'true')", "SELECT * FROM p2p_set('economics.records.epoch_secs', '1')");
+            "SELECT * FROM p2p_set('economics.records.keeper', 'true')", "SELECT * FROM p2p_set('economics.records.epoch_secs', '1')",
+            // Patient with offers and commits: five hosts, their sandboxes and the chain share a loaded 2-core machine.
+            "SELECT * FROM p2p_set('scheduler.offer_timeout_ms', '10000')", "SELECT * FROM p2p_set('scheduler.dispatch_timeout_ms', '120000')");
         await chain.FundAsync(requester, 30_000_000_000);
         var contracts = Sql(Requester, "SELECT contract, address FROM p2p_contracts(deploy => true)");
         var globalParams = (string)contracts.Single(r => (string)r["contract"]! == "GlobalParams")["address"]!;

@@ -268,7 +268,7 @@ public sealed partial class PaidGridWalkthroughTests : IDisposable
         }
         // Each amount is floor(held · bps / 10000) of what the vault held when it was taken (1 TON staked at first).
         var amounts = records.Where(r => (string)r["State"]! == "slashed").Select(r => (long)r["AmountNanoton"]!).ToList();
-        var orders = new List<List<JsonObject>> { records, [.. Enumerable.Reverse(records)] };
+        var orders = new List<List<JsonObject>> { records, Enumerable.Reverse(records).ToList() };
         Assert.Contains(orders, order =>
         {
             var held = 1_000_000_000L;

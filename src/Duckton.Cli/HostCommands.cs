@@ -264,8 +264,16 @@ internal static class HostCommands
         var quiet = HostLog.QuietOption();
         var dashboard = new Option<int?>("--dashboard") { Description = "Also run a requester joined to the grid and serve its Trust & Attestation dashboard on 127.0.0.1:PORT (0 = any free port)" };
         var workload = new Option<bool>("--workload") { Description = "With --dashboard: the requester runs a steady mixed query workload (a demo that fills the page)" };
+        var economics = new Option<string?>("--economics")
+        {
+            Description = "Paid grid on the LOCAL chain (duckton chain up) at this RPC, e.g. http://127.0.0.1:8081/api/v2: every host turns economics on, "
+                + "funds its node-key wallet from the emulator's faucet, stakes in its vault and prices its jobs (needs --global-params)",
+        };
+        var globalParams = new Option<string?>("--global-params") { Description = "With --economics: the GlobalParams address the requester deployed (p2p_contracts(deploy => true)); its admin is the vaults' slasher" };
+        var stake = new Option<int>("--stake") { Description = "With --economics: whole TON each host stakes", DefaultValueFactory = _ => 1 };
+        var price = new Option<int>("--price") { Description = "With --economics: each host's fixed price per job, whole TON", DefaultValueFactory = _ => 1 };
         var up = new Command("up", "Start a local loopback grid of host processes until SIGINT/SIGTERM; the hosts log each job on stderr");
-        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort, verbose, quiet, dashboard, workload })
+        foreach (var o in new Option[] { hosts, cheaters, flaky, configRoot, basePort, verbose, quiet, dashboard, workload, economics, globalParams, stake, price })
         {
             up.Options.Add(o);
         }
@@ -273,8 +281,10 @@ internal static class HostCommands
             ? Usage("--verbose and --quiet exclude each other; give one")
             : parse.GetValue(dashboard) is < 0 or > 65535 ? Usage("--dashboard takes a port, 0..65535 (0 = any free port)")
             : parse.GetValue(workload) && parse.GetValue(dashboard) is null ? Usage("--workload runs on the dashboard's requester; add --dashboard PORT")
+            : GridEconomics.Problem(parse.GetValue(economics), parse.GetValue(globalParams), parse.GetValue(stake), parse.GetValue(price)) is { } problem ? Usage(problem)
             : RunGrid(parse.GetValue(hosts), parse.GetValue(cheaters), parse.GetValue(flaky), parse.GetValue(configRoot), parse.GetValue(basePort), level,
-                parse.GetValue(dashboard), parse.GetValue(workload)));
+                parse.GetValue(dashboard), parse.GetValue(workload),
+                parse.GetValue(economics) is { } rpc ? new GridEconomics(rpc.Trim(), parse.GetValue(globalParams)!.Trim(), parse.GetValue(stake), parse.GetValue(price)) : null));
         var grid = new Command("grid", "Local demo grids");
         grid.Subcommands.Add(up);
         grid.Subcommands.Add(ChaosRunner.Command());
@@ -321,7 +331,8 @@ internal static class HostCommands
         return (p, parts[1]["node_id=".Length..], parts[2]["listen=".Length..]);
     }
 
-    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort, LogLevel logLevel, int? dashboardPort = null, bool workload = false)
+    private static int RunGrid(int hosts, int cheaters, int flaky, string? configRoot, int basePort, LogLevel logLevel, int? dashboardPort = null, bool workload = false,
+        GridEconomics? paid = null)
     {
         if (hosts < 1 || cheaters < 0 || flaky < 0 || cheaters + flaky > hosts)
         {
@@ -368,6 +379,20 @@ internal static class HostCommands
                 var fault = i >= hosts - cheaters ? SimulatedFault.Cheat : i >= hosts - cheaters - flaky ? SimulatedFault.Flaky : SimulatedFault.None;
                 var dir = Path.Combine(root, $"host-{i}");
                 Directory.CreateDirectory(dir);
+                if (paid is not null)
+                {
+                    try
+                    {
+                        var staked = paid.Prepare(dir, log);
+                        Console.Out.WriteLine($"host {i}: economics on ({paid.Rpc}); wallet {staked.Wallet} ({staked.WalletRaw}); staked {staked.StakedTon} TON in {staked.Vault}; price {paid.PriceTon} TON per job");
+                        Console.Out.Flush();
+                    }
+                    catch (Exception e) when (e is Duckton.Node.Economics.EconomicsException or ConfigException or HttpRequestException or IOException or TaskCanceledException)
+                    {
+                        Console.Error.WriteLine($"Error: host {i}: economics setup failed: {e.Message}");
+                        return 1;
+                    }
+                }
                 var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
                 foreach (var a in new[] { "host", "--config-dir", dir, "--listen", $"127.0.0.1:{(basePort == 0 ? 0 : basePort + i)}", "--exit-with-stdin", "--simulate", fault switch { SimulatedFault.Cheat => "cheat", SimulatedFault.Flaky => "flaky", _ => "none" } })
                 {

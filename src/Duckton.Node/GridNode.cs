@@ -60,8 +60,9 @@ public sealed record GridNodeOptions
     public Func<Economics.PaidJob, CancellationToken, Task<Economics.PaymentReport>>? SettlePaidJob { get; init; }
 
     /// <summary>
-    /// The economics runtime's owner, shared with whoever else needs it (the SQL surface). Null: the node keeps its own,
-    /// which builds nothing (no chain client, no connection) while economics is off.
+    /// The economics runtime's owner, shared with whoever else needs it (the SQL surface); the escrow steps and the
+    /// evidence slasher use it. Null: the node keeps its own, which builds nothing (no chain client, no connection)
+    /// while economics is off.
     /// </summary>
     public Economics.EconomicsHost? Economics { get; init; }
 }
@@ -89,6 +90,7 @@ public sealed class GridNode : IDisposable
     private readonly Economics.EconomicsHost _economics;
     private readonly bool _ownEconomics;
     private readonly Task _resume = Task.CompletedTask;
+    private readonly Lazy<Economics.EvidenceSlasher> _slasher;
 
     public GridNode(GridNodeOptions? options = null)
     {
@@ -114,6 +116,8 @@ public sealed class GridNode : IDisposable
         _ = EngineFor(Config.Effective().Config);
         _ownEconomics = _options.Economics is null;
         _economics = _options.Economics ?? new Economics.EconomicsHost(Config, _options.Time, _options.Logger);
+        _slasher = new Lazy<Economics.EvidenceSlasher>(() => new Economics.EvidenceSlasher(() => TrustStore, Trust, () => Config.Effective().Config,
+            _economics.Runtime, Config.ConfigDirectory, EngineVersion, _options.Time, _options.Logger), LazyThreadSafetyMode.ExecutionAndPublication);
         _resume = StartEscrowResume(Config.Effective().Config);
     }
 
@@ -195,6 +199,9 @@ public sealed class GridNode : IDisposable
     /// <summary>Seals this node's job records into epochs (and anchors their roots on the keeper node with economics on).</summary>
     public Records.RecordKeeper RecordKeeper => _keeper.Value;
 
+    /// <summary>Slashes hosts by the evidence this node holds (with economics on, on the vaults' slasher; idle otherwise).</summary>
+    public Economics.EvidenceSlasher Slasher => _slasher.Value;
+
     /// <summary>The node's one persistent trust store (injected by the host, or opened here on first use).</summary>
     public TrustStore TrustStore => _options.TrustStore is { } shared ? shared() : _ownStore!.Value;
 
@@ -228,6 +235,7 @@ public sealed class GridNode : IDisposable
                     grid.Membership.Observed = RememberPeer;
                     _grid = grid;
                     RecordKeeper.Start(); // a node on the grid seals its job records at each epoch's end
+                    Slasher.Start(); // and slashes by its evidence (economics on, this node the slasher; idle otherwise)
                 }
                 return _grid;
             }
@@ -563,6 +571,7 @@ public sealed class GridNode : IDisposable
         {
             TrustStore.AddJobRecord(jobId, Duckton.Core.Protocol.JobIds.QueryHash(EngineVersion, sql), agreedHash,
                 Duckton.Core.Records.JobRecord.HashCertificate(certificate), NodeId, winner, _options.Time.GetUtcNow());
+            Slasher.OfferCertificate(jobId, certificate); // kept only for a job with evidence of a contradicting commit
         }
         catch (Exception e) when (e is ObjectDisposedException or IOException or Duckton.DuckDB.DuckDBException or TimeoutException)
         {
@@ -602,6 +611,10 @@ public sealed class GridNode : IDisposable
         if (_keeper.IsValueCreated)
         {
             _keeper.Value.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+        if (_slasher.IsValueCreated && _slasher.Value is { } slasher)
+        {
+            slasher.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
         lock (_gridGate)
         {

@@ -124,12 +124,20 @@ internal sealed class ReceiptsFunction(NodeHost host) : TableFunctionDefinition
             .Column("observed_result_rows", TypedResult.UBigInt)
             .Column("signature_valid", DuckType.Boolean)
             .Column("observed_input_bytes", TypedResult.UBigInt)
-            .Column("observed_result_bytes", TypedResult.UBigInt);
+            .Column("observed_result_bytes", TypedResult.UBigInt)
+            .Column("slash_state", DuckType.Varchar)
+            .Column("slash_nanoton", DuckType.BigInt)
+            .Column("slash_tx", DuckType.Varchar);
+        // A receipt whose job holds evidence against its worker links the slash this node made for it (docs/TON.md, "Slashing by evidence").
+        var slashes = Duckton.Node.Economics.EvidenceSlasher.ReadAll(Path.Combine(host.Config.ConfigDirectory, "slashes"))
+            .GroupBy(s => (s.NodeId, s.JobId)).ToDictionary(g => g.Key, g => g.First());
         foreach (var r in host.Trust.Receipts(a.GetString("worker"), (int)maxRows))
         {
+            var slash = slashes.GetValueOrDefault((r.WorkerId, r.JobId));
             table.Row(r.JobId, r.WorkerId, r.RequesterId, r.Verdict.ToString(), r.QueryHash, r.ResultHash, r.LatencyMs,
                 DateTimeOffset.FromUnixTimeSeconds((long)Math.Min(r.Timestamp, (ulong)DateTimeOffset.MaxValue.ToUnixTimeSeconds())),
-                r.ObservedResultRows, r.Problem() is null, r.ObservedInputBytes, r.ObservedResultBytes);
+                r.ObservedResultRows, r.Problem() is null, r.ObservedInputBytes, r.ObservedResultBytes,
+                slash?.State, slash is { State: "slashed" } ? slash.AmountNanoton : null, slash?.VaultTx);
         }
         return table.Build();
     }

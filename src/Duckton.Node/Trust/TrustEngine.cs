@@ -862,7 +862,8 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     /// <summary>One canary probe: (passed, the host declined it as busy so nothing was judged).</summary>
     private async Task<(bool Passed, bool Busy)> RunCanaryOnceAsync(Coordinator coordinator, PeerEntry peer, NodeConfig c, CancellationToken cancellationToken)
     {
-        var sql = CanarySql();
+        var jobId = Duckton.Core.Protocol.JobIds.NewJobId();
+        var sql = CanarySqlFor(jobId);
         string expected;
         try
         {
@@ -872,7 +873,6 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
         {
             return (false, false);
         }
-        var jobId = Duckton.Core.Protocol.JobIds.NewJobId();
         var probe = await coordinator.ProbeAsync(peer, sql, jobId, c, CanaryTimeout, cancellationToken).ConfigureAwait(false);
         if (probe.Busy)
         {
@@ -904,13 +904,26 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
     public static string CanarySql()
     {
         var r = Random.Shared;
-        var n = r.Next(500, 5000);
-        var a = r.Next(2, 1000);
-        var m = r.Next(7, 997);
-        var b = r.Next(3, 50);
-        return string.Create(CultureInfo.InvariantCulture,
-            $"SELECT i % {b} AS k, count(*) AS n, sum((i * {a}) % {m}) AS s FROM range({n}) t(i) GROUP BY ALL ORDER BY k");
+        return CanarySql(r.Next(500, 5000), r.Next(2, 1000), r.Next(7, 997), r.Next(3, 50));
     }
+
+    private static string CanarySql(int n, int a, int m, int b) => string.Create(CultureInfo.InvariantCulture,
+        $"SELECT i % {b} AS k, count(*) AS n, sum((i * {a}) % {m}) AS s FROM range({n}) t(i) GROUP BY ALL ORDER BY k");
+
+    /// <summary>
+    /// The canary this node sends as job <paramref name="jobId"/>: its constants come from this node's own (deterministic)
+    /// Ed25519 signature over the job id, so no host can predict them, yet this node can rebuild the query later to
+    /// re-check a wrong answer before it slashes (the evidence keeps only the host's signed commit).
+    /// </summary>
+    public string CanarySqlFor(string jobId)
+    {
+        var sig = _identity.Sign(System.Text.Encoding.UTF8.GetBytes("duckton-canary-v1:" + jobId));
+        int Pick(int offset, int min, int max) => min + (int)(BitConverter.ToUInt32(sig, offset) % (uint)(max - min));
+        return CanarySql(Pick(0, 500, 5000), Pick(4, 2, 1000), Pick(8, 7, 997), Pick(12, 3, 50));
+    }
+
+    /// <summary>The known answer (canonical result hash) of <paramref name="sql"/>, computed in this node's own engine.</summary>
+    public string KnownAnswer(string sql) => _knownAnswers.ExpectedHash(sql);
 
     // ---------------------------------------------------------------- receipts
 
@@ -1029,7 +1042,22 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
             _logger.AssessmentFailed(entry.NodeId, e);
         }
         _cache.TryRemove(entry.NodeId, out _);
+        try
+        {
+            EvidenceRecorded?.Invoke(entry);
+        }
+        catch (Exception e)
+        {
+            // A subscriber (the slasher) must never break the query path that found the evidence.
+            _logger.AssessmentFailed(entry.NodeId, e);
+        }
     }
+
+    /// <summary>Raised after a piece of evidence was recorded by this process (the slasher acts on it without waiting for its next round).</summary>
+    public event Action<EvidenceEntry>? EvidenceRecorded;
+
+    /// <summary>This node's identity id (the requester named in the commits its evidence holds).</summary>
+    public string NodeId => _identity.NodeId;
 
     /// <summary>Why <paramref name="nodeId"/> is excluded by objective evidence, or null when there is none.</summary>
     public string? Evidence(string nodeId) => _evidence.TryGetValue(nodeId, out var why) ? why : null;

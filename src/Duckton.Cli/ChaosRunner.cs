@@ -31,13 +31,13 @@ internal static class ChaosRunner
     public const int MinHosts = 3 + 2;
 
     /// <summary>Roles in the order hosts receive them: three honest hosts first (an honest quorum always exists), then the attackers, then more honest hosts.</summary>
-    private static readonly string[] Plan = ["none", "none", "none", "collude", "collude", "cheat", "split-view", "stall-commit", "die-stream", "equivocate"];
+    private static readonly string[] s_plan = ["none", "none", "none", "collude", "collude", "cheat", "split-view", "stall-commit", "die-stream", "equivocate"];
 
     /// <summary>A fresh requester (empty trust store) every this many trials: proven cheaters are excluded by evidence, so new requesters keep them in play.</summary>
     public const int TrialsPerRequester = 40;
 
     /// <summary>Each host donates 2 GB, 2 threads and 4 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
-    private static readonly string[] Budget = ["--memory", "2GB", "--threads", "2", "--max-jobs", "4"];
+    private static readonly string[] s_budget = ["--memory", "2GB", "--threads", "2", "--max-jobs", "4"];
 
     public static Command Command()
     {
@@ -96,9 +96,9 @@ internal static class ChaosRunner
             // The first host is the seed; the others start in parallel (a host process takes seconds to start on a busy machine).
             Member Start(int i)
             {
-                var role = i < Plan.Length ? Plan[i] : "none";
+                var role = i < s_plan.Length ? s_plan[i] : "none";
                 var dir = Path.Combine(root, $"host-{i}");
-                var (p, id, addr) = HostCommands.StartChild(dir, role, i > 0 ? fleet[0].Address : null, 0, Budget);
+                var (p, id, addr) = HostCommands.StartChild(dir, role, i > 0 ? fleet[0].Address : null, 0, s_budget);
                 return new Member(role, dir, id, addr) { Process = p };
             }
             fleet.Add(Start(0));
@@ -248,7 +248,7 @@ internal static class ChaosRunner
             var port = m.Address[(m.Address.LastIndexOf(':') + 1)..];
             try
             {
-                var (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, int.Parse(port, CultureInfo.InvariantCulture), Budget);
+                var (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, int.Parse(port, CultureInfo.InvariantCulture), s_budget);
                 m.Process = p;
                 m.Address = addr;
             }
@@ -256,7 +256,7 @@ internal static class ChaosRunner
             {
                 // The port may still be held for a moment: try again before the next trial.
                 m.Process = null;
-                var (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, 0, Budget);
+                var (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, 0, s_budget);
                 m.Process = p;
                 m.Address = addr;
             }
@@ -363,12 +363,12 @@ internal static class ChaosRunner
     // ------------------------------------------------------------------ SIMULATED attackers
 
     /// <summary>How long one attack lasts.</summary>
-    private static readonly TimeSpan AttackLength = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan s_attackLength = TimeSpan.FromSeconds(3);
 
     private static async Task AttackAsync(string kind, Member target, CancellationToken stop)
     {
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        bound.CancelAfter(AttackLength);
+        bound.CancelAfter(s_attackLength);
         try
         {
             switch (kind)

@@ -266,6 +266,9 @@ public sealed class StakeBook
 /// from the vault configuration GlobalParams holds (read from the chain once, then kept; a failed read is retried on the
 /// next use). A host's vault is found only if it was deployed by the wallet of its node key (<c>p2p_wallet(node_key => true)</c>).
 /// </summary>
+// A SemaphoreSlim holds no OS handle unless AvailableWaitHandle is read (never here), and a source the runtime replaced
+// may still be awaited by a reader, so the gate is left to the GC rather than disposed.
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "see above")]
 public sealed class RuntimeStakeSource(EconomicsRuntime runtime) : IStakeSource
 {
     private readonly SemaphoreSlim _gate = new(1, 1);

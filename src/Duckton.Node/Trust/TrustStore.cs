@@ -118,7 +118,7 @@ public sealed partial class TrustStore : IDisposable
 
     private TrustStore(string file, TimeProvider time)
     {
-        _instance = DuckDBDatabase.Open(null, StoreSettings);
+        _instance = DuckDBDatabase.Open(null, s_storeSettings);
         _connection = _instance.Connect();
         _file = file;
         _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
@@ -169,7 +169,7 @@ public sealed partial class TrustStore : IDisposable
         }
     }
 
-    private static readonly KeyValuePair<string, string>[] StoreSettings = [new("threads", "1")];
+    private static readonly KeyValuePair<string, string>[] s_storeSettings = [new("threads", "1")];
 
     /// <summary>
     /// Runs <paramref name="body"/> in a session: under the OS lock, with the file open, after merging other

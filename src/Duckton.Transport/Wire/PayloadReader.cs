@@ -10,7 +10,7 @@ namespace Duckton.Transport;
 /// <remarks>Every malformed input raises <see cref="PayloadFormatException"/> naming the field.</remarks>
 public ref struct PayloadReader
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly ReadOnlySpan<byte> _data;
     private int _position;
@@ -62,7 +62,7 @@ public ref struct PayloadReader
         var bytes = ReadBytes(maxBytes, field);
         try
         {
-            return StrictUtf8.GetString(bytes);
+            return s_strictUtf8.GetString(bytes);
         }
         catch (DecoderFallbackException)
         {

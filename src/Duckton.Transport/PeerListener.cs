@@ -16,7 +16,7 @@ namespace Duckton.Transport;
 /// for one identity or <see cref="TransportOptions.MaxConnectionsPerAddress"/> for one address, new peers are answered with
 /// <see cref="RejectReason.Busy"/>. Handshake failures and handler exceptions are logged and never escape.
 /// </remarks>
-public sealed class PeerListener : IAsyncDisposable
+internal sealed class PeerListener : IAsyncDisposable
 {
     private static readonly TimeSpan s_shutdownGrace = TimeSpan.FromSeconds(5);
 

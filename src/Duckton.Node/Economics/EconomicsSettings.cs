@@ -128,7 +128,7 @@ public sealed record EconomicsSettings
 }
 
 /// <summary>A user-facing economics error: its message says what is wrong and what to do.</summary>
-public class EconomicsException : Exception
+internal class EconomicsException : Exception
 {
     public EconomicsException(string message) : base(message)
     {

@@ -18,7 +18,7 @@ public sealed record EscrowLeg(string Role, string To, long Nanoton);
 /// refunded, so a restart in between resumes it instead of losing it. Everything that determines the escrow's address is
 /// here, so the address can be rebuilt and checked.
 /// </summary>
-public sealed record PendingEscrow
+internal sealed record PendingEscrow
 {
     public required string JobId { get; init; }
     public required string Network { get; init; }
@@ -56,7 +56,7 @@ public sealed record PendingEscrow
 /// keeps every escrow on disk (<c>&lt;config dir&gt;/escrows/</c>) until it is closed. The node's wallet is both requester
 /// and arbiter. Not yet driven by <c>p2p_query(payment => 'paid')</c>: the coordinator does not call it.
 /// </summary>
-public sealed class EscrowSettlement
+internal sealed class EscrowSettlement
 {
     /// <summary>Extra value sent with the funded deploy: the escrow keeps 0.05 TON after closing (its storage reserve).</summary>
     public static readonly Coins DeployBuffer = Coins.FromTon(0.05m);

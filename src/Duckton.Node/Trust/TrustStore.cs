@@ -21,7 +21,7 @@ public enum BlockKind
 public sealed record EvidenceEntry(string NodeId, string Kind, string JobId, string Detail, byte[] Proof, DateTimeOffset At);
 
 /// <summary>The kinds of evidence the trust engine records.</summary>
-public static class EvidenceKinds
+internal static class EvidenceKinds
 {
     /// <summary>A signed commit to a canary whose answer this node computed itself.</summary>
     public const string WrongCanary = "wrong_canary";

@@ -8,7 +8,7 @@ namespace Duckton.Transport;
 /// prefixed with their u32 LE length. Every variable-length read takes a cap; nothing is allocated from an unchecked length.
 /// </summary>
 /// <remarks>Every malformed input raises <see cref="PayloadFormatException"/> naming the field.</remarks>
-public ref struct PayloadReader
+internal ref struct PayloadReader
 {
     private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 

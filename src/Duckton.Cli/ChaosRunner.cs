@@ -34,13 +34,13 @@ internal static class ChaosRunner
     public const int MinHosts = 3 + 2;
 
     /// <summary>Roles in the order hosts receive them: three honest hosts first (an honest quorum always exists), then the attackers, then more honest hosts.</summary>
-    private static readonly string[] Plan = ["none", "none", "none", "collude", "collude", "cheat", "split-view", "stall-commit", "die-stream", "equivocate"];
+    private static readonly string[] s_plan = ["none", "none", "none", "collude", "collude", "cheat", "split-view", "stall-commit", "die-stream", "equivocate"];
 
     /// <summary>A fresh requester (empty trust store) every this many trials: proven cheaters are excluded by evidence, so new requesters keep them in play.</summary>
     public const int TrialsPerRequester = 40;
 
     /// <summary>Each host donates 2 GB, 2 threads and 4 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
-    private static readonly string[] Budget = ["--memory", "2GB", "--threads", "2", "--max-jobs", "4"];
+    private static readonly string[] s_budget = ["--memory", "2GB", "--threads", "2", "--max-jobs", "4"];
 
     /// <summary>Most concurrent requesters (<c>--parallel</c>): each is a node of its own inside this process.</summary>
     public const int MaxParallel = 16;
@@ -139,9 +139,9 @@ internal static class ChaosRunner
             // The first host is the seed; the others start in parallel (a host process takes seconds to start on a busy machine).
             Member Start(int i)
             {
-                var role = i < Plan.Length ? Plan[i] : "none";
+                var role = i < s_plan.Length ? s_plan[i] : "none";
                 var dir = Path.Combine(root, $"host-{i}");
-                var (p, id, addr) = HostCommands.StartChild(dir, role, i > 0 ? fleet[0].Address : null, 0, Budget);
+                var (p, id, addr) = HostCommands.StartChild(dir, role, i > 0 ? fleet[0].Address : null, 0, s_budget);
                 return new Member(role, dir, id, addr) { Process = p };
             }
             fleet.Add(Start(0));
@@ -446,12 +446,12 @@ internal static class ChaosRunner
                     Process p;
                     try
                     {
-                        (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, port, Budget);
+                        (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, port, s_budget);
                     }
                     catch (InvalidOperationException)
                     {
                         // The port may still be held for a moment: take another one (gossip spreads the new address).
-                        (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, 0, Budget);
+                        (p, _, addr) = HostCommands.StartChild(m.Directory, m.Role, fleet[0].Address, 0, s_budget);
                     }
                     m.Address = addr;
                     m.Process = p;
@@ -596,12 +596,12 @@ internal static class ChaosRunner
     // ------------------------------------------------------------------ SIMULATED attackers
 
     /// <summary>How long one attack lasts.</summary>
-    private static readonly TimeSpan AttackLength = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan s_attackLength = TimeSpan.FromSeconds(3);
 
     private static async Task AttackAsync(string kind, Member target, CancellationToken stop)
     {
         using var bound = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        bound.CancelAfter(AttackLength);
+        bound.CancelAfter(s_attackLength);
         try
         {
             switch (kind)

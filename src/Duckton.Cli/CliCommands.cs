@@ -164,7 +164,8 @@ internal static class CliCommands
                 var progress = !Console.IsErrorRedirected;
                 if (statements.Length == 0)
                 {
-                    return new Shell(session, fmt, interactive: !Console.IsInputRedirected, showProgress: progress).Run();
+                    using var shell = new Shell(session, fmt, interactive: !Console.IsInputRedirected, showProgress: progress);
+                    return shell.Run();
                 }
                 IStatementWatcher? watcher = null;
                 if (progress)

@@ -20,7 +20,7 @@ namespace Duckton.Cli;
 internal static class GridBenchmark
 {
     /// <summary>Each host donates 8 GB, 4 threads, 8 concurrent jobs (the default budget allows only 2 one-thread jobs).</summary>
-    private static readonly string[] Budget = ["--memory", "8GB", "--threads", "4", "--max-jobs", "8"];
+    private static readonly string[] s_budget = ["--memory", "8GB", "--threads", "4", "--max-jobs", "8"];
 
     /// <summary>
     /// The requester's spill cost: fetch phase and a full read-back of the rows, with the result held in memory (default
@@ -71,9 +71,9 @@ internal static class GridBenchmark
         {
             for (var i = 0; i < 3; i++)
             {
-                hosts.Add(HostCommands.StartChild(Path.Combine(root, $"h{i}"), "none", hosts.Count > 0 ? hosts[0].Addr : null, 0, Budget));
+                hosts.Add(HostCommands.StartChild(Path.Combine(root, $"h{i}"), "none", hosts.Count > 0 ? hosts[0].Addr : null, 0, s_budget));
             }
-            hosts.Add(HostCommands.StartChild(Path.Combine(root, "staller"), "stall-commit", hosts[0].Addr, 0, Budget));
+            hosts.Add(HostCommands.StartChild(Path.Combine(root, "staller"), "stall-commit", hosts[0].Addr, 0, s_budget));
             var store = new ConfigStore(Path.Combine(root, "requester"));
             store.Set("scheduler.offer_timeout_ms", "10000");
             using var node = new GridNode(new GridNodeOptions { ConfigDirectory = store.ConfigDirectory, Config = store });

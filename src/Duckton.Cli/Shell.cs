@@ -10,7 +10,7 @@ namespace Duckton.Cli;
 /// (<c>.mode</c>, <c>.timer</c>, <c>.tables</c>, <c>.schema</c>, <c>.read</c>, <c>.output</c>/<c>.once</c>,
 /// <c>.headers</c>, <c>.nullvalue</c>, <c>.maxrows</c>, <c>.help</c>, <c>.quit</c>) control it.
 /// </summary>
-internal sealed class Shell : IStatementWatcher
+internal sealed class Shell : IStatementWatcher, IDisposable
 {
     private readonly SqlSession _session;
     private readonly bool _interactive;
@@ -152,6 +152,9 @@ internal sealed class Shell : IStatementWatcher
             CloseOutput();
         }
     }
+
+    /// <summary>Closes an <c>.output</c> file still open when the shell ends.</summary>
+    public void Dispose() => CloseOutput();
 
     private void CloseOutput()
     {

@@ -3,7 +3,6 @@ using Duckton.Cli.Output;
 using Duckton.Core.Data;
 using Duckton.DuckDB;
 using Duckton.DuckDB.Native;
-using Duckton.Node;
 using Duckton.Node.Grid;
 using Duckton.Sql;
 

@@ -12,7 +12,7 @@ namespace Duckton.Engine;
 /// With <see cref="EngineOptions.AllowedDirectories"/> the local file system stays enabled but DuckDB's
 /// <c>allowed_directories</c> confines it to those directories, and only statements that cannot write files run.
 /// </summary>
-public sealed class LockedDownEngine : IDisposable
+internal sealed class LockedDownEngine : IDisposable
 {
     private readonly ConcurrentQueue<Instance> _warm = new();
     private readonly EngineOptions _options;

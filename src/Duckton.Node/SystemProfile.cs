@@ -9,7 +9,7 @@ namespace Duckton.Node;
 /// only — never hostnames, addresses, MACs, machine ids, user names or paths. Self-reported: a hint for operators,
 /// never a trust input.
 /// </summary>
-public static class SystemProfile
+internal static class SystemProfile
 {
     /// <summary>Collects <c>(group, key, value)</c> rows; anything unreadable is <c>unknown</c>.</summary>
     public static IReadOnlyList<(string Group, string Key, string Value)> Collect(string dataDirectory, string engineVersion, string extensionVersion, long donatedMemoryBytes, int donatedThreads)

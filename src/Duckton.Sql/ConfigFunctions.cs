@@ -137,7 +137,7 @@ internal sealed class PlannerFunction(NodeHost host) : TableFunctionDefinition
 /// <summary><c>p2p_selection(replicas, quorum, ...)</c>: the redundancy policy.</summary>
 internal sealed class SelectionFunction(NodeHost host) : TableFunctionDefinition
 {
-    private static readonly (string Param, string Key)[] Map =
+    private static readonly (string Param, string Key)[] s_map =
     [
         ("replicas", "scheduler.replicas"),
         ("quorum", "scheduler.quorum"),
@@ -148,12 +148,12 @@ internal sealed class SelectionFunction(NodeHost host) : TableFunctionDefinition
     ];
 
     public override string Name => "p2p_selection";
-    public override IReadOnlyList<TableFunctionParameter> Named => Map.Select(m => new TableFunctionParameter(m.Param, ParameterKind.BigInt)).ToList();
+    public override IReadOnlyList<TableFunctionParameter> Named => s_map.Select(m => new TableFunctionParameter(m.Param, ParameterKind.BigInt)).ToList();
 
     public override ResultSet Bind(TableFunctionArguments a)
     {
-        var changes = Map.Where(m => a.GetInt64(m.Param) is not null).Select(m => new KeyValuePair<string, string>(m.Key, AdminRows.Text(a.GetInt64(m.Param)!.Value))).ToList();
-        return AdminRows.Apply(host.Config, Name, changes, Map.Select(m => m.Key));
+        var changes = s_map.Where(m => a.GetInt64(m.Param) is not null).Select(m => new KeyValuePair<string, string>(m.Key, AdminRows.Text(a.GetInt64(m.Param)!.Value))).ToList();
+        return AdminRows.Apply(host.Config, Name, changes, s_map.Select(m => m.Key));
     }
 }
 
@@ -235,7 +235,7 @@ internal sealed class PricingFunction(NodeHost host) : TableFunctionDefinition
 /// </summary>
 internal sealed class BiddingFunction(NodeHost host) : TableFunctionDefinition
 {
-    private static readonly (string Param, string Key)[] Weights =
+    private static readonly (string Param, string Key)[] s_weights =
     [
         ("w_quality", "economics.ranking.w_quality"),
         ("w_stake", "economics.ranking.w_stake"),
@@ -246,7 +246,7 @@ internal sealed class BiddingFunction(NodeHost host) : TableFunctionDefinition
     public override string Name => "p2p_bidding";
 
     public override IReadOnlyList<TableFunctionParameter> Named =>
-        [new("max_bid", ParameterKind.BigInt), .. Weights.Select(w => new TableFunctionParameter(w.Param, ParameterKind.Double))];
+        [new("max_bid", ParameterKind.BigInt), .. s_weights.Select(w => new TableFunctionParameter(w.Param, ParameterKind.Double))];
 
     public override ResultSet Bind(TableFunctionArguments a)
     {
@@ -255,7 +255,7 @@ internal sealed class BiddingFunction(NodeHost host) : TableFunctionDefinition
         {
             changes.Add(new("economics.pricing.max_bid", AdminRows.Text(bid)));
         }
-        foreach (var (param, key) in Weights)
+        foreach (var (param, key) in s_weights)
         {
             if (a.GetDouble(param) is { } v)
             {

@@ -3,7 +3,6 @@ using Duckton.Core.Data;
 using Duckton.DuckDB.Functions;
 using Duckton.Node.Economics;
 using Duckton.Ton;
-using Duckton.Ton.Contracts;
 
 namespace Duckton.Sql;
 

@@ -1,7 +1,5 @@
-using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.Core.Protocol;
-using Duckton.Core.Trust;
 using Duckton.DuckDB.Functions;
 using Duckton.Node.Grid;
 using Duckton.Node.Trust;

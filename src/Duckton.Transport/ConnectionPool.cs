@@ -76,7 +76,7 @@ public sealed class ConnectionPool : IAsyncDisposable
         }
         await Task.WhenAny(dial, waiter.Returned.Task).ConfigureAwait(false);
         RemoveWaiter(key, waiter);
-        if (waiter.Returned.TrySetCanceled())
+        if (waiter.Returned.TrySetCanceled(CancellationToken.None))
         {
             return await dial.ConfigureAwait(false); // nothing was handed over: the dial's connection (or its error)
         }

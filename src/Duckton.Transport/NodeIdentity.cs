@@ -365,7 +365,7 @@ public sealed class NodeIdentity : IDisposable
 }
 
 /// <summary>The node key could not be loaded or created; the message says why and what to do.</summary>
-public sealed class NodeIdentityException : Exception
+internal sealed class NodeIdentityException : Exception
 {
     public NodeIdentityException(string message)
         : base(message)

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Extensions.Logging;
 
 namespace Duckton.Transport;
 
@@ -17,9 +16,9 @@ namespace Duckton.Transport;
 /// for one identity or <see cref="TransportOptions.MaxConnectionsPerAddress"/> for one address, new peers are answered with
 /// <see cref="RejectReason.Busy"/>. Handshake failures and handler exceptions are logged and never escape.
 /// </remarks>
-public sealed class PeerListener : IAsyncDisposable
+internal sealed class PeerListener : IAsyncDisposable
 {
-    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan s_shutdownGrace = TimeSpan.FromSeconds(5);
 
     private readonly Socket _socket;
     private readonly NodeIdentity _identity;
@@ -113,13 +112,13 @@ public sealed class PeerListener : IAsyncDisposable
         }
         try
         {
-            await Task.WhenAll(_tasks.Keys).WaitAsync(ShutdownGrace, _options.Time).ConfigureAwait(false);
+            await Task.WhenAll(_tasks.Keys).WaitAsync(s_shutdownGrace, _options.Time).ConfigureAwait(false);
             _stopping.Dispose();
         }
         catch (TimeoutException)
         {
             // Left running: a handler that ignores its token. Its connection is closed; the token source stays alive for it.
-            _options.Logger.HandlersStuck(ShutdownGrace.TotalSeconds);
+            _options.Logger.HandlersStuck(s_shutdownGrace.TotalSeconds);
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
-using System.Text;
 using Duckton.Core.Configuration;
 using Duckton.Core.Data;
 using Duckton.DuckDB;

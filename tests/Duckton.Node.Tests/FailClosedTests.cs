@@ -27,7 +27,7 @@ public sealed class FailClosedTests : IDisposable
     [Fact]
     public void The_deny_list_blocks_a_host_when_the_store_cannot_be_read()
     {
-        var peer = TrustRig.Peer();
+        var peer = Peers.Create();
         Assert.False(_rig.Engine.IsBlocked(peer.NodeId)); // a working store does not list it
         Assert.Empty(_rig.Logger.Entries);
 
@@ -40,7 +40,7 @@ public sealed class FailClosedTests : IDisposable
     [Fact]
     public void A_bid_is_refused_when_its_attestation_cannot_be_checked()
     {
-        var peer = TrustRig.Peer(attestation: 2);
+        var peer = Peers.Create(attestation: 2);
         var bid = new BidMessage(JobIds.NewJobId(), 1 << 30, 2, 1, 2, 10) { Evidence = [1, 2, 3] };
         var failure = new InvalidOperationException("verifier settings unreadable (injected)");
         _rig.ConfigFailure = failure;
@@ -59,7 +59,7 @@ public sealed class FailClosedTests : IDisposable
     {
         await using var pool = new ConnectionPool(_rig.Identity, new TransportOptions());
         var coordinator = new Coordinator(_rig.Identity, pool, new Membership(_rig.Identity.NodeId), "duckdb-test", new BrokenGate(), _rig.Engine, TimeProvider.System, _rig.Logger);
-        var peer = TrustRig.Peer();
+        var peer = Peers.Create();
         var refused = coordinator.CheckBid(peer, 7, new BidMessage(JobIds.NewJobId(), 1 << 30, 2, 1, 0, 10));
         Assert.NotNull(refused);
         Assert.Contains("could not be checked", refused, StringComparison.Ordinal);
@@ -69,7 +69,7 @@ public sealed class FailClosedTests : IDisposable
     [Fact]
     public void A_host_is_not_selected_when_its_trust_cannot_be_assessed()
     {
-        var peer = TrustRig.Peer();
+        var peer = Peers.Create();
         var config = NodeConfig.Defaults;
         var context = new CandidateContext(JobIds.NewJobId(), "SELECT 1", config, QueryOverrides.None);
         // A working store: a newcomer is usable (a canary vets it).

@@ -10,16 +10,6 @@ namespace Duckton.Node.Tests;
 /// <summary>The stake cache (refresh schedule on the TimeProvider), the null source of economics off, and stake in a host's assessment.</summary>
 public sealed class StakeTests
 {
-    /// <summary>A clock tests move by hand (timestamps included, which the cache measures ages with).</summary>
-    private sealed class ManualTime(DateTimeOffset start) : TimeProvider
-    {
-        private long _ticks = start.UtcTicks;
-        public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
-        public override long GetTimestamp() => Interlocked.Read(ref _ticks);
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-        public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
-    }
-
     /// <summary>
     /// SIMULATED vaults (no chain): stake per node id, and a count of reads. The chain-backed source is tested against
     /// the local chain in Duckton.Ton.Tests.
@@ -43,10 +33,10 @@ public sealed class StakeTests
     [Fact]
     public void A_reading_is_served_until_its_refresh_interval_then_read_again()
     {
-        var time = new ManualTime(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        var time = TestClock.Create();
         var vaults = new SimulatedVaults();
         var book = new StakeBook(() => vaults, () => TimeSpan.FromMinutes(5), time, NullLogger.Instance);
-        var peer = TrustRig.Peer();
+        var peer = Peers.Create();
         vaults.Staked[peer.NodeId] = 3400UL * 1_000_000_000;
         book.Warm([(peer.NodeId, peer.Advert.PublicKey)], Bound);
         Assert.Equal(3400, book.Get(peer.NodeId, peer.Advert.PublicKey).StakeTon);
@@ -76,7 +66,7 @@ public sealed class StakeTests
         var asked = 0;
         using var rig = new TrustRig();
         rig.Engine.Stakes = new StakeBook(() => { Interlocked.Increment(ref asked); return NullStakeSource.Instance; }, () => TimeSpan.FromSeconds(1), TimeProvider.System, NullLogger.Instance);
-        var peer = TrustRig.Peer();
+        var peer = Peers.Create();
         var a = rig.Engine.Assess(peer, NodeConfig.Defaults, QueryOverrides.None);
         Assert.Equal(0, a.StakeTon);
         Assert.Equal(0, a.Trust.Stake);
@@ -90,8 +80,8 @@ public sealed class StakeTests
         using var rig = new TrustRig();
         var vaults = new SimulatedVaults();
         rig.Engine.Stakes = new StakeBook(() => vaults, () => TimeSpan.FromMinutes(5), TimeProvider.System, NullLogger.Instance);
-        var staked = TrustRig.Peer();
-        var unstaked = TrustRig.Peer();
+        var staked = Peers.Create();
+        var unstaked = Peers.Create();
         vaults.Staked[staked.NodeId] = 3400UL * 1_000_000_000;
         rig.Engine.Stakes.Warm([(staked.NodeId, staked.Advert.PublicKey), (unstaked.NodeId, unstaked.Advert.PublicKey)], Bound);
         var c = NodeConfig.Defaults with { Trust = NodeConfig.Defaults.Trust with { MinTrust = 0 } };
@@ -123,7 +113,7 @@ public sealed class StakeTests
                 ConfigDirectory = dir,
                 StakeSource = _ => { Interlocked.Increment(ref asked); throw new InvalidOperationException("economics is off: no chain source may be built"); },
             });
-            var a = node.Trust.Assess(TrustRig.Peer(), node.Config.Effective().Config, QueryOverrides.None);
+            var a = node.Trust.Assess(Peers.Create(), node.Config.Effective().Config, QueryOverrides.None);
             Assert.Equal(0, a.StakeTon);
             Assert.Equal(0, asked);
             Assert.False(node.Trust.Stakes.Source.Live);

@@ -7,7 +7,7 @@ namespace Duckton.Core.Configuration;
 /// example file config/duckton.example.toml. Tests compare both files with these renderings, so the
 /// documents cannot drift from the code.
 /// </summary>
-public static class ConfigDocs
+internal static class ConfigDocs
 {
     /// <summary>Markdown: one table per section with key, type, default, environment variables, allowed values and meaning.</summary>
     public static string KeyTables()

@@ -127,7 +127,7 @@ public enum PricingModel
 /// (<c>ScopedSecret</c> → <c>scoped_secret</c>) unless listed in <see cref="s_exceptions"/>. Reading ignores case,
 /// as every enum key always has.
 /// </summary>
-public static class ConfigEnum
+internal static class ConfigEnum
 {
     // Spellings users already write that snake_case would not produce.
     private static readonly FrozenDictionary<Enum, string> s_exceptions = new Dictionary<Enum, string>

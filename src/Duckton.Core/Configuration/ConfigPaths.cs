@@ -1,7 +1,7 @@
 namespace Duckton.Core.Configuration;
 
 /// <summary>Where configuration lives: the config directory and the files in it.</summary>
-public static class ConfigPaths
+internal static class ConfigPaths
 {
     /// <summary>Name of the config directory under the platform's config home.</summary>
     public const string DirectoryName = "duckdb-p2p";

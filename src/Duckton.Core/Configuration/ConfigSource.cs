@@ -22,7 +22,7 @@ public readonly record struct ConfigEntry(string Group, string Key, string Value
     public string SourceName => Source.ToConfigString();
 }
 
-public static class ConfigSourceText
+internal static class ConfigSourceText
 {
     public static string ToConfigString(this ConfigSource source) => source switch
     {

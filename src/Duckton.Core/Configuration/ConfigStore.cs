@@ -88,7 +88,7 @@ public sealed class ConfigStore
     /// </summary>
     private static Func<string, string?> Snapshot(Func<string, string?> environment)
     {
-        var names = EnvironmentNames.Concat(ConfigCatalog.ReservedEnvVars).Distinct(StringComparer.Ordinal);
+        var names = s_environmentNames.Concat(ConfigCatalog.ReservedEnvVars).Distinct(StringComparer.Ordinal);
         var values = names.Select(n => (Name: n, Value: environment(n))).Where(v => v.Value is not null)
             .ToFrozenDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
         return name => values.TryGetValue(name, out var value) ? value : null;
@@ -171,7 +171,7 @@ public sealed class ConfigStore
         return sum;
     }
 
-    private static readonly string[] EnvironmentNames = [.. ConfigCatalog.Keys.SelectMany(k => k.EnvVars).Distinct(StringComparer.Ordinal)];
+    private static readonly string[] s_environmentNames = [.. ConfigCatalog.Keys.SelectMany(k => k.EnvVars).Distinct(StringComparer.Ordinal)];
 
     /// <summary>The configuration in force with per-call overrides (key → value text) on top.</summary>
     public EffectiveConfig Effective(IEnumerable<KeyValuePair<string, string>> callOverrides)

@@ -14,7 +14,7 @@ namespace Duckton.Core.Configuration;
 /// whose range fits is an <see cref="int"/>. The exceptions are listed below and on the keys themselves
 /// (<see cref="ConfigKey.PropertyOverride"/>).
 /// </remarks>
-public static class NodeConfigSource
+internal static class NodeConfigSource
 {
     /// <summary>Section segments whose PascalCase is not the plain one.</summary>
     private static readonly Dictionary<string, string> s_segmentNames = new(StringComparer.Ordinal) { ["antiabuse"] = "AntiAbuse" };

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace Duckton.Core.Data;
 
-public static partial class BatchCodec
+internal static partial class BatchCodec
 {
     /// <summary>
     /// Buffered writer over an <see cref="IBufferWriter{T}"/>: holds one span and advances the writer only when it

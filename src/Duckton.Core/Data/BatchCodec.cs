@@ -14,7 +14,7 @@ namespace Duckton.Core.Data;
 /// Decoding is hardened: any input, however hostile, yields a value or a <see cref="CodecException"/>; every length and
 /// count is checked against the bytes that remain and against <see cref="CodecLimits"/> before anything is allocated.
 /// </remarks>
-public static partial class BatchCodec
+internal static partial class BatchCodec
 {
     /// <summary>The format version written as the first byte of every schema and batch.</summary>
     public const byte Version = 1;

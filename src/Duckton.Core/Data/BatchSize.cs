@@ -1,7 +1,7 @@
 namespace Duckton.Core.Data;
 
 /// <summary>Memory a batch holds, for result-size limits and metrics.</summary>
-public static class BatchSize
+internal static class BatchSize
 {
     public static long Estimate(ResultBatch batch)
     {

@@ -4,7 +4,7 @@ namespace Duckton.Core.Data;
 /// Thrown by <see cref="BatchCodec"/> when its input is not a valid encoding or exceeds a <see cref="CodecLimits"/> bound.
 /// The decoder throws nothing else, whatever bytes it is given.
 /// </summary>
-public sealed class CodecException : FormatException
+internal sealed class CodecException : FormatException
 {
     public CodecException()
     {

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Duckton.Core.Data;
 
 /// <summary>Column names as DuckDB names the columns of a subquery.</summary>
-public static class ColumnNames
+internal static class ColumnNames
 {
     /// <summary>
     /// Renames repeated names the way DuckDB does when a result with repeated names becomes a subquery or a table

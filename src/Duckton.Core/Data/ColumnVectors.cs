@@ -7,7 +7,7 @@ namespace Duckton.Core.Data;
 /// Builds <see cref="ColumnVector"/>s in DuckDB's physical layout from plain .NET values, so tests and producers need
 /// not assemble offsets, validity words and raw bytes by hand. A <c>null</c> entry is a NULL row.
 /// </summary>
-public static class ColumnVectors
+internal static class ColumnVectors
 {
     /// <summary>A validity mask with bit i clear where <paramref name="isNull"/>[i]; null when every row is valid.</summary>
     public static ulong[]? Validity(ReadOnlySpan<bool> isNull)

@@ -3,7 +3,7 @@ using System.Text;
 namespace Duckton.Core.Data;
 
 /// <summary>Builds all-VARCHAR results, the shape of admin functions' <c>(group, key, value)</c> rows.</summary>
-public static class TextResult
+internal static class TextResult
 {
     public static ResultSet Build(IReadOnlyList<string> names, IEnumerable<IReadOnlyList<string?>> rows)
     {

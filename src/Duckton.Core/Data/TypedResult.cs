@@ -9,7 +9,7 @@ namespace Duckton.Core.Data;
 /// DOUBLE <c>double</c>; BOOLEAN <c>bool</c>; TIMESTAMP WITH TIME ZONE <c>DateTimeOffset</c>; LIST(VARCHAR)
 /// <c>IEnumerable&lt;string&gt;</c>.
 /// </summary>
-public sealed class TypedResult
+internal sealed class TypedResult
 {
     private readonly List<string> _names = [];
     private readonly List<DuckType> _types = [];

@@ -8,7 +8,7 @@ namespace Duckton.Core.Data;
 /// GEOMETRY values as DuckDB 1.5 stores them: ISO well-known binary (WKB). Used to refuse malformed bytes from a peer
 /// before DuckDB sees them, and to show a value as DuckDB's WKT text.
 /// </summary>
-public static class Wkb
+internal static class Wkb
 {
     private const int MaxDepth = 64;
 

@@ -67,9 +67,9 @@ internal struct Blake3Core
     /// </summary>
     private const int MaxSubtreeChunks = 128;
 
-    private Words8 _key;
-    private uint _flags;
-    private int _maxLanes;
+    private readonly Words8 _key;
+    private readonly uint _flags;
+    private readonly int _maxLanes;
 
     // Current chunk.
     private Words8 _chunkCv;

@@ -6,7 +6,7 @@ namespace Duckton.Core.Hashing;
 /// <see cref="Finalize(ulong, Span{byte})"/>. Finalizing does not change the state, so more input may follow.
 /// </summary>
 /// <remarks>Not thread-safe. The result never depends on how the input was split.</remarks>
-public sealed class Blake3Hasher
+internal sealed class Blake3Hasher
 {
     private Blake3Core _core;
 

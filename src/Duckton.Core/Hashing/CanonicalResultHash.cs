@@ -51,7 +51,7 @@ public static class CanonicalResultHash
 /// with the SIMD lanes of <see cref="Blake3.HashMany(ReadOnlySpan{byte}, ReadOnlySpan{int}, Span{byte})"/>;
 /// nothing is allocated per row. Memory: 32 bytes per row until <see cref="Finish"/>. Not thread-safe.
 /// </remarks>
-public sealed class CanonicalResultHasher
+internal sealed class CanonicalResultHasher
 {
     /// <summary>Rows encoded and hashed per round: small enough for the buffers to stay in cache.</summary>
     private const int SliceRows = 1024;

@@ -156,7 +156,7 @@ public sealed record BidMessage(string JobId, ulong FreeMemoryBytes, uint FreeTh
 }
 
 /// <summary><c>Decline</c> (12), <c>Cancel</c> (18): a job id and a human-readable reason.</summary>
-public sealed record ReasonMessage(string JobId, string Reason)
+internal sealed record ReasonMessage(string JobId, string Reason)
 {
     public byte[] Encode()
     {
@@ -189,7 +189,7 @@ public enum JobErrorCode : byte
 }
 
 /// <summary><c>Error</c> (19): the job failed on the host.</summary>
-public sealed record ErrorMessage(string JobId, JobErrorCode Code, string Message)
+internal sealed record ErrorMessage(string JobId, JobErrorCode Code, string Message)
 {
     public byte[] Encode()
     {
@@ -337,7 +337,7 @@ public sealed record CommitMessage(string JobId, string QueryHash, string Reques
 }
 
 /// <summary><c>Fetch</c> (15): requester → host: "send me up to <see cref="Credit"/> more Batch frames".</summary>
-public sealed record FetchMessage(string JobId, uint Credit)
+internal sealed record FetchMessage(string JobId, uint Credit)
 {
     /// <summary>
     /// The funded escrow of a paid job (optional trailing field, first Fetch only; absent = none named): a host that
@@ -440,7 +440,7 @@ public sealed record FetchEscrow(WireAccount Requester, WireAccount Arbiter, Wir
 }
 
 /// <summary><c>Batch</c> (16): host → requester: a sequence number and one or more <see cref="Data.BatchCodec"/> batches.</summary>
-public static class BatchFrame
+internal static class BatchFrame
 {
     public static byte[] Encode(string jobId, uint seq, IReadOnlyList<byte[]> encodedBatches)
     {
@@ -496,14 +496,14 @@ public static class BatchFrame
 }
 
 /// <summary>How a result stream ended.</summary>
-public enum EndStatus : byte
+internal enum EndStatus : byte
 {
     Complete = 0,
     Cancelled = 1,
 }
 
 /// <summary><c>End</c> (17): host → requester: the stream is over (complete: every frame and row sent; or cancelled).</summary>
-public sealed record EndMessage(string JobId, EndStatus Status, uint Frames, ulong Rows)
+internal sealed record EndMessage(string JobId, EndStatus Status, uint Frames, ulong Rows)
 {
     public byte[] Encode()
     {
@@ -536,7 +536,7 @@ public sealed record PingMessage(ulong Nonce, ulong TimestampMs)
 }
 
 /// <summary>Reads the job id every job frame starts with (for routing on a connection).</summary>
-public static class JobFrames
+internal static class JobFrames
 {
     public static string? JobIdOf(ReadOnlySpan<byte> payload) =>
         payload.Length >= ProtoLimits.JobIdBytes ? Convert.ToHexStringLower(payload[..ProtoLimits.JobIdBytes]) : null;

@@ -9,7 +9,7 @@ namespace Duckton.Core.Protocol;
 /// </summary>
 public static class PeerNames
 {
-    private static readonly string[] Adjectives =
+    private static readonly string[] s_adjectives =
     [
         "amber", "bold", "brave", "brisk", "calm", "clever", "cosmic", "crisp", "curious", "dapper", "daring", "eager", "fancy", "fearless", "gentle", "giddy",
         "glad", "golden", "grand", "happy", "hardy", "hazel", "honest", "humble", "jolly", "keen", "kind", "lively", "lucky", "mellow", "merry", "mighty",
@@ -17,7 +17,7 @@ public static class PeerNames
         "smart", "snowy", "solar", "spry", "steady", "stout", "sunny", "swift", "tidy", "trusty", "vivid", "wandering", "warm", "wise", "witty", "zesty",
     ];
 
-    private static readonly string[] Animals =
+    private static readonly string[] s_animals =
     [
         "alpaca", "badger", "beaver", "bison", "bobcat", "camel", "cheetah", "cobra", "condor", "coyote", "crane", "dingo", "dolphin", "eagle", "falcon", "ferret",
         "finch", "fox", "gazelle", "gecko", "gibbon", "heron", "hippo", "ibis", "iguana", "impala", "jackal", "jaguar", "koala", "lemur", "leopard", "lynx",
@@ -31,6 +31,6 @@ public static class PeerNames
         ArgumentNullException.ThrowIfNull(nodeId);
         Span<byte> digest = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes(nodeId), digest);
-        return Adjectives[digest[0] % Adjectives.Length] + "-" + Animals[digest[1] % Animals.Length];
+        return s_adjectives[digest[0] % s_adjectives.Length] + "-" + s_animals[digest[1] % s_animals.Length];
     }
 }

@@ -5,7 +5,7 @@ namespace Duckton.Core.Protocol;
 /// that peer at <see cref="Address"/> itself (it never dials an address a stranger names), and answers with a
 /// <see cref="ProbeResultMessage"/> carrying the same nonce.
 /// </summary>
-public sealed record ProbeRequestMessage(ulong Nonce, string NodeId, string Address, uint TimeoutMs)
+internal sealed record ProbeRequestMessage(ulong Nonce, string NodeId, string Address, uint TimeoutMs)
 {
     public byte[] Encode() => new ProtoWriter(128).U64(Nonce).String(NodeId).String(Address).U32(TimeoutMs).ToArray();
 
@@ -20,7 +20,7 @@ public sealed record ProbeRequestMessage(ulong Nonce, string NodeId, string Addr
 }
 
 /// <summary>Answer to a <see cref="ProbeRequestMessage"/> (frame 43): whether the prober reached the peer.</summary>
-public sealed record ProbeResultMessage(ulong Nonce, bool Reached)
+internal sealed record ProbeResultMessage(ulong Nonce, bool Reached)
 {
     public byte[] Encode() => new ProtoWriter(9).U64(Nonce).U8(Reached ? (byte)1 : (byte)0).ToArray();
 

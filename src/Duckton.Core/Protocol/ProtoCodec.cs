@@ -11,7 +11,7 @@ public sealed class ProtocolException(string message) : Exception(message);
 /// as a u32 LE length then the bytes (strings UTF-8), lists as a u16 LE count then the items. The encoding of a
 /// message is unique, so signed bytes are simply a domain string followed by the encoded body.
 /// </summary>
-public sealed class ProtoWriter
+internal sealed class ProtoWriter
 {
     private byte[] _buffer;
     private int _length;
@@ -101,7 +101,7 @@ public sealed class ProtoWriter
 }
 
 /// <summary>Reads <see cref="ProtoWriter"/>'s encoding with bounds; every violation is a <see cref="ProtocolException"/>.</summary>
-public ref struct ProtoReader
+internal ref struct ProtoReader
 {
     private readonly ReadOnlySpan<byte> _data;
     private int _pos;

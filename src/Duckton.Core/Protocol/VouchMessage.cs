@@ -7,7 +7,7 @@ namespace Duckton.Core.Protocol;
 /// str voucher_id ‖ str vouchee_id ‖ u64 weight_ppm ‖ u64 ts_ms ‖ key32 voucher_pubkey ‖ sig64. A receiver verifies
 /// it (<see cref="Vouch.Problem"/>) and keeps only the newest per (voucher, vouchee).
 /// </summary>
-public static class VouchMessage
+internal static class VouchMessage
 {
     private const int MaxField = 128;
 

@@ -12,7 +12,7 @@ public sealed record ProofStep(bool SiblingIsLeft, byte[] Sibling);
 /// leaves from interior nodes). Pairs go left to right; an odd last node is promoted unchanged and adds no proof step.
 /// An empty tree has no root.
 /// </summary>
-public static class RecordTree
+internal static class RecordTree
 {
     /// <summary>Deepest proof the contract folds (its MAX_MERKLE_PROOF_DEPTH).</summary>
     public const int MaxDepth = 32;

@@ -1,7 +1,7 @@
 namespace Duckton.Core.Toml;
 
 /// <summary>A TOML document is not valid TOML 1.0.0. The message starts with <c>source:line:column:</c>.</summary>
-public sealed class TomlException : FormatException
+internal sealed class TomlException : FormatException
 {
     public TomlException(string? sourceName, TomlPosition position, string problem)
         : base(Format(sourceName, position, problem))

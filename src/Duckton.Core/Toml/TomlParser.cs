@@ -13,7 +13,7 @@ namespace Duckton.Core.Toml;
 /// NativeAOT and trimming safe. Nesting of arrays and inline tables is capped at
 /// <see cref="MaxNesting"/> so a hostile file cannot overflow the stack.
 /// </remarks>
-public static class TomlParser
+internal static class TomlParser
 {
     /// <summary>Deepest nesting of arrays and inline tables accepted.</summary>
     public const int MaxNesting = 128;

@@ -60,7 +60,7 @@ public abstract class TomlValue
 }
 
 /// <summary>A TOML string.</summary>
-public sealed class TomlString(string value) : TomlValue
+internal sealed class TomlString(string value) : TomlValue
 {
     public override TomlValueKind Kind => TomlValueKind.String;
     public string Value { get; } = value ?? throw new ArgumentNullException(nameof(value));
@@ -68,7 +68,7 @@ public sealed class TomlString(string value) : TomlValue
 }
 
 /// <summary>A TOML integer (signed 64-bit, as TOML 1.0 requires).</summary>
-public sealed class TomlInteger(long value) : TomlValue
+internal sealed class TomlInteger(long value) : TomlValue
 {
     public override TomlValueKind Kind => TomlValueKind.Integer;
     public long Value { get; } = value;
@@ -76,7 +76,7 @@ public sealed class TomlInteger(long value) : TomlValue
 }
 
 /// <summary>A TOML float (IEEE 754 binary64, including inf and nan).</summary>
-public sealed class TomlFloat(double value) : TomlValue
+internal sealed class TomlFloat(double value) : TomlValue
 {
     public override TomlValueKind Kind => TomlValueKind.Float;
     public double Value { get; } = value;
@@ -84,7 +84,7 @@ public sealed class TomlFloat(double value) : TomlValue
 }
 
 /// <summary>A TOML boolean.</summary>
-public sealed class TomlBoolean(bool value) : TomlValue
+internal sealed class TomlBoolean(bool value) : TomlValue
 {
     public override TomlValueKind Kind => TomlValueKind.Boolean;
     public bool Value { get; } = value;
@@ -95,7 +95,7 @@ public sealed class TomlBoolean(bool value) : TomlValue
 /// A TOML date, time or date-time. Fields are kept as written (not converted to <see cref="DateTime"/>)
 /// so that nothing is lost: RFC 3339 allows a leap second (:60) and nanoseconds, which .NET types cannot hold.
 /// </summary>
-public sealed class TomlDateTime : TomlValue
+internal sealed class TomlDateTime : TomlValue
 {
     private readonly TomlValueKind _kind;
 
@@ -224,7 +224,7 @@ public sealed class TomlDateTime : TomlValue
 }
 
 /// <summary>A TOML array; also the value of an array of tables (<c>[[name]]</c>).</summary>
-public sealed class TomlArray : TomlValue, IReadOnlyList<TomlValue>
+internal sealed class TomlArray : TomlValue, IReadOnlyList<TomlValue>
 {
     private readonly List<TomlValue> _items = [];
 
@@ -253,7 +253,7 @@ public sealed class TomlArray : TomlValue, IReadOnlyList<TomlValue>
 }
 
 /// <summary>A TOML table: keys in the order they were first defined.</summary>
-public sealed class TomlTable : TomlValue, IEnumerable<KeyValuePair<string, TomlValue>>
+internal sealed class TomlTable : TomlValue, IEnumerable<KeyValuePair<string, TomlValue>>
 {
     private readonly Dictionary<string, TomlValue> _map = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];

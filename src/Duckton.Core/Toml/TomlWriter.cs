@@ -4,7 +4,7 @@ using System.Text;
 namespace Duckton.Core.Toml;
 
 /// <summary>Writes a <see cref="TomlTable"/> as TOML 1.0.0 text that <see cref="TomlParser"/> reads back to the same values.</summary>
-public static class TomlWriter
+internal static class TomlWriter
 {
     /// <summary>
     /// Formats a document: a table's plain values first, then its sub-tables as <c>[a.b]</c> sections and

@@ -76,7 +76,7 @@ public static class Reputation
 }
 
 /// <summary>Stake's contribution: diminishing and capped, <c>ln(1 + s/base) / ln(1 + cap/base)</c> clamped to [0, 1].</summary>
-public static class StakeFactor
+internal static class StakeFactor
 {
     /// <param name="stake">Staked amount (whole TON).</param>
     /// <param name="minStake">economics.stake.min_stake; the base unit (1 TON when 0).</param>
@@ -104,7 +104,7 @@ public sealed record TrustWeights(double Alpha = 0.7, double Beta = 0.1, double 
 }
 
 /// <summary>Everything effective trust is computed from, for one host.</summary>
-public sealed record TrustInputs
+internal sealed record TrustInputs
 {
     /// <summary>Reputation R, or null for a host without history (then bootstrap trust applies).</summary>
     public double? Reputation { get; init; }
@@ -167,7 +167,7 @@ public sealed record TrustBreakdown(double Reputation, double Age, double Vouche
 /// <c>effective = gate(level ≥ min_level) · clamp(α·R + β·age + γ·voucher + δ·stake − penalties, 0, 1) + exploration</c>
 /// (docs/TRUST.md), clamped to [0, 1].
 /// </summary>
-public static class EffectiveTrust
+internal static class EffectiveTrust
 {
     public static TrustBreakdown Compute(TrustInputs inputs, TrustPolicy policy)
     {
@@ -192,7 +192,7 @@ public sealed record SelectionWeights(double Quality = 0.60, double Stake = 0.30
 }
 
 /// <summary>What the requester itself measured of a host (never self-reported), and the host's bid.</summary>
-public sealed record SelectionInputs
+internal sealed record SelectionInputs
 {
     public double EffectiveTrust { get; init; }
     /// <summary>Stake-free reliability (reputation) that gates stake.</summary>
@@ -209,7 +209,7 @@ public sealed record SelectionInputs
 }
 
 /// <summary>The weighted blend that ranks eligible hosts, normalised by the weight sum.</summary>
-public static class SelectionScore
+internal static class SelectionScore
 {
     public static double Compute(SelectionInputs s, SelectionWeights w)
     {

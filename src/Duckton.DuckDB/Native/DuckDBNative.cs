@@ -75,7 +75,7 @@ public static unsafe class DuckDBNative
                 }
             }
             // A handful of stable slots may be absent from a given build; the ones we call are checked here.
-            foreach (var required in RequiredExports)
+            foreach (var required in s_requiredExports)
             {
                 if (missing.Contains(required))
                 {
@@ -88,7 +88,7 @@ public static unsafe class DuckDBNative
         }
     }
 
-    private static readonly string[] RequiredExports =
+    private static readonly string[] s_requiredExports =
     [
         "duckdb_open_ext", "duckdb_connect", "duckdb_query", "duckdb_fetch_chunk", "duckdb_create_table_function",
         "duckdb_register_table_function", "duckdb_vector_assign_string_element_len", "duckdb_interrupt",

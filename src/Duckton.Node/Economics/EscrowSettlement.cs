@@ -60,7 +60,7 @@ public sealed record PendingEscrow
 /// and arbiter. A paid query funds its escrow after the quorum and before any row is fetched (<see cref="FundAsync"/>),
 /// and settles it once the rows verified (<see cref="PayAsync"/>).
 /// </summary>
-public sealed class EscrowSettlement
+internal sealed class EscrowSettlement
 {
     /// <summary>Extra value sent with the funded deploy: the escrow keeps 0.05 TON after closing (its storage reserve).</summary>
     public static readonly Coins DeployBuffer = Coins.FromTon(0.05m);

@@ -36,7 +36,7 @@ public static class Pricing
 /// data free and internal / sensitive data paid. With <c>economics.enabled = false</c> (the default) every job is free,
 /// and asking for a paid one per call is an error rather than silently free.
 /// </summary>
-public static class PaymentPolicy
+internal static class PaymentPolicy
 {
     public static bool IsPaid(NodeConfig c, QueryOverrides overrides)
     {

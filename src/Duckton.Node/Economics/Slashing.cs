@@ -239,7 +239,7 @@ public sealed class EvidenceSlasher : IAsyncDisposable
     /// <summary>Every slash record on disk (newest first).</summary>
     public IReadOnlyList<SlashRecord> Records() => ReadAll(_directory);
 
-    /// <summary>The slash records under <paramref name="configDirectory"/> (for readers that have no slasher, e.g. <c>p2p_receipts()</c>).</summary>
+    /// <summary>The slash records under <paramref name="slashesDirectory"/> (for readers that have no slasher, e.g. <c>p2p_receipts()</c>).</summary>
     public static IReadOnlyList<SlashRecord> ReadAll(string slashesDirectory)
     {
         if (!System.IO.Directory.Exists(slashesDirectory))

@@ -32,7 +32,7 @@ public interface IStakeSource
 }
 
 /// <summary>Economics off: every host has stake 0; no chain client is built and no connection opened.</summary>
-public sealed class NullStakeSource : IStakeSource
+internal sealed class NullStakeSource : IStakeSource
 {
     public static NullStakeSource Instance { get; } = new();
 
@@ -48,7 +48,7 @@ public sealed class NullStakeSource : IStakeSource
 }
 
 /// <summary>Economics on, but nothing supplies a chain source yet: every stake is unknown (counts 0, fails stake requirements closed).</summary>
-public sealed class UnavailableStakeSource(string reason) : IStakeSource
+internal sealed class UnavailableStakeSource(string reason) : IStakeSource
 {
     public bool Live => true;
 
@@ -59,7 +59,7 @@ public sealed class UnavailableStakeSource(string reason) : IStakeSource
 }
 
 /// <summary>The StakeVault address of a host.</summary>
-public interface IVaultAddressResolver
+internal interface IVaultAddressResolver
 {
     TonAddress VaultOf(string nodeId, ReadOnlySpan<byte> publicKey);
 }
@@ -69,14 +69,14 @@ public interface IVaultAddressResolver
 /// <paramref name="networkGlobalId"/>, and the vault is the StakeVault state init of (owner, <paramref name="config"/>) —
 /// the address the vault is deployed at.
 /// </summary>
-public sealed class DerivedVaultAddresses(VaultConfig config, int networkGlobalId) : IVaultAddressResolver
+internal sealed class DerivedVaultAddresses(VaultConfig config, int networkGlobalId) : IVaultAddressResolver
 {
     public TonAddress VaultOf(string nodeId, ReadOnlySpan<byte> publicKey) =>
         StakeVault.StateInit(new WalletV5R1(publicKey, 0, networkGlobalId).Address, config).Address();
 }
 
 /// <summary>Reads <c>get_vault_state</c> of each host's vault through a toncenter-compatible API; a vault not deployed has stake 0.</summary>
-public sealed class ChainStakeSource(ToncenterClient client, IVaultAddressResolver resolver) : IStakeSource
+internal sealed class ChainStakeSource(ToncenterClient client, IVaultAddressResolver resolver) : IStakeSource
 {
     public bool Live => true;
 
@@ -266,7 +266,10 @@ public sealed class StakeBook
 /// from the vault configuration GlobalParams holds (read from the chain once, then kept; a failed read is retried on the
 /// next use). A host's vault is found only if it was deployed by the wallet of its node key (<c>p2p_wallet(node_key => true)</c>).
 /// </summary>
-public sealed class RuntimeStakeSource(EconomicsRuntime runtime) : IStakeSource
+// A SemaphoreSlim holds no OS handle unless AvailableWaitHandle is read (never here), and a source the runtime replaced
+// may still be awaited by a reader, so the gate is left to the GC rather than disposed.
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable", Justification = "see above")]
+internal sealed class RuntimeStakeSource(EconomicsRuntime runtime) : IStakeSource
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ChainStakeSource? _chain;

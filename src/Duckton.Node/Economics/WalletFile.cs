@@ -8,7 +8,7 @@ namespace Duckton.Node.Economics;
 /// The node's wallet secret: 24 words in an owner-only file (0600 in a 0700 directory) under the configuration
 /// directory. The words are read only to derive the key; they are never logged, returned or put in an error.
 /// </summary>
-public static class WalletFile
+internal static class WalletFile
 {
     private const UnixFileMode FileMode600 = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode DirMode700 = FileMode600 | UnixFileMode.UserExecute;

@@ -75,7 +75,7 @@ public interface IJobObserver
     void Finished(JobReport report);
 
     /// <summary>Nobody watches.</summary>
-    public static IJobObserver None { get; } = new NoObserver();
+    static IJobObserver None { get; } = new NoObserver();
 
     private sealed class NoObserver : IJobObserver
     {
@@ -98,7 +98,7 @@ public interface IJobFaults
     (ulong Count, byte[] Digest) AdvertisedReceipts((ulong Count, byte[] Digest) held) => held;
 
     /// <summary>An honest host.</summary>
-    public static IJobFaults None { get; } = new Honest();
+    static IJobFaults None { get; } = new Honest();
 
     private sealed class Honest : IJobFaults, IJobFault
     {

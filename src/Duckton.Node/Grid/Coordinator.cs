@@ -1368,7 +1368,7 @@ public sealed class Coordinator
             {
                 throw new HostFailure("internal: a control read is still outstanding on the fetch connection");
             }
-            var read = _connection!.ReceiveLeasedAsync();
+            var read = _connection!.ReceiveLeasedAsync(CancellationToken.None);
             if (read.IsCompletedSuccessfully)
             {
                 return read.Result;

@@ -8,7 +8,7 @@ namespace Duckton.Node.Grid;
 /// sampling, LIMIT/OFFSET without ORDER BY, and order-sensitive aggregates without ORDER BY. It errs towards
 /// "unverifiable": a false alarm only costs the verified flag, a miss would blame an honest host.
 /// </summary>
-public static partial class Determinism
+internal static partial class Determinism
 {
     private static readonly string[] s_volatileFunctions =
     [

@@ -5,7 +5,7 @@ namespace Duckton.Node.Grid;
 /// arrival order. The limit is read on every entry, so a raised setting applies to the next query (a lowered one once the
 /// queries already admitted or waiting have finished).
 /// </summary>
-public sealed class InflightGate
+internal sealed class InflightGate
 {
     private readonly Lock _lock = new();
     private readonly LinkedList<TaskCompletionSource> _waiting = new();

@@ -8,7 +8,7 @@ namespace Duckton.Node.Grid;
 /// requester lists in <c>membership.group_issuers</c> / <c>region_issuers</c>) or self-declared, and whether it satisfies
 /// a query's <c>groups =&gt;</c> / <c>regions =&gt;</c> under <c>membership.group_enforcement</c> and <c>region_trust</c>.
 /// </summary>
-public static class Memberships
+internal static class Memberships
 {
     /// <summary>The host's declared groups that one of its tokens proves.</summary>
     public static IReadOnlyList<string> VerifiedGroups(AdvertMessage advert, string nodeId, CoreConfig.MembershipConfig m, DateTimeOffset now)

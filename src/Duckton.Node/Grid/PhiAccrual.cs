@@ -13,7 +13,7 @@ public sealed record PhiOptions(int WindowSize, TimeSpan MinStd, TimeSpan Accept
 /// later still. phi 1 means a 10% chance the peer is merely slow, phi 8 one in 10^8. It adapts to each peer's rhythm
 /// instead of a fixed timeout.
 /// </summary>
-public sealed class PhiAccrual
+internal sealed class PhiAccrual
 {
     private readonly Lock _lock = new();
     private readonly Queue<double> _intervals = new();

@@ -3,7 +3,7 @@ using Duckton.Core.Protocol;
 namespace Duckton.Node.Grid;
 
 /// <summary>Outcome of counting commits (facts §4.1, with drift partitioning).</summary>
-public sealed record QuorumOutcome(CommitMessage? Agreed, int Agreement, int Quorum, bool Split, int Drifted)
+internal sealed record QuorumOutcome(CommitMessage? Agreed, int Agreement, int Quorum, bool Split, int Drifted)
 {
     public bool Reached => Agreed is not null;
 }
@@ -14,7 +14,7 @@ public sealed record QuorumOutcome(CommitMessage? Agreed, int Agreement, int Quo
 /// "drifted" and left out of the count. Exactly one result with at least q commits is agreed; two or more is a
 /// split (terminal disagreement, never decided by a coin flip).
 /// </summary>
-public static class QuorumEvaluator
+internal static class QuorumEvaluator
 {
     /// <summary>
     /// How many of <paramref name="commits"/> were computed over other input than the query's: a non-empty fingerprint

@@ -165,7 +165,7 @@ public sealed class TrustEngine : ITrustGate, IReceiptSink, IGossipParticipant
 
     /// <summary>
     /// Hosts' stake, read from their vaults (cached): feeds the δ·stake term of trust, the reliability-gated stake term of
-    /// selection and the stake requirements. <see cref="StakeBook.None"/> (economics off): every stake is 0.
+    /// selection and the stake requirements. <see cref="Economics.StakeBook.None"/> (economics off): every stake is 0.
     /// </summary>
     public Economics.StakeBook Stakes { get; set; } = Economics.StakeBook.None;
 

@@ -1,4 +1,3 @@
-using Duckton.Core.Data;
 using Duckton.Core.Records;
 using Duckton.DuckDB;
 

@@ -21,7 +21,7 @@ public enum BlockKind
 public sealed record EvidenceEntry(string NodeId, string Kind, string JobId, string Detail, byte[] Proof, DateTimeOffset At);
 
 /// <summary>The kinds of evidence the trust engine records.</summary>
-public static class EvidenceKinds
+internal static class EvidenceKinds
 {
     /// <summary>A signed commit to a canary whose answer this node computed itself.</summary>
     public const string WrongCanary = "wrong_canary";
@@ -120,7 +120,7 @@ public sealed partial class TrustStore : IDisposable
 
     private TrustStore(string file, TimeProvider time)
     {
-        _instance = DuckDBDatabase.Open(null, StoreSettings);
+        _instance = DuckDBDatabase.Open(null, s_storeSettings);
         _connection = _instance.Connect();
         _file = file;
         _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
@@ -171,7 +171,7 @@ public sealed partial class TrustStore : IDisposable
         }
     }
 
-    private static readonly KeyValuePair<string, string>[] StoreSettings = [new("threads", "1")];
+    private static readonly KeyValuePair<string, string>[] s_storeSettings = [new("threads", "1")];
 
     /// <summary>
     /// Runs <paramref name="body"/> in a session: under the OS lock, with the file open, after merging other

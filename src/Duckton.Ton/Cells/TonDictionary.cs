@@ -7,7 +7,7 @@ namespace Duckton.Ton.Cells;
 /// </summary>
 public static class TonDictionary
 {
-    /// <summary>A key of <paramref name="keyBits"/> bits (left-aligned bytes) and a writer for its value.</summary>
+    /// <summary>A key of <c>keyBits</c> bits (left-aligned bytes) and a writer for its value.</summary>
     public readonly record struct Entry(byte[] Key, Action<CellBuilder> WriteValue);
 
     /// <summary>Stores <c>HashmapE</c>: a 0 bit when empty, else a 1 bit and a reference to the root edge.</summary>

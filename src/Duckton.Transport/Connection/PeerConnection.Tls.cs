@@ -7,7 +7,7 @@ namespace Duckton.Transport;
 
 public sealed partial class PeerConnection
 {
-    private static readonly List<SslApplicationProtocol> Alpn = [new SslApplicationProtocol(TransportProtocol.Alpn)];
+    private static readonly List<SslApplicationProtocol> s_alpn = [new SslApplicationProtocol(TransportProtocol.Alpn)];
 
     /// <summary>
     /// Client side of the TLS policy: TLS 1.3 only, ALPN duckdb-p2p/1, SNI duckdb-p2p, our bound certificate always sent, no
@@ -18,7 +18,7 @@ public sealed partial class PeerConnection
     {
         TargetHost = TransportProtocol.TlsServerName,
         EnabledSslProtocols = SslProtocols.Tls13,
-        ApplicationProtocols = Alpn,
+        ApplicationProtocols = s_alpn,
         ClientCertificateContext = credential.Context,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         EncryptionPolicy = EncryptionPolicy.RequireEncryption,
@@ -35,7 +35,7 @@ public sealed partial class PeerConnection
     {
         ServerCertificateContext = credential.Context,
         EnabledSslProtocols = SslProtocols.Tls13,
-        ApplicationProtocols = Alpn,
+        ApplicationProtocols = s_alpn,
         ClientCertificateRequired = true,
         CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
         EncryptionPolicy = EncryptionPolicy.RequireEncryption,
@@ -53,7 +53,7 @@ public sealed partial class PeerConnection
                 RemoteAddress = address,
             };
         }
-        if (ssl.NegotiatedApplicationProtocol != Alpn[0])
+        if (ssl.NegotiatedApplicationProtocol != s_alpn[0])
         {
             throw new PeerRejectedException(RejectReason.ProtocolViolation,
                 $"{address} did not negotiate ALPN {TransportProtocol.Alpn} (got '{ssl.NegotiatedApplicationProtocol}')")

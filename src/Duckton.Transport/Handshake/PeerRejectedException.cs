@@ -5,7 +5,7 @@ namespace Duckton.Transport;
 /// certificate, identity, pin, allowlist or version did not pass). <see cref="Reason"/> says which rule failed; the message says
 /// it in words.
 /// </summary>
-public sealed class PeerRejectedException : Exception
+internal sealed class PeerRejectedException : Exception
 {
     public PeerRejectedException(RejectReason reason, string message)
         : base(message)

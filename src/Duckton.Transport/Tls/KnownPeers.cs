@@ -13,7 +13,7 @@ internal sealed class KnownPeers
 {
     public const string FileName = "known_peers";
 
-    private static readonly ConcurrentDictionary<string, KnownPeers> Files = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, KnownPeers> s_files = new(StringComparer.Ordinal);
 
     private readonly Lock _lock = new();
     private readonly string? _path;
@@ -27,7 +27,7 @@ internal sealed class KnownPeers
 
     public static KnownPeers InMemory() => new(null);
 
-    public static KnownPeers ForFile(string path) => Files.GetOrAdd(Path.GetFullPath(path), static p => new KnownPeers(p));
+    public static KnownPeers ForFile(string path) => s_files.GetOrAdd(Path.GetFullPath(path), static p => new KnownPeers(p));
 
     public static KnownPeers For(NodeIdentity identity, TransportOptions options) =>
         options.KnownPeersPath is { } path ? ForFile(path)

@@ -1,7 +1,7 @@
 namespace Duckton.Transport;
 
 /// <summary>What was wrong with a frame.</summary>
-public enum FrameError
+internal enum FrameError
 {
     /// <summary>The declared payload length exceeds the configured limit.</summary>
     TooLarge,
@@ -16,7 +16,7 @@ public enum FrameError
 /// <summary>
 /// A malformed frame. The stream is no longer aligned on a frame boundary, so the connection that produced it is closed.
 /// </summary>
-public sealed class FrameException : IOException
+internal sealed class FrameException : IOException
 {
     public FrameException(FrameError error, string message)
         : base(message)

@@ -19,7 +19,7 @@ namespace Duckton.Transport;
 /// above 64 KiB first reserves its declared size from the budget (waiting for room, bounded), then gets one array of that size.
 /// </para>
 /// </remarks>
-public sealed class FrameReader : IDisposable
+internal sealed class FrameReader : IDisposable
 {
     /// <summary>Receive buffer: 64 KiB holds four full 16 KiB TLS records, the most one socket read usually returns.</summary>
     private const int BufferSize = 64 << 10;

@@ -7,7 +7,7 @@ namespace Duckton.Transport;
 /// Writes frames <c>[u32 LE payload length][u8 version = 1][u8 type][payload]</c> to any byte stream. Not thread-safe:
 /// <see cref="PeerConnection"/> serialises its senders.
 /// </summary>
-public sealed class FrameWriter
+internal sealed class FrameWriter
 {
     /// <summary>
     /// Frames up to this size are copied with their header into one pooled buffer and written with one call (one TLS record

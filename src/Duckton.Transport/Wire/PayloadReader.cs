@@ -8,9 +8,9 @@ namespace Duckton.Transport;
 /// prefixed with their u32 LE length. Every variable-length read takes a cap; nothing is allocated from an unchecked length.
 /// </summary>
 /// <remarks>Every malformed input raises <see cref="PayloadFormatException"/> naming the field.</remarks>
-public ref struct PayloadReader
+internal ref struct PayloadReader
 {
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private static readonly UTF8Encoding s_strictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly ReadOnlySpan<byte> _data;
     private int _position;
@@ -62,7 +62,7 @@ public ref struct PayloadReader
         var bytes = ReadBytes(maxBytes, field);
         try
         {
-            return StrictUtf8.GetString(bytes);
+            return s_strictUtf8.GetString(bytes);
         }
         catch (DecoderFallbackException)
         {

@@ -8,7 +8,7 @@ namespace Duckton.Transport;
 /// Builds a payload in the shared encoding (see <see cref="PayloadReader"/>): little-endian fixed-width integers,
 /// u32-length-prefixed bytes and UTF-8 strings. A value over its cap is refused here, before it reaches the wire.
 /// </summary>
-public sealed class PayloadWriter
+internal sealed class PayloadWriter
 {
     private readonly ArrayBufferWriter<byte> _buffer;
 

@@ -12,7 +12,7 @@ public class CanonicalResultHashTests
         new([.. columns.Select(c => c.Name)], [.. columns.Select(c => c.Type)]);
 
     /// <summary>A typed NULL cell (a bare null would bind to the params array itself).</summary>
-    private static readonly JsonNode? Null = null;
+    private static JsonNode? Null => null;
 
     private static JsonNode?[] Row(params JsonNode?[] cells) => cells;
 

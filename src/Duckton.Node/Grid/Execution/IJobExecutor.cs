@@ -24,7 +24,7 @@ public interface IJobExecutor : IDisposable
 public sealed record ExecutedJob(ResultSet Result, string? Hash);
 
 /// <summary>A job stopped by one of its limits (memory, CPU time); the message names the limit and its value.</summary>
-public sealed class JobLimitException(string message) : Exception(message);
+internal sealed class JobLimitException(string message) : Exception(message);
 
 /// <summary>Kernel limits of one sandboxed job. 0 = no cap.</summary>
 public sealed record SandboxLimits

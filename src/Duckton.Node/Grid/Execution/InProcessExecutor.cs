@@ -7,7 +7,7 @@ namespace Duckton.Node.Grid.Execution;
 /// memory a job used may stay resident. Used when sandboxing is off or this process cannot start worker processes
 /// (hosting from inside the DuckDB extension).
 /// </summary>
-public sealed class InProcessExecutor(EngineOptions options, string why) : IJobExecutor
+internal sealed class InProcessExecutor(EngineOptions options, string why) : IJobExecutor
 {
     private readonly LockedDownEngine _engine = new(options);
 

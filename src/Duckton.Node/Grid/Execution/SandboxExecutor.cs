@@ -17,7 +17,7 @@ namespace Duckton.Node.Grid.Execution;
 /// the worker's budget) and is kept in the host's memory only up to <see cref="SandboxOptions.SpoolMemoryBytes"/>, the
 /// rest in an owner-only spill file.
 /// </summary>
-public sealed class SandboxExecutor : IJobExecutor
+internal sealed class SandboxExecutor : IJobExecutor
 {
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(60);
     private readonly IReadOnlyList<string> _command;

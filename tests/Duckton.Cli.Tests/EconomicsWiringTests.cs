@@ -186,7 +186,7 @@ public sealed partial class EconomicsWiringTests : IDisposable
         foreach (var (_, to, nano) in legs)
         {
             Assert.True(to == treasury || hosts.ContainsKey(to), to);
-            var (value, fee) = await chain.LastIncomingAsync(to, Friendly(escrow));
+            var (value, fee) = await chain.LastIncomingAsync(to, ChainAddresses.Friendly(escrow));
             Assert.Equal(nano, value);
             Assert.Equal(before[to] + nano - fee, await chain.BalanceAsync(to));
         }
@@ -199,17 +199,6 @@ public sealed partial class EconomicsWiringTests : IDisposable
         // The settled escrow is on disk, closed: a restart has nothing to resume.
         var stored = File.ReadAllText(Directory.GetFiles(Path.Combine(Requester, "escrows"), "*.json").Single());
         Assert.Contains("\"State\": \"settled\"", stored, StringComparison.Ordinal);
-    }
-
-    /// <summary>A raw address (<c>0:hex</c>) in the base64 form the chain helper compares senders by (only workchain and hash are compared).</summary>
-    private static string Friendly(string raw)
-    {
-        var parts = raw.Split(':');
-        var bytes = new byte[36];
-        bytes[0] = 0x11;
-        bytes[1] = (byte)sbyte.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
-        Convert.FromHexString(parts[1]).CopyTo(bytes, 2);
-        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
     }
 
     [Fact]

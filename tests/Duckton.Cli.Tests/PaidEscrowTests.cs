@@ -307,7 +307,7 @@ public sealed partial class PaidEscrowTests : IDisposable
         Assert.Equal(1_000_000_000, settled.Legs.Single(l => l.Role == "winner").Nanoton);
         foreach (var leg in settled.Legs)
         {
-            var (value, fee) = await chain.LastIncomingAsync(leg.To, ToFriendly(settled.Escrow));
+            var (value, fee) = await chain.LastIncomingAsync(leg.To, ChainAddresses.Friendly(settled.Escrow));
             Assert.Equal(leg.Nanoton, value);
             Assert.Equal(before[leg.To] + leg.Nanoton - fee, await chain.BalanceAsync(leg.To));
         }
@@ -440,16 +440,5 @@ public sealed partial class PaidEscrowTests : IDisposable
         {
             Assert.Equal(hostsBefore[i], await chain.BalanceAsync(hosts[i]));
         }
-    }
-
-    /// <summary>A raw address in the base64 form the chain helper compares senders by (only workchain and hash are compared).</summary>
-    private static string ToFriendly(string raw)
-    {
-        var parts = raw.Split(':');
-        var bytes = new byte[36];
-        bytes[0] = 0x11;
-        bytes[1] = (byte)sbyte.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
-        Convert.FromHexString(parts[1]).CopyTo(bytes, 2);
-        return Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
     }
 }

@@ -377,7 +377,7 @@ public sealed class GridNode : IDisposable
             }
             // auto goes to the grid only when it can meet the policy: enough usable hosts for the quorum this query needs.
             var usable = grid is null ? 0 : Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count;
-            var needed = QuorumFor(sql, config);
+            var needed = Coordinator.RequiredQuorum(sql, config);
             var remote = config.Planner.Prefer switch
             {
                 PlannerPreference.Remote => true,
@@ -469,14 +469,11 @@ public sealed class GridNode : IDisposable
     }
 
     /// <summary>The agreeing commits a remote run of <paramref name="sql"/> needs: one when it cannot be verified anyway.</summary>
-    private static int QuorumFor(string sql, NodeConfig config) =>
-        config.Scheduler.VerifyMode == Duckton.Core.Configuration.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
-
     private QueryOutcome RunRemote(GridRuntime grid, string sql, string jobId, NodeConfig config, QueryOverrides overrides, long started, CancellationToken cancellationToken)
     {
         var eligible = grid.Coordinator.Eligible(config, overrides);
         var trusted = eligible.Where(p => Trust.Assess(p, config, overrides).Standing == Standing.Trusted).Select(p => p.NodeId).ToHashSet(StringComparer.Ordinal);
-        var quorum = QuorumFor(sql, config);
+        var quorum = Coordinator.RequiredQuorum(sql, config);
         // Called directly (no Task.Run): the prefix up to the first network wait runs on this thread.
         var outcome = WaitWithoutSpinning(RemoteAsync());
         async Task<RemoteOutcome> RemoteAsync()

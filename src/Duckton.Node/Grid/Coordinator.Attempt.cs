@@ -100,9 +100,14 @@ public sealed partial class Coordinator
     private string Certify(IReadOnlyList<CommitMessage> agreeing, int replicas, int quorum, IEnumerable<HostRun> dispatched) =>
         CommitCertificate.Encode(agreeing, _identity.PublicKey.Span, replicas, quorum, [.. dispatched.Select(r => r.Candidate.NodeId).Distinct()], _identity.Sign);
 
-    private async Task<AttemptResult> AttemptAsync(string sql, string jobId, string queryHash, CoreConfig.NodeConfig config, IReadOnlyList<PeerEntry> candidates,
-        IReadOnlyList<PeerEntry> shadowCandidates, int replicas, int quorum, string? unverifiable, bool fast, byte[] inputPin, bool paid, CancellationToken cancellationToken)
+    /// <summary>What every attempt of one query shares: fixed before the first attempt, the same for each re-dispatch.</summary>
+    private sealed record AttemptPlan(string Sql, string JobId, string QueryHash, CoreConfig.NodeConfig Config, int Replicas, int Quorum, string? Unverifiable,
+        bool Fast, byte[] InputPin, bool Paid);
+
+    private async Task<AttemptResult> AttemptAsync(AttemptPlan plan, IReadOnlyList<PeerEntry> candidates, IReadOnlyList<PeerEntry> shadowCandidates,
+        CancellationToken cancellationToken)
     {
+        var (sql, jobId, queryHash, config, replicas, quorum, unverifiable, fast, inputPin, paid) = plan;
         var s = config.Scheduler;
         var events = Channel.CreateUnbounded<HostRun>();
         var runs = new List<HostRun>();

@@ -182,6 +182,13 @@ public sealed partial class Coordinator
             + "; widen the filters (see each host's networks, groups and region in p2p_peers()) or lower quorum =>";
     }
 
+    /// <summary>
+    /// The one quorum rule: agreeing hosts a query needs — 1 in fast mode or for SQL whose result cannot be verified
+    /// (it would differ between honest hosts), <c>scheduler.quorum</c> otherwise. The planner and every attempt use it.
+    /// </summary>
+    public static int RequiredQuorum(string sql, CoreConfig.NodeConfig config) =>
+        config.Scheduler.VerifyMode == CoreConfig.VerifyMode.Fast || Determinism.UnverifiableReason(sql) is not null ? 1 : config.Scheduler.Quorum;
+
     public async Task<RemoteOutcome> RunAsync(string sql, string jobId, CoreConfig.NodeConfig config, QueryOverrides overrides, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _hasRun, true);
@@ -195,11 +202,11 @@ public sealed partial class Coordinator
         var s = config.Scheduler;
         var unverifiable = Determinism.UnverifiableReason(sql);
         var fast = s.VerifyMode == CoreConfig.VerifyMode.Fast;
-        var quorum = fast || unverifiable is not null ? 1 : s.Quorum;
+        var quorum = RequiredQuorum(sql, config);
         var replicas = Math.Max(s.Replicas, quorum);
-        var queryHash = JobIds.QueryHash(_engineVersion, sql);
         var inputPin = overrides.InputPin is { Length: > 0 } pin ? Convert.FromHexString(pin) : [];
-        var paid = Economics.PaymentPolicy.IsPaid(config, overrides);
+        var plan = new AttemptPlan(sql, jobId, JobIds.QueryHash(_engineVersion, sql), config, replicas, quorum, unverifiable, fast, inputPin,
+            Economics.PaymentPolicy.IsPaid(config, overrides));
         var excluded = new HashSet<string>(StringComparer.Ordinal);
         var rejected = new List<string>();
         var started = _time.GetTimestamp();
@@ -229,7 +236,7 @@ public sealed partial class Coordinator
                 }
                 throw new GridQueryException($"re-dispatch exhausted after {attempt} attempt(s) without a usable result (last reason: {lastReason})");
             }
-            var result = await AttemptAsync(sql, jobId, queryHash, config, sample, shadows, replicas, quorum, unverifiable, fast, inputPin, paid, cancellationToken).ConfigureAwait(false);
+            var result = await AttemptAsync(plan, sample, shadows, cancellationToken).ConfigureAwait(false);
             attempt++;
             rejected.AddRange(result.Rejected);
             receipts += result.Receipts;
@@ -301,7 +308,9 @@ public sealed partial class Coordinator
     }
 
     /// <summary>Attempts repeated only because hosts were busy (declined at capacity or their share for this requester).</summary>
-    private const int MaxBusyRetries = 3;
+    /// <remarks>Six: with the default backoff (0.2 s doubling to 5 s, up to half of it jittered away) about 5–10 s of
+    /// waiting for room, enough for a burst of queries from one identity to drain through its share of slots.</remarks>
+    private const int MaxBusyRetries = 6;
 
     /// <summary>
     /// Runs <paramref name="sql"/> on one host up to its signed commit only (no rows are fetched), then cancels it:

@@ -16,12 +16,7 @@ public sealed partial class EconomicsWiringTests : IDisposable
 
     public void Dispose()
     {
-        if (_grid is { HasExited: false })
-        {
-            _grid.Kill(entireProcessTree: true);
-            _grid.WaitForExit(10_000);
-        }
-        _grid?.Dispose();
+        GridUpProcess.Stop(_grid);
         Directory.Delete(_dir, recursive: true);
     }
 

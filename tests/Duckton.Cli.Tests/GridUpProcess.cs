@@ -6,6 +6,17 @@ namespace Duckton.Cli.Tests;
 /// <summary>A real <c>duckton grid up</c> process for a test, and the seed its banner tells a shell to join.</summary>
 internal static partial class GridUpProcess
 {
+    /// <summary>Kills a grid started by <see cref="Start"/> (its whole process tree) and releases it; null or exited: only released.</summary>
+    public static void Stop(Process? grid)
+    {
+        if (grid is { HasExited: false })
+        {
+            grid.Kill(entireProcessTree: true);
+            grid.WaitForExit(10_000);
+        }
+        grid?.Dispose();
+    }
+
     /// <summary>
     /// Starts <c>grid up --hosts <paramref name="hosts"/></c> under <paramref name="configRoot"/> and waits (up to
     /// <paramref name="wait"/>, 3 min by default) for its <c>p2p_join(bootstrap => [...])</c> line. Its output is drained

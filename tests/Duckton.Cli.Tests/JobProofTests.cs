@@ -15,12 +15,7 @@ public partial class JobProofTests : IDisposable
 
     public void Dispose()
     {
-        if (_grid is { HasExited: false })
-        {
-            _grid.Kill(entireProcessTree: true);
-            _grid.WaitForExit(10_000);
-        }
-        _grid?.Dispose();
+        GridUpProcess.Stop(_grid);
         Directory.Delete(_dir, recursive: true);
     }
 

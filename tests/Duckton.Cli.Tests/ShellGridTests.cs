@@ -14,12 +14,7 @@ public partial class ShellGridTests : IDisposable
 
     public void Dispose()
     {
-        if (_grid is { HasExited: false })
-        {
-            _grid.Kill(entireProcessTree: true);
-            _grid.WaitForExit(10_000);
-        }
-        _grid?.Dispose();
+        GridUpProcess.Stop(_grid);
         Directory.Delete(_dir, recursive: true);
     }
 

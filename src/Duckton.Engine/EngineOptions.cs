@@ -23,8 +23,9 @@ public sealed record EngineOptions
 
     /// <summary>
     /// Where a job's DuckDB spills what does not fit in <see cref="MemoryLimitBytes"/> (<c>sandbox.temp_dir_policy</c>):
-    /// <c>Ephemeral</c> = a fresh directory per job under <see cref="SpillDirectory"/> (or the system temp directory), deleted
-    /// when the job ends; <c>Inherit</c> = one directory for this engine's process, deleted when the engine is disposed;
+    /// <c>Ephemeral</c> = each job finds its directory empty and unused (one per engine instance, under
+    /// <see cref="SpillDirectory"/> or the system temp directory; an instance whose directory a job wrote to is closed and
+    /// its directory deleted after that job); <c>Inherit</c> = one directory for this engine's process, deleted when the engine is disposed;
     /// <c>Custom</c> = <see cref="SpillDirectory"/> itself. Null (default): no spilling, the local file system stays switched
     /// off and a query past its memory limit fails. A job may read its spill directory but never write a file itself.
     /// </summary>

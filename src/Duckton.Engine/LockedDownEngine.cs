@@ -237,14 +237,15 @@ internal sealed class LockedDownEngine : IDisposable
                 {
                     RequireReadOnly(statement);
                 }
-                // A per-job spill directory makes every instance single-use: the next job gets a fresh directory.
                 var select = statement.StatementType == DuckDBStatementType.Select;
-                pristine = select && _options.SpillPolicy != global::Duckton.Core.Configuration.TempDirPolicy.Ephemeral;
                 ResultSet rows;
                 using (var result = statement.Execute())
                 {
                     rows = result.ReadAll(_options.MaxResultBytes);
                 }
+                // An ephemeral spill directory is the job's own: the instance serves the next job only if this one
+                // never wrote to it (checked after the result is closed, so DuckDB has released its temp blocks).
+                pristine = select && instance.SpillUntouched();
                 // Whether or not the instance is reused, a lone SELECT keeps its untyped NULL columns' type.
                 return select ? RestoreNullTypes(connection, sql, rows) : rows;
             }
@@ -430,11 +431,34 @@ internal sealed class LockedDownEngine : IDisposable
     private sealed class Instance : IDisposable
     {
         private readonly string? _ownSpill;
+        private readonly DateTime _ownSpillWritten;
 
         private Instance(DuckDBDatabase database, string? ownSpill)
         {
             Database = database;
             _ownSpill = ownSpill;
+            _ownSpillWritten = ownSpill is null ? default : Directory.GetLastWriteTimeUtc(ownSpill);
+        }
+
+        /// <summary>
+        /// True when the instance has no spill directory of its own, or nothing was ever created in it: DuckDB deletes
+        /// its temp files when a query ends, so emptiness alone would not show that a job's rows were once there; the
+        /// directory's modification time does (it changes with every file created or removed in it).
+        /// </summary>
+        public bool SpillUntouched()
+        {
+            if (_ownSpill is null)
+            {
+                return true;
+            }
+            try
+            {
+                return Directory.GetLastWriteTimeUtc(_ownSpill) == _ownSpillWritten && !Directory.EnumerateFileSystemEntries(_ownSpill).Any();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
         }
 
         public DuckDBDatabase Database { get; }

@@ -102,6 +102,27 @@ public sealed class SpillDirectoryTests : IDisposable
     }
 
     [Fact]
+    public void Ephemeral_reuses_the_warm_instance_and_its_empty_directory_until_a_job_spills()
+    {
+        using var engine = Engine(TempDirPolicy.Ephemeral, _root);
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(1, engine.Execute("SELECT 42 AS x").Batches[0].RowCount);
+        }
+        // Five small jobs, one instance: one directory, empty.
+        var before = Assert.Single(Directory.EnumerateDirectories(_root));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(before));
+        var (_, spilledIn) = RunWatching(engine, _root);
+        Assert.Equal([before], spilledIn);
+        // The instance that spilled is closed with its directory; the next job gets an untouched one.
+        Assert.False(Directory.Exists(before));
+        engine.Execute("SELECT 1");
+        var after = Assert.Single(Directory.EnumerateDirectories(_root));
+        Assert.NotEqual(before, after);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(after));
+    }
+
+    [Fact]
     public void Inherit_spills_into_the_process_directory_which_goes_with_the_engine()
     {
         string dir;

@@ -558,7 +558,7 @@ public sealed partial record SandboxConfig
     public bool Enabled { get; init; }
     /// <summary>What enforces a worker's limits: auto = cgroups (v2, else v1) when this process can create them, else rlimits; cgroups = refuse to host without them; rlimit; none = worker processes without kernel limits. (<c>sandbox.backend</c>)</summary>
     public SandboxBackend Backend { get; init; }
-    /// <summary>Where a hosted job spills what does not fit in its memory limit: ephemeral = a fresh directory per job (under temp_dir when set, else the system temp directory), deleted when the job ends; inherit = one directory for the host's (or sandbox worker's) process, deleted when it shuts down cleanly; custom = temp_dir. A job may read its spill directory but never write files itself. (<c>sandbox.temp_dir_policy</c>)</summary>
+    /// <summary>Where a hosted job spills what does not fit in its memory limit: ephemeral = every job starts with an empty directory no earlier job wrote to (under temp_dir when set, else the system temp directory); one that a job spilled into is deleted when that job ends; inherit = one directory for the host's (or sandbox worker's) process, deleted when it shuts down cleanly; custom = temp_dir. A job may read its spill directory but never write files itself. (<c>sandbox.temp_dir_policy</c>)</summary>
     public TempDirPolicy TempDirPolicy { get; init; }
     /// <summary>Spill directory when temp_dir_policy = custom; with ephemeral, where the per-job directories are made (empty = the system temp directory). (<c>sandbox.temp_dir</c>)</summary>
     public string TempDir { get; init; } = "";

@@ -53,12 +53,43 @@ public sealed class GossipRulesTests
             }
             if (step % 50 == 0)
             {
-                // The definition FreshAdverts had when it sorted the whole table.
-                var expected = membership.Live().Where(e => e.State == PeerState.Alive).Select(e => e.Advert).OrderByDescending(a => a.TimestampMs).Take(32).ToList();
+                // The definition by a full sort of the table: 8 newcomers' adverts first, then the freshest of the rest.
+                var alive = membership.Live().Where(e => e.State == PeerState.Alive).Select(e => e.Advert)
+                    .OrderByDescending(a => a.TimestampMs).ThenBy(a => a.NodeId, StringComparer.Ordinal).ToList();
+                var newcomers = alive.Where(a => a.Seq <= Membership.NewcomerSeqs).Take(32 / Membership.NewcomerShare).ToList();
+                var expected = newcomers.Concat(alive.Where(a => !newcomers.Contains(a)).Take(32 - newcomers.Count)).ToList();
                 Assert.Equal(expected.Select(a => (a.NodeId, a.Seq)), membership.FreshAdverts(32).Select(a => (a.NodeId, a.Seq)));
             }
         }
         foreach (var id in ids)
+        {
+            id.Dispose();
+        }
+    }
+
+    [Fact]
+    public void A_newcomers_advert_is_passed_on_even_when_every_other_advert_was_signed_later()
+    {
+        var clock = new Clock(Start);
+        var membership = new Membership("self", clock, minPowBits: 0) { Ttl = TimeSpan.FromSeconds(30) };
+        var newcomer = NodeIdentity.Create();
+        Assert.Null(Gossip.TakeAdvert(membership, Signed(newcomer, 0, clock.Now, 1), "relay"));
+        // 100 long-running hosts (sequence numbers far past a newcomer's) re-sign after it: by signing time alone the
+        // newcomer would not be among the 32 an exchange carries.
+        var old = Enumerable.Range(1, 100).Select(_ => NodeIdentity.Create()).ToList();
+        for (var i = 0; i < old.Count; i++)
+        {
+            clock.Now += TimeSpan.FromMilliseconds(10);
+            Assert.Null(Gossip.TakeAdvert(membership, Signed(old[i], i + 1, clock.Now, 500), "relay"));
+        }
+        var shared = membership.FreshAdverts(Gossip.AdvertsPerExchange);
+        Assert.Equal(Gossip.AdvertsPerExchange, shared.Count);
+        Assert.Equal(newcomer.NodeId, shared[0].NodeId);
+        Assert.Equal(old.AsEnumerable().Reverse().Take(31).Select(i => i.NodeId), shared.Skip(1).Select(a => a.NodeId));
+        // Once its host has re-signed past the newcomer sequence numbers it competes by signing time like any other.
+        Assert.Null(Gossip.TakeAdvert(membership, Signed(newcomer, 0, Start, Membership.NewcomerSeqs + 1), "relay"));
+        Assert.DoesNotContain(membership.FreshAdverts(Gossip.AdvertsPerExchange), a => a.NodeId == newcomer.NodeId);
+        foreach (var id in old.Append(newcomer))
         {
             id.Dispose();
         }

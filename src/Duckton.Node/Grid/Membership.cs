@@ -61,6 +61,20 @@ public sealed class Membership
     /// <summary>Every entry filed by the signing time of its advert, freshest first (see <see cref="FreshAdverts"/>).</summary>
     private readonly SortedSet<(ulong TimestampMs, string NodeId)> _fresh = new(Freshest.Order);
 
+    /// <summary>The entries of <see cref="_fresh"/> whose advert is one of a newcomer's first (see <see cref="IsNewcomer"/>).</summary>
+    private readonly SortedSet<(ulong TimestampMs, string NodeId)> _newcomers = new(Freshest.Order);
+
+    /// <summary>
+    /// An advert with a sequence number up to this is one of the first its host signed since it started (a host re-signs
+    /// every third of the advert TTL, so about its first 20–30 s).
+    /// </summary>
+    public const ulong NewcomerSeqs = 3;
+
+    /// <summary>Share of an exchange's adverts kept for newcomers: one in <c>NewcomerShare</c>.</summary>
+    public const int NewcomerShare = 4;
+
+    private static bool IsNewcomer(AdvertMessage advert) => advert.Seq <= NewcomerSeqs;
+
     /// <param name="verify">
     /// Checks an advert's signature and proof of work (null: <see cref="AdvertMessage.Verify"/>). Only the grid simulator
     /// passes its own: one that runs <see cref="AdvertMessage.Verify"/> once per signed advert and shares the outcome
@@ -152,8 +166,13 @@ public sealed class Membership
         {
             // Re-filed under the signing time of the advert the entry holds now (the last writer's, under races).
             _fresh.Remove((entry.IndexedTimestampMs, nodeId));
+            _newcomers.Remove((entry.IndexedTimestampMs, nodeId));
             entry.IndexedTimestampMs = entry.Advert.TimestampMs;
             _fresh.Add((entry.IndexedTimestampMs, nodeId));
+            if (IsNewcomer(entry.Advert))
+            {
+                _newcomers.Add((entry.IndexedTimestampMs, nodeId));
+            }
         }
         Notify(nodeId);
         return null;
@@ -231,6 +250,7 @@ public sealed class Membership
                 lock (_freshGate)
                 {
                     _fresh.Remove((e.IndexedTimestampMs, id));
+                    _newcomers.Remove((e.IndexedTimestampMs, id));
                 }
             }
         }
@@ -260,11 +280,19 @@ public sealed class Membership
     }
 
     /// <summary>
-    /// Fresh adverts to gossip on (at most <paramref name="max"/> of live, alive peers; most recently signed first, ties by
-    /// node id). Runs on every exchange in both directions, so it reads them off an index kept in signing order instead
-    /// of scanning or sorting the table: O(max + log n) rather than O(n log n), which made a seed answering every node
-    /// of a large grid quadratic.
+    /// Fresh adverts to gossip on (at most <paramref name="max"/> of live, alive peers). Up to one in
+    /// <see cref="NewcomerShare"/> are newcomers' (an advert among the first <see cref="NewcomerSeqs"/> its host signed),
+    /// most recently signed first; the rest are the most recently signed of all (ties by node id). Runs on every exchange
+    /// in both directions, so it reads them off indexes kept in signing order instead of scanning or sorting the table:
+    /// O(max + log n) rather than O(n log n), which made a seed answering every node of a large grid quadratic.
     /// </summary>
+    /// <remarks>
+    /// Why newcomers get slots: by signing time alone a new host's advert competes at every relay with every advert
+    /// re-signed in the same seconds (n / 2 per heartbeat in an n-host grid), so in a large grid it spread mostly through
+    /// its own exchanges, in O(n / fanout) heartbeats. With reserved slots every host that learns of it passes it on in
+    /// its next exchanges, an epidemic in O(log n) heartbeats. A quarter of the slots bounds what a flood of new
+    /// identities (each paying its proof of work) can take from the regular refresh.
+    /// </remarks>
     public IReadOnlyList<AdvertMessage> FreshAdverts(int max)
     {
         if (max <= 0)
@@ -275,20 +303,44 @@ public sealed class Membership
         var result = new List<AdvertMessage>(Math.Min(max, 64));
         lock (_freshGate)
         {
-            foreach (var (timestampMs, id) in _fresh)
+            var newcomerSlots = max / NewcomerShare;
+            if (newcomerSlots > 0)
+            {
+                Take(_newcomers, newcomerSlots, skipTaken: false);
+            }
+            Take(_fresh, max, skipTaken: result.Count > 0);
+        }
+        return result;
+
+        void Take(SortedSet<(ulong TimestampMs, string NodeId)> index, int upTo, bool skipTaken)
+        {
+            var taken = result.Count;
+            foreach (var (timestampMs, id) in index)
             {
                 // Entries that are expired, suspect or dead stay filed until they change or expire: skip them here.
-                if (_peers.TryGetValue(id, out var e) && e.Advert.TimestampMs == timestampMs && now - e.LastSeen <= Ttl && e.State == PeerState.Alive)
+                if (_peers.TryGetValue(id, out var e) && e.Advert.TimestampMs == timestampMs && now - e.LastSeen <= Ttl && e.State == PeerState.Alive
+                    && !(skipTaken && Taken(e.Advert, taken)))
                 {
                     result.Add(e.Advert);
-                    if (result.Count == max)
+                    if (result.Count == upTo)
                     {
                         break;
                     }
                 }
             }
         }
-        return result;
+
+        bool Taken(AdvertMessage advert, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                if (ReferenceEquals(result[i], advert))
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     /// <summary>Most recently signed first; on equal times by node id.</summary>

@@ -96,7 +96,7 @@ public sealed class EncodedSpoolTests : IDisposable
         Assert.Contains("truncated", Assert.Throws<CodecException>(() => spool.Add(good.AsSpan(0, 3))).Message, StringComparison.Ordinal);
         Assert.Throws<CodecException>(() => spool.Add([]));
 
-        Assert.Equal(0, spool.Count);
+        Assert.Empty(spool);
         Assert.Equal(0, spool.RowCount);
         spool.Add(good);
         Assert.Equal(10, spool.RowCount);

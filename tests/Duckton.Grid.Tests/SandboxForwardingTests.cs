@@ -34,13 +34,13 @@ public sealed class SandboxForwardingTests
     }
 
     [Fact]
-    public void A_sandboxed_result_is_forwarded_as_the_worker_sent_it_in_memory_and_spilled_and_verifies_at_the_requester()
+    public async Task A_sandboxed_result_is_forwarded_as_the_worker_sent_it_in_memory_and_spilled_and_verifies_at_the_requester()
     {
         // 200k rows of (INTEGER, DOUBLE, VARCHAR) with NULLs; 256 KiB kept in memory, the rest spilled.
         const string sql = "SELECT CASE WHEN i % 11 = 0 THEN NULL ELSE i::INTEGER END AS i, i * 1.5 AS d, 'row-' || i AS s FROM range(200000) t(i)";
         using var executor = new SandboxExecutor(s_worker, EngineOptions.Default,
             new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), SpoolMemoryBytes = 256 << 10 }, 1, NullLogger.Instance);
-        var executed = executor.ExecuteAsync(sql, CancellationToken.None).GetAwaiter().GetResult();
+        var executed = await executor.ExecuteAsync(sql, CancellationToken.None);
         using var result = executed.Result;
         var spool = Assert.IsType<EncodedSpool>(result.Batches);
         Assert.True(spool.MemoryBytes > 0 && spool.Spilled, $"memory {spool.MemoryBytes}, spilled {spool.SpilledBytes}");

@@ -246,6 +246,27 @@ internal static partial class BatchCodec
         return new ResultBatch(schema, columns, rows);
     }
 
+    /// <summary>
+    /// The row count of an encoded batch of <paramref name="schema"/>, read from its header without decoding its columns
+    /// (for a holder that forwards the bytes as they are). Checks the version, the row count against
+    /// <paramref name="limits"/>, the column count against the schema, and that a vector header can follow for every
+    /// column; the columns themselves are checked by whoever decodes them.
+    /// </summary>
+    /// <exception cref="CodecException">The header is not a valid batch header of this schema.</exception>
+    public static int ReadBatchRowCount(ReadOnlySpan<byte> data, ResultSchema schema, CodecLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        var r = new Reader(data, limits ?? CodecLimits.Default);
+        r.ExpectVersion();
+        var rows = r.ReadCount(r.Limits.MaxRowsPerBatch, "row count");
+        var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count", 1);
+        if (columnCount != schema.Count)
+        {
+            throw new CodecException($"batch has {columnCount} columns, the schema {schema.Count}");
+        }
+        return rows;
+    }
+
     // ------------------------------------------------------------------ vectors: encode
 
     /// <summary>Writes rows [start, start + count) of <paramref name="v"/>; child vectors are written for the entries those rows use.</summary>

@@ -56,7 +56,7 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
             _memoryBytes += encoded.Length;
             return;
         }
-        var file = _file ??= Create();
+        var file = _file ??= CreateSpillFile(_directory);
         lock (_gate)
         {
             file.Write(encoded);
@@ -94,16 +94,7 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
                 var buffer = ArrayPool<byte>.Shared.Rent(length);
                 try
                 {
-                    var read = 0;
-                    while (read < length)
-                    {
-                        var n = RandomAccess.Read(_file!.SafeFileHandle, buffer.AsSpan(read, length - read), offset + read);
-                        if (n <= 0)
-                        {
-                            throw new EndOfStreamException("the spill file is shorter than what was written to it");
-                        }
-                        read += n;
-                    }
+                    ReadAt(_file!, buffer.AsSpan(0, length), offset);
                     _cached = BatchCodec.DecodeBatch(buffer.AsSpan(0, length), _schema, _limits);
                     _cachedIndex = index;
                     return _cached;
@@ -153,17 +144,33 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
         return removed;
     }
 
-    private FileStream Create()
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="file"/> at <paramref name="offset"/> (what was written there before).</summary>
+    internal static void ReadAt(FileStream file, Span<byte> buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = RandomAccess.Read(file.SafeFileHandle, buffer[read..], offset + read);
+            if (n <= 0)
+            {
+                throw new EndOfStreamException("the spill file is shorter than what was written to it");
+            }
+            read += n;
+        }
+    }
+
+    /// <summary>A new owner-only spill file in <paramref name="directory"/> (made owner-only if missing), deleted when closed.</summary>
+    internal static FileStream CreateSpillFile(string directory)
     {
         if (OperatingSystem.IsWindows())
         {
-            Directory.CreateDirectory(_directory);
+            Directory.CreateDirectory(directory);
         }
         else
         {
-            Directory.CreateDirectory(_directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
-        var path = Path.Combine(_directory, "spill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + ".bin");
+        var path = Path.Combine(directory, "spill-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12)) + ".bin");
         var options = new FileStreamOptions
         {
             Mode = FileMode.CreateNew, // O_EXCL: never follows a planted symlink

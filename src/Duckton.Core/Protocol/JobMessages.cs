@@ -442,7 +442,7 @@ public sealed record FetchEscrow(WireAccount Requester, WireAccount Arbiter, Wir
 /// <summary><c>Batch</c> (16): host → requester: a sequence number and one or more <see cref="Data.BatchCodec"/> batches.</summary>
 internal static class BatchFrame
 {
-    public static byte[] Encode(string jobId, uint seq, IReadOnlyList<byte[]> encodedBatches)
+    public static byte[] Encode(string jobId, uint seq, IReadOnlyList<ReadOnlyMemory<byte>> encodedBatches)
     {
         var size = 24 + encodedBatches.Sum(b => b.Length + 4);
         var w = new ProtoWriter(size);
@@ -450,7 +450,7 @@ internal static class BatchFrame
         w.U32(seq).U16((ushort)encodedBatches.Count);
         foreach (var b in encodedBatches)
         {
-            w.Bytes(b);
+            w.Bytes(b.Span);
         }
         return w.ToArray();
     }

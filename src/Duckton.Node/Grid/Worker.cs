@@ -589,7 +589,8 @@ public sealed class Worker : IDisposable
 
     public void Dispose() => _executor.Dispose();
 
-    private sealed class ResultTooLargeException(string message) : Exception(message);
+    /// <summary>A result batch that cannot fit in one frame (the requester is told plainly, with <c>ResultTooLarge</c>).</summary>
+    internal sealed class ResultTooLargeException(string message) : Exception(message);
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
     private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory, PriceQuote price) : IDisposable
@@ -882,34 +883,8 @@ public sealed class Worker : IDisposable
 
         public JobReport Report() => new(dispatch.JobId, connection.RemoteNodeId, _outcome, _rows, _bytes, Stopwatch.GetElapsedTime(_started), _detail);
 
-        /// <summary>Batch frames of about <c>ChunkBytes</c> each (a single larger batch gets a frame of its own).</summary>
-        private IEnumerable<byte[]> Frames(ResultSet result)
-        {
-            var pending = new List<byte[]>();
-            var size = 0;
-            uint seq = 0;
-            foreach (var batch in result.Batches)
-            {
-                var encoded = BatchCodec.EncodeBatch(batch);
-                if (encoded.Length + 64 > worker.Options.MaxFrameBytes)
-                {
-                    throw new ResultTooLargeException(
-                        $"a result batch is {Size(encoded.Length)} encoded (a single value or row that large cannot be split); the frame limit is {Size(worker.Options.MaxFrameBytes)} (network.max_frame_bytes)");
-                }
-                if (pending.Count > 0 && (size + encoded.Length > worker.Options.ChunkBytes || pending.Count == ushort.MaxValue || size + encoded.Length + 64 > worker.Options.MaxFrameBytes))
-                {
-                    yield return BatchFrame.Encode(dispatch.JobId, seq++, pending);
-                    pending = [];
-                    size = 0;
-                }
-                pending.Add(encoded);
-                size += encoded.Length;
-            }
-            if (pending.Count > 0)
-            {
-                yield return BatchFrame.Encode(dispatch.JobId, seq, pending);
-            }
-        }
+        private IEnumerable<byte[]> Frames(ResultSet result) =>
+            ResultFrames.Build(dispatch.JobId, result, worker.Options.ChunkBytes, worker.Options.MaxFrameBytes);
 
         public void Dispose()
         {

@@ -14,8 +14,8 @@ namespace Duckton.Node.Grid.Execution;
 /// processes) or under rlimits, in an empty network namespace, with a fresh empty working directory, and with the same
 /// DuckDB lock-down as in-process. Cancelling or timing out a job kills its worker, so its memory is returned at once.
 /// The result comes back batch by batch with its canonical hash (computed by the worker as the batches leave it, within
-/// the worker's budget) and is kept in the host's memory only up to <see cref="SandboxOptions.SpoolMemoryBytes"/>, the
-/// rest in an owner-only spill file.
+/// the worker's budget) and is kept in the wire encoding the worker sent, in the host's memory only up to
+/// <see cref="SandboxOptions.SpoolMemoryBytes"/>, the rest in an owner-only spill file; a fetch forwards those bytes.
 /// </summary>
 internal sealed class SandboxExecutor : IJobExecutor
 {
@@ -415,7 +415,7 @@ internal sealed class SandboxWorker : IDisposable
         {
             _stdin.Release();
         }
-        SpooledBatches? spool = null;
+        EncodedSpool? spool = null;
         ResultSchema? schema = null;
         try
         {
@@ -429,10 +429,18 @@ internal sealed class SandboxWorker : IDisposable
                     {
                         case SandboxPipe.Schema:
                             schema = BatchCodec.DecodeSchema(payload);
-                            spool = new SpooledBatches(schema, spoolMemory, spillDirectory);
+                            // Kept as the worker encoded it: the fetch forwards these bytes, and rows are decoded only if read here.
+                            spool = new EncodedSpool(schema, spoolMemory, spillDirectory);
                             break;
                         case SandboxPipe.Batch when spool is not null:
-                            spool.Add(BatchCodec.DecodeBatch(payload, schema!), payload);
+                            try
+                            {
+                                spool.Add(payload); // copied or written out: the pooled frame buffer goes back below
+                            }
+                            catch (CodecException e)
+                            {
+                                throw new InvalidDataException($"the sandbox worker sent a malformed result batch: {e.Message}", e);
+                            }
                             break;
                         case SandboxPipe.Done when spool is not null:
                             var done = new ExecutedJob(new ResultSet(schema!, spool, spool.RowCount), Encoding.UTF8.GetString(payload));

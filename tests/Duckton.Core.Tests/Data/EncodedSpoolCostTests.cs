@@ -5,12 +5,16 @@ using Xunit.Abstractions;
 
 namespace Duckton.Core.Tests.Data;
 
+[CollectionDefinition(nameof(CpuMeasured), DisableParallelization = true)]
+public sealed class CpuMeasured;
+
 /// <summary>
 /// The host's side of a sandboxed job's 1 M-row result, in CPU: keeping the worker's encoded batches and forwarding them
 /// (<see cref="EncodedSpool"/>) against decoding them on receive and encoding them again for the frames
 /// (<see cref="SpooledBatches"/> and <see cref="BatchCodec.EncodeBatch(ResultBatch)"/>, the path before). docs/BENCHMARKS.md
-/// records the figures this prints.
+/// records the figures this prints. Runs alone (process CPU time would otherwise include other tests' work).
 /// </summary>
+[Collection(nameof(CpuMeasured))]
 public sealed class EncodedSpoolCostTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("duckton-encoded-spool-cost-").FullName;

@@ -88,7 +88,7 @@ public sealed class StreamingExecutionTests : IDisposable
     public void Streamed_batches_make_the_same_result_as_the_materialised_one(int rows)
     {
         Assert.True(DuckDBNative.StreamingResults); // the library offers streaming results: this runs the streaming path
-        var sql = string.Format(System.Globalization.CultureInfo.InvariantCulture, Mixed, rows);
+        var sql = Mixed.Replace("{0}", rows.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
         using var engine = Engine();
         var expected = engine.Execute(sql);
         var streamed = Streamed(engine, sql);
@@ -194,12 +194,14 @@ public sealed class StreamingExecutionTests : IDisposable
         {
             WarmInstances = 1, Threads = 1, MemoryLimitBytes = 64L << 20, SpillPolicy = TempDirPolicy.Ephemeral, SpillDirectory = _root,
         });
-        // The ephemeral spill directory names the instance: one directory means one instance served every job.
+        // The ephemeral spill directory names the instance. The pool is filled in the background: each step waits for
+        // it to hold its one instance, so the job takes that one (a job finding the pool empty opens its own).
+        var first = WaitForSingleDirectory();
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(1000, Streamed(engine, "SELECT i FROM range(1000) t(i)").RowCount);
+            Assert.Equal(first, WaitForSingleDirectory()); // the same instance went back to the pool
         }
-        var first = WaitForSingleDirectory();
         Assert.Empty(Directory.EnumerateFileSystemEntries(first));
         // A reused instance still behaves as a fresh one: nothing a previous job did is visible.
         Assert.Equal("0", ValueFormatter.Format(Streamed(engine, "SELECT count(*) AS n FROM duckdb_tables()").Batches[0].Columns[0], 0));
@@ -208,15 +210,15 @@ public sealed class StreamingExecutionTests : IDisposable
         // A streamed job that spilled: its instance is closed with its directory.
         Assert.Equal("6000000", ValueFormatter.Format(Streamed(engine, SpillingQuery).Batches[0].Columns[0], 0));
         Assert.False(Directory.Exists(first));
-        Streamed(engine, "SELECT 1 AS x");
         var second = WaitForSingleDirectory();
         Assert.NotEqual(first, second);
+        Streamed(engine, "SELECT 1 AS x");
+        Assert.Equal(second, WaitForSingleDirectory());
 
         // A job cancelled mid-stream: its instance is not reused either.
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => Streamed(engine, "SELECT i FROM range(100000000000) t(i)", cts.Token, n => cts.Cancel()));
         Assert.False(Directory.Exists(second));
-        Streamed(engine, "SELECT 1 AS x");
         Assert.NotEqual(second, WaitForSingleDirectory());
     }
 

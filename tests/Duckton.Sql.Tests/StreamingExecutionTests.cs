@@ -72,6 +72,23 @@ public sealed class StreamingExecutionTests : IDisposable
         Assert.Equal(Rows(expected), Rows(actual));
     }
 
+    [Fact]
+    public void A_directly_loaded_library_gives_a_streaming_result_and_the_fallback_a_materialised_one()
+    {
+        using var db = DuckDBDatabase.Open(null);
+        using var connection = db.Connect();
+        using var statement = connection.TryPrepare("SELECT i FROM range(5000) t(i)", out _);
+        Assert.NotNull(statement);
+        using (var streamed = statement.ExecuteStreaming())
+        {
+            Assert.True(streamed.IsStreaming);
+            Assert.Equal(5000, streamed.ReadAll().RowCount);
+        }
+        using var materialised = statement.Execute();
+        Assert.False(materialised.IsStreaming);
+        Assert.Equal(5000, materialised.ReadAll().RowCount);
+    }
+
     private const string Mixed = """
         SELECT i, i::INTEGER AS n32, i * 0.5 AS d, 'v' || i AS s, repeat('x', (i % 50)::INTEGER) AS long_s, NULL AS z,
                CAST(NULL AS INTEGER) AS typed_null, [i, i + 1] AS l, {'a': i, 'b': 'x' || i} AS st,

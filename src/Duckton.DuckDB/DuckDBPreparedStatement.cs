@@ -76,6 +76,25 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
         return DuckDBQueryResult.FromState(DuckDBNative.Api->duckdb_execute_prepared(handle, result), result);
     }
 
+    /// <summary>
+    /// Executes the statement as a streaming result: DuckDB produces each chunk when it is fetched, so the result is never
+    /// held whole. <c>duckdb_execute_prepared_streaming</c> is used rather than <c>duckdb_pending_prepared_streaming</c>
+    /// (deprecated by DuckDB) since the chunks are pulled one at a time anyway and interrupting the connection stops a
+    /// fetch just as it stops a pending task. Without the function (inside the loadable extension, whose API table lacks
+    /// it) the result is materialised as by <see cref="Execute"/>, and read the same way. Until the streaming result is
+    /// disposed, this connection must not run anything else (DuckDB would close the stream).
+    /// </summary>
+    public DuckDBQueryResult ExecuteStreaming()
+    {
+        var streaming = DuckDBNative.ExecutePreparedStreaming;
+        if (streaming == null)
+        {
+            return Execute();
+        }
+        var result = DuckDBQueryResult.Allocate();
+        return DuckDBQueryResult.FromState(streaming(handle, result), result);
+    }
+
     protected override bool ReleaseHandle()
     {
         var h = handle;

@@ -43,6 +43,17 @@ public sealed unsafe class DuckDBQueryResult : IDisposable
     /// <summary>True for a query's rows; false for a statement that only changed rows (INSERT...) or returns nothing (CREATE...).</summary>
     public bool ReturnsRows { get; }
 
+    /// <summary>True for a streaming result (<see cref="DuckDBPreparedStatement.ExecuteStreaming"/> with a directly loaded library).</summary>
+    public bool IsStreaming
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_result == null, this);
+            var isStreaming = DuckDBNative.ResultIsStreaming;
+            return isStreaming != null && isStreaming(*_result) != 0;
+        }
+    }
+
     /// <summary>Allocates the native <c>duckdb_result</c> a query writes into.</summary>
     internal static DuckDBResult* Allocate() => (DuckDBResult*)NativeMemory.AllocZeroed((nuint)sizeof(DuckDBResult));
 

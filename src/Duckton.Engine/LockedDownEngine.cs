@@ -186,13 +186,11 @@ internal sealed class LockedDownEngine : IDisposable
         _ => ((int)type).ToString(CultureInfo.InvariantCulture),
     };
 
-    /// <summary>Runs <paramref name="sql"/> and materialises its result. DuckDB's error text is kept in the exception.</summary>
-    /// <remarks>
-    /// Each job gets its own connection on an instance nobody has changed. A single read-only SELECT cannot change
-    /// an instance (no catalog or setting changes, and settings are locked), so that instance goes back to the warm
-    /// pool afterwards; an instance that ran anything else (DDL, DML, several statements) is closed, never reused.
-    /// </remarks>
-    public ResultSet Execute(string sql, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The checks before a job takes an instance; rewrites <c>share://</c> paths. True when files are reachable (shared
+    /// directories or a spill directory), so only statements that cannot write a file may run.
+    /// </summary>
+    private bool Admit(ref string sql, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
@@ -206,6 +204,18 @@ internal sealed class LockedDownEngine : IDisposable
             }
             sql = Inputs.Rewrite(sql);
         }
+        return files;
+    }
+
+    /// <summary>Runs <paramref name="sql"/> and materialises its result. DuckDB's error text is kept in the exception.</summary>
+    /// <remarks>
+    /// Each job gets its own connection on an instance nobody has changed. A single read-only SELECT cannot change
+    /// an instance (no catalog or setting changes, and settings are locked), so that instance goes back to the warm
+    /// pool afterwards; an instance that ran anything else (DDL, DML, several statements) is closed, never reused.
+    /// </remarks>
+    public ResultSet Execute(string sql, CancellationToken cancellationToken = default)
+    {
+        var files = Admit(ref sql, cancellationToken);
         var instance = Take();
         var pristine = false;
         Interlocked.Increment(ref _running);
@@ -225,13 +235,7 @@ internal sealed class LockedDownEngine : IDisposable
                         throw new DuckDBException(prepareError);
                     }
                     pristine = false;
-                    if (files)
-                    {
-                        ResultSet? last = null;
-                        connection.RunStatements(sql, r => last = r.ReadAll(_options.MaxResultBytes), RequireReadOnly);
-                        return last ?? new ResultSet(new ResultSchema([], []), []);
-                    }
-                    return connection.QueryAll(sql, _options.MaxResultBytes);
+                    return RunScript(connection, sql, files);
                 }
                 if (files)
                 {
@@ -262,6 +266,183 @@ internal sealed class LockedDownEngine : IDisposable
     }
 
     /// <summary>
+    /// How much of a lone SELECT's result <see cref="ExecuteStreaming"/> holds back before the schema goes out, so a
+    /// small result decides its untyped NULL columns from the rows exactly as <see cref="Execute"/> does. Internal so
+    /// tests can move it; a few MiB.
+    /// </summary>
+    internal long NullProbeBufferBytes { get; set; } = 4L << 20;
+
+    /// <summary>False: a lone SELECT is materialised as in the loadable extension (for tests of that path).</summary>
+    internal bool PreferStreaming { get; set; } = true;
+
+    /// <summary>
+    /// Runs one job like <see cref="Execute"/> (the same instance, statement and reuse rules, the same errors, the same
+    /// schema and rows) but hands the result over as DuckDB produces it: <paramref name="onSchema"/> once, then
+    /// <paramref name="onBatch"/> per non-empty chunk, on the calling thread. A lone SELECT runs as a streaming result
+    /// when the library offers one (<see cref="Duckton.DuckDB.Native.DuckDBNative.StreamingResults"/>), so neither DuckDB nor this process
+    /// holds the whole result; other statements and scripts are materialised first. <see cref="EngineOptions.MaxResultBytes"/>
+    /// is counted as the chunks go by. Returns after the last chunk has been handed over and the instance released.
+    /// </summary>
+    /// <remarks>
+    /// A job can fail after some batches were handed over (the result limit, memory, a cancel): the caller must treat
+    /// what it received as void then. An exception from a callback ends the job the same way.
+    /// </remarks>
+    public void ExecuteStreaming(string sql, Action<ResultSchema> onSchema, Action<ResultBatch> onBatch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(onSchema);
+        ArgumentNullException.ThrowIfNull(onBatch);
+        var files = Admit(ref sql, cancellationToken);
+        var instance = Take();
+        var pristine = false;
+        Interlocked.Increment(ref _running);
+        try
+        {
+            using var connection = instance.Database.Connect();
+            using var registration = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection);
+            try
+            {
+                ResultSet rows;
+                using (var statement = connection.TryPrepare(sql, out var prepareError))
+                {
+                    if (statement is null)
+                    {
+                        pristine = true;
+                        if (prepareError is not null && !prepareError.Contains("multiple statements", StringComparison.OrdinalIgnoreCase))
+                        {
+                            throw new DuckDBException(prepareError);
+                        }
+                        pristine = false;
+                        rows = RunScript(connection, sql, files);
+                    }
+                    else
+                    {
+                        if (files)
+                        {
+                            RequireReadOnly(statement);
+                        }
+                        if (statement.StatementType == DuckDBStatementType.Select)
+                        {
+                            StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
+                            // After the result is closed, as in Execute: DuckDB has released its temp blocks by now.
+                            pristine = instance.SpillUntouched();
+                            return;
+                        }
+                        using var result = statement.Execute();
+                        rows = result.ReadAll(_options.MaxResultBytes);
+                    }
+                }
+                using (rows)
+                {
+                    onSchema(rows.Schema);
+                    foreach (var batch in rows.Batches)
+                    {
+                        onBatch(batch);
+                    }
+                }
+            }
+            catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("the query was cancelled", cancellationToken);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _running);
+            Return(instance, pristine);
+        }
+    }
+
+    private ResultSet RunScript(DuckDBConnection connection, string sql, bool files)
+    {
+        if (files)
+        {
+            ResultSet? last = null;
+            connection.RunStatements(sql, r => last = r.ReadAll(_options.MaxResultBytes), RequireReadOnly);
+            return last ?? new ResultSet(new ResultSchema([], []), []);
+        }
+        return connection.QueryAll(sql, _options.MaxResultBytes);
+    }
+
+    /// <summary>
+    /// Streams a lone SELECT. Without INTEGER or GEOMETRY columns the schema goes out at once and every chunk follows
+    /// as it is fetched. Otherwise up to <see cref="NullProbeBufferBytes"/> are held back: a result that ends within
+    /// that is restored exactly as <see cref="Execute"/> restores it (the probe runs only when an INTEGER column is all
+    /// NULL); a larger one is decided by the <c>LIMIT 0</c> probe alone, on a second connection (this one is busy with
+    /// the stream). Both give the same types: a column whose type in the query is "NULL" can hold nothing but NULLs.
+    /// </summary>
+    private void StreamSelect(Instance instance, DuckDBConnection connection, DuckDBPreparedStatement statement, string sql,
+        Action<ResultSchema> onSchema, Action<ResultBatch> onBatch, CancellationToken cancellationToken)
+    {
+        var limit = _options.MaxResultBytes;
+        List<ResultBatch>? held = null;
+        ResultSchema schema;
+        using (var result = PreferStreaming ? statement.ExecuteStreaming() : statement.Execute())
+        {
+            schema = result.Schema;
+            var typed = Enumerable.Range(0, schema.Count).Any(c => schema.Types[c].Id is DuckTypeId.Integer or DuckTypeId.Geometry);
+            Func<ResultBatch, ResultBatch>? restore = null;
+            if (typed)
+            {
+                held = [];
+            }
+            else
+            {
+                onSchema(schema);
+            }
+            long bytes = 0, heldBytes = 0;
+            while (result.ReadBatch() is { } batch)
+            {
+                // DuckDB may hand over chunks it buffered before an interrupt: stop at once.
+                cancellationToken.ThrowIfCancellationRequested();
+                if (batch.RowCount == 0)
+                {
+                    continue;
+                }
+                var size = BatchSize.Estimate(batch);
+                bytes += size;
+                if (bytes > limit)
+                {
+                    throw new DuckDBException($"result exceeds the limit of {limit} bytes (limits.max_result_bytes)");
+                }
+                if (held is null)
+                {
+                    onBatch(restore is null ? batch : restore(batch));
+                    continue;
+                }
+                held.Add(batch);
+                heldBytes += size;
+                if (heldBytes > NullProbeBufferBytes)
+                {
+                    using var probeConnection = instance.Database.Connect();
+                    using var probeCancel = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), probeConnection);
+                    var all = Enumerable.Range(0, schema.Count).Where(c => schema.Types[c].Id == DuckTypeId.Integer).ToList();
+                    var (restoredSchema, restored) = ProbeNullTypes(probeConnection, sql, schema, all);
+                    if (restored.Count > 0)
+                    {
+                        restore = b => WithNullColumns(b, restoredSchema, restored);
+                    }
+                    onSchema(restoredSchema);
+                    foreach (var b in held)
+                    {
+                        onBatch(restore is null ? b : restore(b));
+                    }
+                    held = null;
+                }
+            }
+        }
+        if (held is not null)
+        {
+            // The whole result was small: exactly Execute's restoration (the stream is closed, so this connection is free).
+            var rows = RestoreNullTypes(connection, sql, new ResultSet(schema, held));
+            onSchema(rows.Schema);
+            foreach (var b in rows.Batches)
+            {
+                onBatch(b);
+            }
+        }
+    }
+
+    /// <summary>
     /// DuckDB gives an untyped NULL column (<c>SELECT NULL AS x</c>) the type INTEGER in a final result, though inside
     /// the query, and in any subquery of it, its type is "NULL" (<c>typeof(x)</c> is <c>"NULL"</c>). p2p_query is used
     /// as a subquery, so the "NULL" type is restored: only when an INTEGER column holds nothing but NULLs, DuckDB is
@@ -275,10 +456,26 @@ internal sealed class LockedDownEngine : IDisposable
         var candidates = Enumerable.Range(0, schema.Count)
             .Where(c => schema.Types[c].Id == DuckTypeId.Integer && result.Batches.All(b => AllNull(b.Columns[c], b.RowCount)))
             .ToList();
+        var (newSchema, restored) = ProbeNullTypes(connection, sql, schema, candidates);
+        if (restored.Count == 0)
+        {
+            return result;
+        }
+        return new ResultSet(newSchema, [.. result.Batches.Select(b => WithNullColumns(b, newSchema, restored))]);
+    }
+
+    /// <summary>
+    /// The probe of <see cref="RestoreNullTypes"/>: which of the INTEGER <paramref name="candidates"/> are "NULL" in the
+    /// query, and the schema with those restored (unchanged and an empty set when none is, or the probe cannot run).
+    /// Throws for a GEOMETRY column with a coordinate reference system.
+    /// </summary>
+    private static (ResultSchema Schema, HashSet<int> Restored) ProbeNullTypes(DuckDBConnection connection, string sql, ResultSchema schema, IReadOnlyList<int> candidates)
+    {
+        var unchanged = (schema, new HashSet<int>());
         var geometries = Enumerable.Range(0, schema.Count).Where(c => schema.Types[c].Id == DuckTypeId.Geometry).ToList();
         if (candidates.Count == 0 && geometries.Count == 0)
         {
-            return result;
+            return unchanged;
         }
         string?[] typeNames;
         try
@@ -287,32 +484,32 @@ internal sealed class LockedDownEngine : IDisposable
             var probe = connection.QueryAll($"SELECT typeof(COLUMNS(*)) FROM (SELECT * FROM ({body}\n) LIMIT 0) RIGHT JOIN (SELECT 1) ON true");
             if (probe.Schema.Count != schema.Count + 1 || probe.Batches.Count == 0 || probe.Batches[0].RowCount != 1)
             {
-                return result;
+                return unchanged;
             }
             typeNames = [.. probe.Batches[0].Columns.Select(c => c.IsValid(0) ? System.Text.Encoding.UTF8.GetString(c.GetBytes(0)) : null)];
         }
         catch (DuckDBException)
         {
-            return result;
+            return unchanged;
         }
         // The C API shows GEOMETRY('OGC:CRS84') as plain GEOMETRY and cannot create the CRS type: refuse rather than drop it.
         if (geometries.FirstOrDefault(c => typeNames[c] != "GEOMETRY", -1) is var g and >= 0)
         {
             throw new DuckDBException($"column {schema.Names[g]} has the type {typeNames[g]}: a GEOMETRY with a coordinate reference system cannot be carried by duckton (DuckDB's C API neither shows nor creates the CRS); cast it to plain GEOMETRY in the query ({schema.Names[g]}::GEOMETRY)");
         }
-        var nullType = DuckType.Of(DuckTypeId.SqlNull);
         var restored = candidates.Where(c => typeNames[c] == "\"NULL\"").ToHashSet();
         if (restored.Count == 0)
         {
-            return result;
+            return unchanged;
         }
-        var types = schema.Types.Select((t, c) => restored.Contains(c) ? nullType : t).ToArray();
-        var newSchema = new ResultSchema(schema.Names, types);
-        var batches = result.Batches.Select(b => new ResultBatch(newSchema,
-            [.. b.Columns.Select((v, c) => restored.Contains(c) ? new ColumnVector(nullType, b.RowCount, validity: new ulong[ColumnVector.ValidityWords(b.RowCount)]) : v)],
-            b.RowCount)).ToList();
-        return new ResultSet(newSchema, batches);
+        var nullType = DuckType.Of(DuckTypeId.SqlNull);
+        return (new ResultSchema(schema.Names, [.. schema.Types.Select((t, c) => restored.Contains(c) ? nullType : t)]), restored);
     }
+
+    /// <summary>The batch with the <paramref name="restored"/> columns replaced by all-NULL columns of type "NULL".</summary>
+    private static ResultBatch WithNullColumns(ResultBatch b, ResultSchema schema, HashSet<int> restored) => new(schema,
+        [.. b.Columns.Select((v, c) => restored.Contains(c) ? new ColumnVector(schema.Types[c], b.RowCount, validity: new ulong[ColumnVector.ValidityWords(b.RowCount)]) : v)],
+        b.RowCount);
 
     private static bool AllNull(ColumnVector v, int rows)
     {

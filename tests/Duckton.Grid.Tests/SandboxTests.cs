@@ -206,6 +206,46 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
     }
 
     [Fact]
+    public void A_result_larger_than_the_worker_budget_streams_out_of_the_worker_and_its_memory_stays_far_below_the_result()
+    {
+        // 1 M rows of ~480 bytes: about 460 MiB of values against A's 256 MiB per-job budget (a cgroup memory limit). A
+        // worker that materialised the result (DuckDB's copy, then a managed one) failed here with a memory limit error;
+        // streaming, it holds DuckDB's operator memory, a few chunks and the hash's 32-byte row digests (31 MiB).
+        const long rows = 1_000_000;
+        const int width = 480;
+        var host = grid.A.Pid;
+        Answer(grid.Requester, grid.A);
+        var workerPeak = 0L;
+        var sw = Stopwatch.StartNew();
+        long rowsSeen = 0, bytesSeen = 0;
+        using (new RssSampler(() =>
+        {
+            var w = ProcessTree.SandboxWorkers(host).Select(ProcessTree.RssBytes).DefaultIfEmpty(0).Max();
+            InterlockedMax(ref workerPeak, w);
+            return w;
+        }))
+        {
+            using var result = grid.Requester.Host.Node.Query(
+                $"SELECT i, repeat(chr((65 + i % 26)::INTEGER), {width}) AS s FROM range({rows}) t(i)", On(grid.A, timeoutMs: 600_000)).Result;
+            foreach (var b in result.Batches)
+            {
+                rowsSeen += b.RowCount;
+                for (var r = 0; r < b.RowCount; r++)
+                {
+                    bytesSeen += b.Columns[1].GetBytes(r).Length;
+                }
+            }
+        }
+        var hwm = ProcessTree.SandboxWorkers(host).Select(ProcessTree.PeakRssBytes).DefaultIfEmpty(0).Max();
+        output.WriteLine($"{rows} rows, {bytesSeen >> 20} MiB of strings, in {sw.ElapsedMilliseconds} ms; worker RSS peak sampled {Interlocked.Read(ref workerPeak) >> 20} MiB, VmHWM of live workers {hwm >> 20} MiB; budget {SandboxGridFixture.Budget >> 20} MiB; load {File.ReadAllText("/proc/loadavg").Trim()}");
+        Assert.Equal(rows, rowsSeen);
+        Assert.Equal(rows * width, bytesSeen);
+        // Far below the result (and below the budget the kernel enforces anyway): a materialising worker needs it twice.
+        Assert.True(Interlocked.Read(ref workerPeak) < bytesSeen / 2, $"a worker reached {Interlocked.Read(ref workerPeak) >> 20} MiB for a {bytesSeen >> 20} MiB result");
+        Answer(grid.Requester, grid.A);
+    }
+
+    [Fact]
     public void The_default_sandbox_puts_each_worker_in_its_own_cgroup_and_an_empty_network_namespace()
     {
         Assert.Contains("Job isolation: sandboxed worker processes (cgroup v1: memory 256 MiB, CPU 1 thread(s), processes 256", grid.A.Stderr, StringComparison.Ordinal);

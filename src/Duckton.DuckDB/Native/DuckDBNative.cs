@@ -83,10 +83,34 @@ public static unsafe class DuckDBNative
                     throw new DllNotFoundException($"{loadedFrom} does not export {required}; DuckDB >= 1.2 is required");
                 }
             }
+            // Not in the extension's API table: only a directly loaded library offers a streaming result.
+            if (NativeLibrary.TryGetExport(handle, "duckdb_execute_prepared_streaming", out var streaming))
+            {
+                s_executePreparedStreaming = (delegate* unmanaged[Cdecl]<nint, DuckDBResult*, int>)streaming;
+            }
+            if (NativeLibrary.TryGetExport(handle, "duckdb_result_is_streaming", out var isStreaming))
+            {
+                s_resultIsStreaming = (delegate* unmanaged[Cdecl]<DuckDBResult, byte>)isStreaming;
+            }
             Source = loadedFrom;
             s_api = copy;
         }
     }
+
+    private static delegate* unmanaged[Cdecl]<nint, DuckDBResult*, int> s_executePreparedStreaming;
+    private static delegate* unmanaged[Cdecl]<DuckDBResult, byte> s_resultIsStreaming;
+
+    /// <summary>
+    /// <c>duckdb_execute_prepared_streaming</c>, or null: the function is exported by libduckdb but is not part of the
+    /// stable C extension API table, so inside the loadable extension it is absent and results are materialised.
+    /// </summary>
+    internal static delegate* unmanaged[Cdecl]<nint, DuckDBResult*, int> ExecutePreparedStreaming => s_executePreparedStreaming;
+
+    /// <summary><c>duckdb_result_is_streaming</c>, or null (as <see cref="ExecutePreparedStreaming"/>).</summary>
+    internal static delegate* unmanaged[Cdecl]<DuckDBResult, byte> ResultIsStreaming => s_resultIsStreaming;
+
+    /// <summary>True when statements can produce streaming results (a directly loaded libduckdb).</summary>
+    public static bool StreamingResults => s_executePreparedStreaming != null;
 
     private static readonly string[] s_requiredExports =
     [

@@ -12,7 +12,8 @@ namespace Duckton.Node.Grid.Execution;
 /// The sandbox worker: a separate process (the CLI's hidden <c>sandbox-worker</c> subcommand) that runs one job at a time
 /// in its own locked-down engine and streams the result to its host over stdout, batch by batch. Started by
 /// <see cref="SandboxExecutor"/> already inside its control group and network namespace; under rlimits it limits itself
-/// before reading any SQL. It also computes the result's canonical hash (sent with the last frame).
+/// before reading any SQL. It also computes the result's canonical hash while DuckDB produces the chunks (sent with the
+/// last frame).
 /// </summary>
 public static partial class SandboxWorkerProcess
 {
@@ -59,7 +60,7 @@ public static partial class SandboxWorkerProcess
             SpillDirectory = spillDir,
         });
         // One query first, so the runtime, DuckDB and its threads are in place before the address space is capped.
-        engine.Execute("SELECT 1").Dispose();
+        engine.ExecuteStreaming("SELECT 1", static _ => { }, static _ => { });
         if (asBudget > 0)
         {
             // The cap is what is mapped now plus the job's budget: untrusted SQL can grow the process by at most that.
@@ -192,12 +193,28 @@ public static partial class SandboxWorkerProcess
         }
     }
 
+    /// <summary>
+    /// Runs one job and sends its result as DuckDB produces it: the schema frame, then each chunk hashed and written
+    /// as it arrives, and Done with the hash right after the last one. Neither DuckDB nor this process holds the whole
+    /// result (a streaming result; only the hash's 32-byte row digests grow with it). A failure after some batches
+    /// went out ends the job with its error frame: the host discards what it received.
+    /// </summary>
     private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory, CancellationToken ct)
     {
-        ResultSet result;
+        // The canonical hash keeps a digest per row (32 bytes): that belongs in the worker's budget, not in the host.
+        CanonicalResultHasher? hasher = null;
         try
         {
-            result = engine.Execute(sql, ct);
+            engine.ExecuteStreaming(sql, schema =>
+            {
+                hasher = new CanonicalResultHasher(schema);
+                SandboxPipe.Write(stdout, SandboxPipe.Schema, BatchCodec.EncodeSchema(schema));
+            }, batch =>
+            {
+                ct.ThrowIfCancellationRequested(); // a materialised result (not a lone SELECT) is not interrupted by DuckDB
+                hasher!.Add(batch);
+                SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
+            }, ct);
         }
         catch (OperationCanceledException)
         {
@@ -214,29 +231,12 @@ public static partial class SandboxWorkerProcess
             SandboxPipe.Write(stdout, SandboxPipe.Memory, Encoding.UTF8.GetBytes($"the worker ran out of memory within its budget of {memory >> 20} MiB"));
             return;
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not IOException) // a broken pipe: the host is gone, as before
         {
             SandboxPipe.Write(stdout, ct.IsCancellationRequested ? SandboxPipe.Cancelled : SandboxPipe.Error, ct.IsCancellationRequested ? [] : Encoding.UTF8.GetBytes(e.Message));
             return;
         }
-        using (result)
-        {
-            SandboxPipe.Write(stdout, SandboxPipe.Schema, BatchCodec.EncodeSchema(result.Schema));
-            // Hashed here, as the batches go out: the canonical hash keeps a digest per row (32 bytes), which belongs
-            // in the worker's budget, not in the host.
-            var hasher = new CanonicalResultHasher(result.Schema);
-            foreach (var batch in result.Batches)
-            {
-                if (ct.IsCancellationRequested)
-                {
-                    SandboxPipe.Write(stdout, SandboxPipe.Cancelled, []);
-                    return;
-                }
-                hasher.Add(batch);
-                SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
-            }
-            SandboxPipe.Write(stdout, SandboxPipe.Done, Encoding.UTF8.GetBytes(hasher.Finish().ToString()));
-        }
+        SandboxPipe.Write(stdout, SandboxPipe.Done, Encoding.UTF8.GetBytes(hasher!.Finish().ToString()));
     }
 
     /// <summary>The fresh directory the host made for this worker: removed here too, since a host that exits does not wait.</summary>

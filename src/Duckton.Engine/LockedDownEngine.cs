@@ -44,6 +44,9 @@ internal sealed class LockedDownEngine : IDisposable
 
     private int _running;
 
+    /// <summary>Instances opened and waiting for a job.</summary>
+    internal int WarmCount => _warm.Count;
+
     /// <summary>Statements executing right now (a cancelled one counts until DuckDB has stopped it).</summary>
     public int Running => Volatile.Read(ref _running);
 
@@ -558,7 +561,14 @@ internal sealed class LockedDownEngine : IDisposable
             {
                 while (!engine._disposed && engine._warm.Count < engine._options.WarmInstances)
                 {
-                    engine._warm.Enqueue(engine.OpenInstance());
+                    var opened = engine.OpenInstance();
+                    if (engine._warm.Count >= engine._options.WarmInstances)
+                    {
+                        // A job returned its instance while this one opened: the pool stays at its size.
+                        opened.Dispose();
+                        break;
+                    }
+                    engine._warm.Enqueue(opened);
                 }
             }
             catch

@@ -213,40 +213,41 @@ public sealed class StreamingExecutionTests : IDisposable
         });
         // The ephemeral spill directory names the instance. The pool is filled in the background: each step waits for
         // it to hold its one instance, so the job takes that one (a job finding the pool empty opens its own).
-        var first = WaitForSingleDirectory();
+        var first = WaitForSingleDirectory(engine);
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(1000, Streamed(engine, "SELECT i FROM range(1000) t(i)").RowCount);
-            Assert.Equal(first, WaitForSingleDirectory()); // the same instance went back to the pool
+            Assert.Equal(first, WaitForSingleDirectory(engine)); // the same instance went back to the pool
         }
         Assert.Empty(Directory.EnumerateFileSystemEntries(first));
         // A reused instance still behaves as a fresh one: nothing a previous job did is visible.
         Assert.Equal("0", ValueFormatter.Format(Streamed(engine, "SELECT count(*) AS n FROM duckdb_tables()").Batches[0].Columns[0], 0));
-        Assert.Equal(first, WaitForSingleDirectory());
+        Assert.Equal(first, WaitForSingleDirectory(engine));
 
         // A streamed job that spilled: its instance is closed with its directory.
         Assert.Equal("6000000", ValueFormatter.Format(Streamed(engine, SpillingQuery).Batches[0].Columns[0], 0));
         Assert.False(Directory.Exists(first));
-        var second = WaitForSingleDirectory();
+        var second = WaitForSingleDirectory(engine);
         Assert.NotEqual(first, second);
         Streamed(engine, "SELECT 1 AS x");
-        Assert.Equal(second, WaitForSingleDirectory());
+        Assert.Equal(second, WaitForSingleDirectory(engine));
 
         // A job cancelled mid-stream: its instance is not reused either.
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => Streamed(engine, "SELECT i FROM range(100000000000) t(i)", cts.Token, n => cts.Cancel()));
         Assert.False(Directory.Exists(second));
-        Assert.NotEqual(second, WaitForSingleDirectory());
+        Assert.NotEqual(second, WaitForSingleDirectory(engine));
     }
 
-    /// <summary>The one instance directory under the root, once the background warm-up has settled.</summary>
-    private string WaitForSingleDirectory()
+    /// <summary>The one instance directory under the root, once the background warm-up has settled and its instance is in the pool.</summary>
+    private string WaitForSingleDirectory(LockedDownEngine engine)
     {
         var sw = Stopwatch.StartNew();
         while (true)
         {
             var dirs = Directory.GetDirectories(_root);
-            if (dirs.Length == 1 || sw.Elapsed > TimeSpan.FromSeconds(30))
+            // A directory exists from the moment an instance starts opening: wait until that instance is in the pool too.
+            if ((dirs.Length == 1 && engine.WarmCount == 1) || sw.Elapsed > TimeSpan.FromSeconds(30))
             {
                 return Assert.Single(dirs);
             }

@@ -216,7 +216,35 @@ internal sealed class LockedDownEngine : IDisposable
     /// an instance (no catalog or setting changes, and settings are locked), so that instance goes back to the warm
     /// pool afterwards; an instance that ran anything else (DDL, DML, several statements) is closed, never reused.
     /// </remarks>
-    public ResultSet Execute(string sql, CancellationToken cancellationToken = default)
+    public ResultSet Execute(string sql, CancellationToken cancellationToken = default) =>
+        OnInstance(sql, cancellationToken, (Instance instance, DuckDBConnection connection, string sql, bool files, ref bool pristine) =>
+        {
+            using var statement = PrepareOrScript(connection, sql, files, ref pristine, out var script);
+            if (statement is null)
+            {
+                return script!;
+            }
+            var select = statement.StatementType == DuckDBStatementType.Select;
+            ResultSet rows;
+            using (var result = statement.Execute())
+            {
+                rows = result.ReadAll(_options.MaxResultBytes);
+            }
+            // An ephemeral spill directory is the job's own: the instance serves the next job only if this one
+            // never wrote to it (checked after the result is closed, so DuckDB has released its temp blocks).
+            pristine = select && instance.SpillUntouched();
+            // Whether or not the instance is reused, a lone SELECT keeps its untyped NULL columns' type.
+            return select ? RestoreNullTypes(connection, sql, rows) : rows;
+        });
+
+    private delegate T JobBody<T>(Instance instance, DuckDBConnection connection, string sql, bool files, ref bool pristine);
+
+    /// <summary>
+    /// One job on a warm instance: admits the SQL, takes an instance, connects, turns a cancel into DuckDB's interrupt
+    /// and an <see cref="OperationCanceledException"/>, and returns the instance afterwards — to the pool only when
+    /// <paramref name="body"/> said it is pristine.
+    /// </summary>
+    private T OnInstance<T>(string sql, CancellationToken cancellationToken, JobBody<T> body)
     {
         var files = Admit(ref sql, cancellationToken);
         var instance = Take();
@@ -228,33 +256,7 @@ internal sealed class LockedDownEngine : IDisposable
             using var registration = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection);
             try
             {
-                using var statement = connection.TryPrepare(sql, out var prepareError);
-                if (statement is null)
-                {
-                    // Nothing ran; the instance is untouched. Several statements cannot be prepared at once: run them as a script.
-                    pristine = true;
-                    if (prepareError is not null && !prepareError.Contains("multiple statements", StringComparison.OrdinalIgnoreCase))
-                    {
-                        throw new DuckDBException(prepareError);
-                    }
-                    pristine = false;
-                    return RunScript(connection, sql, files);
-                }
-                if (files)
-                {
-                    RequireReadOnly(statement);
-                }
-                var select = statement.StatementType == DuckDBStatementType.Select;
-                ResultSet rows;
-                using (var result = statement.Execute())
-                {
-                    rows = result.ReadAll(_options.MaxResultBytes);
-                }
-                // An ephemeral spill directory is the job's own: the instance serves the next job only if this one
-                // never wrote to it (checked after the result is closed, so DuckDB has released its temp blocks).
-                pristine = select && instance.SpillUntouched();
-                // Whether or not the instance is reused, a lone SELECT keeps its untyped NULL columns' type.
-                return select ? RestoreNullTypes(connection, sql, rows) : rows;
+                return body(instance, connection, sql, files, ref pristine);
             }
             catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
             {
@@ -266,6 +268,40 @@ internal sealed class LockedDownEngine : IDisposable
             Interlocked.Decrement(ref _running);
             Return(instance, pristine);
         }
+    }
+
+    /// <summary>
+    /// Prepares one statement (checked read-only when files are reachable), or, for several statements, runs them as a
+    /// script and returns null with the script's last result. A statement that fails to prepare has not run, so the
+    /// instance stays pristine; a script changes the instance, so it never is afterwards.
+    /// </summary>
+    private DuckDBPreparedStatement? PrepareOrScript(DuckDBConnection connection, string sql, bool files, ref bool pristine, out ResultSet? script)
+    {
+        script = null;
+        var statement = connection.TryPrepare(sql, out var prepareError);
+        if (statement is null)
+        {
+            if (prepareError is not null && !prepareError.Contains("multiple statements", StringComparison.OrdinalIgnoreCase))
+            {
+                pristine = true; // nothing ran: the instance is untouched
+                throw new DuckDBException(prepareError);
+            }
+            script = RunScript(connection, sql, files);
+            return null;
+        }
+        if (files)
+        {
+            try
+            {
+                RequireReadOnly(statement);
+            }
+            catch
+            {
+                statement.Dispose();
+                throw;
+            }
+        }
+        return statement;
     }
 
     /// <summary>
@@ -294,65 +330,34 @@ internal sealed class LockedDownEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(onSchema);
         ArgumentNullException.ThrowIfNull(onBatch);
-        var files = Admit(ref sql, cancellationToken);
-        var instance = Take();
-        var pristine = false;
-        Interlocked.Increment(ref _running);
-        try
+        OnInstance(sql, cancellationToken, (Instance instance, DuckDBConnection connection, string sql, bool files, ref bool pristine) =>
         {
-            using var connection = instance.Database.Connect();
-            using var registration = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection);
-            try
+            ResultSet? rows;
+            using (var statement = PrepareOrScript(connection, sql, files, ref pristine, out rows))
             {
-                ResultSet rows;
-                using (var statement = connection.TryPrepare(sql, out var prepareError))
+                if (statement?.StatementType == DuckDBStatementType.Select)
                 {
-                    if (statement is null)
-                    {
-                        pristine = true;
-                        if (prepareError is not null && !prepareError.Contains("multiple statements", StringComparison.OrdinalIgnoreCase))
-                        {
-                            throw new DuckDBException(prepareError);
-                        }
-                        pristine = false;
-                        rows = RunScript(connection, sql, files);
-                    }
-                    else
-                    {
-                        if (files)
-                        {
-                            RequireReadOnly(statement);
-                        }
-                        if (statement.StatementType == DuckDBStatementType.Select)
-                        {
-                            StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
-                            // After the result is closed, as in Execute: DuckDB has released its temp blocks by now.
-                            pristine = instance.SpillUntouched();
-                            return;
-                        }
-                        using var result = statement.Execute();
-                        rows = result.ReadAll(_options.MaxResultBytes);
-                    }
+                    StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
+                    // After the result is closed, as in Execute: DuckDB has released its temp blocks by now.
+                    pristine = instance.SpillUntouched();
+                    return true;
                 }
-                using (rows)
+                if (statement is not null)
                 {
-                    onSchema(rows.Schema);
-                    foreach (var batch in rows.Batches)
-                    {
-                        onBatch(batch);
-                    }
+                    using var result = statement.Execute();
+                    rows = result.ReadAll(_options.MaxResultBytes);
                 }
             }
-            catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
+            using (rows)
             {
-                throw new OperationCanceledException("the query was cancelled", cancellationToken);
+                onSchema(rows!.Schema);
+                foreach (var batch in rows.Batches)
+                {
+                    onBatch(batch);
+                }
             }
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _running);
-            Return(instance, pristine);
-        }
+            return true;
+        });
     }
 
     private ResultSet RunScript(DuckDBConnection connection, string sql, bool files)

@@ -230,13 +230,8 @@ internal static partial class BatchCodec
     {
         ArgumentNullException.ThrowIfNull(schema);
         var r = new Reader(data, limits ?? CodecLimits.Default);
-        r.ExpectVersion();
-        var rows = r.ReadCount(r.Limits.MaxRowsPerBatch, "row count");
-        var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count", 1);
-        if (columnCount != schema.Count)
-        {
-            throw new CodecException($"batch has {columnCount} columns, the schema {schema.Count}");
-        }
+        var rows = ReadBatchHeader(ref r, schema);
+        var columnCount = schema.Count;
         var columns = new ColumnVector[columnCount];
         for (var c = 0; c < columnCount; c++)
         {
@@ -257,6 +252,12 @@ internal static partial class BatchCodec
     {
         ArgumentNullException.ThrowIfNull(schema);
         var r = new Reader(data, limits ?? CodecLimits.Default);
+        return ReadBatchHeader(ref r, schema);
+    }
+
+    /// <summary>A batch's version, row count and column count (which must be the schema's); returns the row count.</summary>
+    private static int ReadBatchHeader(ref Reader r, ResultSchema schema)
+    {
         r.ExpectVersion();
         var rows = r.ReadCount(r.Limits.MaxRowsPerBatch, "row count");
         var columnCount = r.ReadCount(r.Limits.MaxColumns, "column count", 1);

@@ -201,8 +201,10 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         output.WriteLine($"{rows} rows ({rows * 8 >> 20} MiB of BIGINT) in {sw.ElapsedMilliseconds} ms; host RSS baseline {baseline >> 20} MiB, peak {peak >> 20} MiB");
         Assert.Equal(rows, rowsSeen);
         // 76 MiB of values, plus 32 bytes of row digest per row for the hash (305 MiB): held and hashed in the host (as
-        // before) it would grow by several times the values.
-        Assert.True(peak - baseline < 64L << 20, $"the host grew by {(peak - baseline) >> 20} MiB while streaming {rows * 8 >> 20} MiB");
+        // before) it would grow by 381 MiB or more. What the host does hold: its 8 MiB in-memory spool, pipe and TLS
+        // buffers, and the garbage of the frames it builds until the GC runs (measured +46 to +83 MiB on a loaded
+        // machine, most of it the last); 128 MiB is still a third of holding the result.
+        Assert.True(peak - baseline < 128L << 20, $"the host grew by {(peak - baseline) >> 20} MiB while streaming {rows * 8 >> 20} MiB");
     }
 
     [Fact]

@@ -442,15 +442,8 @@ internal sealed class EscrowSettlement
     private void Store(PendingEscrow e)
     {
         // Owner-only, written to a temporary file and renamed: a crash leaves the old record or the new one, never half of one.
-        System.IO.Directory.CreateDirectory(Directory);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        var path = Path.Combine(Directory, SafeName(e.JobId) + ".json");
-        var temp = path + ".tmp";
-        File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(e, EscrowJson.Default.PendingEscrow));
-        File.Move(temp, path, overwrite: true);
+        OwnerOnlyFile.WriteAtomically(Path.Combine(Directory, SafeName(e.JobId) + ".json"),
+            JsonSerializer.SerializeToUtf8Bytes(e, EscrowJson.Default.PendingEscrow), protectDirectory: true);
     }
 
     private static string SafeName(string jobId) => new([.. jobId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_')]);

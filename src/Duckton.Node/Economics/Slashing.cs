@@ -125,8 +125,7 @@ public sealed class EvidenceSlasher : IAsyncDisposable
         }
         try
         {
-            System.IO.Directory.CreateDirectory(CertificateDirectory);
-            WriteAtomically(CertificatePath(jobId), certificate);
+            OwnerOnlyFile.WriteAtomically(CertificatePath(jobId), System.Text.Encoding.UTF8.GetBytes(certificate), protectDirectory: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -270,18 +269,9 @@ public sealed class EvidenceSlasher : IAsyncDisposable
         return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), SlashJson.Default.SlashRecord) : null;
     }
 
-    private void Save(SlashRecord r)
-    {
-        System.IO.Directory.CreateDirectory(_directory);
-        WriteAtomically(Path.Combine(_directory, r.EvidenceHash + ".json"), JsonSerializer.Serialize(r, SlashJson.Default.SlashRecord));
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
+    // Owner-only and replaced atomically (the config directory's own writer): a crash leaves the old record or the new one.
+    private void Save(SlashRecord r) =>
+        OwnerOnlyFile.WriteAtomically(Path.Combine(_directory, r.EvidenceHash + ".json"), JsonSerializer.SerializeToUtf8Bytes(r, SlashJson.Default.SlashRecord), protectDirectory: true);
 
     /// <summary>Starts the background rounds (once).</summary>
     public void Start()

@@ -26,13 +26,10 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
     private readonly string _directory;
     private readonly CodecLimits _limits;
     private readonly List<byte[]> _memory = [];
-    private readonly List<(long Offset, int Length)> _spilled = [];
     private readonly List<int> _rows = [];
     private readonly Lock _gate = new();
-    private FileStream? _file;
+    private readonly SpillFile _spill;
     private long _memoryBytes;
-    private long _fileLength;
-    private bool _dirty;
     private int _cachedIndex = -1;
     private ResultBatch? _cached;
     private int _decoded;
@@ -46,18 +43,19 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
         _memoryBudget = Math.Max(0, memoryBudget);
         _directory = directory;
         _limits = limits ?? CodecLimits.Default;
+        _spill = new SpillFile(directory);
     }
 
     public ResultSchema Schema => _schema;
 
     /// <summary>The spill file while it exists, else null (nothing spilled, or disposed).</summary>
-    public string? FilePath => _file?.Name;
+    public string? FilePath => _spill.Path;
 
-    public bool Spilled => _spilled.Count > 0;
-    public long SpilledBytes => _fileLength;
+    public bool Spilled => _spill.Count > 0;
+    public long SpilledBytes => _spill.Length;
     public long MemoryBytes => _memoryBytes;
     public long RowCount { get; private set; }
-    public int Count => _memory.Count + _spilled.Count;
+    public int Count => _memory.Count + _spill.Count;
 
     /// <summary>How many batches were decoded on demand so far (none for a result that is only forwarded).</summary>
     public int Decoded => Volatile.Read(ref _decoded);
@@ -75,20 +73,16 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         var rows = BatchCodec.ReadBatchRowCount(encoded, _schema, _limits);
         // Order is kept by never going back to memory once spilling started.
-        if (_spilled.Count == 0 && _memoryBytes + encoded.Length <= _memoryBudget)
+        if (_spill.Count == 0 && _memoryBytes + encoded.Length <= _memoryBudget)
         {
             _memory.Add(encoded.ToArray());
             _memoryBytes += encoded.Length;
         }
         else
         {
-            var file = _file ??= SpooledBatches.CreateSpillFile(_directory);
             lock (_gate)
             {
-                file.Write(encoded);
-                _spilled.Add((_fileLength, encoded.Length));
-                _fileLength += encoded.Length;
-                _dirty = true;
+                _spill.Append(encoded);
             }
         }
         _rows.Add(rows);
@@ -109,10 +103,10 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var (offset, length) = Flushed(index);
+            var spilled = index - _memory.Count;
             // A fresh array the caller owns: a pooled one could be reused while a frame still points at it.
-            var bytes = GC.AllocateUninitializedArray<byte>(length);
-            SpooledBatches.ReadAt(_file!, bytes, offset);
+            var bytes = GC.AllocateUninitializedArray<byte>(_spill.LengthOf(spilled));
+            _spill.Read(spilled, bytes);
             return bytes;
         }
     }
@@ -139,11 +133,12 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
                 }
                 else
                 {
-                    var (offset, length) = Flushed(index);
+                    var spilled = index - _memory.Count;
+                    var length = _spill.LengthOf(spilled);
                     var buffer = ArrayPool<byte>.Shared.Rent(length);
                     try
                     {
-                        SpooledBatches.ReadAt(_file!, buffer.AsSpan(0, length), offset);
+                        _spill.Read(spilled, buffer.AsSpan(0, length));
                         // The decoded batch copies what it keeps, so the buffer goes back to the pool right after.
                         batch = BatchCodec.DecodeBatch(buffer.AsSpan(0, length), _schema, _limits);
                     }
@@ -157,17 +152,6 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
                 return batch;
             }
         }
-    }
-
-    /// <summary>Where spilled batch <paramref name="index"/> is, once what was written is visible to reads (under the gate).</summary>
-    private (long Offset, int Length) Flushed(int index)
-    {
-        if (_dirty)
-        {
-            _file!.Flush();
-            _dirty = false;
-        }
-        return _spilled[index - _memory.Count];
     }
 
     public IEnumerator<ResultBatch> GetEnumerator()
@@ -191,9 +175,7 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
             _disposed = true;
             _cached = null;
             _memory.Clear();
-            var file = _file;
-            _file = null;
-            file?.Dispose();
+            _spill.Dispose();
         }
     }
 }

@@ -16,12 +16,9 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
     private readonly string _directory;
     private readonly CodecLimits _limits;
     private readonly List<ResultBatch> _memory = [];
-    private readonly List<(long Offset, int Length)> _spilled = [];
     private readonly Lock _gate = new();
-    private FileStream? _file;
+    private readonly SpillFile _spill;
     private long _memoryBytes;
-    private long _fileLength;
-    private bool _dirty;
     private int _cachedIndex = -1;
     private ResultBatch? _cached;
     private bool _disposed;
@@ -34,15 +31,16 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
         _memoryBudget = Math.Max(0, memoryBudget);
         _directory = directory;
         _limits = limits ?? CodecLimits.Default;
+        _spill = new SpillFile(directory);
     }
 
     /// <summary>The spill file while it exists, else null (nothing spilled, or disposed).</summary>
-    public string? FilePath => _file?.Name;
+    public string? FilePath => _spill.Path;
 
-    public bool Spilled => _spilled.Count > 0;
-    public long SpilledBytes => _fileLength;
+    public bool Spilled => _spill.Count > 0;
+    public long SpilledBytes => _spill.Length;
     public long RowCount { get; private set; }
-    public int Count => _memory.Count + _spilled.Count;
+    public int Count => _memory.Count + _spill.Count;
 
     /// <summary>Appends a received batch; <paramref name="encoded"/> is its wire form (what is written when spilling).</summary>
     public void Add(ResultBatch batch, ReadOnlySpan<byte> encoded)
@@ -50,19 +48,15 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         RowCount += batch.RowCount;
         // Order is kept by never going back to memory once spilling started.
-        if (_spilled.Count == 0 && _memoryBytes + encoded.Length <= _memoryBudget)
+        if (_spill.Count == 0 && _memoryBytes + encoded.Length <= _memoryBudget)
         {
             _memory.Add(batch);
             _memoryBytes += encoded.Length;
             return;
         }
-        var file = _file ??= CreateSpillFile(_directory);
         lock (_gate)
         {
-            file.Write(encoded);
-            _spilled.Add((_fileLength, encoded.Length));
-            _fileLength += encoded.Length;
-            _dirty = true;
+            _spill.Append(encoded);
         }
     }
 
@@ -85,16 +79,12 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
                 {
                     return _cached!;
                 }
-                if (_dirty)
-                {
-                    _file!.Flush();
-                    _dirty = false;
-                }
-                var (offset, length) = _spilled[index - _memory.Count];
+                var spilled = index - _memory.Count;
+                var length = _spill.LengthOf(spilled);
                 var buffer = ArrayPool<byte>.Shared.Rent(length);
                 try
                 {
-                    ReadAt(_file!, buffer.AsSpan(0, length), offset);
+                    _spill.Read(spilled, buffer.AsSpan(0, length));
                     _cached = BatchCodec.DecodeBatch(buffer.AsSpan(0, length), _schema, _limits);
                     _cachedIndex = index;
                     return _cached;
@@ -197,9 +187,52 @@ public sealed class SpooledBatches : IReadOnlyList<ResultBatch>, IDisposable
             _disposed = true;
             _cached = null;
             _memory.Clear();
-            var file = _file;
-            _file = null;
-            file?.Dispose();
+            _spill.Dispose();
         }
+    }
+}
+
+/// <summary>
+/// The spilled part of a spool: encoded batches appended to one owner-only file (created on the first append, deleted
+/// when closed) and read back by position. Not thread-safe: its owner serialises appends and reads.
+/// </summary>
+internal sealed class SpillFile(string directory) : IDisposable
+{
+    private readonly List<(long Offset, int Length)> _entries = [];
+    private FileStream? _file;
+    private bool _dirty;
+
+    /// <summary>The file while it exists (null before the first append and after disposal).</summary>
+    public string? Path => _file?.Name;
+    public int Count => _entries.Count;
+    public long Length { get; private set; }
+
+    public int LengthOf(int index) => _entries[index].Length;
+
+    public void Append(ReadOnlySpan<byte> bytes)
+    {
+        var file = _file ??= SpooledBatches.CreateSpillFile(directory);
+        file.Write(bytes);
+        _entries.Add((Length, bytes.Length));
+        Length += bytes.Length;
+        _dirty = true;
+    }
+
+    /// <summary>Fills <paramref name="into"/> (exactly <see cref="LengthOf"/> bytes) with entry <paramref name="index"/>.</summary>
+    public void Read(int index, Span<byte> into)
+    {
+        if (_dirty)
+        {
+            _file!.Flush(); // what was written becomes visible to positional reads
+            _dirty = false;
+        }
+        SpooledBatches.ReadAt(_file!, into, _entries[index].Offset);
+    }
+
+    public void Dispose()
+    {
+        var file = _file;
+        _file = null;
+        file?.Dispose();
     }
 }

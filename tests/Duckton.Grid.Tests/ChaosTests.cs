@@ -64,8 +64,10 @@ public sealed partial class ChaosTests
         var rows = Row().Matches(text).ToDictionary(m => m.Groups["name"].Value, m => int.Parse(m.Groups["n"].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture));
         Assert.True(rows.Count > 8, $"no result table:\n{text}\n{await stderr}");
         Assert.Equal(60, rows["trials (verified queries attempted)"]);
-        // Two requesters ran at once, and every trial is counted exactly once whichever of them ran it.
-        Assert.Contains("2 requesters, 2 at once", text, StringComparison.Ordinal);
+        // Two requesters ran at once, and every trial is counted exactly once whichever of them ran it. How many were used
+        // in all depends on timing: a fast requester can reach its 40 trials and be replaced before the other has joined.
+        var used = Regex.Match(text, @"(\d+) requesters, 2 at once");
+        Assert.True(used.Success && int.Parse(used.Groups[1].Value, CultureInfo.InvariantCulture) >= 2, text);
         Assert.Equal(60, rows["correct answers"] + rows["wrong answers accepted as verified"] + rows["wrong answers returned unverified"] + rows["queries failed"]);
         Assert.Equal(0, rows["wrong answers accepted as verified"]);
         Assert.Equal(0, rows["honest hosts wrongly penalised (Incorrect/Malformed receipts, penalties, evidence)"]);

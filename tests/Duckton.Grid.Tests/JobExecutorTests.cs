@@ -133,6 +133,46 @@ public sealed class SandboxCancelTests
     }
 
     [Fact]
+    public async Task Once_jobs_overlapped_up_to_the_hosts_slots_the_next_overlaps_find_warm_workers()
+    {
+        // One worker started ahead, up to three kept (a host's three job slots): the first round of three overlapping
+        // jobs starts two more; every later round finds all three warm. Keeping only the one started ahead closed two
+        // of the three after each round and started two again in the next.
+        using var executor = new SandboxExecutor(s_worker, EngineOptions.Default,
+            new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), WarmWorkers = 1, MaxWorkers = 3 }, 1, NullLogger.Instance);
+        for (var round = 0; round < 4; round++)
+        {
+            var jobs = Enumerable.Range(0, 3).Select(_ => executor.ExecuteAsync("SELECT count(*) AS n FROM range(20000000) t(i) WHERE i % 7 = 3", CancellationToken.None)).ToArray();
+            foreach (var job in jobs)
+            {
+                (await job).Result.Dispose();
+            }
+        }
+        Assert.True(executor.WorkersStarted <= 3, $"workers started: {executor.WorkersStarted}");
+    }
+
+    [Fact]
+    public async Task A_job_cancelled_while_a_worker_starts_for_it_leaves_that_worker_warm_for_the_next_job()
+    {
+        using var executor = new SandboxExecutor(s_worker, EngineOptions.Default,
+            new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), WarmWorkers = 1, MaxWorkers = 2 }, 1, NullLogger.Instance);
+        Assert.Equal(1, Answer(executor)); // the worker started ahead is ready
+        // It is busy with a long job; a second job (a race lost at quorum) is cancelled while its own worker starts.
+        using var stopLong = new CancellationTokenSource();
+        var longJob = executor.ExecuteAsync("SELECT sum(hash(i)) AS s FROM range(100000000000) t(i)", stopLong.Token);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(30)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => executor.ExecuteAsync("SELECT 1", cts.Token));
+        }
+        Assert.Equal(2, executor.WorkersStarted);
+        // The next job runs in the worker started for the cancelled one (the first is still busy): no third process.
+        Assert.Equal(1, Answer(executor));
+        Assert.Equal(2, executor.WorkersStarted);
+        await stopLong.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longJob);
+    }
+
+    [Fact]
     public void Jobs_cancelled_while_their_worker_starts_leave_no_worker_behind()
     {
         using var executor = Executor(TimeSpan.FromSeconds(30));

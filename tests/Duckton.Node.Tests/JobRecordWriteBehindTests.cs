@@ -33,8 +33,15 @@ public sealed class JobRecordWriteBehindTests : IDisposable
     private static void Add(TrustStore store, int i, DateTimeOffset at) =>
         store.AddJobRecord($"job-{i:D4}", "q" + new string('a', 63), $"hash-{i}", Cert(i), "requester-1", $"winner-{i % 3}", at);
 
-    /// <summary>Holds the store's OS lock, as another process in the middle of a long session would.</summary>
-    private FileStream HoldStoreLock() => new(Path.Combine(_dir, "trust", "trust.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+    /// <summary>
+    /// Holds the store's OS lock, as another process in the middle of a long session would (taking it as such a process
+    /// does: saying it waits, so a store keeping the file open between its sessions lets go).
+    /// </summary>
+    private FileLock HoldStoreLock()
+    {
+        using var published = new SharedSequence(Path.Combine(_dir, "trust", "trust.seq"));
+        return FileLock.Acquire(Path.Combine(_dir, "trust", "trust.lock"), TimeSpan.FromSeconds(30), published.Want);
+    }
 
     [Fact]
     public async Task Queuing_a_job_record_does_not_wait_on_the_store_and_a_clean_dispose_loses_none()

@@ -83,6 +83,7 @@ public sealed record WorkerOptions
             ProcessPerJob = c.Sandbox.ProcessPerJob,
             Limits = SandboxOptions.LimitsFromConfig(c.Sandbox.Limits, Math.Min(c.Budget.PerJobMemoryBytes, c.Budget.MemoryBytes)),
             WarmWorkers = Math.Clamp(c.Budget.MaxJobs, 1, 2),
+            MaxWorkers = Math.Clamp(c.Budget.MaxJobs, 1, 16),
         },
         MaxFrameBytes = (int)Math.Clamp(c.Network.MaxFrameBytes, 4 << 10, 1 << 30),
         ResultHold = c.Worker.ResultHold,

@@ -12,8 +12,11 @@ internal sealed class FileLock : IDisposable
 
     private FileLock(FileStream stream) => _stream = stream;
 
-    /// <summary>Waits up to <paramref name="timeout"/> for the lock (holders keep it for milliseconds).</summary>
-    public static FileLock Acquire(string path, TimeSpan timeout)
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> for the lock, calling <paramref name="whileBusy"/> each time another
+    /// holds it (so a holder that keeps the lock between sessions learns that someone waits and lets go).
+    /// </summary>
+    public static FileLock Acquire(string path, TimeSpan timeout, Action? whileBusy = null)
     {
         var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
         if (!OperatingSystem.IsWindows())
@@ -31,6 +34,7 @@ internal sealed class FileLock : IDisposable
             }
             catch (IOException) when (Environment.TickCount64 < deadline && File.Exists(path))
             {
+                whileBusy?.Invoke();
                 Thread.Sleep(wait);
                 wait = Math.Min(wait * 2, 8); // sessions are short: poll often rather than sleep through the holder's release
             }
@@ -48,10 +52,12 @@ internal sealed class FileLock : IDisposable
 /// Two 64-bit sequence numbers in a small memory-mapped file shared by every process using one trust store: the
 /// store-wide change sequence and the deny-list's. Reading them is a memory read (no system call), which lets the
 /// query path notice another process's change without opening a file. Only written under the store's lock.
+/// A third number is written by processes waiting for that lock: when one last wanted it (on the system-wide monotonic
+/// clock), so a process keeping the store open between its sessions lets go within milliseconds.
 /// </summary>
 internal sealed class SharedSequence : IDisposable
 {
-    private const int Size = 16;
+    private const int Size = 24;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
 
@@ -82,6 +88,12 @@ internal sealed class SharedSequence : IDisposable
     public long Seq => _view.ReadInt64(0);
 
     public long BlockSeq => _view.ReadInt64(8);
+
+    /// <summary><see cref="Environment.TickCount64"/> when a process last waited for the store's lock (0: never).</summary>
+    public long WantedAt => _view.ReadInt64(16);
+
+    /// <summary>Says that this process is waiting for the store's lock (an aligned 8-byte write: never torn).</summary>
+    public void Want() => _view.Write(16, Environment.TickCount64);
 
     public void Publish(long seq, long blockSeq)
     {

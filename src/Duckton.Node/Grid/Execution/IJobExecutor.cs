@@ -58,8 +58,15 @@ public sealed record SandboxOptions
     /// </summary>
     public TimeSpan CancelGrace { get; init; } = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Worker processes kept started and waiting for a job.</summary>
+    /// <summary>Worker processes started ahead of the first jobs and kept waiting for one.</summary>
     public int WarmWorkers { get; init; } = 1;
+
+    /// <summary>
+    /// Most worker processes kept, idle or busy (the host's job slots): a worker that ends a job cleanly goes back to
+    /// the pool while fewer are kept, so once jobs have overlapped this far the next overlap finds a warm process instead
+    /// of starting one on the query path (a start costs a process's start-up and JIT, far more than a small job).
+    /// </summary>
+    public int MaxWorkers { get; init; } = 1;
 
     /// <summary>The limits <c>[sandbox.limits]</c> give a job, given the host's per-job memory budget.</summary>
     public static SandboxLimits LimitsFromConfig(Duckton.Core.Configuration.SandboxLimitsConfig limits, long perJobMemoryBytes) =>

@@ -144,7 +144,7 @@ internal sealed class SandboxExecutor : IJobExecutor
             // limit, or a broken pipe.
             var reusable = worker.EndedCleanly && !worker.WasKilled && !_sandbox.ProcessPerJob;
             Interlocked.Decrement(ref _busy);
-            if (reusable && !_disposed && _warm.Count < Math.Max(1, _sandbox.WarmWorkers))
+            if (reusable && !_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(Math.Max(1, _sandbox.WarmWorkers), _sandbox.MaxWorkers))
             {
                 _warm.Enqueue(Task.FromResult(worker));
             }
@@ -183,7 +183,19 @@ internal sealed class SandboxExecutor : IJobExecutor
             }
             w.Dispose();
         }
-        return await StartWorkerAsync(ct).ConfigureAwait(false);
+        // None is warm: start one for this job, but not as part of it. A job cancelled while its worker starts (most
+        // often the loser of a race that reached its quorum) leaves the new worker to the pool; throwing it away made
+        // the next overlap start another, a process start-up and JIT per lost race.
+        var starting = StartWorkerAsync(CancellationToken.None);
+        try
+        {
+            return await starting.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            _warm.Enqueue(starting);
+            throw;
+        }
     }
 
     /// <summary>

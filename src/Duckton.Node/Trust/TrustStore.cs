@@ -44,10 +44,11 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 /// performance and the peers it has seen — in an embedded DuckDB database file (<c>trust/trust.duckdb</c> in the
 /// config dir), so a node killed with SIGKILL restarts with it.
 /// <para>
-/// Any number of processes may share one config directory (a host, shells, the extension in other clients). None
-/// keeps the file open: each opens it only for a short <em>session</em> (a flush, a synchronous write or a read)
-/// while holding an exclusive OS lock on <c>trust/trust.lock</c>, and every session first merges what other
-/// processes committed since this one last looked. Every committed change carries a store-wide sequence number
+/// Any number of processes may share one config directory (a host, shells, the extension in other clients). Each uses
+/// the file in short <em>sessions</em> (a flush, a synchronous write or a read) while holding an exclusive OS lock on
+/// <c>trust/trust.lock</c>, and every session first merges what other processes committed since this one last looked.
+/// A busy process keeps the file attached between its sessions until another process waits for the lock or it has been
+/// idle for <see cref="KeepAttached"/>. Every committed change carries a store-wide sequence number
 /// (<c>meta.seq</c>, one per session), so a merge reads only rows newer than the last one it saw; receipts have a
 /// unique key (worker, replay fingerprint), so merging them is idempotent. The latest sequence numbers are also
 /// published in a tiny memory-mapped file (<c>trust/trust.seq</c>): the query path learns of a new deny-list entry
@@ -86,7 +87,9 @@ public sealed partial class TrustStore : IDisposable
     private FileLock? _held;
     private long _attachedAt;
     private long _lastSessionAt;
-    private ITimer? _holdTimer;
+    private Thread? _holdWatcher;
+    private readonly SemaphoreSlim _attachedSignal = new(0);
+    private bool _stopWatching;
     private bool _disposing;
 
     /// <summary>
@@ -138,7 +141,7 @@ public sealed partial class TrustStore : IDisposable
         }
         catch
         {
-            _holdTimer?.Dispose();
+            StopWatching();
             _published.Dispose();
             _connection.Dispose();
             _instance.Dispose();
@@ -268,9 +271,36 @@ public sealed partial class TrustStore : IDisposable
         }
         _held = held;
         _attachedAt = Environment.TickCount64;
-        // Checks on the system clock: the lock is shared with other processes in real time, whatever clock the store's records use.
-        _holdTimer ??= TimeProvider.System.CreateTimer(_ => LetGoIfWantedOrIdle(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _holdTimer.Change(s_holdCheck, s_holdCheck);
+        if (_holdWatcher is null)
+        {
+            // Its own thread, not a thread-pool timer: a process whose pool is starved (callers blocking pool threads)
+            // must still let go at once, or every other process sharing the store waits for it. Checks use the system's
+            // monotonic clock: the lock is shared with other processes in real time, whatever clock the records use.
+            _holdWatcher = new Thread(WatchHold) { IsBackground = true, Name = "trust store hold" };
+            _holdWatcher.Start();
+        }
+        _attachedSignal.Release();
+    }
+
+    /// <summary>While the file is attached, looks every few milliseconds whether to let it go; sleeps otherwise.</summary>
+    private void WatchHold()
+    {
+        while (true)
+        {
+            _attachedSignal.Wait();
+            while (!Volatile.Read(ref _stopWatching))
+            {
+                Thread.Sleep(s_holdCheck);
+                if (LetGoIfWantedOrIdle())
+                {
+                    break;
+                }
+            }
+            if (Volatile.Read(ref _stopWatching))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Detaches the file (DuckDB checkpoints it) and then releases the OS lock: the next process finds it closed and committed.</summary>
@@ -280,7 +310,6 @@ public sealed partial class TrustStore : IDisposable
         {
             return;
         }
-        _holdTimer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         try
         {
             connection.Execute("USE memory; DETACH DATABASE trust_store");
@@ -292,12 +321,21 @@ public sealed partial class TrustStore : IDisposable
         }
     }
 
-    private void LetGoIfWantedOrIdle()
+    private void StopWatching()
+    {
+        Volatile.Write(ref _stopWatching, true);
+        _attachedSignal.Release();
+        _holdWatcher?.Join(TimeSpan.FromSeconds(5));
+        _attachedSignal.Dispose();
+    }
+
+    /// <summary>Detaches when another process waits or this one has been idle; true once the file is no longer attached.</summary>
+    private bool LetGoIfWantedOrIdle()
     {
         // Never waits for a session in progress: that session looks for waiters itself when it ends.
         if (!_gate.TryEnter())
         {
-            return;
+            return false;
         }
         try
         {
@@ -315,6 +353,7 @@ public sealed partial class TrustStore : IDisposable
         {
             _gate.Exit();
         }
+        return Volatile.Read(ref _held) is null;
     }
 
     private static void CreateSchema(DuckDBConnection connection)
@@ -1383,8 +1422,11 @@ public sealed partial class TrustStore : IDisposable
                 catch (DuckDBException)
                 {
                 }
-                _holdTimer?.Dispose();
                 _disposed = true;
+            }
+            StopWatching(); // outside the gate: the watcher may be waiting to enter it
+            lock (_gate)
+            {
                 _wake.Dispose();
                 _stopWriter.Dispose();
                 _published.Dispose();

@@ -195,7 +195,11 @@ public class ToncenterClientTests
             }
             if (r.Path.EndsWith("getAddressInformation", StringComparison.Ordinal))
             {
-                return ScriptedToncenter.Reply.Ok("{\"balance\":\"0\",\"state\":\"uninitialized\"}");
+                return ScriptedToncenter.Reply.Ok(landed is null ? "{\"balance\":\"0\",\"state\":\"uninitialized\"}" : "{\"balance\":\"0\",\"state\":\"active\"}");
+            }
+            if (r.Path.EndsWith("runGetMethod", StringComparison.Ordinal))
+            {
+                return ScriptedToncenter.Reply.Ok("{\"gas_used\":0,\"exit_code\":0,\"stack\":[[\"num\",\"0x1\"]]}"); // deployed by the landed request
             }
             return ScriptedToncenter.Reply.Ok(landed is null ? "[]" : "[" + TransactionJson(landed, ExternalBody(landed), 0) + "]");
         });
@@ -210,6 +214,49 @@ public class ToncenterClientTests
         var sends = server.Requests.Where(r => r.Path.EndsWith("sendBoc", StringComparison.Ordinal)).Select(r => r.Body).ToArray();
         Assert.Equal(2, sends.Length);
         Assert.Equal(sends[0], sends[1]);
+    }
+
+    [Fact]
+    public async Task After_a_confirmation_no_request_reuses_its_seqno_even_when_the_api_reports_an_older_one()
+    {
+        using var key = Ed25519Key.Generate();
+        var wallet = new WalletV5R1(key.PublicKey);
+        var landed = new ConcurrentQueue<Cell>();
+        var seqnoReads = 0;
+        // The simulated API: the wallet is live at seqno 4 and a sent request lands at once. Its seqno get-method reports
+        // 5 once, right after the confirmation, then 4 again, as a replica behind the one that showed the transaction.
+        await using var server = new ScriptedToncenter(r =>
+        {
+            if (r.Path.EndsWith("sendBoc", StringComparison.Ordinal))
+            {
+                landed.Enqueue(BagOfCells.ParseBase64(JsonDocument.Parse(r.Body).RootElement.GetProperty("boc").GetString()!));
+                return ScriptedToncenter.Reply.Ok("{}");
+            }
+            if (r.Path.EndsWith("getAddressInformation", StringComparison.Ordinal))
+            {
+                return ScriptedToncenter.Reply.Ok("{\"balance\":\"5000000000\",\"state\":\"active\"}");
+            }
+            if (r.Path.EndsWith("runGetMethod", StringComparison.Ordinal))
+            {
+                var seqno = Interlocked.Increment(ref seqnoReads) == 2 ? 5 : 4;
+                return ScriptedToncenter.Reply.Ok($$"""{"gas_used":0,"exit_code":0,"stack":[["num","0x{{seqno:x}}"]]}""");
+            }
+            return ScriptedToncenter.Reply.Ok("[" + string.Join(",", landed.Reverse().Select(c => TransactionJson(c, ExternalBody(c), 0))) + "]");
+        });
+        using var client = new ToncenterClient(Fast(server.Endpoint));
+        var first = new TonWallet(client, wallet, key);
+        var transfer = await first.PrepareAsync([new OutMessage(s_account, Coins.FromTon(1m), Bounce: false)], TimeSpan.FromMinutes(5));
+        Assert.Equal(4u, transfer.Seqno);
+        var tx = await first.SendAndConfirmAsync(transfer, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(50));
+        Assert.Equal(transfer.MessageHash, tx.InMessage!.Hash);
+        Assert.Equal(2, seqnoReads); // it waited for the chain to report the seqno past the one used
+
+        // The API now says 4 again: this process's wallets (the same object or another one of the same wallet, as the
+        // anchor client and the runtime each hold) sign 5, never the spent 4.
+        Assert.Equal(5u, (await first.PrepareAsync([new OutMessage(s_account, Coins.FromTon(1m), Bounce: false)], TimeSpan.FromMinutes(5))).Seqno);
+        var second = new TonWallet(client, wallet, key);
+        Assert.Equal(5u, (await second.PrepareAsync([new OutMessage(s_account, Coins.FromTon(1m), Bounce: false)], TimeSpan.FromMinutes(5))).Seqno);
+        Assert.Equal(4, seqnoReads);
     }
 
     [Fact]

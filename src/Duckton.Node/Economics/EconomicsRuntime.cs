@@ -38,7 +38,6 @@ public sealed class EconomicsRuntime : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Action<IReadOnlyList<KeyValuePair<string, string>>> _persist;
-    private readonly SemaphoreSlim _sendLock = new(1, 1);
 
     /// <param name="settings">The resolved settings of the selected network.</param>
     /// <param name="configDirectory">The node's configuration directory (the wallet file is kept there).</param>
@@ -85,7 +84,9 @@ public sealed class EconomicsRuntime : IDisposable
             return null;
         }
         var key = UsesNodeKey(Settings.MnemonicFile) ? ReadNodeKey(Settings.MnemonicFile) : WalletFile.Key(Settings.MnemonicFile);
-        return new TonWallet(Client, new WalletV5R1(key.PublicKey, 0, NetworkGlobalId), key, _time);
+        // Every wallet object of this node shares one send turn: process-wide by address, and across the processes
+        // sharing this config directory (host, shells) by a lock file there.
+        return new TonWallet(Client, new WalletV5R1(key.PublicKey, 0, NetworkGlobalId), key, _time, ConfigDirectory, _logger);
     }
 
     /// <summary>The node's wallet; a clear error when there is none.</summary>
@@ -480,46 +481,47 @@ public sealed class EconomicsRuntime : IDisposable
 
     // ---------------------------------------------------------------- sending
 
-    /// <summary>Signs and sends one wallet request with the chain's clock and waits for its transaction.</summary>
+    /// <summary>
+    /// Signs and sends one wallet request with the chain's clock and waits for its transaction. The wallet orders it
+    /// after every other request of the same wallet (the anchor client's, another runtime's, another process's).
+    /// </summary>
     public async Task<(TonTransaction Wallet, Coins Balance)> SendAsync(IReadOnlyList<OutMessage> messages, CancellationToken ct = default)
     {
         var wallet = Wallet();
-        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        var balance = await BalanceAsync(wallet.Address, ct).ConfigureAwait(false);
+        var needed = messages.Aggregate(Coins.Zero, (s, m) => s + m.Value);
+        if (balance == Coins.Zero)
+        {
+            throw new EconomicsException($"the wallet {Show(wallet.Address)} is empty: send it TON first"
+                + (Settings.Network == TonNetwork.Local ? " (on the local chain: POST /local/fund {\"address\":..., \"amount\":...})" : ""));
+        }
+        if (balance < needed)
+        {
+            throw new EconomicsException($"the wallet {Show(wallet.Address)} holds {balance.ToTonString()} TON; this needs {needed.ToTonString()} TON plus fees");
+        }
+        var local = Settings.Network == TonNetwork.Local;
+        var options = new WalletSendOptions(TimeSpan.FromMinutes(2), local ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(3),
+            local ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(2), async c => DateTimeOffset.FromUnixTimeSeconds(await ChainNowAsync(c).ConfigureAwait(false)));
+        TonTransaction tx;
         try
         {
-            var balance = await BalanceAsync(wallet.Address, ct).ConfigureAwait(false);
-            var needed = messages.Aggregate(Coins.Zero, (s, m) => s + m.Value);
-            if (balance == Coins.Zero)
-            {
-                throw new EconomicsException($"the wallet {Show(wallet.Address)} is empty: send it TON first"
-                    + (Settings.Network == TonNetwork.Local ? " (on the local chain: POST /local/fund {\"address\":..., \"amount\":...})" : ""));
-            }
-            if (balance < needed)
-            {
-                throw new EconomicsException($"the wallet {Show(wallet.Address)} holds {balance.ToTonString()} TON; this needs {needed.ToTonString()} TON plus fees");
-            }
-            var now = DateTimeOffset.FromUnixTimeSeconds(await ChainNowAsync(ct).ConfigureAwait(false));
-            var transfer = await Call(() => wallet.PrepareAsync(messages, TimeSpan.FromMinutes(2), now, ct)).ConfigureAwait(false);
-            TonTransaction tx;
-            try
-            {
-                tx = await wallet.SendAndConfirmAsync(transfer, Settings.Network == TonNetwork.Local ? TimeSpan.FromSeconds(60) : TimeSpan.FromMinutes(3),
-                    Settings.Network == TonNetwork.Local ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(2), ct).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is ToncenterException or TonMessageExpiredException or TonConfirmationTimeoutException)
-            {
-                throw new EconomicsException($"the wallet request did not complete: {e.Message}", e);
-            }
-            if (tx.Outcome is { Succeeded: false } o)
-            {
-                throw new EconomicsException($"the wallet refused the request (exit code {o.ComputeExitCode}, action result {o.ActionResultCode}); transaction {tx.Hash}");
-            }
-            return (tx, balance);
+            tx = await wallet.SendAsync(messages, options, ct).ConfigureAwait(false);
         }
-        finally
+        catch (ToncenterException e) when (e.Method is "getAddressInformation" or "runGetMethod")
         {
-            _sendLock.Release();
+            // Reading the seqno before signing failed: nothing was sent.
+            var hint = local ? " (is the local chain running? ./duckton chain up)" : "";
+            throw new EconomicsException($"the TON API at {Settings.Rpc.GetLeftPart(UriPartial.Authority)} failed: {e.Message}{hint}", e);
         }
+        catch (Exception e) when (e is ToncenterException or TonMessageExpiredException or TonConfirmationTimeoutException or TimeoutException)
+        {
+            throw new EconomicsException($"the wallet request did not complete: {e.Message}", e);
+        }
+        if (tx.Outcome is { Succeeded: false } o)
+        {
+            throw new EconomicsException($"the wallet refused the request (exit code {o.ComputeExitCode}, action result {o.ActionResultCode}); transaction {tx.Hash}");
+        }
+        return (tx, balance);
     }
 
     /// <summary>Runs a chain call and turns API failures into an error naming the endpoint and what to check.</summary>
@@ -550,6 +552,5 @@ public sealed class EconomicsRuntime : IDisposable
         {
             _localHttp.Value.Dispose();
         }
-        _sendLock.Dispose();
     }
 }

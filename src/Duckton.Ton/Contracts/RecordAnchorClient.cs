@@ -135,9 +135,9 @@ public sealed class RecordAnchorClient : IEpochAnchor
     private async Task<TonTransaction> SendAsync(Coins value, Duckton.Ton.Cells.Cell body, string what, CancellationToken cancellationToken)
     {
         var before = (await _client.GetTransactionsAsync(Anchor, 1, cancellationToken).ConfigureAwait(false)).FirstOrDefault()?.Lt ?? 0;
-        DateTimeOffset? now = _options.Clock is { } clock ? await clock(cancellationToken).ConfigureAwait(false) : null;
-        var transfer = await _wallet.PrepareAsync([new OutMessage(Anchor, value, Body: body)], TimeSpan.FromSeconds(90), now, cancellationToken).ConfigureAwait(false);
-        var walletTx = await _wallet.SendAndConfirmAsync(transfer, _options.ConfirmTimeout, _options.PollInterval, cancellationToken).ConfigureAwait(false);
+        // The wallet's one send path: in turn with every other sender of this wallet (payments, slashes), never a reused seqno.
+        var walletTx = await _wallet.SendAsync([new OutMessage(Anchor, value, Body: body)],
+            new WalletSendOptions(TimeSpan.FromSeconds(90), _options.ConfirmTimeout, _options.PollInterval, _options.Clock), cancellationToken).ConfigureAwait(false);
         if (walletTx.Outcome is { Succeeded: false } w)
         {
             throw new AnchorRefusedException($"{what}: the wallet's request failed ({w})", w.ComputeExitCode);

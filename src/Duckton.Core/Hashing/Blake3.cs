@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Duckton.Core.Hashing;
@@ -126,6 +127,7 @@ public static class Blake3
         core.Finalize(0, output);
     }
 
+    [SkipLocalsInit] // the queues are written before they are read
     internal static unsafe void HashManyCore(ReadOnlySpan<byte> data, ReadOnlySpan<int> offsets, Span<byte> digests,
         ref readonly Words8 key, uint flags, int maxLanes)
     {

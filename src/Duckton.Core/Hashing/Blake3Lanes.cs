@@ -46,6 +46,7 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
     public static Vector128<uint> Load(uint* lanes) => Vector128.Load(lanes);
     public static Vector128<uint> Select(Vector128<uint> mask, Vector128<uint> a, Vector128<uint> b) => Vector128.ConditionalSelect(mask, a, b);
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void StoreTransposed(Vector128<uint>* h, byte** outputs, int n)
     {
         var rows = stackalloc Vector128<uint>[4];
@@ -137,6 +138,7 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
         }
     }
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void StoreTransposed(Vector256<uint>* h, byte** outputs, int n)
     {
         var rows = stackalloc Vector256<uint>[8];
@@ -197,6 +199,7 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
     public static Vector512<uint> Load(uint* lanes) => Vector512.Load(lanes);
     public static Vector512<uint> Select(Vector512<uint> mask, Vector512<uint> a, Vector512<uint> b) => Vector512.ConditionalSelect(mask, a, b);
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void StoreTransposed(Vector512<uint>* h, byte** outputs, int n)
     {
         // Two 8x8 transposes: lanes 0-7 from the low 256 bits of each word vector, lanes 8-15 from the high.
@@ -216,6 +219,7 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
         }
     }
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void LoadTransposed(byte** blocks, byte** masks, Vector512<uint>* msg)
     {
         // Stage 1: within each group of four rows, a 4x4 transpose inside every 128-bit quarter.
@@ -279,6 +283,7 @@ internal static unsafe class Blake3Lanes
     /// Chunks: blocks = 16, counters counter + i, CHUNK_START/CHUNK_END on the first/last block.
     /// Parents: blocks = 1, counter 0 for all, flags include PARENT.
     /// </summary>
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void HashMany(byte* input, nint stride, int blocks, int count, ulong counter, bool incrementCounter,
         ref readonly Words8 key, uint flags, uint flagsStart, uint flagsEnd, byte* output, int maxLanes)
     {
@@ -333,6 +338,7 @@ internal static unsafe class Blake3Lanes
         Blake3Spec.WriteWords(cv, new Span<byte>(output, Blake3Spec.OutLen));
     }
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     private static void HashGroup<TK, T>(byte** inputs, int n, int blocks, ulong counter, bool incrementCounter,
         ref readonly Words8 key, uint flags, uint flagsStart, uint flagsEnd, byte* output)
         where TK : struct, ILaneKernel<T>
@@ -420,6 +426,7 @@ internal static unsafe class Blake3Lanes
         }
     }
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     private static void HashSmallGroup<TK, T>(byte* data, int dataLength, int* starts, int* lengths, byte** outputs, int n,
         ref readonly Words8 key, uint flags)
         where TK : struct, ILaneKernel<T>
@@ -453,6 +460,31 @@ internal static unsafe class Blake3Lanes
         var zero = TK.Broadcast(0);
 
         var masks = stackalloc byte*[16];
+        if (maxBlocks == 1 && n == w)
+        {
+            // The common case of narrow rows: one block per lane, every lane busy. Same result as the loop below.
+            for (var l = 0; l < w; l++)
+            {
+                var len = lengths[l];
+                if (starts[l] + Blake3Spec.BlockLen <= dataLength)
+                {
+                    blockPointers[l] = data + starts[l];
+                    masks[l] = LengthMasks + Blake3Spec.BlockLen - len;
+                }
+                else
+                {
+                    var slot = staging + (l * Blake3Spec.BlockLen);
+                    Unsafe.InitBlockUnaligned(slot, 0, Blake3Spec.BlockLen);
+                    Unsafe.CopyBlockUnaligned(slot, data + starts[l], (uint)len);
+                    blockPointers[l] = slot;
+                    masks[l] = LengthMasks;
+                }
+            }
+            TK.LoadTransposed(blockPointers, masks, msg);
+            TK.Compress(ref h[0], ref msg[0], zero, zero, TK.Load((uint*)lengths), TK.Broadcast(flags | Blake3Spec.ChunkStart | Blake3Spec.ChunkEnd | Blake3Spec.Root));
+            TK.StoreTransposed(h, outputs, n);
+            return;
+        }
         for (var b = 0; b < maxBlocks; b++)
         {
             var offset = b * Blake3Spec.BlockLen;

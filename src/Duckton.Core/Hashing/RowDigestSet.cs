@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -124,27 +125,49 @@ internal sealed unsafe class RowDigestSet
         }
         var counts = _bucketCounts!;
         var largest = checked((int)(counts.Max() * D));
-        var gathered = ArrayPool<byte>.Shared.Rent(largest);
         var output = ArrayPool<byte>.Shared.Rent(largest);
+        var maxPieces = _pieces.Max(p => p.Count);
+        var addresses = new nint[maxPieces];
+        byte[]? gathered = null;
         for (var b = 0; b < 256; b++)
         {
-            var bytes = (int)(counts[b] * D);
-            if (bytes == 0)
+            var n = (int)counts[b];
+            if (n == 0)
             {
                 continue;
             }
-            var at = 0;
-            foreach (var number in _pieces[b])
+            var pieces = _pieces[b];
+            for (var p = 0; p < pieces.Count; p++)
             {
-                var take = Math.Min(PieceBytes, bytes - at);
-                _arena![number / PiecesPerSegment].AsSpan(number % PiecesPerSegment * PieceBytes, take).CopyTo(gathered.AsSpan(at));
-                at += take;
+                var number = pieces[p];
+                addresses[p] = (nint)Unsafe.AsPointer(ref _arena![number / PiecesPerSegment][number % PiecesPerSegment * PieceBytes]);
             }
-            // Every digest here shares byte 0, so the radix sort starts at byte 1.
-            DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(0, bytes), 1);
+            var bytes = n * D;
+            // Every digest here shares byte 0, so the sort starts at byte 1. The keys are read from the pieces
+            // where the digests arrived and the digests copied once, in order, into the output.
+            fixed (nint* table = addresses)
+            {
+                if (n <= DigestSort.MaxKeyed)
+                {
+                    DigestSort.SortPieces((byte**)table, n, 1, output.AsSpan(0, bytes));
+                }
+                else
+                {
+                    // Billions of rows: gather the bucket and sort it by radix passes.
+                    gathered ??= ArrayPool<byte>.Shared.Rent(largest);
+                    for (var at = 0; at < bytes; at += PieceBytes)
+                    {
+                        new ReadOnlySpan<byte>((byte*)table[at / PieceBytes], Math.Min(PieceBytes, bytes - at)).CopyTo(gathered.AsSpan(at));
+                    }
+                    DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(0, bytes), 1);
+                }
+            }
             hasher.Update(output.AsSpan(0, bytes));
         }
-        ArrayPool<byte>.Shared.Return(gathered);
+        if (gathered is not null)
+        {
+            ArrayPool<byte>.Shared.Return(gathered);
+        }
         ArrayPool<byte>.Shared.Return(output);
         _cursor = null;
         _end = null;
@@ -178,84 +201,155 @@ internal static class ArenaPool
 }
 
 /// <summary>Most-significant-byte-first radix sort of 32-byte keys, in ascending unsigned lexicographic order.</summary>
-internal static class DigestSort
+internal static unsafe class DigestSort
 {
     private const int D = Blake3Spec.OutLen;
     private const int SmallSort = 24;
-    private const int IndexBits = 24;
-    private const int MaxKeyed = 1 << IndexBits;
+    private const int PieceShift = 7; // 128 digests per 4 KiB piece
+    private const int PieceMask = (1 << PieceShift) - 1;
+
+    /// <summary>The most digests <see cref="SortPieces"/> sorts at once (the index takes at most 24 key bits).</summary>
+    public const int MaxKeyed = 1 << 24;
 
     /// <summary>
-    /// Sorts up to 2^24 digests sharing their first <paramref name="depth"/> bytes by 64-bit keys:
-    /// the next 5 bytes (40 bits) above the digest's index. One radix pass on the top key byte, insertion
-    /// sorts of the (tiny) sub-buckets, a gather of the 32-byte digests in key order, and a final pass that
-    /// orders the rare runs whose 5 key bytes tie (mostly duplicate rows) by their full bytes.
+    /// Sorts <paramref name="n"/> (at most <see cref="MaxKeyed"/>) digests sharing their first
+    /// <paramref name="depth"/> bytes into <paramref name="dst"/>. Digest i is read at
+    /// <c>pieces[i / 128] + 32 (i % 128)</c> (4 KiB pieces), so bucketed digests need no gathering first.
     /// </summary>
-    private static void SortByKeys(ReadOnlySpan<byte> src, Span<byte> dst, int depth)
+    /// <remarks>
+    /// Only 64-bit keys move: bytes depth..depth+7 of each digest, big-endian, with the low bits replaced by
+    /// the digest's index (as few bits as n needs). One counting pass on the key's top bits (about one key per
+    /// slot for random digests), a sort of each slot's handful of keys, one copy of each 32-byte digest in key
+    /// order, and a final pass that orders the rare runs whose key prefixes tie (mostly duplicate rows) by their
+    /// full 32 bytes.
+    /// </remarks>
+    internal static unsafe void SortPieces(byte** pieces, int n, int depth, Span<byte> dst)
     {
-        var n = src.Length / D;
-        var keyArray = ArrayPool<ulong>.Shared.Rent(n);
-        var sortedArray = ArrayPool<ulong>.Shared.Rent(n);
-        var keys = keyArray.AsSpan(0, n);
-        var sorted = sortedArray.AsSpan(0, n);
-        Span<int> counts = stackalloc int[256];
-        counts.Clear();
-        for (var i = 0; i < n; i++)
+        if ((uint)n > MaxKeyed || depth > D - 8)
         {
-            // Bytes depth..depth+7 big-endian; keep the top 40 bits, put the index in the low 24.
-            var prefix = BinaryPrimitives.ReadUInt64BigEndian(src.Slice((i * D) + depth, 8));
-            var key = (prefix & ~((1UL << IndexBits) - 1)) | (uint)i;
-            keys[i] = key;
-            counts[(int)(key >> 56)]++;
+            throw new ArgumentOutOfRangeException(nameof(n));
         }
-        Span<int> next = stackalloc int[256];
-        var sum = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            next[b] = sum;
-            sum += counts[b];
-        }
-        foreach (var key in keys)
-        {
-            sorted[next[(int)(key >> 56)]++] = key;
-        }
-        var start = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            var count = counts[b];
-            if (count > 1)
-            {
-                sorted.Slice(start, count).Sort(); // tiny for random keys; introsort bounds the worst case
-            }
-            start += count;
-        }
-        ref var s0 = ref MemoryMarshal.GetReference(src);
-        ref var d0 = ref MemoryMarshal.GetReference(dst);
         if (dst.Length < n * D)
         {
             throw new ArgumentException("destination too short", nameof(dst));
         }
-        for (var i = 0; i < n; i++)
+        if (n == 0)
         {
-            var index = (int)(sorted[i] & ((1UL << IndexBits) - 1));
-            Vector256.LoadUnsafe(ref s0, (nuint)(index * D)).StoreUnsafe(ref d0, (nuint)(i * D));
+            return;
         }
-        // Runs with equal 40-bit keys are in index order, not byte order: fix them with full comparisons.
-        for (var i = 1; i < n; i++)
+        var indexBits = Math.Max(1, 32 - BitOperations.LeadingZeroCount((uint)(n - 1)));
+        var indexMask = (1UL << indexBits) - 1;
+        var slotBits = Math.Clamp(indexBits, 8, 16);
+        var shift = 64 - slotBits;
+        var keyArray = ArrayPool<ulong>.Shared.Rent(n);
+        var sortedArray = ArrayPool<ulong>.Shared.Rent(n);
+        var slotArray = ArrayPool<int>.Shared.Rent(1 << slotBits);
+        fixed (ulong* keys = keyArray)
+        fixed (ulong* sorted = sortedArray)
+        fixed (int* slots = slotArray)
+        fixed (byte* d0 = dst)
         {
-            if ((sorted[i] >> IndexBits) != (sorted[i - 1] >> IndexBits))
+            new Span<int>(slots, 1 << slotBits).Clear();
+            for (var i = 0; i < n; i++)
             {
-                continue;
+                var prefix = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(Address(pieces, i) + depth));
+                var key = (prefix & ~indexMask) | (uint)i;
+                keys[i] = key;
+                slots[key >> shift]++;
             }
-            var runStart = i - 1;
-            while (i + 1 < n && (sorted[i + 1] >> IndexBits) == (sorted[runStart] >> IndexBits))
+            var sum = 0;
+            for (var s = 0; s < 1 << slotBits; s++)
             {
-                i++;
+                var count = slots[s];
+                slots[s] = sum;
+                sum += count;
             }
-            InsertionSort(dst.Slice(runStart * D, (i - runStart + 1) * D), i - runStart + 1);
+            for (var i = 0; i < n; i++)
+            {
+                var key = keys[i];
+                sorted[slots[key >> shift]++] = key;
+            }
+            // slots[s] is now the end of slot s (and the start of slot s + 1).
+            var start = 0;
+            for (var s = 0; s < 1 << slotBits; s++)
+            {
+                var end = slots[s];
+                var count = end - start;
+                if (count > 1)
+                {
+                    if (count <= SmallSort)
+                    {
+                        InsertionSort(sorted + start, count);
+                    }
+                    else
+                    {
+                        new Span<ulong>(sorted + start, count).Sort(); // many duplicates: introsort bounds the cost
+                    }
+                }
+                start = end;
+            }
+            for (var i = 0; i < n; i++)
+            {
+                Vector256.Load(Address(pieces, (int)(sorted[i] & indexMask))).Store(d0 + ((nint)i * D));
+            }
+            // Runs with equal key prefixes are in index order, not byte order: order them by their full bytes.
+            var prefixOf = ~indexMask;
+            for (var i = 1; i < n; i++)
+            {
+                if (((sorted[i] ^ sorted[i - 1]) & prefixOf) != 0)
+                {
+                    continue;
+                }
+                var runStart = i - 1;
+                while (i + 1 < n && ((sorted[i + 1] ^ sorted[runStart]) & prefixOf) == 0)
+                {
+                    i++;
+                }
+                new Span<Digest>(d0 + ((nint)runStart * D), i - runStart + 1).Sort();
+            }
         }
         ArrayPool<ulong>.Shared.Return(keyArray);
         ArrayPool<ulong>.Shared.Return(sortedArray);
+        ArrayPool<int>.Shared.Return(slotArray);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe byte* Address(byte** pieces, int i) => pieces[i >> PieceShift] + ((nint)(i & PieceMask) * D);
+
+    private static unsafe void InsertionSort(ulong* keys, int n)
+    {
+        for (var i = 1; i < n; i++)
+        {
+            var key = keys[i];
+            var j = i - 1;
+            while (j >= 0 && keys[j] > key)
+            {
+                keys[j + 1] = keys[j];
+                j--;
+            }
+            keys[j + 1] = key;
+        }
+    }
+
+    /// <summary>A digest as four big-endian words, ordered like its bytes.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = D)]
+    private readonly struct Digest : IComparable<Digest>
+    {
+        private readonly ulong _a, _b, _c, _d;
+
+        public int CompareTo(Digest other)
+        {
+            var c = BinaryPrimitives.ReverseEndianness(_a).CompareTo(BinaryPrimitives.ReverseEndianness(other._a));
+            if (c == 0)
+            {
+                c = BinaryPrimitives.ReverseEndianness(_b).CompareTo(BinaryPrimitives.ReverseEndianness(other._b));
+            }
+            if (c == 0)
+            {
+                c = BinaryPrimitives.ReverseEndianness(_c).CompareTo(BinaryPrimitives.ReverseEndianness(other._c));
+            }
+            return c != 0 ? c : BinaryPrimitives.ReverseEndianness(_d).CompareTo(BinaryPrimitives.ReverseEndianness(other._d));
+        }
     }
 
     /// <summary>
@@ -267,7 +361,20 @@ internal static class DigestSort
         var n = src.Length / D;
         if (n > SmallSort && n <= MaxKeyed && depth <= 2)
         {
-            SortByKeys(src, dst, depth);
+            fixed (byte* s0 = src)
+            {
+                // The contiguous input seen as 4 KiB pieces.
+                var count = (n + PieceMask) >> PieceShift;
+                Span<nint> table = count <= 256 ? stackalloc nint[count] : new nint[count];
+                for (var p = 0; p < count; p++)
+                {
+                    table[p] = (nint)(s0 + ((nint)p << (PieceShift + 5)));
+                }
+                fixed (nint* pieces = table)
+                {
+                    SortPieces((byte**)pieces, n, depth, dst);
+                }
+            }
             return;
         }
         if (n <= SmallSort || depth >= D)

@@ -269,24 +269,31 @@ internal static unsafe class DigestSort
                 var key = keys[i];
                 sorted[slots[key >> shift]++] = key;
             }
-            // slots[s] is now the end of slot s (and the start of slot s + 1).
-            var start = 0;
-            for (var s = 0; s < 1 << slotBits; s++)
+            // Keys are now ordered by their top slot bits; within a slot (about one key each) they may not be.
+            // One insertion pass puts them in order. It moves few keys for random digests; should a slot hold
+            // many keys of interleaved prefixes (heavily repeated rows), a budget of moves hands over to introsort.
+            long budget = 4L * n;
+            for (var i = 1; i < n; i++)
             {
-                var end = slots[s];
-                var count = end - start;
-                if (count > 1)
+                var key = sorted[i];
+                if (sorted[i - 1] <= key)
                 {
-                    if (count <= SmallSort)
-                    {
-                        InsertionSort(sorted + start, count);
-                    }
-                    else
-                    {
-                        new Span<ulong>(sorted + start, count).Sort(); // many duplicates: introsort bounds the cost
-                    }
+                    continue;
                 }
-                start = end;
+                var j = i - 1;
+                do
+                {
+                    sorted[j + 1] = sorted[j];
+                    j--;
+                }
+                while (j >= 0 && sorted[j] > key);
+                sorted[j + 1] = key;
+                budget -= i - j;
+                if (budget < 0)
+                {
+                    new Span<ulong>(sorted, n).Sort();
+                    break;
+                }
             }
             for (var i = 0; i < n; i++)
             {
@@ -315,21 +322,6 @@ internal static unsafe class DigestSort
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static unsafe byte* Address(byte** pieces, int i) => pieces[i >> PieceShift] + ((nint)(i & PieceMask) * D);
-
-    private static unsafe void InsertionSort(ulong* keys, int n)
-    {
-        for (var i = 1; i < n; i++)
-        {
-            var key = keys[i];
-            var j = i - 1;
-            while (j >= 0 && keys[j] > key)
-            {
-                keys[j + 1] = keys[j];
-                j--;
-            }
-            keys[j + 1] = key;
-        }
-    }
 
     /// <summary>A digest as four big-endian words, ordered like its bytes.</summary>
     [StructLayout(LayoutKind.Sequential, Size = D)]

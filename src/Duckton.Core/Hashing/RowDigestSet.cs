@@ -4,6 +4,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Duckton.Core.Hashing;
 
@@ -36,6 +37,7 @@ internal sealed unsafe class RowDigestSet
     private nint[]? _cursor;        // per bucket: next free byte of its current piece
     private nint[]? _end;           // per bucket: end of its current piece
     private long[]? _bucketCounts;
+    private byte[]? _held;          // per bucket: a digest waiting for the other half of its cache line
 
     private bool _written;
 
@@ -64,6 +66,7 @@ internal sealed unsafe class RowDigestSet
             _cursor = new nint[256]; // cursor == end == 0: the first digest takes a fresh piece
             _end = new nint[256];
             _bucketCounts = new long[256];
+            _held = GC.AllocateUninitializedArray<byte>(256 * D, pinned: true);
             for (var b = 0; b < 256; b++)
             {
                 _pieces[b] = [];
@@ -82,19 +85,68 @@ internal sealed unsafe class RowDigestSet
         var end = _end!;
         var counts = _bucketCounts!;
         fixed (byte* start = digests)
+        fixed (byte* held = _held)
         {
             for (var at = 0; at < digests.Length; at += D)
             {
                 var digest = start + at;
                 int b = digest[0];
-                if (cursor[b] == end[b])
+                var value = Vector256.Load(digest);
+                var half = held + (b * D);
+                if ((counts[b] & 1) == 0)
+                {
+                    // The first half of a cache line: held back until its second half arrives.
+                    value.Store(half);
+                }
+                else
+                {
+                    if (cursor[b] == end[b])
+                    {
+                        NewPiece(b);
+                    }
+                    // A whole 64-byte line at once, around the cache: a partial line written through the
+                    // cache would be read from memory first, and these lines are not read again until the end.
+                    var line = (byte*)cursor[b];
+                    if (Avx.IsSupported)
+                    {
+                        Avx.StoreAlignedNonTemporal(line, Vector256.Load(half));
+                        Avx.StoreAlignedNonTemporal(line + D, value);
+                    }
+                    else
+                    {
+                        Vector256.Load(half).Store(line);
+                        value.Store(line + D);
+                    }
+                    cursor[b] += 2 * D;
+                }
+                counts[b]++;
+            }
+        }
+    }
+
+    /// <summary>Writes the held-back halves to their buckets and orders the streaming stores before any read.</summary>
+    private void FlushHeld()
+    {
+        var counts = _bucketCounts!;
+        fixed (byte* held = _held)
+        {
+            for (var b = 0; b < 256; b++)
+            {
+                if ((counts[b] & 1) == 0)
+                {
+                    continue;
+                }
+                if (_cursor![b] == _end![b])
                 {
                     NewPiece(b);
                 }
-                Vector256.Load(digest).Store((byte*)cursor[b]);
-                cursor[b] += D;
-                counts[b]++;
+                Vector256.Load(held + (b * D)).Store((byte*)_cursor[b]);
+                _cursor[b] += D;
             }
+        }
+        if (Sse.IsSupported)
+        {
+            Sse.StoreFence();
         }
     }
 
@@ -106,10 +158,12 @@ internal sealed unsafe class RowDigestSet
             _arena!.Add(ArenaPool.Rent());
         }
         _pieces![bucket].Add(number);
-        var piece = (nint)Unsafe.AsPointer(ref _arena![number / PiecesPerSegment][number % PiecesPerSegment * PieceBytes]);
+        var piece = PieceAddress(number);
         _cursor![bucket] = piece;
         _end![bucket] = piece + PieceBytes;
     }
+
+    private nint PieceAddress(int number) => ArenaPool.Aligned(_arena![number / PiecesPerSegment]) + (number % PiecesPerSegment * PieceBytes);
 
     /// <summary>Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents.</summary>
     public void WriteSorted(Blake3Hasher hasher)
@@ -123,6 +177,7 @@ internal sealed unsafe class RowDigestSet
             hasher.Update(sorted);
             return;
         }
+        FlushHeld();
         var counts = _bucketCounts!;
         var largest = checked((int)(counts.Max() * D));
         var output = ArrayPool<byte>.Shared.Rent(largest);
@@ -139,8 +194,7 @@ internal sealed unsafe class RowDigestSet
             var pieces = _pieces[b];
             for (var p = 0; p < pieces.Count; p++)
             {
-                var number = pieces[p];
-                addresses[p] = (nint)Unsafe.AsPointer(ref _arena![number / PiecesPerSegment][number % PiecesPerSegment * PieceBytes]);
+                addresses[p] = PieceAddress(pieces[p]);
             }
             var bytes = n * D;
             // Every digest here shares byte 0, so the sort starts at byte 1. The keys are read from the pieces
@@ -187,13 +241,22 @@ internal static class ArenaPool
 {
     private const int MaxRetained = 64;
     private const int Size = 1 << 20;
+    private const int Alignment = 64;
     private static readonly System.Collections.Concurrent.ConcurrentStack<byte[]> s_free = new();
 
-    public static byte[] Rent() => s_free.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(Size, pinned: true);
+    // Each array has a spare cache line so that its usable 1 MiB can start on a line boundary.
+    public static byte[] Rent() => s_free.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(Size + Alignment, pinned: true);
+
+    /// <summary>The first cache-line-aligned byte of a rented (pinned) array; 1 MiB is usable from there.</summary>
+    public static unsafe nint Aligned(byte[] array)
+    {
+        var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (address + Alignment - 1) & ~(nint)(Alignment - 1);
+    }
 
     public static void Return(byte[] array)
     {
-        if (array.Length == Size && s_free.Count < MaxRetained)
+        if (array.Length == Size + Alignment && s_free.Count < MaxRetained)
         {
             s_free.Push(array);
         }

@@ -26,6 +26,8 @@ internal sealed unsafe class RowDigestSet
     private const int FlatLimit = 4096;
     private const int PieceBytes = 4096;
     private const int PiecesPerSegment = 256; // 1 MiB arena arrays
+    private const int SubtreeBytes = 128 * Blake3Spec.ChunkLen; // Blake3Core's largest lanes-parallel subtree
+    private const int FeedBytes = 4 * SubtreeBytes;
 
     private byte[] _flat = new byte[64 * D];
     private int _flatCount;
@@ -180,7 +182,11 @@ internal sealed unsafe class RowDigestSet
         FlushHeld();
         var counts = _bucketCounts!;
         var largest = checked((int)(counts.Max() * D));
-        var output = ArrayPool<byte>.Shared.Rent(largest);
+        // Sorted buckets collect in the output until FeedBytes are ready; the hasher then takes everything up to a
+        // multiple of BLAKE3's largest lanes-parallel subtree in its stream, so no bucket boundary breaks a subtree
+        // (which would cost scalar chunks and narrower lanes) and the short remainder moves to the front.
+        var output = ArrayPool<byte>.Shared.Rent(FeedBytes + largest);
+        var pending = 0;
         var maxPieces = _pieces.Max(p => p.Count);
         var addresses = new nint[maxPieces];
         byte[]? gathered = null;
@@ -203,7 +209,7 @@ internal sealed unsafe class RowDigestSet
             {
                 if (n <= DigestSort.MaxKeyed)
                 {
-                    DigestSort.SortPieces((byte**)table, n, 1, output.AsSpan(0, bytes));
+                    DigestSort.SortPieces((byte**)table, n, 1, output.AsSpan(pending, bytes));
                 }
                 else
                 {
@@ -213,11 +219,19 @@ internal sealed unsafe class RowDigestSet
                     {
                         new ReadOnlySpan<byte>((byte*)table[at / PieceBytes], Math.Min(PieceBytes, bytes - at)).CopyTo(gathered.AsSpan(at));
                     }
-                    DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(0, bytes), 1);
+                    DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(pending, bytes), 1);
                 }
             }
-            hasher.Update(output.AsSpan(0, bytes));
+            pending += bytes;
+            if (pending >= FeedBytes)
+            {
+                var take = (int)(((hasher.Length + (ulong)pending) / SubtreeBytes * SubtreeBytes) - hasher.Length);
+                hasher.Update(output.AsSpan(0, take));
+                output.AsSpan(take, pending - take).CopyTo(output);
+                pending -= take;
+            }
         }
+        hasher.Update(output.AsSpan(0, pending));
         if (gathered is not null)
         {
             ArrayPool<byte>.Shared.Return(gathered);
@@ -313,8 +327,15 @@ internal static unsafe class DigestSort
         fixed (byte* d0 = dst)
         {
             new Span<int>(slots, 1 << slotBits).Clear();
+            var lastPiece = (n - 1) >> PieceShift;
             for (var i = 0; i < n; i++)
             {
+                if (Sse.IsSupported && (i & 1) == 0 && (i >> PieceShift) < lastPiece)
+                {
+                    // Pieces lie apart in memory, so the hardware prefetcher stops at each piece's end:
+                    // fetch the next piece's line while this one's is read.
+                    Sse.Prefetch0(Address(pieces, i + (1 << PieceShift)));
+                }
                 var prefix = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(Address(pieces, i) + depth));
                 var key = (prefix & ~indexMask) | (uint)i;
                 keys[i] = key;

@@ -15,10 +15,11 @@ namespace Duckton.Core.Hashing;
 /// Digests are uniformly random, so a most-significant-byte radix sort splits them evenly. Small sets
 /// live in one array. Past <see cref="FlatLimit"/>, digests are partitioned on arrival by their first
 /// byte (the sort's first pass, done while they are still in cache) into 256 buckets. A bucket is a list
-/// of 4 KiB pieces carved from 1 MiB arena arrays, so growing never copies, the GC sees a few large
-/// arrays, and each digest crosses main memory once on the way in and once on the way out. At the end
-/// each bucket (cache-sized for results of millions of rows) is gathered, radix-sorted on its own and
-/// streamed into the final hash. No comparison sort ever runs on more than a couple of dozen digests.
+/// of 4 KiB pieces carved from 1 MiB arena arrays, so growing never copies, and the GC sees a few large
+/// arrays. Digests are written a whole 64-byte line (two digests) at a time with streaming stores, so each
+/// crosses main memory once on the way in and once on the way out, without a read for ownership. At the
+/// end each bucket (cache-sized for results of millions of rows) is sorted by 64-bit keys read in place
+/// (<see cref="DigestSort.SortPieces"/>), copied once in order and streamed into the final hash.
 /// </remarks>
 internal sealed unsafe class RowDigestSet
 {

@@ -125,9 +125,14 @@ internal sealed unsafe class RowDigestSet
                 counts[b]++;
             }
         }
+        if (Sse.IsSupported)
+        {
+            // Streaming stores are weakly ordered: make them visible before the set may pass to another thread.
+            Sse.StoreFence();
+        }
     }
 
-    /// <summary>Writes the held-back halves to their buckets and orders the streaming stores before any read.</summary>
+    /// <summary>Writes the held-back halves to their buckets.</summary>
     private void FlushHeld()
     {
         var counts = _bucketCounts!;
@@ -146,10 +151,6 @@ internal sealed unsafe class RowDigestSet
                 Vector256.Load(held + (b * D)).Store((byte*)_cursor[b]);
                 _cursor[b] += D;
             }
-        }
-        if (Sse.IsSupported)
-        {
-            Sse.StoreFence();
         }
     }
 
@@ -186,7 +187,7 @@ internal sealed unsafe class RowDigestSet
         // Sorted buckets collect in the output until FeedBytes are ready; the hasher then takes everything up to a
         // multiple of BLAKE3's largest lanes-parallel subtree in its stream, so no bucket boundary breaks a subtree
         // (which would cost scalar chunks and narrower lanes) and the short remainder moves to the front.
-        var output = ArrayPool<byte>.Shared.Rent(FeedBytes + largest);
+        var output = ArrayPool<byte>.Shared.Rent(checked(FeedBytes + largest));
         var pending = 0;
         var maxPieces = _pieces.Max(p => p.Count);
         var addresses = new nint[maxPieces];

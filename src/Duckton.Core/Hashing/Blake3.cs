@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Duckton.Core.Hashing;
@@ -106,6 +107,26 @@ public static class Blake3
         return ContextKey(bytes);
     }
 
+    /// <summary>Whether every input lies inside the data and is at most one block (64 bytes) long.</summary>
+    private static bool AllOneBlock(int dataLength, ReadOnlySpan<int> offsets)
+    {
+        var previous = offsets[0];
+        if (previous < 0)
+        {
+            return false;
+        }
+        for (var i = 1; i < offsets.Length; i++)
+        {
+            var next = offsets[i];
+            if ((uint)(next - previous) > Blake3Spec.BlockLen || next > dataLength)
+            {
+                return false; // long, negative or out of range: the general path hashes or rejects it
+            }
+            previous = next;
+        }
+        return true;
+    }
+
     internal static Words8 ContextKey(ReadOnlySpan<byte> contextUtf8)
     {
         var iv = Blake3Spec.IV;
@@ -126,6 +147,7 @@ public static class Blake3
         core.Finalize(0, output);
     }
 
+    [SkipLocalsInit] // the queues are written before they are read
     internal static unsafe void HashManyCore(ReadOnlySpan<byte> data, ReadOnlySpan<int> offsets, Span<byte> digests,
         ref readonly Words8 key, uint flags, int maxLanes)
     {
@@ -141,6 +163,18 @@ public static class Blake3
         if (digests.Length != count * HashSize)
         {
             throw new ArgumentException($"{count} inputs need {count * HashSize} digest bytes, got {digests.Length}", nameof(digests));
+        }
+
+        if (AllOneBlock(data.Length, offsets))
+        {
+            // Narrow rows: every input is one block, so whole groups go straight to the lane kernels.
+            fixed (byte* dataPtr = data)
+            fixed (int* offsetPtr = offsets)
+            fixed (byte* digestPtr = digests)
+            {
+                Blake3Lanes.HashOneBlockInputs(dataPtr, data.Length, offsetPtr, count, digestPtr, in key, flags, maxLanes);
+            }
+            return;
         }
 
         // Up to 64 small inputs are queued per round of lane kernels; long ones are hashed as they come.

@@ -268,6 +268,7 @@ internal struct Blake3Core
     }
 
     /// <summary>The chaining value of a complete, non-root subtree of <paramref name="chunks"/> (a power of two) chunks.</summary>
+    [SkipLocalsInit] // both buffers are written before they are read
     private readonly unsafe void SubtreeCv(ReadOnlySpan<byte> input, ulong counter, int chunks, out Words8 cv)
     {
         // Leaves: every chunk lanes-parallel. Then each level of parents, also lanes-parallel, ping-ponging

@@ -25,6 +25,12 @@ internal unsafe interface ILaneKernel<T>
     /// </summary>
     static abstract void LoadTransposed(byte** blocks, byte** masks, T* msg);
 
+    /// <summary>
+    /// <see cref="LoadTransposed"/> for blocks of at most 32 bytes: words 8-15 are zero and only the first
+    /// halves are read (narrow rows).
+    /// </summary>
+    static abstract void LoadTransposedLow(byte** blocks, byte** masks, T* msg);
+
     static abstract T Load(uint* lanes);
 
     /// <summary>Writes lane l's chaining value (h[0..7] lane l) as 32 bytes to <c>outputs[l]</c>, for l &lt; n.</summary>
@@ -46,6 +52,7 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
     public static Vector128<uint> Load(uint* lanes) => Vector128.Load(lanes);
     public static Vector128<uint> Select(Vector128<uint> mask, Vector128<uint> a, Vector128<uint> b) => Vector128.ConditionalSelect(mask, a, b);
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void StoreTransposed(Vector128<uint>* h, byte** outputs, int n)
     {
         var rows = stackalloc Vector128<uint>[4];
@@ -67,9 +74,20 @@ internal readonly unsafe struct Lanes4 : ILaneKernel<Vector128<uint>>
         }
     }
 
-    public static void LoadTransposed(byte** blocks, byte** masks, Vector128<uint>* msg)
+    public static void LoadTransposed(byte** blocks, byte** masks, Vector128<uint>* msg) => LoadQuarters(blocks, masks, msg, 4);
+
+    public static void LoadTransposedLow(byte** blocks, byte** masks, Vector128<uint>* msg)
     {
-        for (var q = 0; q < 4; q++)
+        LoadQuarters(blocks, masks, msg, 2);
+        for (var j = 8; j < 16; j++)
+        {
+            msg[j] = Vector128<uint>.Zero;
+        }
+    }
+
+    private static void LoadQuarters(byte** blocks, byte** masks, Vector128<uint>* msg, int quarters)
+    {
+        for (var q = 0; q < quarters; q++)
         {
             var o = 16 * q;
             var a = Vector128.Load((uint*)(blocks[0] + o)) & Vector128.Load((uint*)(masks[0] + o));
@@ -119,9 +137,21 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
     public static Vector256<uint> Load(uint* lanes) => Vector256.Load(lanes);
     public static Vector256<uint> Select(Vector256<uint> mask, Vector256<uint> a, Vector256<uint> b) => Avx2.BlendVariable(b, a, mask);
 
-    public static void LoadTransposed(byte** blocks, byte** masks, Vector256<uint>* msg)
+    public static void LoadTransposed(byte** blocks, byte** masks, Vector256<uint>* msg) => LoadHalves(blocks, masks, msg, 2);
+
+    public static void LoadTransposedLow(byte** blocks, byte** masks, Vector256<uint>* msg)
     {
-        for (var half = 0; half < 2; half++)
+        LoadHalves(blocks, masks, msg, 1);
+        for (var j = 8; j < 16; j++)
+        {
+            msg[j] = Vector256<uint>.Zero;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void LoadHalves(byte** blocks, byte** masks, Vector256<uint>* msg, int halves)
+    {
+        for (var half = 0; half < halves; half++)
         {
             var o = 32 * half;
             var w = msg + (8 * half);
@@ -137,6 +167,7 @@ internal readonly unsafe struct Lanes8 : ILaneKernel<Vector256<uint>>
         }
     }
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void StoreTransposed(Vector256<uint>* h, byte** outputs, int n)
     {
         var rows = stackalloc Vector256<uint>[8];
@@ -197,6 +228,7 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
     public static Vector512<uint> Load(uint* lanes) => Vector512.Load(lanes);
     public static Vector512<uint> Select(Vector512<uint> mask, Vector512<uint> a, Vector512<uint> b) => Vector512.ConditionalSelect(mask, a, b);
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void StoreTransposed(Vector512<uint>* h, byte** outputs, int n)
     {
         // Two 8x8 transposes: lanes 0-7 from the low 256 bits of each word vector, lanes 8-15 from the high.
@@ -215,6 +247,10 @@ internal readonly unsafe struct Lanes16 : ILaneKernel<Vector512<uint>>
             }
         }
     }
+
+    [SkipLocalsInit] // every stack buffer is written before it is read
+    // The 16-lane transpose works on whole 64-byte rows; short rows are masked to zero all the same.
+    public static void LoadTransposedLow(byte** blocks, byte** masks, Vector512<uint>* msg) => LoadTransposed(blocks, masks, msg);
 
     public static void LoadTransposed(byte** blocks, byte** masks, Vector512<uint>* msg)
     {
@@ -279,6 +315,7 @@ internal static unsafe class Blake3Lanes
     /// Chunks: blocks = 16, counters counter + i, CHUNK_START/CHUNK_END on the first/last block.
     /// Parents: blocks = 1, counter 0 for all, flags include PARENT.
     /// </summary>
+    [SkipLocalsInit] // every stack buffer is written before it is read
     public static void HashMany(byte* input, nint stride, int blocks, int count, ulong counter, bool incrementCounter,
         ref readonly Words8 key, uint flags, uint flagsStart, uint flagsEnd, byte* output, int maxLanes)
     {
@@ -333,6 +370,7 @@ internal static unsafe class Blake3Lanes
         Blake3Spec.WriteWords(cv, new Span<byte>(output, Blake3Spec.OutLen));
     }
 
+    [SkipLocalsInit] // every stack buffer is written before it is read
     private static void HashGroup<TK, T>(byte** inputs, int n, int blocks, ulong counter, bool incrementCounter,
         ref readonly Words8 key, uint flags, uint flagsStart, uint flagsEnd, byte* output)
         where TK : struct, ILaneKernel<T>
@@ -420,6 +458,98 @@ internal static unsafe class Blake3Lanes
         }
     }
 
+    /// <summary>
+    /// Hashes <paramref name="count"/> inputs of at most one block each, input i at
+    /// <c>data[offsets[i]..offsets[i + 1]]</c> (already checked to lie inside the data), writing digest i to
+    /// <c>digests + 32 i</c>: whole groups of lanes with nothing queued or sorted by length.
+    /// </summary>
+    public static void HashOneBlockInputs(byte* data, int dataLength, int* offsets, int count, byte* digests,
+        ref readonly Words8 key, uint flags, int maxLanes)
+    {
+        var lanes = Clamp(maxLanes);
+        var i = 0;
+        if (lanes >= 16)
+        {
+            for (; i + 16 <= count; i += 16)
+            {
+                OneBlockGroup<Lanes16, Vector512<uint>>(data, dataLength, offsets + i, digests + ((nint)i * Blake3Spec.OutLen), in key, flags);
+            }
+        }
+        if (lanes >= 8)
+        {
+            for (; i + 8 <= count; i += 8)
+            {
+                OneBlockGroup<Lanes8, Vector256<uint>>(data, dataLength, offsets + i, digests + ((nint)i * Blake3Spec.OutLen), in key, flags);
+            }
+        }
+        if (lanes >= 4)
+        {
+            for (; i + 4 <= count; i += 4)
+            {
+                OneBlockGroup<Lanes4, Vector128<uint>>(data, dataLength, offsets + i, digests + ((nint)i * Blake3Spec.OutLen), in key, flags);
+            }
+        }
+        for (; i < count; i++)
+        {
+            Blake3Core.HashSingleChunk(new ReadOnlySpan<byte>(data + offsets[i], offsets[i + 1] - offsets[i]), in key, flags,
+                new Span<byte>(digests + ((nint)i * Blake3Spec.OutLen), Blake3Spec.OutLen));
+        }
+    }
+
+    [SkipLocalsInit] // every stack buffer is written before it is read
+    private static void OneBlockGroup<TK, T>(byte* data, int dataLength, int* offsets, byte* output, ref readonly Words8 key, uint flags)
+        where TK : struct, ILaneKernel<T>
+        where T : unmanaged
+    {
+        var w = TK.Lanes;
+        var h = stackalloc T[8];
+        for (var j = 0; j < 8; j++)
+        {
+            h[j] = TK.Broadcast(key[j]);
+        }
+        var msg = stackalloc T[16];
+        var blockPointers = stackalloc byte*[16];
+        var masks = stackalloc byte*[16];
+        var outputs = stackalloc byte*[16];
+        var laneLen = stackalloc uint[16];
+        var staging = stackalloc byte[16 * Blake3Spec.BlockLen];
+        var longest = 0;
+        for (var l = 0; l < w; l++)
+        {
+            var start = offsets[l];
+            var len = offsets[l + 1] - start;
+            longest = Math.Max(longest, len);
+            laneLen[l] = (uint)len;
+            outputs[l] = output + (l * Blake3Spec.OutLen);
+            if (start + Blake3Spec.BlockLen <= dataLength)
+            {
+                // 64 readable bytes: read in place; the mask zeroes whatever lies past this input.
+                blockPointers[l] = data + start;
+                masks[l] = LengthMasks + Blake3Spec.BlockLen - len;
+            }
+            else
+            {
+                var slot = staging + (l * Blake3Spec.BlockLen);
+                Unsafe.InitBlockUnaligned(slot, 0, Blake3Spec.BlockLen);
+                Unsafe.CopyBlockUnaligned(slot, data + start, (uint)len);
+                blockPointers[l] = slot;
+                masks[l] = LengthMasks;
+            }
+        }
+        if (longest <= Blake3Spec.BlockLen / 2)
+        {
+            TK.LoadTransposedLow(blockPointers, masks, msg);
+        }
+        else
+        {
+            TK.LoadTransposed(blockPointers, masks, msg);
+        }
+        var zero = TK.Broadcast(0);
+        TK.Compress(ref h[0], ref msg[0], zero, zero, TK.Load(laneLen), TK.Broadcast(flags | Blake3Spec.ChunkStart | Blake3Spec.ChunkEnd | Blake3Spec.Root));
+        TK.StoreTransposed(h, outputs, w);
+    }
+
+    [SkipLocalsInit] // every stack buffer is written before it is read
     private static void HashSmallGroup<TK, T>(byte* data, int dataLength, int* starts, int* lengths, byte** outputs, int n,
         ref readonly Words8 key, uint flags)
         where TK : struct, ILaneKernel<T>
@@ -453,6 +583,31 @@ internal static unsafe class Blake3Lanes
         var zero = TK.Broadcast(0);
 
         var masks = stackalloc byte*[16];
+        if (maxBlocks == 1 && n == w)
+        {
+            // The common case of narrow rows: one block per lane, every lane busy. Same result as the loop below.
+            for (var l = 0; l < w; l++)
+            {
+                var len = lengths[l];
+                if (starts[l] + Blake3Spec.BlockLen <= dataLength)
+                {
+                    blockPointers[l] = data + starts[l];
+                    masks[l] = LengthMasks + Blake3Spec.BlockLen - len;
+                }
+                else
+                {
+                    var slot = staging + (l * Blake3Spec.BlockLen);
+                    Unsafe.InitBlockUnaligned(slot, 0, Blake3Spec.BlockLen);
+                    Unsafe.CopyBlockUnaligned(slot, data + starts[l], (uint)len);
+                    blockPointers[l] = slot;
+                    masks[l] = LengthMasks;
+                }
+            }
+            TK.LoadTransposed(blockPointers, masks, msg);
+            TK.Compress(ref h[0], ref msg[0], zero, zero, TK.Load((uint*)lengths), TK.Broadcast(flags | Blake3Spec.ChunkStart | Blake3Spec.ChunkEnd | Blake3Spec.Root));
+            TK.StoreTransposed(h, outputs, n);
+            return;
+        }
         for (var b = 0; b < maxBlocks; b++)
         {
             var offset = b * Blake3Spec.BlockLen;

@@ -1,8 +1,10 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Duckton.Core.Hashing;
 
@@ -13,10 +15,11 @@ namespace Duckton.Core.Hashing;
 /// Digests are uniformly random, so a most-significant-byte radix sort splits them evenly. Small sets
 /// live in one array. Past <see cref="FlatLimit"/>, digests are partitioned on arrival by their first
 /// byte (the sort's first pass, done while they are still in cache) into 256 buckets. A bucket is a list
-/// of 4 KiB pieces carved from 1 MiB arena arrays, so growing never copies, the GC sees a few large
-/// arrays, and each digest crosses main memory once on the way in and once on the way out. At the end
-/// each bucket (cache-sized for results of millions of rows) is gathered, radix-sorted on its own and
-/// streamed into the final hash. No comparison sort ever runs on more than a couple of dozen digests.
+/// of 4 KiB pieces carved from 1 MiB arena arrays, so growing never copies, and the GC sees a few large
+/// arrays. Digests are written a whole 64-byte line (two digests) at a time with streaming stores, so each
+/// crosses main memory once on the way in and once on the way out, without a read for ownership. At the
+/// end each bucket (cache-sized for results of millions of rows) is sorted by 64-bit keys read in place
+/// (<see cref="DigestSort.SortPieces"/>), copied once in order and streamed into the final hash.
 /// </remarks>
 internal sealed unsafe class RowDigestSet
 {
@@ -24,6 +27,8 @@ internal sealed unsafe class RowDigestSet
     private const int FlatLimit = 4096;
     private const int PieceBytes = 4096;
     private const int PiecesPerSegment = 256; // 1 MiB arena arrays
+    private const int SubtreeBytes = 128 * Blake3Spec.ChunkLen; // Blake3Core's largest lanes-parallel subtree
+    private const int FeedBytes = 4 * SubtreeBytes;
 
     private byte[] _flat = new byte[64 * D];
     private int _flatCount;
@@ -35,6 +40,7 @@ internal sealed unsafe class RowDigestSet
     private nint[]? _cursor;        // per bucket: next free byte of its current piece
     private nint[]? _end;           // per bucket: end of its current piece
     private long[]? _bucketCounts;
+    private byte[]? _held;          // per bucket: a digest waiting for the other half of its cache line
 
     private bool _written;
 
@@ -63,6 +69,7 @@ internal sealed unsafe class RowDigestSet
             _cursor = new nint[256]; // cursor == end == 0: the first digest takes a fresh piece
             _end = new nint[256];
             _bucketCounts = new long[256];
+            _held = GC.AllocateUninitializedArray<byte>(256 * D, pinned: true);
             for (var b = 0; b < 256; b++)
             {
                 _pieces[b] = [];
@@ -81,18 +88,68 @@ internal sealed unsafe class RowDigestSet
         var end = _end!;
         var counts = _bucketCounts!;
         fixed (byte* start = digests)
+        fixed (byte* held = _held)
         {
             for (var at = 0; at < digests.Length; at += D)
             {
                 var digest = start + at;
                 int b = digest[0];
-                if (cursor[b] == end[b])
+                var value = Vector256.Load(digest);
+                var half = held + (b * D);
+                if ((counts[b] & 1) == 0)
+                {
+                    // The first half of a cache line: held back until its second half arrives.
+                    value.Store(half);
+                }
+                else
+                {
+                    if (cursor[b] == end[b])
+                    {
+                        NewPiece(b);
+                    }
+                    // A whole 64-byte line at once, around the cache: a partial line written through the
+                    // cache would be read from memory first, and these lines are not read again until the end.
+                    var line = (byte*)cursor[b];
+                    if (Avx.IsSupported)
+                    {
+                        Avx.StoreAlignedNonTemporal(line, Vector256.Load(half));
+                        Avx.StoreAlignedNonTemporal(line + D, value);
+                    }
+                    else
+                    {
+                        Vector256.Load(half).Store(line);
+                        value.Store(line + D);
+                    }
+                    cursor[b] += 2 * D;
+                }
+                counts[b]++;
+            }
+        }
+        if (Sse.IsSupported)
+        {
+            // Streaming stores are weakly ordered: make them visible before the set may pass to another thread.
+            Sse.StoreFence();
+        }
+    }
+
+    /// <summary>Writes the held-back halves to their buckets.</summary>
+    private void FlushHeld()
+    {
+        var counts = _bucketCounts!;
+        fixed (byte* held = _held)
+        {
+            for (var b = 0; b < 256; b++)
+            {
+                if ((counts[b] & 1) == 0)
+                {
+                    continue;
+                }
+                if (_cursor![b] == _end![b])
                 {
                     NewPiece(b);
                 }
-                Vector256.Load(digest).Store((byte*)cursor[b]);
-                cursor[b] += D;
-                counts[b]++;
+                Vector256.Load(held + (b * D)).Store((byte*)_cursor[b]);
+                _cursor[b] += D;
             }
         }
     }
@@ -105,10 +162,12 @@ internal sealed unsafe class RowDigestSet
             _arena!.Add(ArenaPool.Rent());
         }
         _pieces![bucket].Add(number);
-        var piece = (nint)Unsafe.AsPointer(ref _arena![number / PiecesPerSegment][number % PiecesPerSegment * PieceBytes]);
+        var piece = PieceAddress(number);
         _cursor![bucket] = piece;
         _end![bucket] = piece + PieceBytes;
     }
+
+    private nint PieceAddress(int number) => ArenaPool.Aligned(_arena![number / PiecesPerSegment]) + (number % PiecesPerSegment * PieceBytes);
 
     /// <summary>Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents.</summary>
     public void WriteSorted(Blake3Hasher hasher)
@@ -122,29 +181,63 @@ internal sealed unsafe class RowDigestSet
             hasher.Update(sorted);
             return;
         }
+        FlushHeld();
         var counts = _bucketCounts!;
         var largest = checked((int)(counts.Max() * D));
-        var gathered = ArrayPool<byte>.Shared.Rent(largest);
-        var output = ArrayPool<byte>.Shared.Rent(largest);
+        // Sorted buckets collect in the output until FeedBytes are ready; the hasher then takes everything up to a
+        // multiple of BLAKE3's largest lanes-parallel subtree in its stream, so no bucket boundary breaks a subtree
+        // (which would cost scalar chunks and narrower lanes) and the short remainder moves to the front.
+        var output = ArrayPool<byte>.Shared.Rent(checked(FeedBytes + largest));
+        var pending = 0;
+        var maxPieces = _pieces.Max(p => p.Count);
+        var addresses = new nint[maxPieces];
+        byte[]? gathered = null;
         for (var b = 0; b < 256; b++)
         {
-            var bytes = (int)(counts[b] * D);
-            if (bytes == 0)
+            var n = (int)counts[b];
+            if (n == 0)
             {
                 continue;
             }
-            var at = 0;
-            foreach (var number in _pieces[b])
+            var pieces = _pieces[b];
+            for (var p = 0; p < pieces.Count; p++)
             {
-                var take = Math.Min(PieceBytes, bytes - at);
-                _arena![number / PiecesPerSegment].AsSpan(number % PiecesPerSegment * PieceBytes, take).CopyTo(gathered.AsSpan(at));
-                at += take;
+                addresses[p] = PieceAddress(pieces[p]);
             }
-            // Every digest here shares byte 0, so the radix sort starts at byte 1.
-            DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(0, bytes), 1);
-            hasher.Update(output.AsSpan(0, bytes));
+            var bytes = n * D;
+            // Every digest here shares byte 0, so the sort starts at byte 1. The keys are read from the pieces
+            // where the digests arrived and the digests copied once, in order, into the output.
+            fixed (nint* table = addresses)
+            {
+                if (n <= DigestSort.MaxKeyed)
+                {
+                    DigestSort.SortPieces((byte**)table, n, 1, output.AsSpan(pending, bytes));
+                }
+                else
+                {
+                    // Billions of rows: gather the bucket and sort it by radix passes.
+                    gathered ??= ArrayPool<byte>.Shared.Rent(largest);
+                    for (var at = 0; at < bytes; at += PieceBytes)
+                    {
+                        new ReadOnlySpan<byte>((byte*)table[at / PieceBytes], Math.Min(PieceBytes, bytes - at)).CopyTo(gathered.AsSpan(at));
+                    }
+                    DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(pending, bytes), 1);
+                }
+            }
+            pending += bytes;
+            if (pending >= FeedBytes)
+            {
+                var take = (int)(((hasher.Length + (ulong)pending) / SubtreeBytes * SubtreeBytes) - hasher.Length);
+                hasher.Update(output.AsSpan(0, take));
+                output.AsSpan(take, pending - take).CopyTo(output);
+                pending -= take;
+            }
         }
-        ArrayPool<byte>.Shared.Return(gathered);
+        hasher.Update(output.AsSpan(0, pending));
+        if (gathered is not null)
+        {
+            ArrayPool<byte>.Shared.Return(gathered);
+        }
         ArrayPool<byte>.Shared.Return(output);
         _cursor = null;
         _end = null;
@@ -164,13 +257,22 @@ internal static class ArenaPool
 {
     private const int MaxRetained = 64;
     private const int Size = 1 << 20;
+    private const int Alignment = 64;
     private static readonly System.Collections.Concurrent.ConcurrentStack<byte[]> s_free = new();
 
-    public static byte[] Rent() => s_free.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(Size, pinned: true);
+    // Each array has a spare cache line so that its usable 1 MiB can start on a line boundary.
+    public static byte[] Rent() => s_free.TryPop(out var array) ? array : GC.AllocateUninitializedArray<byte>(Size + Alignment, pinned: true);
+
+    /// <summary>The first cache-line-aligned byte of a rented (pinned) array; 1 MiB is usable from there.</summary>
+    public static unsafe nint Aligned(byte[] array)
+    {
+        var address = (nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        return (address + Alignment - 1) & ~(nint)(Alignment - 1);
+    }
 
     public static void Return(byte[] array)
     {
-        if (array.Length == Size && s_free.Count < MaxRetained)
+        if (array.Length == Size + Alignment && s_free.Count < MaxRetained)
         {
             s_free.Push(array);
         }
@@ -178,84 +280,154 @@ internal static class ArenaPool
 }
 
 /// <summary>Most-significant-byte-first radix sort of 32-byte keys, in ascending unsigned lexicographic order.</summary>
-internal static class DigestSort
+internal static unsafe class DigestSort
 {
     private const int D = Blake3Spec.OutLen;
     private const int SmallSort = 24;
-    private const int IndexBits = 24;
-    private const int MaxKeyed = 1 << IndexBits;
+    private const int PieceShift = 7; // 128 digests per 4 KiB piece
+    private const int PieceMask = (1 << PieceShift) - 1;
+
+    /// <summary>The most digests <see cref="SortPieces"/> sorts at once (the index takes at most 24 key bits).</summary>
+    public const int MaxKeyed = 1 << 24;
 
     /// <summary>
-    /// Sorts up to 2^24 digests sharing their first <paramref name="depth"/> bytes by 64-bit keys:
-    /// the next 5 bytes (40 bits) above the digest's index. One radix pass on the top key byte, insertion
-    /// sorts of the (tiny) sub-buckets, a gather of the 32-byte digests in key order, and a final pass that
-    /// orders the rare runs whose 5 key bytes tie (mostly duplicate rows) by their full bytes.
+    /// Sorts <paramref name="n"/> (at most <see cref="MaxKeyed"/>) digests sharing their first
+    /// <paramref name="depth"/> bytes into <paramref name="dst"/>. Digest i is read at
+    /// <c>pieces[i / 128] + 32 (i % 128)</c> (4 KiB pieces), so bucketed digests need no gathering first.
     /// </summary>
-    private static void SortByKeys(ReadOnlySpan<byte> src, Span<byte> dst, int depth)
+    /// <remarks>
+    /// Only 64-bit keys move: bytes depth..depth+7 of each digest, big-endian, with the low bits replaced by
+    /// the digest's index (as few bits as n needs). One counting pass on the key's top bits (about one key per
+    /// slot for random digests), a sort of each slot's handful of keys, one copy of each 32-byte digest in key
+    /// order, and a final pass that orders the rare runs whose key prefixes tie (mostly duplicate rows) by their
+    /// full 32 bytes.
+    /// </remarks>
+    internal static unsafe void SortPieces(byte** pieces, int n, int depth, Span<byte> dst)
     {
-        var n = src.Length / D;
-        var keyArray = ArrayPool<ulong>.Shared.Rent(n);
-        var sortedArray = ArrayPool<ulong>.Shared.Rent(n);
-        var keys = keyArray.AsSpan(0, n);
-        var sorted = sortedArray.AsSpan(0, n);
-        Span<int> counts = stackalloc int[256];
-        counts.Clear();
-        for (var i = 0; i < n; i++)
+        if ((uint)n > MaxKeyed || depth > D - 8)
         {
-            // Bytes depth..depth+7 big-endian; keep the top 40 bits, put the index in the low 24.
-            var prefix = BinaryPrimitives.ReadUInt64BigEndian(src.Slice((i * D) + depth, 8));
-            var key = (prefix & ~((1UL << IndexBits) - 1)) | (uint)i;
-            keys[i] = key;
-            counts[(int)(key >> 56)]++;
+            throw new ArgumentOutOfRangeException(nameof(n));
         }
-        Span<int> next = stackalloc int[256];
-        var sum = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            next[b] = sum;
-            sum += counts[b];
-        }
-        foreach (var key in keys)
-        {
-            sorted[next[(int)(key >> 56)]++] = key;
-        }
-        var start = 0;
-        for (var b = 0; b < 256; b++)
-        {
-            var count = counts[b];
-            if (count > 1)
-            {
-                sorted.Slice(start, count).Sort(); // tiny for random keys; introsort bounds the worst case
-            }
-            start += count;
-        }
-        ref var s0 = ref MemoryMarshal.GetReference(src);
-        ref var d0 = ref MemoryMarshal.GetReference(dst);
         if (dst.Length < n * D)
         {
             throw new ArgumentException("destination too short", nameof(dst));
         }
-        for (var i = 0; i < n; i++)
+        if (n == 0)
         {
-            var index = (int)(sorted[i] & ((1UL << IndexBits) - 1));
-            Vector256.LoadUnsafe(ref s0, (nuint)(index * D)).StoreUnsafe(ref d0, (nuint)(i * D));
+            return;
         }
-        // Runs with equal 40-bit keys are in index order, not byte order: fix them with full comparisons.
-        for (var i = 1; i < n; i++)
+        var indexBits = Math.Max(1, 32 - BitOperations.LeadingZeroCount((uint)(n - 1)));
+        var indexMask = (1UL << indexBits) - 1;
+        var slotBits = Math.Clamp(indexBits, 8, 16);
+        var shift = 64 - slotBits;
+        var keyArray = ArrayPool<ulong>.Shared.Rent(n);
+        var sortedArray = ArrayPool<ulong>.Shared.Rent(n);
+        var slotArray = ArrayPool<int>.Shared.Rent(1 << slotBits);
+        fixed (ulong* keys = keyArray)
+        fixed (ulong* sorted = sortedArray)
+        fixed (int* slots = slotArray)
+        fixed (byte* d0 = dst)
         {
-            if ((sorted[i] >> IndexBits) != (sorted[i - 1] >> IndexBits))
+            new Span<int>(slots, 1 << slotBits).Clear();
+            var lastPiece = (n - 1) >> PieceShift;
+            for (var i = 0; i < n; i++)
             {
-                continue;
+                if (Sse.IsSupported && (i & 1) == 0 && (i >> PieceShift) < lastPiece)
+                {
+                    // Pieces lie apart in memory, so the hardware prefetcher stops at each piece's end:
+                    // fetch the next piece's line while this one's is read.
+                    Sse.Prefetch0(Address(pieces, i + (1 << PieceShift)));
+                }
+                var prefix = BinaryPrimitives.ReverseEndianness(Unsafe.ReadUnaligned<ulong>(Address(pieces, i) + depth));
+                var key = (prefix & ~indexMask) | (uint)i;
+                keys[i] = key;
+                slots[key >> shift]++;
             }
-            var runStart = i - 1;
-            while (i + 1 < n && (sorted[i + 1] >> IndexBits) == (sorted[runStart] >> IndexBits))
+            var sum = 0;
+            for (var s = 0; s < 1 << slotBits; s++)
             {
-                i++;
+                var count = slots[s];
+                slots[s] = sum;
+                sum += count;
             }
-            InsertionSort(dst.Slice(runStart * D, (i - runStart + 1) * D), i - runStart + 1);
+            for (var i = 0; i < n; i++)
+            {
+                var key = keys[i];
+                sorted[slots[key >> shift]++] = key;
+            }
+            // Keys are now ordered by their top slot bits; within a slot (about one key each) they may not be.
+            // One insertion pass puts them in order. It moves few keys for random digests; should a slot hold
+            // many keys of interleaved prefixes (heavily repeated rows), a budget of moves hands over to introsort.
+            long budget = 4L * n;
+            for (var i = 1; i < n; i++)
+            {
+                var key = sorted[i];
+                if (sorted[i - 1] <= key)
+                {
+                    continue;
+                }
+                var j = i - 1;
+                do
+                {
+                    sorted[j + 1] = sorted[j];
+                    j--;
+                }
+                while (j >= 0 && sorted[j] > key);
+                sorted[j + 1] = key;
+                budget -= i - j;
+                if (budget < 0)
+                {
+                    new Span<ulong>(sorted, n).Sort();
+                    break;
+                }
+            }
+            for (var i = 0; i < n; i++)
+            {
+                Vector256.Load(Address(pieces, (int)(sorted[i] & indexMask))).Store(d0 + ((nint)i * D));
+            }
+            // Runs with equal key prefixes are in index order, not byte order: order them by their full bytes.
+            var prefixOf = ~indexMask;
+            for (var i = 1; i < n; i++)
+            {
+                if (((sorted[i] ^ sorted[i - 1]) & prefixOf) != 0)
+                {
+                    continue;
+                }
+                var runStart = i - 1;
+                while (i + 1 < n && ((sorted[i + 1] ^ sorted[runStart]) & prefixOf) == 0)
+                {
+                    i++;
+                }
+                new Span<Digest>(d0 + ((nint)runStart * D), i - runStart + 1).Sort();
+            }
         }
         ArrayPool<ulong>.Shared.Return(keyArray);
         ArrayPool<ulong>.Shared.Return(sortedArray);
+        ArrayPool<int>.Shared.Return(slotArray);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe byte* Address(byte** pieces, int i) => pieces[i >> PieceShift] + ((nint)(i & PieceMask) * D);
+
+    /// <summary>A digest as four big-endian words, ordered like its bytes.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = D)]
+    private readonly struct Digest : IComparable<Digest>
+    {
+        private readonly ulong _a, _b, _c, _d;
+
+        public int CompareTo(Digest other)
+        {
+            var c = BinaryPrimitives.ReverseEndianness(_a).CompareTo(BinaryPrimitives.ReverseEndianness(other._a));
+            if (c == 0)
+            {
+                c = BinaryPrimitives.ReverseEndianness(_b).CompareTo(BinaryPrimitives.ReverseEndianness(other._b));
+            }
+            if (c == 0)
+            {
+                c = BinaryPrimitives.ReverseEndianness(_c).CompareTo(BinaryPrimitives.ReverseEndianness(other._c));
+            }
+            return c != 0 ? c : BinaryPrimitives.ReverseEndianness(_d).CompareTo(BinaryPrimitives.ReverseEndianness(other._d));
+        }
     }
 
     /// <summary>
@@ -267,7 +439,20 @@ internal static class DigestSort
         var n = src.Length / D;
         if (n > SmallSort && n <= MaxKeyed && depth <= 2)
         {
-            SortByKeys(src, dst, depth);
+            fixed (byte* s0 = src)
+            {
+                // The contiguous input seen as 4 KiB pieces.
+                var count = (n + PieceMask) >> PieceShift;
+                Span<nint> table = count <= 256 ? stackalloc nint[count] : new nint[count];
+                for (var p = 0; p < count; p++)
+                {
+                    table[p] = (nint)(s0 + ((nint)p << (PieceShift + 5)));
+                }
+                fixed (nint* pieces = table)
+                {
+                    SortPieces((byte**)pieces, n, depth, dst);
+                }
+            }
             return;
         }
         if (n <= SmallSort || depth >= D)

@@ -271,6 +271,47 @@ public class CanonicalResultHashTests
     }
 
     [Fact]
+    public void Digest_set_orders_digests_whose_sort_keys_tie()
+    {
+        // The sort moves 64-bit keys (digest bytes with the low bits replaced by an index) and settles ties
+        // by the full 32 bytes. Force ties: digests sharing their first 12 bytes and differing later, exact
+        // duplicates, and thousands of two interleaved digests that share a sort slot (the insertion pass's
+        // move budget then hands over to introsort). Every result must equal a plain byte-order sort.
+        var rng = new Random(17);
+        foreach (var n in new[] { 3000, 40_000 })
+        {
+            var digests = new byte[n * 32];
+            rng.NextBytes(digests);
+            for (var i = 0; i < n / 4; i++)
+            {
+                digests.AsSpan(rng.Next(n) * 32, 12).CopyTo(digests.AsSpan(rng.Next(n) * 32, 12)); // prefix ties
+                digests.AsSpan(rng.Next(n) * 32, 32).CopyTo(digests.AsSpan(rng.Next(n) * 32, 32)); // duplicates
+            }
+            byte[] high = [0x42, 0x42, 0x42, 0xF0, .. new byte[28]];
+            byte[] low = [0x42, 0x42, 0x42, 0x10, .. new byte[28]];
+            for (var i = 0; i < n / 8; i++)
+            {
+                (i % 2 == 0 ? high : low).CopyTo(digests.AsSpan(i * 32, 32)); // interleaved in index order
+            }
+            var expected = Enumerable.Range(0, n).Select(i => digests.AsSpan(i * 32, 32).ToArray())
+                .OrderBy(d => Convert.ToHexStringLower(d), StringComparer.Ordinal).SelectMany(d => d).ToArray();
+
+            var sorted = new byte[n * 32];
+            DigestSort.SortInto(digests.ToArray(), sorted, 0);
+            Assert.Equal(expected, sorted);
+
+            var set = new RowDigestSet();
+            for (var i = 0; i < n; i += 1000)
+            {
+                set.Add(digests.AsSpan(i * 32, Math.Min(1000, n - i) * 32));
+            }
+            var hasher = new Blake3Hasher();
+            set.WriteSorted(hasher);
+            Assert.Equal(Blake3.Hash(expected), hasher.FinalizeToArray());
+        }
+    }
+
+    [Fact]
     public void Misuse_is_rejected()
     {
         var schema = Schema(("v", DuckType.Integer));

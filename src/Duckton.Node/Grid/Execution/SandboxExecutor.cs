@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -26,7 +25,7 @@ internal sealed class SandboxExecutor : IJobExecutor
     private readonly int _threads;
     private readonly ILogger _logger;
     private readonly KernelSandbox _kernel;
-    private readonly ConcurrentQueue<Task<SandboxWorker>> _warm = new();
+    private readonly WarmWorkers _warm = new();
     private readonly string _spillDirectory;
     private int _started;
     private int _busy;
@@ -146,7 +145,7 @@ internal sealed class SandboxExecutor : IJobExecutor
             Interlocked.Decrement(ref _busy);
             if (reusable && !_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(Math.Max(1, _sandbox.WarmWorkers), _sandbox.MaxWorkers))
             {
-                _warm.Enqueue(Task.FromResult(worker));
+                _warm.Add(Task.FromResult(worker));
             }
             else
             {
@@ -158,7 +157,7 @@ internal sealed class SandboxExecutor : IJobExecutor
 
     private async Task<SandboxWorker> TakeAsync(CancellationToken ct)
     {
-        while (_warm.TryDequeue(out var pending))
+        while (_warm.TryTake(out var pending))
         {
             SandboxWorker? w = null;
             try
@@ -169,7 +168,7 @@ internal sealed class SandboxExecutor : IJobExecutor
             {
                 // The job was cancelled while this worker was still starting: it goes back to the pool (it used to be
                 // dropped here and left running, one idle process per cancelled job).
-                _warm.Enqueue(pending);
+                _warm.Add(pending);
                 throw;
             }
             catch (Exception e)
@@ -193,7 +192,7 @@ internal sealed class SandboxExecutor : IJobExecutor
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            _warm.Enqueue(starting);
+            _warm.Add(starting);
             throw;
         }
     }
@@ -210,7 +209,7 @@ internal sealed class SandboxExecutor : IJobExecutor
             var start = StartWorkerAsync(CancellationToken.None);
             start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            _warm.Enqueue(start);
+            _warm.Add(start);
         }
     }
 
@@ -241,7 +240,7 @@ internal sealed class SandboxExecutor : IJobExecutor
     public void Dispose()
     {
         _disposed = true;
-        while (_warm.TryDequeue(out var pending))
+        while (_warm.TryTake(out var pending))
         {
             pending.ContinueWith(static t => t.Result.Dispose(), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
         }
@@ -608,6 +607,57 @@ internal sealed class SandboxWorker : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Left for the system's temp cleaner.
+        }
+    }
+}
+
+/// <summary>
+/// The idle workers and those still starting. The next job takes the worker that finished a job most recently (one
+/// that is ready before one still starting): the same few processes serve a steady stream of jobs and stay hot, their
+/// code compiled to its fastest tier, while extra workers kept for overlaps are used only when jobs overlap. Taking them
+/// in turn spread every job over all of them, and each paid its own JIT warm-up.
+/// </summary>
+internal sealed class WarmWorkers
+{
+    private readonly Lock _gate = new();
+    private readonly List<Task<SandboxWorker>> _workers = [];
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _workers.Count;
+            }
+        }
+    }
+
+    public void Add(Task<SandboxWorker> worker)
+    {
+        lock (_gate)
+        {
+            _workers.Add(worker);
+        }
+    }
+
+    public bool TryTake([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Task<SandboxWorker>? worker)
+    {
+        lock (_gate)
+        {
+            var at = _workers.FindLastIndex(static t => t.IsCompletedSuccessfully);
+            if (at < 0)
+            {
+                at = _workers.Count - 1;
+            }
+            if (at < 0)
+            {
+                worker = null;
+                return false;
+            }
+            worker = _workers[at];
+            _workers.RemoveAt(at);
+            return true;
         }
     }
 }

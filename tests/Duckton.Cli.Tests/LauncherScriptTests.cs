@@ -2,8 +2,8 @@ namespace Duckton.Cli.Tests;
 
 /// <summary>
 /// The repository's <c>./duckton</c> launcher, run on a copy of itself with a stand-in <c>dotnet</c> first on PATH (the
-/// real build takes minutes): it says on stderr that it builds and how long it took, keeps stdout for the program, does
-/// not rebuild when nothing changed, and shows the log when the build fails.
+/// real build, a precompiled publish, takes minutes): it says on stderr that it builds and how long it took, keeps
+/// stdout for the program, does not rebuild when nothing changed, and shows the log when the build fails.
 /// </summary>
 public class LauncherScriptTests : IDisposable
 {
@@ -13,8 +13,10 @@ public class LauncherScriptTests : IDisposable
 
     private const string FakeDotnet = """
         #!/usr/bin/env bash
-        if [ "$1" = build ]; then
+        if [ "$1" = publish ]; then
+          args="$*"
           while [ $# -gt 0 ]; do if [ "$1" = -o ]; then out=$2; fi; shift; done
+          echo "$args" > "$out/../publish-args"
           echo "build chatter on stdout"
           echo "build chatter on stderr" >&2
           if [ -f "$out/../fail" ]; then echo "error CS0001: made-up failure"; exit 1; fi
@@ -56,6 +58,12 @@ public class LauncherScriptTests : IDisposable
         Assert.Matches(@"duckton: built in \d+ s", r.Stderr);
         Assert.DoesNotContain("chatter", r.Stderr); // not a terminal: the build's own output stays in build.log
         Assert.Contains("chatter", File.ReadAllText(Path.Combine(_root, ".cli-build", "build.log")));
+        // A publish (the project makes it precompiled for this machine's platform), with no runtime identifier of its
+        // own: `-r` would restore and build every referenced library for that platform too.
+        var publish = File.ReadAllText(Path.Combine(_root, "publish-args"));
+        Assert.StartsWith("publish ", publish);
+        Assert.Contains("-c Release", publish);
+        Assert.DoesNotContain(" -r ", publish);
 
         r = Launch("sql");
         Assert.Equal(0, r.ExitCode);

@@ -355,6 +355,7 @@ public sealed partial class Coordinator
                 }
                 // An equivocating stream is a wrong answer; a stalled or broken one a timeout.
                 host.JudgedAs = fetched.Equivocated ? Duckton.Core.Trust.Verdict.Incorrect : Duckton.Core.Trust.Verdict.Timeout;
+                host.Failure = $"fetch: {fetched.Error}";
                 if (fetched.Equivocated)
                 {
                     rejected.Add($"{host.Candidate.NodeId}: {fetched.Error}");
@@ -369,7 +370,7 @@ public sealed partial class Coordinator
                     Receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false),
                 };
             }
-            return new AttemptResult(null, "every agreeing host failed to deliver its committed result", false, exclude, rejected)
+            return new AttemptResult(null, $"every agreeing host failed to deliver its committed result ({string.Join("; ", agreeing.Select(a => $"{Short(a.Candidate.NodeId)}: {a.Failure}"))})", false, exclude, rejected)
             {
                 Receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false),
             };

@@ -509,9 +509,7 @@ public sealed class EconomicsRuntime : IDisposable
         }
         catch (ToncenterException e) when (e.Method is "getAddressInformation" or "runGetMethod")
         {
-            // Reading the seqno before signing failed: nothing was sent.
-            var hint = local ? " (is the local chain running? ./duckton chain up)" : "";
-            throw new EconomicsException($"the TON API at {Settings.Rpc.GetLeftPart(UriPartial.Authority)} failed: {e.Message}{hint}", e);
+            throw ApiFailed(e); // reading the seqno before signing failed: nothing was sent
         }
         catch (Exception e) when (e is ToncenterException or TonMessageExpiredException or TonConfirmationTimeoutException or TimeoutException)
         {
@@ -533,10 +531,16 @@ public sealed class EconomicsRuntime : IDisposable
         }
         catch (ToncenterException e)
         {
-            var hint = Settings.Network == TonNetwork.Local ? " (is the local chain running? ./duckton chain up)" : "";
-            var about = subject is null ? "" : $" reading {subject}";
-            throw new EconomicsException($"the TON API at {Settings.Rpc.GetLeftPart(UriPartial.Authority)} failed{about}: {e.Message}{hint}", e);
+            throw ApiFailed(e, subject);
         }
+    }
+
+    /// <summary>An API failure as an error naming the endpoint and, on the local chain, what to check.</summary>
+    private EconomicsException ApiFailed(ToncenterException e, string? subject = null)
+    {
+        var hint = Settings.Network == TonNetwork.Local ? " (is the local chain running? ./duckton chain up)" : "";
+        var about = subject is null ? "" : $" reading {subject}";
+        return new EconomicsException($"the TON API at {Settings.Rpc.GetLeftPart(UriPartial.Authority)} failed{about}: {e.Message}{hint}", e);
     }
 
     /// <summary>Nanoton as a BIGINT-sized number (the SQL surface's unit).</summary>

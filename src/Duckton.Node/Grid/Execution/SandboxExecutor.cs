@@ -25,7 +25,7 @@ internal sealed class SandboxExecutor : IJobExecutor
     private readonly int _threads;
     private readonly ILogger _logger;
     private readonly KernelSandbox _kernel;
-    private readonly WarmWorkers _warm = new();
+    private readonly WorkerPool _warm = new();
     private readonly string _spillDirectory;
     private int _started;
     private int _busy;
@@ -143,7 +143,7 @@ internal sealed class SandboxExecutor : IJobExecutor
             // limit, or a broken pipe.
             var reusable = worker.EndedCleanly && !worker.WasKilled && !_sandbox.ProcessPerJob;
             Interlocked.Decrement(ref _busy);
-            if (reusable && !_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(Math.Max(1, _sandbox.WarmWorkers), _sandbox.MaxWorkers))
+            if (reusable && !_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(WarmTarget, _sandbox.MaxWorkers))
             {
                 _warm.Add(Task.FromResult(worker));
             }
@@ -154,6 +154,9 @@ internal sealed class SandboxExecutor : IJobExecutor
             Replenish();
         }
     }
+
+    /// <summary>Workers started ahead of the jobs (and kept at least).</summary>
+    private int WarmTarget => Math.Max(1, _sandbox.WarmWorkers);
 
     private async Task<SandboxWorker> TakeAsync(CancellationToken ct)
     {
@@ -204,7 +207,7 @@ internal sealed class SandboxExecutor : IJobExecutor
     /// </summary>
     private void Replenish()
     {
-        while (!_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(1, _sandbox.WarmWorkers))
+        while (!_disposed && _warm.Count + Volatile.Read(ref _busy) < WarmTarget)
         {
             var start = StartWorkerAsync(CancellationToken.None);
             start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
@@ -617,7 +620,7 @@ internal sealed class SandboxWorker : IDisposable
 /// code compiled to its fastest tier, while extra workers kept for overlaps are used only when jobs overlap. Taking them
 /// in turn spread every job over all of them, and each paid its own JIT warm-up.
 /// </summary>
-internal sealed class WarmWorkers
+internal sealed class WorkerPool
 {
     private readonly Lock _gate = new();
     private readonly List<Task<SandboxWorker>> _workers = [];

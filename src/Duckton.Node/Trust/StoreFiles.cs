@@ -51,7 +51,7 @@ internal sealed class FileLock : IDisposable
 /// <summary>
 /// Two 64-bit sequence numbers in a small memory-mapped file shared by every process using one trust store: the
 /// store-wide change sequence and the deny-list's. Reading them is a memory read (no system call), which lets the
-/// query path notice another process's change without opening a file. Only written under the store's lock.
+/// query path notice another process's change without opening a file. The two are only written under the store's lock.
 /// A third number is written by processes waiting for that lock: when one last wanted it (on the system-wide monotonic
 /// clock), so a process keeping the store open between its sessions lets go within milliseconds.
 /// </summary>

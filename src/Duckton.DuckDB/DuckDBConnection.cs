@@ -112,13 +112,76 @@ public sealed unsafe class DuckDBConnection : SafeHandle
     /// <summary>Runs one parameterised statement (<c>$1</c>, <c>$2</c>, ...) and materialises its result.</summary>
     public ResultSet QueryWith(string sql, params object?[] parameters)
     {
+        if (_prepared is not null)
+        {
+            return QueryPrepared(sql, parameters);
+        }
         using var statement = TryPrepare(sql, out var error) ?? throw new DuckDBException(error ?? "cannot prepare the statement");
+        return Run(statement, parameters);
+    }
+
+    private static ResultSet Run(DuckDBPreparedStatement statement, object?[] parameters)
+    {
         for (var i = 0; i < parameters.Length; i++)
         {
             statement.Bind(i + 1, parameters[i]);
         }
         using var result = statement.Execute();
         return result.ReadAll();
+    }
+
+    /// <summary>Prepared statements of <see cref="QueryWith"/> kept by their SQL text while <see cref="KeepPreparedStatements"/> is on.</summary>
+    private Dictionary<string, DuckDBPreparedStatement>? _prepared;
+    private int _preparedCapacity;
+
+    /// <summary>
+    /// From now on <see cref="QueryWith"/> keeps up to <paramref name="capacity"/> prepared statements by their SQL text and
+    /// reuses them, so a statement run again is neither parsed nor planned again. For a caller that runs a fixed set of
+    /// statements many times; <see cref="ForgetPreparedStatements"/> drops them (e.g. before the catalog they read is detached).
+    /// </summary>
+    public void KeepPreparedStatements(int capacity)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
+        _prepared ??= new(StringComparer.Ordinal);
+        _preparedCapacity = capacity;
+    }
+
+    /// <summary>Destroys every kept prepared statement (they stay kept from now on).</summary>
+    public void ForgetPreparedStatements()
+    {
+        if (_prepared is null)
+        {
+            return;
+        }
+        foreach (var statement in _prepared.Values)
+        {
+            statement.Dispose();
+        }
+        _prepared.Clear();
+    }
+
+    private ResultSet QueryPrepared(string sql, object?[] parameters)
+    {
+        if (!_prepared!.TryGetValue(sql, out var statement))
+        {
+            statement = TryPrepare(sql, out var error) ?? throw new DuckDBException(error ?? "cannot prepare the statement");
+            if (_prepared.Count >= _preparedCapacity)
+            {
+                ForgetPreparedStatements(); // a caller with more distinct statements than expected: start over rather than grow
+            }
+            _prepared[sql] = statement;
+        }
+        statement.ClearBindings();
+        return Run(statement, parameters);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            ForgetPreparedStatements(); // before the connection they belong to
+        }
+        base.Dispose(disposing);
     }
 
     /// <summary>Runs SQL and discards its result.</summary>
@@ -150,3 +213,4 @@ public sealed unsafe class DuckDBConnection : SafeHandle
         return true;
     }
 }
+

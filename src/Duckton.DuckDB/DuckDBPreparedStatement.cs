@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Duckton.Core.Data;
 using Duckton.DuckDB.Native;
 
 namespace Duckton.DuckDB;
@@ -23,14 +24,30 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
     public DuckDBStatementType StatementType => (DuckDBStatementType)DuckDBNative.Api->duckdb_prepared_statement_type(handle);
 
     /// <summary>Binds parameter <paramref name="index"/> (1-based, as in SQL's <c>$1</c>) to a value; null binds NULL.</summary>
-    /// <remarks>Supported: string, long, int, double, bool, byte[]. DuckDB copies the value.</remarks>
+    /// <remarks>
+    /// Supported: string, long, int, ulong, double, bool, byte[]. DuckDB copies the value. A value is bound as the type
+    /// the statement expects for the parameter when it converts exactly (a decimal string or a non-negative integer for
+    /// <c>$1::UBIGINT</c>, a small integer for UTINYINT): DuckDB plans a statement again at every execution whose bound
+    /// value's type differs from the expected one, which costs as much as preparing it.
+    /// </remarks>
     public DuckDBPreparedStatement Bind(int index, object? value)
     {
         var api = DuckDBNative.Api;
         var i = (ulong)index;
         int state;
+        if (value is string or long or int && (DuckTypeId)api->duckdb_param_type(handle, i) is var expected
+            && ExactlyAs(value, expected) is { } converted)
+        {
+            value = converted;
+        }
         switch (value)
         {
+            case ulong u:
+                state = api->duckdb_bind_uint64(handle, i, u);
+                break;
+            case byte b8:
+                state = api->duckdb_bind_uint8(handle, i, b8);
+                break;
             case null:
                 state = api->duckdb_bind_null(handle, i);
                 break;
@@ -68,6 +85,20 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
         }
         return this;
     }
+
+    /// <summary>The value converted to the parameter's expected type (UBIGINT or UTINYINT) when that is exact; null otherwise.</summary>
+    private static object? ExactlyAs(object value, DuckTypeId expected) => (expected, value) switch
+    {
+        (DuckTypeId.UBigInt, string s) when ulong.TryParse(s, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var u) => u,
+        (DuckTypeId.UBigInt, long l) when l >= 0 => (ulong)l,
+        (DuckTypeId.UBigInt, int n) when n >= 0 => (ulong)n,
+        (DuckTypeId.UTinyInt, long l) when l is >= 0 and <= byte.MaxValue => (byte)l,
+        (DuckTypeId.UTinyInt, int n) when n is >= 0 and <= byte.MaxValue => (byte)n,
+        _ => null,
+    };
+
+    /// <summary>Clears every bound parameter (before binding a cached statement's next values).</summary>
+    public void ClearBindings() => DuckDBNative.Api->duckdb_clear_bindings(handle);
 
     /// <summary>Executes the statement; throws with DuckDB's message on failure.</summary>
     public DuckDBQueryResult Execute()

@@ -337,7 +337,17 @@ internal sealed class LockedDownEngine : IDisposable
             {
                 if (statement?.StatementType == DuckDBStatementType.Select)
                 {
-                    StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
+                    try
+                    {
+                        StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
+                    }
+                    catch (Exception) when (cancellationToken.IsCancellationRequested)
+                    {
+                        // A lone SELECT stopped by a cancel (the usual end of a host that lost the race at quorum) changed
+                        // the instance no more than one that finished: reopening it would cost a DuckDB start-up per lost race.
+                        pristine = instance.SpillUntouched();
+                        throw;
+                    }
                     // After the result is closed, as in Execute: DuckDB has released its temp blocks by now.
                     pristine = instance.SpillUntouched();
                     return true;

@@ -205,7 +205,7 @@ public sealed class StreamingExecutionTests : IDisposable
     private const string SpillingQuery = "SELECT CAST(count(*) AS VARCHAR) AS v FROM (SELECT hash(i) AS k, count(*) AS c, max(i::VARCHAR) AS m FROM range(6000000) t(i) GROUP BY k)";
 
     [Fact]
-    public void A_warm_instance_serves_the_next_job_after_a_streamed_select_unless_it_spilled_or_was_cancelled()
+    public void A_warm_instance_serves_the_next_job_after_a_streamed_select_finished_or_cancelled_unless_it_spilled()
     {
         using var engine = new LockedDownEngine(EngineOptions.Default with
         {
@@ -232,9 +232,23 @@ public sealed class StreamingExecutionTests : IDisposable
         Streamed(engine, "SELECT 1 AS x");
         Assert.Equal(second, WaitForSingleDirectory(engine));
 
-        // A job cancelled mid-stream: its instance is not reused either.
+        // A lone SELECT cancelled mid-stream (a host that lost the race at quorum) changed nothing: its instance is reused.
         using var cts = new CancellationTokenSource();
         Assert.ThrowsAny<OperationCanceledException>(() => Streamed(engine, "SELECT i FROM range(100000000000) t(i)", cts.Token, n => cts.Cancel()));
+        Assert.Equal(second, WaitForSingleDirectory(engine));
+        Assert.Equal(42L, BitConverter.ToInt32(Streamed(engine, "SELECT 42 AS x").Batches[0].Columns[0].GetFixed(0)));
+        Assert.Equal(second, WaitForSingleDirectory(engine));
+
+        // One cancelled while it spilled: closed with its directory, as after a finished one that spilled.
+        using var spilling = new CancellationTokenSource();
+        var spilled = Task.Run(() => Streamed(engine, SpillingQuery, spilling.Token));
+        var waited = Stopwatch.StartNew();
+        while (!Directory.EnumerateFileSystemEntries(second).Any() && !spilled.IsCompleted && waited.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            Thread.Sleep(5);
+        }
+        spilling.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => spilled.GetAwaiter().GetResult());
         Assert.False(Directory.Exists(second));
         Assert.NotEqual(second, WaitForSingleDirectory(engine));
     }

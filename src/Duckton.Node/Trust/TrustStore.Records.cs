@@ -59,25 +59,29 @@ public sealed partial class TrustStore
         }
     }
 
-    /// <summary>Inserts queued job records in the flush's transaction (one multi-row statement per chunk).</summary>
+    /// <summary>Appends queued job records to the staging table (a job id queued twice in one window once, the first).</summary>
+    private static void StageJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
+    {
+        if (records.Count == 0)
+        {
+            return;
+        }
+        using var appender = DuckDBAppender.Open(connection, "memory", "main", "staged_job_records");
+        foreach (var r in records.DistinctBy(r => r.JobId, StringComparer.Ordinal))
+        {
+            appender.Append(r.JobId).Append(r.QueryHash).Append(r.ResultHash).Append(r.CertificateHash).Append(r.Requester).Append(r.Winner).Append(r.TsMs).EndRow();
+        }
+        appender.Flush();
+    }
+
+    /// <summary>Inserts the staged job records in the flush's transaction.</summary>
     private static void InsertJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
     {
-        // A job id queued twice in one window is stored once (the first), as a unique key would have.
-        foreach (var chunk in records.DistinctBy(r => r.JobId, StringComparer.Ordinal).Chunk(64))
+        if (records.Count > 0)
         {
             // No unique index (see DropGrowingKeys): a record of a job id already stored is skipped.
-            var sql = new System.Text.StringBuilder("INSERT INTO job_records SELECT * FROM (VALUES ");
-            var args = new List<object?>(chunk.Length * 7);
-            foreach (var r in chunk)
-            {
-                var b = args.Count;
-                sql.Append(System.Globalization.CultureInfo.InvariantCulture,
-                    $"{(b == 0 ? "" : ", ")}(${b + 1}, ${b + 2}, ${b + 3}, ${b + 4}::BLOB, ${b + 5}, ${b + 6}, ${b + 7}::UBIGINT, NULL::UBIGINT, NULL::UBIGINT)");
-                args.AddRange([r.JobId, r.QueryHash, r.ResultHash, r.CertificateHash, r.Requester, r.Winner, U(r.TsMs)]);
-            }
-            sql.Append(") v(job_id, query_hash, result_hash, certificate_hash, requester, winner, ts_ms, epoch, leaf_index) " +
+            connection.QueryWith("INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v " +
                 "WHERE NOT EXISTS (SELECT 1 FROM job_records s WHERE s.job_id = v.job_id)");
-            connection.QueryWith(sql.ToString(), [.. args]);
         }
     }
 

@@ -68,7 +68,6 @@ public sealed partial class TrustStore : IDisposable
     // 3: the evidence table; 4: the canaries and drift tables; 5: job_records and record_epochs; 6: receipts and job_records
     // without a unique index (see DropGrowingKeys).
     private const int SchemaVersion = 6;
-    private const int ReceiptColumns = 16;
     private readonly string _file;
     private readonly string _lockFile;
     /// <summary>An in-memory DuckDB instance for the life of the store; the file is attached to it only during a session.</summary>
@@ -82,6 +81,8 @@ public sealed partial class TrustStore : IDisposable
     private bool _schemaReady;
     private bool _loaded;
     private long _mergedSeq;
+    /// <summary>The file's sequence numbers (<c>meta.seq</c>, <c>meta.block_seq</c>) while this process holds it attached; null when not known.</summary>
+    private (long Seq, long BlockSeq)? _fileSeqs;
     private long _blockSeqSeen = -1;
     /// <summary>The OS lock while the file stays attached between sessions (see <see cref="KeepAttached"/>); null when closed.</summary>
     private FileLock? _held;
@@ -131,6 +132,11 @@ public sealed partial class TrustStore : IDisposable
     {
         _instance = DuckDBDatabase.Open(null, s_storeSettings);
         _connection = _instance.Connect();
+        // A busy store runs the same few dozen statements in every session: kept prepared while the file stays attached.
+        _connection.KeepPreparedStatements(128);
+        // Receipts and job records reach the file through these in-memory tables: filled by an appender (no SQL per row)
+        // and copied into the file by one kept statement, instead of a statement with hundreds of parameters per flush.
+        _connection.Execute(StagingSchema);
         _file = file;
         _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
         _time = time;
@@ -208,12 +214,14 @@ public sealed partial class TrustStore : IDisposable
                     }
                     _schemaReady = true;
                 }
-                var (seq, blockSeq) = ReadSeqs(connection);
+                // While the file stayed attached no other process could write: the sequence numbers are the ones this
+                // process last read or wrote, and there is nothing to merge.
+                var (seq, blockSeq) = _fileSeqs ??= ReadSeqs(connection);
                 external = MergeLocked(connection, seq, blockSeq);
                 FlushLocked(connection, forcePerf);
                 result = body(connection);
                 // Everything up to here is merged (this session's own writes included); a deny-list change is reloaded now.
-                (seq, blockSeq) = ReadSeqs(connection);
+                (seq, blockSeq) = _fileSeqs ?? ReadSeqs(connection);
                 if (blockSeq != _blockSeqSeen)
                 {
                     ReloadBlockedLocked(connection);
@@ -310,8 +318,10 @@ public sealed partial class TrustStore : IDisposable
         {
             return;
         }
+        _fileSeqs = null;
         try
         {
+            connection.ForgetPreparedStatements(); // they are bound to the attached file's catalog
             connection.Execute("USE memory; DETACH DATABASE trust_store");
         }
         finally
@@ -453,11 +463,19 @@ public sealed partial class TrustStore : IDisposable
         return (ReadLong(rows, 0, 0), ReadLong(rows, 1, 0));
     }
 
-    /// <summary>Claims the next store-wide sequence number for this session's writes (inside its transaction or statement batch).</summary>
-    private static long NextSeq(DuckDBConnection connection, bool block = false)
+    /// <summary>
+    /// Claims the next store-wide sequence number for this session's writes (inside its transaction). A failed
+    /// transaction fails its session, which detaches the file and forgets the numbers (see <see cref="_fileSeqs"/>).
+    /// </summary>
+    private long NextSeq(DuckDBConnection connection, bool block = false)
     {
         var rows = connection.QueryWith("UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = $1 RETURNING value::BIGINT", block ? "block_seq" : "seq");
-        return ReadLong(rows, 0, 0);
+        var next = ReadLong(rows, 0, 0);
+        if (_fileSeqs is var (seq, blockSeq))
+        {
+            _fileSeqs = block ? (seq, next) : (next, blockSeq);
+        }
+        return next;
     }
 
     /// <summary>
@@ -477,18 +495,25 @@ public sealed partial class TrustStore : IDisposable
         }
         var since = _loaded ? _mergedSeq : -1;
         var touched = new HashSet<string>(StringComparer.Ordinal);
-        // Receipts: idempotent by replay fingerprint (this process's own are already in the ledger).
+        // Receipts: idempotent by replay fingerprint. A stored receipt this process already counted is one it also
+        // accepted itself and has not committed yet (its committed ones are not newer than the last merge): the flush
+        // that follows in this session leaves it out (see _storedElsewhere).
         ForEachRow(connection.QueryWith("SELECT worker_id, replay_fp::VARCHAR, ts::BIGINT, verdict::BIGINT, requester_id FROM receipts WHERE coalesce(seq, 0)::BIGINT > $1 ORDER BY ts",
             since), (b, r) =>
         {
             var worker = Text(b, 0, r);
+            var fingerprint = ulong.Parse(Text(b, 1, r), CultureInfo.InvariantCulture);
             var ledger = _ledgers.GetOrAdd(worker, _ => new Ledger());
             lock (ledger)
             {
-                if (ledger.Replays.Add(ulong.Parse(Text(b, 1, r), CultureInfo.InvariantCulture)))
+                if (ledger.Replays.Add(fingerprint))
                 {
                     ledger.Outcomes.Add((Long(b, 2, r), (Verdict)Long(b, 3, r), Text(b, 4, r)));
                     touched.Add(worker);
+                }
+                else
+                {
+                    _storedElsewhere.Add((worker, fingerprint));
                 }
             }
         });
@@ -645,6 +670,11 @@ public sealed partial class TrustStore : IDisposable
         Dictionary<string, KnownPeer> peers;
         lock (_pendingGate)
         {
+            if (_storedElsewhere.Count > 0)
+            {
+                _pending.RemoveAll(r => _storedElsewhere.Contains((r.WorkerId, r.ReplayFingerprint())));
+                _storedElsewhere.Clear();
+            }
             var slowDue = force || _time.GetElapsedTime(_perfFlushed) >= SlowWriteInterval;
             if (_pending.Count == 0 && _pendingRecords.Count == 0 && _pendingEvents.Count == 0 && ((_pendingPerf.Count == 0 && _pendingPeers.Count == 0) || !slowDue))
             {
@@ -675,6 +705,7 @@ public sealed partial class TrustStore : IDisposable
         {
             return;
         }
+        Stage(connection, batch, records);
         connection.Execute("BEGIN TRANSACTION");
         try
         {
@@ -708,28 +739,13 @@ public sealed partial class TrustStore : IDisposable
                     connection.QueryWith("INSERT INTO drift VALUES ($1, $2, $3::UBIGINT, $4::UBIGINT)", e.JobId, (long)e.Drifted, U((ulong)Math.Max(0, e.TsMs)), seq);
                 }
             }
-            // One multi-row statement per chunk: parsing and planning once per chunk, not per receipt.
-            foreach (var chunk in batch.Chunk(64))
+            if (batch.Count > 0)
             {
-                // No unique index (see DropGrowingKeys): a receipt another process stored meanwhile is skipped here.
-                var sql = new StringBuilder(
+                // No unique index (see DropGrowingKeys): the batch holds no receipt stored before (see _storedElsewhere).
+                connection.QueryWith(
                     "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
-                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) SELECT * FROM (VALUES ");
-                var args = new List<object?>(chunk.Length * ReceiptColumns);
-                foreach (var receipt in chunk)
-                {
-                    var b = args.Count;
-                    sql.Append(CultureInfo.InvariantCulture,
-                        $"{(b == 0 ? "" : ", ")}(${b + 1}, ${b + 2}::UBIGINT, ${b + 3}, ${b + 4}, ${b + 5}, ${b + 6}, ${b + 7}, ${b + 8}, ${b + 9}::UBIGINT, ${b + 10}::UBIGINT, " +
-                        $"${b + 11}::UBIGINT, ${b + 12}::UBIGINT, ${b + 13}::UBIGINT, ${b + 14}, ${b + 15}, ${b + 16}::UBIGINT)");
-                    args.AddRange([receipt.WorkerId, U(receipt.ReplayFingerprint()), receipt.JobId, receipt.RequesterId, receipt.QueryHash, receipt.InputFingerprint,
-                        receipt.ResultHash, (long)receipt.Verdict, U(receipt.LatencyMs), U(receipt.Timestamp), U(receipt.ObservedInputBytes),
-                        U(receipt.ObservedResultRows), U(receipt.ObservedResultBytes), receipt.RequesterPublicKey, receipt.Signature, seq]);
-                }
-                sql.Append(") v(worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
                     "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) " +
-                    "WHERE NOT EXISTS (SELECT 1 FROM receipts s WHERE s.worker_id = v.worker_id AND s.replay_fp = v.replay_fp)");
-                connection.QueryWith(sql.ToString(), [.. args]);
+                    "SELECT v.*, $1::UBIGINT FROM memory.main.staged_receipts v", seq);
             }
             InsertJobRecords(connection, records);
             connection.Execute("COMMIT");
@@ -752,6 +768,74 @@ public sealed partial class TrustStore : IDisposable
                 }
             }
             throw;
+        }
+        finally
+        {
+            Unstage(connection, batch.Count > 0 || records.Count > 0);
+        }
+    }
+
+    private const string StagingSchema = """
+        CREATE TABLE memory.main.staged_receipts (worker_id VARCHAR, replay_fp UBIGINT, job_id VARCHAR, requester_id VARCHAR, query_hash VARCHAR,
+            input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT, latency_ms UBIGINT, ts UBIGINT, observed_input_bytes UBIGINT,
+            observed_result_rows UBIGINT, observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB);
+        CREATE TABLE memory.main.staged_job_records (job_id VARCHAR, query_hash VARCHAR, result_hash VARCHAR, certificate_hash BLOB,
+            requester VARCHAR, winner VARCHAR, ts_ms UBIGINT);
+        """;
+
+    /// <summary>
+    /// Receipts (worker, replay fingerprint) the last merge found stored by another process while this one held them
+    /// pending: the flush of the same session drops them. With the ledger holding every stored fingerprint, this keeps
+    /// the receipts table free of duplicates without a unique index and without looking up the table per flush.
+    /// </summary>
+    private readonly HashSet<(string Worker, ulong Fingerprint)> _storedElsewhere = [];
+
+    /// <summary>True when a staging table may hold rows of a flush that could not clear it.</summary>
+    private bool _stagingDirty;
+
+    /// <summary>Appends the flush's receipts and job records to the in-memory staging tables (outside the file's transaction: one transaction writes one database).</summary>
+    private void Stage(DuckDBConnection connection, List<Receipt> receipts, List<PendingJobRecord> records)
+    {
+        if (_stagingDirty)
+        {
+            Unstage(connection, true);
+        }
+        if (receipts.Count == 0 && records.Count == 0)
+        {
+            return;
+        }
+        _stagingDirty = true;
+        if (receipts.Count > 0)
+        {
+            using var appender = DuckDBAppender.Open(connection, "memory", "main", "staged_receipts");
+            foreach (var r in receipts)
+            {
+                appender.Append(r.WorkerId).Append(r.ReplayFingerprint()).Append(r.JobId).Append(r.RequesterId).Append(r.QueryHash)
+                    .Append(r.InputFingerprint).Append(r.ResultHash).Append((byte)r.Verdict).Append(r.LatencyMs).Append(r.Timestamp)
+                    .Append(r.ObservedInputBytes).Append(r.ObservedResultRows).Append(r.ObservedResultBytes).Append(r.RequesterPublicKey).Append(r.Signature)
+                    .EndRow();
+            }
+            appender.Flush();
+        }
+        StageJobRecords(connection, records);
+    }
+
+    /// <summary>Empties the staging tables after the flush's transaction ended (committed or not).</summary>
+    private void Unstage(DuckDBConnection connection, bool staged)
+    {
+        if (!staged)
+        {
+            return;
+        }
+        try
+        {
+            connection.QueryWith("DELETE FROM memory.main.staged_receipts");
+            connection.QueryWith("DELETE FROM memory.main.staged_job_records");
+            _stagingDirty = false;
+        }
+        catch (DuckDBException)
+        {
+            // Left dirty: the next flush empties them before staging (a failure here must not hide the flush's own error).
         }
     }
 

@@ -47,7 +47,7 @@ public sealed partial class TrustEngine
             receipt => receipt.Problem()
                 ?? (receipt.WorkerId == receipt.RequesterId ? "self-issued receipt" : null)
                 ?? (IsBlocked(receipt.RequesterId) || IsBlocked(fromPeer) ? "requester or sender is blocked" : null),
-            receipt => Store.AddReceipt(receipt));
+            receipt => Store.AddReceipt(receipt, alreadyChecked: true)); // its signature was just verified by the check above
 
     private delegate T SpanDecoder<out T>(ReadOnlySpan<byte> payload);
 

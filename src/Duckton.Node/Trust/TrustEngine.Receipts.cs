@@ -35,7 +35,7 @@ public sealed partial class TrustEngine
                 ObservedResultRows = v.Rows,
                 ObservedResultBytes = (ulong)Math.Max(0, v.Bytes),
             }.SignWith(_identity.PublicKey.Span, b => _identity.Sign(b));
-            if (!Store.AddReceipt(receipt, signedHere: true))
+            if (!Store.AddReceipt(receipt, alreadyChecked: true))
             {
                 continue;
             }

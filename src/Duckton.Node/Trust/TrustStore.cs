@@ -613,12 +613,15 @@ public sealed partial class TrustStore : IDisposable
     /// this worker); throws <see cref="ArgumentException"/> for a forged, tampered or malformed receipt. The receipt
     /// counts at once; it reaches the file within <see cref="WriteBehindWindow"/> (see the class summary).
     /// </summary>
-    public bool AddReceipt(Receipt receipt) => AddReceipt(receipt, signedHere: false);
+    public bool AddReceipt(Receipt receipt) => AddReceipt(receipt, alreadyChecked: false);
 
-    /// <summary>As <see cref="AddReceipt(Receipt)"/>; <paramref name="signedHere"/> skips re-verifying a signature this node just made.</summary>
-    public bool AddReceipt(Receipt receipt, bool signedHere)
+    /// <summary>
+    /// As <see cref="AddReceipt(Receipt)"/>; <paramref name="alreadyChecked"/> skips checking a receipt the caller has
+    /// just checked (one this node signed, or a gossiped one whose <see cref="Receipt.Problem"/> it has just seen null).
+    /// </summary>
+    public bool AddReceipt(Receipt receipt, bool alreadyChecked)
     {
-        if (!signedHere && receipt.Problem() is { } problem)
+        if (!alreadyChecked && receipt.Problem() is { } problem)
         {
             throw new ArgumentException($"receipt rejected: {problem}", nameof(receipt));
         }

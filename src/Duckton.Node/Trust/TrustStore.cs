@@ -469,7 +469,10 @@ public sealed partial class TrustStore : IDisposable
     /// </summary>
     private long NextSeq(DuckDBConnection connection, bool block = false)
     {
-        var rows = connection.QueryWith("UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = $1 RETURNING value::BIGINT", block ? "block_seq" : "seq");
+        // No parameter: DuckDB plans a statement with one again at every execution (this one runs in every write session).
+        var rows = connection.QueryWith(block
+            ? "UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'block_seq' RETURNING value::BIGINT"
+            : "UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'seq' RETURNING value::BIGINT");
         var next = ReadLong(rows, 0, 0);
         if (_fileSeqs is var (seq, blockSeq))
         {
@@ -748,7 +751,7 @@ public sealed partial class TrustStore : IDisposable
                 connection.QueryWith(
                     "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
                     "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) " +
-                    "SELECT v.*, $1::UBIGINT FROM memory.main.staged_receipts v", seq);
+                    "SELECT v.*, (SELECT value::UBIGINT FROM meta WHERE key = 'seq') FROM memory.main.staged_receipts v"); // this session's seq: no parameter, see NextSeq
             }
             InsertJobRecords(connection, records);
             connection.Execute("COMMIT");

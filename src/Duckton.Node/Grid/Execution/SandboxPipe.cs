@@ -52,21 +52,52 @@ internal static class SandboxPipe
         {
             return null;
         }
-        var length = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(1));
-        if (length > MaxFrameBytes)
-        {
-            throw new InvalidDataException($"a sandbox worker frame of {length} bytes exceeds the limit of {MaxFrameBytes} bytes");
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Max(1, length));
+        var (buffer, length) = RentFor(header);
         try
         {
-            await input.ReadExactlyAsync(buffer.AsMemory(0, (int)length), ct).ConfigureAwait(false);
+            await input.ReadExactlyAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
         }
         catch
         {
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
         }
-        return (header[0], buffer, (int)length);
+        return (header[0], buffer, length);
+    }
+
+    /// <summary>
+    /// As <see cref="ReadAsync"/>, blocking: for a thread of its own that does nothing else (the worker's stdin reader).
+    /// A pipe has no asynchronous reads on Unix, so the asynchronous form would block a pool thread per frame and hop
+    /// threads to hand the frame back.
+    /// </summary>
+    public static (byte Type, byte[] Buffer, int Length)? Read(Stream input)
+    {
+        Span<byte> header = stackalloc byte[5];
+        if (input.ReadAtLeast(header, 5, throwOnEndOfStream: false) < 5)
+        {
+            return null;
+        }
+        var (buffer, length) = RentFor(header);
+        try
+        {
+            input.ReadExactly(buffer, 0, length);
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+        return (header[0], buffer, length);
+    }
+
+    /// <summary>A pooled buffer for the payload the 5-byte <paramref name="header"/> announces; throws past <see cref="MaxFrameBytes"/>.</summary>
+    private static (byte[] Buffer, int Length) RentFor(ReadOnlySpan<byte> header)
+    {
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(header[1..]);
+        if (length > MaxFrameBytes)
+        {
+            throw new InvalidDataException($"a sandbox worker frame of {length} bytes exceeds the limit of {MaxFrameBytes} bytes");
+        }
+        return (ArrayPool<byte>.Shared.Rent((int)Math.Max(1, length)), (int)length);
     }
 }

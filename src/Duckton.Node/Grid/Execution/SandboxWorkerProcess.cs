@@ -159,7 +159,7 @@ public static partial class SandboxWorkerProcess
         var received = 0;
         try
         {
-            while (SandboxPipe.ReadAsync(stdin, CancellationToken.None).AsTask().GetAwaiter().GetResult() is { } f)
+            while (SandboxPipe.Read(stdin) is { } f)
             {
                 try
                 {

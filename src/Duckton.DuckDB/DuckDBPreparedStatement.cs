@@ -97,9 +97,6 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
         _ => null,
     };
 
-    /// <summary>Clears every bound parameter (before binding a cached statement's next values).</summary>
-    public void ClearBindings() => DuckDBNative.Api->duckdb_clear_bindings(handle);
-
     /// <summary>Executes the statement; throws with DuckDB's message on failure.</summary>
     public DuckDBQueryResult Execute()
     {

@@ -80,7 +80,7 @@ public sealed partial class TrustStore
         if (records.Count > 0)
         {
             // No unique index (see DropGrowingKeys): a record of a job id already stored is skipped.
-            connection.QueryWith("INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v " +
+            connection.QueryKept("INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v " +
                 "WHERE NOT EXISTS (SELECT 1 FROM job_records s WHERE s.job_id = v.job_id)");
         }
     }

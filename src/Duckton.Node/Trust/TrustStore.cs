@@ -132,10 +132,9 @@ public sealed partial class TrustStore : IDisposable
     {
         _instance = DuckDBDatabase.Open(null, s_storeSettings);
         _connection = _instance.Connect();
-        // A busy store runs the same few dozen statements in every session: kept prepared while the file stays attached.
-        _connection.KeepPreparedStatements(128);
         // Receipts and job records reach the file through these in-memory tables: filled by an appender (no SQL per row)
-        // and copied into the file by one kept statement, instead of a statement with hundreds of parameters per flush.
+        // and copied into the file by one statement kept prepared while the file stays attached (as are the few others
+        // every session runs), instead of a statement with hundreds of parameters per flush.
         _connection.Execute(StagingSchema);
         _file = file;
         _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
@@ -321,7 +320,7 @@ public sealed partial class TrustStore : IDisposable
         _fileSeqs = null;
         try
         {
-            connection.ForgetPreparedStatements(); // they are bound to the attached file's catalog
+            connection.ForgetKeptStatements(); // they are bound to the attached file's catalog
             connection.Execute("USE memory; DETACH DATABASE trust_store");
         }
         finally
@@ -459,7 +458,7 @@ public sealed partial class TrustStore : IDisposable
 
     private static (long Seq, long BlockSeq) ReadSeqs(DuckDBConnection connection)
     {
-        var rows = connection.QueryWith("SELECT (SELECT value FROM meta WHERE key = 'seq')::BIGINT, (SELECT value FROM meta WHERE key = 'block_seq')::BIGINT");
+        var rows = connection.QueryKept("SELECT (SELECT value FROM meta WHERE key = 'seq')::BIGINT, (SELECT value FROM meta WHERE key = 'block_seq')::BIGINT");
         return (ReadLong(rows, 0, 0), ReadLong(rows, 1, 0));
     }
 
@@ -469,8 +468,8 @@ public sealed partial class TrustStore : IDisposable
     /// </summary>
     private long NextSeq(DuckDBConnection connection, bool block = false)
     {
-        // No parameter: DuckDB plans a statement with one again at every execution (this one runs in every write session).
-        var rows = connection.QueryWith(block
+        // Kept prepared, without a parameter (see QueryKept): this runs in every write session.
+        var rows = connection.QueryKept(block
             ? "UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'block_seq' RETURNING value::BIGINT"
             : "UPDATE meta SET value = (value::BIGINT + 1)::VARCHAR WHERE key = 'seq' RETURNING value::BIGINT");
         var next = ReadLong(rows, 0, 0);
@@ -748,7 +747,7 @@ public sealed partial class TrustStore : IDisposable
             if (batch.Count > 0)
             {
                 // No unique index (see DropGrowingKeys): the batch holds no receipt stored before (see _storedElsewhere).
-                connection.QueryWith(
+                connection.QueryKept(
                     "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
                     "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) " +
                     "SELECT v.*, (SELECT value::UBIGINT FROM meta WHERE key = 'seq') FROM memory.main.staged_receipts v"); // this session's seq: no parameter, see NextSeq
@@ -835,8 +834,8 @@ public sealed partial class TrustStore : IDisposable
         }
         try
         {
-            connection.QueryWith("DELETE FROM memory.main.staged_receipts");
-            connection.QueryWith("DELETE FROM memory.main.staged_job_records");
+            connection.QueryKept("DELETE FROM memory.main.staged_receipts");
+            connection.QueryKept("DELETE FROM memory.main.staged_job_records");
             _stagingDirty = false;
         }
         catch (DuckDBException)

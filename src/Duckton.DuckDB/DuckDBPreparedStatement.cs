@@ -34,56 +34,46 @@ public sealed unsafe class DuckDBPreparedStatement : SafeHandle
     {
         var api = DuckDBNative.Api;
         var i = (ulong)index;
-        int state;
         if (value is string or long or int && (DuckTypeId)api->duckdb_param_type(handle, i) is var expected
             && ExactlyAs(value, expected) is { } converted)
         {
             value = converted;
         }
-        switch (value)
+        var state = value switch
         {
-            case ulong u:
-                state = api->duckdb_bind_uint64(handle, i, u);
-                break;
-            case byte b8:
-                state = api->duckdb_bind_uint8(handle, i, b8);
-                break;
-            case null:
-                state = api->duckdb_bind_null(handle, i);
-                break;
-            case string s:
-                var bytes = System.Text.Encoding.UTF8.GetBytes(s);
-                fixed (byte* p = bytes)
-                {
-                    state = api->duckdb_bind_varchar_length(handle, i, p, (ulong)bytes.Length);
-                }
-                break;
-            case long l:
-                state = api->duckdb_bind_int64(handle, i, l);
-                break;
-            case int n:
-                state = api->duckdb_bind_int64(handle, i, n);
-                break;
-            case double d:
-                state = api->duckdb_bind_double(handle, i, d);
-                break;
-            case bool b:
-                state = api->duckdb_bind_boolean(handle, i, b ? (byte)1 : (byte)0);
-                break;
-            case byte[] blob:
-                fixed (byte* p = blob)
-                {
-                    state = api->duckdb_bind_blob(handle, i, p, (ulong)blob.Length);
-                }
-                break;
-            default:
-                throw new ArgumentException($"cannot bind a {value.GetType().Name}", nameof(value));
-        }
+            null => api->duckdb_bind_null(handle, i),
+            ulong u => api->duckdb_bind_uint64(handle, i, u),
+            byte b8 => api->duckdb_bind_uint8(handle, i, b8),
+            string s => BindText(i, s),
+            long l => api->duckdb_bind_int64(handle, i, l),
+            int n => api->duckdb_bind_int64(handle, i, n),
+            double d => api->duckdb_bind_double(handle, i, d),
+            bool b => api->duckdb_bind_boolean(handle, i, b ? (byte)1 : (byte)0),
+            byte[] blob => BindBlob(i, blob),
+            _ => throw new ArgumentException($"cannot bind a {value.GetType().Name}", nameof(value)),
+        };
         if (state != DuckDBState.Success)
         {
             throw new DuckDBException($"cannot bind parameter {index}");
         }
         return this;
+    }
+
+    private int BindText(ulong index, string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        fixed (byte* p = bytes)
+        {
+            return DuckDBNative.Api->duckdb_bind_varchar_length(handle, index, p, (ulong)bytes.Length);
+        }
+    }
+
+    private int BindBlob(ulong index, byte[] blob)
+    {
+        fixed (byte* p = blob)
+        {
+            return DuckDBNative.Api->duckdb_bind_blob(handle, index, p, (ulong)blob.Length);
+        }
     }
 
     /// <summary>The value converted to the parameter's expected type (UBIGINT or UTINYINT) when that is exact; null otherwise.</summary>

@@ -484,7 +484,11 @@ public sealed class GridNode : IDisposable
                 // Before any host computes: a paid job this node cannot pay for is refused here, not after the quorum.
                 await new Economics.EscrowSettlement(_economics.Runtime(), _options.Logger).PreflightAsync(cancellationToken).ConfigureAwait(false);
             }
-            await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, quorum, cancellationToken).ConfigureAwait(false);
+            // A free query may start once a quorum of newcomers passed their canaries. A paid one waits for as many as it
+            // asks (or the canary timeout): price can still rule out vetted hosts, and a host whose canary had not come
+            // back yet would be left out although its price fits.
+            var vetted = Economics.PaymentPolicy.IsPaid(config, overrides) ? Math.Max(config.Scheduler.Replicas, quorum) : quorum;
+            await Trust.PrepareAsync(grid.Coordinator, eligible, config, overrides, vetted, cancellationToken).ConfigureAwait(false);
             Trust.BeginJob(jobId, TrustEngine.Floors(config, overrides).MinAttestation);
             try
             {

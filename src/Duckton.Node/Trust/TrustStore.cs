@@ -710,10 +710,12 @@ public sealed partial class TrustStore : IDisposable
         {
             return;
         }
-        Stage(connection, batch, records);
-        connection.Execute("BEGIN TRANSACTION");
+        var began = false;
         try
         {
+            Stage(connection, batch, records);
+            connection.Execute("BEGIN TRANSACTION");
+            began = true;
             var seq = U((ulong)NextSeq(connection));
             foreach (var (nodeId, p) in perf)
             {
@@ -757,7 +759,7 @@ public sealed partial class TrustStore : IDisposable
         }
         catch
         {
-            connection.Execute("ROLLBACK");
+            // Requeued first, so nothing is lost whatever the rollback says (the failed session detaches the file anyway).
             lock (_pendingGate)
             {
                 _pending.InsertRange(0, batch); // retried by the next flush
@@ -770,6 +772,17 @@ public sealed partial class TrustStore : IDisposable
                 foreach (var (nodeId, p) in peers)
                 {
                     _pendingPeers.TryAdd(nodeId, p);
+                }
+            }
+            if (began)
+            {
+                try
+                {
+                    connection.Execute("ROLLBACK");
+                }
+                catch (DuckDBException)
+                {
+                    // The flush's own error is the one to report.
                 }
             }
             throw;

@@ -341,10 +341,12 @@ internal sealed class LockedDownEngine : IDisposable
                     {
                         StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
                     }
-                    catch (Exception) when (cancellationToken.IsCancellationRequested)
+                    catch (Exception e) when (cancellationToken.IsCancellationRequested
+                        && (e is OperationCanceledException || e is DuckDBException { Message: var m } && m.Contains("Interrupt", StringComparison.OrdinalIgnoreCase)))
                     {
                         // A lone SELECT stopped by a cancel (the usual end of a host that lost the race at quorum) changed
                         // the instance no more than one that finished: reopening it would cost a DuckDB start-up per lost race.
+                        // Any other failure (one DuckDB may have invalidated the instance with) still closes it.
                         pristine = instance.SpillUntouched();
                         throw;
                     }

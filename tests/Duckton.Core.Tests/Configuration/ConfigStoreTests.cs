@@ -27,7 +27,9 @@ public class ConfigStoreTests
         dir.WriteConfig("[scheduler]\nreplicas = 7\n");
         Assert.True(Eventually(() => store.Effective().Config.Scheduler.Replicas == 7), "config.toml edit not seen within 10 s");
         var overrides = new Dictionary<string, string> { ["scheduler.replicas"] = "2" };
-        Assert.Same(store.Effective(overrides), store.Effective(overrides));
+        // Resolved once while nothing changes. (The edit above may reach the watcher as more than one event, a moment
+        // apart: each resolves again, so wait for the last one; a cache that never held would fail here.)
+        Assert.True(Eventually(() => ReferenceEquals(store.Effective(overrides), store.Effective(overrides))), "the configuration was resolved again on every call");
         Assert.Equal(2, store.Effective(overrides).Config.Scheduler.Replicas);
         Assert.Equal(4, store.Effective(new Dictionary<string, string> { ["scheduler.replicas"] = "4" }).Config.Scheduler.Replicas);
     }

@@ -113,6 +113,51 @@ public sealed class JobRecordWriteBehindTests : IDisposable
     }
 
     [Fact]
+    public void Sealing_a_busy_epoch_takes_time_in_proportion_to_its_records_and_every_record_proves_against_the_root()
+    {
+        // A busy requester verifies hundreds of queries a second: an epoch (60 s by default) holds tens of thousands of
+        // records, sealed in one write session that holds the store. Sealing used to update one record per statement, each
+        // scanning the table: 20,000 records took minutes of CPU. Records of an earlier epoch stay in the table too.
+        var at = DateTimeOffset.UtcNow.AddMinutes(-5);
+        using var store = TrustStore.Open(_dir);
+        for (var i = 0; i < 5_000; i++)
+        {
+            Add(store, 100_000 + i, at);
+        }
+        var first = store.SealEpoch(at.AddSeconds(1));
+        Assert.Equal(5_000, first!.LeafCount);
+        // Job ids in no particular order (the leaf order is by job id, not by arrival).
+        const int n = 20_000;
+        foreach (var i in Enumerable.Range(0, n).OrderBy(i => (i * 7919) % n))
+        {
+            Add(store, i, at.AddSeconds(2));
+        }
+        store.Flush();
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var took = Stopwatch.StartNew();
+        var sealedEpoch = store.SealEpoch(at.AddSeconds(3));
+        took.Stop();
+        var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds;
+        Assert.NotNull(sealedEpoch);
+        Assert.Equal((first.Epoch + 1, (long)n), (sealedEpoch.Epoch, sealedEpoch.LeafCount));
+        Assert.True(took.Elapsed < TimeSpan.FromSeconds(5), $"sealing {n} records took {took.Elapsed.TotalMilliseconds:F0} ms ({cpuMs:F0} ms CPU)");
+
+        // Every record sits at its leaf: ProofOf reads the whole epoch back in leaf order and checks it folds to the
+        // sealed root, and each proof folds its own leaf to that root.
+        var order = Enumerable.Range(0, n).Select(i => $"job-{i:D4}").Order(StringComparer.Ordinal).ToList();
+        foreach (var i in new[] { 0, 1, 9_999, 10_000, n - 1, 4_242 })
+        {
+            var proof = store.ProofOf($"job-{i:D4}");
+            Assert.NotNull(proof);
+            Assert.Equal(sealedEpoch.Root, proof.Root);
+            Assert.Equal(order.IndexOf($"job-{i:D4}"), proof.Index); // ordinal order of the job ids ("job-1000" < "job-10000" < "job-1001")
+            Assert.Equal(proof.Root, Duckton.Core.Records.RecordTree.Fold(proof.Record.Leaf(), proof.Path));
+        }
+        Assert.Equal(first.Epoch, store.JobRecordOf("job-100000")!.Epoch);
+        Assert.Null(store.SealEpoch(at.AddSeconds(3))); // nothing left to seal
+    }
+
+    [Fact]
     public void A_store_written_with_unique_keys_is_rebuilt_without_them_and_keeps_its_rows_and_uniqueness()
     {
         // A schema-5 store: receipts and job records under a unique index, which DuckDB rewrites in full at every

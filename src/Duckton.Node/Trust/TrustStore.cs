@@ -799,6 +799,7 @@ public sealed partial class TrustStore : IDisposable
             observed_result_rows UBIGINT, observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB);
         CREATE TABLE memory.main.staged_job_records (job_id VARCHAR, query_hash VARCHAR, result_hash VARCHAR, certificate_hash BLOB,
             requester VARCHAR, winner VARCHAR, ts_ms UBIGINT);
+        CREATE TABLE memory.main.staged_leaves (job_id VARCHAR, leaf_index UBIGINT);
         """;
 
     /// <summary>
@@ -858,7 +859,10 @@ public sealed partial class TrustStore : IDisposable
     }
 
     /// <summary>Runs one write of <paramref name="body"/> (given the session's new sequence number) in its own transaction inside a session.</summary>
-    private T Write<T>(Func<DuckDBConnection, string, T> body, bool block = false) => Session(connection =>
+    private T Write<T>(Func<DuckDBConnection, string, T> body, bool block = false) => Session(connection => InTransaction(connection, body, block));
+
+    /// <summary>Runs <paramref name="body"/> (given the session's new sequence number) in its own transaction, in a session already held.</summary>
+    private T InTransaction<T>(DuckDBConnection connection, Func<DuckDBConnection, string, T> body, bool block = false)
     {
         connection.Execute("BEGIN TRANSACTION");
         try
@@ -873,7 +877,7 @@ public sealed partial class TrustStore : IDisposable
             connection.Execute("ROLLBACK");
             throw;
         }
-    });
+    }
 
     /// <summary>
     /// How often performance samples and peer sightings (which change on every query and heartbeat) are committed: a

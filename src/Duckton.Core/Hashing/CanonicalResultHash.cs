@@ -177,6 +177,29 @@ internal sealed class CanonicalResultHasher
         _digests.Add(digests);
     }
 
+    /// <summary>
+    /// Moves every row added to <paramref name="other"/> (a hasher of the same schema, fed on another thread) into this
+    /// one: the hash is over the multiset of rows, so it does not depend on which hasher took which rows. <paramref name="other"/>
+    /// cannot be used afterwards.
+    /// </summary>
+    public void Absorb(CanonicalResultHasher other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ObjectDisposedException.ThrowIf(_finished, this);
+        ObjectDisposedException.ThrowIf(other._finished, other);
+        if (ReferenceEquals(other, this))
+        {
+            throw new ArgumentException("a hasher cannot absorb itself", nameof(other));
+        }
+        if (!other.Schema.Equals(Schema))
+        {
+            throw new ArgumentException("the other hasher's schema differs from this one's", nameof(other));
+        }
+        other._finished = true;
+        _digests.Absorb(other._digests);
+        RowCount += other.RowCount;
+    }
+
     /// <summary>The digest of every row added. The hasher cannot be used afterwards.</summary>
     public ResultDigest Finish()
     {

@@ -132,6 +132,72 @@ internal sealed unsafe class RowDigestSet
         }
     }
 
+    /// <summary>
+    /// Moves every digest of <paramref name="other"/> (filled on another thread) into this set; <paramref name="other"/>
+    /// cannot be used afterwards. A bucket is a multiset, so whole pieces change hands without a copy (their arena arrays
+    /// with them); only the digests of each bucket's last, partly filled piece are added again.
+    /// </summary>
+    public void Absorb(RowDigestSet other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        ObjectDisposedException.ThrowIf(_written, this);
+        ObjectDisposedException.ThrowIf(other._written, other);
+        if (ReferenceEquals(other, this))
+        {
+            throw new ArgumentException("a digest set cannot absorb itself", nameof(other));
+        }
+        other._written = true;
+        if (other._pieces is null)
+        {
+            Add(other._flat.AsSpan(0, other._flatCount * D));
+            return;
+        }
+        if (_pieces is null)
+        {
+            // This set is still flat: take the other's buckets whole, then add this set's few digests to them.
+            var flat = _flat.AsSpan(0, _flatCount * D).ToArray();
+            (_arena, _nextPiece, _pieces, _cursor, _end, _bucketCounts, _held, Count) =
+                (other._arena, other._nextPiece, other._pieces, other._cursor, other._end, other._bucketCounts, other._held, other.Count);
+            _flat = [];
+            _flatCount = 0;
+            Add(flat);
+            return;
+        }
+        other.FlushHeld();
+        // The other's pieces are renumbered past this set's arena arrays, which it appends to its own; new pieces start in a
+        // fresh array, so a piece number keeps mapping to (array, offset).
+        var offset = _arena!.Count * PiecesPerSegment;
+        var partial = new List<(nint Start, int Bytes)>();
+        for (var b = 0; b < 256; b++)
+        {
+            var list = other._pieces[b];
+            if (list.Count == 0)
+            {
+                continue;
+            }
+            var last = other.PieceAddress(list[^1]);
+            var lastBytes = (int)(other._cursor![b] - last);
+            var full = lastBytes == PieceBytes ? list.Count : list.Count - 1;
+            if (full > 0)
+            {
+                // Before this bucket's own pieces: its current (last) piece stays last, where its cursor points.
+                _pieces[b].InsertRange(0, list.Take(full).Select(p => p + offset));
+                _bucketCounts![b] += full * (PieceBytes / D); // an even number: the held-back half of this bucket stays valid
+            }
+            if (lastBytes is > 0 and < PieceBytes)
+            {
+                partial.Add((last, lastBytes));
+            }
+        }
+        _arena.AddRange(other._arena!);
+        _nextPiece = _arena.Count * PiecesPerSegment;
+        Count += other.Count;
+        foreach (var (start, bytes) in partial)
+        {
+            AddToBuckets(new ReadOnlySpan<byte>((byte*)start, bytes));
+        }
+    }
+
     /// <summary>Writes the held-back halves to their buckets.</summary>
     private void FlushHeld()
     {

@@ -403,39 +403,21 @@ public sealed partial class Coordinator
 
         private sealed record Decoded(long Rows, string? Digest, string? Error, bool Equivocated);
 
-        /// <summary>
-        /// The decode side of the fetch pipeline; decoded batches go to a third task that feeds the hasher (bounded channel), so
-        /// reading, decoding and hashing overlap. Stops (and cancels the reader) at the first bad batch.
-        /// </summary>
         /// <summary>Results of at most this many committed rows are hashed on the decoding task itself.</summary>
         private const ulong InlineHashRows = 16_384;
+
+        /// <summary>
+        /// The decode side of the fetch pipeline; decoded batches go to hashing tasks (bounded channel), so reading, decoding
+        /// and hashing overlap. Stops (and cancels the reader) at the first bad batch.
+        /// </summary>
 
         private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, SpooledBatches batches, CancellationTokenSource stop)
         {
             var limits = CodecLimits.Default;
-            var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
-            // A small result is hashed right here: a separate hashing task only pays off when there is work to overlap.
+            var toHash = Channel.CreateBounded<ResultBatch>(new BoundedChannelOptions(64) { SingleReader = s_hashThreads == 1, SingleWriter = true });
+            // A small result is hashed right here: separate hashing tasks only pay off when there is work to overlap.
             var direct = agreed.RowCount <= InlineHashRows ? new CanonicalResultHasher(schema) : null;
-            var hashing = direct is not null ? Task.FromResult("") : Task.Run(async () =>
-            {
-                try
-                {
-                    var hasher = new CanonicalResultHasher(schema);
-                    while (await toHash.Reader.WaitToReadAsync().ConfigureAwait(false))
-                    {
-                        while (toHash.Reader.TryRead(out var batch))
-                        {
-                            hasher.Add(batch);
-                        }
-                    }
-                    return hasher.Finish().ToString();
-                }
-                catch (Exception e)
-                {
-                    toHash.Writer.TryComplete(e); // the decoder's next write fails instead of waiting for room forever
-                    throw;
-                }
-            }, CancellationToken.None);
+            var hashing = direct is not null ? Task.FromResult("") : HashAsync(schema, toHash);
             long rows = 0;
             try
             {
@@ -492,6 +474,44 @@ public sealed partial class Coordinator
                     f.Dispose();
                 }
             }
+        }
+
+        /// <summary>Tasks that re-hash a large fetched result, each taking whichever decoded batch comes next (the hash is over the multiset of rows).</summary>
+        private static readonly int s_hashThreads = Math.Clamp(Environment.ProcessorCount, 1, 4);
+
+        /// <summary>Hashes every batch of <paramref name="toHash"/> on <see cref="s_hashThreads"/> tasks and merges their digests at the end.</summary>
+        private static async Task<string> HashAsync(ResultSchema schema, Channel<ResultBatch> toHash)
+        {
+            var parts = new Task<CanonicalResultHasher>[s_hashThreads];
+            for (var i = 0; i < parts.Length; i++)
+            {
+                parts[i] = Task.Run(async () =>
+                {
+                    try
+                    {
+                        var hasher = new CanonicalResultHasher(schema);
+                        while (await toHash.Reader.WaitToReadAsync().ConfigureAwait(false))
+                        {
+                            while (toHash.Reader.TryRead(out var batch))
+                            {
+                                hasher.Add(batch);
+                            }
+                        }
+                        return hasher;
+                    }
+                    catch (Exception e)
+                    {
+                        toHash.Writer.TryComplete(e); // the decoder's next write fails instead of waiting for room forever
+                        throw;
+                    }
+                }, CancellationToken.None);
+            }
+            var hashers = await Task.WhenAll(parts).ConfigureAwait(false);
+            for (var i = 1; i < hashers.Length; i++)
+            {
+                hashers[0].Absorb(hashers[i]);
+            }
+            return hashers[0].Finish().ToString();
         }
 
         /// <summary>The job id and sequence number of a Batch payload (the batches themselves are split by the decoder).</summary>

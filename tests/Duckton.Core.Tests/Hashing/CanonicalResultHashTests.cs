@@ -250,6 +250,69 @@ public class CanonicalResultHashTests
     }
 
     [Fact]
+    public void Rows_split_across_hashers_and_absorbed_hash_as_one_hasher_does()
+    {
+        // A requester hashes a large result on several threads, each hasher taking whichever batches come, then absorbs
+        // them into one. Every mix of small (flat) and large (bucketed) parts, absorbed in any order, into an empty hasher
+        // or a full one, must give the single hasher's digest; a changed row must not.
+        var schema = Schema(("v", DuckType.BigInt));
+        var rng = new Random(23);
+        foreach (var (n, parts) in new[] { (0, 2), (10, 3), (5_000, 2), (9_000, 4), (70_000, 2), (300_000, 3), (300_000, 4) })
+        {
+            var values = new long[n];
+            for (var i = 0; i < n; i++)
+            {
+                values[i] = i % 7 == 0 ? 42 : rng.NextInt64(); // duplicates too
+            }
+            var expected = HashLongs(schema, values, 2048);
+            for (var trial = 0; trial < 3; trial++)
+            {
+                var hashers = Enumerable.Range(0, parts).Select(_ => new CanonicalResultHasher(schema)).ToArray();
+                // Uneven shares: one hasher may get almost nothing (stays flat) while another gets most (bucketed).
+                for (var i = 0; i < n;)
+                {
+                    var size = Math.Min(rng.Next(1, 3000), n - i);
+                    var bytes = new byte[size * 8];
+                    Buffer.BlockCopy(values, i * 8, bytes, 0, size * 8);
+                    hashers[rng.Next(100) < 70 ? 0 : rng.Next(parts)].Add(new ResultBatch(schema, [new ColumnVector(DuckType.BigInt, size, bytes)], size));
+                    i += size;
+                }
+                var order = hashers.OrderBy(_ => rng.Next()).ToArray();
+                for (var h = 1; h < order.Length; h++)
+                {
+                    order[0].Absorb(order[h]);
+                    Assert.Throws<ObjectDisposedException>(() => order[h].Finish());
+                }
+                Assert.Equal(n, order[0].RowCount);
+                Assert.Equal(expected, order[0].Finish());
+            }
+            if (n > 0)
+            {
+                values[n / 2] ^= 1;
+                var a = new CanonicalResultHasher(schema);
+                var b = new CanonicalResultHasher(schema);
+                var half = n / 2;
+                a.Add(LongBatch(schema, values.AsSpan(0, half)));
+                b.Add(LongBatch(schema, values.AsSpan(half)));
+                a.Absorb(b);
+                Assert.NotEqual(expected, a.Finish());
+            }
+        }
+
+        var x = new CanonicalResultHasher(schema);
+        Assert.Throws<ArgumentException>(() => x.Absorb(x));
+        Assert.Throws<ArgumentException>(() => x.Absorb(new CanonicalResultHasher(Schema(("w", DuckType.BigInt)))));
+        x.Finish();
+        Assert.Throws<ObjectDisposedException>(() => x.Absorb(new CanonicalResultHasher(schema)));
+    }
+
+    private static ResultBatch LongBatch(ResultSchema schema, ReadOnlySpan<long> values)
+    {
+        var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(values).ToArray();
+        return new ResultBatch(schema, [new ColumnVector(DuckType.BigInt, values.Length, bytes)], values.Length);
+    }
+
+    [Fact]
     public void Digest_sort_orders_bytes_lexicographically_with_duplicates()
     {
         var rng = new Random(11);

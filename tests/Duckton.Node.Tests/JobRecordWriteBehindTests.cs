@@ -158,6 +158,67 @@ public sealed class JobRecordWriteBehindTests : IDisposable
     }
 
     [Fact]
+    public void A_flush_costs_the_same_with_300k_records_stored_and_a_record_stored_by_another_handle_is_still_skipped()
+    {
+        // A requester stores a job record per verified query and flushes every 100 ms. Skipping a job id already stored
+        // used to scan every record ever stored on each flush: 2.3 ms with 1,000 records, 26 ms with 300,000.
+        var at = DateTimeOffset.UtcNow;
+        var cert = Cert(0);
+        var id = 0;
+        using (var store = TrustStore.Open(_dir))
+        {
+            double BestFlushMs()
+            {
+                var best = double.MaxValue;
+                for (var f = 0; f < 30; f++)
+                {
+                    for (var k = 0; k < 20; k++)
+                    {
+                        store.AddJobRecord(Guid.NewGuid().ToString("N"), "q", "h", cert, "r", "w", at);
+                    }
+                    var sw = Stopwatch.StartNew();
+                    store.Flush();
+                    best = Math.Min(best, sw.Elapsed.TotalMilliseconds);
+                }
+                return best;
+            }
+            var small = BestFlushMs();
+            for (; id < 300_000; id++)
+            {
+                store.AddJobRecord(Guid.NewGuid().ToString("N"), "q", "h", cert, "r", "w", at);
+                if (id % 10_000 == 9_999)
+                {
+                    store.Flush();
+                }
+            }
+            var large = BestFlushMs();
+            Assert.True(large < 4 * small, $"best flush of 20 records: {small:F2} ms with ~600 stored, {large:F2} ms with 300,000");
+        }
+
+        // Two handles take turns with the file as two processes would; each must skip what the other stored.
+        var shared = Path.Combine(_dir, "shared");
+        using (var a = TrustStore.Open(shared))
+        using (var b = TrustStore.Open(shared))
+        {
+            Add(a, 1, at);
+            a.Flush();
+            Add(b, 1, at); // stored by a
+            Add(b, 2, at);
+            b.Flush();
+            Add(a, 2, at); // stored by b since a last held the file
+            Add(a, 1, at); // stored by a itself
+            Add(a, 3, at);
+            a.Flush();
+            Add(b, 3, at); // stored by a since b last held the file
+            b.Flush();
+        }
+        using var db = Duckton.DuckDB.DuckDBDatabase.Open(Path.Combine(shared, "trust", "trust.duckdb"));
+        using var c = db.Connect();
+        var rows = c.QueryWith("SELECT count(*), count(DISTINCT job_id) FROM job_records");
+        Assert.Equal((3L, 3L), (BitConverter.ToInt64(rows.Batches[0].Columns[0].GetFixed(0)), BitConverter.ToInt64(rows.Batches[0].Columns[1].GetFixed(0))));
+    }
+
+    [Fact]
     public void A_store_written_with_unique_keys_is_rebuilt_without_them_and_keeps_its_rows_and_uniqueness()
     {
         // A schema-5 store: receipts and job records under a unique index, which DuckDB rewrites in full at every

@@ -74,15 +74,59 @@ public sealed partial class TrustStore
         appender.Flush();
     }
 
+    /// <summary>
+    /// A 64-bit key of every job id in the file while this process holds it (null until a flush needs it after attaching):
+    /// no other process can write the file meanwhile, so a staged record whose key is absent is not stored. A key present
+    /// means stored or a collision; that flush alone asks the table.
+    /// </summary>
+    private HashSet<ulong>? _storedJobKeys;
+
     /// <summary>Inserts the staged job records in the flush's transaction.</summary>
-    private static void InsertJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
+    private void InsertJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
     {
-        if (records.Count > 0)
+        if (records.Count == 0)
         {
-            // No unique index (see DropGrowingKeys): a record of a job id already stored is skipped.
-            connection.QueryKept("INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v " +
-                "WHERE NOT EXISTS (SELECT 1 FROM job_records s WHERE s.job_id = v.job_id)");
+            return;
         }
+        var keys = _storedJobKeys ??= StoredJobKeys(connection);
+        var maybeStored = false;
+        foreach (var r in records)
+        {
+            // Added before the commit: a rolled-back key only sends a later flush to the table, never past it.
+            maybeStored |= !keys.Add(JobKey(r.JobId));
+        }
+        // No unique index (see DropGrowingKeys): a record of a job id already stored is skipped. Looking that up in the
+        // table scans every record ever stored, once per flush; the keys make it the rare case.
+        connection.QueryKept(maybeStored
+            ? "INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v " +
+              "WHERE NOT EXISTS (SELECT 1 FROM job_records s WHERE s.job_id = v.job_id)"
+            : "INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v");
+    }
+
+    private static HashSet<ulong> StoredJobKeys(DuckDBConnection connection)
+    {
+        var keys = new HashSet<ulong>();
+        ForEachRow(connection.QueryWith("SELECT job_id FROM job_records"), (b, r) => keys.Add(JobKey(b.Columns[0].GetBytes(r))));
+        return keys;
+    }
+
+    private static ulong JobKey(string jobId)
+    {
+        var length = System.Text.Encoding.UTF8.GetByteCount(jobId);
+        Span<byte> utf8 = length <= 256 ? stackalloc byte[length] : new byte[length];
+        System.Text.Encoding.UTF8.GetBytes(jobId, utf8);
+        return JobKey(utf8);
+    }
+
+    /// <summary>FNV-1a over the id's UTF-8 bytes (as stored), so stored ids need no string to be made.</summary>
+    private static ulong JobKey(ReadOnlySpan<byte> utf8)
+    {
+        var h = 14695981039346656037UL;
+        foreach (var b in utf8)
+        {
+            h = (h ^ b) * 1099511628211UL;
+        }
+        return h;
     }
 
     /// <summary>

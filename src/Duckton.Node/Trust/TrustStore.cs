@@ -318,6 +318,7 @@ public sealed partial class TrustStore : IDisposable
             return;
         }
         _fileSeqs = null;
+        _storedJobKeys = null; // another process may store records once the file is let go
         try
         {
             connection.ForgetKeptStatements(); // they are bound to the attached file's catalog

@@ -19,16 +19,20 @@ public sealed class SandboxForwardingTests
     private const string JobId = "00112233445566778899aabbccddeeff";
 
     /// <summary>The batch byte strings carried by <paramref name="frames"/>, in order, as a requester splits them.</summary>
-    private static List<byte[]> Unframe(IEnumerable<byte[]> frames, int maxFrameBytes)
+    private static List<byte[]> Unframe(IEnumerable<PooledFrame> frames, int maxFrameBytes)
     {
         var batches = new List<byte[]>();
         uint expected = 0;
         foreach (var frame in frames)
         {
-            var (jobId, seq, slices) = BatchFrame.Decode(frame, maxFrameBytes);
-            Assert.Equal(JobId, jobId);
-            Assert.Equal(expected++, seq);
-            batches.AddRange(slices.Select(s => s.ToArray()));
+            using (frame)
+            {
+                Assert.True(frame.Payload.Length <= maxFrameBytes);
+                var (jobId, seq, slices) = BatchFrame.Decode(frame.Payload, maxFrameBytes);
+                Assert.Equal(JobId, jobId);
+                Assert.Equal(expected++, seq);
+                batches.AddRange(slices.Select(s => s.ToArray()));
+            }
         }
         return batches;
     }

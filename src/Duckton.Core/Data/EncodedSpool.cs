@@ -7,6 +7,12 @@ internal interface IEncodedBatches : IReadOnlyList<ResultBatch>
 {
     /// <summary>The wire encoding (<see cref="BatchCodec"/>) of batch <paramref name="index"/>, exactly as it was added. Read-only; it stays valid after the list is disposed.</summary>
     ReadOnlyMemory<byte> Encoded(int index);
+
+    /// <summary>The length of batch <paramref name="index"/>'s wire encoding (nothing is read).</summary>
+    int EncodedLength(int index);
+
+    /// <summary>Copies batch <paramref name="index"/>'s wire encoding into <paramref name="destination"/> (exactly <see cref="EncodedLength"/> bytes): a spilled batch is read from the file straight into it.</summary>
+    void CopyEncoded(int index, Span<byte> destination);
 }
 
 /// <summary>
@@ -108,6 +114,38 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
             var bytes = GC.AllocateUninitializedArray<byte>(_spill.LengthOf(spilled));
             _spill.Read(spilled, bytes);
             return bytes;
+        }
+    }
+
+    public int EncodedLength(int index)
+    {
+        if ((uint)index >= (uint)Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(index));
+        }
+        if (index < _memory.Count)
+        {
+            return _memory[index].Length;
+        }
+        lock (_gate)
+        {
+            return _spill.LengthOf(index - _memory.Count);
+        }
+    }
+
+    public void CopyEncoded(int index, Span<byte> destination)
+    {
+        var length = EncodedLength(index);
+        ArgumentOutOfRangeException.ThrowIfNotEqual(destination.Length, length, nameof(destination));
+        if (index < _memory.Count)
+        {
+            _memory[index].CopyTo(destination);
+            return;
+        }
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _spill.Read(index - _memory.Count, destination);
         }
     }
 

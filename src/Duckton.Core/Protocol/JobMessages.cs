@@ -442,17 +442,48 @@ public sealed record FetchEscrow(WireAccount Requester, WireAccount Arbiter, Wir
 /// <summary><c>Batch</c> (16): host → requester: a sequence number and one or more <see cref="Data.BatchCodec"/> batches.</summary>
 internal static class BatchFrame
 {
+    /// <summary>Bytes before the first batch: the job id, the sequence number and the batch count.</summary>
+    public const int HeaderBytes = ProtoLimits.JobIdBytes + 6;
+
+    /// <summary>The payload's size for batches of these encoded lengths (each also carries a 4-byte length).</summary>
+    public static int Size(int batches, long batchBytes) => checked((int)(HeaderBytes + (4L * batches) + batchBytes));
+
     public static byte[] Encode(string jobId, uint seq, IReadOnlyList<ReadOnlyMemory<byte>> encodedBatches)
     {
-        var size = 24 + encodedBatches.Sum(b => b.Length + 4);
-        var w = new ProtoWriter(size);
-        JobIds.WriteHex(w, jobId, ProtoLimits.JobIdBytes);
-        w.U32(seq).U16((ushort)encodedBatches.Count);
+        var payload = new byte[Size(encodedBatches.Count, encodedBatches.Sum(b => (long)b.Length))];
+        var at = WriteHeader(payload, jobId, seq, encodedBatches.Count);
         foreach (var b in encodedBatches)
         {
-            w.Bytes(b.Span);
+            at = WriteBatch(payload, at, b.Span);
         }
-        return w.ToArray();
+        return payload;
+    }
+
+    /// <summary>Writes the header into <paramref name="payload"/>; returns where the first batch goes.</summary>
+    public static int WriteHeader(Span<byte> payload, string jobId, uint seq, int batches)
+    {
+        if (jobId.Length != ProtoLimits.JobIdBytes * 2 || Convert.FromHexString(jobId, payload[..ProtoLimits.JobIdBytes], out _, out var written) != System.Buffers.OperationStatus.Done
+            || written != ProtoLimits.JobIdBytes)
+        {
+            throw new ArgumentException($"expected {ProtoLimits.JobIdBytes * 2} hex characters, got '{jobId}'");
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(payload[ProtoLimits.JobIdBytes..], seq);
+        BinaryPrimitives.WriteUInt16LittleEndian(payload[(ProtoLimits.JobIdBytes + 4)..], checked((ushort)batches));
+        return HeaderBytes;
+    }
+
+    /// <summary>Writes one batch's length at <paramref name="at"/>; returns where its <paramref name="length"/> bytes go.</summary>
+    public static int WriteBatchLength(Span<byte> payload, int at, int length)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(payload[at..], (uint)length);
+        return at + 4;
+    }
+
+    private static int WriteBatch(Span<byte> payload, int at, ReadOnlySpan<byte> batch)
+    {
+        at = WriteBatchLength(payload, at, batch.Length);
+        batch.CopyTo(payload[at..]);
+        return at + batch.Length;
     }
 
     /// <summary>Splits a Batch payload; the batches are slices of <paramref name="payload"/>.</summary>

@@ -1,44 +1,104 @@
+using System.Buffers;
 using Duckton.Core.Data;
 using Duckton.Core.Protocol;
 
 namespace Duckton.Node.Grid;
 
+/// <summary>One <c>Batch</c> frame's payload in a pooled buffer; disposing it returns the buffer (once the frame is sent).</summary>
+internal sealed class PooledFrame(byte[] buffer, int length) : IDisposable
+{
+    private byte[]? _buffer = buffer;
+
+    public ReadOnlyMemory<byte> Payload => (_buffer ?? throw new ObjectDisposedException(nameof(PooledFrame))).AsMemory(0, length);
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _buffer, null) is { } b)
+        {
+            ArrayPool<byte>.Shared.Return(b);
+        }
+    }
+}
+
 /// <summary>The <c>Batch</c> frames a host streams for a committed result.</summary>
 internal static class ResultFrames
 {
     /// <summary>
-    /// Batch frames of about <paramref name="chunkBytes"/> each (a single larger batch gets a frame of its own). A result
-    /// whose batches are at hand in their wire encoding (a sandboxed job's, as its worker sent them) is forwarded as those
-    /// bytes; any other result (in-process, or rows a simulated fault replaced) is encoded here.
+    /// Batch frames of about <paramref name="chunkBytes"/> each (a single larger batch gets a frame of its own), in pooled
+    /// buffers the caller disposes once sent. A result whose batches are at hand in their wire encoding (a sandboxed job's,
+    /// as its worker sent them) is forwarded as those bytes, copied (or read from the spill file) straight into the frame;
+    /// any other result (in-process, or rows a simulated fault replaced) is encoded here.
     /// </summary>
     /// <exception cref="Worker.ResultTooLargeException">A single batch does not fit in <paramref name="maxFrameBytes"/>.</exception>
-    public static IEnumerable<byte[]> Build(string jobId, ResultSet result, int chunkBytes, int maxFrameBytes)
+    public static IEnumerable<PooledFrame> Build(string jobId, ResultSet result, int chunkBytes, int maxFrameBytes)
     {
         var batches = result.Batches;
-        var encodedBatches = batches as IEncodedBatches;
-        var pending = new List<ReadOnlyMemory<byte>>();
-        var size = 0;
+        var forwarded = batches as IEncodedBatches;
+        byte[]?[] encoded = forwarded is null ? new byte[batches.Count][] : [];
+        var first = 0;
+        long size = 0;
         uint seq = 0;
         for (var i = 0; i < batches.Count; i++)
         {
-            ReadOnlyMemory<byte> encoded = encodedBatches is not null ? encodedBatches.Encoded(i) : BatchCodec.EncodeBatch(batches[i]);
-            if (encoded.Length + 64 > maxFrameBytes)
+            int length;
+            if (forwarded is not null)
+            {
+                length = forwarded.EncodedLength(i);
+            }
+            else
+            {
+                encoded[i] = BatchCodec.EncodeBatch(batches[i]);
+                length = encoded[i]!.Length;
+            }
+            if (length + 64 > maxFrameBytes)
             {
                 throw new Worker.ResultTooLargeException(
-                    $"a result batch is {Worker.Size(encoded.Length)} encoded (a single value or row that large cannot be split); the frame limit is {Worker.Size(maxFrameBytes)} (network.max_frame_bytes)");
+                    $"a result batch is {Worker.Size(length)} encoded (a single value or row that large cannot be split); the frame limit is {Worker.Size(maxFrameBytes)} (network.max_frame_bytes)");
             }
-            if (pending.Count > 0 && (size + encoded.Length > chunkBytes || pending.Count == ushort.MaxValue || size + encoded.Length + 64 > maxFrameBytes))
+            var count = i - first;
+            if (count > 0 && (size + length > chunkBytes || count == ushort.MaxValue || size + length + 64 > maxFrameBytes))
             {
-                yield return BatchFrame.Encode(jobId, seq++, pending);
-                pending = [];
+                yield return Frame(first, i, size);
+                first = i;
                 size = 0;
             }
-            pending.Add(encoded);
-            size += encoded.Length;
+            size += length;
         }
-        if (pending.Count > 0)
+        if (batches.Count > first)
         {
-            yield return BatchFrame.Encode(jobId, seq, pending);
+            yield return Frame(first, batches.Count, size);
+        }
+
+        PooledFrame Frame(int from, int to, long bytes)
+        {
+            var length = BatchFrame.Size(to - from, bytes);
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            var frame = new PooledFrame(buffer, length);
+            try
+            {
+                var at = BatchFrame.WriteHeader(buffer, jobId, seq++, to - from);
+                for (var b = from; b < to; b++)
+                {
+                    var n = forwarded?.EncodedLength(b) ?? encoded[b]!.Length;
+                    at = BatchFrame.WriteBatchLength(buffer, at, n);
+                    if (forwarded is not null)
+                    {
+                        forwarded.CopyEncoded(b, buffer.AsSpan(at, n));
+                    }
+                    else
+                    {
+                        encoded[b].AsSpan().CopyTo(buffer.AsSpan(at));
+                        encoded[b] = null; // sent once: let it go
+                    }
+                    at += n;
+                }
+                return frame;
+            }
+            catch
+            {
+                frame.Dispose();
+                throw;
+            }
         }
     }
 }

@@ -781,15 +781,23 @@ public sealed class Worker : IDisposable
                         return;
                     }
                     // Encode on one task while this one sends: a small bounded channel keeps both busy and memory flat.
-                    var encoded = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(3) { SingleReader = true, SingleWriter = true });
+                    var encoded = Channel.CreateBounded<PooledFrame>(new BoundedChannelOptions(3) { SingleReader = true, SingleWriter = true });
                     using var stopEncoding = CancellationTokenSource.CreateLinkedTokenSource(token);
                     var encoder = Task.Run(async () =>
                     {
                         try
                         {
-                            foreach (var payload in Frames(sent))
+                            foreach (var frame in Frames(sent))
                             {
-                                await encoded.Writer.WriteAsync(payload, stopEncoding.Token).ConfigureAwait(false);
+                                try
+                                {
+                                    await encoded.Writer.WriteAsync(frame, stopEncoding.Token).ConfigureAwait(false);
+                                }
+                                catch
+                                {
+                                    frame.Dispose();
+                                    throw;
+                                }
                             }
                             encoded.Writer.TryComplete();
                         }
@@ -802,15 +810,18 @@ public sealed class Worker : IDisposable
                     {
                         while (await encoded.Reader.WaitToReadAsync(token).ConfigureAwait(false))
                         {
-                            while (encoded.Reader.TryRead(out var payload))
+                            while (encoded.Reader.TryRead(out var frame))
                             {
-                                if (frames > 0 && !await _credit.WaitAsync(worker.Options.ResultHold, token).ConfigureAwait(false))
+                                using (frame)
                                 {
-                                    // A requester that stops granting credit mid-stream holds the slot as surely as one that never fetches.
-                                    worker.ResultAbandoned(connection.RemoteNodeId, dispatch, hash, (ulong)committed.RowCount);
-                                    throw new OperationCanceledException("no fetch credit within worker.result_hold_ms");
+                                    if (frames > 0 && !await _credit.WaitAsync(worker.Options.ResultHold, token).ConfigureAwait(false))
+                                    {
+                                        // A requester that stops granting credit mid-stream holds the slot as surely as one that never fetches.
+                                        worker.ResultAbandoned(connection.RemoteNodeId, dispatch, hash, (ulong)committed.RowCount);
+                                        throw new OperationCanceledException("no fetch credit within worker.result_hold_ms");
+                                    }
+                                    await Send(MessageType.Batch, frame.Payload).ConfigureAwait(false);
                                 }
-                                await Send(MessageType.Batch, payload).ConfigureAwait(false);
                                 frames++;
                                 await fault.AfterBatchAsync(token).ConfigureAwait(false);
                             }
@@ -820,6 +831,10 @@ public sealed class Worker : IDisposable
                     {
                         await stopEncoding.CancelAsync().ConfigureAwait(false);
                         await encoder.ConfigureAwait(false);
+                        while (encoded.Reader.TryRead(out var unsent))
+                        {
+                            unsent.Dispose();
+                        }
                     }
                 }
                 catch (OperationCanceledException)
@@ -848,7 +863,7 @@ public sealed class Worker : IDisposable
             return Send(MessageType.End, new EndMessage(dispatch.JobId, EndStatus.Cancelled, 0, 0).Encode());
         }
 
-        private async Task Send(MessageType type, byte[] payload)
+        private async Task Send(MessageType type, ReadOnlyMemory<byte> payload)
         {
             if (connection.IsOpen)
             {
@@ -864,7 +879,7 @@ public sealed class Worker : IDisposable
         private ulong _rows;
         private long _bytes;
 
-        private void Observe(MessageType type, byte[] payload)
+        private void Observe(MessageType type, ReadOnlyMemory<byte> payload)
         {
             switch (type)
             {
@@ -872,11 +887,11 @@ public sealed class Worker : IDisposable
                     _bytes += payload.Length;
                     break;
                 case MessageType.End:
-                    var end = EndMessage.Decode(payload);
+                    var end = EndMessage.Decode(payload.Span);
                     (_outcome, _rows) = end.Status == EndStatus.Complete ? (JobOutcome.Served, end.Rows) : (JobOutcome.Cancelled, 0UL);
                     break;
                 case MessageType.Error:
-                    var error = ErrorMessage.Decode(payload);
+                    var error = ErrorMessage.Decode(payload.Span);
                     (_outcome, _detail) = (JobOutcome.Failed, $"{error.Code}: {error.Message}");
                     break;
             }
@@ -884,7 +899,7 @@ public sealed class Worker : IDisposable
 
         public JobReport Report() => new(dispatch.JobId, connection.RemoteNodeId, _outcome, _rows, _bytes, Stopwatch.GetElapsedTime(_started), _detail);
 
-        private IEnumerable<byte[]> Frames(ResultSet result) =>
+        private IEnumerable<PooledFrame> Frames(ResultSet result) =>
             ResultFrames.Build(dispatch.JobId, result, worker.Options.ChunkBytes, worker.Options.MaxFrameBytes);
 
         public void Dispose()

@@ -13,6 +13,10 @@ if (args.Length == 1 && args[0] == "--config")
 {
     return ConfigRun.Run();
 }
+if (args.Length >= 1 && args[0] == "--verify")
+{
+    return VerifyRun.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : Math.Clamp(Environment.ProcessorCount, 1, 4));
+}
 if (args.Length == 1 && args[0] == "--quick")
 {
     return QuickRun.Run();

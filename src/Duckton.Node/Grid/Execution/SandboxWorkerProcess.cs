@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -203,6 +204,8 @@ public static partial class SandboxWorkerProcess
     {
         // The canonical hash keeps a digest per row (32 bytes): that belongs in the worker's budget, not in the host.
         CanonicalResultHasher? hasher = null;
+        // One buffer for every batch's encoding (reset, not cleared): no array is allocated, zeroed and copied per batch.
+        var encoded = new ArrayBufferWriter<byte>(64 << 10);
         try
         {
             engine.ExecuteStreaming(sql, schema =>
@@ -213,7 +216,9 @@ public static partial class SandboxWorkerProcess
             {
                 ct.ThrowIfCancellationRequested(); // a materialised result (not a lone SELECT) is not interrupted by DuckDB
                 hasher!.Add(batch);
-                SandboxPipe.Write(stdout, SandboxPipe.Batch, BatchCodec.EncodeBatch(batch));
+                encoded.ResetWrittenCount();
+                BatchCodec.EncodeBatch(batch, encoded);
+                SandboxPipe.Write(stdout, SandboxPipe.Batch, encoded.WrittenSpan);
             }, ct);
         }
         catch (OperationCanceledException)

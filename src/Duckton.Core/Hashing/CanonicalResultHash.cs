@@ -200,8 +200,11 @@ internal sealed class CanonicalResultHasher
         RowCount += other.RowCount;
     }
 
-    /// <summary>The digest of every row added. The hasher cannot be used afterwards.</summary>
-    public ResultDigest Finish()
+    /// <summary>
+    /// The digest of every row added. The hasher cannot be used afterwards. <paramref name="overlapSort"/>: sort the row
+    /// digests on this thread while another hashes those already sorted (for a caller with a core to spare).
+    /// </summary>
+    public ResultDigest Finish(bool overlapSort = false)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
         _finished = true;
@@ -211,7 +214,7 @@ internal sealed class CanonicalResultHasher
         Span<byte> count = stackalloc byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(count, (ulong)RowCount);
         hasher.Update(count);
-        _digests.WriteSorted(hasher);
+        _digests.WriteSorted(hasher, overlapSort);
         Span<byte> digest = stackalloc byte[ResultDigest.Size];
         hasher.Finalize(digest);
         return new ResultDigest(digest);

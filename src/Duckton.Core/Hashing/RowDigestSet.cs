@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -235,8 +236,11 @@ internal sealed unsafe class RowDigestSet
 
     private nint PieceAddress(int number) => ArenaPool.Aligned(_arena![number / PiecesPerSegment]) + (number % PiecesPerSegment * PieceBytes);
 
-    /// <summary>Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents.</summary>
-    public void WriteSorted(Blake3Hasher hasher)
+    /// <summary>
+    /// Feeds every digest to <paramref name="hasher"/> in ascending byte order. Destroys the set's contents. With
+    /// <paramref name="overlap"/>, buckets are sorted on this thread while another hashes the ones already sorted.
+    /// </summary>
+    public void WriteSorted(Blake3Hasher hasher, bool overlap = false)
     {
         ObjectDisposedException.ThrowIf(_written, this);
         _written = true;
@@ -250,11 +254,7 @@ internal sealed unsafe class RowDigestSet
         FlushHeld();
         var counts = _bucketCounts!;
         var largest = checked((int)(counts.Max() * D));
-        // Sorted buckets collect in the output until FeedBytes are ready; the hasher then takes everything up to a
-        // multiple of BLAKE3's largest lanes-parallel subtree in its stream, so no bucket boundary breaks a subtree
-        // (which would cost scalar chunks and narrower lanes) and the short remainder moves to the front.
-        var output = ArrayPool<byte>.Shared.Rent(checked(FeedBytes + largest));
-        var pending = 0;
+        using var feed = new SortedFeed(hasher, checked(FeedBytes + largest), overlap);
         var maxPieces = _pieces.Max(p => p.Count);
         var addresses = new nint[maxPieces];
         byte[]? gathered = null;
@@ -271,13 +271,14 @@ internal sealed unsafe class RowDigestSet
                 addresses[p] = PieceAddress(pieces[p]);
             }
             var bytes = n * D;
+            var into = feed.Reserve(bytes);
             // Every digest here shares byte 0, so the sort starts at byte 1. The keys are read from the pieces
             // where the digests arrived and the digests copied once, in order, into the output.
             fixed (nint* table = addresses)
             {
                 if (n <= DigestSort.MaxKeyed)
                 {
-                    DigestSort.SortPieces((byte**)table, n, 1, output.AsSpan(pending, bytes));
+                    DigestSort.SortPieces((byte**)table, n, 1, into);
                 }
                 else
                 {
@@ -287,24 +288,16 @@ internal sealed unsafe class RowDigestSet
                     {
                         new ReadOnlySpan<byte>((byte*)table[at / PieceBytes], Math.Min(PieceBytes, bytes - at)).CopyTo(gathered.AsSpan(at));
                     }
-                    DigestSort.SortInto(gathered.AsSpan(0, bytes), output.AsSpan(pending, bytes), 1);
+                    DigestSort.SortInto(gathered.AsSpan(0, bytes), into, 1);
                 }
             }
-            pending += bytes;
-            if (pending >= FeedBytes)
-            {
-                var take = (int)(((hasher.Length + (ulong)pending) / SubtreeBytes * SubtreeBytes) - hasher.Length);
-                hasher.Update(output.AsSpan(0, take));
-                output.AsSpan(take, pending - take).CopyTo(output);
-                pending -= take;
-            }
+            feed.Commit(bytes);
         }
-        hasher.Update(output.AsSpan(0, pending));
+        feed.Complete();
         if (gathered is not null)
         {
             ArrayPool<byte>.Shared.Return(gathered);
         }
-        ArrayPool<byte>.Shared.Return(output);
         _cursor = null;
         _end = null;
         foreach (var segment in _arena!)
@@ -312,6 +305,113 @@ internal sealed unsafe class RowDigestSet
             ArenaPool.Return(segment);
         }
         _arena.Clear();
+    }
+
+    /// <summary>
+    /// Where sorted buckets collect until <see cref="FeedBytes"/> are ready; the hasher then takes everything up to a
+    /// multiple of BLAKE3's largest lanes-parallel subtree in its stream, so no bucket boundary breaks a subtree (which
+    /// would cost scalar chunks and narrower lanes) and the short remainder moves to the front of the next buffer.
+    /// Overlapped: two buffers, one filled here while another thread hashes the other.
+    /// </summary>
+    private sealed class SortedFeed : IDisposable
+    {
+        private readonly Blake3Hasher _hasher;
+        private readonly byte[][] _buffers;
+        private readonly BlockingCollection<byte[]>? _free;
+        private readonly BlockingCollection<(byte[] Buffer, int Length)>? _full;
+        private readonly Task? _hashing;
+        private byte[] _current;
+        private int _pending;
+        private ulong _fed;
+        private bool _completed;
+
+        public SortedFeed(Blake3Hasher hasher, int capacity, bool overlap)
+        {
+            _hasher = hasher;
+            _fed = hasher.Length;
+            _buffers = overlap ? [ArrayPool<byte>.Shared.Rent(capacity), ArrayPool<byte>.Shared.Rent(capacity)] : [ArrayPool<byte>.Shared.Rent(capacity)];
+            _current = _buffers[0];
+            if (overlap)
+            {
+                _free = new BlockingCollection<byte[]>(new ConcurrentQueue<byte[]>([_buffers[1]]));
+                _full = new BlockingCollection<(byte[], int)>();
+                _hashing = Task.Run(() =>
+                {
+                    try
+                    {
+                        foreach (var (buffer, length) in _full.GetConsumingEnumerable())
+                        {
+                            _hasher.Update(buffer.AsSpan(0, length));
+                            _free.Add(buffer);
+                        }
+                    }
+                    finally
+                    {
+                        _free.CompleteAdding(); // should hashing fail, the sorting side's next Take fails instead of waiting forever
+                    }
+                });
+            }
+        }
+
+        /// <summary>Room for the next <paramref name="bytes"/> sorted bytes.</summary>
+        public Span<byte> Reserve(int bytes) => _current.AsSpan(_pending, bytes);
+
+        public void Commit(int bytes)
+        {
+            _pending += bytes;
+            if (_pending < FeedBytes)
+            {
+                return;
+            }
+            var take = (int)(((_fed + (ulong)_pending) / SubtreeBytes * SubtreeBytes) - _fed);
+            _fed += (ulong)take;
+            if (_full is null)
+            {
+                _hasher.Update(_current.AsSpan(0, take));
+                _current.AsSpan(take, _pending - take).CopyTo(_current);
+            }
+            else
+            {
+                var next = _free!.Take();
+                _current.AsSpan(take, _pending - take).CopyTo(next);
+                _full.Add((_current, take));
+                _current = next;
+            }
+            _pending -= take;
+        }
+
+        /// <summary>Hashes what is left and waits for the hashing thread: the hasher is complete when this returns.</summary>
+        public void Complete()
+        {
+            _completed = true;
+            if (_full is null)
+            {
+                _hasher.Update(_current.AsSpan(0, _pending));
+                return;
+            }
+            _full.Add((_current, _pending));
+            _full.CompleteAdding();
+            _hashing!.GetAwaiter().GetResult();
+        }
+
+        public void Dispose()
+        {
+            if (_full is not null)
+            {
+                if (!_completed)
+                {
+                    // A sort failed: let the hashing thread finish what it has before the buffers go back to the pool.
+                    _full.CompleteAdding();
+                    ((Task)_hashing!).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing).GetAwaiter().GetResult();
+                }
+                _full.Dispose();
+                _free!.Dispose();
+            }
+            foreach (var buffer in _buffers)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 }
 

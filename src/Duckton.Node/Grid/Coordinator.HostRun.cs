@@ -410,7 +410,6 @@ public sealed partial class Coordinator
         /// The decode side of the fetch pipeline; decoded batches go to hashing tasks (bounded channel), so reading, decoding
         /// and hashing overlap. Stops (and cancels the reader) at the first bad batch.
         /// </summary>
-
         private async Task<Decoded> DecodeAsync(ChannelReader<LeasedFrame> frames, ResultSchema schema, CommitMessage agreed, SpooledBatches batches, CancellationTokenSource stop)
         {
             var limits = CodecLimits.Default;
@@ -511,7 +510,7 @@ public sealed partial class Coordinator
             {
                 hashers[0].Absorb(hashers[i]);
             }
-            return hashers[0].Finish().ToString();
+            return hashers[0].Finish(overlapSort: s_hashThreads > 1).ToString();
         }
 
         /// <summary>The job id and sequence number of a Batch payload (the batches themselves are split by the decoder).</summary>

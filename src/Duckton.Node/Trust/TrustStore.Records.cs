@@ -154,6 +154,7 @@ public sealed partial class TrustStore
         var root = RecordTree.Root(leaves);
         // Each record's leaf index, staged (outside the file's transaction: one transaction writes one database) and set by
         // one join: a statement per record scanned the table each time, minutes of CPU for a busy minute's records.
+        connection.Execute("DELETE FROM memory.main.staged_leaves"); // left over should an earlier seal have failed to clear it
         using (var appender = DuckDBAppender.Open(connection, "memory", "main", "staged_leaves"))
         {
             for (var i = 0; i < pending.Count; i++)
@@ -180,7 +181,14 @@ public sealed partial class TrustStore
         }
         finally
         {
-            connection.Execute("DELETE FROM memory.main.staged_leaves");
+            try
+            {
+                connection.Execute("DELETE FROM memory.main.staged_leaves");
+            }
+            catch (DuckDBException)
+            {
+                // Cleared before the next seal stages; the seal's own error is the one to report.
+            }
         }
     });
 

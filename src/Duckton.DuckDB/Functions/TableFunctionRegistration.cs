@@ -130,7 +130,7 @@ public static unsafe class TableFunctionRegistration
     public static readonly TimeSpan InterruptPollInterval = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// Runs <paramref name="definition"/>'s bind on a thread of its own while this (DuckDB's) thread waits in
+    /// Runs <paramref name="definition"/>'s bind on another thread (<see cref="BindThreads"/>) while this (DuckDB's) thread waits in
     /// <see cref="InterruptPollInterval"/> slices, reading the connection's interrupt flag after each. Interrupted: the
     /// work's cancellation token is cancelled (a query interrupts its engine, a grid query sends Cancel to its hosts),
     /// and null is returned at once without waiting for the work to unwind; a result that still arrives is disposed.
@@ -143,8 +143,7 @@ public static unsafe class TableFunctionRegistration
         }
         // Not disposed on the interrupted path: the abandoned work may still link to or register on its token.
         var cancel = new CancellationTokenSource();
-        var work = Task.Factory.StartNew(() => definition.Bind(arguments.WithCancellation(cancel.Token)), CancellationToken.None,
-            TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default);
+        var work = BindThreads.Run(() => definition.Bind(arguments.WithCancellation(cancel.Token)));
         while (!((IAsyncResult)work).AsyncWaitHandle.WaitOne(InterruptPollInterval))
         {
             if (probe.IsInterrupted)

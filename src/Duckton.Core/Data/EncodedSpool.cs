@@ -106,15 +106,10 @@ internal sealed class EncodedSpool : IEncodedBatches, IDisposable
         {
             return _memory[index];
         }
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            var spilled = index - _memory.Count;
-            // A fresh array the caller owns: a pooled one could be reused while a frame still points at it.
-            var bytes = GC.AllocateUninitializedArray<byte>(_spill.LengthOf(spilled));
-            _spill.Read(spilled, bytes);
-            return bytes;
-        }
+        // A fresh array the caller owns: a pooled one could be reused while a frame still points at it.
+        var bytes = GC.AllocateUninitializedArray<byte>(EncodedLength(index));
+        CopyEncoded(index, bytes);
+        return bytes;
     }
 
     public int EncodedLength(int index)

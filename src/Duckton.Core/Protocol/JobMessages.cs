@@ -42,14 +42,14 @@ public static class JobIds
     /// <summary><c>"b3:" + hex(BLAKE3(public key))</c>.</summary>
     public static string NodeIdOf(ReadOnlySpan<byte> publicKey) => "b3:" + Convert.ToHexStringLower(Blake3.Hash(publicKey));
 
-    internal static void WriteHex(ProtoWriter w, string hex, int size)
-    {
-        if (hex.Length != size * 2)
-        {
-            throw new ArgumentException($"expected {size * 2} hex characters, got '{hex}'");
-        }
-        w.Fixed(Convert.FromHexString(hex), size);
-    }
+    internal static void WriteHex(ProtoWriter w, string hex, int size) => w.Fixed(Decode(hex, size), size);
+
+    /// <summary>Writes <paramref name="hex"/> (<paramref name="size"/> bytes) at the start of <paramref name="into"/>.</summary>
+    internal static void WriteHex(Span<byte> into, string hex, int size) => Decode(hex, size).CopyTo(into);
+
+    private static byte[] Decode(string hex, int size) => hex.Length == size * 2
+        ? Convert.FromHexString(hex)
+        : throw new ArgumentException($"expected {size * 2} hex characters, got '{hex}'");
 
     internal static string ReadHex(ref ProtoReader r, int size, string what) => Convert.ToHexStringLower(r.Fixed(size, what));
 }
@@ -462,11 +462,7 @@ internal static class BatchFrame
     /// <summary>Writes the header into <paramref name="payload"/>; returns where the first batch goes.</summary>
     public static int WriteHeader(Span<byte> payload, string jobId, uint seq, int batches)
     {
-        if (jobId.Length != ProtoLimits.JobIdBytes * 2 || Convert.FromHexString(jobId, payload[..ProtoLimits.JobIdBytes], out _, out var written) != System.Buffers.OperationStatus.Done
-            || written != ProtoLimits.JobIdBytes)
-        {
-            throw new ArgumentException($"expected {ProtoLimits.JobIdBytes * 2} hex characters, got '{jobId}'");
-        }
+        JobIds.WriteHex(payload, jobId, ProtoLimits.JobIdBytes);
         BinaryPrimitives.WriteUInt32LittleEndian(payload[ProtoLimits.JobIdBytes..], seq);
         BinaryPrimitives.WriteUInt16LittleEndian(payload[(ProtoLimits.JobIdBytes + 4)..], checked((ushort)batches));
         return HeaderBytes;

@@ -178,5 +178,52 @@ public sealed class TrustRulesTests : IDisposable
         Assert.Empty(_rig.Engine.Shadows([fresh], Context(With(), QueryOverrides.None with { DataClass = DataClass.Internal })));
     }
 
+    // ---------------------------------------------------------------- hidden receipts
+
+    [Fact]
+    public void A_hosts_receipt_digest_is_checked_once_per_advert_however_many_receipts_it_was_delivered()
+    {
+        // 300,000 receipts delivered to one host (a busy requester after some minutes), then its advert.
+        var host = _rig.Peer();
+        var fingerprints = Enumerable.Range(1, 300_000).Select(i => (ulong)i * 0x9E3779B97F4A7C15UL).ToList();
+        _rig.Engine.NoteDelivered(host.NodeId, fingerprints);
+        _rig.Time.Advance(TimeSpan.FromSeconds(10));
+        var honest = Advert(host, (ulong)fingerprints.Count, TrustEngine.Digest(fingerprints));
+        Assert.Null(_rig.Engine.CheckReceiptDigest(honest));
+
+        // Every query assesses the host again while receipts keep being delivered: each check of the same advert costs
+        // nothing more (it read all 300,000 again for each new delivery: about 30 ms per check here).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 100; i++)
+        {
+            _rig.Time.Advance(TimeSpan.FromMilliseconds(5));
+            _rig.Engine.NoteDelivered(host.NodeId, [(ulong)(1_000_000 + i)]);
+            Assert.Null(_rig.Engine.CheckReceiptDigest(honest));
+        }
+        Assert.True(watch.ElapsedMilliseconds < 300, $"100 checks of one advert took {watch.ElapsedMilliseconds} ms");
+        Assert.Null(_rig.Engine.FlagReason(host.NodeId));
+
+        // The next advert is checked against every delivery before its cutoff: one receipt short is hiding one.
+        _rig.Time.Advance(TimeSpan.FromSeconds(10));
+        var hiding = Advert(host, (ulong)fingerprints.Count + 99, TrustEngine.Digest(fingerprints));
+        Assert.NotNull(_rig.Engine.CheckReceiptDigest(hiding));
+        Assert.Contains("hides receipts", _rig.Engine.FlagReason(host.NodeId));
+    }
+
+    [Fact]
+    public void An_advert_signed_ahead_of_this_nodes_clock_is_checked_again_until_its_cutoff_has_passed()
+    {
+        var host = _rig.Peer();
+        _rig.Engine.NoteDelivered(host.NodeId, [1, 2, 3]);
+        // Signed 10 s in this node's future: a delivery now still falls before its cutoff, so the verdict is not final.
+        var ahead = Advert(host, 3, TrustEngine.Digest([1UL, 2, 3]), _rig.Time.GetUtcNow() + TimeSpan.FromSeconds(10));
+        Assert.Null(_rig.Engine.CheckReceiptDigest(ahead));
+        _rig.Engine.NoteDelivered(host.NodeId, [4]);
+        Assert.NotNull(_rig.Engine.CheckReceiptDigest(ahead));
+    }
+
+    private AdvertMessage Advert(PeerEntry host, ulong count, byte[] digest, DateTimeOffset? signedAt = null) =>
+        host.Advert with { TimestampMs = (ulong)(signedAt ?? _rig.Time.GetUtcNow()).ToUnixTimeMilliseconds(), ReceiptCount = count, ReceiptDigest = digest };
+
     public void Dispose() => _rig.Dispose();
 }

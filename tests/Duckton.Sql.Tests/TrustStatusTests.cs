@@ -99,6 +99,12 @@ public sealed class TrustStatusTests : IDisposable
         Assert.Equal("2", t["drift_queries"]);
         Assert.Equal(3, store.Verification("job-a").DriftedOfJob);
         Assert.Equal(0, store.Verification("job-c").DriftedOfJob);
+        // A probe stored by an earlier flush is not counted again; a new one in the same flush is.
+        store.RecordCanary("canary-1", host.NodeId, Verdict.Incorrect);
+        store.RecordCanary("canary-4", host.NodeId, Verdict.Correct);
+        var counts = store.Verification();
+        Assert.Equal(4, counts.CanariesRun);
+        Assert.Equal(2, counts.CanariesFailed);
     }
 
     [Theory]

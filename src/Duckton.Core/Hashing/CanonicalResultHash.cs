@@ -62,10 +62,11 @@ internal sealed class CanonicalResultHasher
     private readonly byte[] _schemaBytes;
     private readonly RowDigestSet _digests = new();
     private readonly int _maxLanes;
-    private readonly int[] _offsets = new int[SliceRows + 1];
-    private readonly int[] _cursors = new int[SliceRows];
-    private readonly byte[] _rowDigests = new byte[SliceRows * Blake3Spec.OutLen];
-    private byte[] _rowBytes = new byte[SliceRows * 16];
+    // Sized to the largest slice seen (at most SliceRows rows): a one-row result does not pay for a thousand rows' buffers.
+    private int[] _offsets = [0];
+    private int[] _cursors = [];
+    private byte[] _rowDigests = [];
+    private byte[] _rowBytes = [];
     private bool _finished;
 
     /// <summary>A hasher for results of <paramref name="schema"/>; every added batch must have this schema.</summary>
@@ -124,6 +125,13 @@ internal sealed class CanonicalResultHasher
 
     private void HashSlice(ResultBatch batch, int start, int count)
     {
+        if (_cursors.Length < count)
+        {
+            var rows = Math.Min(SliceRows, Math.Max(count, 2 * _cursors.Length));
+            _offsets = new int[rows + 1];
+            _cursors = new int[rows];
+            _rowDigests = new byte[rows * Blake3Spec.OutLen];
+        }
         // 1. The size of every row's encoding, column by column.
         var lengths = _offsets.AsSpan(1, count);
         lengths.Clear();

@@ -31,7 +31,7 @@ internal sealed unsafe class RowDigestSet
     private const int SubtreeBytes = 128 * Blake3Spec.ChunkLen; // Blake3Core's largest lanes-parallel subtree
     private const int FeedBytes = 4 * SubtreeBytes;
 
-    private byte[] _flat = new byte[64 * D];
+    private byte[] _flat = []; // grows with the rows added, up to FlatLimit digests
     private int _flatCount;
 
     // Arena arrays are allocated pinned (pinned object heap), so raw write cursors into them stay valid.

@@ -133,12 +133,7 @@ public sealed partial class TrustEngine
                     break;
                 }
             }
-            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var delivered = _delivered.GetOrAdd(workerId, _ => new ConcurrentDictionary<ulong, long>());
-            foreach (var r in batch)
-            {
-                delivered.TryAdd(r.ReplayFingerprint(), now);
-            }
+            NoteDelivered(workerId, batch.Select(r => r.ReplayFingerprint()));
             grid.Pool.Return(c);
             c = null;
         }
@@ -196,21 +191,40 @@ public sealed partial class TrustEngine
         {
             return null;
         }
-        // Receipts delivered after an advert was signed never fall before its cutoff, so one check per advert is exact.
-        if (_digestChecked.TryGetValue(advert.NodeId, out var last) && last.TimestampMs == advert.TimestampMs && last.Count == delivered.Count)
+        // The verdict depends only on the receipts delivered up to the advert's cutoff, and a delivery is stamped with this
+        // node's clock when it is acknowledged: once that clock has passed the cutoff, no later delivery falls before it,
+        // so one check per advert is exact. The host is assessed for every query, adverts come once per heartbeat, and a
+        // check reads every receipt ever delivered to the host: checking again for each new delivery (as this did) made
+        // a query's cost grow with the requester's history.
+        if (_digestChecked.TryGetValue(advert.NodeId, out var last) && last.TimestampMs == advert.TimestampMs && last.Settled)
         {
             return last.Why;
         }
-        var why = CheckDigestNow(advert, delivered);
-        _digestChecked[advert.NodeId] = (advert.TimestampMs, delivered.Count, why);
+        var cutoff = Cutoff(advert);
+        var settled = _time.GetUtcNow().ToUnixTimeMilliseconds() > cutoff; // read before the deliveries: one stamped later is after the cutoff
+        var why = CheckDigestNow(advert, delivered, cutoff);
+        _digestChecked[advert.NodeId] = (advert.TimestampMs, settled, why);
         return why;
     }
 
-    private readonly ConcurrentDictionary<string, (ulong TimestampMs, int Count, string? Why)> _digestChecked = new(StringComparer.Ordinal);
-
-    private string? CheckDigestNow(Duckton.Core.Protocol.AdvertMessage advert, ConcurrentDictionary<ulong, long> delivered)
+    /// <summary>Records receipts about <paramref name="workerId"/> as delivered to it (acknowledged) now.</summary>
+    internal void NoteDelivered(string workerId, IEnumerable<ulong> fingerprints)
     {
-        var cutoff = (long)Math.Min(advert.TimestampMs, long.MaxValue) - (long)s_deliverySlack.TotalMilliseconds;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var delivered = _delivered.GetOrAdd(workerId, _ => new ConcurrentDictionary<ulong, long>());
+        foreach (var fp in fingerprints)
+        {
+            delivered.TryAdd(fp, now);
+        }
+    }
+
+    private readonly ConcurrentDictionary<string, (ulong TimestampMs, bool Settled, string? Why)> _digestChecked = new(StringComparer.Ordinal);
+
+    private static long Cutoff(Duckton.Core.Protocol.AdvertMessage advert) =>
+        (long)Math.Min(advert.TimestampMs, long.MaxValue) - (long)s_deliverySlack.TotalMilliseconds;
+
+    private string? CheckDigestNow(Duckton.Core.Protocol.AdvertMessage advert, ConcurrentDictionary<ulong, long> delivered, long cutoff)
+    {
         var due = delivered.Where(kv => kv.Value <= cutoff).Select(kv => kv.Key).ToList();
         string? why = null;
         if (advert.ReceiptCount < (ulong)due.Count)

@@ -98,6 +98,23 @@ public class CanonicalResultHashTests
     }
 
     [Fact]
+    public void Hashing_a_one_row_result_allocates_for_one_row_not_for_a_full_slice()
+    {
+        // Every verified query re-hashes its result; most are a few rows. Slice buffers sized for 1,024 rows cost a
+        // requester ~58 KB per hasher per query (and the garbage collections that follow).
+        var schema = Schema(("answer", DuckType.Integer));
+        var batch = JsonColumns.Batch(schema, [Row(42)]);
+        var expected = CanonicalResultHash.Compute(new ResultSet(schema, [batch]));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var hasher = new CanonicalResultHasher(schema);
+        hasher.Add(batch);
+        var digest = hasher.Finish();
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(expected, digest);
+        Assert.True(allocated < 12 * 1024, $"hashing one row allocated {allocated} bytes");
+    }
+
+    [Fact]
     public void Null_zero_empty_string_empty_list_and_struct_of_nulls_all_differ()
     {
         var intSchema = Schema(("v", DuckType.Integer));

@@ -193,9 +193,9 @@ public sealed partial class TrustEngine
         }
         // The verdict depends only on the receipts delivered up to the advert's cutoff, and a delivery is stamped with this
         // node's clock when it is acknowledged: once that clock has passed the cutoff, no later delivery falls before it,
-        // so one check per advert is exact. The host is assessed for every query, adverts come once per heartbeat, and a
-        // check reads every receipt ever delivered to the host: checking again for each new delivery (as this did) made
-        // a query's cost grow with the requester's history.
+        // so one check per advert is exact. A check reads every receipt ever delivered to the host; checking again after
+        // each delivery (as this did: up to five a second per host while it works) cost a busy requester more and more
+        // CPU as its history grew (44 ms per check at 300,000 receipts delivered).
         if (_digestChecked.TryGetValue(advert.NodeId, out var last) && last.TimestampMs == advert.TimestampMs && last.Settled)
         {
             return last.Why;

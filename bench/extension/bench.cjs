@@ -1,11 +1,12 @@
 // Extension benchmarks (docs/BENCHMARKS.md), each figure next to the anchor measured in the same run.
 // Run through bench/extension/run.sh, which publishes the extension and installs the pinned Node client.
-// Usage: NODE_PATH=<client>/node_modules node bench.cjs <duckton.duckdb_extension> [--processes N] [--calls N] [--runs N]
+// Usage: NODE_PATH=<client>/node_modules node bench.cjs <duckton.duckdb_extension> [--processes N] [--calls N] [--runs N] [--load N]
 //        ... bench.cjs <duckton.duckdb_extension> --info-loop N   (only N p2p_info() calls, for run.sh --perf)
+//   --load N  also reads the 1 M rows while N busy processes compete for the cores (default: one per core; 0: skip).
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, fork } = require('node:child_process');
 const { DuckDBInstance, version } = require('@duckdb/node-api');
 
 const now = () => process.hrtime.bigint();
@@ -69,29 +70,50 @@ async function perCall(connection, sqls, calls) {
   return samples.map(median);
 }
 
-async function throughput(connection, sql, runs, convert) {
-  const times = [];
-  let rows = 0;
+// Median wall and CPU time (this process: the client, DuckDB's threads and the extension's) of reading each query's
+// 1 M rows, the queries interleaved run by run so that drift and load hit them alike.
+async function throughput(connection, sqls, runs, convert) {
+  const wall = sqls.map(() => []);
+  const cpu = sqls.map(() => []);
   for (let i = 0; i < runs + 1; i++) {
-    const t = now();
-    const reader = await connection.runAndReadAll(sql);
-    if (convert) {
-      const columns = reader.getColumnsJS();
-      rows = columns[0].length;
-    } else {
-      rows = reader.currentRowCount;
-    }
-    if (i > 0) {
-      times.push(ms(t, now()));
+    for (let k = 0; k < sqls.length; k++) {
+      const c0 = process.cpuUsage();
+      const t = now();
+      const reader = await connection.runAndReadAll(sqls[k]);
+      const rows = convert ? reader.getColumnsJS()[0].length : reader.currentRowCount;
+      const c = process.cpuUsage(c0);
+      if (rows !== 1_000_000) {
+        throw new Error(`expected 1000000 rows, read ${rows}`);
+      }
+      if (i > 0) {
+        wall[k].push(ms(t, now()));
+        cpu[k].push((c.user + c.system) / 1000);
+      }
     }
   }
-  if (rows !== 1_000_000) {
-    throw new Error(`expected 1000000 rows, read ${rows}`);
+  return sqls.map((_, k) => ({ wall: median(wall[k]), cpu: median(cpu[k]) }));
+}
+
+// N processes that spin until killed: a machine whose cores are busy with other work.
+async function withLoad(n, body) {
+  const burners = [];
+  for (let i = 0; i < n; i++) {
+    burners.push(fork(__filename, ['--burn'], { stdio: 'ignore' }));
   }
-  return median(times);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  try {
+    return await body();
+  } finally {
+    for (const b of burners) {
+      b.kill('SIGKILL');
+    }
+  }
 }
 
 async function main() {
+  if (process.argv.includes('--burn')) {
+    for (;;) {} // eslint-disable-line no-empty
+  }
   const extension = path.resolve(process.argv[2]);
   if (process.argv.includes('--child')) {
     return child(extension);
@@ -109,6 +131,7 @@ async function main() {
   const processes = option('--processes', 15);
   const calls = option('--calls', 3000);
   const runs = option('--runs', 5);
+  const load = option('--load', require('node:os').cpus().length);
   const libduckdb = require.resolve('@duckdb/node-bindings-linux-x64/libduckdb.so');
   const out = { duckdb: version(), node: process.version, cpus: require('node:os').cpus().length };
 
@@ -149,13 +172,15 @@ async function main() {
 
   const query = "SELECT i::INTEGER AS i, i*1.5 AS d, 'row-'||i AS s FROM range(1000000) t(i)";
   const viaP2p = `SELECT * FROM p2p_query('${quote(query)}')`;
-  out.directChunksMs = await throughput(connection, query, runs, false);
-  out.p2pChunksMs = await throughput(connection, viaP2p, runs, false);
-  out.directValuesMs = await throughput(connection, query, runs, true);
-  out.p2pValuesMs = await throughput(connection, viaP2p, runs, true);
+  [out.directChunks, out.p2pChunks] = await throughput(connection, [query, viaP2p], runs, false);
+  [out.directValues, out.p2pValues] = await throughput(connection, [query, viaP2p], runs, true);
+  out.load = load;
+  if (load > 0) {
+    [out.directChunksLoaded, out.p2pChunksLoaded] = await withLoad(load, () => throughput(connection, [query, viaP2p], runs, false));
+  }
 
   process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-  process.stdout.write(report(out, { processes, calls, runs }));
+  process.stdout.write(report(out, { processes, calls, runs, load }));
 }
 
 function report(o, n) {
@@ -172,10 +197,20 @@ function report(o, n) {
 | DuckDB's own table function \`SELECT * FROM range(6)\` per call (same loop) | ${f(o.range6Us)} µs | \`SELECT 42\`: ${f(o.select42Us)} µs | ${f(o.range6Us / o.select42Us, 2)}× (+${f(o.range6Us - o.select42Us)} µs) | — |
 | small \`p2p_query('SELECT 42 AS answer')\`, one call every 150 ms (median of 30) | ${f(o.smallP2pQuerySpacedUs)} µs | \`SELECT 42 AS answer\` also after 150 ms: ${f(o.smallDirectSpacedUs)} µs | ${f(o.smallP2pQuerySpacedUs / o.smallDirectSpacedUs, 2)}× | ≤ 2 ms |
 | small \`p2p_query('SELECT 42 AS answer')\`, back to back (median of ${Math.min(n.calls, 1000)}) | ${f(o.smallP2pQueryUs)} µs | \`SELECT 42 AS answer\`: ${f(o.smallDirectUs)} µs | ${f(o.smallP2pQueryUs / o.smallDirectUs, 2)}× | ≤ 2 ms |
-| 1 M rows (int, double, varchar), chunks read by the client (median of ${n.runs}) | ${f(o.p2pChunksMs)} ms | same query direct: ${f(o.directChunksMs)} ms | ${f(o.p2pChunksMs / o.directChunksMs, 2)}× | ≤ 1.3× |
-| 1 M rows, converted to JS values (median of ${n.runs}) | ${f(o.p2pValuesMs)} ms | same query direct: ${f(o.directValuesMs)} ms | ${f(o.p2pValuesMs / o.directValuesMs, 2)}× | ≤ 1.3× |
-
+| 1 M rows (int, double, varchar), chunks read by the client (median of ${n.runs}, interleaved) | ${f(o.p2pChunks.wall)} ms, CPU ${f(o.p2pChunks.cpu, 0)} ms | same query direct: ${f(o.directChunks.wall)} ms, CPU ${f(o.directChunks.cpu, 0)} ms | ${f(o.p2pChunks.wall / o.directChunks.wall, 2)}× wall, ${f(o.p2pChunks.cpu / o.directChunks.cpu, 2)}× CPU | ≤ 1.3× |
+| 1 M rows, converted to JS values (median of ${n.runs}) | ${f(o.p2pValues.wall)} ms | same query direct: ${f(o.directValues.wall)} ms | ${f(o.p2pValues.wall / o.directValues.wall, 2)}× | ≤ 1.3× |
+${n.load > 0 ? loaded(o, n, f) : ''}
 RSS of a fresh Node process after LOAD + first call: ${(o.rssKiB / 1024).toFixed(1)} MiB. DuckDB ${o.duckdb}, Node ${o.node}, ${o.cpus} cores.
+`;
+}
+
+// The chunk read again while n.load busy processes compete for the cores: the extension should slow down no more than
+// DuckDB's own query does.
+function loaded(o, n, f) {
+  const direct = o.directChunksLoaded.wall / o.directChunks.wall;
+  const p2p = o.p2pChunksLoaded.wall / o.p2pChunks.wall;
+  return `| 1 M rows, chunks, with ${n.load} busy processes on the ${o.cpus} cores (median of ${n.runs}, interleaved) | ${f(o.p2pChunksLoaded.wall)} ms, CPU ${f(o.p2pChunksLoaded.cpu, 0)} ms | same query direct: ${f(o.directChunksLoaded.wall)} ms, CPU ${f(o.directChunksLoaded.cpu, 0)} ms | ${f(o.p2pChunksLoaded.wall / o.directChunksLoaded.wall, 2)}× wall, ${f(o.p2pChunksLoaded.cpu / o.directChunksLoaded.cpu, 2)}× CPU | ≤ 1.3× |
+| slowdown under that load (loaded / quiet wall time) | \`p2p_query\` ${f(p2p, 2)}× | direct ${f(direct, 2)}× | ${f(p2p / direct, 2)}× | no worse than direct |
 `;
 }
 

@@ -226,7 +226,9 @@ internal sealed class LockedDownEngine : IDisposable
             }
             var select = statement.StatementType == DuckDBStatementType.Select;
             ResultSet rows;
-            using (var result = statement.Execute())
+            // Streaming where the library offers it: DuckDB then hands over each chunk as it is produced instead of
+            // first materialising the whole result in its own memory and copying it out again.
+            using (var result = PreferStreaming ? statement.ExecuteStreaming() : statement.Execute())
             {
                 rows = result.ReadAll(_options.MaxResultBytes);
             }
@@ -311,7 +313,7 @@ internal sealed class LockedDownEngine : IDisposable
     /// </summary>
     internal long NullProbeBufferBytes { get; set; } = 4L << 20;
 
-    /// <summary>False: a lone SELECT is materialised as in the loadable extension (for tests of that path).</summary>
+    /// <summary>False: a lone SELECT is materialised, as where the library offers no streaming results (for tests of that path).</summary>
     internal bool PreferStreaming { get; set; } = true;
 
     /// <summary>

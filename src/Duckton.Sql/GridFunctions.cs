@@ -211,6 +211,9 @@ internal sealed class StatusFunction(NodeHost host) : TableFunctionDefinition
             ("status", "verify_mode", c.Scheduler.VerifyMode.ToConfigString()),
             ("status", "planner_prefer", c.Planner.Prefer.ToConfigString()),
             ("status", "execution_mode", c.Planner.LocalExecutionEnabled ? "local+grid" : "remote-only (never executes locally)"),
+            // Whether DuckDB hands a local query's chunks over as they are produced, or materialises the whole result
+            // first (a client with DuckDB linked in offers extensions no streaming results).
+            ("status", "local_results", Duckton.DuckDB.Native.DuckDBNative.StreamingResults ? "streamed" : "materialised"),
         };
         if (c.Economics.Enabled)
         {

@@ -53,6 +53,14 @@ public class NodeClientTests(ExtensionFixture fixture)
     }
 
     [Fact]
+    public void Local_queries_stream_from_the_clients_libduckdb_instead_of_materialising_first()
+    {
+        // The extension's API table has no streaming results; the Node client's libduckdb.so exports them, and the
+        // extension takes them from it only after checking it is the same copy of DuckDB.
+        Assert.Equal("streamed", Map(Report.GetProperty("status"))["local_results"]);
+    }
+
+    [Fact]
     public void Job_proofs_verify_offline_in_the_extension_and_a_tampered_one_fails()
     {
         var valid = Report.GetProperty("proofValid");

@@ -7,7 +7,7 @@ namespace Duckton.DuckDB.Native;
 /// by the extension loader (<see cref="InitializeFromExtensionApi"/>) or from libduckdb's exports
 /// (<see cref="InitializeFromLibrary"/>). The CLI, the tests and the loadable extension therefore run the same code.
 /// </summary>
-public static unsafe class DuckDBNative
+public static unsafe partial class DuckDBNative
 {
     private static readonly Lock s_gate = new();
     private static DuckDBApi* s_api;
@@ -43,8 +43,56 @@ public static unsafe class DuckDBNative
             Buffer.MemoryCopy(loaderApi, copy, sizeof(DuckDBApi), sizeof(DuckDBApi));
             Source = "extension";
             s_api = copy;
+            FindStreamingInHostLibrary(copy);
         }
     }
+
+    /// <summary>
+    /// The extension's API table has no streaming results. A client that loads DuckDB as the shared library
+    /// <c>libduckdb.so</c> (the Node client does) exports them, though: they are taken from it when the library is
+    /// already loaded (nothing is loaded here) and is the very copy of DuckDB the loader's table points into (the same
+    /// address for <c>duckdb_library_version</c>); a client with DuckDB linked in (the DuckDB shell) keeps materialised results.
+    /// </summary>
+    private static void FindStreamingInHostLibrary(DuckDBApi* api)
+    {
+        nint handle;
+        try
+        {
+            handle = dlopen("libduckdb.so", RtldLazy | RtldNoLoad);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return;
+        }
+        if (handle == 0)
+        {
+            return;
+        }
+        try
+        {
+            if (NativeLibrary.TryGetExport(handle, "duckdb_library_version", out var version) && version == (nint)api->duckdb_library_version
+                && NativeLibrary.TryGetExport(handle, "duckdb_execute_prepared_streaming", out var streaming)
+                && NativeLibrary.TryGetExport(handle, "duckdb_result_is_streaming", out var isStreaming))
+            {
+                s_executePreparedStreaming = (delegate* unmanaged[Cdecl]<nint, DuckDBResult*, int>)streaming;
+                s_resultIsStreaming = (delegate* unmanaged[Cdecl]<DuckDBResult, byte>)isStreaming;
+                Source = "extension (streaming results from the client's libduckdb.so)";
+            }
+        }
+        finally
+        {
+            _ = dlclose(handle); // balances this lookup's reference; the client still holds the library
+        }
+    }
+
+    private const int RtldLazy = 0x1;
+    private const int RtldNoLoad = 0x4;
+
+    [LibraryImport("libc", EntryPoint = "dlopen", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint dlopen(string file, int mode);
+
+    [LibraryImport("libc", EntryPoint = "dlclose")]
+    private static partial int dlclose(nint handle);
 
     /// <summary>
     /// Fills the table from libduckdb's exported symbols. Without a path, libduckdb.so is looked up next to this

@@ -37,6 +37,7 @@ async function main() {
   };
 
   report.meta = await keyValues(connection, "SELECT * FROM p2p_query_meta('SELECT * FROM range(3)')", 'key', 'value');
+  report.status = await keyValues(connection, 'SELECT key, value FROM p2p_status()', 'key', 'value');
 
   try {
     await connection.run("SELECT * FROM p2p_query('SELEC 1')");

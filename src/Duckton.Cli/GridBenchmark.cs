@@ -120,6 +120,7 @@ internal static class GridBenchmark
             var smallCpuMs = small.CpuMs + smallHostMs + smallWorkerMs;
             output.WriteLine(string.Create(f, $"verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), {runs} runs: p50 {small.P50:F3} ms  p99 {small.P99:F3} ms, {handshakes} new connections over {runs} queries  (target p50 <= 2 ms, p99 <= 5 ms)"));
             output.WriteLine(string.Create(f, $"  CPU per query: requester {small.CpuMs:F2} ms + host processes {smallHostMs:F2} ms + their sandbox workers {smallWorkerMs:F2} ms = {smallCpuMs:F2} ms  (target <= 2.0 ms in total)"));
+            output.WriteLine(string.Create(f, $"  the requester allocated {small.AllocatedKiB:F1} KiB per query ({small.Gen0} gen0 collections over the {runs} queries)"));
             // Anchor, same run: the same query through the same node, run locally (its locked-down engine, no grid).
             var localSmall = Measure(runs, 50, () => node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PlannerPreference.Local }));
             output.WriteLine(string.Create(f, $"  anchor: the same query run locally by the requester (p2p_query path, no grid): p50 {localSmall.P50:F3} ms, CPU {localSmall.CpuMs:F3} ms/query; verified remote = {smallCpuMs / localSmall.CpuMs:F1}x its CPU"));
@@ -336,7 +337,8 @@ internal static class GridBenchmark
     }
 
     /// <summary>Wall-clock percentiles, and the requester process's CPU time per run (less sensitive to a loaded machine).</summary>
-    private readonly record struct Stats(double P50, double P99, double CpuMs);
+    /// <summary>Wall-time percentiles and CPU per run; for <see cref="Measure"/> also what this process allocated per run and its gen0 collections in all.</summary>
+    private readonly record struct Stats(double P50, double P99, double CpuMs, double AllocatedKiB = 0, int Gen0 = 0);
 
     private static Stats Measure(int runs, int warmup, Action action)
     {
@@ -346,6 +348,8 @@ internal static class GridBenchmark
         }
         var times = new double[runs];
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated = GC.GetTotalAllocatedBytes();
+        var gen0 = GC.CollectionCount(0);
         for (var i = 0; i < runs; i++)
         {
             var start = Stopwatch.GetTimestamp();
@@ -353,8 +357,9 @@ internal static class GridBenchmark
             times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         }
         var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / runs;
+        var allocatedKiB = (GC.GetTotalAllocatedBytes() - allocated) / 1024.0 / runs;
         Array.Sort(times);
-        return new Stats(times[runs / 2], times[Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1)], cpuMs);
+        return new Stats(times[runs / 2], times[Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1)], cpuMs, allocatedKiB, GC.CollectionCount(0) - gen0);
     }
 
     private static (Stats A, Stats B) MeasurePair(int runs, int warmup, Action a, Action b)

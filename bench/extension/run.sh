@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Extension benchmarks (docs/BENCHMARKS.md): publishes artifacts/duckton.duckdb_extension, installs the pinned DuckDB Node client
-# and measures file size, LOAD time, per-call overhead and 1 M-row throughput against their anchors in the same run.
-# Usage: bench/extension/run.sh [--perf] [--processes N] [--calls N] [--runs N]
+# and measures file size, LOAD time, per-call overhead and 1 M-row throughput (quiet, then with one busy process per core)
+# against their anchors in the same run.
+# Usage: bench/extension/run.sh [--perf] [--processes N] [--calls N] [--runs N] [--load N]
 #   --perf  also profiles 20,000 p2p_info() calls with Linux perf (if installed) and reports the CPU time per call
 #           spent in the extension's own code, as opposed to DuckDB's and the client's.
 set -euo pipefail

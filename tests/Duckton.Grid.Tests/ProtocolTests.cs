@@ -169,6 +169,14 @@ public sealed class ProtocolTests
     [InlineData("SELECT 'random()' AS s, 42 -- now()", false)]
     [InlineData("SELECT sum(range), count(*) FROM range(100) GROUP BY range % 3", false)]
     [InlineData("SELECT row_number() OVER (ORDER BY range) FROM range(3)", false)]
+    [InlineData("SELECT row_number() OVER () FROM range(3)", true)]
+    [InlineData("SELECT first(range) FILTER (WHERE range > 0) OVER (ORDER BY range) FROM range(3)", false)]
+    [InlineData("SELECT nextval('s')", true)]
+    [InlineData("SELECT Random() AS r", true)]
+    [InlineData("SELECT * FROM range(10) OFFSET 3", true)]
+    [InlineData("SELECT * FROM range(10) ORDER BY range OFFSET 3", false)]
+    [InlineData("SELECT * FROM range(10) FETCH FIRST 3 ROWS ONLY", true)]
+    [InlineData("SELECT range AS using_sample_size FROM range(3)", false)]
     public void Nondeterministic_sql_is_detected_conservatively(string sql, bool unverifiable) =>
         Assert.Equal(unverifiable, Determinism.UnverifiableReason(sql) is not null);
 }

@@ -10,47 +10,51 @@ namespace Duckton.Node.Grid;
 /// </summary>
 internal static partial class Determinism
 {
-    private static readonly string[] s_volatileFunctions =
-    [
+    private static readonly HashSet<string> s_volatileFunctions = new(StringComparer.Ordinal)
+    {
         "random", "rand", "setseed", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "now", "current_timestamp", "current_date", "current_time",
         "get_current_timestamp", "get_current_time", "transaction_timestamp", "statement_timestamp", "localtimestamp", "localtime", "today",
         "current_localtimestamp", "current_localtime", "nextval", "currval", "txid_current", "current_query",
-    ];
+    };
 
-    private static readonly string[] s_orderSensitiveAggregates =
-    [
+    private static readonly HashSet<string> s_orderSensitiveAggregates = new(StringComparer.Ordinal)
+    {
         "list", "array_agg", "string_agg", "group_concat", "listagg", "first", "last", "any_value", "arbitrary", "histogram", "list_distinct",
         "row_number", "rank", "dense_rank", "ntile", "lag", "lead", "first_value", "last_value", "nth_value",
-    ];
+    };
+
+    // Identifiers are looked up as spans of the query text: this runs for every query, and most identifiers are neither.
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> s_volatileLookup = s_volatileFunctions.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> s_orderSensitiveLookup = s_orderSensitiveAggregates.GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Null when the query looks deterministic, else the reason it cannot be verified by comparing results.</summary>
     public static string? UnverifiableReason(string sql)
     {
         var text = StripLiteralsAndComments(sql).ToLowerInvariant();
-        foreach (Match m in Identifier().Matches(text))
+        foreach (var m in Identifier().EnumerateMatches(text))
         {
-            var name = m.Groups[1].Value;
+            var name = text.AsSpan(m.Index, m.Length);
             var next = NextNonSpace(text, m.Index + m.Length);
             var isCall = next == '(';
-            if (s_volatileFunctions.Contains(name) && (isCall || name is "current_timestamp" or "current_date" or "current_time" or "localtimestamp" or "localtime"))
+            if (s_volatileLookup.Contains(name) && (isCall || name is "current_timestamp" or "current_date" or "current_time" or "localtimestamp" or "localtime"))
             {
                 return $"uses {name}(), which differs between runs";
             }
-            if (name is "tablesample" || (name == "using" && Regex.IsMatch(text.AsSpan(m.Index).ToString(), @"^using\s+sample\b")))
+            if (name is "tablesample" || (name is "using" && UsingSample().IsMatch(text.AsSpan(m.Index))))
             {
                 return "samples rows (TABLESAMPLE / USING SAMPLE)";
             }
-            if (isCall && s_orderSensitiveAggregates.Contains(name))
+            if (isCall && s_orderSensitiveLookup.Contains(name))
             {
                 var args = Parenthesised(text, text.IndexOf('(', m.Index + m.Length - 1));
-                var after = text.AsSpan(Math.Min(text.Length, m.Index + m.Length + args.Length + 2)).ToString();
-                if (!args.Contains("order by", StringComparison.Ordinal) && !Regex.IsMatch(after, @"^\s*(filter\s*\([^)]*\)\s*)?over\s*\([^)]*order\s+by"))
+                var after = text.AsSpan(Math.Min(text.Length, m.Index + m.Length + args.Length + 2));
+                if (!args.Contains("order by", StringComparison.Ordinal) && !OrderedWindow().IsMatch(after))
                 {
                     return $"{name}() without ORDER BY depends on row order";
                 }
             }
         }
-        if (Regex.IsMatch(text, @"\b(limit|offset|fetch\s+first|fetch\s+next)\b") && !Regex.IsMatch(text, @"\border\s+by\b"))
+        if (LimitOrOffset().IsMatch(text) && !OrderBy().IsMatch(text))
         {
             return "LIMIT/OFFSET without ORDER BY picks arbitrary rows";
         }
@@ -123,6 +127,18 @@ internal static partial class Determinism
         return sb.ToString();
     }
 
-    [GeneratedRegex(@"\b([a-z_][a-z0-9_]*)\b")]
+    [GeneratedRegex(@"\b[a-z_][a-z0-9_]*\b")]
     private static partial Regex Identifier();
+
+    [GeneratedRegex(@"^using\s+sample\b")]
+    private static partial Regex UsingSample();
+
+    [GeneratedRegex(@"^\s*(filter\s*\([^)]*\)\s*)?over\s*\([^)]*order\s+by")]
+    private static partial Regex OrderedWindow();
+
+    [GeneratedRegex(@"\b(limit|offset|fetch\s+first|fetch\s+next)\b")]
+    private static partial Regex LimitOrOffset();
+
+    [GeneratedRegex(@"\border\s+by\b")]
+    private static partial Regex OrderBy();
 }

@@ -23,6 +23,12 @@ public sealed class ConnectionPool : IAsyncDisposable
     private readonly Dictionary<string, List<Waiter>> _waiters = new(StringComparer.Ordinal);
     private bool _disposed;
 
+    // Idle entries over all peers, kept as a count so that a rent or a return costs the same however many peers the
+    // pool holds; expired entries of other peers are swept at most once per SweepInterval (a rent checks its own peer's).
+    private int _idleTotal;
+    private long _lastSweep;
+    private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);
+
     public ConnectionPool(NodeIdentity identity, TransportOptions options, int maxIdlePerPeer = 4)
     {
         ArgumentNullException.ThrowIfNull(identity);
@@ -41,7 +47,7 @@ public sealed class ConnectionPool : IAsyncDisposable
         {
             lock (_lock)
             {
-                return _idle.Values.Sum(s => s.Count);
+                return _idleTotal;
             }
         }
     }
@@ -192,15 +198,17 @@ public sealed class ConnectionPool : IAsyncDisposable
                 }
                 if (!_disposed)
                 {
-                    PruneLocked();
+                    SweepIfDueLocked();
                     if (!_idle.TryGetValue(key, out var stack))
                     {
                         _idle[key] = stack = new Stack<(PeerConnection, long)>();
                     }
+                    ExpireLocked(stack);
                     // The total cap (limits.connection_pool_size) bounds the sockets and TLS sessions a node with many peers keeps.
-                    if (stack.Count < _maxIdlePerPeer && _idle.Values.Sum(st => st.Count) < _options.MaxPooledConnections)
+                    if (stack.Count < _maxIdlePerPeer && _idleTotal < _options.MaxPooledConnections)
                     {
                         stack.Push((c, _options.Time.GetTimestamp()));
+                        _idleTotal++;
                         return;
                     }
                 }
@@ -218,6 +226,7 @@ public sealed class ConnectionPool : IAsyncDisposable
             _disposed = true;
             all = _idle.Values.SelectMany(s => s.Select(e => e.Connection)).ToList();
             _idle.Clear();
+            _idleTotal = 0;
         }
         foreach (var c in all)
         {
@@ -230,13 +239,19 @@ public sealed class ConnectionPool : IAsyncDisposable
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            PruneLocked();
-            if (!_idle.TryGetValue(key, out var stack) || stack.Count == 0)
+            SweepIfDueLocked();
+            if (!_idle.TryGetValue(key, out var stack))
+            {
+                return null;
+            }
+            ExpireLocked(stack);
+            if (stack.Count == 0)
             {
                 return null;
             }
             if (expectedNodeId is null)
             {
+                _idleTotal--;
                 return stack.Pop().Connection;
             }
             // Keep connections to other ids (an address may change hands); take the newest matching one.
@@ -256,30 +271,53 @@ public sealed class ConnectionPool : IAsyncDisposable
             {
                 stack.Push(kept.Pop());
             }
+            if (found is not null)
+            {
+                _idleTotal--;
+            }
             return found;
         }
     }
 
-    private void PruneLocked()
+    /// <summary>Drops every peer's expired or closed idle connections, at most once per <see cref="s_sweepInterval"/>.</summary>
+    private void SweepIfDueLocked()
     {
+        var now = _options.Time.GetTimestamp();
+        if (_lastSweep != 0 && _options.Time.GetElapsedTime(_lastSweep, now) < s_sweepInterval)
+        {
+            return;
+        }
+        _lastSweep = now;
         foreach (var stack in _idle.Values)
         {
-            if (stack.Count == 0)
+            ExpireLocked(stack);
+        }
+    }
+
+    /// <summary>Closes the idle connections of one peer that outlived the idle timeout or whose peer closed them.</summary>
+    private void ExpireLocked(Stack<(PeerConnection Connection, long ReturnedAt)> stack)
+    {
+        var expired = false;
+        foreach (var e in stack)
+        {
+            expired |= _options.Time.GetElapsedTime(e.ReturnedAt) >= _options.IdleTimeout || !e.Connection.IsOpen;
+        }
+        if (!expired)
+        {
+            return;
+        }
+        var entries = stack.ToArray(); // newest first
+        stack.Clear();
+        for (var i = entries.Length - 1; i >= 0; i--)
+        {
+            if (_options.Time.GetElapsedTime(entries[i].ReturnedAt) < _options.IdleTimeout && entries[i].Connection.IsOpen)
             {
-                continue;
+                stack.Push(entries[i]);
             }
-            var entries = stack.ToArray(); // newest first
-            stack.Clear();
-            for (var i = entries.Length - 1; i >= 0; i--)
+            else
             {
-                if (_options.Time.GetElapsedTime(entries[i].ReturnedAt) < _options.IdleTimeout && entries[i].Connection.IsOpen)
-                {
-                    stack.Push(entries[i]);
-                }
-                else
-                {
-                    CloseInBackground(entries[i].Connection);
-                }
+                _idleTotal--;
+                CloseInBackground(entries[i].Connection);
             }
         }
     }

@@ -137,6 +137,65 @@ public sealed class ListenerAndPoolTests
     }
 
     [Fact]
+    public async Task Expired_idle_connections_of_every_peer_leave_the_count_and_the_cap()
+    {
+        // The pool counts its idle connections instead of adding up every peer's on each rent and return: expiries,
+        // takes and returns must keep that count exact, or the total cap would refuse (or admit) the wrong connections.
+        using var client = NodeIdentity.Create();
+        var servers = Enumerable.Range(0, 3).Select(_ => NodeIdentity.Create()).ToList();
+        var listeners = new List<PeerListener>();
+        var time = new ManualTime();
+        try
+        {
+            foreach (var server in servers)
+            {
+                listeners.Add(await PeerListener.StartAsync(server, Loopback.Any, Loopback.Options(), Loopback.Echo));
+            }
+            await using var pool = new ConnectionPool(client, Loopback.Options() with { Time = time, IdleTimeout = TimeSpan.FromSeconds(30), MaxPooledConnections = 3 });
+            var first = new List<PeerConnection>();
+            for (var i = 0; i < 3; i++)
+            {
+                first.Add(await pool.RentAsync(Loopback.Address(listeners[i]), servers[i].NodeId));
+            }
+            first.ForEach(pool.Return);
+            Assert.Equal(3, pool.IdleCount);
+
+            // All three expire; the next rent (of one peer) sweeps the others too and dials anew.
+            time.Advance(TimeSpan.FromSeconds(31));
+            var fresh = await pool.RentAsync(Loopback.Address(listeners[0]), servers[0].NodeId);
+            Assert.DoesNotContain(fresh, first);
+            Assert.Equal(0, pool.IdleCount);
+
+            // The cap counts only live idle connections: three fit again, a fourth is closed.
+            pool.Return(fresh);
+            var more = new List<PeerConnection>();
+            for (var i = 1; i < 3; i++)
+            {
+                more.Add(await pool.RentAsync(Loopback.Address(listeners[i]), servers[i].NodeId));
+            }
+            var extra = await pool.RentAsync(Loopback.Address(listeners[1]), servers[1].NodeId);
+            more.ForEach(pool.Return);
+            Assert.Equal(3, pool.IdleCount);
+            pool.Return(extra);
+            Assert.Equal(3, pool.IdleCount);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (extra.IsOpen && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            Assert.False(extra.IsOpen);
+        }
+        finally
+        {
+            foreach (var l in listeners)
+            {
+                await l.DisposeAsync();
+            }
+            servers.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task Handler_exceptions_are_logged_and_the_listener_keeps_serving()
     {
         using var server = NodeIdentity.Create();

@@ -24,7 +24,7 @@ public sealed class ConnectionPool : IAsyncDisposable
     private bool _disposed;
 
     // Idle entries over all peers, kept as a count so that a rent or a return costs the same however many peers the
-    // pool holds; expired entries of other peers are swept at most once per SweepInterval (a rent checks its own peer's).
+    // pool holds; expired entries of other peers are swept at most once a second (a rent or return checks its own peer's).
     private int _idleTotal;
     private long _lastSweep;
     private static readonly TimeSpan s_sweepInterval = TimeSpan.FromSeconds(1);

@@ -226,9 +226,7 @@ internal sealed class LockedDownEngine : IDisposable
             }
             var select = statement.StatementType == DuckDBStatementType.Select;
             ResultSet rows;
-            // Streaming where the library offers it: DuckDB then hands over each chunk as it is produced instead of
-            // first materialising the whole result in its own memory and copying it out again.
-            using (var result = PreferStreaming ? statement.ExecuteStreaming() : statement.Execute())
+            using (var result = Run(statement))
             {
                 rows = result.ReadAll(_options.MaxResultBytes);
             }
@@ -317,6 +315,12 @@ internal sealed class LockedDownEngine : IDisposable
     internal bool PreferStreaming { get; set; } = true;
 
     /// <summary>
+    /// Executes a job's statement, streaming where the library offers it: DuckDB then hands over each chunk as it is
+    /// produced instead of first materialising the whole result in its own memory and copying it out again.
+    /// </summary>
+    private DuckDBQueryResult Run(DuckDBPreparedStatement statement) => PreferStreaming ? statement.ExecuteStreaming() : statement.Execute();
+
+    /// <summary>
     /// Runs one job like <see cref="Execute"/> (the same instance, statement and reuse rules, the same errors, the same
     /// schema and rows) but hands the result over as DuckDB produces it: <paramref name="onSchema"/> once, then
     /// <paramref name="onBatch"/> per non-empty chunk, on the calling thread. A lone SELECT runs as a streaming result
@@ -398,7 +402,7 @@ internal sealed class LockedDownEngine : IDisposable
         var limit = _options.MaxResultBytes;
         List<ResultBatch>? held = null;
         ResultSchema schema;
-        using (var result = PreferStreaming ? statement.ExecuteStreaming() : statement.Execute())
+        using (var result = Run(statement))
         {
             schema = result.Schema;
             var typed = Enumerable.Range(0, schema.Count).Any(c => schema.Types[c].Id is DuckTypeId.Integer or DuckTypeId.Geometry);

@@ -294,13 +294,16 @@ public sealed class ConnectionPool : IAsyncDisposable
         }
     }
 
+    private bool Usable((PeerConnection Connection, long ReturnedAt) e) =>
+        _options.Time.GetElapsedTime(e.ReturnedAt) < _options.IdleTimeout && e.Connection.IsOpen;
+
     /// <summary>Closes the idle connections of one peer that outlived the idle timeout or whose peer closed them.</summary>
     private void ExpireLocked(Stack<(PeerConnection Connection, long ReturnedAt)> stack)
     {
         var expired = false;
         foreach (var e in stack)
         {
-            expired |= _options.Time.GetElapsedTime(e.ReturnedAt) >= _options.IdleTimeout || !e.Connection.IsOpen;
+            expired |= !Usable(e);
         }
         if (!expired)
         {
@@ -310,7 +313,7 @@ public sealed class ConnectionPool : IAsyncDisposable
         stack.Clear();
         for (var i = entries.Length - 1; i >= 0; i--)
         {
-            if (_options.Time.GetElapsedTime(entries[i].ReturnedAt) < _options.IdleTimeout && entries[i].Connection.IsOpen)
+            if (Usable(entries[i]))
             {
                 stack.Push(entries[i]);
             }

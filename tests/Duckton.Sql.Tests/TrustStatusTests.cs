@@ -41,6 +41,15 @@ public sealed class TrustStatusTests : IDisposable
         Rows("SELECT key, value FROM p2p_status() WHERE \"group\" = 'trust'").ToDictionary(r => r[0]!, r => r[1]);
 
     [Fact]
+    public void Status_says_local_results_stream_where_libduckdb_is_loaded_directly()
+    {
+        // The CLI's and the library's path (libduckdb.so loaded by the process itself); the extension in the Node client
+        // is covered by NodeClientTests.
+        var status = Rows("SELECT key, value FROM p2p_status() WHERE \"group\" = 'status'").ToDictionary(r => r[0]!, r => r[1]);
+        Assert.Equal("streamed", status["local_results"]);
+    }
+
+    [Fact]
     public void Status_reports_trust_counts_vouches_and_the_attestation_verifier()
     {
         var t = Trust();

@@ -446,6 +446,7 @@ public sealed class GridNode : IDisposable
                 ResultRows = result.RowCount,
                 LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 ObservedResultBytes = BatchSize.Estimate(result),
+                RowsDelivery = "local",
                 Planner = plannerReason,
             };
             return new QueryOutcome(result, meta);
@@ -516,6 +517,7 @@ public sealed class GridNode : IDisposable
             ResultRows = outcome.Result.RowCount,
             LatencyMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds,
             ObservedResultBytes = outcome.ResultBytes,
+            RowsDelivery = outcome.RowsWithCommit ? "with_commit" : "fetched",
             Certificate = outcome.Certificate,
             Unverifiable = outcome.UnverifiableReason,
             Rejected = outcome.Rejected.Count == 0 ? null : string.Join(" | ", outcome.Rejected),

@@ -26,6 +26,9 @@ public sealed record QueryMeta
     public long ResultRows { get; init; }
     public double LatencyMs { get; init; }
     public long ObservedResultBytes { get; init; }
+
+    /// <summary>How the rows reached this node: <c>with_commit</c> (inline rows), <c>fetched</c>, or <c>local</c>; null on failure.</summary>
+    public string? RowsDelivery { get; init; }
     public string? Error { get; init; }
 
     /// <summary>Remote path: the agreeing signed commits bound to quorum and host set by this requester's signature (<c>dcc2:</c>…), checkable offline with <c>CommitCertificate.Verify</c>.</summary>
@@ -60,6 +63,7 @@ public sealed record QueryMeta
         yield return (g, "result_rows", ResultRows.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "latency_ms", LatencyMs.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "observed_result_bytes", ObservedResultBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return (g, "rows_delivery", RowsDelivery ?? "<none>");
         yield return (g, "probationary", Probationary.ToString(System.Globalization.CultureInfo.InvariantCulture));
         yield return (g, "shadow_replicas", ShadowReplicas.ToString(System.Globalization.CultureInfo.InvariantCulture));
         if (Planner is not null)

@@ -26,7 +26,7 @@ internal sealed class InfoFunction : TableFunctionDefinition
 public static class ProtocolInfo
 {
     public const string Name = "duckdb-p2p";
-    public const string Version = "1.0.0";
+    public const string Version = "1.1.0";
     public const string MinSupportedVersion = "1.0.0";
     public const string SchemaVersion = "1";
     public const string Alpn = "duckdb-p2p/1";

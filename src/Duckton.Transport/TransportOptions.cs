@@ -45,7 +45,7 @@ public sealed record TransportOptions
     /// <summary>Software version announced in the Hello (informative). Default "0.1.0".</summary>
     public string SoftwareVersion { get; init; } = "0.1.0";
 
-    /// <summary>Protocol version this node speaks, <c>major.minor.patch</c>. Default "1.0.0".</summary>
+    /// <summary>Protocol version this node speaks, <c>major.minor.patch</c>. Default "1.1.0".</summary>
     public string ProtocolVersion { get; init; } = TransportProtocol.Version;
 
     /// <summary>Oldest peer protocol version accepted; null = <c>&lt;major&gt;.0.0</c> of <see cref="ProtocolVersion"/>.</summary>
@@ -220,7 +220,7 @@ internal static class TransportProtocol
     public const string Name = "duckdb-p2p";
 
     /// <summary>Protocol version of this implementation.</summary>
-    public const string Version = "1.0.0";
+    public const string Version = "1.1.0";
 
     /// <summary>Oldest protocol version this implementation accepts by default.</summary>
     public const string MinSupportedVersion = "1.0.0";

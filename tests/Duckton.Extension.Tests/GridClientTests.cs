@@ -84,6 +84,7 @@ public sealed class GridClientTests(ExtensionFixture fixture, LoopbackGridFixtur
         Assert.True(int.Parse(meta["agreement"]!, CultureInfo.InvariantCulture) >= 2, $"agreement {meta["agreement"]}");
         Assert.Contains(meta["winner"], Grid.NodeIds);
         Assert.Equal("1", meta["result_rows"]);
+        Assert.Equal("with_commit", meta["rows_delivery"]); // protocol 1.1: the winner's rows came with its commit
         AssertCertificate(meta.GetValueOrDefault("certificate"), meta["job_id"]);
 
         // Seven more verified remote queries whose answers the script checked; each took a measurable time.

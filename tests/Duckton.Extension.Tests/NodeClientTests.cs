@@ -16,7 +16,7 @@ public class NodeClientTests(ExtensionFixture fixture)
     {
         var info = Map(Report.GetProperty("info"));
         Assert.Equal("duckdb-p2p", info["protocol_name"]);
-        Assert.Equal("1.0.0", info["protocol_version"]);
+        Assert.Equal("1.1.0", info["protocol_version"]);
         Assert.Equal("1.0.0", info["min_supported_version"]);
         Assert.Equal("1", info["schema_version"]);
         Assert.Equal("duckdb-p2p/1", info["alpn"]);

@@ -47,6 +47,7 @@ public sealed class GridTests(GridFixture grid)
         Assert.Equal("2", meta["quorum"]);
         Assert.True(int.Parse(meta["agreement"]!, System.Globalization.CultureInfo.InvariantCulture) >= 2);
         Assert.Equal("1", meta["result_rows"]);
+        Assert.Equal("with_commit", meta["rows_delivery"]); // a small result comes with the winner's commit: no Fetch round trip
         // One signed receipt per judged host: at least every agreeing host got a Correct receipt.
         Assert.True(int.Parse(meta["receipts"]!, System.Globalization.CultureInfo.InvariantCulture) >= int.Parse(meta["agreement"]!, System.Globalization.CultureInfo.InvariantCulture));
         Assert.InRange(int.Parse(meta["probationary"]!, System.Globalization.CultureInfo.InvariantCulture), 0, 3);
@@ -89,6 +90,44 @@ public sealed class GridTests(GridFixture grid)
             }
         }
         Assert.Fail("the equivocator was never fetched from");
+    }
+
+    [Fact]
+    public void An_equivocating_host_is_caught_on_rows_sent_with_its_commit()
+    {
+        // A small result: every host sends its rows with its commit; the equivocator's rows do not hash to what it signed.
+        // A requester of its own: the fixture's may already hold evidence against the equivocator and leave it out.
+        using var fresh = new Requester(grid.Root, "requester-inline", ("scheduler.progress_interval_ms", "200"), ("scheduler.offer_timeout_ms", "10000"));
+        fresh.JoinAndLearn(grid.H1.Address, 3);
+        const string sql = "SELECT range AS i, 'v' || range AS s FROM range(50) ORDER BY i";
+        var expected = Local(sql);
+        var overrides = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 3, Quorum = 2, Nodes = [grid.Equivocator.NodeId, grid.H4.NodeId, grid.H5.NodeId] };
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var outcome = fresh.Host.Node.Query(sql, overrides);
+            Assert.Null(BatchComparer.Difference(expected, outcome.Result));
+            Assert.Equal((true, "with_commit"), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
+            Assert.NotEqual(grid.Equivocator.NodeId, outcome.Meta.Winner);
+            if ((outcome.Meta.Rejected ?? "").Contains(grid.Equivocator.NodeId, StringComparison.Ordinal))
+            {
+                Assert.Contains("equivocation", outcome.Meta.Rejected);
+                return;
+            }
+        }
+        Assert.Fail("the equivocator was never fetched from");
+    }
+
+    [Fact]
+    public void A_host_that_stalls_after_the_first_of_its_inline_rows_is_replaced()
+    {
+        const string sql = "SELECT range AS i FROM range(10)";
+        var sw = Stopwatch.StartNew();
+        var outcome = Remote(sql, grid.StreamStaller, grid.H4, grid.H5);
+        Assert.Null(BatchComparer.Difference(Local(sql), outcome.Result));
+        Assert.True(outcome.Meta.Verified);
+        Assert.Equal("with_commit", outcome.Meta.RowsDelivery);
+        Assert.NotEqual(grid.StreamStaller.NodeId, outcome.Meta.Winner);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
     }
 
     [Fact]

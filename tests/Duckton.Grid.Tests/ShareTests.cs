@@ -111,20 +111,4 @@ public sealed class ShareTests : IDisposable
         public override DateTimeOffset GetUtcNow() => _now;
         public void Advance(TimeSpan by) => _now += by;
     }
-
-    /// <summary>A host outside any grid: nobody is blocked, nothing to gossip.</summary>
-    private sealed class AloneHost : IDenyList, IReceiptSink, IGossipParticipant, IAdvertExchange
-    {
-        public bool IsBlocked(string nodeId) => false;
-        public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => 0;
-        public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
-        public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
-        public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);
-        public void IngestVouch(ReadOnlyMemory<byte> payload, string fromPeer) { }
-        public IReadOnlyList<byte[]> VouchesToShare() => [];
-        public void IngestAdvert(AdvertMessage advert, string fromPeer) { }
-        public IReadOnlyList<AdvertMessage> AdvertsToShare() => [];
-
-        public Task<bool> ProbeForAsync(string nodeId, string address, TimeSpan timeout, string fromPeer, CancellationToken cancellationToken) => Task.FromResult(false);
-    }
 }

@@ -37,7 +37,7 @@ public class ZeroConfigTests(SqlFixture db)
     {
         var info = Rows(db.Query("SELECT * FROM p2p_info()"), 0, 1);
         Assert.Equal("duckdb-p2p", info["protocol_name"]);
-        Assert.Equal("1.0.0", info["protocol_version"]);
+        Assert.Equal("1.1.0", info["protocol_version"]);
         Assert.Equal("1.0.0", info["min_supported_version"]);
         Assert.Equal("1", info["schema_version"]);
         Assert.Equal("duckdb-p2p/1", info["alpn"]);

@@ -117,6 +117,46 @@ public sealed class FrameTests
         Assert.Equal(0, stream.Length);
     }
 
+    /// <summary>Counts the writes that reach the stream (each would be one TLS record sequence and one syscall).</summary>
+    private sealed class CountingStream : MemoryStream
+    {
+        public int Writes { get; private set; }
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            Writes++;
+            return base.WriteAsync(buffer, cancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task Several_small_frames_go_out_in_one_write_and_read_back_in_order()
+    {
+        var stream = new CountingStream();
+        var writer = new FrameWriter(stream, 1 << 20);
+        await writer.WriteManyAsync([(MessageType.Commit, new byte[] { 1, 2, 3 }), (MessageType.Batch, new byte[1000]), (MessageType.End, ReadOnlyMemory<byte>.Empty)]);
+        Assert.Equal(1, stream.Writes);
+        // Over 64 KiB in all: one write per frame (a large frame is itself split into its first record and the rest).
+        await writer.WriteManyAsync([(MessageType.Batch, new byte[40_000]), (MessageType.Batch, new byte[40_000])]);
+        Assert.Equal(3, stream.Writes);
+        Assert.Equal(3 * 6 + 3 + 1000 + 2 * (6 + 40_000), stream.Length);
+
+        stream.Position = 0;
+        using var reader = new FrameReader(stream);
+        foreach (var (type, length) in new[] { (MessageType.Commit, 3), (MessageType.Batch, 1000), (MessageType.End, 0), (MessageType.Batch, 40_000), (MessageType.Batch, 40_000) })
+        {
+            var frame = await reader.ReadAsync();
+            Assert.Equal(type, frame.Type);
+            Assert.Equal(length, frame.Payload.Length);
+        }
+        Assert.Equal(new byte[] { 1, 2, 3 }, stream.ToArray()[6..9]);
+
+        // One payload over the limit: nothing of the group is written.
+        var refused = new CountingStream();
+        await Assert.ThrowsAsync<ArgumentException>(async () => await new FrameWriter(refused, 4096).WriteManyAsync([(MessageType.Commit, new byte[10]), (MessageType.Batch, new byte[4097])]));
+        Assert.Equal(0, refused.Length);
+    }
+
     [Fact]
     public async Task Fuzz_random_and_mutated_streams_raise_only_frame_errors()
     {

@@ -31,13 +31,14 @@ public sealed class HandshakeTests
         Assert.Equal(SslProtocols.Tls13, accepted.TlsProtocol);
         Assert.Equal("duckdb-p2p/1", connection.ApplicationProtocol);
         Assert.Equal("duckdb-p2p/1", accepted.ApplicationProtocol);
-        Assert.Equal("1.0.0", connection.NegotiatedVersion);
+        Assert.Equal("1.1.0", connection.NegotiatedVersion);
+        Assert.True(connection.SpeaksAtLeast(1, 1) && connection.SpeaksAtLeast(1, 0) && !connection.SpeaksAtLeast(1, 2) && !connection.SpeaksAtLeast(2, 0));
         Assert.False(connection.IsInbound);
         Assert.True(accepted.IsInbound);
 
-        Assert.Equal(new PeerHello("duckdb-p2p", "1.0.0", "1.0.0", server.NodeId, "server-9", Loopback.Address(listener)) { MaxFrameBytes = 16 << 20 },
+        Assert.Equal(new PeerHello("duckdb-p2p", "1.1.0", "1.0.0", server.NodeId, "server-9", Loopback.Address(listener)) { MaxFrameBytes = 16 << 20 },
             connection.RemoteHello);
-        Assert.Equal(new PeerHello("duckdb-p2p", "1.0.0", "1.0.0", client.NodeId, "0.1.0", "10.1.2.3:9494") { MaxFrameBytes = 16 << 20 },
+        Assert.Equal(new PeerHello("duckdb-p2p", "1.1.0", "1.0.0", client.NodeId, "0.1.0", "10.1.2.3:9494") { MaxFrameBytes = 16 << 20 },
             accepted.RemoteHello);
 
         await connection.SendAsync(MessageType.Ping, "hi"u8.ToArray());

@@ -20,6 +20,9 @@ public static class ProtoLimits
     public const int MaxSchemaBytes = 1 << 20;
     public const int MaxBatchesPerFrame = 4096;
     public const int MaxCertificateCommits = 64;
+
+    /// <summary>The most Batch payload bytes a host sends unasked after a <c>CommitRows</c>, whatever a dispatch's <c>inline_limit</c> says.</summary>
+    public const int MaxInlineRowBytes = 64 << 10;
 }
 
 /// <summary>Identifiers and hashes shared by the job protocol.</summary>
@@ -216,8 +219,19 @@ public sealed record DispatchMessage(string JobId, string QueryHash, string Sql,
     /// </summary>
     public ulong? AgreedPriceNanoton { get; init; }
 
+    /// <summary>
+    /// Free jobs only (optional trailing field, protocol 1.1; 0 = absent): the host may send the rows right after its commit,
+    /// unasked, when their Batch payloads come to at most this many bytes (it answers with <c>CommitRows</c> instead of
+    /// <c>Commit</c>, then the Batch frames and End, and holds nothing). Saves the Fetch round trip for small results.
+    /// </summary>
+    public uint InlineLimit { get; init; }
+
     public byte[] Encode()
     {
+        if (AgreedPriceNanoton is not null && InlineLimit > 0)
+        {
+            throw new InvalidOperationException("a paid dispatch cannot ask for inline rows: no row leaves a host that bills before the fetch names its escrow");
+        }
         var w = new ProtoWriter(64 + Sql.Length);
         JobIds.WriteHex(w, JobId, ProtoLimits.JobIdBytes);
         JobIds.WriteHex(w, QueryHash, ProtoLimits.HashBytes);
@@ -225,6 +239,10 @@ public sealed record DispatchMessage(string JobId, string QueryHash, string Sql,
         if (AgreedPriceNanoton is { } price)
         {
             w.U64(price);
+        }
+        else if (InlineLimit > 0)
+        {
+            w.U32(InlineLimit);
         }
         return w.ToArray();
     }
@@ -241,9 +259,18 @@ public sealed record DispatchMessage(string JobId, string QueryHash, string Sql,
             r.U32("dispatch.timeout_ms"),
             r.U8("dispatch.verify_mode"),
             r.Bytes(ProtoLimits.MaxFingerprintBytes, "dispatch.input_pin").ToArray());
-        if (r.Remaining > 0)
+        // The two optional fields exclude each other and are told apart by their length.
+        if (r.Remaining == 8)
         {
             m = m with { AgreedPriceNanoton = r.U64("dispatch.agreed_price") };
+        }
+        else if (r.Remaining == 4)
+        {
+            m = m with { InlineLimit = r.U32("dispatch.inline_limit") };
+            if (m.InlineLimit == 0)
+            {
+                throw new ProtocolException("dispatch.inline_limit is written only when non-zero");
+            }
         }
         r.End("dispatch");
         return m;

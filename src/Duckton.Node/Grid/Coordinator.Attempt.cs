@@ -17,9 +17,13 @@ public sealed partial class Coordinator
         public bool Busy { get; init; }
     }
 
-    private static DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast, byte[] inputPin) =>
+    /// <summary>A free job asks for its rows with the commit when they are small (no Fetch round trip); a paid job never does.</summary>
+    private static DispatchMessage NewDispatch(string jobId, string queryHash, string sql, CoreConfig.NodeConfig config, bool fast, byte[] inputPin, bool paid) =>
         new(jobId, queryHash, sql, (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads,
-            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, inputPin);
+            (uint)Math.Min(uint.MaxValue, config.Scheduler.DispatchTimeout.TotalMilliseconds), fast ? (byte)1 : (byte)0, inputPin)
+        {
+            InlineLimit = paid ? 0 : (uint)ProtoLimits.MaxInlineRowBytes,
+        };
 
     private static OfferMessage NewOffer(string jobId, string queryHash, CoreConfig.NodeConfig config, bool paid = false) =>
         new(jobId, queryHash, WireDataClass.Public, (ulong)Random.Shared.NextInt64(), (ulong)config.Budget.PerJobMemoryBytes, (uint)config.Budget.PerJobThreads, "", [], [])
@@ -112,7 +116,7 @@ public sealed partial class Coordinator
         var events = Channel.CreateUnbounded<HostRun>();
         var runs = new List<HostRun>();
         var next = 0;
-        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast, inputPin);
+        var dispatch = NewDispatch(jobId, queryHash, sql, config, fast, inputPin, paid);
         var offer = NewOffer(jobId, queryHash, config, paid);
         var verifiable = !fast && unverifiable is null;
         // Paid on chain: the escrow names the agreeing hosts, known only at the quorum, so nothing is fetched before it.
@@ -130,6 +134,7 @@ public sealed partial class Coordinator
         Notify(jobId, GridPhase.Offers, runs.Count, 0, quorum);
         // Shadow replicas report on their own channel: the quorum loop never waits for them.
         var shadowEvents = Channel.CreateUnbounded<HostRun>();
+        // Shadows get the very same dispatch (inline rows asked for included): a host must not be able to tell that its answer is not counted.
         var shadows = shadowCandidates.Select(p => new HostRun(this, p, offer, dispatch, s, shadowEvents.Writer)).ToList();
         foreach (var shadow in shadows)
         {
@@ -329,6 +334,7 @@ public sealed partial class Coordinator
                         outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, Certify(agreeingCommits, replicas, quorum, runs), fetched.Bytes, 0, [])
                     {
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
+                        RowsWithCommit = host.RowsCameWithCommit,
                         Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],
                         InputFingerprint = Convert.ToHexStringLower(agreed.InputFingerprint),
                         Paid = paid,

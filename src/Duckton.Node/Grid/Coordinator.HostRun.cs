@@ -28,9 +28,16 @@ public sealed partial class Coordinator
         private bool _offered;
         private bool _dispatched;
         private int _released;
+        /// <summary>The dispatch as sent asked for inline rows (0: it did not).</summary>
+        private uint _inlineLimit;
+        /// <summary>The host answered CommitRows: its rows and End follow unasked, and nothing more is sent to it for this job.</summary>
+        private bool _rowsFollow;
 
         public PeerEntry Candidate { get; } = candidate;
         public CommitMessage? Commit { get; set; }
+
+        /// <summary>The host sent its rows with its commit (protocol 1.1 inline rows), not on a Fetch.</summary>
+        public bool RowsCameWithCommit => _rowsFollow;
 
         /// <summary>The price the host quoted in its bid (null: none, it charges nothing).</summary>
         public PriceQuote? Quote { get; private set; }
@@ -103,12 +110,18 @@ public sealed partial class Coordinator
                     }
                     dispatch = dispatch with { AgreedPriceNanoton = price };
                 }
-                await _connection.SendAsync(MessageType.Dispatch, dispatch.Encode()).ConfigureAwait(false);
+                // Inline rows only from a host that speaks 1.1 (an older one would refuse the field).
+                _inlineLimit = _connection.SpeaksAtLeast(1, 1) ? dispatch.InlineLimit : 0;
+                await _connection.SendAsync(MessageType.Dispatch, (_inlineLimit == dispatch.InlineLimit ? dispatch : dispatch with { InlineLimit = 0 }).Encode()).ConfigureAwait(false);
                 _dispatched = true;
                 var answer = await Next(scheduler.DispatchTimeout).ConfigureAwait(false);
                 switch (answer.Type)
                 {
+                    case MessageType.CommitRows when _inlineLimit == 0:
+                        throw new HostFailure("protocol: the host sent rows with its commit that the dispatch did not ask for");
                     case MessageType.Commit:
+                    case MessageType.CommitRows:
+                        _rowsFollow = answer.Type == MessageType.CommitRows;
                         Commit = CommitMessage.Decode(answer.Payload.Span);
                         CommitLatencyMs = sw.Elapsed.TotalMilliseconds;
                         CommitOrder = Interlocked.Increment(ref s_order);
@@ -216,20 +229,30 @@ public sealed partial class Coordinator
                 _recycled.TrySetResult();
                 return;
             }
+            if (!_dispatched && !_offered && _pending is null)
+            {
+                // Nothing in flight on it (the job ended with its inline rows, or was never sent): back to the pool at once.
+                owner._pool.Return(c);
+                _recycled.TrySetResult();
+                return;
+            }
             _ = Task.Run(async () =>
             {
                 try
                 {
-                    if (_dispatched)
-                    {
-                        await c.SendAsync(MessageType.Cancel, new ReasonMessage(dispatch.JobId, "lost race").Encode()).ConfigureAwait(false);
-                    }
+                    // Rows that follow a CommitRows are usually here already, End included: then no Cancel is needed.
+                    var cancelled = false;
                     var until = Stopwatch.StartNew();
                     while (_dispatched || _offered || _pending is not null)
                     {
                         _pending ??= c.ReceiveAsync().AsTask();
+                        if (_dispatched && !cancelled && (!_rowsFollow || !_pending.IsCompleted))
+                        {
+                            cancelled = true;
+                            await c.SendAsync(MessageType.Cancel, new ReasonMessage(dispatch.JobId, "lost race").Encode()).ConfigureAwait(false);
+                        }
                         var left = s_drainTimeout - until.Elapsed;
-                        if (left <= TimeSpan.Zero || await Task.WhenAny(_pending, Task.Delay(left)).ConfigureAwait(false) != _pending)
+                        if (!_pending.IsCompleted && (left <= TimeSpan.Zero || await Task.WhenAny(_pending, Task.Delay(left)).ConfigureAwait(false) != _pending))
                         {
                             await c.DisposeAsync().ConfigureAwait(false);
                             return;
@@ -284,7 +307,10 @@ public sealed partial class Coordinator
             var delivered = false;
             try
             {
-                await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit) { Escrow = escrow }.Encode(), cancellationToken).ConfigureAwait(false);
+                if (!_rowsFollow)
+                {
+                    await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit) { Escrow = escrow }.Encode(), cancellationToken).ConfigureAwait(false);
+                }
                 long bytes = 0;
                 var consumed = 0;
                 uint expectedSeq = 0;
@@ -309,6 +335,11 @@ public sealed partial class Coordinator
                             throw new HostFailure("batch frame out of sequence");
                         }
                         bytes += frame.Payload.Length;
+                        if (_rowsFollow && bytes > _inlineLimit)
+                        {
+                            frame.Dispose();
+                            throw new HostFailure($"protocol: the host sent more than the {_inlineLimit} bytes of rows the dispatch allowed inline");
+                        }
                         if (bytes > maxBytes)
                         {
                             frame.Dispose();
@@ -323,7 +354,7 @@ public sealed partial class Coordinator
                             frame.Dispose();
                             break;
                         }
-                        if (++consumed == InitialCredit / 2)
+                        if (++consumed == InitialCredit / 2 && !_rowsFollow)
                         {
                             consumed = 0;
                             await c.SendAsync(MessageType.Fetch, new FetchMessage(dispatch.JobId, InitialCredit / 2).Encode(), cancellationToken).ConfigureAwait(false);

@@ -314,13 +314,14 @@ public sealed partial class Coordinator
 
     /// <summary>
     /// Runs <paramref name="sql"/> on one host up to its signed commit only (no rows are fetched), then cancels it:
-    /// the canary probe of the trust engine. Never throws for a host failure.
+    /// the canary probe of the trust engine. Dispatched exactly as a free query is (inline rows asked for included), so a
+    /// host cannot tell a canary from a query. Never throws for a host failure.
     /// </summary>
     public async Task<ProbeResult> ProbeAsync(PeerEntry candidate, string sql, string jobId, CoreConfig.NodeConfig config, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var queryHash = JobIds.QueryHash(_engineVersion, sql);
         var events = Channel.CreateUnbounded<HostRun>();
-        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false, []), config.Scheduler, events.Writer);
+        var run = new HostRun(this, candidate, NewOffer(jobId, queryHash, config), NewDispatch(jobId, queryHash, sql, config, false, [], paid: false), config.Scheduler, events.Writer);
         var sw = Stopwatch.StartNew();
         run.Start();
         try

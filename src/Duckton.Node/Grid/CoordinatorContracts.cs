@@ -33,6 +33,9 @@ public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? Unve
     /// <summary>Receipts the trust engine issued for this job (every attempt).</summary>
     public int Receipts { get; init; }
 
+    /// <summary>The winner sent its rows with its commit (inline rows) instead of on a Fetch.</summary>
+    public bool RowsWithCommit { get; init; }
+
     /// <summary>Hosts whose commit counted in the accepted attempt.</summary>
     public IReadOnlyList<string> Committed { get; init; } = [];
 

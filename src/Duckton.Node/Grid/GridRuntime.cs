@@ -65,18 +65,14 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         _time = time;
         _logger = logger;
         var c = config();
-        TransportOptions = new TransportOptions
+        // Every transport setting of the configuration (protocol versions included), then what only the runtime knows.
+        TransportOptions = TransportOptions.FromConfig(c, "duckton-dotnet") with
         {
-            Pinning = c.Identity.PinningMode,
-            Allowlist = c.Identity.Allowlist,
             KnownPeersPath = configDirectory is null ? null : Path.Combine(configDirectory, "known_peers"),
-            HandshakeTimeout = c.Network.ConnectTimeout,
-            SoftwareVersion = "duckton-dotnet",
             Time = _time,
             IsBlocked = trust.IsBlocked,
             Logger = logger,
-            MaxPooledConnections = c.Limits.ConnectionPoolSize,
-        }.WithBudgets(c.Network);
+        };
         Pool = new ConnectionPool(identity, TransportOptions);
         Membership = new Membership(identity.NodeId, _time, c.Sybil.PowDifficultyBits) { Ttl = c.Discovery.Gossip.CapabilityTtl, Capacity = c.Limits.PeerCacheCapacity };
         Coordinator = new Coordinator(identity, Pool, Membership, engineVersion, trust, receipts, _time, logger);

@@ -24,6 +24,51 @@ internal sealed class PooledFrame(byte[] buffer, int length) : IDisposable
 internal static class ResultFrames
 {
     /// <summary>
+    /// All of a result's Batch frames when their payloads come to at most <paramref name="limit"/> bytes (to send with the
+    /// commit, unasked), or null when they do not (nothing is kept). A forwarded result's size is known without copying;
+    /// any other is encoded until it passes the limit.
+    /// </summary>
+    public static List<PooledFrame>? BuildIfWithin(string jobId, ResultSet result, int chunkBytes, int maxFrameBytes, long limit)
+    {
+        if (result.Batches is IEncodedBatches forwarded)
+        {
+            long encoded = 0;
+            for (var i = 0; i < forwarded.Count && encoded <= limit; i++)
+            {
+                encoded += forwarded.EncodedLength(i);
+            }
+            if (encoded > limit)
+            {
+                return null;
+            }
+        }
+        var frames = new List<PooledFrame>(1);
+        long total = 0;
+        try
+        {
+            foreach (var frame in Build(jobId, result, chunkBytes, maxFrameBytes))
+            {
+                frames.Add(frame);
+                total += frame.Payload.Length;
+                if (total > limit)
+                {
+                    break;
+                }
+            }
+        }
+        catch (Worker.ResultTooLargeException)
+        {
+            total = long.MaxValue; // sent the usual way, which says so
+        }
+        if (total <= limit)
+        {
+            return frames;
+        }
+        frames.ForEach(f => f.Dispose());
+        return null;
+    }
+
+    /// <summary>
     /// Batch frames of about <paramref name="chunkBytes"/> each (a single larger batch gets a frame of its own), in pooled
     /// buffers the caller disposes once sent. A result whose batches are at hand in their wire encoding (a sandboxed job's,
     /// as its worker sent them) is forwarded as those bytes, copied (or read from the spill file) straight into the frame;

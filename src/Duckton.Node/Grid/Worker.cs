@@ -752,6 +752,12 @@ public sealed class Worker : IDisposable
                     await EndCancelled().ConfigureAwait(false);
                     return;
                 }
+                if (InlineRows(sent, commit) is { } inline)
+                {
+                    Interlocked.Increment(ref worker._jobsServed);
+                    await SendWithRowsAsync(commit, inline, (ulong)sent.RowCount, fault, token).ConfigureAwait(false);
+                    return;
+                }
                 await Send(MessageType.Commit, commit.Encode()).ConfigureAwait(false);
                 Interlocked.Increment(ref worker._jobsServed);
 
@@ -854,6 +860,60 @@ public sealed class Worker : IDisposable
             catch (Exception) when (!connection.IsOpen)
             {
                 // The requester went away; nothing to tell it.
+            }
+        }
+
+        /// <summary>
+        /// The rows to send with the commit, unasked: when the dispatch asked for them (a free job, on a connection that
+        /// speaks 1.1) and all their Batch frames fit in its <c>inline_limit</c>. Null: commit and hold them for a Fetch.
+        /// </summary>
+        private List<PooledFrame>? InlineRows(ResultSet sent, CommitMessage commit) =>
+            dispatch.InlineLimit > 0 && dispatch.AgreedPriceNanoton is null && commit.ClaimedPriceNanoton == 0 && connection.SpeaksAtLeast(1, 1)
+                ? ResultFrames.BuildIfWithin(dispatch.JobId, sent, worker.Options.ChunkBytes, worker.Options.MaxFrameBytes, Math.Min(dispatch.InlineLimit, ProtoLimits.MaxInlineRowBytes))
+                : null;
+
+        /// <summary>
+        /// CommitRows, every Batch frame and End(complete): one write when honest. The job is then over on this host: nothing
+        /// is held, so no Fetch, credit or Cancel is needed (a Cancel that crosses it finds no job and is ignored).
+        /// </summary>
+        private async Task SendWithRowsAsync(CommitMessage commit, List<PooledFrame> rows, ulong rowCount, IJobFault fault, CancellationToken token)
+        {
+            // The job holds nothing once these frames are written: its slot is free before the requester reads End.
+            FreeSlot();
+            try
+            {
+                var end = new EndMessage(dispatch.JobId, EndStatus.Complete, (uint)rows.Count, rowCount).Encode();
+                if (ReferenceEquals(fault, IJobFaults.None))
+                {
+                    var frames = new List<(MessageType, ReadOnlyMemory<byte>)>(rows.Count + 2) { (MessageType.CommitRows, commit.Encode()) };
+                    frames.AddRange(rows.Select(r => (MessageType.Batch, r.Payload)));
+                    frames.Add((MessageType.End, end));
+                    if (connection.IsOpen)
+                    {
+                        await connection.SendManyAsync(frames, CancellationToken.None).ConfigureAwait(false); // as Send: a frame is never cut short
+                        foreach (var (type, payload) in frames)
+                        {
+                            Observe(type, payload);
+                        }
+                    }
+                    return;
+                }
+                // A simulated fault acts between the frames, as on a fetched stream.
+                await Send(MessageType.CommitRows, commit.Encode()).ConfigureAwait(false);
+                foreach (var frame in rows)
+                {
+                    await Send(MessageType.Batch, frame.Payload).ConfigureAwait(false);
+                    await fault.AfterBatchAsync(token).ConfigureAwait(false);
+                }
+                await Send(MessageType.End, end).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                await EndCancelled().ConfigureAwait(false);
+            }
+            finally
+            {
+                rows.ForEach(f => f.Dispose());
             }
         }
 

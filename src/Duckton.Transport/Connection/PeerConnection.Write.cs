@@ -9,12 +9,7 @@ public sealed partial class PeerConnection
     /// <exception cref="IOException">The connection is closed or broke while sending.</exception>
     public async ValueTask SendAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken ct = default)
     {
-        if (payload.Length > _writer.MaxFrameBytes)
-        {
-            throw new ArgumentException(
-                $"a {type} payload of {payload.Length} bytes exceeds the frame limit of {_writer.MaxFrameBytes} bytes agreed with {RemoteNodeId}; split it",
-                nameof(payload));
-        }
+        ThrowIfOverLimit(type, payload.Length, nameof(payload));
         ThrowIfClosed();
         await _sendLock.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -31,6 +26,43 @@ public sealed partial class PeerConnection
         finally
         {
             _sendLock.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends several frames in order, with no other sender's frame between them; small ones together go out in one write.
+    /// </summary>
+    /// <exception cref="ArgumentException">A payload exceeds <see cref="MaxSendFrameBytes"/>; nothing was sent and the connection stays open.</exception>
+    /// <exception cref="IOException">The connection is closed or broke while sending.</exception>
+    public async ValueTask SendManyAsync(IReadOnlyList<(MessageType Type, ReadOnlyMemory<byte> Payload)> frames, CancellationToken ct = default)
+    {
+        foreach (var (type, payload) in frames)
+        {
+            ThrowIfOverLimit(type, payload.Length, nameof(frames));
+        }
+        ThrowIfClosed();
+        await _sendLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            ThrowIfClosed();
+            await _writer.WriteManyAsync(frames, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not ObjectDisposedException || Volatile.Read(ref _disposed) == 0)
+        {
+            Break(ex);
+            throw;
+        }
+        finally
+        {
+            _sendLock.Release();
+        }
+    }
+
+    private void ThrowIfOverLimit(MessageType type, int length, string parameter)
+    {
+        if (length > _writer.MaxFrameBytes)
+        {
+            throw new ArgumentException($"a {type} payload of {length} bytes exceeds the frame limit of {_writer.MaxFrameBytes} bytes agreed with {RemoteNodeId}; split it", parameter);
         }
     }
 

@@ -46,6 +46,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
         RemotePublicKey = remote.PublicKey;
         RemoteHello = remoteHello;
         NegotiatedVersion = negotiatedVersion;
+        _ = Duckton.Transport.ProtocolVersion.TryParse(negotiatedVersion, out _negotiated);
         IsInbound = inbound;
         LocalNodeId = localNodeId;
         TlsProtocol = ssl.SslProtocol;
@@ -66,6 +67,11 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
     /// <summary>The protocol version both sides speak: the lower of the two.</summary>
     public string NegotiatedVersion { get; }
+
+    /// <summary>Whether the negotiated version is at least <paramref name="major"/>.<paramref name="minor"/> (what the peer may be sent).</summary>
+    public bool SpeaksAtLeast(int major, int minor) => _negotiated.Major > major || (_negotiated.Major == major && _negotiated.Minor >= minor);
+
+    private readonly ProtocolVersion _negotiated;
 
     /// <summary>True for a connection accepted by a <see cref="PeerListener"/>.</summary>
     public bool IsInbound { get; }

@@ -61,6 +61,48 @@ internal sealed class FrameWriter
         }
     }
 
+    /// <summary>
+    /// Writes several frames in order; when they come to at most <see cref="CoalesceLimit"/> bytes with their headers they
+    /// go out in one write (one TLS record sequence, one syscall), otherwise one by one.
+    /// </summary>
+    /// <exception cref="ArgumentException">A payload exceeds <see cref="MaxFrameBytes"/> (nothing was written).</exception>
+    public async ValueTask WriteManyAsync(IReadOnlyList<(MessageType Type, ReadOnlyMemory<byte> Payload)> frames, CancellationToken cancellationToken = default)
+    {
+        long total = 0;
+        foreach (var (type, payload) in frames)
+        {
+            if (payload.Length > MaxFrameBytes)
+            {
+                throw new ArgumentException($"a {type} payload of {payload.Length} bytes exceeds the frame limit of {MaxFrameBytes} bytes; split it into several frames", nameof(frames));
+            }
+            total += FrameFormat.HeaderLength + payload.Length;
+        }
+        if (total > CoalesceLimit)
+        {
+            foreach (var (type, payload) in frames)
+            {
+                await WriteAsync(type, payload, cancellationToken).ConfigureAwait(false);
+            }
+            return;
+        }
+        var rented = ArrayPool<byte>.Shared.Rent((int)total);
+        try
+        {
+            var at = 0;
+            foreach (var (type, payload) in frames)
+            {
+                WriteHeader(rented.AsSpan(at), type, payload.Length);
+                payload.Span.CopyTo(rented.AsSpan(at + FrameFormat.HeaderLength));
+                at += FrameFormat.HeaderLength + payload.Length;
+            }
+            await _stream.WriteAsync(rented.AsMemory(0, at), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
     /// <summary>Writes a frame header into <paramref name="destination"/> (at least <see cref="FrameFormat.HeaderLength"/> bytes).</summary>
     public static void WriteHeader(Span<byte> destination, MessageType type, int payloadLength)
     {

@@ -49,6 +49,9 @@ public enum MessageType : byte
     /// <summary>Job protocol: an error report.</summary>
     Error = 19,
 
+    /// <summary>Job protocol (1.1): a Commit whose rows follow at once, unasked (Batch frames, then End); the host holds nothing after.</summary>
+    CommitRows = 20,
+
     /// <summary>Membership: a signed capability advert.</summary>
     Advert = 30,
 

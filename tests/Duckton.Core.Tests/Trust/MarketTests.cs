@@ -88,6 +88,15 @@ public sealed class MarketTests
         var dispatch = new DispatchMessage(JobId, Hash, "SELECT 1", 1, 1, 30_000, 0, []);
         Assert.Null(DispatchMessage.Decode(dispatch.Encode()).AgreedPriceNanoton);
         Assert.Equal(77UL, DispatchMessage.Decode((dispatch with { AgreedPriceNanoton = 77 }).Encode()).AgreedPriceNanoton);
+
+        // A free dispatch may ask for its rows with the commit (4 bytes); a paid one cannot (its rows wait for the escrow).
+        Assert.Equal(0u, DispatchMessage.Decode(dispatch.Encode()).InlineLimit);
+        var inline = DispatchMessage.Decode((dispatch with { InlineLimit = 65_536 }).Encode());
+        Assert.Equal((65_536u, (ulong?)null), (inline.InlineLimit, inline.AgreedPriceNanoton));
+        Assert.Equal(dispatch.Encode().Length + 4, (dispatch with { InlineLimit = 1 }).Encode().Length);
+        Assert.Throws<InvalidOperationException>(() => (dispatch with { InlineLimit = 1, AgreedPriceNanoton = 77 }).Encode());
+        Assert.Throws<ProtocolException>(() => DispatchMessage.Decode([.. dispatch.Encode(), 0, 0, 0, 0]));     // a zero limit is written by leaving it out
+        Assert.Throws<ProtocolException>(() => DispatchMessage.Decode([.. dispatch.Encode(), 1, 0, 0, 0, 0, 0])); // neither field's length
     }
 
     [Fact]

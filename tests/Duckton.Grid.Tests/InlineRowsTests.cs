@@ -98,6 +98,31 @@ public sealed class InlineRowsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_offer_and_its_dispatch_in_one_write_are_answered_in_order_and_a_declined_one_is_refused()
+    {
+        await using var c = await Connect();
+        const string sql = "SELECT 7 AS seven";
+        var queryHash = JobIds.QueryHash(Duckton.Node.GridNode.EngineVersion, sql);
+        var job = JobIds.NewJobId();
+        await c.SendManyAsync([(MessageType.Offer, new OfferMessage(job, queryHash, WireDataClass.Public, 1, 0, 1, "", [], []).Encode()),
+            (MessageType.Dispatch, new DispatchMessage(job, queryHash, sql, 0, 1, 30_000, 0, []) { InlineLimit = 4096 }.Encode())]);
+        Assert.Equal(MessageType.Bid, (await Next(c)).Type);
+        var answer = await Next(c);
+        Assert.Equal(MessageType.CommitRows, answer.Type);
+        Assert.Equal(1, (await ReadRows(c, job, CommitMessage.Decode(answer.Payload.Span))).Rows);
+
+        // Paused: the offer is declined, and the dispatch behind it is refused, never run.
+        _worker.Enabled = false;
+        var declined = JobIds.NewJobId();
+        await c.SendManyAsync([(MessageType.Offer, new OfferMessage(declined, queryHash, WireDataClass.Public, 1, 0, 1, "", [], []).Encode()),
+            (MessageType.Dispatch, new DispatchMessage(declined, queryHash, sql, 0, 1, 30_000, 0, []) { InlineLimit = 4096 }.Encode())]);
+        Assert.Equal(MessageType.Decline, (await Next(c)).Type);
+        var refused = await Next(c);
+        Assert.Equal((MessageType.Error, JobErrorCode.NotAuthorized), (refused.Type, ErrorMessage.Decode(refused.Payload.Span).Code));
+        _worker.Enabled = true;
+    }
+
+    [Fact]
     public async Task A_result_over_the_limit_is_committed_and_held_for_a_fetch()
     {
         await using var c = await Connect();

@@ -12,7 +12,7 @@ public static partial class ConfigCatalog
     private static ImmutableArray<ConfigKey> CreateKeys() =>
     [
         // [protocol]
-        Text("protocol.version", "1.1.0", "Protocol version this node speaks.", StringRule.Semver),
+        Text("protocol.version", "1.1.0", "Protocol version this node speaks; the lower of two peers' versions is spoken between them (1.1 adds small results sent with the commit; \"1.0.0\" turns that off).", StringRule.Semver),
         Text("protocol.min_supported_version", "1.0.0", "Oldest peer protocol version accepted in the version handshake.", StringRule.Semver),
         // [network]
         Text("network.bind_addr", "127.0.0.1:0", "Address the node listens on (port 0 picks a free port).", StringRule.SocketAddress, env: ["P2P_BIND_ADDR"]),

@@ -8,7 +8,7 @@ namespace Duckton.Core.Configuration;
 /// <summary>The <c>[protocol]</c> section.</summary>
 public sealed partial record ProtocolConfig
 {
-    /// <summary>Protocol version this node speaks. (<c>protocol.version</c>)</summary>
+    /// <summary>Protocol version this node speaks; the lower of two peers' versions is spoken between them (1.1 adds small results sent with the commit; "1.0.0" turns that off). (<c>protocol.version</c>)</summary>
     public string Version { get; init; } = "";
     /// <summary>Oldest peer protocol version accepted in the version handshake. (<c>protocol.min_supported_version</c>)</summary>
     public string MinSupportedVersion { get; init; } = "";

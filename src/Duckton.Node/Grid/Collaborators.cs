@@ -23,6 +23,12 @@ public interface ITrustGate : ICandidateRanker, IDenyList
 
     /// <summary>Why <paramref name="nodeId"/> carries objective evidence of a wrong answer (its vote never counts), or null.</summary>
     string? Evidence(string nodeId);
+
+    /// <summary>
+    /// Whether a bid for <paramref name="jobId"/> can refuse its host (an attestation floor), so the Dispatch must wait for
+    /// it. When it cannot, a free job's Dispatch follows its Offer at once. A gate that does not know says so (true).
+    /// </summary>
+    bool BidCanRefuse(string jobId) => true;
 }
 
 /// <summary>Receives the verdicts of every attempt and issues receipts from them; returns how many it stored.</summary>

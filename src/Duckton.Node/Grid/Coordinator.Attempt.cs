@@ -32,8 +32,25 @@ public sealed partial class Coordinator
             MaxBidNanoton = paid ? Economics.Pricing.MaxBidNanoton(config) : 0,
         };
 
-    /// <summary>Why a commit is not acceptable for this job, or null (a signed claim of another price than quoted included).</summary>
-    private string? CommitProblem(CommitMessage commit, HostRun run, string jobId, string queryHash) =>
+    /// <summary>
+    /// Why a commit is not acceptable for this job, or null (a signed claim of another price than quoted included). Checked
+    /// once per commit: the quorum loop, the verdicts and the drift count ask again about the same commit, and an Ed25519
+    /// check is the costliest part of a small query's bookkeeping.
+    /// </summary>
+    private string? CommitProblem(CommitMessage commit, HostRun run, string jobId, string queryHash)
+    {
+        if (run.CommitCheck is { } done && ReferenceEquals(done.Commit, commit))
+        {
+            return done.Problem;
+        }
+        var problem = CheckCommit(commit, run, jobId, queryHash);
+        run.CommitCheck = new CheckedCommit(commit, problem);
+        return problem;
+    }
+
+    private sealed record CheckedCommit(CommitMessage Commit, string? Problem);
+
+    private string? CheckCommit(CommitMessage commit, HostRun run, string jobId, string queryHash) =>
         commit.HostNodeId != run.Candidate.NodeId ? "commit signed by another identity"
         : commit.JobId != jobId || commit.QueryHash != queryHash || commit.RequesterNodeId != _identity.NodeId ? "commit for another job"
         : !commit.VerifySignature() ? "commit signature does not verify"

@@ -36,6 +36,9 @@ public sealed partial class Coordinator
         public PeerEntry Candidate { get; } = candidate;
         public CommitMessage? Commit { get; set; }
 
+        /// <summary>The last commit of this run that was checked, and what was wrong with it (null: nothing).</summary>
+        public CheckedCommit? CommitCheck { get; set; }
+
         /// <summary>The host sent its rows with its commit (protocol 1.1 inline rows), not on a Fetch.</summary>
         public bool RowsCameWithCommit => _rowsFollow;
 
@@ -79,7 +82,22 @@ public sealed partial class Coordinator
                     throw new OperationCanceledException();
                 }
                 var rtt = Stopwatch.StartNew();
-                await _connection.SendAsync(MessageType.Offer, offer.Encode()).ConfigureAwait(false);
+                // Inline rows only from a host that speaks 1.1 (an older one would refuse the field).
+                _inlineLimit = _connection.SpeaksAtLeast(1, 1) ? dispatch.InlineLimit : 0;
+                var sent = _inlineLimit == dispatch.InlineLimit ? dispatch : dispatch with { InlineLimit = 0 };
+                // A free job whose bid cannot refuse the host sends its Dispatch right behind the Offer (one write, no round
+                // trip): the host answers the Offer first, so the Bid still authorises the Dispatch; one that declines answers
+                // the Dispatch with not-authorized. A paid job waits for the quote, a job with an attestation floor for the bid.
+                var pipelined = owner.DispatchWithOffer(offer);
+                if (pipelined)
+                {
+                    await _connection.SendManyAsync([(MessageType.Offer, offer.Encode()), (MessageType.Dispatch, sent.Encode())]).ConfigureAwait(false);
+                    _dispatched = true;
+                }
+                else
+                {
+                    await _connection.SendAsync(MessageType.Offer, offer.Encode()).ConfigureAwait(false);
+                }
                 _offered = true;
                 var reply = await Next(scheduler.OfferTimeout).ConfigureAwait(false);
                 owner._membership.ObserveContact(Candidate.NodeId, rtt.Elapsed.TotalMilliseconds);
@@ -108,12 +126,13 @@ public sealed partial class Coordinator
                     {
                         throw new HostFailure($"price: the host quotes {bid.Quote}, {PriceQuote.Describe(price)} for this job, above the max bid of {PriceQuote.Describe(offer.MaxBidNanoton)} (economics.pricing.max_bid)" + Worker.AsksSuffix(price));
                     }
-                    dispatch = dispatch with { AgreedPriceNanoton = price };
+                    sent = dispatch = dispatch with { AgreedPriceNanoton = price };
                 }
-                // Inline rows only from a host that speaks 1.1 (an older one would refuse the field).
-                _inlineLimit = _connection.SpeaksAtLeast(1, 1) ? dispatch.InlineLimit : 0;
-                await _connection.SendAsync(MessageType.Dispatch, (_inlineLimit == dispatch.InlineLimit ? dispatch : dispatch with { InlineLimit = 0 }).Encode()).ConfigureAwait(false);
-                _dispatched = true;
+                if (!pipelined)
+                {
+                    await _connection.SendAsync(MessageType.Dispatch, sent.Encode()).ConfigureAwait(false);
+                    _dispatched = true;
+                }
                 var answer = await Next(scheduler.DispatchTimeout).ConfigureAwait(false);
                 switch (answer.Type)
                 {

@@ -67,6 +67,19 @@ public sealed partial class Coordinator
         }
     }
 
+    /// <summary>Whether the Dispatch of <paramref name="offer"/> may go out with it, before the Bid: a free job whose bid cannot refuse its host.</summary>
+    internal bool DispatchWithOffer(OfferMessage offer)
+    {
+        try
+        {
+            return !offer.Paid && !_trust.BidCanRefuse(offer.JobId);
+        }
+        catch (Exception)
+        {
+            return false; // fail closed: wait for the bid
+        }
+    }
+
     /// <summary>
     /// The trust gate's evidence against a host; an exception inside the gate counts as evidence (fail closed: the
     /// host's vote is not counted) and is logged as an assessment failure.

@@ -186,6 +186,9 @@ public sealed partial class TrustEngine
 
     public void EndJob(string jobId) => _jobFloors.TryRemove(jobId, out _);
 
+    /// <summary>Only an attestation floor makes <see cref="CheckBid"/> refuse a host (or an internal error, which it also reports).</summary>
+    public bool BidCanRefuse(string jobId) => _jobFloors.ContainsKey(jobId);
+
     /// <summary>
     /// Effective trust of <paramref name="workerId"/> with the configured weights, bootstrap, penalties, vouchers and the
     /// stake last read for it (none read yet: 0).

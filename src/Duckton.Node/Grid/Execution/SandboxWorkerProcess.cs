@@ -88,6 +88,7 @@ public static partial class SandboxWorkerProcess
         // the interrupt does not end the job within its grace.
         var jobs = new System.Collections.Concurrent.BlockingCollection<(int Number, string Sql)>();
         var current = new Job();
+        var encoded = new ArrayBufferWriter<byte>(64 << 10);
         var reader = new Thread(() => ReadCommands(stdin, jobs, current)) { IsBackground = true, Name = "sandbox stdin" };
         reader.Start();
         foreach (var (number, sql) in jobs.GetConsumingEnumerable())
@@ -102,7 +103,12 @@ public static partial class SandboxWorkerProcess
                 SetLimit(RlimitCpu, (ulong)Math.Ceiling(Environment.CpuUsage.TotalTime.TotalSeconds + cpuSeconds), soft: true);
             }
             using var cancel = current.Begin(number);
-            RunOne(engine, sql, stdout, memory, cancel.Token);
+            // One encoding buffer for all jobs (one runs at a time); a large result's grown buffer is not kept.
+            if (encoded.Capacity > 1 << 20)
+            {
+                encoded = new ArrayBufferWriter<byte>(64 << 10);
+            }
+            RunOne(engine, sql, stdout, memory, encoded, cancel.Token);
             current.End();
             stdout.Flush();
         }
@@ -200,12 +206,11 @@ public static partial class SandboxWorkerProcess
     /// result (a streaming result; only the hash's 32-byte row digests grow with it). A failure after some batches
     /// went out ends the job with its error frame: the host discards what it received.
     /// </summary>
-    private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory, CancellationToken ct)
+    private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory, ArrayBufferWriter<byte> encoded, CancellationToken ct)
     {
         // The canonical hash keeps a digest per row (32 bytes): that belongs in the worker's budget, not in the host.
         CanonicalResultHasher? hasher = null;
-        // One buffer for every batch's encoding (reset, not cleared): no array is allocated, zeroed and copied per batch.
-        var encoded = new ArrayBufferWriter<byte>(64 << 10);
+        // One buffer for every batch's encoding (reset, not cleared): no array is allocated, zeroed and copied per batch or per job.
         try
         {
             engine.ExecuteStreaming(sql, schema =>

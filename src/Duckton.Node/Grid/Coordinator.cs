@@ -326,8 +326,8 @@ public sealed partial class Coordinator
     private const int MaxBusyRetries = 6;
 
     /// <summary>
-    /// Runs <paramref name="sql"/> on one host up to its signed commit only (no rows are fetched), then cancels it:
-    /// the canary probe of the trust engine. Dispatched exactly as a free query is (inline rows asked for included), so a
+    /// Runs <paramref name="sql"/> on one host up to its signed commit only (no rows are fetched), then releases it (the
+    /// job is cancelled, or the rows the host sent with its commit are read and dropped): the canary probe of the trust engine. Dispatched exactly as a free query is (inline rows asked for included), so a
     /// host cannot tell a canary from a query. Never throws for a host failure.
     /// </summary>
     public async Task<ProbeResult> ProbeAsync(PeerEntry candidate, string sql, string jobId, CoreConfig.NodeConfig config, TimeSpan timeout, CancellationToken cancellationToken)

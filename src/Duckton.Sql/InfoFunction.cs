@@ -22,14 +22,14 @@ internal sealed class InfoFunction : TableFunctionDefinition
     public override ResultSet Bind(TableFunctionArguments arguments) => s_rows;
 }
 
-/// <summary>Protocol constants.</summary>
+/// <summary>Protocol constants (the wire protocol's own, from the transport, so <c>p2p_info()</c> cannot drift from what is spoken).</summary>
 public static class ProtocolInfo
 {
-    public const string Name = "duckdb-p2p";
-    public const string Version = "1.1.0";
-    public const string MinSupportedVersion = "1.0.0";
+    public const string Name = Duckton.Transport.TransportProtocol.Name;
+    public const string Version = Duckton.Transport.TransportProtocol.Version;
+    public const string MinSupportedVersion = Duckton.Transport.TransportProtocol.MinSupportedVersion;
     public const string SchemaVersion = "1";
-    public const string Alpn = "duckdb-p2p/1";
+    public const string Alpn = Duckton.Transport.TransportProtocol.Alpn;
 
     /// <summary>This build's version (the assembly's informational version, without build metadata).</summary>
     public static string ExtensionVersion { get; } = ReadVersion();

@@ -214,7 +214,7 @@ public sealed record TransportOptions
 }
 
 /// <summary>Fixed names and versions of the wire protocol (what <c>p2p_info()</c> reports).</summary>
-internal static class TransportProtocol
+public static class TransportProtocol
 {
     /// <summary>Protocol name carried in every Hello.</summary>
     public const string Name = "duckdb-p2p";

@@ -35,12 +35,7 @@ internal sealed class FrameWriter
     /// <exception cref="ArgumentException">The payload exceeds <see cref="MaxFrameBytes"/> (nothing was written).</exception>
     public async ValueTask WriteAsync(MessageType type, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
     {
-        if (payload.Length > MaxFrameBytes)
-        {
-            throw new ArgumentException(
-                $"a {type} payload of {payload.Length} bytes exceeds the frame limit of {MaxFrameBytes} bytes; split it into several frames",
-                nameof(payload));
-        }
+        ThrowIfOverLimit(type, payload.Length, nameof(payload));
         var total = FrameFormat.HeaderLength + payload.Length;
         var head = Math.Min(total, total <= CoalesceLimit ? total : TlsRecord);
         var rented = ArrayPool<byte>.Shared.Rent(head);
@@ -71,10 +66,7 @@ internal sealed class FrameWriter
         long total = 0;
         foreach (var (type, payload) in frames)
         {
-            if (payload.Length > MaxFrameBytes)
-            {
-                throw new ArgumentException($"a {type} payload of {payload.Length} bytes exceeds the frame limit of {MaxFrameBytes} bytes; split it into several frames", nameof(frames));
-            }
+            ThrowIfOverLimit(type, payload.Length, nameof(frames));
             total += FrameFormat.HeaderLength + payload.Length;
         }
         if (total > CoalesceLimit)
@@ -100,6 +92,14 @@ internal sealed class FrameWriter
         finally
         {
             ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    private void ThrowIfOverLimit(MessageType type, int length, string parameter)
+    {
+        if (length > MaxFrameBytes)
+        {
+            throw new ArgumentException($"a {type} payload of {length} bytes exceeds the frame limit of {MaxFrameBytes} bytes; split it into several frames", parameter);
         }
     }
 

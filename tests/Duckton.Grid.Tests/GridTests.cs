@@ -155,6 +155,17 @@ public sealed class GridTests(GridFixture grid)
     }
 
     [Fact]
+    public void A_newcomer_that_does_not_answer_its_canary_is_named_in_the_shortfall()
+    {
+        // A requester of its own, so no host is vetted yet: the staller never commits its canary.
+        using var fresh = new Requester(grid.Root, "requester-vetting");
+        fresh.JoinAndLearn(grid.H1.Address, grid.All.Count(h => !h.HasExited));
+        var e = Assert.Throws<QueryFailedException>(() => fresh.Host.Node.Query("SELECT 1 AS one",
+            new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 2, Quorum = 2, Nodes = [grid.H1.NodeId, grid.Staller.NodeId] }));
+        Assert.Contains("not enough hosts yet: 1 of 2 can be selected, need quorum 2; 1 newcomer(s) have not passed their canary", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_host_that_stalls_mid_stream_is_replaced_by_another_agreeing_host()
     {
         const string sql = "SELECT range AS i FROM range(300000)";

@@ -152,4 +152,11 @@ public interface IEpochAnchor
 
     /// <summary>Submits <paramref name="root"/> as <paramref name="epoch"/> (= current + 1) after <paramref name="previousRoot"/>, waits for it, returns where it is.</summary>
     Task<AnchorReference> AnchorAsync(uint epoch, byte[] root, byte[] previousRoot, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Where the chain already holds <paramref name="root"/> as <paramref name="epoch"/>, sent by this keeper: a submission
+    /// whose confirmation an earlier run did not wait for (it stopped or crashed meanwhile). Null when the chain holds
+    /// another root or none for that epoch, or when the transaction that stored it can no longer be found.
+    /// </summary>
+    Task<AnchorReference?> FindAnchoredAsync(uint epoch, byte[] root, CancellationToken cancellationToken = default);
 }

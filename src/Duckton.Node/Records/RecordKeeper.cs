@@ -23,6 +23,9 @@ public sealed class RecordKeeper : IAsyncDisposable
     private Task? _loop;
     private uint _chainEpoch;
 
+    /// <summary>Local epochs whose number the chain holds, already checked for being this node's own submission (asked once per run).</summary>
+    private readonly HashSet<uint> _checkedOnChain = [];
+
     /// <param name="anchor">The chain anchor (null: none configured); consulted only when economics is on and this node is the keeper.</param>
     public RecordKeeper(Func<TrustStore> store, Func<NodeConfig> config, Func<IEpochAnchor?> anchor, TimeProvider time, ILogger logger)
     {
@@ -112,7 +115,14 @@ public sealed class RecordKeeper : IAsyncDisposable
                 {
                     if (e.Epoch <= state.CurrentEpoch)
                     {
-                        // Sealed while the chain was elsewhere (another keeper, economics off): its number is taken, it stays local.
+                        // Its number is taken on chain. By this node's own submission when an earlier run stopped before
+                        // the confirmation came (a shell closed mid-anchor): the chain holds exactly this root, so it is
+                        // recorded as anchored. Otherwise (another keeper, economics off when sealed) it stays local.
+                        if (_checkedOnChain.Add(e.Epoch) && await anchor.FindAnchoredAsync(e.Epoch, e.Root, cancellationToken).ConfigureAwait(false) is { } found)
+                        {
+                            _store().MarkEpochAnchored(e.Epoch, found);
+                            _logger.LogInformation("record keeper: epoch {Epoch} was anchored by an earlier run (tx {Tx}); recorded", e.Epoch, found.TransactionHash);
+                        }
                         continue;
                     }
                     LastAnchorError = $"epoch {e.Epoch} cannot follow the chain's epoch {state.CurrentEpoch} (the contract takes epochs one by one)";

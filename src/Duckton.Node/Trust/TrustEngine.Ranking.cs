@@ -220,6 +220,17 @@ public sealed partial class TrustEngine
                     + "(their own signed commits; see flag_reason in p2p_peers()) whatever min_trust says; add hosts, lower quorum => or run it here with prefer => 'local'";
             }
         }
+        var standings = candidates.Select(p => Assess(p, c, o).Standing).ToList();
+        var unvetted = standings.Count(s => s == Standing.Unvetted);
+        var selectable = standings.Count(s => s is Standing.Trusted or Standing.Vetted);
+        if (unvetted > 0 && selectable < needed)
+        {
+            // Their canaries go on in the background (a host under load may answer after the first query gave up on it).
+            return string.Create(CultureInfo.InvariantCulture,
+                $"not enough hosts yet: {selectable} of {candidates.Count} can be selected, need quorum {needed}; {unvetted} newcomer(s) have not passed their canary ")
+                + string.Create(CultureInfo.InvariantCulture, $"(the known-answer query a newcomer answers before it gets work) within {CanaryTimeout.TotalSeconds:0} s; ")
+                + "it goes on in the background: retry shortly, lower quorum => or run it here with prefer => 'local'";
+        }
         if (o.MinTrustSource == ConfigSource.Default || candidates.Count == 0)
         {
             return null;

@@ -43,6 +43,19 @@ public static class RecordAnchor
         .StoreUInt(OpSubmitRoot, 32).StoreUInt(queryId, 64).StoreUInt(epoch, 32)
         .StoreBytes(JobEscrow.Hash32(root, "root")).StoreBytes(JobEscrow.Hash32(prevRoot, "previous root")).StoreCoins(stakeWeight).EndCell();
 
+    /// <summary>Whether <paramref name="body"/> is a root submission for <paramref name="epoch"/>.</summary>
+    public static bool IsSubmitRoot(Cell body, uint epoch)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        var s = body.BeginParse();
+        if (s.RemainingBits < 32 + 64 + 32 || s.LoadUInt(32) != OpSubmitRoot)
+        {
+            return false;
+        }
+        s.LoadUInt(64);
+        return s.LoadUInt(32) == epoch;
+    }
+
     public static Cell OpenDispute(uint epoch, byte[] leaf, IReadOnlyList<MerkleStep> proof, ulong queryId = 0) => new CellBuilder()
         .StoreUInt(OpOpenDispute, 32).StoreUInt(queryId, 64).StoreUInt(epoch, 32).StoreBytes(JobEscrow.Hash32(leaf, "leaf"))
         .StoreMaybeRef(ProofCell(proof)).EndCell();

@@ -91,6 +91,23 @@ public sealed class RecordAnchorClient : IEpochAnchor
         return new AnchorReference(Network, Anchor.ToRaw(), tx.Hash);
     }
 
+    /// <summary>How many of the anchor's newest transactions are searched for a submission found on chain.</summary>
+    private const int SubmissionSearchDepth = 50;
+
+    public async Task<AnchorReference?> FindAnchoredAsync(uint epoch, byte[] root, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        if (await RootOfAsync(epoch, cancellationToken).ConfigureAwait(false) is not { } held || !held.AsSpan().SequenceEqual(root))
+        {
+            return null;
+        }
+        // The anchor's own transaction that took it: from this wallet, a root submission naming this epoch.
+        var txs = await _client.GetTransactionsAsync(Anchor, SubmissionSearchDepth, cancellationToken).ConfigureAwait(false);
+        var tx = txs.FirstOrDefault(t => t.Outcome is not { Succeeded: false } && t.InMessage is { Body: { } body } m && m.Source == _wallet.Address
+            && RecordAnchor.IsSubmitRoot(body, epoch));
+        return tx is null ? null : new AnchorReference(Network, Anchor.ToRaw(), tx.Hash);
+    }
+
     /// <summary>Opens a bonded dispute proving <paramref name="leaf"/> is in <paramref name="epoch"/>'s anchored root; returns its id and the contract's transaction.</summary>
     public async Task<(uint DisputeId, TonTransaction Transaction)> OpenDisputeAsync(uint epoch, byte[] leaf, IReadOnlyList<ProofStep> proof, Coins bond,
         CancellationToken cancellationToken = default)

@@ -86,6 +86,22 @@ public sealed class AnchoredRecordsTests : IClassFixture<LocalChain>, IDisposabl
         var anchorTxs = await _chain.Client.GetTransactionsAsync(anchor, 20);
         Assert.Contains(anchorTxs, t => t.Hash == epochs[1].Anchor!.TransactionHash && t.Outcome!.Succeeded);
 
+        // A submission whose confirmation the keeper never saw (its process stopped mid-anchor): the chain holds the root,
+        // the store does not know. The next round finds it as this keeper's own and records where it is.
+        AddRecords(store, "job-c", 3, past);
+        var third = keeper.SealDue()!;
+        Assert.Equal(3u, third.Epoch);
+        var sentEarlier = await keeperClient.AnchorAsync(3, third.Root, second.Root);
+        Assert.Null(store.Epochs().Single(e => e.Epoch == 3).Anchor);
+        Assert.Null(await keeper.RunOnceAsync());
+        Assert.Equal(sentEarlier, store.Epochs().Single(e => e.Epoch == 3).Anchor);
+        // The chain holding another root under a local epoch's number is not this keeper's submission: it stays local.
+        AddRecords(store, "job-d", 2, past);
+        var fourth = keeper.SealDue()!;
+        await keeperClient.AnchorAsync(4, Flip(fourth.Root), third.Root);
+        Assert.Null(await keeper.RunOnceAsync());
+        Assert.Null(store.Epochs().Single(e => e.Epoch == 4).Anchor);
+
         // A proof from the store verifies offline, and the contract folds it to the anchored root.
         var proof = store.ProofOf("job-b04")!;
         Assert.Null(JobProof.Verify(proof.ToJson()).Problem);

@@ -26,6 +26,7 @@ internal static class HostCommands
         ["collude"] = SimulatedFault.Collude,
         ["split-view"] = SimulatedFault.SplitView,
         ["overcharge"] = SimulatedFault.Overcharge,
+        ["over-inline"] = SimulatedFault.OverInline,
     };
 
     public static string Describe(SimulatedFault f) => f switch
@@ -39,6 +40,7 @@ internal static class HostCommands
         SimulatedFault.Collude => "SIMULATED colluder (agrees with the other colluders on one wrong answer)",
         SimulatedFault.SplitView => "SIMULATED split-view equivocator (wrong answer to a random half of its jobs)",
         SimulatedFault.Overcharge => "SIMULATED overcharger (its signed commit claims twice the price it quoted for a paid job)",
+        SimulatedFault.OverInline => "SIMULATED over-sender (sends every result of up to 1 MiB with its commit, whatever the dispatch allowed)",
         _ => "honest",
     };
 

@@ -35,6 +35,8 @@ internal enum SimulatedFault
     SplitView,
     /// <summary>Quotes its configured price in its bids, then claims twice that in the signed commit of a paid job (caught by the requester).</summary>
     Overcharge,
+    /// <summary>Sends every result with its commit, up to 1 MiB, whatever the dispatch allowed (caught by the requester that reads it).</summary>
+    OverInline,
 }
 
 /// <summary>
@@ -57,6 +59,8 @@ internal sealed class SimulatedFaults(SimulatedFault fault, TimeSpan commitDelay
 
     private sealed class Job(SimulatedFault fault, TimeSpan commitDelay) : IJobFault
     {
+        public long InlineLimit(long allowed) => fault == SimulatedFault.OverInline ? 1 << 20 : allowed;
+
         public ulong ClaimedPrice(ulong honest) => fault == SimulatedFault.Overcharge ? (honest > ulong.MaxValue / 2 ? ulong.MaxValue : honest * 2) : honest;
 
         public async ValueTask<bool> BeforeCommitAsync(CancellationToken cancellationToken)

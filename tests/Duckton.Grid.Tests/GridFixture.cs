@@ -3,7 +3,7 @@ namespace Duckton.Grid.Tests;
 /// <summary>
 /// Eleven real host processes on loopback, every one seeded with H1: honest H1–H3, honest but 1 s slower to commit H4–H5,
 /// and one each of the SIMULATED misbehaviours (cheater, equivocator, stalls before commit, stalls mid-stream,
-/// SIGKILLs itself mid-stream). Tests pick hosts with <c>nodes => [...]</c>.
+/// SIGKILLs itself mid-stream, sends rows with its commit beyond what the dispatch allowed). Tests pick hosts with <c>nodes => [...]</c>.
 /// </summary>
 public sealed class GridFixture : IDisposable
 {
@@ -24,14 +24,15 @@ public sealed class GridFixture : IDisposable
             HostProcess.StartAsync(Root, "staller", [.. seed, "--simulate", "stall-commit"]),
             HostProcess.StartAsync(Root, "stream-staller", [.. seed, "--simulate", "stall-stream"]),
             HostProcess.StartAsync(Root, "dier", [.. seed, "--simulate", "die-stream"]),
+            HostProcess.StartAsync(Root, "over-sender", [.. seed, "--simulate", "over-inline"]),
         };
         Task.WaitAll(starts);
-        (H2, H3, H4, H5, Cheater, Equivocator, Staller, StreamStaller, Dier) =
-            (starts[0].Result, starts[1].Result, starts[2].Result, starts[3].Result, starts[4].Result, starts[5].Result, starts[6].Result, starts[7].Result, starts[8].Result);
+        (H2, H3, H4, H5, Cheater, Equivocator, Staller, StreamStaller, Dier, OverSender) =
+            (starts[0].Result, starts[1].Result, starts[2].Result, starts[3].Result, starts[4].Result, starts[5].Result, starts[6].Result, starts[7].Result, starts[8].Result, starts[9].Result);
         Requester = new Requester(Root, "requester", ("scheduler.progress_interval_ms", "200"), ("scheduler.offer_timeout_ms", "10000"));
         Requester.Rows($"SELECT * FROM p2p_join(bootstrap => ['{H1.Address}'])");
         // Warm every host that answers (JIT, first engine instance, pooled connections) so timings measure behaviour.
-        foreach (var h in new[] { H1, H2, H3, H4, H5, Cheater, Equivocator, StreamStaller, Dier })
+        foreach (var h in new[] { H1, H2, H3, H4, H5, Cheater, Equivocator, StreamStaller, Dier, OverSender })
         {
             try
             {
@@ -56,9 +57,10 @@ public sealed class GridFixture : IDisposable
     public HostProcess Staller { get; }
     public HostProcess StreamStaller { get; }
     public HostProcess Dier { get; }
+    public HostProcess OverSender { get; }
     public Requester Requester { get; }
 
-    public IEnumerable<HostProcess> All => [H1, H2, H3, H4, H5, Cheater, Equivocator, Staller, StreamStaller, Dier];
+    public IEnumerable<HostProcess> All => [H1, H2, H3, H4, H5, Cheater, Equivocator, Staller, StreamStaller, Dier, OverSender];
 
     public static string Nodes(params HostProcess[] hosts) => "[" + string.Join(", ", hosts.Select(h => $"'{h.NodeId}'")) + "]";
 

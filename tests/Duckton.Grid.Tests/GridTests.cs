@@ -112,6 +112,30 @@ public sealed class GridTests(GridFixture grid)
     }
 
     [Fact]
+    public void A_host_that_sends_more_rows_with_its_commit_than_allowed_is_refused_when_read()
+    {
+        // ~800 KB of rows: far over the 64 KiB the dispatch allows with a commit, so honest hosts hold them for a Fetch
+        // and the SIMULATED over-sender sends them all with its commit. It commits first (H4 and H5 are 1 s slower), so
+        // its answer is the one read (speculatively, before the quorum) — and refused at the first frame past the limit;
+        // an honest host's rows are fetched.
+        const string sql = "SELECT range AS i FROM range(100000)";
+        var expected = Local(sql);
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var outcome = Remote(sql, grid.OverSender, grid.H4, grid.H5);
+            Assert.Null(BatchComparer.Difference(expected, outcome.Result));
+            Assert.Equal((true, "fetched"), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
+            Assert.NotEqual(grid.OverSender.NodeId, outcome.Meta.Winner);
+            if ((outcome.Meta.Rejected ?? "").Contains(grid.OverSender.NodeId, StringComparison.Ordinal))
+            {
+                Assert.Contains("allowed inline", outcome.Meta.Rejected);
+                return;
+            }
+        }
+        Assert.Fail("the over-sender's rows were never read");
+    }
+
+    [Fact]
     public void A_host_that_stalls_after_the_first_of_its_inline_rows_is_replaced()
     {
         const string sql = "SELECT range AS i FROM range(10)";

@@ -230,8 +230,8 @@ public sealed class JobRecordWriteBehindTests : IDisposable
     [Fact]
     public void A_store_written_with_unique_keys_is_rebuilt_without_them_and_keeps_its_rows_and_uniqueness()
     {
-        // A schema-5 store: receipts and job records under a unique index, which DuckDB rewrites in full at every
-        // checkpoint (each write-behind commit). Opening it rebuilds both tables without the index.
+        // A schema-5 store: receipts, job records and canaries under a unique index, which DuckDB rewrites in full at
+        // every checkpoint (each write-behind commit). Opening it rebuilds the three tables without the index.
         var trustDir = Path.Combine(_dir, "trust");
         Directory.CreateDirectory(trustDir);
         using (var db = Duckton.DuckDB.DuckDBDatabase.Open(Path.Combine(trustDir, "trust.duckdb")))
@@ -250,6 +250,8 @@ public sealed class JobRecordWriteBehindTests : IDisposable
                 INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, verdict, ts, seq) VALUES ('w1', 42, 'old-job', 'r1', 1, 1700000000, 1);
                 CREATE TABLE job_records (job_id VARCHAR PRIMARY KEY, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
                     certificate_hash BLOB NOT NULL, requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT);
+                CREATE TABLE canaries (job_id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, verdict UTINYINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
+                INSERT INTO canaries VALUES ('old-canary', 'w1', 2, 5, 1);
                 """);
             c.QueryWith("INSERT INTO job_records VALUES ('job-0001', 'q', 'h', $1, 'r1', 'w1', 5, NULL, NULL)", Cert(1));
         }
@@ -261,6 +263,10 @@ public sealed class JobRecordWriteBehindTests : IDisposable
             Assert.Equal("h", store.JobRecordOf("job-0001")!.ResultHash);
             Add(store, 1, at); // the same job id again: skipped by the insert, as the index did
             Add(store, 2, at);
+            Assert.Equal((1L, 1L), (store.Verification().CanariesRun, store.Verification().CanariesFailed));
+            store.RecordCanary("new-canary", "w1", Verdict.Correct);
+            store.RecordCanary("new-canary", "w1", Verdict.Correct); // judged once: the duplicate is not stored
+            Assert.Equal((2L, 1L), (store.Verification().CanariesRun, store.Verification().CanariesFailed));
         }
         // Two handles on the store (two processes sharing a config directory) that both accepted one receipt: stored once.
         using (var requester = Ed25519Key.Generate())
@@ -289,7 +295,7 @@ public sealed class JobRecordWriteBehindTests : IDisposable
         using (var db = Duckton.DuckDB.DuckDBDatabase.Open(Path.Combine(trustDir, "trust.duckdb")))
         using (var c = db.Connect())
         {
-            var keys = c.QueryWith("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('receipts', 'job_records') AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')");
+            var keys = c.QueryWith("SELECT count(*) FROM duckdb_constraints() WHERE table_name IN ('receipts', 'job_records', 'canaries') AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')");
             Assert.Equal(0L, BitConverter.ToInt64(keys.Batches[0].Columns[0].GetFixed(0)));
             var rows = c.QueryWith("SELECT count(*), count(*) FILTER (WHERE job_id = 'job-0001' AND result_hash = 'h') FROM job_records");
             Assert.Equal((2L, 1L), (BitConverter.ToInt64(rows.Batches[0].Columns[0].GetFixed(0)), BitConverter.ToInt64(rows.Batches[0].Columns[1].GetFixed(0))));

@@ -126,4 +126,7 @@ public interface IJobFault
 
     /// <summary>The price a paid job's signed commit claims, given the honest bill under the host's quote (honest: unchanged).</summary>
     ulong ClaimedPrice(ulong honest) => honest;
+
+    /// <summary>How many bytes of rows to send with the commit, given what the dispatch allowed (0: none; honest: exactly that).</summary>
+    long InlineLimit(long allowed) => allowed;
 }

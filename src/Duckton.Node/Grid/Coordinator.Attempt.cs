@@ -376,10 +376,11 @@ public sealed partial class Coordinator
                         Receipts = Report(jobId, queryHash, runs, agreed, verifiable, deadlinePassed: false),
                     };
                 }
-                // An equivocating stream is a wrong answer; a stalled or broken one a timeout.
-                host.JudgedAs = fetched.Equivocated ? Duckton.Core.Trust.Verdict.Incorrect : Duckton.Core.Trust.Verdict.Timeout;
+                // An equivocating stream is a wrong answer, one that breaks the protocol malformed; a stalled or broken one a timeout.
+                host.JudgedAs = fetched.Equivocated ? Duckton.Core.Trust.Verdict.Incorrect
+                    : fetched.Violation ? Duckton.Core.Trust.Verdict.Malformed : Duckton.Core.Trust.Verdict.Timeout;
                 host.Failure = $"fetch: {fetched.Error}";
-                if (fetched.Equivocated)
+                if (fetched.Equivocated || fetched.Violation)
                 {
                     rejected.Add($"{host.Candidate.NodeId}: {fetched.Error}");
                 }

@@ -15,6 +15,9 @@ public sealed partial class Coordinator
     {
         /// <summary>Refused on size: every agreeing host would send the same too-large result, and none is to blame.</summary>
         public bool TooLarge { get; init; }
+
+        /// <summary>The host broke the protocol while sending (more rows than the dispatch allowed with its commit): its fault.</summary>
+        public bool Violation { get; init; }
     }
 
     /// <summary>One host's pipeline in one attempt: offer, bid, dispatch, commit; then fetch or release.</summary>
@@ -137,7 +140,7 @@ public sealed partial class Coordinator
                 switch (answer.Type)
                 {
                     case MessageType.CommitRows when _inlineLimit == 0:
-                        throw new HostFailure("protocol: the host sent rows with its commit that the dispatch did not ask for");
+                        throw new HostFailure("protocol: the host sent rows with its commit that the dispatch did not ask for") { Violation = true };
                     case MessageType.Commit:
                     case MessageType.CommitRows:
                         _rowsFollow = answer.Type == MessageType.CommitRows;
@@ -357,7 +360,7 @@ public sealed partial class Coordinator
                         if (_rowsFollow && bytes > _inlineLimit)
                         {
                             frame.Dispose();
-                            throw new HostFailure($"protocol: the host sent more than the {_inlineLimit} bytes of rows the dispatch allowed inline");
+                            throw new HostFailure($"protocol: the host sent more than the {_inlineLimit} bytes of rows the dispatch allowed inline") { Violation = true };
                         }
                         if (bytes > maxBytes)
                         {
@@ -429,7 +432,7 @@ public sealed partial class Coordinator
                 await stop.CancelAsync().ConfigureAwait(false);
                 frames.Writer.TryComplete();
                 await ((Task)decoder).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                return (await Fail(why, false).ConfigureAwait(false)) with { TooLarge = e is HostFailure { TooLarge: true } };
+                return (await Fail(why, false).ConfigureAwait(false)) with { TooLarge = e is HostFailure { TooLarge: true }, Violation = e is HostFailure { Violation: true } };
             }
             finally
             {
@@ -631,5 +634,8 @@ public sealed partial class Coordinator
     {
         /// <summary>The result is over a size bound (the host's frame limit or this requester's result limit): no fault of the host.</summary>
         public bool TooLarge { get; init; }
+
+        /// <summary>The host broke the protocol (rows it was not allowed to send): a fault of the host, not a stall.</summary>
+        public bool Violation { get; init; }
     }
 }

@@ -752,7 +752,7 @@ public sealed class Worker : IDisposable
                     await EndCancelled().ConfigureAwait(false);
                     return;
                 }
-                if (InlineRows(sent, commit) is { } inline)
+                if (InlineRows(sent, commit, fault) is { } inline)
                 {
                     Interlocked.Increment(ref worker._jobsServed);
                     await SendWithRowsAsync(commit, inline, (ulong)sent.RowCount, fault, token).ConfigureAwait(false);
@@ -867,10 +867,14 @@ public sealed class Worker : IDisposable
         /// The rows to send with the commit, unasked: when the dispatch asked for them (a free job, on a connection that
         /// speaks 1.1) and all their Batch frames fit in its <c>inline_limit</c>. Null: commit and hold them for a Fetch.
         /// </summary>
-        private List<PooledFrame>? InlineRows(ResultSet sent, CommitMessage commit) =>
-            dispatch.InlineLimit > 0 && dispatch.AgreedPriceNanoton is null && commit.ClaimedPriceNanoton == 0 && connection.SpeaksAtLeast(1, 1)
-                ? ResultFrames.BuildIfWithin(dispatch.JobId, sent, worker.Options.ChunkBytes, worker.Options.MaxFrameBytes, Math.Min(dispatch.InlineLimit, ProtoLimits.MaxInlineRowBytes))
-                : null;
+        private List<PooledFrame>? InlineRows(ResultSet sent, CommitMessage commit, IJobFault fault)
+        {
+            var allowed = dispatch.InlineLimit > 0 && dispatch.AgreedPriceNanoton is null && commit.ClaimedPriceNanoton == 0 && connection.SpeaksAtLeast(1, 1)
+                ? Math.Min(dispatch.InlineLimit, ProtoLimits.MaxInlineRowBytes)
+                : 0;
+            var limit = fault.InlineLimit(allowed);
+            return limit > 0 ? ResultFrames.BuildIfWithin(dispatch.JobId, sent, worker.Options.ChunkBytes, worker.Options.MaxFrameBytes, limit) : null;
+        }
 
         /// <summary>
         /// CommitRows, every Batch frame and End(complete): one write when honest. The job is then over on this host: nothing

@@ -66,8 +66,8 @@ public sealed record KnownPeer(string NodeId, string Address, byte Attestation, 
 public sealed partial class TrustStore : IDisposable
 {
     // 3: the evidence table; 4: the canaries and drift tables; 5: job_records and record_epochs; 6: receipts and job_records
-    // without a unique index (see DropGrowingKeys).
-    private const int SchemaVersion = 6;
+    // without a unique index (see DropGrowingKeys); 7: canaries without one too.
+    private const int SchemaVersion = 7;
     private readonly string _file;
     private readonly string _lockFile;
     /// <summary>An in-memory DuckDB instance for the life of the store; the file is attached to it only during a session.</summary>
@@ -387,7 +387,7 @@ public sealed partial class TrustStore : IDisposable
             CREATE TABLE IF NOT EXISTS peers (node_id VARCHAR PRIMARY KEY, addr VARCHAR NOT NULL, attestation UTINYINT NOT NULL, free_memory_bytes UBIGINT NOT NULL,
                 free_threads UBIGINT NOT NULL, max_jobs UBIGINT NOT NULL, region VARCHAR NOT NULL, enabled BOOLEAN NOT NULL, first_seen_ms UBIGINT NOT NULL,
                 last_seen_ms UBIGINT NOT NULL, rtt_ms DOUBLE, seq UBIGINT, networks VARCHAR, groups VARCHAR);
-            CREATE TABLE IF NOT EXISTS canaries (job_id VARCHAR PRIMARY KEY, node_id VARCHAR NOT NULL, verdict UTINYINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
+            CREATE TABLE IF NOT EXISTS canaries (job_id VARCHAR NOT NULL, node_id VARCHAR NOT NULL, verdict UTINYINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
             CREATE TABLE IF NOT EXISTS drift (job_id VARCHAR NOT NULL, drifted BIGINT NOT NULL, ts_ms UBIGINT NOT NULL, seq UBIGINT);
             CREATE TABLE IF NOT EXISTS job_records (job_id VARCHAR NOT NULL, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL,
                 certificate_hash BLOB NOT NULL, requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT);
@@ -412,14 +412,16 @@ public sealed partial class TrustStore : IDisposable
 
     /// <summary>
     /// Rebuilds a store written before schema 6 without the unique index on receipts (worker, replay fingerprint) and
-    /// job records (job id). DuckDB rewrites an index in full at every checkpoint, and a session checkpoints when it
-    /// detaches the file, so with the index every write-behind commit cost time proportional to all receipts ever
-    /// stored (about 1 ms per 600 receipts here; 100 ms per commit at 60,000). Uniqueness is kept by the inserts,
-    /// which skip rows whose key is already stored (under the store's lock, so no other process inserts meanwhile).
+    /// job records (job id), and before schema 7 on canaries (job id). DuckDB rewrites an index in full at every
+    /// checkpoint, and a session checkpoints when it detaches the file, so with the index every write-behind commit cost
+    /// time proportional to all rows ever stored (about 1 ms per 600 receipts here; 100 ms per commit at 60,000).
+    /// Uniqueness is kept by the inserts: receipts and job records skip rows whose key is already stored (under the
+    /// store's lock, so no other process inserts meanwhile); a canary's job id is fresh and recorded once by the process
+    /// that ran it.
     /// </summary>
     private static void DropGrowingKeys(DuckDBConnection connection)
     {
-        foreach (var table in new[] { "receipts", "job_records" })
+        foreach (var table in new[] { "receipts", "job_records", "canaries" })
         {
             var keyed = connection.QueryWith("SELECT count(*) FROM duckdb_constraints() WHERE database_name = 'trust_store' AND table_name = $1 " +
                 "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')", table);
@@ -435,8 +437,8 @@ public sealed partial class TrustStore : IDisposable
             connection.Execute("BEGIN TRANSACTION");
             try
             {
-                connection.Execute($"CREATE TABLE {table}_v6 ({string.Join(", ", definitions)}); INSERT INTO {table}_v6 BY NAME SELECT * FROM {table}; " +
-                    $"DROP TABLE {table}; ALTER TABLE {table}_v6 RENAME TO {table}; COMMIT");
+                connection.Execute($"CREATE TABLE {table}_unkeyed ({string.Join(", ", definitions)}); INSERT INTO {table}_unkeyed BY NAME SELECT * FROM {table}; " +
+                    $"DROP TABLE {table}; ALTER TABLE {table}_unkeyed RENAME TO {table}; COMMIT");
             }
             catch
             {
@@ -739,9 +741,9 @@ public sealed partial class TrustStore : IDisposable
             }
             if (canaries.Count > 0)
             {
-                // One statement prepared once, however many canaries: a parameterised INSERT OR IGNORE was parsed and
-                // planned for every row (2.6 ms of CPU each, the flush's most expensive statement).
-                connection.QueryKept("INSERT OR IGNORE INTO canaries SELECT v.*, (SELECT value::UBIGINT FROM meta WHERE key = 'seq') FROM memory.main.staged_canaries v");
+                // One statement prepared once, however many canaries (a parameterised insert was parsed and planned for
+                // every row); no key to check (see DropGrowingKeys): a canary's job id is fresh, recorded once (Canaries).
+                connection.QueryKept("INSERT INTO canaries SELECT v.*, (SELECT value::UBIGINT FROM meta WHERE key = 'seq') FROM memory.main.staged_canaries v");
             }
             foreach (var e in events)
             {
@@ -797,7 +799,7 @@ public sealed partial class TrustStore : IDisposable
         }
     }
 
-    /// <summary>The canary outcomes among <paramref name="events"/>, the first per job id (a job is judged once; a later duplicate is ignored as the table's key would).</summary>
+    /// <summary>The canary outcomes among <paramref name="events"/>, the first per job id (a job is judged once; a later duplicate is ignored).</summary>
     private static List<VerificationEvent> Canaries(List<VerificationEvent> events)
     {
         var canaries = new List<VerificationEvent>();

@@ -136,6 +136,30 @@ public sealed class GridTests(GridFixture grid)
     }
 
     [Fact]
+    public void Rows_sent_with_a_commit_the_dispatch_did_not_ask_for_are_refused_and_judged_malformed()
+    {
+        // A requester that speaks 1.0 never asks for rows with the commit; the SIMULATED over-sender sends them anyway.
+        // min_trust => 0 selects it without a canary, so the refusal happens on the query itself.
+        using var old = new Requester(grid.Root, "requester-1-0", ("protocol.version", "1.0.0"), ("scheduler.offer_timeout_ms", "10000"));
+        old.JoinAndLearn(grid.H1.Address, grid.All.Count(h => !h.HasExited));
+        var overrides = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 3, Quorum = 2, MinTrust = 0, Nodes = [grid.OverSender.NodeId, grid.H1.NodeId, grid.H2.NodeId] };
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var outcome = old.Host.Node.Query($"SELECT {attempt} AS n", overrides);
+            Assert.Equal((true, "fetched"), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
+            Assert.NotEqual(grid.OverSender.NodeId, outcome.Meta.Winner);
+            // (Its answer may arrive after H1 and H2 already made the quorum: then it is released unread.)
+            if ((outcome.Meta.Rejected ?? "").Contains(grid.OverSender.NodeId, StringComparison.Ordinal))
+            {
+                Assert.Contains($"{grid.OverSender.NodeId}: protocol: the host sent rows with its commit that the dispatch did not ask for", outcome.Meta.Rejected);
+                Assert.Contains(old.Host.Node.Trust.Store.Receipts(grid.OverSender.NodeId), r => r.Verdict == Duckton.Core.Trust.Verdict.Malformed);
+                return;
+            }
+        }
+        Assert.Fail("the over-sender's answer was never read before the quorum");
+    }
+
+    [Fact]
     public void A_host_that_stalls_after_the_first_of_its_inline_rows_is_replaced()
     {
         const string sql = "SELECT range AS i FROM range(10)";

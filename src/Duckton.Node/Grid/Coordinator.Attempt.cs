@@ -245,6 +245,12 @@ public sealed partial class Coordinator
                     {
                         exclude.Add(ev.Candidate.NodeId);
                     }
+                    if (ev.Violated)
+                    {
+                        // Rows it was not allowed to send: a broken protocol, judged like a bad commit.
+                        ev.JudgedAs = Duckton.Core.Trust.Verdict.Malformed;
+                        rejected.Add($"{ev.Candidate.NodeId}: {ev.Failure}");
+                    }
                     if (next < candidates.Count)
                     {
                         Launch(); // hedge: keep k hosts racing

@@ -66,6 +66,9 @@ public sealed partial class Coordinator
             || Failure?.Contains("(worker.max_jobs_per_peer)", StringComparison.Ordinal) == true
             || Failure?.Contains("(worker.max_pending_offers", StringComparison.Ordinal) == true;
         public string? FailureDetail { get; private set; }
+
+        /// <summary>The host broke the protocol before its commit counted (rows with a commit the dispatch did not ask for).</summary>
+        public bool Violated { get; private set; }
         public bool Reported { get; set; }
 
         /// <summary>Runs up to the first wait on the caller's thread (renting a pooled connection and sending the offer), no thread hop.</summary>
@@ -163,6 +166,7 @@ public sealed partial class Coordinator
             }
             catch (Exception e)
             {
+                Violated = e is HostFailure { Violation: true };
                 Failure = e switch
                 {
                     HostFailure h => h.Message,

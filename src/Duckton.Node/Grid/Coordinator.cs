@@ -350,7 +350,8 @@ public sealed partial class Coordinator
                     : new ProbeResult(commit, null, null, ev.CommitLatencyMs);
             }
             var timedOut = ev.Failure?.StartsWith("timed out", StringComparison.Ordinal) == true;
-            return new ProbeResult(null, timedOut ? Duckton.Core.Trust.Verdict.Timeout : null, ev.Failure, sw.Elapsed.TotalMilliseconds) { Busy = ev.Busy };
+            var verdict = ev.Violated ? Duckton.Core.Trust.Verdict.Malformed : timedOut ? Duckton.Core.Trust.Verdict.Timeout : (Duckton.Core.Trust.Verdict?)null;
+            return new ProbeResult(null, verdict, ev.Failure, sw.Elapsed.TotalMilliseconds) { Busy = ev.Busy };
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -108,8 +108,8 @@ public sealed class TrustStatusTests : IDisposable
         Assert.Equal("2", t["drift_queries"]);
         Assert.Equal(3, store.Verification("job-a").DriftedOfJob);
         Assert.Equal(0, store.Verification("job-c").DriftedOfJob);
-        // A probe stored by an earlier flush is not counted again; a new one in the same flush is.
-        store.RecordCanary("canary-1", host.NodeId, Verdict.Incorrect);
+        // Each probe is recorded once (a fresh job id per probe); a repeat within one flush is dropped.
+        store.RecordCanary("canary-4", host.NodeId, Verdict.Correct);
         store.RecordCanary("canary-4", host.NodeId, Verdict.Correct);
         var counts = store.Verification();
         Assert.Equal(4, counts.CanariesRun);

@@ -1328,7 +1328,11 @@ public sealed partial class TrustStore : IDisposable
     /// <summary>A canary's outcome (<see cref="Verdict"/> set) or a query's drift partition (<see cref="Drifted"/> commits), written behind with receipts.</summary>
     private sealed record VerificationEvent(string JobId, string? NodeId, Verdict? Verdict, int Drifted, long TsMs);
 
-    /// <summary>Records one canary probe that was judged (<paramref name="verdict"/>: Correct passed, anything else failed).</summary>
+    /// <summary>
+    /// Records one canary probe that was judged (<paramref name="verdict"/>: Correct passed, anything else failed). Each
+    /// probe has a fresh job id and is recorded once; a repeat within one flush is dropped, a repeat in a later flush is
+    /// not looked for (the table has no index to look it up in; see DropGrowingKeys).
+    /// </summary>
     public void RecordCanary(string jobId, string nodeId, Verdict verdict)
     {
         lock (_pendingGate)

@@ -81,21 +81,32 @@ public sealed class GridTests(GridFixture grid)
     }
 
     /// <summary>Runs <paramref name="query"/> until the equivocator was fetched from (it may lose the race on a loaded machine): always the right rows, never its.</summary>
-    private void AssertEquivocatorCaught(Func<QueryOutcome> query, ResultSet expected, string rowsDelivery)
+    private void AssertEquivocatorCaught(Func<QueryOutcome> query, ResultSet expected, string rowsDelivery) =>
+        AssertRejected(query, expected, rowsDelivery, grid.Equivocator, "equivocation", "the equivocator was never fetched from");
+
+    /// <summary>
+    /// Runs <paramref name="query"/> until <paramref name="liar"/>'s answer was read and rejected for <paramref name="reason"/>
+    /// (on a loaded machine it may come after the quorum and be released unread): every answer verified, the right rows
+    /// (when <paramref name="expected"/> is given), never the liar's.
+    /// </summary>
+    private void AssertRejected(Func<QueryOutcome> query, ResultSet? expected, string rowsDelivery, HostProcess liar, string reason, string never)
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var outcome = query();
-            Assert.Null(BatchComparer.Difference(expected, outcome.Result));
-            Assert.Equal((true, rowsDelivery), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
-            Assert.NotEqual(grid.Equivocator.NodeId, outcome.Meta.Winner);
-            if ((outcome.Meta.Rejected ?? "").Contains(grid.Equivocator.NodeId, StringComparison.Ordinal))
+            if (expected is not null)
             {
-                Assert.Contains("equivocation", outcome.Meta.Rejected);
+                Assert.Null(BatchComparer.Difference(expected, outcome.Result));
+            }
+            Assert.Equal((true, rowsDelivery), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
+            Assert.NotEqual(liar.NodeId, outcome.Meta.Winner);
+            if ((outcome.Meta.Rejected ?? "").Contains(liar.NodeId, StringComparison.Ordinal))
+            {
+                Assert.Contains(reason, outcome.Meta.Rejected);
                 return;
             }
         }
-        Assert.Fail("the equivocator was never fetched from");
+        Assert.Fail(never);
     }
 
     [Fact]
@@ -119,20 +130,8 @@ public sealed class GridTests(GridFixture grid)
         // its answer is the one read (speculatively, before the quorum) — and refused at the first frame past the limit;
         // an honest host's rows are fetched.
         const string sql = "SELECT range AS i FROM range(100000)";
-        var expected = Local(sql);
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            var outcome = Remote(sql, grid.OverSender, grid.H4, grid.H5);
-            Assert.Null(BatchComparer.Difference(expected, outcome.Result));
-            Assert.Equal((true, "fetched"), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
-            Assert.NotEqual(grid.OverSender.NodeId, outcome.Meta.Winner);
-            if ((outcome.Meta.Rejected ?? "").Contains(grid.OverSender.NodeId, StringComparison.Ordinal))
-            {
-                Assert.Contains("allowed inline", outcome.Meta.Rejected);
-                return;
-            }
-        }
-        Assert.Fail("the over-sender's rows were never read");
+        AssertRejected(() => Remote(sql, grid.OverSender, grid.H4, grid.H5), Local(sql), "fetched", grid.OverSender,
+            $"{grid.OverSender.NodeId}: protocol: the host sent more than the 65536 bytes of rows the dispatch allowed inline", "the over-sender's rows were never read");
     }
 
     [Fact]
@@ -157,20 +156,9 @@ public sealed class GridTests(GridFixture grid)
         Assert.Equal(Duckton.Node.Trust.Standing.Failed, old.Host.Node.Trust.Assess(peer, config, new QueryOverrides()).Standing);
 
         var overrides = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 3, Quorum = 2, MinTrust = 0, Nodes = three };
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            var outcome = old.Host.Node.Query($"SELECT {attempt} AS n", overrides);
-            Assert.Equal((true, "fetched"), (outcome.Meta.Verified, outcome.Meta.RowsDelivery));
-            Assert.NotEqual(grid.OverSender.NodeId, outcome.Meta.Winner);
-            // (On a loaded machine its answer may still come after the quorum: then it is released unread.)
-            if ((outcome.Meta.Rejected ?? "").Contains(grid.OverSender.NodeId, StringComparison.Ordinal))
-            {
-                Assert.Contains($"{grid.OverSender.NodeId}: protocol: the host sent rows with its commit that the dispatch did not ask for", outcome.Meta.Rejected);
-                Assert.Contains(old.Host.Node.Trust.Store.Receipts(grid.OverSender.NodeId), r => r.Verdict == Duckton.Core.Trust.Verdict.Malformed);
-                return;
-            }
-        }
-        Assert.Fail("the over-sender's answer was never read before the quorum");
+        AssertRejected(() => old.Host.Node.Query("SELECT 7 AS seven", overrides), null, "fetched", grid.OverSender,
+            $"{grid.OverSender.NodeId}: protocol: the host sent rows with its commit that the dispatch did not ask for", "the over-sender's answer was never read before the quorum");
+        Assert.Contains(old.Host.Node.Trust.Store.Receipts(grid.OverSender.NodeId), r => r.Verdict == Duckton.Core.Trust.Verdict.Malformed);
     }
 
     [Fact]

@@ -190,16 +190,19 @@ public sealed partial class TrustEngine
     }
 
     /// <summary>
-    /// Why fewer than <paramref name="needed"/> candidates can be selected when an explicit min_trust is the cause: the
-    /// floor, where it was set, the best trust available and how to proceed. Null otherwise.
+    /// Why fewer than <paramref name="needed"/> candidates can be selected, when the cause is too little stake, evidence
+    /// of wrong answers, newcomers not vetted yet or an explicit min_trust (for the last: the floor, where it was set and
+    /// the best trust available), and how to proceed. Null otherwise.
     /// </summary>
     public string? Shortfall(IReadOnlyList<PeerEntry> candidates, CandidateContext context, int needed)
     {
         var c = context.Config;
         var o = context.Overrides;
+        var all = candidates.Select(p => Assess(p, c, o)).ToList();
+        var selectable = all.Count(a => a.Standing is Standing.Trusted or Standing.Vetted);
         if (Economics.PaymentPolicy.RequiredStakeTon(c) is > 0 and var required)
         {
-            var below = candidates.Select(p => Assess(p, c, o)).Where(a => a.Standing == Standing.BelowStake).ToList();
+            var below = all.Where(a => a.Standing == Standing.BelowStake).ToList();
             var usable = candidates.Count - below.Count;
             if (below.Count > 0 && usable < needed)
             {
@@ -213,16 +216,13 @@ public sealed partial class TrustEngine
         var proven = candidates.Count(p => _evidence.ContainsKey(p.NodeId));
         if (proven > 0)
         {
-            var usable = candidates.Count(p => Assess(p, c, o).Standing is Standing.Trusted or Standing.Vetted);
-            if (usable < needed)
+            if (selectable < needed)
             {
-                return $"not enough hosts: {usable} of {candidates.Count} can be selected, need quorum {needed}; {proven} host(s) are excluded by evidence of wrong answers "
+                return $"not enough hosts: {selectable} of {candidates.Count} can be selected, need quorum {needed}; {proven} host(s) are excluded by evidence of wrong answers "
                     + "(their own signed commits; see flag_reason in p2p_peers()) whatever min_trust says; add hosts, lower quorum => or run it here with prefer => 'local'";
             }
         }
-        var standings = candidates.Select(p => Assess(p, c, o).Standing).ToList();
-        var unvetted = standings.Count(s => s == Standing.Unvetted);
-        var selectable = standings.Count(s => s is Standing.Trusted or Standing.Vetted);
+        var unvetted = all.Count(a => a.Standing == Standing.Unvetted);
         if (unvetted > 0 && selectable < needed)
         {
             // Their canaries go on in the background (a host under load may answer after the first query gave up on it).
@@ -235,7 +235,7 @@ public sealed partial class TrustEngine
         {
             return null;
         }
-        var assessed = candidates.Select(p => Assess(p, c, o)).Where(a => a.Standing is not (Standing.Blocked or Standing.Unassessable or Standing.BelowAttestation)).ToList();
+        var assessed = all.Where(a => a.Standing is not (Standing.Blocked or Standing.Unassessable or Standing.BelowAttestation)).ToList();
         var meeting = assessed.Count(a => a.Standing == Standing.Trusted);
         if (meeting >= needed || assessed.Count == 0)
         {

@@ -119,6 +119,14 @@ public sealed class SandboxCancelTests
     {
         using var executor = new SandboxExecutor(s_worker, EngineOptions.Default,
             new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits(), WarmWorkers = 2 }, 1, NullLogger.Instance);
+        // At once, while both warm workers are still starting: a short job that ends in the first one to be ready, before
+        // the second is (a job waiting for a worker that starts used to count as neither warm nor busy, so the short job's
+        // end started a third process to refill the pool).
+        var first = new[] { executor.ExecuteAsync("SELECT 1 AS n", CancellationToken.None), executor.ExecuteAsync("SELECT 2 AS n", CancellationToken.None) };
+        foreach (var job in first)
+        {
+            (await job).Result.Dispose();
+        }
         for (var round = 0; round < 6; round++)
         {
             // Two jobs at once, each long enough (a few hundred ms) to overlap.

@@ -105,8 +105,19 @@ internal sealed class SandboxExecutor : IJobExecutor
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         cancellationToken.ThrowIfCancellationRequested();
-        var worker = await TakeAsync(cancellationToken).ConfigureAwait(false);
+        // Counted as busy from the moment it claims a worker, not once it has one: a worker still starting for this job
+        // is neither warm nor busy, and another job ending meanwhile would start one more to refill the pool.
         Interlocked.Increment(ref _busy);
+        SandboxWorker worker;
+        try
+        {
+            worker = await TakeAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            Interlocked.Decrement(ref _busy);
+            throw;
+        }
         try
         {
             // A cancel first interrupts the job inside the worker, which answers at once and stays warm (starting a

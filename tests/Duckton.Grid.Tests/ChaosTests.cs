@@ -103,7 +103,8 @@ public sealed partial class ChaosTests
             }
         }
         Assert.Equal(6, lines.Count);
-        await Task.Delay(TimeSpan.FromSeconds(30));
+        // Long enough for trials to be under way from both requesters (a trial takes well under a second).
+        await Task.Delay(TimeSpan.FromSeconds(10));
         using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString(CultureInfo.InvariantCulture)]))
         {
             await kill.WaitForExitAsync();

@@ -130,10 +130,10 @@ public sealed class SharedConfigTests : IDisposable
         using var grid = new CliGrid(_root, hosts: 3, cheaters: 0, flaky: 0);
         var dir = Path.Combine(_root, "shared");
         Directory.CreateDirectory(dir);
-        // 20 shells start at once on a small shared machine: the default 2 s for a gossip exchange (and for offers) would
+        // 12 shells start at once on a small shared machine: the default 2 s for a gossip exchange (and for offers) would
         // measure CPU starvation, not the shared store. Everything else is the default.
         File.WriteAllText(Path.Combine(dir, "config.toml"), "[scheduler]\noffer_timeout_ms = 20000\n");
-        const int shells = 20;
+        const int shells = 12;
         var runs = await Task.WhenAll(Enumerable.Range(0, shells).Select(i => RunAsync(["sql", "--config-dir", dir, "--format", "csv",
             "-c", $"SELECT count(*) AS n FROM p2p_join(bootstrap => ['{grid.Seed}'])",
             "-c", $"SELECT key, value FROM p2p_query_meta('SELECT {i} AS v, sum(range) AS s FROM range(1000)', prefer => 'remote') WHERE key IN ('job_id', 'verified', 'error')"])));

@@ -384,6 +384,20 @@ public sealed class QueryHashVectorTests
         byte[] input = [.. "duckton-query-v1"u8, .. System.Text.Encoding.UTF8.GetBytes(engineVersion), 0, .. System.Text.Encoding.UTF8.GetBytes(sql)];
         Assert.Equal(expected, Convert.ToHexStringLower(Blake3.Hash(input)));
     }
+
+    [Fact]
+    public void Long_and_multibyte_sql_hashes_by_the_documented_construction_on_either_side_of_the_stack_buffer()
+    {
+        // Up to 1 KiB of input is hashed from the stack, longer from a pooled buffer: every length across the edge, and
+        // SQL of several chunks with multi-byte characters.
+        var lengths = Enumerable.Range(980, 80).Append(5000).Append(70_000);
+        foreach (var length in lengths)
+        {
+            var sql = "SELECT 'é€😀' AS x, " + new string('y', length) + " AS z";
+            byte[] input = [.. "duckton-query-v1"u8, .. "duckdb-v1.5.6"u8, 0, .. System.Text.Encoding.UTF8.GetBytes(sql)];
+            Assert.Equal(Convert.ToHexStringLower(Blake3.Hash(input)), JobIds.QueryHash("duckdb-v1.5.6", sql));
+        }
+    }
 }
 
 /// <summary>Every row <c>p2p_query_meta</c> can show is documented in docs/PROTOCOL.md and README.md.</summary>

@@ -34,12 +34,30 @@ public static class JobIds
     /// <summary><c>hex(BLAKE3("duckton-query-v1" ‖ engine version ‖ 0x00 ‖ sql))</c>: what a commit is about.</summary>
     public static string QueryHash(string engineVersion, string sql)
     {
-        var h = new Blake3Hasher();
-        h.Update("duckton-query-v1"u8);
-        h.Update(System.Text.Encoding.UTF8.GetBytes(engineVersion));
-        h.Update([0]);
-        h.Update(System.Text.Encoding.UTF8.GetBytes(sql));
-        return Convert.ToHexStringLower(h.FinalizeToArray());
+        // One buffer and the one-shot hash: computed a few times per query, where a streaming hasher (2 KiB of subtree
+        // stack) and two encoded copies were a tenth of what a small query allocated.
+        var domain = "duckton-query-v1"u8;
+        var utf8 = System.Text.Encoding.UTF8;
+        var length = domain.Length + utf8.GetByteCount(engineVersion) + 1 + utf8.GetByteCount(sql);
+        var rented = length > 1024 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        try
+        {
+            var buffer = rented is null ? stackalloc byte[1024] : rented.AsSpan();
+            domain.CopyTo(buffer);
+            var at = domain.Length + utf8.GetBytes(engineVersion, buffer[domain.Length..]);
+            buffer[at++] = 0;
+            at += utf8.GetBytes(sql, buffer[at..]);
+            Span<byte> digest = stackalloc byte[Blake3.HashSize];
+            Blake3.Hash(buffer[..at], digest);
+            return Convert.ToHexStringLower(digest);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     /// <summary><c>"b3:" + hex(BLAKE3(public key))</c>.</summary>

@@ -103,7 +103,7 @@ public sealed partial class ChaosTests
             }
         }
         Assert.Equal(6, lines.Count);
-        // Long enough for trials to be under way from both requesters (a trial takes well under a second).
+        // Long enough for trials from both requesters to be under way.
         await Task.Delay(TimeSpan.FromSeconds(10));
         using (var kill = Process.Start("kill", ["-TERM", p.Id.ToString(CultureInfo.InvariantCulture)]))
         {

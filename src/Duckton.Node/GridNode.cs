@@ -376,7 +376,8 @@ public sealed class GridNode : IDisposable
                 }
             }
             // auto goes to the grid only when it can meet the policy: enough usable hosts for the quorum this query needs.
-            var usable = grid is null ? 0 : Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count;
+            // Only auto asks (every host assessed once more): 'remote' and 'local' are decided by the caller.
+            var usable = grid is null || config.Planner.Prefer != PlannerPreference.Auto ? 0 : Trust.Usable(grid.Coordinator.Eligible(config, overrides), config, overrides).Count;
             var needed = Coordinator.RequiredQuorum(sql, config);
             var remote = config.Planner.Prefer switch
             {

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace Duckton.Cli.Tests;
@@ -14,11 +16,18 @@ public sealed class BenchGridTests
         Assert.Contains("verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), 5 runs:", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("CPU per query: requester ", r.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"the requester allocated \d+\.\d KiB per query \(\d+ gen0 collections over the 5 queries\); the rows came with the winner's commit in 5 of 5 ", r.Stdout);
+        // The floor, measured in the same run, adds up: 3 executions + 6 signatures + 2 checks.
+        var floor = Regex.Match(r.Stdout, @"floor: 3 executions x (?<e>\d+\.\d+) ms \+ 6 Ed25519 signatures x (?<s>\d+) us \+ 2 checks x (?<c>\d+) us = (?<f>\d+\.\d+) ms");
+        Assert.True(floor.Success, r.Stdout);
+        double G(string name) => double.Parse(floor.Groups[name].Value, CultureInfo.InvariantCulture);
+        Assert.True(G("s") > 0 && G("c") > 0, r.Stdout);
+        Assert.InRange(G("f"), 3 * G("e") + (6 * G("s") + 2 * G("c")) / 1000 - 0.02, 3 * G("e") + (6 * G("s") + 2 * G("c")) / 1000 + 0.02);
         var rows = r.Stdout.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToList();
-        // The header and the two small-query rows; nothing of the stalled-host, streaming, local or hash parts.
-        Assert.Equal(3, rows.Count);
+        // The header, the two small-query rows and the floor's; nothing of the stalled-host, streaming, local or hash parts.
+        Assert.Equal(4, rows.Count);
         Assert.StartsWith("| small verified query: CPU of requester + all hosts", rows[1], StringComparison.Ordinal);
-        Assert.StartsWith("| small verified query p50 / p99 |", rows[2], StringComparison.Ordinal);
+        Assert.StartsWith("|   its floor: k executions + the signatures the protocol cannot skip |", rows[2], StringComparison.Ordinal);
+        Assert.StartsWith("| small verified query p50 / p99 |", rows[3], StringComparison.Ordinal);
         Assert.DoesNotContain("one stalled host", r.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("verified streaming", r.Stdout, StringComparison.Ordinal);
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using Duckton.Core.Data;
 using Duckton.DuckDB;
@@ -63,18 +62,26 @@ public class PreparedStatementsAndAppenderTests : IDisposable
         // The shape of the trust store's per-session statements: little to execute, so parsing, binding and planning
         // are most of the cost.
         const string Sql = "SELECT (SELECT value FROM meta WHERE key = 'seq')::BIGINT + 1, (SELECT value FROM meta WHERE key = 'block_seq')::BIGINT";
+        // This thread's CPU time (parsing, binding and planning run on the calling thread), not the process's: other test
+        // classes run beside this one and their CPU is not this statement's. Best of three alternated rounds.
+        static double ThreadCpuMs() => long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1e6;
         double CpuPerRun(Func<string, ResultSet> run)
         {
-            var before = Process.GetCurrentProcess().TotalProcessorTime;
-            for (var i = 0; i < 1000; i++)
+            var before = ThreadCpuMs();
+            for (var i = 0; i < 500; i++)
             {
                 Assert.Equal(42L, Long(run(Sql)));
             }
-            return (Process.GetCurrentProcess().TotalProcessorTime - before).TotalMilliseconds / 1000;
+            return (ThreadCpuMs() - before) / 500;
         }
         CpuPerRun(sql => _connection.QueryWith(sql));
-        var prepared = CpuPerRun(sql => _connection.QueryWith(sql));
-        var kept = CpuPerRun(_connection.QueryKept);
+        CpuPerRun(_connection.QueryKept);
+        double prepared = double.MaxValue, kept = double.MaxValue;
+        for (var round = 0; round < 3; round++)
+        {
+            prepared = Math.Min(prepared, CpuPerRun(sql => _connection.QueryWith(sql)));
+            kept = Math.Min(kept, CpuPerRun(_connection.QueryKept));
+        }
         _output.WriteLine($"CPU per run: kept {kept:F3} ms, prepared each time {prepared:F3} ms");
         Assert.True(kept * 2 < prepared, $"kept {kept:F3} ms, prepared each time {prepared:F3} ms");
     }

@@ -525,7 +525,7 @@ public sealed class GridNode : IDisposable
         };
         if (outcome.Verified && outcome.Certificate is { } certificate)
         {
-            RecordJob(jobId, sql, outcome.AgreedHash, certificate, outcome.Winner);
+            RecordJob(jobId, outcome.QueryHash, outcome.AgreedHash, certificate, outcome.Winner);
         }
         if (outcome.Paid)
         {
@@ -569,11 +569,11 @@ public sealed class GridNode : IDisposable
     /// Stores the job record of a verified remote query (sealed into the next epoch). A store failure is logged, not
     /// thrown: the rows are verified and the caller gets them; only the record's anchoring is lost.
     /// </summary>
-    private void RecordJob(string jobId, string sql, string agreedHash, string certificate, string winner)
+    private void RecordJob(string jobId, string queryHash, string agreedHash, string certificate, string winner)
     {
         try
         {
-            TrustStore.AddJobRecord(jobId, Duckton.Core.Protocol.JobIds.QueryHash(EngineVersion, sql), agreedHash,
+            TrustStore.AddJobRecord(jobId, queryHash, agreedHash,
                 Duckton.Core.Records.JobRecord.HashCertificate(certificate), NodeId, winner, _options.Time.GetUtcNow());
             Slasher.OfferCertificate(jobId, certificate); // kept only for a job with evidence of a contradicting commit
         }

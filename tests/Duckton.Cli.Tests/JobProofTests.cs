@@ -77,6 +77,11 @@ public partial class JobProofTests : IDisposable
         var doc = JsonNode.Parse(proof)!.AsObject();
         Assert.Equal(jobId, (string)doc["record"]!["job_id"]!);
         Assert.Equal(1, (int)doc["record"]!["epoch"]!);
+        // The record names the query by the hash its commits signed (the documented construction over the SQL).
+        global::Duckton.DuckDB.Native.DuckDBNative.InitializeFromLibrary(); // the engine version the query hash binds to
+        Assert.Equal(global::Duckton.Core.Protocol.JobIds.QueryHash(global::Duckton.Node.GridNode.EngineVersion, "SELECT 7 AS v, sum(range) AS s FROM range(1000)"),
+            (string)doc["record"]!["query_hash"]!);
+        Assert.Equal(meta["agreed_hash"], (string)doc["record"]!["result_hash"]!);
 
         // Offline: the CLI checks the file with no node and no configuration directory.
         var file = Path.Combine(_dir, "proof.json");

@@ -356,6 +356,7 @@ public sealed partial class Coordinator
                     return new AttemptResult(new RemoteOutcome(rows, verified, unverifiable ?? (fast ? "verify => 'fast' accepted the first commit without a quorum" : null),
                         outcome.Agreement, quorum, host.Candidate.NodeId, commits.Count, agreed.ResultHash, Certify(agreeingCommits, replicas, quorum, runs), fetched.Bytes, 0, [])
                     {
+                        QueryHash = queryHash,
                         FetchMilliseconds = Stopwatch.GetElapsedTime(fetchStarted).TotalMilliseconds,
                         RowsWithCommit = host.RowsCameWithCommit,
                         Committed = [.. runs.Where(r => r.Commit is not null).Select(r => r.Candidate.NodeId)],

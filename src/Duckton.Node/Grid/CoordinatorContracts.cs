@@ -27,6 +27,9 @@ public interface ICandidateRanker
 public sealed record RemoteOutcome(ResultSet Result, bool Verified, string? UnverifiableReason, int Agreement, int Quorum, string Winner, int Participants,
     string AgreedHash, string? Certificate, long ResultBytes, int Attempts, IReadOnlyList<string> Rejected)
 {
+    /// <summary>The query hash every agreeing commit signed (computed once per query, for the dispatch).</summary>
+    public required string QueryHash { get; init; }
+
     /// <summary>Time from the quorum to the verified rows (fetch, decode and re-hash), for benchmarks.</summary>
     public double FetchMilliseconds { get; init; }
 

@@ -24,4 +24,11 @@ fi
 # The package tests (tests/Duckton.Library.Tests PackageTests) pack the NuGet packages, install them in a fresh project
 # with an empty NuGet cache and install the dotnet tool: minutes of restore and build, so they run only when asked.
 export DUCKTON_PACKAGE_TESTS="${DUCKTON_PACKAGE_TESTS:-1}"
-exec dotnet test "$root/Duckton.sln" -c Release --nologo "$@"
+# A background job of a non-interactive shell (`./test.sh &` in a script, CI wrappers) starts with SIGINT and SIGQUIT
+# ignored, and every process it starts inherits that: the tests that interrupt `duckton sql` or stop `grid up` with
+# SIGINT would wait for a signal their processes never see. GNU env (coreutils 8.31+) restores the default.
+reset=()
+if env --default-signal=INT true >/dev/null 2>&1; then
+  reset=(env --default-signal=INT,QUIT)
+fi
+exec "${reset[@]}" dotnet test "$root/Duckton.sln" -c Release --nologo "$@"

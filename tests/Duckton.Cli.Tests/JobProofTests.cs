@@ -41,10 +41,11 @@ public partial class JobProofTests : IDisposable
     public void A_verified_remote_job_gets_an_inclusion_proof_that_verifies_offline_and_a_tampered_one_does_not()
     {
         var seed = StartGrid();
+        const string Query = "SELECT 7 AS v, sum(range) AS s FROM range(1000)";
         // A long epoch first: the record exists but is not sealed, and the error says when it will be.
         var r = Sql("SELECT * FROM p2p_set('economics.records.epoch_secs', '3600')",
             $"SELECT count(*) AS peers FROM p2p_join(bootstrap => ['{seed}'])",
-            "SELECT key, value FROM p2p_query_meta('SELECT 7 AS v, sum(range) AS s FROM range(1000)', prefer => 'remote', replicas => 3, quorum => 2)");
+            $"SELECT key, value FROM p2p_query_meta('{Query}', prefer => 'remote', replicas => 3, quorum => 2)");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var meta = Rows(r.Stdout).Where(o => o.ContainsKey("key")).ToDictionary(o => (string)o["key"]!, o => (string)o["value"]!);
         Assert.True(meta["verified"] == "true", r.Stdout);
@@ -79,7 +80,7 @@ public partial class JobProofTests : IDisposable
         Assert.Equal(1, (int)doc["record"]!["epoch"]!);
         // The record names the query by the hash its commits signed (the documented construction over the SQL).
         global::Duckton.DuckDB.Native.DuckDBNative.InitializeFromLibrary(); // the engine version the query hash binds to
-        Assert.Equal(global::Duckton.Core.Protocol.JobIds.QueryHash(global::Duckton.Node.GridNode.EngineVersion, "SELECT 7 AS v, sum(range) AS s FROM range(1000)"),
+        Assert.Equal(global::Duckton.Core.Protocol.JobIds.QueryHash(global::Duckton.Node.GridNode.EngineVersion, Query),
             (string)doc["record"]!["query_hash"]!);
         Assert.Equal(meta["agreed_hash"], (string)doc["record"]!["result_hash"]!);
 

@@ -17,6 +17,10 @@ if (args.Length >= 1 && args[0] == "--verify")
 {
     return VerifyRun.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : Math.Clamp(Environment.ProcessorCount, 1, 4));
 }
+if (args.Length >= 1 && args[0] == "--worker-job")
+{
+    return WorkerJobRun.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000);
+}
 if (args.Length == 1 && args[0] == "--quick")
 {
     return QuickRun.Run();

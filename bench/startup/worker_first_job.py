@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Times a sandbox worker from spawn to its first finished job, the way a host starts one.
 
-Usage: worker_first_job.py DUCKTON_DLL [SQL] [JOBS]
+Usage: worker_first_job.py DUCKTON_DLL [SQL] [JOBS] [GAP_MS]
 Starts `dotnet DUCKTON_DLL sandbox-worker` (1 thread, 1 GiB), waits for its Ready frame, sends one Query frame and
 reads frames up to Done, then a second job on the same worker (warm), then closes stdin and reaps the worker.
 Prints one line: ready_ms first_done_ms second_job_ms worker_cpu_ms (user + system of the worker, from wait4).
 With JOBS, the same worker then runs JOBS more jobs and the line ends with the worker's CPU per job (ms) over the
-last half of them (from /proc/PID/stat), its steady state.
+last half of them (from /proc/PID/stat), its steady state. With GAP_MS, this script sleeps that long before each of
+those jobs, as a host's worker waits between the jobs of a grid (other processes run meanwhile, if any are busy).
 Frames: one type byte, a u32 little-endian payload length, the payload (src/Duckton.Node/Grid/Execution/SandboxPipe.cs).
 """
 import os
@@ -55,6 +56,7 @@ def main():
     dll = sys.argv[1]
     sql = sys.argv[2] if len(sys.argv) > 2 else "SELECT 42 AS answer"
     jobs = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    gap = float(sys.argv[4]) / 1000 if len(sys.argv) > 4 else 0.0
     with tempfile.TemporaryDirectory(prefix="duckton-sandbox-") as cwd:
         t0 = time.perf_counter()
         p = subprocess.Popen(["dotnet", dll, "sandbox-worker", "--memory", str(1 << 30), "--threads", "1",
@@ -72,9 +74,11 @@ def main():
         steady = ""
         if jobs:
             for _ in range(jobs // 2):
+                time.sleep(gap)
                 job(p, sql)
             before = cpu_ms(p.pid)
             for _ in range(jobs - jobs // 2):
+                time.sleep(gap)
                 job(p, sql)
             steady = f" {(cpu_ms(p.pid) - before) / (jobs - jobs // 2):.3f}"
         p.stdin.close()

@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Diagnostics;
+using Duckton.Core.Configuration;
+using Duckton.Core.Data;
+using Duckton.Core.Hashing;
+using Duckton.DuckDB.Native;
+using Duckton.Engine;
+
+namespace Duckton.Benchmarks;
+
+/// <summary>
+/// <c>--worker-job [jobs]</c>: what one small job (<c>SELECT 42</c>) costs a sandbox worker's own code, in this process:
+/// the same engine settings as a worker (one thread, one warm instance), step by step — the engine's materialising call
+/// (what a local run uses), its streaming call, then the worker's whole job body (canonical hash, batch encoding, the
+/// frames written to a pipe), then with the worker's per-job spill check (an ephemeral spill directory) and its per-job
+/// CPU limit. Process CPU per job, best of 5 rounds. Set beside the CPU a worker process spends per job in
+/// <c>duckton bench grid</c>, the difference is what being a separate process costs (pipes, wake-ups, cold caches).
+/// </summary>
+public static class WorkerJobRun
+{
+    private const string Sql = "SELECT 42";
+
+    public static int Run(int jobs)
+    {
+        DuckDBNative.InitializeFromLibrary();
+        var spillParent = Directory.CreateTempSubdirectory("duckton-bench-spill-").FullName;
+        try
+        {
+            using var plain = Engine(null, "");
+            using var spilling = Engine(TempDirPolicy.Ephemeral, spillParent);
+            var encoded = new ArrayBufferWriter<byte>(64 << 10);
+            using var pipe = new BufferedStream(Stream.Null, 1 << 16);
+            Console.WriteLine($"{jobs:N0} jobs of `{Sql}` per round, best of 5 rounds, process CPU per job ({Environment.ProcessorCount} cores):");
+            // DuckDB alone, on a database with the same start-up settings and lock-down: what the engine adds is above it.
+            var options = new EngineOptions { MemoryLimitBytes = 1L << 30, Threads = 1 };
+            using (var database = DuckDB.DuckDBDatabase.Open(null, LockedDownEngine.LockdownSettings(options)))
+            {
+                using (var setup = database.Connect())
+                {
+                    setup.Execute(LockedDownEngine.LockdownSql);
+                }
+                Report("DuckDB alone: connect, prepare, execute streaming, read, close", jobs, () =>
+                {
+                    using var connection = database.Connect();
+                    using var statement = connection.TryPrepare(Sql, out _)!;
+                    using var result = statement.ExecuteStreaming();
+                    while (result.ReadBatch() is not null)
+                    {
+                    }
+                });
+                // For reference only (jobs never share a connection: it would carry one requester's session state to the next).
+                using var kept = database.Connect();
+                Report("  (the same on one connection kept across jobs)", jobs, () =>
+                {
+                    using var statement = kept.TryPrepare(Sql, out _)!;
+                    using var result = statement.ExecuteStreaming();
+                    while (result.ReadBatch() is not null)
+                    {
+                    }
+                });
+            }
+            Report("engine, materialised (a local run's call)", jobs, () => plain.Execute(Sql).Dispose());
+            Report("engine, streaming (the worker's call), no-op callbacks", jobs, () => plain.ExecuteStreaming(Sql, static _ => { }, static _ => { }));
+            Report("+ hash, encode, frames (the worker's job body)", jobs, () => WorkerBody(plain, encoded, pipe));
+            Report("+ an ephemeral spill directory (DuckDB temp dir, checked per job)", jobs, () => WorkerBody(spilling, encoded, pipe));
+            Report("+ the per-job CPU limit (getrlimit, setrlimit, CPU usage)", jobs, () =>
+            {
+                CpuLimit.MoveSoftCap(Environment.CpuUsage.TotalTime.TotalSeconds + 60);
+                WorkerBody(spilling, encoded, pipe);
+            });
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(spillParent, recursive: true);
+        }
+    }
+
+    private static LockedDownEngine Engine(TempDirPolicy? spill, string spillDirectory) => new(new EngineOptions
+    {
+        MemoryLimitBytes = 1L << 30,
+        Threads = 1,
+        WarmInstances = 1,
+        SpillPolicy = spill,
+        SpillDirectory = spillDirectory,
+    });
+
+    /// <summary>The sandbox worker's job body (schema frame, each batch hashed, encoded and framed, Done with the hash).</summary>
+    private static void WorkerBody(LockedDownEngine engine, ArrayBufferWriter<byte> encoded, Stream pipe)
+    {
+        CanonicalResultHasher? hasher = null;
+        engine.ExecuteStreaming(Sql, schema =>
+        {
+            hasher = new CanonicalResultHasher(schema);
+            Frame(pipe, BatchCodec.EncodeSchema(schema));
+        }, batch =>
+        {
+            hasher!.Add(batch);
+            encoded.ResetWrittenCount();
+            BatchCodec.EncodeBatch(batch, encoded);
+            Frame(pipe, encoded.WrittenSpan);
+        });
+        Frame(pipe, System.Text.Encoding.UTF8.GetBytes(hasher!.Finish().ToString()));
+        pipe.Flush();
+    }
+
+    private static void Frame(Stream pipe, ReadOnlySpan<byte> payload)
+    {
+        Span<byte> header = stackalloc byte[5];
+        header[0] = 1;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header[1..], payload.Length);
+        pipe.Write(header);
+        pipe.Write(payload);
+    }
+
+    private static void Report(string step, int jobs, Action job)
+    {
+        for (var i = 0; i < Math.Min(jobs, 2_000); i++)
+        {
+            job(); // warm-up: tiered JIT, DuckDB's caches
+        }
+        var best = double.MaxValue;
+        for (var round = 0; round < 5; round++)
+        {
+            var cpu = Environment.CpuUsage.TotalTime;
+            for (var i = 0; i < jobs; i++)
+            {
+                job();
+            }
+            best = Math.Min(best, (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / jobs);
+        }
+        Console.WriteLine($"  {step,-68} {best * 1000,7:F0} µs");
+    }
+
+    /// <summary>RLIMIT_CPU's soft cap moved per job, as the worker does.</summary>
+    private static class CpuLimit
+    {
+        [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+        private struct RLimit
+        {
+            public ulong Current;
+            public ulong Maximum;
+        }
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrlimit")]
+        private static extern int GetRLimit(int resource, out RLimit limit);
+
+        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setrlimit")]
+        private static extern int SetRLimit(int resource, in RLimit limit);
+
+        public static void MoveSoftCap(double seconds)
+        {
+            if (GetRLimit(0, out var current) == 0)
+            {
+                _ = SetRLimit(0, new RLimit { Current = (ulong)Math.Ceiling(seconds), Maximum = current.Maximum });
+            }
+        }
+    }
+}

@@ -1,19 +1,17 @@
 using System.Buffers;
-using System.Diagnostics;
 using Duckton.Core.Configuration;
-using Duckton.Core.Data;
-using Duckton.Core.Hashing;
 using Duckton.DuckDB.Native;
 using Duckton.Engine;
+using Duckton.Node.Grid.Execution;
 
 namespace Duckton.Benchmarks;
 
 /// <summary>
 /// <c>--worker-job [jobs]</c>: what one small job (<c>SELECT 42</c>) costs a sandbox worker's own code, in this process:
 /// the same engine settings as a worker (one thread, one warm instance), step by step — the engine's materialising call
-/// (what a local run uses), its streaming call, then the worker's whole job body (canonical hash, batch encoding, the
-/// frames written to a pipe), then with the worker's per-job spill check (an ephemeral spill directory) and its per-job
-/// CPU limit. Process CPU per job, best of 5 rounds. Set beside the CPU a worker process spends per job in
+/// (what a local run uses), its streaming call, then the worker's own job body (<see cref="SandboxWorkerProcess"/>: the
+/// canonical hash, the batch encoding and the frames, here written to a buffered null stream), then with an ephemeral
+/// spill directory (checked after each job) and the worker's per-job CPU limit. Process CPU per job, best of 5 rounds. Set beside the CPU a worker process spends per job in
 /// <c>duckton bench grid</c>, the difference is what being a separate process costs (pipes, wake-ups, cold caches).
 /// </summary>
 public static class WorkerJobRun
@@ -61,12 +59,13 @@ public static class WorkerJobRun
             }
             Report("engine, materialised (a local run's call)", jobs, () => plain.Execute(Sql).Dispose());
             Report("engine, streaming (the worker's call), no-op callbacks", jobs, () => plain.ExecuteStreaming(Sql, static _ => { }, static _ => { }));
-            Report("+ hash, encode, frames (the worker's job body)", jobs, () => WorkerBody(plain, encoded, pipe));
-            Report("+ an ephemeral spill directory (DuckDB temp dir, checked per job)", jobs, () => WorkerBody(spilling, encoded, pipe));
+            // The worker's own job body and per-job limit (SandboxWorkerProcess), its frames written to a buffered null stream.
+            Report("+ hash, encode, frames (the worker's job body)", jobs, () => SandboxWorkerProcess.RunOne(plain, Sql, pipe, 1L << 30, encoded, default));
+            Report("+ an ephemeral spill directory (DuckDB temp dir, checked per job)", jobs, () => SandboxWorkerProcess.RunOne(spilling, Sql, pipe, 1L << 30, encoded, default));
             Report("+ the per-job CPU limit (getrlimit, setrlimit, CPU usage)", jobs, () =>
             {
-                CpuLimit.MoveSoftCap(Environment.CpuUsage.TotalTime.TotalSeconds + 60);
-                WorkerBody(spilling, encoded, pipe);
+                SandboxWorkerProcess.MoveCpuLimit(3600);
+                SandboxWorkerProcess.RunOne(spilling, Sql, pipe, 1L << 30, encoded, default);
             });
             return 0;
         }
@@ -85,34 +84,6 @@ public static class WorkerJobRun
         SpillDirectory = spillDirectory,
     });
 
-    /// <summary>The sandbox worker's job body (schema frame, each batch hashed, encoded and framed, Done with the hash).</summary>
-    private static void WorkerBody(LockedDownEngine engine, ArrayBufferWriter<byte> encoded, Stream pipe)
-    {
-        CanonicalResultHasher? hasher = null;
-        engine.ExecuteStreaming(Sql, schema =>
-        {
-            hasher = new CanonicalResultHasher(schema);
-            Frame(pipe, BatchCodec.EncodeSchema(schema));
-        }, batch =>
-        {
-            hasher!.Add(batch);
-            encoded.ResetWrittenCount();
-            BatchCodec.EncodeBatch(batch, encoded);
-            Frame(pipe, encoded.WrittenSpan);
-        });
-        Frame(pipe, System.Text.Encoding.UTF8.GetBytes(hasher!.Finish().ToString()));
-        pipe.Flush();
-    }
-
-    private static void Frame(Stream pipe, ReadOnlySpan<byte> payload)
-    {
-        Span<byte> header = stackalloc byte[5];
-        header[0] = 1;
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(header[1..], payload.Length);
-        pipe.Write(header);
-        pipe.Write(payload);
-    }
-
     private static void Report(string step, int jobs, Action job)
     {
         for (var i = 0; i < Math.Min(jobs, 2_000); i++)
@@ -130,30 +101,5 @@ public static class WorkerJobRun
             best = Math.Min(best, (Environment.CpuUsage.TotalTime - cpu).TotalMilliseconds / jobs);
         }
         Console.WriteLine($"  {step,-68} {best * 1000,7:F0} µs");
-    }
-
-    /// <summary>RLIMIT_CPU's soft cap moved per job, as the worker does.</summary>
-    private static class CpuLimit
-    {
-        [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
-        private struct RLimit
-        {
-            public ulong Current;
-            public ulong Maximum;
-        }
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrlimit")]
-        private static extern int GetRLimit(int resource, out RLimit limit);
-
-        [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setrlimit")]
-        private static extern int SetRLimit(int resource, in RLimit limit);
-
-        public static void MoveSoftCap(double seconds)
-        {
-            if (GetRLimit(0, out var current) == 0)
-            {
-                _ = SetRLimit(0, new RLimit { Current = (ulong)Math.Ceiling(seconds), Maximum = current.Maximum });
-            }
-        }
     }
 }

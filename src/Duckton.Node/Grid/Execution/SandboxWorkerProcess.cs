@@ -99,8 +99,7 @@ public static partial class SandboxWorkerProcess
             }
             if (cpuSeconds > 0)
             {
-                // RLIMIT_CPU counts the whole process: the soft cap is what this process has used so far plus one job's share.
-                SetLimit(RlimitCpu, (ulong)Math.Ceiling(Environment.CpuUsage.TotalTime.TotalSeconds + cpuSeconds), soft: true);
+                MoveCpuLimit(cpuSeconds);
             }
             using var cancel = current.Begin(number);
             // One encoding buffer for all jobs (one runs at a time); a large result's grown buffer is not kept.
@@ -115,6 +114,10 @@ public static partial class SandboxWorkerProcess
         RemoveWorkingDirectory();
         return 0; // the host closed the pipe (it is done with this worker, or it exited)
     }
+
+    /// <summary>RLIMIT_CPU counts the whole process: its soft cap becomes what this process has used so far plus one job's share.</summary>
+    internal static void MoveCpuLimit(double jobSeconds) =>
+        SetLimit(RlimitCpu, (ulong)Math.Ceiling(Environment.CpuUsage.TotalTime.TotalSeconds + jobSeconds), soft: true);
 
     /// <summary>The job being run (its number and cancel source), shared by the job loop and the stdin reader.</summary>
     private sealed class Job
@@ -206,7 +209,7 @@ public static partial class SandboxWorkerProcess
     /// result (a streaming result; only the hash's 32-byte row digests grow with it). A failure after some batches
     /// went out ends the job with its error frame: the host discards what it received.
     /// </summary>
-    private static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory, ArrayBufferWriter<byte> encoded, CancellationToken ct)
+    internal static void RunOne(LockedDownEngine engine, string sql, Stream stdout, long memory, ArrayBufferWriter<byte> encoded, CancellationToken ct)
     {
         // The canonical hash keeps a digest per row (32 bytes): that belongs in the worker's budget, not in the host.
         CanonicalResultHasher? hasher = null;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using Duckton.Core.Configuration;
+using Duckton.DuckDB;
 using Duckton.DuckDB.Native;
 using Duckton.Engine;
 using Duckton.Node.Grid.Execution;
@@ -8,15 +9,17 @@ namespace Duckton.Benchmarks;
 
 /// <summary>
 /// <c>--worker-job [jobs]</c>: what one small job (<c>SELECT 42</c>) costs a sandbox worker's own code, in this process:
-/// the same engine settings as a worker (one thread, one warm instance), step by step — the engine's materialising call
-/// (what a local run uses), its streaming call, then the worker's own job body (<see cref="SandboxWorkerProcess"/>: the
-/// canonical hash, the batch encoding and the frames, here written to a buffered null stream), then with an ephemeral
-/// spill directory (checked after each job) and the worker's per-job CPU limit. Process CPU per job, best of 5 rounds. Set beside the CPU a worker process spends per job in
+/// the same engine settings as a worker (one thread, one warm instance), step by step — DuckDB alone, the engine's
+/// materialising call (what a local run uses), its streaming call, then the worker's own job body
+/// (<see cref="SandboxWorkerProcess"/>: the canonical hash, the batch encoding and the frames, here written to a buffered
+/// null stream), then with an ephemeral spill directory (checked after each job) and the worker's per-job CPU limit.
+/// Process CPU per job, best of 5 rounds. Set beside the CPU a worker process spends per job in
 /// <c>duckton bench grid</c>, the difference is what being a separate process costs (pipes, wake-ups, cold caches).
 /// </summary>
 public static class WorkerJobRun
 {
     private const string Sql = "SELECT 42";
+    private const long Memory = 1L << 30;
 
     public static int Run(int jobs)
     {
@@ -30,8 +33,7 @@ public static class WorkerJobRun
             using var pipe = new BufferedStream(Stream.Null, 1 << 16);
             Console.WriteLine($"{jobs:N0} jobs of `{Sql}` per round, best of 5 rounds, process CPU per job ({Environment.ProcessorCount} cores):");
             // DuckDB alone, on a database with the same start-up settings and lock-down: what the engine adds is above it.
-            var options = new EngineOptions { MemoryLimitBytes = 1L << 30, Threads = 1 };
-            using (var database = DuckDB.DuckDBDatabase.Open(null, LockedDownEngine.LockdownSettings(options)))
+            using (var database = DuckDBDatabase.Open(null, LockedDownEngine.LockdownSettings(Options(null, ""))))
             {
                 using (var setup = database.Connect())
                 {
@@ -40,32 +42,21 @@ public static class WorkerJobRun
                 Report("DuckDB alone: connect, prepare, execute streaming, read, close", jobs, () =>
                 {
                     using var connection = database.Connect();
-                    using var statement = connection.TryPrepare(Sql, out _)!;
-                    using var result = statement.ExecuteStreaming();
-                    while (result.ReadBatch() is not null)
-                    {
-                    }
+                    PrepareAndRead(connection);
                 });
                 // For reference only (jobs never share a connection: it would carry one requester's session state to the next).
                 using var kept = database.Connect();
-                Report("  (the same on one connection kept across jobs)", jobs, () =>
-                {
-                    using var statement = kept.TryPrepare(Sql, out _)!;
-                    using var result = statement.ExecuteStreaming();
-                    while (result.ReadBatch() is not null)
-                    {
-                    }
-                });
+                Report("  (the same on one connection kept across jobs)", jobs, () => PrepareAndRead(kept));
             }
             Report("engine, materialised (a local run's call)", jobs, () => plain.Execute(Sql).Dispose());
             Report("engine, streaming (the worker's call), no-op callbacks", jobs, () => plain.ExecuteStreaming(Sql, static _ => { }, static _ => { }));
             // The worker's own job body and per-job limit (SandboxWorkerProcess), its frames written to a buffered null stream.
-            Report("+ hash, encode, frames (the worker's job body)", jobs, () => SandboxWorkerProcess.RunOne(plain, Sql, pipe, 1L << 30, encoded, default));
-            Report("+ an ephemeral spill directory (DuckDB temp dir, checked per job)", jobs, () => SandboxWorkerProcess.RunOne(spilling, Sql, pipe, 1L << 30, encoded, default));
+            Report("+ hash, encode, frames (the worker's job body)", jobs, () => SandboxWorkerProcess.RunOne(plain, Sql, pipe, Memory, encoded, default));
+            Report("+ an ephemeral spill directory (DuckDB temp dir, checked per job)", jobs, () => SandboxWorkerProcess.RunOne(spilling, Sql, pipe, Memory, encoded, default));
             Report("+ the per-job CPU limit (getrlimit, setrlimit, CPU usage)", jobs, () =>
             {
                 SandboxWorkerProcess.MoveCpuLimit(3600);
-                SandboxWorkerProcess.RunOne(spilling, Sql, pipe, 1L << 30, encoded, default);
+                SandboxWorkerProcess.RunOne(spilling, Sql, pipe, Memory, encoded, default);
             });
             return 0;
         }
@@ -75,14 +66,25 @@ public static class WorkerJobRun
         }
     }
 
-    private static LockedDownEngine Engine(TempDirPolicy? spill, string spillDirectory) => new(new EngineOptions
+    private static EngineOptions Options(TempDirPolicy? spill, string spillDirectory) => new()
     {
-        MemoryLimitBytes = 1L << 30,
+        MemoryLimitBytes = Memory,
         Threads = 1,
         WarmInstances = 1,
         SpillPolicy = spill,
         SpillDirectory = spillDirectory,
-    });
+    };
+
+    private static LockedDownEngine Engine(TempDirPolicy? spill, string spillDirectory) => new(Options(spill, spillDirectory));
+
+    private static void PrepareAndRead(DuckDBConnection connection)
+    {
+        using var statement = connection.TryPrepare(Sql, out var error) ?? throw new DuckDBException(error ?? Sql);
+        using var result = statement.ExecuteStreaming();
+        while (result.ReadBatch() is not null)
+        {
+        }
+    }
 
     private static void Report(string step, int jobs, Action job)
     {

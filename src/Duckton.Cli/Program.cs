@@ -22,4 +22,14 @@ if (workers < 32)
     ThreadPool.SetMinThreads(32, io);
 }
 
+// Hidden subcommands: the processes of `bench grid`'s bare message pattern (after the pool floor above, as a host has it).
+if (args.Length == 2 && args[0] == MessagePatternBenchmark.HostRole)
+{
+    return MessagePatternBenchmark.Host(args[1]);
+}
+if (args.Length == 1 && args[0] == MessagePatternBenchmark.WorkerRole)
+{
+    return MessagePatternBenchmark.Worker();
+}
+
 return CliCommands.Run(args);

@@ -22,12 +22,22 @@ public sealed class BenchGridTests
         double G(string name) => double.Parse(floor.Groups[name].Value, CultureInfo.InvariantCulture);
         Assert.True(G("s") > 0 && G("c") > 0, r.Stdout);
         Assert.InRange(G("f"), 3 * G("e") + (6 * G("s") + 2 * G("c")) / 1000 - 0.02, 3 * G("e") + (6 * G("s") + 2 * G("c")) / 1000 + 0.02);
+        // The bare message pattern, measured in the same run both ways, and added to the floor (the cheaper way).
+        var pattern = Regex.Matches(r.Stdout, @"message pattern alone, (?<mode>async|blocking) I/O .*: CPU per round requester \d+\.\d+ \+ hosts \d+\.\d+ \+ workers \d+\.\d+ = (?<t>\d+\.\d+) ms");
+        Assert.Equal(["async", "blocking"], pattern.Select(m => m.Groups["mode"].Value));
+        var messages = pattern.Min(m => double.Parse(m.Groups["t"].Value, CultureInfo.InvariantCulture));
+        Assert.True(messages > 0, r.Stdout);
+        var withMessages = Regex.Match(r.Stdout, @"floor with the messages: (?<f>\d+\.\d+) \+ (?<m>\d+\.\d+) = (?<t>\d+\.\d+) ms");
+        Assert.True(withMessages.Success, r.Stdout);
+        Assert.Equal(G("f"), double.Parse(withMessages.Groups["f"].Value, CultureInfo.InvariantCulture));
+        Assert.Equal(messages, double.Parse(withMessages.Groups["m"].Value, CultureInfo.InvariantCulture));
         var rows = r.Stdout.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).ToList();
-        // The header, the two small-query rows and the floor's; nothing of the stalled-host, streaming, local or hash parts.
-        Assert.Equal(4, rows.Count);
+        // The header, the two small-query rows and the two floors'; nothing of the stalled-host, streaming, local or hash parts.
+        Assert.Equal(5, rows.Count);
         Assert.StartsWith("| small verified query: CPU of requester + all hosts", rows[1], StringComparison.Ordinal);
         Assert.StartsWith("|   its floor: k executions + the signatures the protocol cannot skip |", rows[2], StringComparison.Ordinal);
-        Assert.StartsWith("| small verified query p50 / p99 |", rows[3], StringComparison.Ordinal);
+        Assert.StartsWith("|   its floor with the bare message pattern (3 host + 3 worker processes, TLS 1.3, pipes) |", rows[3], StringComparison.Ordinal);
+        Assert.StartsWith("| small verified query p50 / p99 |", rows[4], StringComparison.Ordinal);
         Assert.DoesNotContain("one stalled host", r.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("verified streaming", r.Stdout, StringComparison.Ordinal);
     }

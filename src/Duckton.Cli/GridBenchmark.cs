@@ -365,6 +365,9 @@ internal static class GridBenchmark
     /// <summary>Wall-time percentiles and CPU per run; for <see cref="Measure"/> also what this process allocated per run and its gen0 collections in all.</summary>
     private readonly record struct Stats(double P50, double P99, double CpuMs, double AllocatedKiB = 0, int Gen0 = 0);
 
+    /// <summary>The 99th percentile of sorted times (the nearest-rank one).</summary>
+    internal static double P99(double[] sorted) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(sorted.Length * 0.99) - 1)];
+
     private static Stats Measure(int runs, int warmup, Action action)
     {
         for (var i = 0; i < warmup; i++)
@@ -384,7 +387,7 @@ internal static class GridBenchmark
         var cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / runs;
         var allocatedKiB = (GC.GetTotalAllocatedBytes() - allocated) / 1024.0 / runs;
         Array.Sort(times);
-        return new Stats(times[runs / 2], times[Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1)], cpuMs, allocatedKiB, GC.CollectionCount(0) - gen0);
+        return new Stats(times[runs / 2], P99(times), cpuMs, allocatedKiB, GC.CollectionCount(0) - gen0);
     }
 
     /// <summary>CPU per Ed25519 signature and per check (libsodium, this process), 2,000 of each after 200 unmeasured.</summary>
@@ -425,8 +428,7 @@ internal static class GridBenchmark
         }
         Array.Sort(ta);
         Array.Sort(tb);
-        var p99 = Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1);
-        return (new Stats(ta[runs / 2], ta[p99], cpuA.TotalMilliseconds / runs), new Stats(tb[runs / 2], tb[p99], cpuB.TotalMilliseconds / runs));
+        return (new Stats(ta[runs / 2], P99(ta), cpuA.TotalMilliseconds / runs), new Stats(tb[runs / 2], P99(tb), cpuB.TotalMilliseconds / runs));
     }
 
     /// <summary>The anchor: <paramref name="total"/> bytes over one TLS 1.3 SslStream on loopback, 1 MiB writes.</summary>

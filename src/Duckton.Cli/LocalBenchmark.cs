@@ -47,6 +47,6 @@ internal static class LocalBenchmark
             cpuMin = Math.Min(cpuMin, (process.TotalProcessorTime - cpu).TotalMilliseconds);
         }
         Array.Sort(times);
-        return new Stats(times[runs / 2], times[Math.Min(runs - 1, (int)Math.Ceiling(runs * 0.99) - 1)], cpuMin);
+        return new Stats(times[runs / 2], GridBenchmark.P99(times), cpuMin);
     }
 }

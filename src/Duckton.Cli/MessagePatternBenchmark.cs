@@ -99,7 +99,7 @@ internal static class MessagePatternBenchmark
                 }
             }
             Array.Sort(times);
-            return new Result(mode, requesterMs, hostsMs, workersMs, times[rounds / 2], times[Math.Min(rounds - 1, (int)Math.Ceiling(rounds * 0.99) - 1)]);
+            return new Result(mode, requesterMs, hostsMs, workersMs, times[rounds / 2], GridBenchmark.P99(times));
         }
         finally
         {

@@ -21,6 +21,11 @@ if (args.Length >= 1 && args[0] == "--worker-job")
 {
     return WorkerJobRun.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000);
 }
+if (args.Length >= 1 && args[0] == "--trust-flush")
+{
+    var records = args.Length > 1 ? args[1].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [0, 1, 25, 100];
+    return TrustFlushRun.Run(records, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
+}
 if (args.Length == 1 && args[0] == "--quick")
 {
     return QuickRun.Run();

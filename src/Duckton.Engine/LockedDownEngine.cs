@@ -358,7 +358,7 @@ internal sealed class LockedDownEngine : IDisposable
                     }
                     catch (DuckDBException e) when (!cancellationToken.IsCancellationRequested && IsInterrupt(e))
                     {
-                        throw ErrorOfRerun(statement, e);
+                        throw ErrorOfRerun(statement, e, cancellationToken);
                     }
                     // After the result is closed, as in Execute: DuckDB has released its temp blocks by now.
                     pristine = instance.SpillUntouched();
@@ -391,11 +391,11 @@ internal sealed class LockedDownEngine : IDisposable
     /// <c>error('boom')</c> would say "Interrupted!". The statement runs again, its chunks discarded, up to
     /// <paramref name="attempts"/> times, for its own error; a run that ends cleanly (the query is not deterministic) or
     /// interrupted again leaves the interrupt as the answer. Only this rare failure pays for it, and only within the job
-    /// that failed (a cancel still interrupts the re-run through the job's registration).
+    /// that failed: a cancel interrupts the re-run through the job's registration, and no re-run starts after one.
     /// </summary>
-    internal static DuckDBException ErrorOfRerun(DuckDBPreparedStatement statement, DuckDBException interrupt, int attempts = 3)
+    internal static DuckDBException ErrorOfRerun(DuckDBPreparedStatement statement, DuckDBException interrupt, CancellationToken cancellationToken, int attempts = 3)
     {
-        for (var i = 0; i < attempts; i++)
+        for (var i = 0; i < attempts && !cancellationToken.IsCancellationRequested; i++)
         {
             try
             {

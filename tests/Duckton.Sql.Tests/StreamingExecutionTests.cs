@@ -212,12 +212,17 @@ public sealed class StreamingExecutionTests : IDisposable
         var interrupt = new DuckDBException("INTERRUPT Error: Interrupted!");
         using (var failing = connection.TryPrepare("SELECT CASE WHEN i < 500000 THEN i ELSE error('boom') END AS x FROM range(1000000) t(i)", out _)!)
         {
-            Assert.Contains("boom", LockedDownEngine.ErrorOfRerun(failing, interrupt).Message, StringComparison.Ordinal);
+            Assert.Contains("boom", LockedDownEngine.ErrorOfRerun(failing, interrupt, default).Message, StringComparison.Ordinal);
         }
         // A statement that runs cleanly the second time (not deterministic, say) keeps the interrupt as its error.
         using (var fine = connection.TryPrepare("SELECT i FROM range(100000) t(i)", out _)!)
         {
-            Assert.Same(interrupt, LockedDownEngine.ErrorOfRerun(fine, interrupt));
+            Assert.Same(interrupt, LockedDownEngine.ErrorOfRerun(fine, interrupt, default));
+        }
+        // After a cancel nothing runs again: the interrupt stands (and the job's cancel turns it into a cancellation).
+        using (var failing = connection.TryPrepare("SELECT CASE WHEN i < 500000 THEN i ELSE error('boom') END AS x FROM range(1000000) t(i)", out _)!)
+        {
+            Assert.Same(interrupt, LockedDownEngine.ErrorOfRerun(failing, interrupt, new CancellationToken(canceled: true)));
         }
         // The connection serves the next statement.
         using var next = connection.QueryAll("SELECT 42 AS answer");

@@ -136,6 +136,11 @@ internal static class MessagePatternBenchmark
     /// <summary>A pattern host: listens on loopback, starts its worker, prints "port worker-pid", serves one requester until it closes.</summary>
     public static int Host(string mode)
     {
+        if (mode is not ("async" or "blocking"))
+        {
+            Console.Error.WriteLine($"{HostRole}: the mode is async or blocking, not '{mode}'");
+            return 2;
+        }
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using var cert = new CertificateRequest("CN=host", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1));
         using var listener = new TcpListener(IPAddress.Loopback, 0);

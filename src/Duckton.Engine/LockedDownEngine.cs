@@ -348,7 +348,7 @@ internal sealed class LockedDownEngine : IDisposable
                         StreamSelect(instance, connection, statement, sql, onSchema, onBatch, cancellationToken);
                     }
                     catch (Exception e) when (cancellationToken.IsCancellationRequested
-                        && (e is OperationCanceledException || e is DuckDBException { Message: var m } && m.Contains("Interrupt", StringComparison.OrdinalIgnoreCase)))
+                        && (e is OperationCanceledException || e is DuckDBException d && IsInterrupt(d)))
                     {
                         // A lone SELECT stopped by a cancel (the usual end of a host that lost the race at quorum) changed
                         // the instance no more than one that finished: reopening it would cost a DuckDB start-up per lost race.
@@ -382,6 +382,7 @@ internal sealed class LockedDownEngine : IDisposable
         });
     }
 
+    /// <summary>DuckDB's interrupt error ("INTERRUPT Error: Interrupted!"), whoever caused it: a cancel, or one of its own threads (see <see cref="ErrorOfRerun"/>).</summary>
     private static bool IsInterrupt(DuckDBException e) => e.Message.StartsWith("INTERRUPT Error", StringComparison.Ordinal);
 
     /// <summary>

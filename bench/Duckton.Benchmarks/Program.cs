@@ -23,8 +23,8 @@ if (args.Length >= 1 && args[0] == "--worker-job")
 }
 if (args.Length >= 1 && args[0] == "--trust-flush")
 {
-    var records = args.Length > 1 ? args[1].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [0, 1, 25, 100];
-    return TrustFlushRun.Run(records, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
+    var jobs = args.Length > 1 ? args[1].Split(',').Select(r => int.Parse(r, System.Globalization.CultureInfo.InvariantCulture)).ToArray() : [0, 1, 10, 25];
+    return TrustFlushRun.Run(jobs, args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 300);
 }
 if (args.Length == 1 && args[0] == "--quick")
 {

@@ -8,7 +8,8 @@ namespace Duckton.DuckDB;
 /// An owned DuckDB appender (<c>duckdb_appender</c>): rows go straight into a table's storage, with no SQL to parse,
 /// bind or plan. Values are appended column by column; <see cref="EndRow"/> finishes a row and <see cref="Flush"/>
 /// flushes them (inside the connection's open transaction, if there is one). Dispose destroys it, and DuckDB flushes
-/// whatever complete rows <see cref="Flush"/> did not: append to a table the caller can clear on failure.
+/// whatever complete rows <see cref="Flush"/> did not: append inside a transaction the caller rolls back on failure, or
+/// to a table it can clear.
 /// </summary>
 public sealed unsafe class DuckDBAppender : SafeHandle
 {
@@ -34,6 +35,29 @@ public sealed unsafe class DuckDBAppender : SafeHandle
             throw new DuckDBException(error);
         }
         return new DuckDBAppender(appender);
+    }
+
+    /// <summary>
+    /// Opens an appender on <paramref name="columns"/> of <paramref name="catalog"/>.<paramref name="schema"/>.<paramref name="table"/>,
+    /// in that order: the table's other columns take their defaults (or NULL), whatever their positions.
+    /// </summary>
+    public static DuckDBAppender Open(DuckDBConnection connection, string catalog, string schema, string table, ReadOnlySpan<string> columns)
+    {
+        var appender = Open(connection, catalog, schema, table);
+        try
+        {
+            foreach (var column in columns)
+            {
+                using var name = new Utf8.Scoped(column);
+                appender.Check(DuckDBNative.Api->duckdb_appender_add_column(appender.handle, name.Pointer));
+            }
+            return appender;
+        }
+        catch
+        {
+            appender.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Appends a VARCHAR value (NULL for null).</summary>

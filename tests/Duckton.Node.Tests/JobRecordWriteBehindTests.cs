@@ -228,6 +228,73 @@ public sealed class JobRecordWriteBehindTests : IDisposable
     }
 
     [Fact]
+    public void A_flush_that_fails_part_way_leaves_nothing_of_itself_in_the_file_and_the_next_one_writes_it_once()
+    {
+        // A flush appends receipts, then job records, straight into the file's tables inside one transaction. Here the
+        // job record breaks a CHECK another program put on the table, after the receipt went in: the whole flush must
+        // roll back and stay queued, and once the table accepts it, the next flush must write each row once.
+        var at = DateTimeOffset.UtcNow;
+        using var requester = Ed25519Key.Generate();
+        using var host = Ed25519Key.Generate();
+        Receipt ReceiptFor(int i) => new Receipt
+        {
+            JobId = $"job-{i:D4}", WorkerId = Core.Protocol.JobIds.NodeIdOf(host.PublicKey), RequesterId = Core.Protocol.JobIds.NodeIdOf(requester.PublicKey), QueryHash = "q", ResultHash = $"hash-{i}",
+            Verdict = Verdict.Correct, Timestamp = (ulong)at.ToUnixTimeSeconds(),
+        }.SignWith(requester);
+        var file = Path.Combine(_dir, "trust", "trust.duckdb");
+        using (var store = TrustStore.Open(_dir))
+        {
+            Assert.True(store.AddReceipt(ReceiptFor(0)));
+            Add(store, 0, at);
+            store.Flush();
+        }
+        RecreateJobRecords(file, "CHECK (winner <> 'refused')");
+
+        using (var store = TrustStore.Open(_dir))
+        {
+            Assert.True(store.AddReceipt(ReceiptFor(1)));
+            store.AddJobRecord("job-0001", "q", "hash-1", Cert(1), "requester-1", "refused", at);
+            var error = Assert.ThrowsAny<Exception>(store.Flush);
+            _output.WriteLine($"the failed flush: {error.Message}");
+            Assert.Contains("CHECK", error.Message, StringComparison.OrdinalIgnoreCase);
+            // Held as another process would hold it: the store's writer cannot take the queue out for a retry meanwhile.
+            using (HoldStoreLock())
+            {
+                Assert.Equal((1, 1), (store.PendingReceipts, store.PendingJobRecords));
+                Assert.Equal((1L, 1L), Counts(file));
+                RecreateJobRecords(file, null);
+            }
+            store.Flush();
+            Assert.Equal((0, 0), (store.PendingReceipts, store.PendingJobRecords));
+        }
+        Assert.Equal((2L, 2L), Counts(file));
+        // The columns a flush does not append take their defaults: when a receipt arrived, and no epoch yet.
+        using var db = Duckton.DuckDB.DuckDBDatabase.Open(file);
+        using var c = db.Connect();
+        var unset = c.QueryWith("SELECT (SELECT count(*) FROM receipts WHERE received_at IS NULL OR seq IS NULL) + (SELECT count(*) FROM job_records WHERE epoch IS NOT NULL)");
+        Assert.Equal(0L, BitConverter.ToInt64(unset.Batches[0].Columns[0].GetFixed(0)));
+    }
+
+    private static (long Receipts, long JobRecords) Counts(string file)
+    {
+        using var db = Duckton.DuckDB.DuckDBDatabase.Open(file);
+        using var c = db.Connect();
+        var rows = c.QueryWith("SELECT (SELECT count(*) FROM receipts), (SELECT count(*) FROM job_records)");
+        return (BitConverter.ToInt64(rows.Batches[0].Columns[0].GetFixed(0)), BitConverter.ToInt64(rows.Batches[0].Columns[1].GetFixed(0)));
+    }
+
+    /// <summary>Rebuilds the file's job_records table with its rows, as the store defines it plus <paramref name="check"/>.</summary>
+    private static void RecreateJobRecords(string file, string? check)
+    {
+        using var db = Duckton.DuckDB.DuckDBDatabase.Open(file);
+        using var c = db.Connect();
+        c.Execute("BEGIN; ALTER TABLE job_records RENAME TO job_records_kept; " +
+            "CREATE TABLE job_records (job_id VARCHAR NOT NULL, query_hash VARCHAR NOT NULL, result_hash VARCHAR NOT NULL, certificate_hash BLOB NOT NULL, " +
+            $"requester VARCHAR NOT NULL, winner VARCHAR NOT NULL, ts_ms UBIGINT NOT NULL, epoch UBIGINT, leaf_index UBIGINT{(check is null ? "" : ", " + check)}); " +
+            "INSERT INTO job_records SELECT * FROM job_records_kept; DROP TABLE job_records_kept; COMMIT");
+    }
+
+    [Fact]
     public void A_canary_flush_costs_the_same_with_100k_canaries_stored()
     {
         // Audit canaries go out with about one query in twenty, each outcome stored. Under a unique index on the job id,

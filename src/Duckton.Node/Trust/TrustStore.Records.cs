@@ -59,48 +59,46 @@ public sealed partial class TrustStore
         }
     }
 
-    /// <summary>Appends queued job records to the staging table (a job id queued twice in one window once, the first).</summary>
-    private static void StageJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
-    {
-        if (records.Count == 0)
-        {
-            return;
-        }
-        using var appender = DuckDBAppender.Open(connection, "memory", "main", "staged_job_records");
-        foreach (var r in records.DistinctBy(r => r.JobId, StringComparer.Ordinal))
-        {
-            appender.Append(r.JobId).Append(r.QueryHash).Append(r.ResultHash).Append(r.CertificateHash).Append(r.Requester).Append(r.Winner).Append(r.TsMs).EndRow();
-        }
-        appender.Flush();
-    }
-
     /// <summary>
     /// A 64-bit key of every job id in the file while this process holds it (null until a flush needs it after attaching):
-    /// no other process can write the file meanwhile, so a staged record whose key is absent is not stored. A key present
-    /// means stored or a collision; that flush alone asks the table.
+    /// no other process can write the file meanwhile, so a queued record whose key is absent is not stored. A key present
+    /// means stored or a collision; that record alone is looked up in the table.
     /// </summary>
     private HashSet<ulong>? _storedJobKeys;
 
-    /// <summary>Inserts the staged job records in the flush's transaction.</summary>
-    private void InsertJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
+    private static readonly string[] s_jobRecordColumns = ["job_id", "query_hash", "result_hash", "certificate_hash", "requester", "winner", "ts_ms"];
+
+    /// <summary>
+    /// Appends the queued job records to the file's table in the flush's transaction (a job id queued twice in one
+    /// window once, the first; one already stored not again).
+    /// </summary>
+    private void AppendJobRecords(DuckDBConnection connection, List<PendingJobRecord> records)
     {
         if (records.Count == 0)
         {
             return;
         }
         var keys = _storedJobKeys ??= StoredJobKeys(connection);
-        var maybeStored = false;
-        foreach (var r in records)
+        var fresh = new List<PendingJobRecord>(records.Count);
+        foreach (var r in records.DistinctBy(r => r.JobId, StringComparer.Ordinal))
         {
-            // Added before the commit: a rolled-back key only sends a later flush to the table, never past it.
-            maybeStored |= !keys.Add(JobKey(r.JobId));
+            // No unique index (see DropGrowingKeys). Added before the commit: a rolled-back key only sends a later flush
+            // to the table, never past it.
+            if (keys.Add(JobKey(r.JobId)) || ReadLong(connection.QueryWith("SELECT count(*) FROM job_records WHERE job_id = $1", r.JobId), 0, 0) == 0)
+            {
+                fresh.Add(r);
+            }
         }
-        // No unique index (see DropGrowingKeys): a record of a job id already stored is skipped. Looking that up in the
-        // table scans every record ever stored, once per flush; the keys make it the rare case.
-        connection.QueryKept(maybeStored
-            ? "INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v " +
-              "WHERE NOT EXISTS (SELECT 1 FROM job_records s WHERE s.job_id = v.job_id)"
-            : "INSERT INTO job_records SELECT v.*, NULL::UBIGINT, NULL::UBIGINT FROM memory.main.staged_job_records v");
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+        using var appender = DuckDBAppender.Open(connection, StoreCatalog, "main", "job_records", s_jobRecordColumns);
+        foreach (var r in fresh)
+        {
+            appender.Append(r.JobId).Append(r.QueryHash).Append(r.ResultHash).Append(r.CertificateHash).Append(r.Requester).Append(r.Winner).Append(r.TsMs).EndRow();
+        }
+        appender.Flush();
     }
 
     private static HashSet<ulong> StoredJobKeys(DuckDBConnection connection)

@@ -132,9 +132,6 @@ public sealed partial class TrustStore : IDisposable
     {
         _instance = DuckDBDatabase.Open(null, s_storeSettings);
         _connection = _instance.Connect();
-        // Receipts and job records reach the file through these in-memory tables: filled by an appender (no SQL per row)
-        // and copied into the file by one statement kept prepared while the file stays attached (as are the few others
-        // every session runs), instead of a statement with hundreds of parameters per flush.
         _connection.Execute(StagingSchema);
         _file = file;
         _lockFile = Path.Combine(Path.GetDirectoryName(file)!, "trust.lock");
@@ -717,10 +714,10 @@ public sealed partial class TrustStore : IDisposable
         var canaries = Canaries(events);
         try
         {
-            Stage(connection, batch, records, canaries);
             connection.Execute("BEGIN TRANSACTION");
             began = true;
-            var seq = U((ulong)NextSeq(connection));
+            var sequence = (ulong)NextSeq(connection);
+            var seq = U(sequence);
             foreach (var (nodeId, p) in perf)
             {
                 connection.QueryWith("INSERT OR REPLACE INTO perf VALUES ($1, $2, $3, $4, $5, $6::UBIGINT, $7::UBIGINT)", nodeId, p.LatencyMs, p.Bytes, p.Samples, p.ByteSamples,
@@ -739,12 +736,8 @@ public sealed partial class TrustStore : IDisposable
                     U((ulong)Math.Max(0, p.FirstSeen.ToUnixTimeMilliseconds())), U((ulong)Math.Max(0, p.LastSeen.ToUnixTimeMilliseconds())), p.RttMs, seq,
                     string.Join('\n', p.Networks), string.Join('\n', p.Groups));
             }
-            if (canaries.Count > 0)
-            {
-                // One statement prepared once, however many canaries (a parameterised insert was parsed and planned for
-                // every row); no key to check (see DropGrowingKeys): a canary's job id is fresh, recorded once (Canaries).
-                connection.QueryKept("INSERT INTO canaries SELECT v.*, (SELECT value::UBIGINT FROM meta WHERE key = 'seq') FROM memory.main.staged_canaries v");
-            }
+            // No key to check (see DropGrowingKeys): a canary's job id is fresh, recorded once (Canaries).
+            AppendCanaries(connection, canaries, sequence);
             foreach (var e in events)
             {
                 if (e.Verdict is null)
@@ -752,15 +745,9 @@ public sealed partial class TrustStore : IDisposable
                     connection.QueryWith("INSERT INTO drift VALUES ($1, $2, $3::UBIGINT, $4::UBIGINT)", e.JobId, (long)e.Drifted, U((ulong)Math.Max(0, e.TsMs)), seq);
                 }
             }
-            if (batch.Count > 0)
-            {
-                // No unique index (see DropGrowingKeys): the batch holds no receipt stored before (see _storedElsewhere).
-                connection.QueryKept(
-                    "INSERT INTO receipts (worker_id, replay_fp, job_id, requester_id, query_hash, input_fingerprint, result_hash, verdict, latency_ms, ts, " +
-                    "observed_input_bytes, observed_result_rows, observed_result_bytes, requester_pubkey, signature, seq) " +
-                    "SELECT v.*, (SELECT value::UBIGINT FROM meta WHERE key = 'seq') FROM memory.main.staged_receipts v"); // this session's seq: no parameter, see NextSeq
-            }
-            InsertJobRecords(connection, records);
+            // No unique index (see DropGrowingKeys): the batch holds no receipt stored before (see _storedElsewhere).
+            AppendReceipts(connection, batch, sequence);
+            AppendJobRecords(connection, records);
             connection.Execute("COMMIT");
         }
         catch
@@ -793,10 +780,6 @@ public sealed partial class TrustStore : IDisposable
             }
             throw;
         }
-        finally
-        {
-            Unstage(connection, batch.Count > 0 || records.Count > 0, canaries.Count > 0);
-        }
     }
 
     /// <summary>The canary outcomes among <paramref name="events"/>, the first per job id (a job is judged once; a later duplicate is ignored).</summary>
@@ -814,15 +797,8 @@ public sealed partial class TrustStore : IDisposable
         return canaries;
     }
 
-    private const string StagingSchema = """
-        CREATE TABLE memory.main.staged_receipts (worker_id VARCHAR, replay_fp UBIGINT, job_id VARCHAR, requester_id VARCHAR, query_hash VARCHAR,
-            input_fingerprint VARCHAR, result_hash VARCHAR, verdict UTINYINT, latency_ms UBIGINT, ts UBIGINT, observed_input_bytes UBIGINT,
-            observed_result_rows UBIGINT, observed_result_bytes UBIGINT, requester_pubkey BLOB, signature BLOB);
-        CREATE TABLE memory.main.staged_job_records (job_id VARCHAR, query_hash VARCHAR, result_hash VARCHAR, certificate_hash BLOB,
-            requester VARCHAR, winner VARCHAR, ts_ms UBIGINT);
-        CREATE TABLE memory.main.staged_leaves (job_id VARCHAR, leaf_index UBIGINT);
-        CREATE TABLE memory.main.staged_canaries (job_id VARCHAR, node_id VARCHAR, verdict UTINYINT, ts_ms UBIGINT);
-        """;
+    /// <summary>The job ids of the seal's leaves, with their indexes: staged outside the file (see SealEpoch) and set by one join.</summary>
+    private const string StagingSchema = "CREATE TABLE memory.main.staged_leaves (job_id VARCHAR, leaf_index UBIGINT)";
 
     /// <summary>
     /// Receipts (worker, replay fingerprint) the last merge found stored by another process while this one held them
@@ -831,69 +807,49 @@ public sealed partial class TrustStore : IDisposable
     /// </summary>
     private readonly HashSet<(string Worker, ulong Fingerprint)> _storedElsewhere = [];
 
-    /// <summary>True when a staging table may hold rows of a flush that could not clear it.</summary>
-    private bool _stagingDirty;
+    /// <summary>
+    /// The file's own catalog: rows are appended straight into its tables inside the flush's transaction (an appender
+    /// flushes into the connection's open transaction), with no SQL per row or per flush, and roll back with it.
+    /// </summary>
+    private const string StoreCatalog = "trust_store";
 
-    /// <summary>Appends the flush's receipts, job records and canary outcomes to the in-memory staging tables (outside the file's transaction: one transaction writes one database).</summary>
-    private void Stage(DuckDBConnection connection, List<Receipt> receipts, List<PendingJobRecord> records, List<VerificationEvent> canaries)
+    private static readonly string[] s_receiptColumns = ["worker_id", "replay_fp", "job_id", "requester_id", "query_hash", "input_fingerprint", "result_hash",
+        "verdict", "latency_ms", "ts", "observed_input_bytes", "observed_result_rows", "observed_result_bytes", "requester_pubkey", "signature", "seq"];
+
+    private static readonly string[] s_canaryColumns = ["job_id", "node_id", "verdict", "ts_ms", "seq"];
+
+    /// <summary>Appends the flush's receipts to the file's table in the flush's transaction, stamped with its sequence number.</summary>
+    private static void AppendReceipts(DuckDBConnection connection, List<Receipt> receipts, ulong seq)
     {
-        if (_stagingDirty)
-        {
-            Unstage(connection, true, true);
-        }
-        if (receipts.Count == 0 && records.Count == 0 && canaries.Count == 0)
+        if (receipts.Count == 0)
         {
             return;
         }
-        _stagingDirty = true;
-        if (canaries.Count > 0)
+        // Disposed inside the flush's try: rows an error left in the appender go into the transaction that then rolls back.
+        using var appender = DuckDBAppender.Open(connection, StoreCatalog, "main", "receipts", s_receiptColumns);
+        foreach (var r in receipts)
         {
-            using var appender = DuckDBAppender.Open(connection, "memory", "main", "staged_canaries");
-            foreach (var c in canaries)
-            {
-                appender.Append(c.JobId).Append(c.NodeId).Append((byte)c.Verdict!.Value).Append((ulong)Math.Max(0, c.TsMs)).EndRow();
-            }
-            appender.Flush();
+            appender.Append(r.WorkerId).Append(r.ReplayFingerprint()).Append(r.JobId).Append(r.RequesterId).Append(r.QueryHash)
+                .Append(r.InputFingerprint).Append(r.ResultHash).Append((byte)r.Verdict).Append(r.LatencyMs).Append(r.Timestamp)
+                .Append(r.ObservedInputBytes).Append(r.ObservedResultRows).Append(r.ObservedResultBytes).Append(r.RequesterPublicKey).Append(r.Signature)
+                .Append(seq).EndRow();
         }
-        if (receipts.Count > 0)
-        {
-            using var appender = DuckDBAppender.Open(connection, "memory", "main", "staged_receipts");
-            foreach (var r in receipts)
-            {
-                appender.Append(r.WorkerId).Append(r.ReplayFingerprint()).Append(r.JobId).Append(r.RequesterId).Append(r.QueryHash)
-                    .Append(r.InputFingerprint).Append(r.ResultHash).Append((byte)r.Verdict).Append(r.LatencyMs).Append(r.Timestamp)
-                    .Append(r.ObservedInputBytes).Append(r.ObservedResultRows).Append(r.ObservedResultBytes).Append(r.RequesterPublicKey).Append(r.Signature)
-                    .EndRow();
-            }
-            appender.Flush();
-        }
-        StageJobRecords(connection, records);
+        appender.Flush();
     }
 
-    /// <summary>Empties the staging tables after the flush's transaction ended (committed or not).</summary>
-    private void Unstage(DuckDBConnection connection, bool staged, bool canariesStaged)
+    /// <summary>Appends the flush's canary outcomes to the file's table in the flush's transaction.</summary>
+    private static void AppendCanaries(DuckDBConnection connection, List<VerificationEvent> canaries, ulong seq)
     {
-        if (!staged && !canariesStaged)
+        if (canaries.Count == 0)
         {
             return;
         }
-        try
+        using var appender = DuckDBAppender.Open(connection, StoreCatalog, "main", "canaries", s_canaryColumns);
+        foreach (var c in canaries)
         {
-            if (staged)
-            {
-                connection.QueryKept("DELETE FROM memory.main.staged_receipts");
-                connection.QueryKept("DELETE FROM memory.main.staged_job_records");
-            }
-            if (canariesStaged)
-            {
-                connection.QueryKept("DELETE FROM memory.main.staged_canaries");
-            }
-            _stagingDirty = false;
+            appender.Append(c.JobId).Append(c.NodeId).Append((byte)c.Verdict!.Value).Append((ulong)Math.Max(0, c.TsMs)).Append(seq).EndRow();
         }
-        catch (DuckDBException)
-        {
-            // Left dirty: the next flush empties them before staging (a failure here must not hide the flush's own error).
-        }
+        appender.Flush();
     }
 
     /// <summary>Runs one write of <paramref name="body"/> (given the session's new sequence number) in its own transaction inside a session.</summary>

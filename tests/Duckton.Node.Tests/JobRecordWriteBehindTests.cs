@@ -221,10 +221,7 @@ public sealed class JobRecordWriteBehindTests : IDisposable
             Add(b, 3, at); // stored by a since b last held the file
             b.Flush();
         }
-        using var db = Duckton.DuckDB.DuckDBDatabase.Open(Path.Combine(shared, "trust", "trust.duckdb"));
-        using var c = db.Connect();
-        var rows = c.QueryWith("SELECT count(*), count(DISTINCT job_id) FROM job_records");
-        Assert.Equal((3L, 3L), (BitConverter.ToInt64(rows.Batches[0].Columns[0].GetFixed(0)), BitConverter.ToInt64(rows.Batches[0].Columns[1].GetFixed(0))));
+        Assert.Equal([3L, 3L], Longs(Path.Combine(shared, "trust", "trust.duckdb"), "SELECT count(*), count(DISTINCT job_id) FROM job_records"));
     }
 
     [Fact]
@@ -269,18 +266,19 @@ public sealed class JobRecordWriteBehindTests : IDisposable
         }
         Assert.Equal((2L, 2L), Counts(file));
         // The columns a flush does not append take their defaults: when a receipt arrived, and no epoch yet.
-        using var db = Duckton.DuckDB.DuckDBDatabase.Open(file);
-        using var c = db.Connect();
-        var unset = c.QueryWith("SELECT (SELECT count(*) FROM receipts WHERE received_at IS NULL OR seq IS NULL) + (SELECT count(*) FROM job_records WHERE epoch IS NOT NULL)");
-        Assert.Equal(0L, BitConverter.ToInt64(unset.Batches[0].Columns[0].GetFixed(0)));
+        Assert.Equal([0L], Longs(file, "SELECT (SELECT count(*) FROM receipts WHERE received_at IS NULL OR seq IS NULL) + (SELECT count(*) FROM job_records WHERE epoch IS NOT NULL)"));
     }
 
-    private static (long Receipts, long JobRecords) Counts(string file)
+    private static (long Receipts, long JobRecords) Counts(string file) =>
+        Longs(file, "SELECT (SELECT count(*) FROM receipts), (SELECT count(*) FROM job_records)") is [var receipts, var records] ? (receipts, records) : default;
+
+    /// <summary>The first row of <paramref name="sql"/> (BIGINT columns) over the store file, opened on its own.</summary>
+    private static long[] Longs(string file, string sql)
     {
         using var db = Duckton.DuckDB.DuckDBDatabase.Open(file);
         using var c = db.Connect();
-        var rows = c.QueryWith("SELECT (SELECT count(*) FROM receipts), (SELECT count(*) FROM job_records)");
-        return (BitConverter.ToInt64(rows.Batches[0].Columns[0].GetFixed(0)), BitConverter.ToInt64(rows.Batches[0].Columns[1].GetFixed(0)));
+        var rows = c.QueryWith(sql);
+        return [.. rows.Batches[0].Columns.Select(column => BitConverter.ToInt64(column.GetFixed(0)))];
     }
 
     /// <summary>Rebuilds the file's job_records table with its rows, as the store defines it plus <paramref name="check"/>.</summary>

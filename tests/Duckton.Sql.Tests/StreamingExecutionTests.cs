@@ -197,7 +197,7 @@ public sealed class StreamingExecutionTests : IDisposable
         var expected = Assert.Throws<DuckDBException>(() => engine.Execute("SELECT * FROM no_such_table"));
         var actual = Assert.Throws<DuckDBException>(() => Streamed(engine, "SELECT * FROM no_such_table"));
         Assert.Equal(expected.Message, actual.Message);
-        var mid = Assert.Throws<DuckDBException>(() => Streamed(engine, "SELECT CASE WHEN i < 500000 THEN i ELSE error('boom') END AS x FROM range(1000000) t(i)"));
+        var mid = Assert.Throws<DuckDBException>(() => Streamed(engine, FailsMidStream));
         Assert.Contains("boom", mid.Message, StringComparison.Ordinal);
     }
 
@@ -210,7 +210,7 @@ public sealed class StreamingExecutionTests : IDisposable
         using var database = DuckDBDatabase.Open(null, [new("threads", "2")]);
         using var connection = database.Connect();
         var interrupt = new DuckDBException("INTERRUPT Error: Interrupted!");
-        using (var failing = connection.TryPrepare("SELECT CASE WHEN i < 500000 THEN i ELSE error('boom') END AS x FROM range(1000000) t(i)", out _)!)
+        using (var failing = connection.TryPrepare(FailsMidStream, out _)!)
         {
             Assert.Contains("boom", LockedDownEngine.ErrorOfRerun(failing, interrupt, default).Message, StringComparison.Ordinal);
         }
@@ -220,7 +220,7 @@ public sealed class StreamingExecutionTests : IDisposable
             Assert.Same(interrupt, LockedDownEngine.ErrorOfRerun(fine, interrupt, default));
         }
         // After a cancel nothing runs again: the interrupt stands (and the job's cancel turns it into a cancellation).
-        using (var failing = connection.TryPrepare("SELECT CASE WHEN i < 500000 THEN i ELSE error('boom') END AS x FROM range(1000000) t(i)", out _)!)
+        using (var failing = connection.TryPrepare(FailsMidStream, out _)!)
         {
             Assert.Same(interrupt, LockedDownEngine.ErrorOfRerun(failing, interrupt, new CancellationToken(canceled: true)));
         }
@@ -228,6 +228,9 @@ public sealed class StreamingExecutionTests : IDisposable
         using var next = connection.QueryAll("SELECT 42 AS answer");
         Assert.Equal(1L, next.RowCount);
     }
+
+    /// <summary>Streams half a million rows, then fails with its own error ("boom").</summary>
+    private const string FailsMidStream = "SELECT CASE WHEN i < 500000 THEN i ELSE error('boom') END AS x FROM range(1000000) t(i)";
 
     // A hash aggregate over 6 M distinct keys with strings: well past 64 MiB, so DuckDB spills (as in SpillDirectoryTests).
     private const string SpillingQuery = "SELECT CAST(count(*) AS VARCHAR) AS v FROM (SELECT hash(i) AS k, count(*) AS c, max(i::VARCHAR) AS m FROM range(6000000) t(i) GROUP BY k)";

@@ -141,17 +141,19 @@ check "cheater among k=3: verified" "verified=true" "$(grep '^verified=' <<<"$me
 winner=$(sed -n 's/^winner=//p' <<<"$meta")
 [ "$winner" != "$id3" ] && [ -n "$winner" ] && log "ok: winner is not the cheater" || { log "FAIL: winner '$winner' is the cheater or empty"; fails=$((fails + 1)); }
 
-# 2. The dier commits first (h2 is 1 s slower), is fetched first, and SIGKILLs itself after its first batch frame.
+# 2. The dier commits first (h2 is 1 s slower), is fetched first, and SIGKILLs itself after its first batch frame. On a
+# loaded machine h1 may commit before the dier and be fetched instead (the query still verifies without the dier ever
+# streaming): then the same query runs again, up to fifteen times, until the dier has been fetched from. Every run keeps h1
+# and h2 for the quorum, because the dier can die before its commit arrives: it SIGKILLs itself after the first batch of
+# any result it sends, and an audit canary the requester sends it beside the query (rows inline with the commit) is
+# enough (a run with only the dier and h2 once ended at agreement 1/2, the dier "closed the connection" before committing).
 sql="SELECT range AS i FROM range(400000)"
-out=$("${rq[@]}" -c "SELECT count(*) || '/' || sum(i) FROM p2p_query('$sql', prefer => 'remote', replicas => 3, quorum => 2, nodes => $(nodes "$id4" "$id2" "$id1"))" | tail -1)
-check "host killed mid-stream: rows and sum" "400000/79999800000" "$out"
-for _ in $(seq 1 50); do kill -0 "$pid_dier" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$pid_dier" 2>/dev/null; then
-  # On a loaded machine h1 may have committed before the dier; run once more with the dier and the slow host only.
-  out=$("${rq[@]}" -c "SELECT count(*) || '/' || sum(i) FROM p2p_query('$sql', prefer => 'remote', replicas => 2, quorum => 2, nodes => $(nodes "$id4" "$id2"))" | tail -1)
-  check "host killed mid-stream (retry): rows and sum" "400000/79999800000" "$out"
+for attempt in $(seq 1 15); do
+  out=$("${rq[@]}" -c "SELECT count(*) || '/' || sum(i) FROM p2p_query('$sql', prefer => 'remote', replicas => 3, quorum => 2, nodes => $(nodes "$id4" "$id2" "$id1"))" | tail -1)
+  check "host killed mid-stream (run $attempt): rows and sum" "400000/79999800000" "$out"
   for _ in $(seq 1 50); do kill -0 "$pid_dier" 2>/dev/null || break; sleep 0.1; done
-fi
+  kill -0 "$pid_dier" 2>/dev/null || break
+done
 if kill -0 "$pid_dier" 2>/dev/null; then log "FAIL: the dying host was never fetched from"; fails=$((fails + 1)); else log "ok: the dying host was killed mid-stream and the query still verified"; fi
 
 # 3. With the dier gone, a plain verified query over the surviving hosts still works across the lossy links.

@@ -7,6 +7,7 @@ using Duckton.Core.Trust;
 using Duckton.DuckDB.Native;
 using Duckton.Node;
 using Duckton.Node.Grid;
+using Duckton.Node.Grid.Execution;
 using Microsoft.Extensions.Logging;
 
 namespace Duckton.Cli;
@@ -293,12 +294,20 @@ internal static class HostCommands
         return grid;
     }
 
+    /// <summary>This program again (through <c>dotnet</c> when it runs as a .dll), as a long-lived host process.</summary>
+    private static ProcessStartInfo StartSelf()
+    {
+        var self = Environment.GetCommandLineArgs()[0];
+        var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
+        LongLivedProcess.Configure(psi);
+        return psi;
+    }
+
     /// <summary>Starts <c>duckton host</c> as a child process (exits when our end of its stdin closes) and waits for its ready line.</summary>
     public static (Process P, string Id, string Addr) StartChild(string configDirectory, string simulate, string? seed, int port = 0, params string[] extra)
     {
         Directory.CreateDirectory(configDirectory);
-        var self = Environment.GetCommandLineArgs()[0];
-        var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
+        var psi = StartSelf();
         // --quiet: a benchmark's thousands of jobs would otherwise log a line each on the shared stderr.
         foreach (var a in new[] { "host", "--config-dir", configDirectory, "--listen", $"127.0.0.1:{port}", "--exit-with-stdin", "--quiet", "--simulate", simulate })
         {
@@ -369,7 +378,6 @@ internal static class HostCommands
         var ownRoot = configRoot is null;
         var root = configRoot ?? Directory.CreateTempSubdirectory("duckton-grid-").FullName;
         var verbosity = logLevel switch { LogLevel.Debug => "--verbose", LogLevel.Warning => "--quiet", _ => null };
-        var self = Environment.GetCommandLineArgs()[0];
         var children = new List<Process>();
         var seed = "";
         // Before the first host starts: a signal at any point from here on stops the hosts and removes the root.
@@ -395,7 +403,7 @@ internal static class HostCommands
                         return 1;
                     }
                 }
-                var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
+                var psi = StartSelf();
                 foreach (var a in new[] { "host", "--config-dir", dir, "--listen", $"127.0.0.1:{(basePort == 0 ? 0 : basePort + i)}", "--exit-with-stdin", "--simulate", fault switch { SimulatedFault.Cheat => "cheat", SimulatedFault.Flaky => "flaky", _ => "none" } })
                 {
                     psi.ArgumentList.Add(a);

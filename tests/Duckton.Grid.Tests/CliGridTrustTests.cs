@@ -83,6 +83,9 @@ public sealed partial class CliGrid : IDisposable
     public string ConfigRoot { get; }
     public string Banner { get; } = "";
     public string Seed { get; }
+
+    /// <summary>The <c>grid up</c> process (its host processes are its children).</summary>
+    public int Pid => _process.Id;
     public List<(string NodeId, string Address, string What)> Hosts { get; } = [];
 
     public string Stderr
@@ -232,6 +235,11 @@ public sealed class CliGridTrustTests : IDisposable
         var honest = grid.Hosts.Where(h => h.What == "honest").Select(h => h.NodeId).ToList();
         Assert.Equal(7, honest.Count);
         Assert.Contains("1 SIMULATED cheaters, 1 SIMULATED flaky", grid.Banner);
+        // Long-lived processes: the hosts it starts count calls for the optimising tier at once (unless the run set it).
+        var hostPids = ProcessTree.Descendants(grid.Pid).Where(p => ProcessTree.CommandLine(p).Contains("duckton.dll host ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(9, hostPids.Count);
+        var delay = Environment.GetEnvironmentVariable(Duckton.Node.Grid.Execution.LongLivedProcess.CallCountingDelayVariable) ?? "0";
+        Assert.All(hostPids, p => Assert.Equal(delay, ProcessTree.EnvironmentVariable(p, Duckton.Node.Grid.Execution.LongLivedProcess.CallCountingDelayVariable)));
 
         using var requester = new Requester(_root, "requester", ("discovery.gossip.heartbeat_ms", "1000"));
         var node = requester.Host.Node;

@@ -43,6 +43,19 @@ public static class ProcessTree
     public static List<int> SandboxWorkers(int hostPid) =>
         [.. Descendants(hostPid).Where(p => CommandLine(p).Contains("sandbox-worker", StringComparison.Ordinal))];
 
+    /// <summary>One variable of a process's environment as it started (null when unset or the process is gone).</summary>
+    public static string? EnvironmentVariable(int pid, string name)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/environ").Split('\0').FirstOrDefault(e => e.StartsWith(name + "=", StringComparison.Ordinal))?[(name.Length + 1)..];
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public static string CommandLine(int pid)
     {
         try

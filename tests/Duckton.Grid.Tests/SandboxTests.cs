@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Duckton.Core.Configuration;
 using Duckton.Node;
+using Duckton.Node.Grid.Execution;
 using Xunit.Abstractions;
 
 namespace Duckton.Grid.Tests;
@@ -261,6 +262,8 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         Assert.NotEqual(NetNamespace(grid.A.Pid), NetNamespace(worker));
         Assert.Equal("1024", ProcessTree.Limit(worker, "Max open files"));
         Assert.Equal((256L << 20).ToString(CultureInfo.InvariantCulture), ProcessTree.Limit(worker, "Max file size"));
+        // A reused worker serves job after job: it counts calls for the optimising tier at once (the runtime's delay off).
+        Assert.Equal(s_tieringDelay ?? "0", ProcessTree.EnvironmentVariable(worker, LongLivedProcess.CallCountingDelayVariable));
         // process_per_job = false: a worker that ended a job cleanly serves the next ones. Three jobs would replace both
         // warm workers with a fresh process per job; here at least one survives them (a job the requester cancels, such
         // as a background canary, may still replace one).
@@ -284,6 +287,8 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         Assert.Equal("1048576", ProcessTree.Limit(worker, "Max file size"));
         Assert.Equal("100", ProcessTree.Limit(worker, "Max processes"));
         Assert.NotEqual(NetNamespace(grid.B.Pid), NetNamespace(worker));
+        // A worker per job starts cold every time: counting at once would only add compilations, so it keeps the runtime's default.
+        Assert.Equal(s_tieringDelay, ProcessTree.EnvironmentVariable(worker, LongLivedProcess.CallCountingDelayVariable));
         // process_per_job = true: the worker that served a job is gone afterwards (and a fresh one is warm).
         Answer(grid.Requester, grid.B);
         Assert.Single(workers, p => !Directory.Exists($"/proc/{p}"));
@@ -316,6 +321,9 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         Assert.StartsWith("in-process", isolation, StringComparison.Ordinal);
         Assert.Contains("DuckDB extension", isolation, StringComparison.Ordinal);
     }
+
+    /// <summary>The test run's own setting of the runtime's tiering delay (kept for every child when set).</summary>
+    private static readonly string? s_tieringDelay = Environment.GetEnvironmentVariable(LongLivedProcess.CallCountingDelayVariable);
 
     private static string NetNamespace(int pid) => new FileInfo($"/proc/{pid}/ns/net").LinkTarget ?? "";
 

@@ -229,7 +229,7 @@ internal sealed class SandboxExecutor : IJobExecutor
 
     private async Task<SandboxWorker> StartWorkerAsync(CancellationToken ct)
     {
-        var worker = SandboxWorker.Start(_command, _engine, _sandbox.Limits, _threads, _kernel);
+        var worker = SandboxWorker.Start(_command, _engine, _sandbox.Limits, _threads, _kernel, reused: !_sandbox.ProcessPerJob);
         Interlocked.Increment(ref _started);
         try
         {
@@ -302,7 +302,8 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
-    public static SandboxWorker Start(IReadOnlyList<string> command, EngineOptions engine, SandboxLimits limits, int threads, KernelSandbox kernel)
+    /// <param name="reused">The worker serves job after job (not a fresh process per job): it gets <see cref="LongLivedProcess"/>'s settings.</param>
+    public static SandboxWorker Start(IReadOnlyList<string> command, EngineOptions engine, SandboxLimits limits, int threads, KernelSandbox kernel, bool reused)
     {
         var group = kernel.CreateGroup(limits, threads);
         var directory = Directory.CreateTempSubdirectory("duckton-sandbox-").FullName; // empty, owner-only; DuckDB's default spill place
@@ -376,6 +377,10 @@ internal sealed class SandboxWorker : IDisposable
             }
             psi.Environment["DOTNET_gcServer"] = "0";
             psi.Environment["DOTNET_TieredPGO"] = "0";
+            if (reused)
+            {
+                LongLivedProcess.Configure(psi);
+            }
             var process = new Process { StartInfo = psi };
             var worker = new SandboxWorker(process, group, limits, directory);
             process.ErrorDataReceived += (_, e) => worker.Stderr(e.Data);

@@ -7,7 +7,6 @@ using Duckton.Core.Trust;
 using Duckton.DuckDB.Native;
 using Duckton.Node;
 using Duckton.Node.Grid;
-using Duckton.Node.Grid.Execution;
 using Microsoft.Extensions.Logging;
 
 namespace Duckton.Cli;
@@ -294,12 +293,11 @@ internal static class HostCommands
         return grid;
     }
 
-    /// <summary>This program again (through <c>dotnet</c> when it runs as a .dll), as a long-lived host process.</summary>
+    /// <summary>This program again (through <c>dotnet</c> when it runs as a .dll), for a host process.</summary>
     private static ProcessStartInfo StartSelf()
     {
         var self = Environment.GetCommandLineArgs()[0];
         var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
-        LongLivedProcess.Configure(psi);
         return psi;
     }
 

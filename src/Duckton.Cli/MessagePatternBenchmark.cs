@@ -217,7 +217,6 @@ internal static class MessagePatternBenchmark
     {
         var command = JobExecutors.WorkerCommand ?? throw new InvalidOperationException("cannot tell how to start this program again");
         var info = new ProcessStartInfo(command[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
-        LongLivedProcess.Configure(info); // as a grid's hosts and reused workers run
         foreach (var arg in command.Skip(1).Append(role))
         {
             info.ArgumentList.Add(arg);

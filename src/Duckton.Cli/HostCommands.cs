@@ -297,8 +297,7 @@ internal static class HostCommands
     private static ProcessStartInfo StartSelf()
     {
         var self = Environment.GetCommandLineArgs()[0];
-        var psi = self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
-        return psi;
+        return self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase) ? new ProcessStartInfo("dotnet") { ArgumentList = { self } } : new ProcessStartInfo(self);
     }
 
     /// <summary>Starts <c>duckton host</c> as a child process (exits when our end of its stdin closes) and waits for its ready line.</summary>

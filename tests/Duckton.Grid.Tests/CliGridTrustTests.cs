@@ -239,7 +239,7 @@ public sealed class CliGridTrustTests : IDisposable
         // slower); their reused sandbox workers count at once (SandboxTests).
         var hostPids = ProcessTree.Descendants(grid.Pid).Where(p => ProcessTree.CommandLine(p).Contains("duckton.dll host ", StringComparison.Ordinal)).ToList();
         Assert.Equal(9, hostPids.Count);
-        var variable = Duckton.Node.Grid.Execution.LongLivedProcess.CallCountingDelayVariable;
+        var variable = Duckton.Node.Grid.Execution.SandboxWorker.CallCountingDelayVariable;
         Assert.All(hostPids, p => Assert.Equal(Environment.GetEnvironmentVariable(variable), ProcessTree.EnvironmentVariable(p, variable)));
 
         using var requester = new Requester(_root, "requester", ("discovery.gossip.heartbeat_ms", "1000"));

@@ -263,7 +263,7 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         Assert.Equal("1024", ProcessTree.Limit(worker, "Max open files"));
         Assert.Equal((256L << 20).ToString(CultureInfo.InvariantCulture), ProcessTree.Limit(worker, "Max file size"));
         // A reused worker serves job after job: it counts calls for the optimising tier at once (the runtime's delay off).
-        Assert.Equal(s_tieringDelay ?? "0", ProcessTree.EnvironmentVariable(worker, LongLivedProcess.CallCountingDelayVariable));
+        Assert.Equal(s_tieringDelay ?? "0", ProcessTree.EnvironmentVariable(worker, SandboxWorker.CallCountingDelayVariable));
         // process_per_job = false: a worker that ended a job cleanly serves the next ones. Three jobs would replace both
         // warm workers with a fresh process per job; here at least one survives them (a job the requester cancels, such
         // as a background canary, may still replace one).
@@ -288,7 +288,7 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
         Assert.Equal("100", ProcessTree.Limit(worker, "Max processes"));
         Assert.NotEqual(NetNamespace(grid.B.Pid), NetNamespace(worker));
         // A worker per job starts cold every time: counting at once would only add compilations, so it keeps the runtime's default.
-        Assert.Equal(s_tieringDelay, ProcessTree.EnvironmentVariable(worker, LongLivedProcess.CallCountingDelayVariable));
+        Assert.Equal(s_tieringDelay, ProcessTree.EnvironmentVariable(worker, SandboxWorker.CallCountingDelayVariable));
         // process_per_job = true: the worker that served a job is gone afterwards (and a fresh one is warm).
         Answer(grid.Requester, grid.B);
         Assert.Single(workers, p => !Directory.Exists($"/proc/{p}"));
@@ -323,7 +323,7 @@ public sealed class SandboxTests(SandboxGridFixture grid, ITestOutputHelper outp
     }
 
     /// <summary>The test run's own setting of the runtime's tiering delay (kept for every child when set).</summary>
-    private static readonly string? s_tieringDelay = Environment.GetEnvironmentVariable(LongLivedProcess.CallCountingDelayVariable);
+    private static readonly string? s_tieringDelay = Environment.GetEnvironmentVariable(SandboxWorker.CallCountingDelayVariable);
 
     private static string NetNamespace(int pid) => new FileInfo($"/proc/{pid}/ns/net").LinkTarget ?? "";
 

@@ -302,7 +302,17 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
-    /// <param name="reused">The worker serves job after job (not a fresh process per job): it gets <see cref="LongLivedProcess"/>'s settings.</param>
+    /// <summary>
+    /// Tiered compilation recompiles a hot method optimised only after its calls are counted, and it starts counting
+    /// only once 100 ms have passed without a method being compiled for the first time. A worker serving a job every few
+    /// milliseconds stayed on its first, unoptimised code for more than a thousand jobs, and at steady state still cost
+    /// more per job than with counting at once (docs/BENCHMARKS.md, seventeenth round). Counting at once costs a young
+    /// process more compiling (a one-shot <c>duckton sql</c> about 200 ms of CPU; a fresh grid's first query 200 ms when
+    /// its hosts counted at once too); a reused worker starts ahead of its jobs, so it pays that off their path.
+    /// </summary>
+    internal const string CallCountingDelayVariable = "DOTNET_TC_CallCountingDelayMs";
+
+    /// <param name="reused">The worker serves job after job (not a fresh process per job): it counts calls at once.</param>
     public static SandboxWorker Start(IReadOnlyList<string> command, EngineOptions engine, SandboxLimits limits, int threads, KernelSandbox kernel, bool reused)
     {
         var group = kernel.CreateGroup(limits, threads);
@@ -377,9 +387,9 @@ internal sealed class SandboxWorker : IDisposable
             }
             psi.Environment["DOTNET_gcServer"] = "0";
             psi.Environment["DOTNET_TieredPGO"] = "0";
-            if (reused)
+            if (reused && Environment.GetEnvironmentVariable(CallCountingDelayVariable) is null)
             {
-                LongLivedProcess.Configure(psi);
+                psi.Environment[CallCountingDelayVariable] = "0"; // never over a value the environment already has
             }
             var process = new Process { StartInfo = psi };
             var worker = new SandboxWorker(process, group, limits, directory);

@@ -41,4 +41,39 @@ public sealed class BenchGridTests
         Assert.DoesNotContain("one stalled host", r.Stdout, StringComparison.Ordinal);
         Assert.DoesNotContain("verified streaming", r.Stdout, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// The whole bench at a tiny size: every figure of the table is printed beside its anchor, and the stalled-host pair
+    /// is measured twice, back to back (the target's figure) and with idle time before each query.
+    /// </summary>
+    [Fact]
+    public void The_full_run_prints_every_figure_and_the_stalled_pair_both_back_to_back_and_with_idle_time()
+    {
+        var r = CliRunner.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "duckton.dll"), "bench", "grid", "--warmup", "3", "--runs", "5", "--rows", "1000"],
+            timeout: TimeSpan.FromMinutes(8));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var pairs = Regex.Matches(r.Stdout, @"stalled p50 (?<sp>\d+\.\d+) ms  p99 (?<s>\d+\.\d+) ms; without: p50 \d+\.\d+ ms  p99 (?<n>\d+\.\d+) ms; p99 ratio (?<r>\d+\.\d+)x");
+        Assert.True(pairs.Count == 1, r.Stdout);
+        Assert.Contains("one stalled host of k=3: p50 ", r.Stdout, StringComparison.Ordinal);
+        Assert.Contains("the same, 10 ms idle before each query: stalled p50 ", r.Stdout, StringComparison.Ordinal);
+        double V(string name) => double.Parse(pairs[0].Groups[name].Value, CultureInfo.InvariantCulture);
+        Assert.True(V("sp") > 0 && V("s") >= V("sp") && V("n") > 0, r.Stdout);
+        Assert.InRange(V("r"), V("s") / V("n") - 0.01, V("s") / V("n") + 0.01);
+        var rows = r.Stdout.Split('\n').Where(l => l.StartsWith("| ", StringComparison.Ordinal)).Skip(1).Select(l => l.Split(" | ")[0][2..]).ToList();
+        Assert.Equal(
+        [
+            "small verified query: CPU of requester + all hosts (incl. sandbox workers) per query",
+            "  its floor: k executions + the signatures the protocol cannot skip",
+            "  its floor with the bare message pattern (3 host + 3 worker processes, TLS 1.3, pipes)",
+            "small verified query p50 / p99",
+            "one stalled host of k=3 vs none (interleaved), p99",
+            "  the same with 10 ms idle before each query (cores not saturated)",
+            "fetch phase (quorum -> verified rows) vs a bare TLS 1.3 transfer",
+            "end to end, 0M rows, remote verified vs the same query locally (wall)",
+            "  the same in CPU (requester + hosts incl. workers, vs the local run's)",
+            "local p2p_query vs the same query direct, 0M rows, in-process (Node client: bench/extension/run.sh)",
+            "canonical hash, narrow rows (INTEGER) per CPU second",
+        ], rows);
+        Assert.Contains("load average at the end:", r.Stdout, StringComparison.Ordinal);
+    }
 }

@@ -162,13 +162,15 @@ internal static class GridBenchmark
             // Interleaved (stalled, honest, stalled, ...) so both see the same machine load. After 200 unmeasured pairs:
             // the first few dozen after the phases above (the message-pattern processes just ended, the stalling host's
             // first jobs) ran 20-50 ms for both kinds, and with 20 they were the p99 of 500 pairs (ratios 0.7-1.8x).
-            var (withStall, without) = MeasurePair(runs, 200, () => Check(node.Query("SELECT 42 AS answer", Remote(stalled))), () => Check(node.Query("SELECT 42 AS answer", Remote(honest))));
+            void WithStall() => Check(node.Query("SELECT 42 AS answer", Remote(stalled)));
+            void WithoutStall() => Check(node.Query("SELECT 42 AS answer", Remote(honest)));
+            var (withStall, without) = MeasurePair(runs, 200, WithStall, WithoutStall);
             table.Add(("one stalled host of k=3 vs none (interleaved), p99", $"{withStall.P99:F2} ms", "<= 1.2x", $"none {without.P99:F2} ms", $"{withStall.P99 / without.P99:F2}x", withStall.P99 / without.P99 <= 1.2));
             output.WriteLine(string.Create(f, $"one stalled host of k=3: p50 {withStall.P50:F3} ms  p99 {withStall.P99:F3} ms; without: p50 {without.P50:F3} ms  p99 {without.P99:F3} ms; p99 ratio {withStall.P99 / without.P99:F2}x, p50 ratio {withStall.P50 / without.P50:F2}x (interleaved runs)  (target <= 1.2x)"));
             // The pairs above run back to back: the two cores never idle, and each query meets the previous one's remaining
             // work. The same pairs with a pause before each query (not timed) show what the stall costs on a machine
             // that is not saturated; the row above stays the target's figure.
-            var (pausedStall, pausedNone) = MeasurePair(runs, 50, () => Check(node.Query("SELECT 42 AS answer", Remote(stalled))), () => Check(node.Query("SELECT 42 AS answer", Remote(honest))), s_pauseBetweenQueries);
+            var (pausedStall, pausedNone) = MeasurePair(runs, 50, WithStall, WithoutStall, s_pauseBetweenQueries);
             table.Add(($"  the same with {s_pauseBetweenQueries.TotalMilliseconds:F0} ms idle before each query (cores not saturated)", $"{pausedStall.P99:F2} ms", "—", $"none {pausedNone.P99:F2} ms", $"{pausedStall.P99 / pausedNone.P99:F2}x", null));
             output.WriteLine(string.Create(f, $"  the same, {s_pauseBetweenQueries.TotalMilliseconds:F0} ms idle before each query: stalled p50 {pausedStall.P50:F3} ms  p99 {pausedStall.P99:F3} ms; without: p50 {pausedNone.P50:F3} ms  p99 {pausedNone.P99:F3} ms; p99 ratio {pausedStall.P99 / pausedNone.P99:F2}x"));
 

@@ -115,6 +115,8 @@ internal static class GridBenchmark
             var opened = node.Grid.Pool.ConnectionsOpened;
             var hostCpu = HostsCpu(hosts);
             var withCommit = 0;
+            var items = ThreadPool.CompletedWorkItemCount;
+            var switches = Switches(Environment.ProcessId);
             var small = Measure(runs, 0, () =>
             {
                 var o = node.Query("SELECT 42 AS answer", Remote(honest));
@@ -122,12 +124,15 @@ internal static class GridBenchmark
                 withCommit += o.Meta.RowsDelivery == "with_commit" ? 1 : 0;
             });
             var handshakes = node.Grid.Pool.ConnectionsOpened - opened;
+            items = ThreadPool.CompletedWorkItemCount - items;
+            switches = Switches(Environment.ProcessId) - switches;
             var smallHosts = HostsCpu(hosts) - hostCpu;
             var (smallHostMs, smallWorkerMs) = (smallHosts.HostsMs / runs, smallHosts.WorkersMs / runs);
             var smallCpuMs = small.CpuMs + smallHostMs + smallWorkerMs;
             output.WriteLine(string.Create(f, $"verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), {runs} runs: p50 {small.P50:F3} ms  p99 {small.P99:F3} ms, {handshakes} new connections over {runs} queries  (target p50 <= 2 ms, p99 <= 5 ms)"));
             output.WriteLine(string.Create(f, $"  CPU per query: requester {small.CpuMs:F2} ms + host processes {smallHostMs:F2} ms + their sandbox workers {smallWorkerMs:F2} ms = {smallCpuMs:F2} ms  (target <= 2.0 ms in total)"));
             output.WriteLine(string.Create(f, $"  the requester allocated {small.AllocatedKiB:F1} KiB per query ({small.Gen0} gen0 collections over the {runs} queries); the rows came with the winner's commit in {withCommit} of {runs} (no Fetch round trip)"));
+            output.WriteLine(string.Create(f, $"  per query: the requester ran {items / (double)runs:F1} thread-pool work items; context switches: requester {switches / (double)runs:F1} + host processes {smallHosts.HostSwitches / (double)runs:F1} + their live sandbox workers {smallHosts.WorkerSwitches / (double)runs:F1} (each a thread put to sleep or woken)"));
             // Anchor, same run: the same query through the same node, run locally (its locked-down engine, no grid).
             var localSmall = Measure(runs, 50, () => node.Query("SELECT 42 AS answer", new QueryOverrides { Prefer = PlannerPreference.Local }));
             output.WriteLine(string.Create(f, $"  anchor: the same query run locally by the requester (p2p_query path, no grid): p50 {localSmall.P50:F3} ms, CPU {localSmall.CpuMs:F3} ms/query; verified remote = {smallCpuMs / localSmall.CpuMs:F1}x its CPU"));
@@ -145,7 +150,7 @@ internal static class GridBenchmark
             var pattern = MessagePatternBenchmark.Run(Math.Max(runs, 3000)); // a round is ~0.4 ms: enough of them for /proc's 10 ms CPU ticks, whatever --runs says
             foreach (var p in pattern)
             {
-                output.WriteLine(string.Create(f, $"  message pattern alone, {p.Mode} I/O ({MessagePatternBenchmark.RequestBytes} B request over TLS 1.3 to each of 3 host processes, {MessagePatternBenchmark.JobBytes} B job over a pipe to each host's worker process and {MessagePatternBenchmark.AnswerBytes} B back, {MessagePatternBenchmark.ReplyBytes} B reply; no work): CPU per round requester {p.RequesterMs:F2} + hosts {p.HostsMs:F2} + workers {p.WorkersMs:F2} = {p.TotalMs:F2} ms, p50 {p.P50:F3} ms, p99 {p.P99:F3} ms"));
+                output.WriteLine(string.Create(f, $"  message pattern alone, {p.Mode} I/O ({MessagePatternBenchmark.RequestBytes} B request over TLS 1.3 to each of 3 host processes, {MessagePatternBenchmark.JobBytes} B job over a pipe to each host's worker process and {MessagePatternBenchmark.AnswerBytes} B back, {MessagePatternBenchmark.ReplyBytes} B reply; no work): CPU per round requester {p.RequesterMs:F2} + hosts {p.HostsMs:F2} + workers {p.WorkersMs:F2} = {p.TotalMs:F2} ms, p50 {p.P50:F3} ms, p99 {p.P99:F3} ms, {p.Switches:F1} context switches per round in all"));
             }
             var messagesMs = pattern.Min(p => p.TotalMs);
             var withMessagesMs = floorMs + messagesMs;
@@ -310,11 +315,12 @@ internal static class GridBenchmark
     private static NodeConfig WithoutSpeculation(NodeConfig c) => c with { Scheduler = c.Scheduler with { SpeculativeFetch = false } };
 
     /// <summary>CPU of the host processes themselves, and of their sandbox worker processes (which run the jobs).</summary>
-    private readonly record struct HostCpu(double HostsMs, double WorkersMs)
+    private readonly record struct HostCpu(double HostsMs, double WorkersMs, long HostSwitches = 0, long WorkerSwitches = 0)
     {
         public double TotalMs => HostsMs + WorkersMs;
 
-        public static HostCpu operator -(HostCpu a, HostCpu b) => new(a.HostsMs - b.HostsMs, a.WorkersMs - b.WorkersMs);
+        public static HostCpu operator -(HostCpu a, HostCpu b) =>
+            new(a.HostsMs - b.HostsMs, a.WorkersMs - b.WorkersMs, a.HostSwitches - b.HostSwitches, a.WorkerSwitches - b.WorkerSwitches);
     }
 
     /// <summary>
@@ -325,6 +331,7 @@ internal static class GridBenchmark
     private static HostCpu HostsCpu(List<(Process P, string Id, string Addr)> hosts)
     {
         double own = 0, workers = 0;
+        long hostSwitches = 0, workerSwitches = 0;
         var pids = hosts.Select(h => h.P.Id).ToHashSet();
         foreach (var pid in pids)
         {
@@ -332,6 +339,7 @@ internal static class GridBenchmark
             {
                 own += s.Own;
                 workers += s.Children;
+                hostSwitches += Switches(pid);
             }
         }
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
@@ -339,9 +347,37 @@ internal static class GridBenchmark
             if (int.TryParse(Path.GetFileName(dir), out var pid) && !pids.Contains(pid) && ProcStat(pid) is { } s && pids.Contains(s.Parent))
             {
                 workers += s.Own + s.Children;
+                workerSwitches += Switches(pid);
             }
         }
-        return new HostCpu(own, workers);
+        return new HostCpu(own, workers, hostSwitches, workerSwitches);
+    }
+
+    /// <summary>
+    /// Context switches of all of a process's threads so far (voluntary and not, from /proc; 0 once it is gone). A
+    /// worker that exits between two readings takes its count with it, so the workers' figure is a lower bound.
+    /// </summary>
+    internal static long Switches(int pid)
+    {
+        long n = 0;
+        try
+        {
+            foreach (var thread in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                foreach (var line in File.ReadLines(thread + "/status"))
+                {
+                    if (line.Contains("ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        n += long.Parse(line.AsSpan(line.IndexOf(':') + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process or one of its threads ended while being read.
+        }
+        return n;
     }
 
     private static readonly double s_msPerTick = 1000.0 / 100; // USER_HZ is 100 on Linux

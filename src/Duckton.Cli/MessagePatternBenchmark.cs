@@ -34,7 +34,7 @@ internal static class MessagePatternBenchmark
     public const int AnswerBytes = 300;
     public const int ReplyBytes = 500;
 
-    public readonly record struct Result(string Mode, double RequesterMs, double HostsMs, double WorkersMs, double P50, double P99)
+    public readonly record struct Result(string Mode, double RequesterMs, double HostsMs, double WorkersMs, double P50, double P99, double Switches)
     {
         public double TotalMs => RequesterMs + HostsMs + WorkersMs;
     }
@@ -76,6 +76,7 @@ internal static class MessagePatternBenchmark
             }
             var pids = hosts.SelectMany(h => new[] { h.Host.Id, h.WorkerPid }).ToArray();
             var before = pids.Select(OwnCpuMs).ToArray();
+            var switches = pids.Append(Environment.ProcessId).Sum(GridBenchmark.Switches);
             var requester = Environment.CpuUsage.TotalTime;
             var times = new double[rounds];
             for (var i = 0; i < rounds; i++)
@@ -85,6 +86,7 @@ internal static class MessagePatternBenchmark
                 times[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
             var requesterMs = (Environment.CpuUsage.TotalTime - requester).TotalMilliseconds / rounds;
+            switches = pids.Append(Environment.ProcessId).Sum(GridBenchmark.Switches) - switches;
             double hostsMs = 0, workersMs = 0;
             for (var i = 0; i < pids.Length; i++)
             {
@@ -99,7 +101,7 @@ internal static class MessagePatternBenchmark
                 }
             }
             Array.Sort(times);
-            return new Result(mode, requesterMs, hostsMs, workersMs, times[rounds / 2], GridBenchmark.P99(times));
+            return new Result(mode, requesterMs, hostsMs, workersMs, times[rounds / 2], GridBenchmark.P99(times), switches / (double)rounds);
         }
         finally
         {

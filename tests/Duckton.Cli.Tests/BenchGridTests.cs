@@ -16,6 +16,11 @@ public sealed class BenchGridTests
         Assert.Contains("verified small query (SELECT 42, k=3, q=2, loopback, real DuckDB), 5 runs:", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("CPU per query: requester ", r.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"the requester allocated \d+\.\d KiB per query \(\d+ gen0 collections over the 5 queries\); the rows came with the winner's commit in 5 of 5 ", r.Stdout);
+        // Thread hops and wake-ups per query, read from the runtime and /proc: a verified query over three hosts cannot
+        // complete without the requester's pool running its continuations and every process waking for its messages.
+        var hops = Regex.Match(r.Stdout, @"per query: the requester ran (?<items>\d+\.\d) thread-pool work items; context switches: requester (?<r>\d+\.\d) \+ host processes (?<h>\d+\.\d) \+ their live sandbox workers (?<w>\d+\.\d) ");
+        Assert.True(hops.Success, r.Stdout);
+        Assert.All(new[] { "items", "r", "h", "w" }, g => Assert.True(double.Parse(hops.Groups[g].Value, CultureInfo.InvariantCulture) >= 1, $"{g}: {r.Stdout}"));
         // The floor, measured in the same run, adds up: 3 executions + 6 signatures + 2 checks.
         var floor = Regex.Match(r.Stdout, @"floor: 3 executions x (?<e>\d+\.\d+) ms \+ 6 Ed25519 signatures x (?<s>\d+) us \+ 2 checks x (?<c>\d+) us = (?<f>\d+\.\d+) ms");
         Assert.True(floor.Success, r.Stdout);
@@ -23,8 +28,10 @@ public sealed class BenchGridTests
         Assert.True(G("s") > 0 && G("c") > 0, r.Stdout);
         Assert.InRange(G("f"), 3 * G("e") + (6 * G("s") + 2 * G("c")) / 1000 - 0.02, 3 * G("e") + (6 * G("s") + 2 * G("c")) / 1000 + 0.02);
         // The bare message pattern, measured in the same run both ways, and added to the floor (the cheaper way).
-        var pattern = Regex.Matches(r.Stdout, @"message pattern alone, (?<mode>async|blocking) I/O .*: CPU per round requester \d+\.\d+ \+ hosts \d+\.\d+ \+ workers \d+\.\d+ = (?<t>\d+\.\d+) ms");
+        var pattern = Regex.Matches(r.Stdout, @"message pattern alone, (?<mode>async|blocking) I/O .*: CPU per round requester \d+\.\d+ \+ hosts \d+\.\d+ \+ workers \d+\.\d+ = (?<t>\d+\.\d+) ms, p50 \d+\.\d+ ms, p99 \d+\.\d+ ms, (?<sw>\d+\.\d) context switches per round in all");
         Assert.Equal(["async", "blocking"], pattern.Select(m => m.Groups["mode"].Value));
+        // A round wakes at least the three hosts and their three workers once each.
+        Assert.All(pattern, m => Assert.True(double.Parse(m.Groups["sw"].Value, CultureInfo.InvariantCulture) >= 6, r.Stdout));
         var messages = pattern.Min(m => double.Parse(m.Groups["t"].Value, CultureInfo.InvariantCulture));
         Assert.True(messages > 0, r.Stdout);
         var withMessages = Regex.Match(r.Stdout, @"floor with the messages: (?<f>\d+\.\d+) \+ (?<m>\d+\.\d+) = (?<t>\d+\.\d+) ms");

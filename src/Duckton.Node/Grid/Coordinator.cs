@@ -16,6 +16,17 @@ public sealed partial class Coordinator
 {
     private const int InitialCredit = 8;
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// True when <paramref name="task"/> completes within <paramref name="limit"/>. Its timer goes as soon as the task
+    /// completes: a <c>Task.Delay</c> raced with <c>WhenAny</c> stayed queued for the whole limit and fired later, one
+    /// timer and one thread-pool item per query for a limit that almost never ends the wait.
+    /// </summary>
+    private static async Task<bool> Within(Task task, TimeSpan limit)
+    {
+        await task.WaitAsync(limit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return task.IsCompleted; // completed in any state, as WhenAny would have returned it; not completed: timed out
+    }
     private readonly NodeIdentity _identity;
     private readonly ConnectionPool _pool;
     private readonly Membership _membership;
@@ -362,7 +373,7 @@ public sealed partial class Coordinator
             // Wait (bounded) until the host acknowledged the cancel: with a small budget, its slot would otherwise still
             // be taken when the query this canary vets arrives.
             run.Release();
-            await Task.WhenAny(run.Recycled, Task.Delay(s_drainTimeout, CancellationToken.None)).ConfigureAwait(false);
+            await Within(run.Recycled, s_drainTimeout).ConfigureAwait(false);
         }
     }
 }

@@ -270,4 +270,30 @@ public sealed class GridTests(GridFixture grid)
         var status = r.Rows("SELECT key, value FROM p2p_status()").ToDictionary(x => x[0]!, x => x[1]);
         Assert.Equal("false", status["hosting"]);
     }
+
+    /// <summary>
+    /// A query that reached its quorum drains the losing host's connection (a cancel, then its End) with a bounded wait.
+    /// That wait used to be a <c>Task.Delay</c> of 2 s raced with <c>WhenAny</c>: the End came within milliseconds, but
+    /// the delay stayed queued and fired two seconds later, a live timer (and later a thread-pool item) per query. The
+    /// process's live timers must not grow with the number of queries.
+    /// </summary>
+    [Fact]
+    public void Finished_queries_leave_no_timers_behind()
+    {
+        const int queries = 60;
+        for (var i = 0; i < 10; i++)
+        {
+            Remote("SELECT 42 AS answer", grid.H1, grid.H2, grid.H3);
+        }
+        var before = Timer.ActiveCount;
+        for (var i = 0; i < queries; i++)
+        {
+            var outcome = Remote("SELECT 42 AS answer", grid.H1, grid.H2, grid.H3);
+            Assert.True(outcome.Meta.Verified);
+        }
+        Thread.Sleep(200); // the losers' End frames arrive and their drains finish
+        var drained = Timer.ActiveCount - before;
+        // A few come and go with the node's own rhythm (gossip, write-behind, receipt deliveries); one per query would be 60.
+        Assert.True(drained < queries / 4, $"{drained} more live timers after {queries} queries");
+    }
 }

@@ -16,17 +16,6 @@ public sealed partial class Coordinator
 {
     private const int InitialCredit = 8;
     private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// True when <paramref name="task"/> completes within <paramref name="limit"/>. Its timer goes as soon as the task
-    /// completes: a <c>Task.Delay</c> raced with <c>WhenAny</c> stayed queued for the whole limit and fired later, one
-    /// timer and one thread-pool item per query for a limit that almost never ends the wait.
-    /// </summary>
-    private static async Task<bool> Within(Task task, TimeSpan limit)
-    {
-        await task.WaitAsync(limit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        return task.IsCompleted; // completed in any state, as WhenAny would have returned it; not completed: timed out
-    }
     private readonly NodeIdentity _identity;
     private readonly ConnectionPool _pool;
     private readonly Membership _membership;
@@ -375,5 +364,16 @@ public sealed partial class Coordinator
             run.Release();
             await Within(run.Recycled, s_drainTimeout).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// True when <paramref name="task"/> completes within <paramref name="limit"/>. Its timer goes as soon as the task
+    /// completes: a <c>Task.Delay</c> raced with <c>WhenAny</c> stayed queued for the whole limit and fired later, one
+    /// timer and one thread-pool item per query for a limit that almost never ends the wait.
+    /// </summary>
+    private static async Task<bool> Within(Task task, TimeSpan limit)
+    {
+        await task.WaitAsync(limit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return task.IsCompleted; // completed in any state, as WhenAny would have returned it; not completed: timed out
     }
 }

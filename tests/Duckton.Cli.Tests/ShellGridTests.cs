@@ -28,8 +28,10 @@ public partial class ShellGridTests : IDisposable
     public void A_remote_query_shows_its_grid_phases_on_a_terminal_then_the_verified_rows()
     {
         var seed = StartGrid();
-        // Seconds of work on each host (well under the 30 s job timeout on a loaded machine).
-        const string query = "SELECT count(*) AS n FROM range(100000000) t(i) WHERE hash(i) % 7 = 0";
+        // Seconds of work on each host, so the first commit comes after the indicator appears (1 s): 2.4 s on one core of
+        // a fast machine, well under the 30 s dispatch timeout on a slow, loaded one. (With 100 M rows a fast machine
+        // committed within the second and the offers phase was never drawn.)
+        const string query = "SELECT count(*) AS n FROM range(400000000) t(i) WHERE hash(i) % 7 = 0";
         var (code, transcript) = ShellTests.Terminal(
         [
             ShellTests.Expect("D "),
@@ -50,6 +52,6 @@ public partial class ShellGridTests : IDisposable
         // Phases only move forward: offers, then commits, then quorum / verified rows.
         var order = phases.Select(p => p.StartsWith("offers", StringComparison.Ordinal) ? 0 : p.StartsWith("commits", StringComparison.Ordinal) ? 1 : 2).ToList();
         Assert.Equal(order.Order(), order);
-        Assert.Contains("│ 14286499 │ BIGINT  │", transcript); // the verified count (what DuckDB counts locally for the same query)
+        Assert.Contains("│ 57141330 │ BIGINT  │", transcript); // the verified count (what DuckDB counts locally for the same query)
     }
 }

@@ -354,15 +354,24 @@ internal static class GridBenchmark
     }
 
     /// <summary>
-    /// Context switches of all of a process's threads so far (voluntary and not, from /proc; 0 once it is gone). A
-    /// worker that exits between two readings takes its count with it, so the workers' figure is a lower bound.
+    /// Context switches of all of a process's threads so far (voluntary and not, from /proc; 0 once it is gone). A thread
+    /// or worker that ends between two readings drops out of the second, so a difference of readings is a lower bound.
     /// </summary>
     internal static long Switches(int pid)
     {
-        long n = 0;
+        IEnumerable<string> threads;
         try
         {
-            foreach (var thread in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            threads = Directory.GetDirectories($"/proc/{pid}/task");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0; // the process is gone
+        }
+        long n = 0;
+        foreach (var thread in threads)
+        {
+            try
             {
                 foreach (var line in File.ReadLines(thread + "/status"))
                 {
@@ -372,10 +381,10 @@ internal static class GridBenchmark
                     }
                 }
             }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The process or one of its threads ended while being read.
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // This thread ended while being read; the others still count.
+            }
         }
         return n;
     }

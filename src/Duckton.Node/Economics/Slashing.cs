@@ -511,7 +511,7 @@ public sealed class EvidenceSlasher : IAsyncDisposable
         _wake.Release2();
         if (_loop is not null)
         {
-            await Task.WhenAny(_loop, Task.Delay(DrainTimeout, CancellationToken.None)).ConfigureAwait(false);
+            await TaskWaits.Within(_loop, DrainTimeout).ConfigureAwait(false);
         }
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)

@@ -278,7 +278,7 @@ public sealed partial class Coordinator
                             await c.SendAsync(MessageType.Cancel, new ReasonMessage(dispatch.JobId, "lost race").Encode()).ConfigureAwait(false);
                         }
                         var left = s_drainTimeout - until.Elapsed;
-                        if (!_pending.IsCompleted && (left <= TimeSpan.Zero || !await Within(_pending, left).ConfigureAwait(false)))
+                        if (!_pending.IsCompleted && (left <= TimeSpan.Zero || !await TaskWaits.Within(_pending, left).ConfigureAwait(false)))
                         {
                             await c.DisposeAsync().ConfigureAwait(false);
                             return;

@@ -362,18 +362,7 @@ public sealed partial class Coordinator
             // Wait (bounded) until the host acknowledged the cancel: with a small budget, its slot would otherwise still
             // be taken when the query this canary vets arrives.
             run.Release();
-            await Within(run.Recycled, s_drainTimeout).ConfigureAwait(false);
+            await TaskWaits.Within(run.Recycled, s_drainTimeout, CancellationToken.None).ConfigureAwait(false);
         }
-    }
-
-    /// <summary>
-    /// True when <paramref name="task"/> completes within <paramref name="limit"/>. Its timer goes as soon as the task
-    /// completes: a <c>Task.Delay</c> raced with <c>WhenAny</c> stayed queued for the whole limit and fired later, one
-    /// timer and one thread-pool item per query for a limit that almost never ends the wait.
-    /// </summary>
-    private static async Task<bool> Within(Task task, TimeSpan limit)
-    {
-        await task.WaitAsync(limit).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        return task.IsCompleted; // completed in any state, as WhenAny would have returned it; not completed: timed out
     }
 }

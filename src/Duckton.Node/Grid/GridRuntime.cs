@@ -358,7 +358,7 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
                     }
                 }
             }, CancellationToken.None);
-            if (await Task.WhenAny(receive, Task.Delay(timeout, cancellationToken)).ConfigureAwait(false) != receive)
+            if (!await TaskWaits.Within(receive, timeout, cancellationToken).ConfigureAwait(false))
             {
                 throw new TimeoutException();
             }

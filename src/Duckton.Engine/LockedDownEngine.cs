@@ -6,7 +6,7 @@ using Duckton.DuckDB;
 namespace Duckton.Engine;
 
 /// <summary>
-/// Runs untrusted SQL in a fresh, locked-down, in-memory DuckDB per job: no extension install or load, no
+/// Runs untrusted SQL in a locked-down, in-memory DuckDB that no earlier job has changed (see <see cref="Execute"/>): no extension install or load, no
 /// unsigned or community extensions, no external access, the local file system disabled, secrets redacted,
 /// then the configuration locked so the SQL cannot undo any of it. Instances are opened ahead of time.
 /// With <see cref="EngineOptions.AllowedDirectories"/> the local file system stays enabled but DuckDB's
@@ -212,9 +212,12 @@ internal sealed class LockedDownEngine : IDisposable
 
     /// <summary>Runs <paramref name="sql"/> and materialises its result. DuckDB's error text is kept in the exception.</summary>
     /// <remarks>
-    /// Each job gets its own connection on an instance nobody has changed. A single read-only SELECT cannot change
-    /// an instance (no catalog or setting changes, and settings are locked), so that instance goes back to the warm
-    /// pool afterwards; an instance that ran anything else (DDL, DML, several statements) is closed, never reused.
+    /// Each job runs on an instance nobody has changed. A single read-only SELECT cannot change an instance (no catalog
+    /// or setting changes, and settings are locked), so that instance goes back to the warm pool afterwards; an instance
+    /// that ran anything else (DDL, DML, several statements) is closed, never reused. A SELECT that finished also leaves
+    /// its connection to the instance's next job (opening and closing one cost a tenth of a small job), as does one
+    /// cancelled: nothing of it stays on the connection but DuckDB's random generator, so a job that may reseed that
+    /// (<see cref="MayReseed"/>), or failed, has its connection closed instead.
     /// </remarks>
     public ResultSet Execute(string sql, CancellationToken cancellationToken = default) =>
         OnInstance(sql, cancellationToken, (Instance instance, DuckDBConnection connection, string sql, bool files, ref bool pristine) =>
@@ -249,26 +252,58 @@ internal sealed class LockedDownEngine : IDisposable
         var files = Admit(ref sql, cancellationToken);
         var instance = Take();
         var pristine = false;
+        var finished = false;
         Interlocked.Increment(ref _running);
+        var connection = instance.TakeConnection(ref _connectionsOpened);
         try
         {
-            using var connection = instance.Database.Connect();
-            using var registration = cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection);
-            try
+            using (cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection))
             {
-                return body(instance, connection, sql, files, ref pristine);
-            }
-            catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException("the query was cancelled", cancellationToken);
+                try
+                {
+                    var result = body(instance, connection, sql, files, ref pristine);
+                    finished = true;
+                    return result;
+                }
+                catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
+                {
+                    throw new OperationCanceledException("the query was cancelled", cancellationToken);
+                }
             }
         }
         finally
         {
+            // A cancelled SELECT's connection serves on too (a third of a grid's jobs lose the race at quorum): an
+            // interrupt that reaches it after its statement ended does not stop the next one (a test holds DuckDB to that).
+            if (pristine && (finished || cancellationToken.IsCancellationRequested) && !MayReseed(sql))
+            {
+                instance.KeepConnection(connection);
+            }
+            else
+            {
+                connection.Dispose();
+            }
             Interlocked.Decrement(ref _running);
             Return(instance, pristine);
         }
     }
+
+    private long _connectionsOpened;
+
+    /// <summary>Connections opened for jobs so far (a kept one serves the next job without one); for tests.</summary>
+    internal long ConnectionsOpened => Interlocked.Read(ref _connectionsOpened);
+
+    /// <summary>
+    /// True when <paramref name="sql"/> might reseed DuckDB's random generator, the one thing a lone SELECT can change
+    /// on its connection (<c>setseed</c>; every later <c>random()</c> on that connection would follow from the seed).
+    /// Conservative, on the raw text: a function is named in the SQL (plainly, quoted, or with <c>U&amp;</c> escapes, which DuckDB 1.5 refuses but a later
+    /// one might not), or
+    /// its name is built at run time and handed to <c>query</c>, <c>query_table</c> or <c>json_execute_serialized_sql</c>.
+    /// Such a job's connection is closed afterwards; a false alarm only costs the next job a connection.
+    /// </summary>
+    internal static bool MayReseed(string sql) =>
+        sql.Contains("seed", StringComparison.OrdinalIgnoreCase) || sql.Contains("query", StringComparison.OrdinalIgnoreCase)
+        || sql.Contains("execute", StringComparison.OrdinalIgnoreCase) || sql.Contains("u&", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// Prepares one statement (checked read-only when files are reachable), or, for several statements, runs them as a
@@ -732,6 +767,22 @@ internal sealed class LockedDownEngine : IDisposable
 
         public DuckDBDatabase Database { get; }
 
+        /// <summary>The connection of this instance's last job, kept for the next; see <see cref="LockedDownEngine.OnInstance"/>.</summary>
+        private DuckDBConnection? _kept;
+
+        /// <summary>The kept connection, or a new one (counted in <paramref name="opened"/>).</summary>
+        public DuckDBConnection TakeConnection(ref long opened)
+        {
+            if (Interlocked.Exchange(ref _kept, null) is { } kept)
+            {
+                return kept;
+            }
+            Interlocked.Increment(ref opened);
+            return Database.Connect();
+        }
+
+        public void KeepConnection(DuckDBConnection connection) => Interlocked.Exchange(ref _kept, connection)?.Dispose();
+
         public static Instance Open(KeyValuePair<string, string>[] settings, string lockdownSql, string? ownSpill)
         {
             var db = DuckDBDatabase.Open(null, settings);
@@ -752,6 +803,7 @@ internal sealed class LockedDownEngine : IDisposable
 
         public void Dispose()
         {
+            Interlocked.Exchange(ref _kept, null)?.Dispose();
             Database.Dispose(); // closes DuckDB's temp files first
             if (_ownSpill is not null)
             {

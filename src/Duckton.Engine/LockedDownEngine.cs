@@ -254,9 +254,10 @@ internal sealed class LockedDownEngine : IDisposable
         var pristine = false;
         var finished = false;
         Interlocked.Increment(ref _running);
-        var connection = instance.TakeConnection(ref _connectionsOpened);
+        DuckDBConnection? connection = null;
         try
         {
+            connection = instance.TakeConnection(ref _connectionsOpened);
             using (cancellationToken.Register(static c => ((DuckDBConnection)c!).Interrupt(), connection))
             {
                 try
@@ -275,13 +276,13 @@ internal sealed class LockedDownEngine : IDisposable
         {
             // A cancelled SELECT's connection serves on too (a third of a grid's jobs lose the race at quorum): an
             // interrupt that reaches it after its statement ended does not stop the next one (a test holds DuckDB to that).
-            if (pristine && (finished || cancellationToken.IsCancellationRequested) && !MayReseed(sql))
+            if (connection is not null && pristine && (finished || cancellationToken.IsCancellationRequested) && !MayReseed(sql))
             {
                 instance.KeepConnection(connection);
             }
             else
             {
-                connection.Dispose();
+                connection?.Dispose();
             }
             Interlocked.Decrement(ref _running);
             Return(instance, pristine);

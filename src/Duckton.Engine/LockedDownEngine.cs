@@ -297,10 +297,10 @@ internal sealed class LockedDownEngine : IDisposable
     /// <summary>
     /// True when <paramref name="sql"/> might reseed DuckDB's random generator, the one thing a lone SELECT can change
     /// on its connection (<c>setseed</c>; every later <c>random()</c> on that connection would follow from the seed).
-    /// Conservative, on the raw text: a function is named in the SQL (plainly, quoted, or with <c>U&amp;</c> escapes, which DuckDB 1.5 refuses but a later
-    /// one might not), or
-    /// its name is built at run time and handed to <c>query</c>, <c>query_table</c> or <c>json_execute_serialized_sql</c>.
-    /// Such a job's connection is closed afterwards; a false alarm only costs the next job a connection.
+    /// Conservative, on the raw text: a function is named in the SQL (plainly, quoted, or with <c>U&amp;</c> escapes,
+    /// which DuckDB 1.5 refuses but a later one might not), or its name is built at run time and handed to
+    /// <c>query</c>, <c>query_table</c> or <c>json_execute_serialized_sql</c>. Such a job's connection is closed
+    /// afterwards; a false alarm only costs the next job a connection.
     /// </summary>
     internal static bool MayReseed(string sql) =>
         sql.Contains("seed", StringComparison.OrdinalIgnoreCase) || sql.Contains("query", StringComparison.OrdinalIgnoreCase)

@@ -37,7 +37,7 @@ public sealed class ConnectionReuseTests
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal("42", Cell(engine.Execute("SELECT 42 AS x")));
-            Assert.Equal("7", Cell(Streamed(engine, "SELECT 7 AS x")));
+            Assert.Equal("7", Cell(StreamingExecutionTests.Streamed(engine, "SELECT 7 AS x")));
         }
         Assert.Equal(opened, engine.ConnectionsOpened);
     }
@@ -105,12 +105,4 @@ public sealed class ConnectionReuseTests
     [InlineData("SELECT 1 AS query_id", true)] // a false alarm: it only costs the next job a connection
     public void Reseeding_is_recognised_conservatively_on_the_raw_text(string sql, bool mayReseed) =>
         Assert.Equal(mayReseed, LockedDownEngine.MayReseed(sql));
-
-    private static ResultSet Streamed(LockedDownEngine engine, string sql)
-    {
-        ResultSchema? schema = null;
-        var batches = new List<ResultBatch>();
-        engine.ExecuteStreaming(sql, s => schema = s, batches.Add);
-        return new ResultSet(schema!, batches);
-    }
 }

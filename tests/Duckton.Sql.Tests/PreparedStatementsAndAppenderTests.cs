@@ -1,6 +1,7 @@
 using System.Text;
 using Duckton.Core.Data;
 using Duckton.DuckDB;
+using Duckton.Tests.Shared;
 
 namespace Duckton.Sql.Tests;
 
@@ -64,15 +65,14 @@ public class PreparedStatementsAndAppenderTests : IDisposable
         const string Sql = "SELECT (SELECT value FROM meta WHERE key = 'seq')::BIGINT + 1, (SELECT value FROM meta WHERE key = 'block_seq')::BIGINT";
         // This thread's CPU time (parsing, binding and planning run on the calling thread), not the process's: other test
         // classes run beside this one and their CPU is not this statement's. Best of three alternated rounds.
-        static double ThreadCpuMs() => long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1e6;
         double CpuPerRun(Func<string, ResultSet> run)
         {
-            var before = ThreadCpuMs();
+            var before = ThreadCpu.Milliseconds();
             for (var i = 0; i < 500; i++)
             {
                 Assert.Equal(42L, Long(run(Sql)));
             }
-            return (ThreadCpuMs() - before) / 500;
+            return (ThreadCpu.Milliseconds() - before) / 500;
         }
         CpuPerRun(sql => _connection.QueryWith(sql));
         CpuPerRun(_connection.QueryKept);

@@ -30,7 +30,7 @@ public sealed class StreamingExecutionTests : IDisposable
         new(EngineOptions.Default with { WarmInstances = 0, Threads = 2, MaxResultBytes = maxResult, MemoryLimitBytes = memory }) { PreferStreaming = streaming };
 
     /// <summary>Collects what <see cref="LockedDownEngine.ExecuteStreaming"/> hands over, checking the order of the calls.</summary>
-    private static ResultSet Streamed(LockedDownEngine engine, string sql, CancellationToken ct = default, Action<int>? afterBatch = null)
+    internal static ResultSet Streamed(LockedDownEngine engine, string sql, CancellationToken ct = default, Action<int>? afterBatch = null)
     {
         ResultSchema? schema = null;
         var batches = new List<ResultBatch>();

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using Duckton.Core.Data;
 using Duckton.Core.Protocol;
+using Duckton.Tests.Shared;
 using Xunit.Abstractions;
 
 namespace Duckton.Core.Tests.Data;
@@ -82,20 +82,13 @@ public sealed class EncodedSpoolCostTests(ITestOutputHelper output) : IDisposabl
     }
 
 
-    /// <summary>
-    /// CPU of the calling thread where Linux tells it (both paths run on it, spilling included): the process's CPU also
-    /// counts the test classes xUnit runs beside this one, which once made the ratio fail under a loaded suite.
-    /// </summary>
+    /// <summary>CPU of the calling thread: both paths run on it, spilling included (see <see cref="ThreadCpu"/>).</summary>
     private static double CpuMs(Func<long> run, out long bytes)
     {
-        var before = ThisThreadCpuMs();
+        var before = ThreadCpu.Milliseconds();
         bytes = run();
-        return ThisThreadCpuMs() - before;
+        return ThreadCpu.Milliseconds() - before;
     }
-
-    private static double ThisThreadCpuMs() => File.Exists("/proc/thread-self/schedstat")
-        ? long.Parse(File.ReadAllText("/proc/thread-self/schedstat").Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) / 1e6
-        : Process.GetCurrentProcess().TotalProcessorTime.TotalMilliseconds;
 
     [Fact]
     public void Forwarding_a_million_received_rows_costs_a_fraction_of_decoding_and_encoding_them_again()

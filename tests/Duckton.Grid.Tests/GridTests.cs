@@ -237,6 +237,31 @@ public sealed class GridTests(GridFixture grid)
         Assert.NotNull(outcome.Meta.Unverifiable);
     }
 
+    /// <summary>
+    /// A host's sandbox worker hands a finished SELECT's DuckDB connection to its next job, and DuckDB keeps its random
+    /// generator per connection: a job that reseeds it must not decide what the next job's <c>random()</c> returns. Both
+    /// jobs go to one host, back to back, so its most recently used worker, instance and connection serve the second.
+    /// </summary>
+    [Fact]
+    public void A_job_that_reseeds_a_hosts_random_generator_does_not_seed_the_next_job()
+    {
+        string seeded;
+        using (var db = Duckton.DuckDB.DuckDBDatabase.Open(null, []))
+        using (var connection = db.Connect())
+        {
+            connection.Execute("SELECT setseed(0.5)");
+            seeded = ValueFormatter.Format(connection.QueryAll("SELECT random() AS r").Batches[0].Columns[0], 0)!;
+        }
+        var one = new QueryOverrides { Prefer = PlannerPreference.Remote, Replicas = 1, Quorum = 1, Nodes = [grid.H1.NodeId] };
+        for (var i = 0; i < 3; i++)
+        {
+            R.Host.Node.Query("SELECT setseed(0.5) AS s", one);
+            var next = R.Host.Node.Query("SELECT random() AS r", one);
+            Assert.False(next.Meta.ExecutedLocally);
+            Assert.NotEqual(seeded, ValueFormatter.Format(next.Result.Batches[0].Columns[0], 0));
+        }
+    }
+
     [Fact]
     public void Verify_fast_accepts_the_first_commit_unverified()
     {

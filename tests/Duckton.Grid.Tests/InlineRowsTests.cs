@@ -107,6 +107,8 @@ public sealed class InlineRowsTests : IAsyncLifetime
         await c.SendManyAsync([(MessageType.Offer, new OfferMessage(job, queryHash, WireDataClass.Public, 1, 0, 1, "", [], []).Encode()),
             (MessageType.Dispatch, new DispatchMessage(job, queryHash, sql, 0, 1, 30_000, 0, []) { InlineLimit = 4096 }.Encode())]);
         Assert.Equal(MessageType.Bid, (await Next(c)).Type);
+        // The host held the Bid and wrote it with the answer: the commit was read in the same record.
+        Assert.True(c.HasBufferedInput, "the Bid came alone, not with the commit");
         var answer = await Next(c);
         Assert.Equal(MessageType.CommitRows, answer.Type);
         Assert.Equal(1, (await ReadRows(c, job, CommitMessage.Decode(answer.Payload.Span))).Rows);
@@ -120,6 +122,33 @@ public sealed class InlineRowsTests : IAsyncLifetime
         var refused = await Next(c);
         Assert.Equal((MessageType.Error, JobErrorCode.NotAuthorized), (refused.Type, ErrorMessage.Decode(refused.Payload.Span).Code));
         _worker.Enabled = true;
+    }
+
+    [Fact]
+    public async Task An_offer_sent_alone_is_answered_at_once_and_a_long_jobs_held_bid_goes_alone_when_the_hold_ends()
+    {
+        await using var c = await Connect();
+        // Offer alone (how a paid job or one with an attestation floor asks): the Bid cannot wait for a Dispatch.
+        var (job, answer) = await Dispatch(c, "SELECT 1 AS one", ProtoLimits.MaxInlineRowBytes);
+        Assert.Equal(MessageType.CommitRows, answer.Type);
+        await ReadRows(c, job, CommitMessage.Decode(answer.Payload.Span));
+
+        // Offer and Dispatch together for a job that runs far longer than the hold: the Bid comes when the hold ends.
+        const string sql = "SELECT sum(hash(i)) AS h FROM range(100000000) t(i)";
+        var queryHash = JobIds.QueryHash(Duckton.Node.GridNode.EngineVersion, sql);
+        var slow = JobIds.NewJobId();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await c.SendManyAsync([(MessageType.Offer, new OfferMessage(slow, queryHash, WireDataClass.Public, 1, 0, 1, "", [], []).Encode()),
+            (MessageType.Dispatch, new DispatchMessage(slow, queryHash, sql, 0, 1, 60_000, 0, []) { InlineLimit = 4096 }.Encode())]);
+        Assert.Equal(MessageType.Bid, (await Next(c)).Type);
+        var bidAfter = sw.Elapsed;
+        Assert.False(c.HasBufferedInput, "the Bid waited for the commit");
+        var commit = await Next(c);
+        var commitAfter = sw.Elapsed;
+        Assert.Equal(MessageType.CommitRows, commit.Type);
+        Assert.True(bidAfter >= ProtoLimits.PipelinedBidHold - TimeSpan.FromMilliseconds(5) && bidAfter < commitAfter,
+            $"Bid after {bidAfter.TotalMilliseconds:F0} ms, commit after {commitAfter.TotalMilliseconds:F0} ms, hold {ProtoLimits.PipelinedBidHold.TotalMilliseconds} ms");
+        Assert.Equal(1, (await ReadRows(c, slow, CommitMessage.Decode(commit.Payload.Span))).Rows);
     }
 
     [Fact]

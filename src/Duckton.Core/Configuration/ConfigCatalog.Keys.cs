@@ -61,7 +61,7 @@ public static partial class ConfigCatalog
         Int("scheduler.replicas", 3, 1, 64, "Hosts each remote query runs on (k).", env: ["P2P_REPLICAS"]),
         Int("scheduler.quorum", 2, 1, int.MaxValue, "Agreeing result hashes needed to accept an answer (q ≤ k).", allowedText: "1..scheduler.replicas", env: ["P2P_QUORUM"]),
         Choice("scheduler.verify_mode", VerifyMode.Quorum, "quorum waits for q agreeing commits; fast accepts the first commit (not verified)."),
-        Millis("scheduler.offer_timeout_ms", 2000, 1, "How long to collect offers (bids) from candidates."),
+        Millis("scheduler.offer_timeout_ms", 2000, 1, "How long to collect offers (bids) from candidates; 50 ms more for the bid of a dispatch sent with its offer (a host may hold that bid to send it with the job's answer)."),
         Millis("scheduler.dispatch_timeout_ms", 30000, 1, "How long a dispatched host may take to commit."),
         Bool("scheduler.speculative_fetch", true, "Start streaming the first committed result into the verifying buffer before the quorum is reached (rows still reach the caller only after quorum and re-hash)."),
         Millis("scheduler.attempt_deadline_ms", 60000, 1, "Deadline of one dispatch attempt, streaming included."),

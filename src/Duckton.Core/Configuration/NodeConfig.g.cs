@@ -212,7 +212,7 @@ public sealed partial record SchedulerConfig
     public int Quorum { get; init; }
     /// <summary>quorum waits for q agreeing commits; fast accepts the first commit (not verified). (<c>scheduler.verify_mode</c>)</summary>
     public VerifyMode VerifyMode { get; init; }
-    /// <summary>How long to collect offers (bids) from candidates. (<c>scheduler.offer_timeout_ms</c>)</summary>
+    /// <summary>How long to collect offers (bids) from candidates; 50 ms more for the bid of a dispatch sent with its offer (a host may hold that bid to send it with the job's answer). (<c>scheduler.offer_timeout_ms</c>)</summary>
     public TimeSpan OfferTimeout { get; init; }
     /// <summary>How long a dispatched host may take to commit. (<c>scheduler.dispatch_timeout_ms</c>)</summary>
     public TimeSpan DispatchTimeout { get; init; }

@@ -23,6 +23,12 @@ public static class ProtoLimits
 
     /// <summary>The most Batch payload bytes a host sends unasked after a <c>CommitRows</c>, whatever a dispatch's <c>inline_limit</c> says.</summary>
     public const int MaxInlineRowBytes = 64 << 10;
+
+    /// <summary>
+    /// The longest a host holds the Bid for an Offer whose Dispatch came in the same write, to send it with that job's
+    /// answer (docs/PROTOCOL.md, "Dispatch with the offer"); a requester waits this much longer for such a Bid.
+    /// </summary>
+    public static readonly TimeSpan PipelinedBidHold = TimeSpan.FromMilliseconds(50);
 }
 
 /// <summary>Identifiers and hashes shared by the job protocol.</summary>

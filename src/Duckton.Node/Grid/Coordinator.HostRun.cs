@@ -105,8 +105,10 @@ public sealed partial class Coordinator
                     await _connection.SendAsync(MessageType.Offer, offer.Encode()).ConfigureAwait(false);
                 }
                 _offered = true;
-                var reply = await Next(scheduler.OfferTimeout).ConfigureAwait(false);
-                owner._membership.ObserveContact(Candidate.NodeId, rtt.Elapsed.TotalMilliseconds);
+                var reply = await Next(pipelined ? scheduler.OfferTimeout + ProtoLimits.PipelinedBidHold : scheduler.OfferTimeout).ConfigureAwait(false);
+                // A host may hold the Bid of a pipelined Dispatch to send it with the commit: it would time the job, not the
+                // trip (each gossip round's ping measures that).
+                owner._membership.ObserveContact(Candidate.NodeId, pipelined ? null : rtt.Elapsed.TotalMilliseconds);
                 if (reply.Type == MessageType.Decline)
                 {
                     _offered = false;

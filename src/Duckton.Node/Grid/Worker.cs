@@ -412,7 +412,16 @@ public sealed class Worker : IDisposable
                             Duckton.Core.Trust.SimulatedAttestationAuthority.SimulatedMeasurement, nonce, _identity.PublicKey.Span).Encode(),
                     };
                 }
-                await connection.SendAsync(MessageType.Bid, bid.Encode(), ct).ConfigureAwait(false);
+                if (connection.HasBufferedInput)
+                {
+                    // The requester wrote its Dispatch with the Offer: the Bid rides with this job's answer (one write and one
+                    // wake-up of the requester instead of two), or goes alone if the job still runs when the hold ends.
+                    await connection.SendDeferredAsync(MessageType.Bid, bid.Encode(), ProtoLimits.PipelinedBidHold, ct).ConfigureAwait(false);
+                }
+                else
+                {
+                    await connection.SendAsync(MessageType.Bid, bid.Encode(), ct).ConfigureAwait(false);
+                }
                 return;
             }
             case MessageType.Dispatch:

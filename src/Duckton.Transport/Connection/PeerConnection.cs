@@ -25,6 +25,9 @@ public sealed partial class PeerConnection : IAsyncDisposable
     private readonly FrameReader _reader;
     private readonly FrameWriter _writer;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    /// <summary>Frames held for the next send (<see cref="SendDeferredAsync"/>); changed under the send lock.</summary>
+    private readonly List<(MessageType Type, ReadOnlyMemory<byte> Payload)> _deferred = [];
+    private ITimer? _holdTimer;
     private readonly TransportOptions _options;
     private int _state;
     private int _disposed;
@@ -119,16 +122,23 @@ public sealed partial class PeerConnection : IAsyncDisposable
             }
         }
         Abort();
+        _holdTimer?.Dispose();
         await _ssl.DisposeAsync().ConfigureAwait(false);
         ReleaseReaderIfIdle();
     }
 
     public override string ToString() => $"{(IsInbound ? "inbound" : "outbound")} {RemoteNodeId} at {RemoteAddress}";
 
+    /// <summary>
+    /// Whether the peer has already sent more than the frames received so far (the start of its next frame is read and
+    /// buffered): it wrote them together, so what answers the current frame can wait for the next answer's write.
+    /// </summary>
+    public bool HasBufferedInput => _reader.BufferedBytes != 0;
+
     /// <summary>True when the connection is open, nothing is in flight, and the peer has sent nothing (no stray frame, no close).</summary>
     internal bool IsIdleAndHealthy()
     {
-        if (!IsOpen || Volatile.Read(ref _receiving) != ReceiveIdle || _sendLock.CurrentCount == 0 || _reader.BufferedBytes != 0)
+        if (!IsOpen || Volatile.Read(ref _receiving) != ReceiveIdle || _sendLock.CurrentCount == 0 || _reader.BufferedBytes != 0 || HasDeferred)
         {
             return false;
         }

@@ -8,27 +8,36 @@ namespace Duckton.Transport.Tests;
 /// </summary>
 public sealed class DeferredSendTests
 {
-    private static async Task<(PeerListener Listener, PeerConnection Server, PeerConnection Client, NodeIdentity[] Ids)> Pair()
+    /// <summary>An accepted connection (Server) and its dialling side (Client) on loopback.</summary>
+    private sealed class Pair : IAsyncDisposable
     {
-        var server = NodeIdentity.Create();
-        var client = NodeIdentity.Create();
-        var accepted = new TaskCompletionSource<PeerConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var listener = await PeerListener.StartAsync(server, Loopback.Any, Loopback.Options(), async (c, ct) =>
-        {
-            accepted.SetResult(c);
-            await Task.Delay(Timeout.Infinite, ct).ContinueWith(static _ => { }, TaskScheduler.Default);
-        });
-        var connection = await PeerConnector.ConnectAsync(client, Loopback.Address(listener), server.NodeId, Loopback.Options());
-        return (listener, await accepted.Task.WaitAsync(TimeSpan.FromSeconds(20)), connection, [server, client]);
-    }
+        private readonly NodeIdentity _serverId = NodeIdentity.Create();
+        private readonly NodeIdentity _clientId = NodeIdentity.Create();
+        private PeerListener _listener = null!;
 
-    private static async Task Dispose((PeerListener Listener, PeerConnection Server, PeerConnection Client, NodeIdentity[] Ids) pair)
-    {
-        await pair.Client.DisposeAsync();
-        await pair.Listener.DisposeAsync();
-        foreach (var id in pair.Ids)
+        public PeerConnection Server { get; private set; } = null!;
+        public PeerConnection Client { get; private set; } = null!;
+
+        public static async Task<Pair> Open()
         {
-            id.Dispose();
+            var pair = new Pair();
+            var accepted = new TaskCompletionSource<PeerConnection>(TaskCreationOptions.RunContinuationsAsynchronously);
+            pair._listener = await PeerListener.StartAsync(pair._serverId, Loopback.Any, Loopback.Options(), async (c, ct) =>
+            {
+                accepted.SetResult(c);
+                await Task.Delay(Timeout.Infinite, ct).ContinueWith(static _ => { }, TaskScheduler.Default);
+            });
+            pair.Client = await PeerConnector.ConnectAsync(pair._clientId, Loopback.Address(pair._listener), pair._serverId.NodeId, Loopback.Options());
+            pair.Server = await accepted.Task.WaitAsync(TimeSpan.FromSeconds(20));
+            return pair;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            await _listener.DisposeAsync();
+            _serverId.Dispose();
+            _clientId.Dispose();
         }
     }
 
@@ -37,77 +46,57 @@ public sealed class DeferredSendTests
     [Fact]
     public async Task A_deferred_frame_goes_out_with_the_next_send_in_one_write_and_first()
     {
-        var pair = await Pair();
-        try
-        {
-            await pair.Server.SendDeferredAsync(MessageType.Bid, "bid"u8.ToArray(), TimeSpan.FromMinutes(5));
-            Assert.True(pair.Server.HasDeferred);
-            await pair.Server.SendManyAsync([(MessageType.Commit, "commit"u8.ToArray()), (MessageType.End, "end"u8.ToArray())]);
-            Assert.False(pair.Server.HasDeferred);
+        await using var pair = await Pair.Open();
+        await pair.Server.SendDeferredAsync(MessageType.Bid, "bid"u8.ToArray(), TimeSpan.FromMinutes(5));
+        Assert.True(pair.Server.HasDeferred);
+        await pair.Server.SendManyAsync([(MessageType.Commit, "commit"u8.ToArray()), (MessageType.End, "end"u8.ToArray())]);
+        Assert.False(pair.Server.HasDeferred);
 
-            var bid = await Next(pair.Client);
-            Assert.Equal((MessageType.Bid, "bid"), (bid.Type, System.Text.Encoding.ASCII.GetString(bid.Payload.Span)));
-            Assert.True(pair.Client.HasBufferedInput, "the frames behind the deferred one came in the same write");
-            Assert.Equal(MessageType.Commit, (await Next(pair.Client)).Type);
-            Assert.Equal(MessageType.End, (await Next(pair.Client)).Type);
+        var bid = await Next(pair.Client);
+        Assert.Equal((MessageType.Bid, "bid"), (bid.Type, System.Text.Encoding.ASCII.GetString(bid.Payload.Span)));
+        Assert.True(pair.Client.HasBufferedInput, "the frames behind the deferred one came in the same write");
+        Assert.Equal(MessageType.Commit, (await Next(pair.Client)).Type);
+        Assert.Equal(MessageType.End, (await Next(pair.Client)).Type);
 
-            // A single send takes the deferred frame along too.
-            await pair.Server.SendDeferredAsync(MessageType.Bid, "second"u8.ToArray(), TimeSpan.FromMinutes(5));
-            await pair.Server.SendAsync(MessageType.Error, "error"u8.ToArray());
-            Assert.Equal(MessageType.Bid, (await Next(pair.Client)).Type);
-            Assert.True(pair.Client.HasBufferedInput);
-            Assert.Equal(MessageType.Error, (await Next(pair.Client)).Type);
-            Assert.False(pair.Client.HasBufferedInput);
-        }
-        finally
-        {
-            await Dispose(pair);
-        }
+        // A single send takes the deferred frame along too.
+        await pair.Server.SendDeferredAsync(MessageType.Bid, "second"u8.ToArray(), TimeSpan.FromMinutes(5));
+        await pair.Server.SendAsync(MessageType.Error, "error"u8.ToArray());
+        Assert.Equal(MessageType.Bid, (await Next(pair.Client)).Type);
+        Assert.True(pair.Client.HasBufferedInput);
+        Assert.Equal(MessageType.Error, (await Next(pair.Client)).Type);
+        Assert.False(pair.Client.HasBufferedInput);
     }
 
     [Fact]
     public async Task A_deferred_frame_with_nothing_behind_it_goes_out_alone_when_its_hold_ends()
     {
-        var pair = await Pair();
-        try
-        {
-            var hold = TimeSpan.FromMilliseconds(200);
-            var sw = Stopwatch.StartNew();
-            await pair.Server.SendDeferredAsync(MessageType.Bid, "bid"u8.ToArray(), hold);
-            var bid = await Next(pair.Client);
-            var waited = sw.Elapsed;
-            Assert.Equal(MessageType.Bid, bid.Type);
-            Assert.True(waited >= hold - TimeSpan.FromMilliseconds(20), $"the frame came after {waited.TotalMilliseconds:F0} ms, before its hold of {hold.TotalMilliseconds} ms");
-            Assert.False(pair.Client.HasBufferedInput);
-            Assert.False(pair.Server.HasDeferred);
+        await using var pair = await Pair.Open();
+        var hold = TimeSpan.FromMilliseconds(200);
+        var sw = Stopwatch.StartNew();
+        await pair.Server.SendDeferredAsync(MessageType.Bid, "bid"u8.ToArray(), hold);
+        var bid = await Next(pair.Client);
+        var waited = sw.Elapsed;
+        Assert.Equal(MessageType.Bid, bid.Type);
+        Assert.True(waited >= hold - TimeSpan.FromMilliseconds(20), $"the frame came after {waited.TotalMilliseconds:F0} ms, before its hold of {hold.TotalMilliseconds} ms");
+        Assert.False(pair.Client.HasBufferedInput);
+        Assert.False(pair.Server.HasDeferred);
 
-            // The connection carries on as usual, and the timer does not send anything twice.
-            await pair.Server.SendAsync(MessageType.Commit, "commit"u8.ToArray());
-            Assert.Equal(MessageType.Commit, (await Next(pair.Client)).Type);
-            await Task.Delay(hold * 2);
-            Assert.False(pair.Client.HasBufferedInput);
-        }
-        finally
-        {
-            await Dispose(pair);
-        }
+        // The connection carries on as usual, and the timer does not send the frame twice: what follows is the next send.
+        await pair.Server.SendAsync(MessageType.Commit, "commit"u8.ToArray());
+        Assert.Equal(MessageType.Commit, (await Next(pair.Client)).Type);
+        await Task.Delay(hold * 2);
+        await pair.Server.SendAsync(MessageType.End, "end"u8.ToArray());
+        Assert.Equal(MessageType.End, (await Next(pair.Client)).Type);
     }
 
     [Fact]
     public async Task A_connection_closed_with_a_deferred_frame_drops_it_quietly()
     {
-        var pair = await Pair();
-        try
-        {
-            await pair.Server.SendDeferredAsync(MessageType.Bid, "bid"u8.ToArray(), TimeSpan.FromMilliseconds(50));
-            await pair.Server.DisposeAsync();
-            await Task.Delay(200); // the hold ends on a closed connection: nothing to send, nothing thrown
-            await Assert.ThrowsAnyAsync<Exception>(() => Next(pair.Client));
-            await Assert.ThrowsAsync<ObjectDisposedException>(async () => await pair.Server.SendDeferredAsync(MessageType.Bid, "late"u8.ToArray(), TimeSpan.FromMilliseconds(50)));
-        }
-        finally
-        {
-            await Dispose(pair);
-        }
+        await using var pair = await Pair.Open();
+        await pair.Server.SendDeferredAsync(MessageType.Bid, "bid"u8.ToArray(), TimeSpan.FromMilliseconds(50));
+        await pair.Server.DisposeAsync();
+        await Task.Delay(200); // the hold ends on a closed connection: nothing to send, nothing thrown
+        await Assert.ThrowsAnyAsync<Exception>(() => Next(pair.Client));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await pair.Server.SendDeferredAsync(MessageType.Bid, "late"u8.ToArray(), TimeSpan.FromMilliseconds(50)));
     }
 }

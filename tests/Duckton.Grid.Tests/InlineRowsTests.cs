@@ -152,6 +152,34 @@ public sealed class InlineRowsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_offer_with_another_frame_than_its_dispatch_behind_it_is_answered_at_once()
+    {
+        // Timers that never fire: a held Bid would go out only with the host's next frame, and a Fetch for a job the host
+        // does not know gets none.
+        await using var listener = await PeerListener.StartAsync(_hostIdentity, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            new TransportOptions { Time = new NoTimers() }, _worker.HandleConnectionAsync);
+        await using var c = await PeerConnector.ConnectAsync(_me, listener.LocalEndPoint.ToString(), _hostIdentity.NodeId, new TransportOptions());
+        var job = JobIds.NewJobId();
+        var queryHash = JobIds.QueryHash(Duckton.Node.GridNode.EngineVersion, "SELECT 2");
+        await c.SendManyAsync([(MessageType.Offer, new OfferMessage(job, queryHash, WireDataClass.Public, 1, 0, 1, "", [], []).Encode()),
+            (MessageType.Fetch, new FetchMessage(JobIds.NewJobId(), 8).Encode())]);
+        Assert.Equal(MessageType.Bid, (await Next(c)).Type);
+    }
+
+    /// <summary>A clock whose timers never fire.</summary>
+    private sealed class NoTimers : TimeProvider
+    {
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) => new Never();
+
+        private sealed class Never : ITimer
+        {
+            public bool Change(TimeSpan dueTime, TimeSpan period) => true;
+            public void Dispose() { }
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+
+    [Fact]
     public async Task A_result_over_the_limit_is_committed_and_held_for_a_fetch()
     {
         await using var c = await Connect();

@@ -412,10 +412,11 @@ public sealed class Worker : IDisposable
                             Duckton.Core.Trust.SimulatedAttestationAuthority.SimulatedMeasurement, nonce, _identity.PublicKey.Span).Encode(),
                     };
                 }
-                if (connection.HasBufferedInput)
+                if (connection.NextBufferedFrameType == MessageType.Dispatch)
                 {
                     // The requester wrote its Dispatch with the Offer: the Bid rides with this job's answer (one write and one
-                    // wake-up of the requester instead of two), or goes alone if the job still runs when the hold ends.
+                    // wake-up of the requester instead of two), or goes alone if the job still runs when the hold ends. An
+                    // Offer followed by anything else (or by nothing yet) is answered at once: its requester may be waiting.
                     await connection.SendDeferredAsync(MessageType.Bid, bid.Encode(), ProtoLimits.PipelinedBidHold, ct).ConfigureAwait(false);
                 }
                 else

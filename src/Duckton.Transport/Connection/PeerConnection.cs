@@ -129,11 +129,14 @@ public sealed partial class PeerConnection : IAsyncDisposable
 
     public override string ToString() => $"{(IsInbound ? "inbound" : "outbound")} {RemoteNodeId} at {RemoteAddress}";
 
+    /// <summary>Whether bytes of the peer's next frame are already read and buffered (tests observe what came in one read).</summary>
+    internal bool HasBufferedInput => _reader.BufferedBytes != 0;
+
     /// <summary>
-    /// Whether the peer has already sent more than the frames received so far (the start of its next frame is read and
-    /// buffered): it wrote them together, so what answers the current frame can wait for the next answer's write.
+    /// The type of the peer's next frame when it came with the frames received so far (its header is read and buffered),
+    /// else null: what answers the current frame can then wait for the answer to that one.
     /// </summary>
-    public bool HasBufferedInput => _reader.BufferedBytes != 0;
+    public MessageType? NextBufferedFrameType => _reader.BufferedFrameType;
 
     /// <summary>True when the connection is open, nothing is in flight, and the peer has sent nothing (no stray frame, no close).</summary>
     internal bool IsIdleAndHealthy()

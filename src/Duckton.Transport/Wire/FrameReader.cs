@@ -62,6 +62,9 @@ internal sealed class FrameReader : IDisposable
     /// <summary>Bytes received but not yet returned as part of a frame.</summary>
     public int BufferedBytes => _count;
 
+    /// <summary>The type of the next frame when its header is already buffered (the peer wrote it with the frames read so far); else null.</summary>
+    public MessageType? BufferedFrameType => _count >= FrameFormat.HeaderLength && _buffer is { } b ? (MessageType)b[_start + FrameFormat.HeaderLength - 1] : null;
+
     /// <summary>Reads the next frame.</summary>
     /// <exception cref="EndOfStreamException">The stream ended cleanly, between two frames.</exception>
     /// <exception cref="FrameException">The frame is too large, has an unknown version, or the stream ended inside it.</exception>

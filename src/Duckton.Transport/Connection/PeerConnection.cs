@@ -136,7 +136,7 @@ public sealed partial class PeerConnection : IAsyncDisposable
     /// The type of the peer's next frame when it came with the frames received so far (its header is read and buffered),
     /// else null: what answers the current frame can then wait for the answer to that one.
     /// </summary>
-    public MessageType? NextBufferedFrameType => _reader.BufferedFrameType;
+    internal MessageType? NextBufferedFrameType => _reader.BufferedFrameType;
 
     /// <summary>True when the connection is open, nothing is in flight, and the peer has sent nothing (no stray frame, no close).</summary>
     internal bool IsIdleAndHealthy()

@@ -79,7 +79,8 @@ public sealed class DeferredSendTests
         Assert.Equal(MessageType.Bid, bid.Type);
         Assert.True(waited >= hold - TimeSpan.FromMilliseconds(20), $"the frame came after {waited.TotalMilliseconds:F0} ms, before its hold of {hold.TotalMilliseconds} ms");
         Assert.False(pair.Client.HasBufferedInput);
-        Assert.False(pair.Server.HasDeferred);
+        // (Not the server's HasDeferred here: the timer's flush empties the queue after its write returns, which may be
+        // after the client has read the frame. What follows shows the frame left the queue: it is not sent again.)
 
         // The connection carries on as usual, and the timer does not send the frame twice: what follows is the next send.
         await pair.Server.SendAsync(MessageType.Commit, "commit"u8.ToArray());

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Duckton.Core.Configuration;
 using Duckton.Simulation;
 
 namespace Duckton.Cli;
@@ -18,13 +19,23 @@ internal static class SimBenchmark
         var seed = new Option<int>("--seed") { Description = "Random seed (same seed, same run)", DefaultValueFactory = _ => 1 };
         var svg = new Option<string?>("--svg") { Description = "Write the plot (SVG) to this file" };
         var markdown = new Option<string?>("--markdown") { Description = "Write the table (Markdown) to this file" };
+        var maxHeap = new Option<string?>("--max-heap")
+        {
+            Description = "Stop a grid (and say so in its table) when the simulator's managed heap passes this size, e.g. 12GiB (default: three quarters of the memory available to the process)",
+        };
         var command = new Command("sim", "Simulated grid of many hosts on a virtual clock: membership convergence, gossip bytes, time for a new host to be selectable");
-        foreach (var o in new Option[] { nodes, rounds, join, fanout, seeds, loss, seed, svg, markdown })
+        foreach (var o in new Option[] { nodes, rounds, join, fanout, seeds, loss, seed, svg, markdown, maxHeap })
         {
             command.Options.Add(o);
         }
         command.SetAction(parse =>
         {
+            long heapLimit = DefaultHeapLimit();
+            if (parse.GetValue(maxHeap) is { } heapText && (!ConfigKey.TryParseByteSize(heapText, out heapLimit) || heapLimit <= 0))
+            {
+                Console.Error.WriteLine($"--max-heap: '{heapText}' is not a size (e.g. 12GiB, 512MiB)");
+                return 2;
+            }
             var sizes = parse.GetValue(nodes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(s => int.Parse(s, NumberStyles.AllowThousands, CultureInfo.InvariantCulture)).ToList();
             var results = new List<SimulationResult>();
@@ -39,6 +50,7 @@ internal static class SimBenchmark
                     Seeds = parse.GetValue(seeds),
                     Loss = parse.GetValue(loss),
                     RandomSeed = parse.GetValue(seed),
+                    MaxManagedBytes = heapLimit,
                 };
                 results.Add(new GridSimulator(options, line => Console.Error.WriteLine(line)).Run());
                 // Each grid's O(n²) tables are garbage once its figures are taken: free them before the next size.
@@ -59,4 +71,7 @@ internal static class SimBenchmark
         });
         return command;
     }
+
+    /// <summary>Every host's table is held in this one process (O(n × view) memory): let a large grid use most of the machine.</summary>
+    private static long DefaultHeapLimit() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 * 3;
 }

@@ -60,4 +60,18 @@ public sealed class BenchSimTests
         var seeded = Sim("--nodes", "40", "--rounds", "3", "--join-round", "3", "--seeds", "40", "--seed", "3");
         Assert.True(Percent(Row(seeded.Stdout, "steady state: share of the grid a host knows alive (mean)")[0]) >= 90, seeded.Stdout);
     }
+
+    [Fact]
+    public void Bench_sim_max_heap_stops_a_grid_and_says_so()
+    {
+        // 1,000 hosts pass 1 MiB within their first heartbeats: the grid stops there and its table says where.
+        var small = Sim("--nodes", "1000", "--rounds", "3", "--join-round", "2", "--max-heap", "1MiB");
+        Assert.Matches(@"n = 1000: stopped at [0-9.]+ heartbeats: the managed heap passed 1 MiB", small.Stdout);
+        // The default leaves room for the same grid to finish.
+        var whole = Sim("--nodes", "1000", "--rounds", "3", "--join-round", "2");
+        Assert.DoesNotContain("stopped at", whole.Stdout, StringComparison.Ordinal);
+        var bad = CliRunner.Duckton(null, ["bench", "sim", "--nodes", "40", "--max-heap", "lots"]);
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("--max-heap", bad.Stderr, StringComparison.Ordinal);
+    }
 }

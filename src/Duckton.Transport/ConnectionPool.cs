@@ -52,6 +52,16 @@ public sealed class ConnectionPool : IAsyncDisposable
         }
     }
 
+    /// <summary>Idle connections held right now to <paramref name="address"/> (expired ones not yet swept included).</summary>
+    public int IdleTo(string address)
+    {
+        var key = PeerAddress.Normalize(address);
+        lock (_lock)
+        {
+            return _idle.TryGetValue(key, out var stack) ? stack.Count : 0;
+        }
+    }
+
     /// <summary>Connections opened by this pool (reuses do not count).</summary>
     public long ConnectionsOpened => Interlocked.Read(ref _opened);
 

@@ -52,7 +52,7 @@ public static partial class ConfigCatalog
         Text("membership.region_token", "", "This host's signed region token (duckton token issue --kind region); carried in its advert.", StringRule.MembershipTokens, secret: true),
         // [discovery]
         List("discovery.bootstrap", [], "Seed peers contacted to join the grid.", StringRule.PeerAddress, env: ["P2P_BOOTSTRAP"]),
-        Int("discovery.candidate_sample_size", 16, 1, int.MaxValue, "Candidate hosts asked for offers per query (≥ scheduler.replicas).", env: ["P2P_CANDIDATE_SAMPLE_SIZE"]),
+        Int("discovery.candidate_sample_size", 16, 1, int.MaxValue, "Candidate hosts asked for offers per query (≥ scheduler.replicas); also how many hosts a requester keeps pre-connected (two idle connections each).", env: ["P2P_CANDIDATE_SAMPLE_SIZE"]),
         // [discovery.gossip]
         Millis("discovery.gossip.heartbeat_ms", 5000, 1, "Gossip round interval."),
         Int("discovery.gossip.fanout", 6, 1, int.MaxValue, "Peers each gossip round forwards to."),

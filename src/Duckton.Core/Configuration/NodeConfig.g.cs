@@ -190,7 +190,7 @@ public sealed partial record DiscoveryConfig
 {
     /// <summary>Seed peers contacted to join the grid. (<c>discovery.bootstrap</c>)</summary>
     public ImmutableArray<string> Bootstrap { get; init; }
-    /// <summary>Candidate hosts asked for offers per query (≥ scheduler.replicas). (<c>discovery.candidate_sample_size</c>)</summary>
+    /// <summary>Candidate hosts asked for offers per query (≥ scheduler.replicas); also how many hosts a requester keeps pre-connected (two idle connections each). (<c>discovery.candidate_sample_size</c>)</summary>
     public int CandidateSampleSize { get; init; }
     /// <summary>The <c>[discovery.gossip]</c> section.</summary>
     public DiscoveryGossipConfig Gossip { get; init; } = null!;

@@ -144,8 +144,10 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
     public int WarmConnectionsPerPeer { get; init; } = 2;
 
     /// <summary>
-    /// Tops the pool up to <see cref="WarmConnectionsPerPeer"/> idle connections per live host. A pure host (one that has never
-    /// requested) keeps none unless <paramref name="force"/>: it never dials other hosts for queries.
+    /// Tops the pool up to <see cref="WarmConnectionsPerPeer"/> idle connections per host for the hosts a query is likely to
+    /// ask: at most <c>discovery.candidate_sample_size</c> of them (<see cref="WarmTargets"/>), not every live host, so a
+    /// node that knows hundreds of hosts neither dials them all each heartbeat nor holds a connection on each. A pure host
+    /// (one that has never requested) keeps none unless <paramref name="force"/>: it never dials other hosts for queries.
     /// </summary>
     public Task WarmConnectionsAsync(bool force, CancellationToken cancellationToken = default)
     {
@@ -153,9 +155,22 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
         {
             return Task.CompletedTask;
         }
-        var hosts = Membership.Live().Where(p => p.NodeId != Identity.NodeId && p.State == PeerState.Alive && p.Advert.Enabled).ToList();
+        var config = _config();
+        var live = Membership.Live().Where(p => p.NodeId != Identity.NodeId && p.State == PeerState.Alive && p.Advert.Enabled).ToList();
+        var hosts = WarmTargets(live, Pool.IdleTo, Math.Max(config.Discovery.CandidateSampleSize, config.Scheduler.Replicas));
         return Task.WhenAll(hosts.Select(p => Pool.WarmAsync(p.Address, p.NodeId, WarmConnectionsPerPeer, cancellationToken)));
     }
+
+    /// <summary>
+    /// The hosts to keep warm, at most <paramref name="limit"/>: first those the pool already holds idle connections to (the
+    /// hosts recent queries used, cheapest to keep), most first; then the fastest measured; then the rest in random order.
+    /// </summary>
+    internal static IReadOnlyList<PeerEntry> WarmTargets(IReadOnlyList<PeerEntry> live, Func<string, int> idleTo, int limit) =>
+        live.Count <= limit
+            ? live
+            : live.Select(p => (Peer: p, Idle: idleTo(p.Address), Tie: Random.Shared.Next()))
+                .OrderByDescending(x => x.Idle).ThenBy(x => x.Peer.RttMs ?? double.MaxValue).ThenBy(x => x.Tie)
+                .Take(limit).Select(x => x.Peer).ToList();
 
     /// <summary>The worker's escrow check for paid jobs (set before hosting starts; see <see cref="Worker.EscrowCheck"/>).</summary>
     public Func<Economics.EscrowCheckRequest, CancellationToken, Task<string?>>? EscrowCheck { get; set; }

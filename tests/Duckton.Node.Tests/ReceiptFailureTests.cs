@@ -20,7 +20,7 @@ public sealed class ReceiptFailureTests
         DuckDBNative.InitializeFromLibrary();
         var defaults = NodeConfig.Defaults;
         var config = defaults with { Scheduler = defaults.Scheduler with { Quorum = 1, Replicas = 1 } };
-        var everyone = new EveryoneGate();
+        var everyone = new OpenTrustGate();
         using var hostId = NodeIdentity.Create();
         using var requesterId = NodeIdentity.Create();
         var logger = new RecordingLogger();
@@ -44,21 +44,6 @@ public sealed class ReceiptFailureTests
         Assert.Equal(LogLevel.Error, entry.Level);
         Assert.Contains(jobId, entry.Message, StringComparison.Ordinal);
         Assert.Same(ThrowingSink.Failure, entry.Exception);
-    }
-
-    /// <summary>Admits and ranks every host as given; has no gossip to share.</summary>
-    private sealed class EveryoneGate : ITrustGate, IReceiptSink, IGossipParticipant
-    {
-        public string? CheckBid(PeerEntry host, ulong nonce, BidMessage bid) => null;
-        public bool IsBlocked(string nodeId) => false;
-        public string? Evidence(string nodeId) => null;
-        public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => candidates;
-        public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => verdicts.Count;
-        public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
-        public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
-        public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);
-        public void IngestVouch(ReadOnlyMemory<byte> payload, string fromPeer) { }
-        public IReadOnlyList<byte[]> VouchesToShare() => [];
     }
 
     private sealed class ThrowingSink : IReceiptSink

@@ -24,6 +24,21 @@ internal sealed class RecordingLogger : ILogger
         Entries.Enqueue((logLevel, eventId, formatter(state, exception), exception));
 }
 
+/// <summary>A trust gate that admits and ranks every host as given, issues every receipt and has no gossip to share.</summary>
+internal sealed class OpenTrustGate : ITrustGate, IReceiptSink, IGossipParticipant
+{
+    public string? CheckBid(PeerEntry host, ulong nonce, BidMessage bid) => null;
+    public bool IsBlocked(string nodeId) => false;
+    public string? Evidence(string nodeId) => null;
+    public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => candidates;
+    public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => verdicts.Count;
+    public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
+    public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
+    public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);
+    public void IngestVouch(ReadOnlyMemory<byte> payload, string fromPeer) { }
+    public IReadOnlyList<byte[]> VouchesToShare() => [];
+}
+
 /// <summary>A trust engine over a real trust store in a temporary directory whose store or configuration can be made to fail.</summary>
 internal sealed class TrustRig : IDisposable
 {

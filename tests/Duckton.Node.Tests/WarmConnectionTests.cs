@@ -25,7 +25,7 @@ public sealed class WarmConnectionTests
             Scheduler = defaults.Scheduler with { Replicas = Sample, Quorum = 2 },
             Discovery = defaults.Discovery with { CandidateSampleSize = Sample },
         };
-        var gate = new OpenGate();
+        var gate = new OpenTrustGate();
         var identities = new List<NodeIdentity>();
         var hosts = new List<GridRuntime>();
         try
@@ -74,20 +74,5 @@ public sealed class WarmConnectionTests
                 id.Dispose();
             }
         }
-    }
-
-    /// <summary>Admits and ranks every host as given; has no gossip to share.</summary>
-    private sealed class OpenGate : ITrustGate, IReceiptSink, IGossipParticipant
-    {
-        public string? CheckBid(PeerEntry host, ulong nonce, Duckton.Core.Protocol.BidMessage bid) => null;
-        public bool IsBlocked(string nodeId) => false;
-        public string? Evidence(string nodeId) => null;
-        public IReadOnlyList<PeerEntry> Rank(IReadOnlyList<PeerEntry> candidates, CandidateContext context) => candidates;
-        public int Issue(string jobId, string queryHash, IReadOnlyList<HostVerdict> verdicts) => verdicts.Count;
-        public void IngestReceipt(ReadOnlyMemory<byte> payload, string fromPeer) { }
-        public IReadOnlyList<byte[]> ReceiptsToShare(string? peerNodeId) => [];
-        public (ulong Count, byte[] Digest) ReceiptSummary() => (0, new byte[32]);
-        public void IngestVouch(ReadOnlyMemory<byte> payload, string fromPeer) { }
-        public IReadOnlyList<byte[]> VouchesToShare() => [];
     }
 }

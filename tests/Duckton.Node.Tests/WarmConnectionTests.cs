@@ -22,7 +22,9 @@ public sealed class WarmConnectionTests
         var defaults = NodeConfig.Defaults;
         var config = defaults with
         {
-            Scheduler = defaults.Scheduler with { Replicas = Sample, Quorum = 2 },
+            // A long offer timeout: the join waits for its own warm-up to finish (it is bounded by it), so the counts below
+            // never see a dial of it still in flight on a slow machine.
+            Scheduler = defaults.Scheduler with { Replicas = Sample, Quorum = 2, OfferTimeout = TimeSpan.FromSeconds(30) },
             Discovery = defaults.Discovery with { CandidateSampleSize = Sample },
         };
         var gate = new OpenTrustGate();

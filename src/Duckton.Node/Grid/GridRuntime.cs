@@ -162,8 +162,8 @@ public sealed partial class GridRuntime : IAsyncDisposable, IAdvertExchange
     }
 
     /// <summary>
-    /// The hosts to keep warm, at most <paramref name="limit"/>: first those the pool already holds idle connections to (the
-    /// hosts recent queries used, cheapest to keep), most first; then the fastest measured; then the rest in random order.
+    /// The hosts to keep warm, at most <paramref name="limit"/>: first those the pool already holds idle connections to (hosts
+    /// that recent queries or gossip rounds used, cheapest to keep), most first, so the set is sticky; then the fastest measured; then the rest in random order.
     /// </summary>
     internal static IReadOnlyList<PeerEntry> WarmTargets(IReadOnlyList<PeerEntry> live, Func<string, int> idleTo, int limit) =>
         live.Count <= limit

@@ -106,7 +106,8 @@ public class ReadyToRunTests
         {
             var output = p.StandardOutput.BaseStream;
             Assert.Equal(SandboxPipe.Ready, Next(output, cts.Token));
-            SandboxPipe.WriteAsync(p.StandardInput.BaseStream, SandboxPipe.Query, Encoding.UTF8.GetBytes("SELECT 42 AS answer"), cts.Token).AsTask().GetAwaiter().GetResult();
+            SandboxPipe.Write(p.StandardInput.BaseStream, SandboxPipe.Query, Encoding.UTF8.GetBytes("SELECT 42 AS answer"));
+            p.StandardInput.BaseStream.Flush();
             byte type;
             while ((type = Next(output, cts.Token)) != SandboxPipe.Done)
             {
@@ -127,7 +128,8 @@ public class ReadyToRunTests
 
     private static byte Next(Stream output, CancellationToken ct)
     {
-        var frame = SandboxPipe.ReadAsync(output, ct).AsTask().GetAwaiter().GetResult() ?? throw new InvalidOperationException("the worker ended early");
+        // The read blocks; the wait for it is bounded (the finally above kills a worker that hangs).
+        var frame = Task.Run(() => SandboxPipe.Read(output), ct).WaitAsync(ct).GetAwaiter().GetResult() ?? throw new InvalidOperationException("the worker ended early");
         ArrayPool<byte>.Shared.Return(frame.Buffer);
         return frame.Type;
     }

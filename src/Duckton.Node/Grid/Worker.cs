@@ -480,27 +480,10 @@ public sealed class Worker : IDisposable
                     await SendError(connection, dispatch.JobId, JobErrorCode.Protocol, "job already dispatched on this connection", ct).ConfigureAwait(false);
                     return;
                 }
-                _ = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await job.RunAsync().ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        jobs.TryRemove(dispatch.JobId, out _);
-                        job.FreeSlot();
-                        job.Dispose();
-                        try
-                        {
-                            _observer.Finished(job.Report());
-                        }
-                        catch (Exception e)
-                        {
-                            _logger.JobObserverFailed(dispatch.JobId, e);
-                        }
-                    }
-                }, CancellationToken.None);
+                // Started here, not queued: the job runs on this thread only until it waits for its executor (a warm
+                // sandbox worker takes the job with one pipe write; the in-process engine and input hashing move to the
+                // pool themselves), so the frame loop is free again at once, and the thread pool is not woken to start it.
+                _ = RunJobAsync(job, jobs);
                 return;
             }
             case MessageType.Fetch:
@@ -604,9 +587,33 @@ public sealed class Worker : IDisposable
     internal sealed class ResultTooLargeException(string message) : Exception(message);
 
     /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
+    private async Task RunJobAsync(HostJob job, ConcurrentDictionary<string, HostJob> jobs)
+    {
+        try
+        {
+            await job.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            jobs.TryRemove(job.JobId, out _);
+            job.FreeSlot();
+            job.Dispose();
+            try
+            {
+                _observer.Finished(job.Report());
+            }
+            catch (Exception e)
+            {
+                _logger.JobObserverFailed(job.JobId, e);
+            }
+        }
+    }
+
     private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory, PriceQuote price) : IDisposable
     {
         private int _slotFreed;
+
+        public string JobId => dispatch.JobId;
 
         /// <summary>
         /// Returns the job's slot, memory and remaining threads to the budget, once. Called before a cancelled or failed

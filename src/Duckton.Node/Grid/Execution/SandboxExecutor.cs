@@ -140,8 +140,8 @@ internal sealed class SandboxExecutor : IJobExecutor
                 }
             }, (worker, job, kill, _sandbox.CancelGrace)))
             {
-                // Reads end with the job's last frame, or when a killed worker's pipe closes.
-                return await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes, CancellationToken.None).ConfigureAwait(false);
+                // Ends with the job's last frame, or when a killed worker's pipe closes.
+                return await worker.RunAsync(sql, _spillDirectory, _sandbox.SpoolMemoryBytes).ConfigureAwait(false);
             }
         }
         catch (Exception) when (cancellationToken.IsCancellationRequested)
@@ -196,6 +196,8 @@ internal sealed class SandboxExecutor : IJobExecutor
             }
             w.Dispose();
         }
+        // Off the caller's thread first: starting a process takes milliseconds, and the caller may be a connection's frame loop.
+        await Task.Yield();
         // None is warm: start one for this job, but not as part of it. A job cancelled while its worker starts (most
         // often the loser of a race that reached its quorum) leaves the new worker to the pool; throwing it away made
         // the next overlap start another, a process start-up and JIT per lost race.
@@ -272,7 +274,9 @@ internal sealed class SandboxWorker : IDisposable
     private int _killed;
     private int _disposed;
     private int _jobs;
-    private readonly SemaphoreSlim _stdin = new(1, 1);
+    private readonly Lock _stdin = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private JobReceiver? _receiving;
 
     private SandboxWorker(Process process, KernelGroup? group, SandboxLimits limits, string directory)
     {
@@ -397,6 +401,7 @@ internal sealed class SandboxWorker : IDisposable
             process.Start();
             worker.Pid = process.Id;
             process.BeginErrorReadLine();
+            new Thread(worker.ReadOutput, 256 << 10) { IsBackground = true, Name = "sandbox worker output" }.Start();
             return worker;
         }
         catch
@@ -423,95 +428,188 @@ internal sealed class SandboxWorker : IDisposable
         }
     }
 
-    public async Task WaitReadyAsync(CancellationToken ct)
-    {
-        var frame = await SandboxPipe.ReadAsync(_process.StandardOutput.BaseStream, ct).ConfigureAwait(false);
-        if (frame is not { } f)
-        {
-            throw Died("it ended while starting");
-        }
-        ArrayPool<byte>.Shared.Return(f.Buffer);
-        if (f.Type != SandboxPipe.Ready)
-        {
-            throw new InvalidOperationException("the sandbox worker sent an unexpected first frame");
-        }
-    }
+    public Task WaitReadyAsync(CancellationToken ct) => _ready.Task.WaitAsync(ct);
 
-    /// <summary>Sends the job, then receives its result batch by batch, spooled past <paramref name="spoolMemory"/> bytes, and its hash.</summary>
-    public async Task<ExecutedJob> RunAsync(string sql, string spillDirectory, long spoolMemory, CancellationToken ct)
+    /// <summary>
+    /// Sends the job, then receives its result batch by batch, spooled past <paramref name="spoolMemory"/> bytes, and its
+    /// hash. The worker's output is read by the worker's own thread (<see cref="ReadOutput"/>), which ends the returned
+    /// task with the job's last frame, or when a killed worker's pipe closes.
+    /// </summary>
+    public Task<ExecutedJob> RunAsync(string sql, string spillDirectory, long spoolMemory)
     {
-        var output = _process.StandardOutput.BaseStream;
         EndedCleanly = false;
-        await _stdin.WaitAsync(ct).ConfigureAwait(false);
+        var job = new JobReceiver(this, spillDirectory, spoolMemory);
+        Volatile.Write(ref _receiving, job); // before the job is sent: its first frame may come back at once
         try
         {
-            await SandboxPipe.WriteAsync(_process.StandardInput.BaseStream, SandboxPipe.Query, Encoding.UTF8.GetBytes(sql), ct).ConfigureAwait(false);
+            Send(SandboxPipe.Query, Encoding.UTF8.GetBytes(sql));
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            throw Died("it ended before taking the job");
+            job.Fail(Died("it ended before taking the job"));
+        }
+        return job.Result;
+    }
+
+    /// <summary>One frame to the worker's stdin as a single write (one wake-up of its reader), under the stdin lock.</summary>
+    private void Send(byte type, ReadOnlySpan<byte> payload)
+    {
+        var frame = ArrayPool<byte>.Shared.Rent(SandboxPipe.HeaderBytes + payload.Length);
+        try
+        {
+            var length = SandboxPipe.Encode(type, payload, frame);
+            lock (_stdin)
+            {
+                var input = _process.StandardInput.BaseStream;
+                input.Write(frame, 0, length);
+                input.Flush();
+            }
         }
         finally
         {
-            _stdin.Release();
+            ArrayPool<byte>.Shared.Return(frame);
         }
-        EncodedSpool? spool = null;
-        ResultSchema? schema = null;
+    }
+
+    /// <summary>
+    /// The worker's output, read on a thread of its own for the worker's life: a pipe has no asynchronous reads on Unix,
+    /// so awaiting each read parked a pool thread per read and hopped threads twice per frame (three frames for a small
+    /// result). This thread blocks in the read and hands the job over only once, with its last frame.
+    /// </summary>
+    private void ReadOutput()
+    {
+        var when = "its output broke off";
+        Exception? ended = null;
         try
         {
-            while (true)
+            using var output = new BufferedStream(_process.StandardOutput.BaseStream, 1 << 16);
+            if (SandboxPipe.Read(output) is not { } first)
             {
-                var frame = await SandboxPipe.ReadAsync(output, ct).ConfigureAwait(false) ?? throw Died("it ended while running the job");
+                when = "it ended while starting";
+                return;
+            }
+            ArrayPool<byte>.Shared.Return(first.Buffer);
+            if (first.Type != SandboxPipe.Ready)
+            {
+                ended = new InvalidOperationException("the sandbox worker sent an unexpected first frame");
+                return;
+            }
+            _ready.TrySetResult();
+            while (SandboxPipe.Read(output) is { } frame)
+            {
                 try
                 {
-                    var payload = frame.Buffer.AsSpan(0, frame.Length);
-                    switch (frame.Type)
-                    {
-                        case SandboxPipe.Schema:
-                            schema = BatchCodec.DecodeSchema(payload);
-                            // Kept as the worker encoded it: the fetch forwards these bytes, and rows are decoded only if read here.
-                            spool = new EncodedSpool(schema, spoolMemory, spillDirectory);
-                            break;
-                        case SandboxPipe.Batch when spool is not null:
-                            try
-                            {
-                                spool.Add(payload); // copied or written out: the pooled frame buffer goes back below
-                            }
-                            catch (CodecException e)
-                            {
-                                throw new InvalidDataException($"the sandbox worker sent a malformed result batch: {e.Message}", e);
-                            }
-                            break;
-                        case SandboxPipe.Done when spool is not null:
-                            var done = new ExecutedJob(new ResultSet(schema!, spool, spool.RowCount), Encoding.UTF8.GetString(payload));
-                            spool = null;
-                            EndedCleanly = true;
-                            return done;
-                        case SandboxPipe.Memory:
-                            throw new JobLimitException($"memory limit: the job exceeded its memory budget of {_limits.MemoryBytes >> 20} MiB ({Encoding.UTF8.GetString(payload)})");
-                        case SandboxPipe.Error:
-                            EndedCleanly = true;
-                            throw new InvalidOperationException(Encoding.UTF8.GetString(payload));
-                        case SandboxPipe.Cancelled:
-                            EndedCleanly = true;
-                            throw new OperationCanceledException("the worker stopped the job on a cancel");
-                        default:
-                            throw new InvalidDataException($"the sandbox worker sent an unexpected frame '{(char)frame.Type}'");
-                    }
+                    var job = Volatile.Read(ref _receiving) ?? throw new InvalidDataException($"the sandbox worker sent a frame '{(char)frame.Type}' with no job running");
+                    job.Receive(frame.Type, frame.Buffer.AsSpan(0, frame.Length));
                 }
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(frame.Buffer);
                 }
             }
+            when = "it ended while running the job";
         }
-        catch (IOException) when (!ct.IsCancellationRequested)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            throw Died("its output broke off");
+            // The pipe broke or was closed: why is the process's to tell (below).
+        }
+        catch (Exception e)
+        {
+            ended = e; // a malformed or unexpected frame: the worker is not reused (its job did not end cleanly)
         }
         finally
         {
-            spool?.Dispose();
+            // Nothing escapes this thread: a worker disposed meanwhile makes the process's state unreadable.
+            var job = Interlocked.Exchange(ref _receiving, null);
+            if (job is not null || !_ready.Task.IsCompleted)
+            {
+                try
+                {
+                    ended ??= Died(when);
+                }
+                catch (Exception e)
+                {
+                    ended = e;
+                }
+                _ready.TrySetException(ended);
+                job?.Fail(ended);
+            }
+        }
+    }
+
+    /// <summary>One job's frames, as the output thread receives them: its schema, its spooled batches and how it ended.</summary>
+    private sealed class JobReceiver(SandboxWorker worker, string spillDirectory, long spoolMemory) : IDisposable
+    {
+        // The job's continuation runs on the output thread that completes it (until its next wait): handing it to the
+        // pool woke a second thread per job, and cost the hosts more CPU than the awaited reads this thread replaced.
+        private readonly TaskCompletionSource<ExecutedJob> _result = new();
+        private ResultSchema? _schema;
+        private EncodedSpool? _spool;
+
+        public Task<ExecutedJob> Result => _result.Task;
+
+        /// <summary>Takes one frame; the last one (the result, or why there is none) ends the job and detaches it from the worker.</summary>
+        /// <exception cref="InvalidDataException">A frame the protocol does not allow here: the reading stops.</exception>
+        public void Receive(byte type, ReadOnlySpan<byte> payload)
+        {
+            switch (type)
+            {
+                case SandboxPipe.Schema when _spool is null:
+                    _schema = BatchCodec.DecodeSchema(payload);
+                    // Kept as the worker encoded it: the fetch forwards these bytes, and rows are decoded only if read here.
+                    _spool = new EncodedSpool(_schema, spoolMemory, spillDirectory);
+                    return;
+                case SandboxPipe.Batch when _spool is not null:
+                    try
+                    {
+                        _spool.Add(payload); // copied or written out: the pooled frame buffer goes back after this
+                    }
+                    catch (CodecException e)
+                    {
+                        throw new InvalidDataException($"the sandbox worker sent a malformed result batch: {e.Message}", e);
+                    }
+                    return;
+                case SandboxPipe.Done when _spool is not null:
+                    var done = new ExecutedJob(new ResultSet(_schema!, _spool, _spool.RowCount), Encoding.UTF8.GetString(payload));
+                    _spool = null;
+                    End(cleanly: true).TrySetResult(done);
+                    return;
+                case SandboxPipe.Memory:
+                    End(cleanly: false);
+                    Fail(new JobLimitException($"memory limit: the job exceeded its memory budget of {worker._limits.MemoryBytes >> 20} MiB ({Encoding.UTF8.GetString(payload)})"));
+                    return;
+                case SandboxPipe.Error:
+                    End(cleanly: true);
+                    Fail(new InvalidOperationException(Encoding.UTF8.GetString(payload)));
+                    return;
+                case SandboxPipe.Cancelled:
+                    End(cleanly: true);
+                    Fail(new OperationCanceledException("the worker stopped the job on a cancel"));
+                    return;
+                default:
+                    throw new InvalidDataException($"the sandbox worker sent an unexpected frame '{(char)type}'");
+            }
+        }
+
+        /// <summary>Detaches the job from the worker before its task completes: the worker may be handed the next job at once.</summary>
+        private TaskCompletionSource<ExecutedJob> End(bool cleanly)
+        {
+            worker.EndedCleanly = cleanly;
+            Interlocked.CompareExchange(ref worker._receiving, null, this);
+            return _result;
+        }
+
+        public void Fail(Exception e)
+        {
+            Dispose();
+            _result.TrySetException(e);
+        }
+
+        /// <summary>Drops what was spooled of a job that will not end with its result.</summary>
+        public void Dispose()
+        {
+            _spool?.Dispose();
+            _spool = null;
         }
     }
 
@@ -562,27 +660,20 @@ internal sealed class SandboxWorker : IDisposable
     /// </summary>
     public void Interrupt(int job)
     {
-        _ = Task.Run(async () =>
+        ThreadPool.UnsafeQueueUserWorkItem(static s =>
         {
-            var payload = new byte[4];
+            var (worker, job) = s;
+            Span<byte> payload = stackalloc byte[4];
             System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(payload, (uint)job);
             try
             {
-                await _stdin.WaitAsync().ConfigureAwait(false);
-                try
-                {
-                    await SandboxPipe.WriteAsync(_process.StandardInput.BaseStream, SandboxPipe.Cancel, payload, CancellationToken.None).ConfigureAwait(false);
-                }
-                finally
-                {
-                    _stdin.Release();
-                }
+                worker.Send(SandboxPipe.Cancel, payload);
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
             {
                 // The worker is gone or being disposed: nothing left to stop.
             }
-        });
+        }, (this, job), preferLocal: false);
     }
 
     /// <summary>Kills the process at once (SIGKILL): the kernel takes back all its memory.</summary>

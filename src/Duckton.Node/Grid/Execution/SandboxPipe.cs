@@ -24,56 +24,37 @@ internal static class SandboxPipe
     /// <summary>Largest frame either side accepts (a batch is a few MiB at most; the wire's own frame limit is 16 MiB).</summary>
     public const int MaxFrameBytes = 64 << 20;
 
+    /// <summary>The type byte and the u32 LE length before each payload.</summary>
+    public const int HeaderBytes = 5;
+
     public static void Write(Stream output, byte type, ReadOnlySpan<byte> payload)
     {
-        Span<byte> header = stackalloc byte[5];
+        Span<byte> header = stackalloc byte[HeaderBytes];
         header[0] = type;
         BinaryPrimitives.WriteUInt32LittleEndian(header[1..], (uint)payload.Length);
         output.Write(header);
         output.Write(payload);
     }
 
-    public static async ValueTask WriteAsync(Stream output, byte type, ReadOnlyMemory<byte> payload, CancellationToken ct)
+    /// <summary>Writes the whole frame into <paramref name="destination"/> (at least <see cref="HeaderBytes"/> + the payload) and returns its length.</summary>
+    public static int Encode(byte type, ReadOnlySpan<byte> payload, Span<byte> destination)
     {
-        var header = new byte[5];
-        header[0] = type;
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(1), (uint)payload.Length);
-        await output.WriteAsync(header, ct).ConfigureAwait(false);
-        await output.WriteAsync(payload, ct).ConfigureAwait(false);
-        await output.FlushAsync(ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Reads one frame into a pooled buffer (return it with <see cref="ArrayPool{T}.Shared"/>); null at end of stream.</summary>
-    public static async ValueTask<(byte Type, byte[] Buffer, int Length)?> ReadAsync(Stream input, CancellationToken ct)
-    {
-        var header = new byte[5];
-        var got = await input.ReadAtLeastAsync(header, 5, throwOnEndOfStream: false, ct).ConfigureAwait(false);
-        if (got < 5)
-        {
-            return null;
-        }
-        var (buffer, length) = RentFor(header);
-        try
-        {
-            await input.ReadExactlyAsync(buffer.AsMemory(0, length), ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-        return (header[0], buffer, length);
+        destination[0] = type;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[1..], (uint)payload.Length);
+        payload.CopyTo(destination[HeaderBytes..]);
+        return HeaderBytes + payload.Length;
     }
 
     /// <summary>
-    /// As <see cref="ReadAsync"/>, blocking: for a thread of its own that does nothing else (the worker's stdin reader).
-    /// A pipe has no asynchronous reads on Unix, so the asynchronous form would block a pool thread per frame and hop
-    /// threads to hand the frame back.
+    /// Reads one frame into a pooled buffer (return it with <see cref="ArrayPool{T}.Shared"/>); null at end of stream.
+    /// Blocking, for a thread of its own that does nothing else (the worker's stdin reader, the host's reader of a
+    /// worker's output): a pipe has no asynchronous reads on Unix, so an asynchronous form would block a pool thread per
+    /// read and hop threads to hand each frame back.
     /// </summary>
     public static (byte Type, byte[] Buffer, int Length)? Read(Stream input)
     {
-        Span<byte> header = stackalloc byte[5];
-        if (input.ReadAtLeast(header, 5, throwOnEndOfStream: false) < 5)
+        Span<byte> header = stackalloc byte[HeaderBytes];
+        if (input.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false) < HeaderBytes)
         {
             return null;
         }

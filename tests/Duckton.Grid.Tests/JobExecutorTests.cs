@@ -194,3 +194,54 @@ public sealed class SandboxCancelTests
         Assert.True(executor.WorkersStarted <= 2, $"workers started: {executor.WorkersStarted}");
     }
 }
+
+/// <summary>
+/// A host facing a sandbox worker that breaks its pipe protocol: the job fails with what went wrong (it never hangs) and
+/// the worker is not used again. The workers here are small shell scripts in place of duckton's, announcing themselves
+/// ready as a real one does.
+/// </summary>
+public sealed class SandboxWorkerProtocolTests
+{
+    /// <summary>A fake worker: says it is ready, waits for the job's first byte, then runs <paramref name="then"/> (shell).</summary>
+    private static SandboxExecutor Fake(string then) => new(
+        ["/bin/sh", "-c", "printf 'R\\000\\000\\000\\000'; head -c 1 > /dev/null; " + then, "fake-worker"],
+        EngineOptions.Default, new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits() }, 1, NullLogger.Instance);
+
+    private static Exception Failure(SandboxExecutor executor) =>
+        Assert.ThrowsAny<Exception>(() => executor.ExecuteAsync("SELECT 42", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult());
+
+    [Fact]
+    public void A_frame_the_protocol_does_not_allow_fails_the_job_and_retires_the_worker()
+    {
+        var before = ProcessTree.SandboxWorkers(Environment.ProcessId);
+        using var executor = Fake("printf 'Z\\000\\000\\000\\000'; while :; do sleep 1; done"); // stays alive: only the frame is wrong
+        var e = Failure(executor);
+        Assert.IsType<InvalidDataException>(e);
+        Assert.Contains("unexpected frame 'Z'", e.Message, StringComparison.Ordinal);
+        // Stopped, not kept: what is left is the one warm worker started to replace it.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (ProcessTree.SandboxWorkers(Environment.ProcessId).Except(before).Count() > 1 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(50);
+        }
+        Assert.Single(ProcessTree.SandboxWorkers(Environment.ProcessId).Except(before));
+        Assert.Equal(2, executor.WorkersStarted);
+    }
+
+    [Fact]
+    public void A_worker_that_ends_while_running_the_job_fails_it_with_its_exit_code()
+    {
+        using var executor = Fake("exit 3");
+        var e = Failure(executor);
+        Assert.Contains("it ended while running the job (exit code 3)", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_worker_that_ends_before_it_is_ready_fails_the_job()
+    {
+        using var executor = new SandboxExecutor(["/bin/sh", "-c", "exit 4", "fake-worker"], EngineOptions.Default,
+            new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits() }, 1, NullLogger.Instance);
+        var e = Failure(executor);
+        Assert.Contains("it ended while starting (exit code 4)", e.Message, StringComparison.Ordinal);
+    }
+}

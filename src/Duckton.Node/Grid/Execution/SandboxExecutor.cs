@@ -277,6 +277,7 @@ internal sealed class SandboxWorker : IDisposable
     private readonly Lock _stdin = new();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private JobReceiver? _receiving;
+    private volatile bool _outputEnded;
 
     private SandboxWorker(Process process, KernelGroup? group, SandboxLimits limits, string directory)
     {
@@ -439,14 +440,19 @@ internal sealed class SandboxWorker : IDisposable
     {
         EndedCleanly = false;
         var job = new JobReceiver(this, spillDirectory, spoolMemory);
-        Volatile.Write(ref _receiving, job); // before the job is sent: its first frame may come back at once
+        Interlocked.Exchange(ref _receiving, job); // before the job is sent (its first frame may come back at once); a full fence before _outputEnded is read
         try
         {
             Send(SandboxPipe.Query, Encoding.UTF8.GetBytes(sql));
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
+            Interlocked.CompareExchange(ref _receiving, null, job);
             job.Fail(Died("it ended before taking the job"));
+        }
+        if (_outputEnded && Interlocked.CompareExchange(ref _receiving, null, job) == job)
+        {
+            job.Fail(Died("its output had ended")); // nothing would read the job's answer
         }
         return job.Result;
     }
@@ -520,6 +526,7 @@ internal sealed class SandboxWorker : IDisposable
         finally
         {
             // Nothing escapes this thread: a worker disposed meanwhile makes the process's state unreadable.
+            _outputEnded = true;
             var job = Interlocked.Exchange(ref _receiving, null);
             if (job is not null || !_ready.Task.IsCompleted)
             {
@@ -541,7 +548,7 @@ internal sealed class SandboxWorker : IDisposable
     private sealed class JobReceiver(SandboxWorker worker, string spillDirectory, long spoolMemory) : IDisposable
     {
         // The job's continuation runs on the output thread that completes it (until its next wait): handing it to the
-        // pool woke a second thread per job, and cost the hosts more CPU than the awaited reads this thread replaced.
+        // pool would wake a second thread per job, the hand-off this thread is there to save.
         private readonly TaskCompletionSource<ExecutedJob> _result = new();
         private ResultSchema? _schema;
         private EncodedSpool? _spool;

@@ -26,6 +26,7 @@ internal sealed class SandboxExecutor : IJobExecutor
     private readonly ILogger _logger;
     private readonly KernelSandbox _kernel;
     private readonly WorkerPool _warm = new();
+    private readonly Lock _accounting = new(); // the warm and busy counts, as a job ends and the pool is refilled
     private readonly string _spillDirectory;
     private int _started;
     private int _busy;
@@ -153,12 +154,19 @@ internal sealed class SandboxExecutor : IJobExecutor
             // Reused only after a clean end (a result, an SQL error, or a cancel it acknowledged): never after a kill, a
             // limit, or a broken pipe.
             var reusable = worker.EndedCleanly && !worker.WasKilled && !_sandbox.ProcessPerJob;
-            Interlocked.Decrement(ref _busy);
-            if (reusable && !_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(WarmTarget, _sandbox.MaxWorkers))
+            bool kept;
+            // One decision at a time: two jobs ending together each counted the other's worker as neither busy (its
+            // count already lowered) nor warm (not yet back), and the first to refill the pool started a process too many.
+            lock (_accounting)
             {
-                _warm.Add(Task.FromResult(worker));
+                Interlocked.Decrement(ref _busy);
+                kept = reusable && !_disposed && _warm.Count + Volatile.Read(ref _busy) < Math.Max(WarmTarget, _sandbox.MaxWorkers);
+                if (kept)
+                {
+                    _warm.Add(Task.FromResult(worker));
+                }
             }
-            else
+            if (!kept)
             {
                 worker.Dispose();
             }
@@ -220,12 +228,20 @@ internal sealed class SandboxExecutor : IJobExecutor
     /// </summary>
     private void Replenish()
     {
-        while (!_disposed && _warm.Count + Volatile.Read(ref _busy) < WarmTarget)
+        while (true)
         {
-            var start = StartWorkerAsync(CancellationToken.None);
+            Task<SandboxWorker> start;
+            lock (_accounting)
+            {
+                if (_disposed || _warm.Count + Volatile.Read(ref _busy) >= WarmTarget)
+                {
+                    return;
+                }
+                start = StartWorkerAsync(CancellationToken.None);
+                _warm.Add(start);
+            }
             start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            _warm.Add(start);
         }
     }
 

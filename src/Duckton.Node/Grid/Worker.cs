@@ -586,7 +586,7 @@ public sealed class Worker : IDisposable
     /// <summary>A result batch that cannot fit in one frame (the requester is told plainly, with <c>ResultTooLarge</c>).</summary>
     internal sealed class ResultTooLargeException(string message) : Exception(message);
 
-    /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
+    /// <summary>Runs a dispatched job to its end, then frees its slot and reports it (an observer's failure is logged, never thrown).</summary>
     private async Task RunJobAsync(HostJob job, ConcurrentDictionary<string, HostJob> jobs)
     {
         try
@@ -609,6 +609,7 @@ public sealed class Worker : IDisposable
         }
     }
 
+    /// <summary>One dispatched job on one connection: execute, commit, hold, stream on credit, end.</summary>
     private sealed class HostJob(Worker worker, PeerConnection connection, DispatchMessage dispatch, int threads, long memory, PriceQuote price) : IDisposable
     {
         private int _slotFreed;

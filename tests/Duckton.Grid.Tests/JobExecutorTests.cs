@@ -203,8 +203,10 @@ public sealed class SandboxCancelTests
 public sealed class SandboxWorkerProtocolTests
 {
     /// <summary>A fake worker: says it is ready, waits for the job's first byte, then runs <paramref name="then"/> (shell).</summary>
-    private static SandboxExecutor Fake(string then) => new(
-        ["/bin/sh", "-c", "printf 'R\\000\\000\\000\\000'; head -c 1 > /dev/null; " + then, "fake-worker"],
+    private static SandboxExecutor Fake(string then) => Scripted("printf 'R\\000\\000\\000\\000'; head -c 1 > /dev/null; " + then);
+
+    /// <summary>An executor whose workers are <paramref name="script"/> (shell; the worker's arguments follow, unused).</summary>
+    private static SandboxExecutor Scripted(string script) => new(["/bin/sh", "-c", script, "fake-worker"],
         EngineOptions.Default, new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits() }, 1, NullLogger.Instance);
 
     private static Exception Failure(SandboxExecutor executor) =>
@@ -239,8 +241,7 @@ public sealed class SandboxWorkerProtocolTests
     [Fact]
     public void A_worker_that_ends_before_it_is_ready_fails_the_job()
     {
-        using var executor = new SandboxExecutor(["/bin/sh", "-c", "exit 4", "fake-worker"], EngineOptions.Default,
-            new SandboxOptions { Backend = SandboxBackend.None, Limits = new SandboxLimits() }, 1, NullLogger.Instance);
+        using var executor = Scripted("exit 4");
         var e = Failure(executor);
         Assert.Contains("it ended while starting (exit code 4)", e.Message, StringComparison.Ordinal);
     }

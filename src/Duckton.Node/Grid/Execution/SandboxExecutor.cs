@@ -468,7 +468,8 @@ internal sealed class SandboxWorker : IDisposable
         }
         if (_outputEnded && Interlocked.CompareExchange(ref _receiving, null, job) == job)
         {
-            job.Fail(Died("its output had ended")); // nothing would read the job's answer
+            // Its output thread already stopped (the pipe closed, or a frame came while it was idle): nothing would read the answer.
+            job.Fail(Died("its output had ended"));
         }
         return job.Result;
     }

@@ -27,11 +27,11 @@ internal static class SandboxPipe
     /// <summary>The type byte and the u32 LE length before each payload.</summary>
     public const int HeaderBytes = 5;
 
+    /// <summary>Writes one frame to <paramref name="output"/> (a buffered stream: header and payload go out with its next flush).</summary>
     public static void Write(Stream output, byte type, ReadOnlySpan<byte> payload)
     {
         Span<byte> header = stackalloc byte[HeaderBytes];
-        header[0] = type;
-        BinaryPrimitives.WriteUInt32LittleEndian(header[1..], (uint)payload.Length);
+        WriteHeader(type, payload.Length, header);
         output.Write(header);
         output.Write(payload);
     }
@@ -39,10 +39,15 @@ internal static class SandboxPipe
     /// <summary>Writes the whole frame into <paramref name="destination"/> (at least <see cref="HeaderBytes"/> + the payload) and returns its length.</summary>
     public static int Encode(byte type, ReadOnlySpan<byte> payload, Span<byte> destination)
     {
-        destination[0] = type;
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[1..], (uint)payload.Length);
+        WriteHeader(type, payload.Length, destination);
         payload.CopyTo(destination[HeaderBytes..]);
         return HeaderBytes + payload.Length;
+    }
+
+    private static void WriteHeader(byte type, int payloadLength, Span<byte> destination)
+    {
+        destination[0] = type;
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[1..HeaderBytes], (uint)payloadLength);
     }
 
     /// <summary>

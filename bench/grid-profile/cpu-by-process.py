@@ -8,12 +8,10 @@ Needs perf and root. Roles come from the command lines (see switches.py); "idle"
 """
 import collections
 import os
-import re
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import perf_samples  # noqa: E402
 from switches import roles  # noqa: E402
 
 
@@ -23,32 +21,13 @@ def main():
     processes = roles()
     if not processes:
         sys.exit('no duckton processes found')
-    with tempfile.TemporaryDirectory() as tmp:
-        data = os.path.join(tmp, 'perf.data')
-        subprocess.run(['perf', 'record', '-a', '-g', '-F', '499', '-o', data, '--', 'sleep', seconds],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        script = subprocess.run(['perf', 'script', '-i', data, '-F', 'pid,tid,comm,ip,sym,dso'],
-                                capture_output=True, text=True, check=True).stdout
     samples = collections.Counter()
     by_object = collections.defaultdict(collections.Counter)
     by_symbol = collections.defaultdict(collections.Counter)
-    header, leaf_taken = None, True
-    for line in script.split('\n'):
-        if not line.strip():
-            header = None
-            continue
-        if not line.startswith('\t'):
-            m = re.match(r'\s*(.*?)\s+(\d+)/(\d+)', line)
-            header = (int(m.group(2)), m.group(1)) if m else None
-            leaf_taken = False
-            continue
-        if header is None or leaf_taken:
-            continue
-        leaf_taken = True  # the first frame of a sample is where the CPU was
-        pid, comm = header
+    for pid, frames in perf_samples.record(seconds):
         role = 'idle' if pid == 0 else processes.get(pid, 'other')
-        m = re.match(r'\s*[0-9a-f]+\s+(.*)\s+\((.*)\)\s*$', line)
-        symbol, obj = (m.group(1), os.path.basename(m.group(2))) if m else ('?', '?')
+        symbol, obj = frames[0] if frames else ('?', '?')  # the first frame of a sample is where the CPU was
+        obj = os.path.basename(obj)
         obj = 'JIT' if obj.startswith('perf-') else obj
         samples[role] += 1
         by_object[role][obj] += 1

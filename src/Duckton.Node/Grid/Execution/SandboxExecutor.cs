@@ -230,17 +230,21 @@ internal sealed class SandboxExecutor : IJobExecutor
     {
         while (true)
         {
-            Task<SandboxWorker> start;
+            // The place is taken under the lock, the process started outside it: a start takes milliseconds, and every
+            // job that ends meanwhile waits for this lock.
+            var place = new TaskCompletionSource<SandboxWorker>();
             lock (_accounting)
             {
                 if (_disposed || _warm.Count + Volatile.Read(ref _busy) >= WarmTarget)
                 {
                     return;
                 }
-                start = StartWorkerAsync(CancellationToken.None);
-                _warm.Add(start);
+                _warm.Add(place.Task);
             }
-            start.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
+            var start = StartWorkerAsync(CancellationToken.None);
+            start.ContinueWith(static (t, place) => ((TaskCompletionSource<SandboxWorker>)place!).TrySetFromTask(t), place, CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            place.Task.ContinueWith(t => _logger.SandboxWorkerFailed(t.Exception!.GetBaseException()), CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
